@@ -1,0 +1,41 @@
+//! Compiles `proto/*.proto` into Rust with protox (a pure-Rust protobuf compiler), so that a
+//! build needs no system `protoc`.
+
+use std::path::PathBuf;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let proto_dir = PathBuf::from("proto");
+    println!("cargo:rerun-if-changed={}", proto_dir.display());
+    let mut protos: Vec<PathBuf> = std::fs::read_dir(&proto_dir)?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    protos.retain(|p| p.extension().is_some_and(|ext| ext == "proto"));
+    protos.sort();
+    let descriptors = protox::compile(&protos, [&proto_dir])?;
+    tonic_prost_build::configure()
+        .build_server(true)
+        .build_client(true)
+        .compile_fds(descriptors)?;
+    build_info();
+    Ok(())
+}
+
+/// Facts `hdfs version` prints: the source commit and the compiler.
+fn build_info() {
+    println!("cargo:rerun-if-changed=.git/HEAD");
+    println!("cargo:rerun-if-changed=.git/refs/heads");
+    let run = |program: &str, args: &[&str]| {
+        std::process::Command::new(program)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let commit = run("git", &["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".to_string());
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
+    let rustc_version = run(&rustc, &["--version"]).unwrap_or_else(|| "rustc".to_string());
+    println!("cargo:rustc-env=HDFS_HA_GIT_COMMIT={commit}");
+    println!("cargo:rustc-env=HDFS_HA_RUSTC_VERSION={rustc_version}");
+}

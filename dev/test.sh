@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need on a fresh machine, then runs the lints
+# (rustfmt, clippy with warnings as errors) and every test. Safe to run again; installs are
+# skipped when already present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests need (none yet; the ZooKeeper interop tests will add `zookeeper`).
+debian_packages=()
+# PyPI packages the tests need (none yet; the ZooKeeper interop tests will add kazoo).
+pypi_packages=()
+
+missing=()
+for pkg in "${debian_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "== installing Debian packages: ${missing[*]}"
+  sudo_cmd=()
+  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}"
+fi
+if ((${#pypi_packages[@]})); then
+  echo "== installing PyPI packages: ${pypi_packages[*]}"
+  python3 -m pip install --quiet --disable-pip-version-check "${pypi_packages[@]}"
+fi
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets --locked -- -D warnings
+echo "== tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --locked --no-fail-fast
+  cargo test --locked --doc
+else
+  cargo test --locked --no-fail-fast
+fi
+echo "== all checks passed"

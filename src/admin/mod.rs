@@ -1,0 +1,227 @@
+//! The `hdfs` front: Hadoop's `bin/hdfs` command line (`hdfs [OPTIONS] SUBCOMMAND
+//! [SUBCOMMAND OPTIONS]`), its usage text and exit codes, and the subcommands that exist today.
+//!
+//! Shell options (`--config DIR`, `--loglevel LEVEL`, `--help`) come before the subcommand;
+//! generic options (`-D k=v`, `-conf f`, `-fs uri`) come right after it. Errors go to stderr.
+
+mod generic;
+mod getconf;
+mod version;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub use generic::{GENERIC_USAGE, GenericOptions, parse_generic_options};
+
+use crate::conf::{ConfError, Configuration};
+
+/// How a subcommand is grouped in the usage text (Hadoop's Admin, Client and Daemon
+/// Commands; the admin and daemon subcommands arrive with their components).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Client,
+}
+
+impl Kind {
+    fn heading(self) -> &'static str {
+        match self {
+            Kind::Client => "Client",
+        }
+    }
+}
+
+/// Output streams and the configuration directory a subcommand runs with.
+pub struct Context<'a> {
+    pub conf_dir: PathBuf,
+    pub out: &'a mut dyn Write,
+    pub err: &'a mut dyn Write,
+}
+
+impl Context<'_> {
+    /// Loads `core-site.xml` and `hdfs-site.xml` from the conf dir plus the generic options.
+    pub fn load_conf(&self, generic: &GenericOptions) -> Result<Configuration, ConfError> {
+        Configuration::load(&self.conf_dir, &generic.conf_files, &generic.overrides)
+    }
+}
+
+struct Subcommand {
+    name: &'static str,
+    kind: Kind,
+    description: &'static str,
+    run: fn(&mut Context<'_>, &[String]) -> i32,
+}
+
+const SUBCOMMANDS: &[Subcommand] = &[
+    Subcommand {
+        name: "getconf",
+        kind: Kind::Client,
+        description: "get config values from configuration",
+        run: getconf::run,
+    },
+    Subcommand {
+        name: "version",
+        kind: Kind::Client,
+        description: "print the version",
+        run: version::run,
+    },
+];
+
+/// `(option, description)` of the shell options, as Hadoop lists them.
+const SHELL_OPTIONS: &[(&str, &str)] = &[
+    ("--config dir", "Hadoop config directory"),
+    ("--help", "usage information"),
+    ("--loglevel level", "set the log4j level for this command"),
+];
+
+const HELP_WORDS: &[&str] = &["--help", "-help", "-h", "help", "--h", "--?", "-?", "?"];
+
+/// `hdfs`'s usage text (Hadoop's `hadoop_generate_usage`).
+pub fn usage() -> String {
+    let mut text = String::from("Usage: hdfs [OPTIONS] SUBCOMMAND [SUBCOMMAND OPTIONS]\n\n");
+    text.push_str("  OPTIONS is none or any of:\n\n");
+    let width = SHELL_OPTIONS
+        .iter()
+        .map(|(o, _)| o.len())
+        .max()
+        .unwrap_or(0);
+    for (option, description) in SHELL_OPTIONS {
+        text.push_str(&format!("{option:<width$}   {description}\n"));
+    }
+    text.push_str("\n  SUBCOMMAND is one of:\n\n");
+    let width = SUBCOMMANDS.iter().map(|s| s.name.len()).max().unwrap_or(0);
+    let mut kinds: Vec<Kind> = SUBCOMMANDS.iter().map(|s| s.kind).collect();
+    kinds.sort();
+    kinds.dedup();
+    for kind in kinds {
+        text.push_str(&format!("\n    {} Commands:\n\n", kind.heading()));
+        let mut names: Vec<&Subcommand> = SUBCOMMANDS.iter().filter(|s| s.kind == kind).collect();
+        names.sort_by_key(|s| s.name);
+        for sub in names {
+            text.push_str(&format!("{:<width$}   {}\n", sub.name, sub.description));
+        }
+    }
+    text.push_str("\nSUBCOMMAND may print help when invoked w/o parameters or with -h.\n");
+    text
+}
+
+/// Runs `hdfs` with `args` (without the program name); returns the exit status.
+pub fn hdfs_main(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let mut conf_dir: Option<String> = None;
+    let mut loglevel: Option<String> = None;
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--config" => {
+                i += 1;
+                match args.get(i) {
+                    Some(dir) => conf_dir = Some(dir.clone()),
+                    None => {
+                        let _ = writeln!(err, "ERROR: No parameter provided for --config ");
+                        let _ = write!(err, "{}", usage());
+                        return 1;
+                    }
+                }
+            }
+            "--loglevel" => {
+                i += 1;
+                match args.get(i) {
+                    Some(level) => loglevel = Some(level.clone()),
+                    None => {
+                        let _ = writeln!(err, "ERROR: No parameter provided for --loglevel");
+                        let _ = write!(err, "{}", usage());
+                        return 1;
+                    }
+                }
+            }
+            word if HELP_WORDS.contains(&word) => {
+                let _ = write!(out, "{}", usage());
+                return 0;
+            }
+            _ => break,
+        }
+        i += 1;
+    }
+    crate::log::init(&crate::log::level_from(loglevel.as_deref()));
+
+    let Some(name) = args.get(i) else {
+        let _ = write!(err, "{}", usage());
+        return 1;
+    };
+    let Some(sub) = SUBCOMMANDS.iter().find(|s| s.name == name) else {
+        let _ = writeln!(
+            err,
+            "ERROR: {name} is not COMMAND nor fully qualified CLASSNAME."
+        );
+        let _ = write!(err, "{}", usage());
+        return 1;
+    };
+    let conf_dir = match resolve_conf_dir(conf_dir.as_deref()) {
+        Ok(dir) => dir,
+        Err(message) => {
+            let _ = writeln!(err, "{message}");
+            return 1;
+        }
+    };
+    let mut ctx = Context { conf_dir, out, err };
+    (sub.run)(&mut ctx, &args[i + 1..])
+}
+
+/// The configuration directory: `--config`, else `$HADOOP_CONF_DIR`, else
+/// `$HADOOP_HOME/etc/hadoop`, else the `etc/hadoop` of the install this binary belongs to.
+pub fn resolve_conf_dir(explicit: Option<&str>) -> Result<PathBuf, String> {
+    if let Some(dir) = explicit {
+        let path = PathBuf::from(dir);
+        return if path.is_dir() {
+            Ok(path)
+        } else {
+            Err(format!(
+                "ERROR: Cannot find configuration directory \"{dir}\""
+            ))
+        };
+    }
+    if let Some(dir) = std::env::var_os("HADOOP_CONF_DIR").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    if let Some(home) = std::env::var_os("HADOOP_HOME").filter(|d| !d.is_empty()) {
+        return Ok(Path::new(&home).join("etc/hadoop"));
+    }
+    Ok(install_conf_dir().unwrap_or_else(|| PathBuf::from("etc/hadoop")))
+}
+
+/// `etc/hadoop` beside or above the running binary (`<install>/bin/hdfs`, or
+/// `<repo>/target/<profile>/hdfs` in a source tree).
+fn install_conf_dir() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    exe.ancestors()
+        .skip(1)
+        .take(4)
+        .map(|dir| dir.join("etc/hadoop"))
+        .find(|candidate| candidate.is_dir())
+}
+
+/// Parses generic options and loads the configuration, reporting failures the way every
+/// subcommand does: a bad option prints the tool's usage and exits `usage_code`; a broken
+/// configuration prints the error naming the file or key and exits 1 (Hadoop's status for an
+/// uncaught exception).
+fn generic_and_conf(
+    ctx: &mut Context<'_>,
+    args: &[String],
+    usage_text: &str,
+    usage_code: i32,
+) -> Result<(GenericOptions, Configuration), i32> {
+    let generic = match parse_generic_options(args) {
+        Ok(g) => g,
+        Err(message) => {
+            let _ = writeln!(ctx.err, "{message}");
+            let _ = write!(ctx.err, "{usage_text}\n{GENERIC_USAGE}");
+            return Err(usage_code);
+        }
+    };
+    match ctx.load_conf(&generic) {
+        Ok(conf) => Ok((generic, conf)),
+        Err(e) => {
+            let _ = writeln!(ctx.err, "{e}");
+            Err(1)
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! hdfs-ha: the HDFS NameNode high-availability stack.
+//!
+//! # Layout
+//!
+//! - [`conf`] — Hadoop `Configuration` (core-site.xml, hdfs-site.xml, `-D`), the typed HA view,
+//!   and `zoo.cfg`.
+//! - [`proto`] — the gRPC services and messages generated from `proto/` (wire types stay
+//!   inside the services that use them).
+//! - [`admin`] — the `hdfs` front: Hadoop-style command lines, `getconf`, `version`.
+//! - [`log`] — the log line format every binary writes (log4j's default pattern).
+//!
+//! See `DESIGN.md` in the shared design folder for where each later component goes.
+
+pub mod admin;
+pub mod conf;
+pub mod log;
+pub mod proto;

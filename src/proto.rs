@@ -1,0 +1,20 @@
+//! Code generated from `proto/*.proto` by `build.rs`. Only service modules use these types;
+//! they never travel past a service boundary into the cores.
+
+/// HAServiceProtocol: a NameNode's HA state, driven by a ZKFC or `hdfs haadmin`.
+pub mod haservice {
+    tonic::include_proto!("hdfs_ha.haservice");
+
+    impl HaServiceStateProto {
+        /// The lowercase name Hadoop prints (`hdfs haadmin -getServiceState`).
+        pub fn display_name(self) -> &'static str {
+            match self {
+                HaServiceStateProto::Initializing => "initializing",
+                HaServiceStateProto::Active => "active",
+                HaServiceStateProto::Standby => "standby",
+                HaServiceStateProto::Observer => "observer",
+                HaServiceStateProto::Stopping => "stopping",
+            }
+        }
+    }
+}
