@@ -13,5 +13,7 @@
 
 pub mod admin;
 pub mod conf;
+pub mod journal;
 pub mod log;
 pub mod proto;
+pub mod quorum;

@@ -1,0 +1,33 @@
+//! The JournalNode side of the shared edit log (Hadoop's QJournalProtocol): one JournalNode
+//! hosts many journals by journal id; each journal keeps epoch-fenced segments of edits.
+//!
+//! - [`edits`] owns the byte format of records and segment files;
+//! - [`storage`] is what a journal keeps on disk, as a trait, with [`FileStorage`] (Hadoop's
+//!   on-disk layout) and [`MemStorage`] (in memory, with simulated crashes and faults);
+//! - [`Journal`] enforces the rules (promised epochs, writer epoch, ipc serials, committed
+//!   txid, segment recovery) over any storage, without sockets or threads;
+//! - the edits cache serves in-progress tailing.
+
+mod cache;
+pub mod edits;
+mod error;
+#[allow(clippy::module_inception)]
+mod journal;
+mod mem_storage;
+mod metrics;
+pub mod storage;
+
+pub use error::JournalError;
+pub use journal::{
+    EditLogManifest, Journal, JournalStatus, NamespaceInfo, PrepareRecoveryResponse, RemoteEditLog,
+    RequestInfo, SegmentSink,
+};
+pub use mem_storage::{MemStorage, PaxosFault};
+pub use metrics::JournalMetrics;
+pub use storage::{
+    EditFile, EditFileScan, JournalStorage, PaxosData, PersistedLong, SegmentState, StorageError,
+    StorageInfo,
+};
+
+#[cfg(test)]
+mod tests;
