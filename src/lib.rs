@@ -16,4 +16,5 @@ pub mod conf;
 pub mod journal;
 pub mod log;
 pub mod proto;
+pub mod qjm;
 pub mod quorum;

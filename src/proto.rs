@@ -18,3 +18,9 @@ pub mod haservice {
         }
     }
 }
+
+/// QJournalProtocol: the NameNode's QuorumJournalManager talking to JournalNodes.
+#[allow(non_camel_case_types)]
+pub mod qjournal {
+    tonic::include_proto!("hdfs_ha.qjournal");
+}

@@ -15,6 +15,7 @@ mod error;
 mod journal;
 mod mem_storage;
 mod metrics;
+pub mod service;
 pub mod storage;
 
 pub use error::JournalError;
