@@ -11,6 +11,7 @@
 mod cache;
 pub mod edits;
 mod error;
+mod file_storage;
 #[allow(clippy::module_inception)]
 mod journal;
 mod mem_storage;
@@ -19,6 +20,7 @@ pub mod service;
 pub mod storage;
 
 pub use error::JournalError;
+pub use file_storage::FileStorage;
 pub use journal::{
     EditLogManifest, Journal, JournalStatus, NamespaceInfo, PrepareRecoveryResponse, RemoteEditLog,
     RequestInfo, SegmentSink,

@@ -1,0 +1,1498 @@
+//! `FileStorage`: one journal on disk, in Hadoop's layout (`<dfs.journalnode.edits.dir>/<jid>/`),
+//! behind the [`JournalStorage`] contract.
+//!
+//! ```text
+//! in_use.lock                     exclusive lock for the life of the storage ("<pid>@<host>" inside)
+//! current/VERSION                 Java properties: #<date>, namespaceID, clusterID, cTime,
+//!                                 storageType=JOURNAL_NODE, layoutVersion
+//! current/last-promised-epoch     "<decimal>\n" (Hadoop's PersistentLongFile)
+//! current/last-writer-epoch       "<decimal>\n"
+//! current/committed-txid          8-byte big-endian long, written in place (BestEffortLongFile)
+//! current/paxos/<segment start>   PersistedRecoveryPaxosData, length-delimited protobuf, crc32c
+//!                                 of those bytes (u32 big-endian), "\n", text rendering (debug only)
+//! current/edits_inprogress_<start>, edits_<start>-<end>, ...   segments, named by `EditFile`
+//! ```
+//!
+//! Invariants this keeps:
+//! - one `FileStorage` per directory at a time, across processes and within one: an exclusive
+//!   `flock` on `in_use.lock`, released when the storage is dropped;
+//! - VERSION, the epochs and paxos decisions are replaced atomically (`<name>.tmp`, fsync, rename,
+//!   fsync the directory): a reader sees the old or the new content, never a mix, and a failed
+//!   replacement leaves the old file in place and no temp file behind;
+//! - the journal is formatted iff VERSION exists, and `format` removes it first and writes it
+//!   last, so a crash mid-format leaves an unformatted journal, never an old VERSION beside
+//!   missing epochs;
+//! - creating, renaming and deleting a file fsync its directory before returning; an
+//!   `append(.., sync)` returns after fdatasync; a failed append is rolled back to the length
+//!   before it (best effort), so no half-written record is left for the next one to follow;
+//! - content that is not in its format is an `InvalidData` error naming the file, never a
+//!   default value.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use prost::Message;
+
+use super::edits::{HEADER_LEN, segment_header};
+use super::storage::{
+    EditFile, EditFileScan, JournalStorage, PaxosData, PersistedLong, SegmentState, StorageError,
+    StorageInfo, StorageResult, expected_first_txid, scan_edit_bytes,
+};
+
+/// Hadoop's `Storage.STORAGE_FILE_LOCK`.
+const LOCK_FILE: &str = "in_use.lock";
+const CURRENT_DIR: &str = "current";
+const VERSION_FILE: &str = "VERSION";
+const PAXOS_DIR: &str = "paxos";
+/// Hadoop's `AtomicFileOutputStream.TMP_EXTENSION`.
+const TMP_SUFFIX: &str = ".tmp";
+/// The `storageType` of a journal's VERSION (Hadoop's `NodeType.JOURNAL_NODE`).
+const STORAGE_TYPE: &str = "JOURNAL_NODE";
+/// Hadoop's `HdfsServerConstants.INVALID_TXID`, the committed txid a Java JournalNode reports
+/// when it knows none.
+const JAVA_INVALID_TXID: i64 = -12345;
+
+/// The storage of one journal in `<edits dir>/<jid>/`.
+pub struct FileStorage {
+    /// `<edits dir>/<jid>`.
+    root: PathBuf,
+    /// `<root>/current`.
+    current: PathBuf,
+    /// Holds the exclusive lock on `in_use.lock`: closing it (when the storage is dropped)
+    /// releases the lock, so a crashed process never leaves the journal locked.
+    _lock: File,
+    /// The edit file last created or appended to, kept open. A journal appends to one file at
+    /// a time (its open segment, or a segment being downloaded by recovery), so one slot makes
+    /// each append a single pwrite (+ fdatasync) and bounds the open files; renaming or
+    /// deleting the file empties the slot.
+    open_edit: Option<OpenEdit>,
+    /// `current/committed-txid`, kept open: it is rewritten by every request that advances the
+    /// commit index. Forgotten by `format`, which deletes the file.
+    committed_txid: Option<File>,
+}
+
+/// An edit file held open for appends.
+struct OpenEdit {
+    file: EditFile,
+    handle: File,
+    /// Bytes in the file: where the next append goes. Appends write at this offset rather than
+    /// at the file position, which a repair truncation would leave past the end.
+    len: u64,
+}
+
+/// Attaches the operation and the path to an I/O error.
+trait At<T> {
+    fn at(self, op: &'static str, path: &Path) -> StorageResult<T>;
+}
+
+impl<T> At<T> for io::Result<T> {
+    fn at(self, op: &'static str, path: &Path) -> StorageResult<T> {
+        self.map_err(|source| StorageError::new(op, path.display().to_string(), source))
+    }
+}
+
+/// An `InvalidData` error: `path` does not hold what it should.
+fn invalid(op: &'static str, path: &Path, why: String) -> StorageError {
+    StorageError::new(
+        op,
+        path.display().to_string(),
+        io::Error::new(io::ErrorKind::InvalidData, why),
+    )
+}
+
+/// Reads a whole file; `None` when it (or its directory) does not exist.
+fn read_if_exists(path: &Path) -> StorageResult<Option<Vec<u8>>> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(err).at("read", path),
+    }
+}
+
+/// Makes the entries of `dir` (creations, renames, deletions) durable.
+fn sync_dir(dir: &Path) -> StorageResult<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .at("fsync directory", dir)
+}
+
+/// Creates the directory `dir` if missing, durably; `true` when it was created.
+fn ensure_dir(dir: &Path) -> StorageResult<bool> {
+    match fs::create_dir(dir) {
+        Ok(()) => {
+            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                sync_dir(parent)?;
+            }
+            Ok(true)
+        }
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(false),
+        Err(err) => Err(err).at("create directory", dir),
+    }
+}
+
+/// Replaces `dir/name` with `contents` atomically and durably (Hadoop's
+/// `AtomicFileOutputStream`, plus the directory fsync it leaves out).
+fn replace_file(dir: &Path, name: &str, contents: &[u8]) -> StorageResult<()> {
+    let target = dir.join(name);
+    let temp = dir.join(format!("{name}{TMP_SUFFIX}"));
+    let written = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&temp)
+            .at("create", &temp)?;
+        file.write_all(contents).at("write", &temp)?;
+        file.sync_all().at("fsync", &temp)?;
+        fs::rename(&temp, &target).map_err(|source| {
+            StorageError::new(
+                "rename",
+                format!("{} to {}", temp.display(), target.display()),
+                source,
+            )
+        })
+    })();
+    if let Err(err) = written {
+        // The target still holds its old content; do not leave the partial temp file around.
+        let _ = fs::remove_file(&temp);
+        return Err(err);
+    }
+    sync_dir(dir)
+}
+
+impl FileStorage {
+    /// Opens (creating it if missing) the journal directory `dir` and locks it. Fails while
+    /// another `FileStorage`, in this process or another, holds the lock.
+    pub fn open(dir: &Path) -> StorageResult<FileStorage> {
+        if !dir.is_dir() {
+            fs::create_dir_all(dir).at("create directory", dir)?;
+            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                sync_dir(parent)?;
+            }
+        }
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .at("open", &lock_path)?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                let holder = fs::read_to_string(&lock_path).unwrap_or_default();
+                tracing::error!(
+                    "It appears that another node {holder} has already locked the storage directory: {}",
+                    dir.display()
+                );
+                return Err(StorageError::new(
+                    "lock",
+                    lock_path.display().to_string(),
+                    io::Error::new(
+                        io::ErrorKind::WouldBlock,
+                        format!(
+                            "Cannot lock storage {}. The directory is already locked",
+                            dir.display()
+                        ),
+                    ),
+                ));
+            }
+            Err(fs::TryLockError::Error(err)) => return Err(err).at("lock", &lock_path),
+        }
+        // Who holds the lock, as Hadoop records it (the JVM name, `<pid>@<host>`).
+        let holder = format!("{}@{}", std::process::id(), host_name());
+        lock.set_len(0).at("truncate", &lock_path)?;
+        lock.write_all_at(holder.as_bytes(), 0)
+            .at("write", &lock_path)?;
+        tracing::info!(
+            "Lock on {} acquired by nodename {holder}",
+            lock_path.display()
+        );
+        Ok(FileStorage {
+            root: dir.to_path_buf(),
+            current: dir.join(CURRENT_DIR),
+            _lock: lock,
+            open_edit: None,
+            committed_txid: None,
+        })
+    }
+
+    fn version_path(&self) -> PathBuf {
+        self.current.join(VERSION_FILE)
+    }
+
+    fn paxos_dir(&self) -> PathBuf {
+        self.current.join(PAXOS_DIR)
+    }
+
+    fn edit_path(&self, file: &EditFile) -> PathBuf {
+        self.current.join(file.file_name())
+    }
+
+    /// The open handle of `file`, opening it (and forgetting any other) if needed.
+    fn open_for_append(&mut self, file: &EditFile) -> StorageResult<&mut OpenEdit> {
+        let edit = match self.open_edit.take_if(|e| e.file == *file) {
+            Some(edit) => edit,
+            None => {
+                let path = self.edit_path(file);
+                let handle = OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(&path)
+                    .at("open", &path)?;
+                let len = handle.metadata().at("stat", &path)?.len();
+                OpenEdit {
+                    file: file.clone(),
+                    handle,
+                    len,
+                }
+            }
+        };
+        Ok(self.open_edit.insert(edit))
+    }
+
+    /// Closes `file`'s handle if it is the one held open.
+    fn forget_edit(&mut self, file: &EditFile) {
+        if self.open_edit.as_ref().is_some_and(|e| e.file == *file) {
+            self.open_edit = None;
+        }
+    }
+
+    fn read_text_long(&self, name: &str) -> StorageResult<Option<u64>> {
+        let path = self.current.join(name);
+        let Some(bytes) = read_if_exists(&path)? else {
+            return Ok(None);
+        };
+        // Hadoop reads the first line and parses it as a long.
+        let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        std::str::from_utf8(line)
+            .ok()
+            .and_then(|text| text.parse::<u64>().ok())
+            .map(Some)
+            .ok_or_else(|| {
+                invalid(
+                    "read",
+                    &path,
+                    format!(
+                        "{name} does not hold a number: {:?}",
+                        String::from_utf8_lossy(&bytes[..bytes.len().min(40)])
+                    ),
+                )
+            })
+    }
+
+    fn read_committed_txid(&self) -> StorageResult<Option<u64>> {
+        let path = self.current.join(PersistedLong::CommittedTxid.file_name());
+        let Some(bytes) = read_if_exists(&path)? else {
+            return Ok(None);
+        };
+        if bytes.is_empty() {
+            return Ok(None);
+        }
+        let Ok(bytes) = <[u8; 8]>::try_from(bytes.as_slice()) else {
+            return Err(invalid(
+                "read",
+                &path,
+                format!(
+                    "File {} had invalid length: {}",
+                    path.display(),
+                    bytes.len()
+                ),
+            ));
+        };
+        match i64::from_be_bytes(bytes) {
+            JAVA_INVALID_TXID => Ok(None),
+            value => u64::try_from(value).map(Some).map_err(|_| {
+                invalid(
+                    "read",
+                    &path,
+                    format!("committed-txid holds a negative txid {value}"),
+                )
+            }),
+        }
+    }
+
+    /// Best effort, as Hadoop's `BestEffortLongFile`: overwritten in place, never synced; a
+    /// crash may lose the latest value, which only ever lowers a lower bound.
+    fn write_committed_txid(&mut self, value: u64) -> StorageResult<()> {
+        let path = self.current.join(PersistedLong::CommittedTxid.file_name());
+        let handle = match self.committed_txid.take() {
+            Some(handle) => handle,
+            None => {
+                let handle = OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(&path)
+                    .at("open", &path)?;
+                if handle.metadata().at("stat", &path)?.len() > 8 {
+                    handle.set_len(8).at("truncate", &path)?;
+                }
+                handle
+            }
+        };
+        handle
+            .write_all_at(&value.to_be_bytes(), 0)
+            .at("write", &path)?;
+        self.committed_txid = Some(handle);
+        Ok(())
+    }
+}
+
+impl JournalStorage for FileStorage {
+    fn dir(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    fn read_storage_info(&self) -> StorageResult<Option<StorageInfo>> {
+        let path = self.version_path();
+        let Some(bytes) = read_if_exists(&path)? else {
+            return Ok(None);
+        };
+        // Java reads properties as ISO-8859-1 (and writes anything else as \u escapes).
+        let text: String = bytes.iter().map(|&b| char::from(b)).collect();
+        parse_version(&text)
+            .map(Some)
+            .map_err(|why| invalid("read", &path, why))
+    }
+
+    fn has_data(&self) -> StorageResult<bool> {
+        match fs::read_dir(&self.current) {
+            Ok(mut entries) => match entries.next() {
+                None => Ok(false),
+                Some(entry) => entry.map(|_| true).at("list", &self.current),
+            },
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(err) => Err(err).at("list", &self.current),
+        }
+    }
+
+    fn format(&mut self, info: &StorageInfo) -> StorageResult<()> {
+        self.open_edit = None;
+        self.committed_txid = None;
+        ensure_dir(&self.current)?;
+        // Unformat first: from here until the new VERSION is in place, a crash leaves a
+        // journal that refuses everything but format.
+        let version = self.version_path();
+        match fs::remove_file(&version) {
+            Ok(()) => sync_dir(&self.current)?,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+            Err(err) => return Err(err).at("remove", &version),
+        }
+        let mut removed = Vec::new();
+        for entry in fs::read_dir(&self.current).at("list", &self.current)? {
+            let entry = entry.at("list", &self.current)?;
+            let path = entry.path();
+            if entry.file_type().at("stat", &path)?.is_dir() {
+                fs::remove_dir_all(&path).at("remove", &path)?;
+            } else {
+                fs::remove_file(&path).at("remove", &path)?;
+            }
+            removed.push(entry.file_name().to_string_lossy().into_owned());
+        }
+        if !removed.is_empty() {
+            tracing::info!(
+                "Will remove files: {removed:?} from {}",
+                self.current.display()
+            );
+        }
+        let paxos = self.paxos_dir();
+        fs::create_dir(&paxos).at("create directory", &paxos)?;
+        sync_dir(&self.current)?;
+        replace_file(
+            &self.current,
+            VERSION_FILE,
+            render_version(info, SystemTime::now()).as_bytes(),
+        )
+    }
+
+    fn read_long(&self, which: PersistedLong) -> StorageResult<Option<u64>> {
+        match which {
+            PersistedLong::CommittedTxid => self.read_committed_txid(),
+            _ => self.read_text_long(which.file_name()),
+        }
+    }
+
+    fn write_long(&mut self, which: PersistedLong, value: u64) -> StorageResult<()> {
+        match which {
+            PersistedLong::CommittedTxid => self.write_committed_txid(value),
+            _ => replace_file(
+                &self.current,
+                which.file_name(),
+                format!("{value}\n").as_bytes(),
+            ),
+        }
+    }
+
+    fn read_paxos(&self, segment_start: u64) -> StorageResult<Option<PaxosData>> {
+        let path = self.paxos_dir().join(segment_start.to_string());
+        let Some(bytes) = read_if_exists(&path)? else {
+            return Ok(None);
+        };
+        decode_paxos(&bytes)
+            .map(Some)
+            .map_err(|why| invalid("read", &path, why))
+    }
+
+    fn write_paxos(&mut self, segment_start: u64, data: &PaxosData) -> StorageResult<()> {
+        // Hadoop creates the paxos directory on demand too (`getOrCreatePaxosDir`).
+        let paxos = self.paxos_dir();
+        if ensure_dir(&paxos)? {
+            tracing::info!("Creating paxos dir: {}", paxos.display());
+        }
+        replace_file(&paxos, &segment_start.to_string(), &encode_paxos(data))
+    }
+
+    fn delete_paxos(&mut self, segment_start: u64) -> StorageResult<()> {
+        let paxos = self.paxos_dir();
+        let path = paxos.join(segment_start.to_string());
+        match fs::remove_file(&path) {
+            Ok(()) => sync_dir(&paxos),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(err) => Err(err).at("remove", &path),
+        }
+    }
+
+    fn list_paxos(&self) -> StorageResult<Vec<u64>> {
+        let paxos = self.paxos_dir();
+        let entries = match fs::read_dir(&paxos) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(err) => return Err(err).at("list", &paxos),
+        };
+        let mut starts = Vec::new();
+        for entry in entries {
+            let name = entry.at("list", &paxos)?.file_name();
+            // Only `<digits>`: leftover `<n>.tmp` files of an interrupted write are not decisions.
+            if let Some(start) = name
+                .to_str()
+                .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|n| n.parse().ok())
+            {
+                starts.push(start);
+            }
+        }
+        starts.sort_unstable();
+        Ok(starts)
+    }
+
+    fn list_edit_files(&self) -> StorageResult<Vec<EditFile>> {
+        let entries = match fs::read_dir(&self.current) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(err) => return Err(err).at("list", &self.current),
+        };
+        let mut files = Vec::new();
+        for entry in entries {
+            let name = entry.at("list", &self.current)?.file_name();
+            if let Some(file) = name.to_str().and_then(EditFile::parse) {
+                files.push(file);
+            }
+        }
+        files.sort();
+        Ok(files)
+    }
+
+    fn create(&mut self, file: &EditFile, layout_version: i32) -> StorageResult<()> {
+        self.forget_edit(file);
+        let path = self.edit_path(file);
+        let handle = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .at("create", &path)?;
+        handle
+            .write_all_at(&segment_header(layout_version), 0)
+            .at("write", &path)?;
+        handle.sync_all().at("fsync", &path)?;
+        sync_dir(&self.current)?;
+        self.open_edit = Some(OpenEdit {
+            file: file.clone(),
+            handle,
+            len: HEADER_LEN as u64,
+        });
+        Ok(())
+    }
+
+    fn append(&mut self, file: &EditFile, bytes: &[u8], sync: bool) -> StorageResult<()> {
+        let edit = self.open_for_append(file)?;
+        let mut result = Ok(());
+        if !bytes.is_empty() {
+            result = edit
+                .handle
+                .write_all_at(bytes, edit.len)
+                .map_err(|e| ("write", e));
+        }
+        if sync && result.is_ok() {
+            result = edit.handle.sync_data().map_err(|e| ("fsync", e));
+        }
+        match result {
+            Ok(()) => {
+                edit.len += bytes.len() as u64;
+                Ok(())
+            }
+            Err((op, source)) => {
+                // Roll back what may have reached the file, so that the next append (or a
+                // scan) does not find a half-written record; then start afresh.
+                let _ = edit.handle.set_len(edit.len);
+                self.open_edit = None;
+                Err(StorageError::new(
+                    op,
+                    self.edit_path(file).display().to_string(),
+                    source,
+                ))
+            }
+        }
+    }
+
+    fn scan(&mut self, file: &EditFile, repair: bool) -> StorageResult<EditFileScan> {
+        let path = self.edit_path(file);
+        let bytes = fs::read(&path).at("read", &path)?;
+        let scan = scan_edit_bytes(&bytes, expected_first_txid(file));
+        if repair && scan.tail_len > 0 {
+            let edit = self.open_for_append(file)?;
+            edit.handle.set_len(scan.valid_len).at("truncate", &path)?;
+            edit.len = scan.valid_len;
+            edit.handle.sync_all().at("fsync", &path)?;
+        }
+        Ok(scan)
+    }
+
+    fn read(&self, file: &EditFile, offset: u64, max_len: usize) -> StorageResult<Vec<u8>> {
+        let path = self.edit_path(file);
+        let opened;
+        let handle = match &self.open_edit {
+            Some(edit) if edit.file == *file => &edit.handle,
+            _ => {
+                opened = File::open(&path).at("open", &path)?;
+                &opened
+            }
+        };
+        let len = handle.metadata().at("stat", &path)?.len();
+        let start = offset.min(len);
+        let count =
+            usize::try_from(len - start).map_or(max_len, |available| available.min(max_len));
+        let mut bytes = vec![0; count];
+        handle.read_exact_at(&mut bytes, start).at("read", &path)?;
+        Ok(bytes)
+    }
+
+    fn rename(&mut self, from: &EditFile, to: &EditFile) -> StorageResult<()> {
+        // Nothing appends to a file after it is renamed (finalized, recovered into place, or
+        // moved aside).
+        self.forget_edit(from);
+        self.forget_edit(to);
+        let (from_path, to_path) = (self.edit_path(from), self.edit_path(to));
+        fs::rename(&from_path, &to_path).map_err(|source| {
+            StorageError::new(
+                "rename",
+                format!("{} to {}", from_path.display(), to_path.display()),
+                source,
+            )
+        })?;
+        sync_dir(&self.current)
+    }
+
+    fn delete(&mut self, file: &EditFile) -> StorageResult<()> {
+        self.forget_edit(file);
+        let path = self.edit_path(file);
+        match fs::remove_file(&path) {
+            Ok(()) => sync_dir(&self.current),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(err) => Err(err).at("remove", &path),
+        }
+    }
+}
+
+/// This host's name, for the lock file.
+fn host_name() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_string())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+// ---- VERSION: a Java properties file -------------------------------------------------------
+
+/// The VERSION file's text, as Java's `Properties.store` writes it (a date comment, then
+/// `key=value` lines).
+fn render_version(info: &StorageInfo, now: SystemTime) -> String {
+    // Java keeps namespaceID in an int (the wire carries it as uint32): write it as Java does,
+    // so that a Java reader can parse it.
+    let namespace_id = info.namespace_id as i32;
+    let mut text = format!("#{}\n", java_date(now));
+    for (key, value) in [
+        ("namespaceID", namespace_id.to_string()),
+        ("clusterID", info.cluster_id.clone()),
+        ("cTime", info.ctime.to_string()),
+        ("storageType", STORAGE_TYPE.to_string()),
+        ("layoutVersion", info.layout_version.to_string()),
+    ] {
+        text.push_str(&escape_property(key, true));
+        text.push('=');
+        text.push_str(&escape_property(&value, false));
+        text.push('\n');
+    }
+    text
+}
+
+/// Reads VERSION's fields; the messages are Hadoop's where it has one.
+fn parse_version(text: &str) -> Result<StorageInfo, String> {
+    let props = parse_properties(text)?;
+    let get = |name: &str| {
+        props
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+            .ok_or_else(|| format!("file {VERSION_FILE} has {name} missing."))
+    };
+    let number = |name: &str| -> Result<i64, String> {
+        let value = get(name)?;
+        value
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| format!("file {VERSION_FILE} has {name}={value}, not a number"))
+    };
+    let storage_type = get("storageType")?;
+    if storage_type != STORAGE_TYPE {
+        return Err(format!(
+            "Incompatible node types: storageType={STORAGE_TYPE} but StorageDirectory type={storage_type}"
+        ));
+    }
+    let out_of_range =
+        |name: &str, value: i64| format!("file {VERSION_FILE} has {name}={value}, out of range");
+    let namespace_id = number("namespaceID")?;
+    let namespace_id = i32::try_from(namespace_id)
+        .map(|id| id as u32)
+        .or_else(|_| u32::try_from(namespace_id))
+        .map_err(|_| out_of_range("namespaceID", namespace_id))?;
+    let layout_version = number("layoutVersion")?;
+    let ctime = number("cTime")?;
+    Ok(StorageInfo {
+        layout_version: i32::try_from(layout_version)
+            .map_err(|_| out_of_range("layoutVersion", layout_version))?,
+        namespace_id,
+        cluster_id: get("clusterID")?.to_string(),
+        ctime: u64::try_from(ctime).map_err(|_| out_of_range("cTime", ctime))?,
+    })
+}
+
+/// `java.util.Date.toString()` in UTC: `EEE MMM dd HH:mm:ss zzz yyyy`.
+fn java_date(now: SystemTime) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = now
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    let days = secs / 86_400;
+    let of_day = secs % 86_400;
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm, for days >= 0).
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{} {} {day:02} {:02}:{:02}:{:02} UTC {year}",
+        DAYS[(days % 7) as usize],
+        MONTHS[(month - 1) as usize],
+        of_day / 3600,
+        of_day % 3600 / 60,
+        of_day % 60,
+    )
+}
+
+/// Escapes a key or value as `Properties.store` does (`saveConvert`).
+fn escape_property(text: &str, is_key: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, c) in text.chars().enumerate() {
+        match c {
+            ' ' if i == 0 || is_key => out.push_str("\\ "),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\x0c' => out.push_str("\\f"),
+            '=' | ':' | '#' | '!' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' '..='~' => out.push(c),
+            _ => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04X}"));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn is_property_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\x0c')
+}
+
+/// Parses Java properties text (`Properties.load`): comments, continuation lines, `=`, `:` or
+/// whitespace separators, escapes. Keys keep their order.
+fn parse_properties(text: &str) -> Result<Vec<(String, String)>, String> {
+    let mut props: Vec<(String, String)> = Vec::new();
+    let mut lines = text.split(['\n', '\r']);
+    while let Some(line) = lines.next() {
+        let line = line.trim_start_matches([' ', '\t', '\x0c']);
+        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+            continue;
+        }
+        let mut logical = line.to_string();
+        // An odd number of trailing backslashes continues the line.
+        while logical.bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 1 {
+            logical.pop();
+            match lines.next() {
+                Some(next) => logical.push_str(next.trim_start_matches([' ', '\t', '\x0c'])),
+                None => break,
+            }
+        }
+        let bytes = logical.as_bytes();
+        let (mut key_len, mut value_start, mut has_separator) = (0, bytes.len(), false);
+        let mut preceding_backslash = false;
+        while key_len < bytes.len() {
+            let b = bytes[key_len];
+            if !preceding_backslash && (b == b'=' || b == b':') {
+                value_start = key_len + 1;
+                has_separator = true;
+                break;
+            }
+            if !preceding_backslash && is_property_space(b) {
+                value_start = key_len + 1;
+                break;
+            }
+            preceding_backslash = b == b'\\' && !preceding_backslash;
+            key_len += 1;
+        }
+        while value_start < bytes.len() {
+            let b = bytes[value_start];
+            if !is_property_space(b) {
+                if !has_separator && (b == b'=' || b == b':') {
+                    has_separator = true;
+                } else {
+                    break;
+                }
+            }
+            value_start += 1;
+        }
+        let key = unescape_property(&logical[..key_len])?;
+        let value = unescape_property(&logical[value_start..])?;
+        // A later line wins, as in `Properties.load`.
+        props.retain(|(k, _)| *k != key);
+        props.push((key, value));
+    }
+    Ok(props)
+}
+
+/// Undoes `escape_property` (`loadConvert`).
+fn unescape_property(text: &str) -> Result<String, String> {
+    let mut units: Vec<u16> = Vec::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        let c = if c == '\\' {
+            match chars.next() {
+                Some('u') => {
+                    let hex: String = chars.by_ref().take(4).collect();
+                    let unit = (hex.len() == 4)
+                        .then(|| u16::from_str_radix(&hex, 16).ok())
+                        .flatten()
+                        .ok_or_else(|| "Malformed \\uxxxx encoding.".to_string())?;
+                    units.push(unit);
+                    continue;
+                }
+                Some('t') => '\t',
+                Some('n') => '\n',
+                Some('r') => '\r',
+                Some('f') => '\x0c',
+                Some(other) => other,
+                None => break,
+            }
+        } else {
+            c
+        };
+        let mut buf = [0u16; 2];
+        units.extend_from_slice(c.encode_utf16(&mut buf));
+    }
+    String::from_utf16(&units).map_err(|_| "an escape is not valid UTF-16".to_string())
+}
+
+// ---- paxos/<start>: PersistedRecoveryPaxosData ---------------------------------------------
+
+/// `SegmentStateProto` (QJournalProtocol.proto), as Hadoop persists it.
+#[derive(Clone, PartialEq, prost::Message)]
+struct SegmentStateProto {
+    #[prost(uint64, required, tag = "1")]
+    start_tx_id: u64,
+    #[prost(uint64, required, tag = "2")]
+    end_tx_id: u64,
+    #[prost(bool, required, tag = "3")]
+    is_in_progress: bool,
+}
+
+/// `PersistedRecoveryPaxosData` (QJournalProtocol.proto).
+#[derive(Clone, PartialEq, prost::Message)]
+struct PersistedRecoveryPaxosData {
+    #[prost(message, required, tag = "1")]
+    segment_state: SegmentStateProto,
+    #[prost(uint64, required, tag = "2")]
+    accepted_in_epoch: u64,
+}
+
+/// Bytes of the checksum that follows the length-delimited message.
+const PAXOS_CRC_LEN: usize = 4;
+
+/// The paxos file: Hadoop's bytes (`writeDelimitedTo`, `\n`, text) with a crc32c of the
+/// delimited message between the message and the newline. Hadoop's reader
+/// (`parseDelimitedFrom`) stops at the end of the message, so it still reads this file; ours
+/// also refuses a file whose message bytes were damaged.
+fn encode_paxos(data: &PaxosData) -> Vec<u8> {
+    let message = PersistedRecoveryPaxosData {
+        segment_state: SegmentStateProto {
+            start_tx_id: data.segment.start_txid,
+            end_tx_id: data.segment.end_txid,
+            is_in_progress: data.segment.in_progress,
+        },
+        accepted_in_epoch: data.accepted_in_epoch,
+    };
+    let mut bytes = message.encode_length_delimited_to_vec();
+    let crc = crc32c::crc32c(&bytes);
+    bytes.extend_from_slice(&crc.to_be_bytes());
+    bytes.push(b'\n');
+    bytes.extend_from_slice(paxos_text(data).as_bytes());
+    bytes
+}
+
+/// The human-readable rendering after the newline (protobuf text format, as Java's
+/// `toString()` prints the message); written for operators, never parsed.
+fn paxos_text(data: &PaxosData) -> String {
+    format!(
+        "segmentState {{\n  startTxId: {}\n  endTxId: {}\n  isInProgress: {}\n}}\nacceptedInEpoch: {}\n\n",
+        data.segment.start_txid,
+        data.segment.end_txid,
+        data.segment.in_progress,
+        data.accepted_in_epoch
+    )
+}
+
+fn decode_paxos(bytes: &[u8]) -> Result<PaxosData, String> {
+    let mut rest = bytes;
+    let len = prost::decode_length_delimiter(&mut rest)
+        .map_err(|err| format!("paxos data has no valid length prefix: {err}"))?;
+    let message_end = (bytes.len() - rest.len()).saturating_add(len);
+    let crc_end = message_end.saturating_add(PAXOS_CRC_LEN);
+    if bytes.len() <= crc_end {
+        return Err(format!(
+            "paxos data is truncated: {} bytes, expected at least {}",
+            bytes.len(),
+            crc_end.saturating_add(1)
+        ));
+    }
+    let stored = u32::from_be_bytes(
+        bytes[message_end..crc_end]
+            .try_into()
+            .map_err(|_| "paxos checksum is not 4 bytes".to_string())?,
+    );
+    let computed = crc32c::crc32c(&bytes[..message_end]);
+    if stored != computed {
+        return Err(format!(
+            "paxos data checksum mismatch: stored {stored:#010x}, computed {computed:#010x}"
+        ));
+    }
+    if bytes[crc_end] != b'\n' {
+        return Err("paxos data is not followed by a newline".to_string());
+    }
+    let message = PersistedRecoveryPaxosData::decode(&bytes[bytes.len() - rest.len()..message_end])
+        .map_err(|err| format!("paxos data does not decode: {err}"))?;
+    Ok(PaxosData {
+        segment: SegmentState {
+            start_txid: message.segment_state.start_tx_id,
+            end_txid: message.segment_state.end_tx_id,
+            in_progress: message.segment_state.is_in_progress,
+        },
+        accepted_in_epoch: message.accepted_in_epoch,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::process::Command;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::journal::edits::encode_batch;
+    use crate::journal::storage::conformance;
+    use crate::journal::{Journal, NamespaceInfo, RequestInfo};
+
+    fn records(first: u64, n: u64) -> Vec<u8> {
+        let payloads: Vec<Vec<u8>> = (first..first + n)
+            .map(|t| format!("op{t}").into_bytes())
+            .collect();
+        encode_batch(first, payloads.iter().map(Vec::as_slice))
+    }
+
+    fn formatted(dir: &Path) -> FileStorage {
+        let mut s = FileStorage::open(dir).unwrap();
+        s.format(&conformance::info()).unwrap();
+        s
+    }
+
+    fn paxos(start: u64, end: u64, epoch: u64) -> PaxosData {
+        PaxosData {
+            segment: SegmentState {
+                start_txid: start,
+                end_txid: end,
+                in_progress: true,
+            },
+            accepted_in_epoch: epoch,
+        }
+    }
+
+    /// Every path under `dir`, relative, `/`-separated.
+    fn tree(dir: &Path) -> BTreeSet<String> {
+        fn walk(base: &Path, dir: &Path, out: &mut BTreeSet<String>) {
+            for entry in fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                let rel = path
+                    .strip_prefix(base)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.insert(rel);
+                if path.is_dir() {
+                    walk(base, &path, out);
+                }
+            }
+        }
+        let mut out = BTreeSet::new();
+        walk(dir, dir, &mut out);
+        out
+    }
+
+    fn assert_invalid_data(err: StorageError, path: &Path, says: &str) {
+        let text = err.to_string();
+        assert_eq!(err.source.kind(), io::ErrorKind::InvalidData, "{text}");
+        assert!(text.contains(&path.display().to_string()), "{text}");
+        assert!(text.contains(says), "{text}");
+    }
+
+    #[test]
+    fn file_storage_passes_the_conformance_suite() {
+        let root = tempfile::tempdir().unwrap();
+        let mut n = 0;
+        conformance::run_all(|| {
+            n += 1;
+            FileStorage::open(&root.path().join(format!("jn{n}"))).unwrap()
+        });
+    }
+
+    #[test]
+    fn a_second_open_of_a_locked_journal_fails_with_cannot_lock_storage() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("ns1");
+        let first = FileStorage::open(&dir).unwrap();
+        let holder = fs::read_to_string(dir.join(LOCK_FILE)).unwrap();
+        assert!(
+            holder.starts_with(&format!("{}@", std::process::id())),
+            "{holder}"
+        );
+        let err = FileStorage::open(&dir)
+            .err()
+            .expect("the second open fails");
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!(
+                "Cannot lock storage {}. The directory is already locked",
+                dir.display()
+            )),
+            "{text}"
+        );
+        assert!(text.starts_with("lock "), "{text}");
+        // The loser did not disturb the holder's record.
+        assert_eq!(fs::read_to_string(dir.join(LOCK_FILE)).unwrap(), holder);
+        drop(first);
+        let _again = FileStorage::open(&dir).unwrap();
+    }
+
+    #[test]
+    fn version_is_written_as_hadoop_writes_it_and_read_back() {
+        let root = tempfile::tempdir().unwrap();
+        let s = formatted(&root.path().join("ns1"));
+        let text = fs::read_to_string(root.path().join("ns1/current/VERSION")).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].starts_with('#') && lines[0].contains(" UTC "),
+            "{text}"
+        );
+        assert_eq!(
+            lines[1..],
+            [
+                "namespaceID=12345",
+                "clusterID=CID-test",
+                "cTime=0",
+                "storageType=JOURNAL_NODE",
+                "layoutVersion=-66"
+            ]
+        );
+        assert_eq!(s.read_storage_info().unwrap(), Some(conformance::info()));
+
+        // A VERSION as a Java JournalNode leaves it: its own order, CRLF, separators.
+        fs::write(
+            root.path().join("ns1/current/VERSION"),
+            "#Wed Jul 24 10:13:56 UTC 2019\r\nlayoutVersion=-63\r\nstorageType = JOURNAL_NODE\r\n\
+             cTime:0\r\n! another comment\r\nclusterID=CID-161b976f-3c2b\r\nnamespaceID=1633807959\r\n",
+        )
+        .unwrap();
+        assert_eq!(
+            s.read_storage_info().unwrap(),
+            Some(StorageInfo {
+                layout_version: -63,
+                namespace_id: 1633807959,
+                cluster_id: "CID-161b976f-3c2b".into(),
+                ctime: 0,
+            })
+        );
+    }
+
+    #[test]
+    fn version_escapes_round_trip_like_java_properties() {
+        let info = StorageInfo {
+            layout_version: -66,
+            namespace_id: u32::MAX,
+            cluster_id: " CID a=b:c#d!e\\f\tg\u{e9}\u{1f600}".into(),
+            ctime: 7,
+        };
+        let text = render_version(&info, UNIX_EPOCH);
+        assert!(
+            text.starts_with("#Thu Jan 01 00:00:00 UTC 1970\n"),
+            "{text}"
+        );
+        assert!(text.contains("namespaceID=-1\n"), "{text}");
+        assert!(
+            text.contains("clusterID=\\ CID a\\=b\\:c\\#d\\!e\\\\f\\tg\\u00E9\\uD83D\\uDE00\n"),
+            "{text}"
+        );
+        assert!(text.is_ascii());
+        assert_eq!(parse_version(&text), Ok(info));
+        // Continuation lines.
+        let props = parse_properties("a = one \\\n    two\nb\\ c\\:d x").unwrap();
+        assert_eq!(
+            props,
+            vec![
+                ("a".to_string(), "one two".to_string()),
+                ("b c:d".to_string(), "x".to_string())
+            ]
+        );
+        assert!(parse_properties("a=\\u12").is_err());
+    }
+
+    #[test]
+    fn java_dates() {
+        for (secs, text) in [
+            (0, "Thu Jan 01 00:00:00 UTC 1970"),
+            (951_782_400, "Tue Feb 29 00:00:00 UTC 2000"),
+            (1_234_567_890, "Fri Feb 13 23:31:30 UTC 2009"),
+            (1_709_634_225, "Tue Mar 05 10:23:45 UTC 2024"),
+            (4_107_542_400, "Mon Mar 01 00:00:00 UTC 2100"),
+        ] {
+            assert_eq!(java_date(UNIX_EPOCH + Duration::from_secs(secs)), text);
+        }
+    }
+
+    #[test]
+    fn a_bad_version_file_is_a_clear_error() {
+        let root = tempfile::tempdir().unwrap();
+        let s = formatted(&root.path().join("ns1"));
+        let version = root.path().join("ns1/current/VERSION");
+        for (content, says) in [
+            (
+                "clusterID=c\ncTime=0\nstorageType=JOURNAL_NODE\nlayoutVersion=-66\n",
+                "file VERSION has namespaceID missing.",
+            ),
+            (
+                "namespaceID=x\nclusterID=c\ncTime=0\nstorageType=JOURNAL_NODE\nlayoutVersion=-66\n",
+                "namespaceID=x, not a number",
+            ),
+            (
+                "namespaceID=1\nclusterID=c\ncTime=0\nstorageType=NAME_NODE\nlayoutVersion=-66\n",
+                "Incompatible node types: storageType=JOURNAL_NODE but StorageDirectory type=NAME_NODE",
+            ),
+        ] {
+            fs::write(&version, content).unwrap();
+            assert_invalid_data(s.read_storage_info().unwrap_err(), &version, says);
+        }
+    }
+
+    #[test]
+    fn files_on_disk_have_hadoops_names_and_formats() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("ns1");
+        let mut s = formatted(&dir);
+        s.write_long(PersistedLong::LastPromisedEpoch, 3).unwrap();
+        s.write_long(PersistedLong::LastWriterEpoch, 2).unwrap();
+        s.write_long(PersistedLong::CommittedTxid, 5).unwrap();
+        s.write_paxos(4, &paxos(4, 9, 3)).unwrap();
+        let open = EditFile::InProgress { start: 1 };
+        s.create(&open, -66).unwrap();
+        s.append(&open, &records(1, 5), true).unwrap();
+        s.rename(&open, &EditFile::Finalized { start: 1, end: 5 })
+            .unwrap();
+        s.create(&EditFile::InProgress { start: 6 }, -66).unwrap();
+        fs::write(dir.join("current/not-an-edit-file"), b"x").unwrap();
+
+        let expected: BTreeSet<String> = [
+            "in_use.lock",
+            "current",
+            "current/VERSION",
+            "current/last-promised-epoch",
+            "current/last-writer-epoch",
+            "current/committed-txid",
+            "current/paxos",
+            "current/paxos/4",
+            "current/edits_0000000000000000001-0000000000000000005",
+            "current/edits_inprogress_0000000000000000006",
+            "current/not-an-edit-file",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        assert_eq!(tree(&dir), expected);
+        assert_eq!(
+            s.list_edit_files().unwrap(),
+            vec![
+                EditFile::Finalized { start: 1, end: 5 },
+                EditFile::InProgress { start: 6 }
+            ]
+        );
+        let current = dir.join("current");
+        assert_eq!(
+            fs::read(current.join("last-promised-epoch")).unwrap(),
+            b"3\n"
+        );
+        assert_eq!(fs::read(current.join("last-writer-epoch")).unwrap(), b"2\n");
+        assert_eq!(
+            fs::read(current.join("committed-txid")).unwrap(),
+            5u64.to_be_bytes()
+        );
+        let edits = fs::read(current.join("edits_inprogress_0000000000000000006")).unwrap();
+        assert_eq!(edits, segment_header(-66));
+
+        // The paxos file: PersistedRecoveryPaxosData written delimited, exactly as protobuf-java
+        // writes it, then our checksum, then the text rendering.
+        let bytes = fs::read(current.join("paxos/4")).unwrap();
+        let message = [
+            0x0a, 0x0a, 0x06, 0x08, 0x04, 0x10, 0x09, 0x18, 0x01, 0x10, 0x03,
+        ];
+        assert_eq!(bytes[..message.len()], message);
+        let crc = crc32c::crc32c(&message).to_be_bytes();
+        assert_eq!(bytes[message.len()..message.len() + 4], crc);
+        assert_eq!(
+            String::from_utf8_lossy(&bytes[message.len() + 4..]),
+            "\nsegmentState {\n  startTxId: 4\n  endTxId: 9\n  isInProgress: true\n}\nacceptedInEpoch: 3\n\n"
+        );
+    }
+
+    #[test]
+    fn a_torn_tail_on_disk_is_truncated_by_scan_with_repair() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("ns1");
+        let mut s = formatted(&dir);
+        let open = EditFile::InProgress { start: 1 };
+        s.create(&open, -66).unwrap();
+        s.append(&open, &records(1, 3), true).unwrap();
+        let valid_len = (HEADER_LEN + records(1, 3).len()) as u64;
+        let path = dir.join("current").join(open.file_name());
+        let tear = |garbage: &[u8]| {
+            let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+            f.write_all(garbage).unwrap();
+        };
+        // Half a record, as a write cut by a crash leaves it.
+        tear(&records(4, 1)[..10]);
+        let scan = s.scan(&open, false).unwrap();
+        assert_eq!(
+            (scan.last_txid, scan.valid_len, scan.tail_len),
+            (Some(3), valid_len, 10)
+        );
+        assert_eq!(fs::metadata(&path).unwrap().len(), valid_len + 10);
+        let repaired = s.scan(&open, true).unwrap();
+        assert_eq!(repaired.last_txid, Some(3));
+        assert_eq!(fs::metadata(&path).unwrap().len(), valid_len);
+        // The held-open handle appends right after the valid prefix.
+        s.append(&open, &records(4, 1), true).unwrap();
+        let scan = s.scan(&open, false).unwrap();
+        assert_eq!((scan.last_txid, scan.tail_len), (Some(4), 0));
+
+        // After a restart (no handle held), garbage is truncated the same way.
+        drop(s);
+        tear(&[0xde, 0xad, 0xbe, 0xef].repeat(9));
+        let mut s = FileStorage::open(&dir).unwrap();
+        let before = fs::metadata(&path).unwrap().len();
+        let repaired = s.scan(&open, true).unwrap();
+        assert_eq!((repaired.last_txid, repaired.tail_len), (Some(4), 36));
+        assert_eq!(fs::metadata(&path).unwrap().len(), before - 36);
+        s.append(&open, &records(5, 2), true).unwrap();
+        assert_eq!(s.scan(&open, false).unwrap().last_txid, Some(6));
+    }
+
+    #[test]
+    fn a_bad_persisted_long_is_a_clear_error() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("ns1");
+        let mut s = formatted(&dir);
+        let promised = dir.join("current/last-promised-epoch");
+        for content in [&b"abc\n"[..], b"", b"-3\n", b"12 monkeys"] {
+            fs::write(&promised, content).unwrap();
+            assert_invalid_data(
+                s.read_long(PersistedLong::LastPromisedEpoch).unwrap_err(),
+                &promised,
+                "last-promised-epoch does not hold a number",
+            );
+        }
+        // Hadoop writes a newline; a value without one still reads.
+        fs::write(&promised, b"17").unwrap();
+        assert_eq!(
+            s.read_long(PersistedLong::LastPromisedEpoch).unwrap(),
+            Some(17)
+        );
+
+        let committed = dir.join("current/committed-txid");
+        fs::write(&committed, [0, 0, 1]).unwrap();
+        assert_invalid_data(
+            s.read_long(PersistedLong::CommittedTxid).unwrap_err(),
+            &committed,
+            "had invalid length: 3",
+        );
+        // What a Java JournalNode writes when it knows no committed txid.
+        fs::write(&committed, (-12345i64).to_be_bytes()).unwrap();
+        assert_eq!(s.read_long(PersistedLong::CommittedTxid).unwrap(), None);
+        s.write_long(PersistedLong::CommittedTxid, 9).unwrap();
+        assert_eq!(s.read_long(PersistedLong::CommittedTxid).unwrap(), Some(9));
+
+        // A journal does not open over a bad promise: it must not guess an epoch.
+        fs::write(&promised, b"garbage").unwrap();
+        drop(s);
+        let err = Journal::open("ns1", FileStorage::open(&dir).unwrap(), None)
+            .err()
+            .expect("a bad promise fails the open");
+        assert!(err.to_string().contains("last-promised-epoch"), "{err}");
+    }
+
+    #[test]
+    fn a_truncated_or_corrupt_paxos_file_is_a_clear_error() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("ns1");
+        let mut s = formatted(&dir);
+        s.write_paxos(4, &paxos(4, 9, 3)).unwrap();
+        let path = dir.join("current/paxos/4");
+        let whole = fs::read(&path).unwrap();
+        for cut in [0, 1, 5, 11, 15] {
+            fs::write(&path, &whole[..cut]).unwrap();
+            let says = if cut == 0 {
+                "no valid length prefix"
+            } else {
+                "truncated"
+            };
+            assert_invalid_data(s.read_paxos(4).unwrap_err(), &path, says);
+        }
+        let mut flipped = whole.clone();
+        flipped[6] ^= 0x01;
+        fs::write(&path, &flipped).unwrap();
+        assert_invalid_data(s.read_paxos(4).unwrap_err(), &path, "checksum mismatch");
+        // The text after the newline is for people only.
+        fs::write(&path, &whole[..16]).unwrap();
+        assert_eq!(s.read_paxos(4).unwrap(), Some(paxos(4, 9, 3)));
+        // Leftover temp files are not decisions.
+        fs::write(dir.join("current/paxos/7.tmp"), b"x").unwrap();
+        assert_eq!(s.list_paxos().unwrap(), vec![4]);
+    }
+
+    fn ns() -> NamespaceInfo {
+        NamespaceInfo {
+            namespace_id: 12345,
+            cluster_id: "mycluster".into(),
+            block_pool_id: "BP-1".into(),
+            layout_version: -66,
+            ctime: 0,
+        }
+    }
+
+    fn req(epoch: u64, serial: u64, committed: Option<u64>) -> RequestInfo {
+        RequestInfo {
+            epoch,
+            ipc_serial: serial,
+            committed_txid: committed,
+            client: "127.0.0.1".into(),
+        }
+    }
+
+    #[test]
+    fn a_journal_over_file_storage_survives_a_restart_with_promises_and_the_last_segment() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("test-journal");
+        {
+            let mut j =
+                Journal::open("test-journal", FileStorage::open(&dir).unwrap(), None).unwrap();
+            j.format(&ns(), false).unwrap();
+            j.new_epoch(&ns(), 1, "w").unwrap();
+            j.start_log_segment(&req(1, 1, None), 1, -66).unwrap();
+            j.journal(&req(1, 2, None), 1, 1, 3, &records(1, 3))
+                .unwrap();
+            j.finalize_log_segment(&req(1, 3, None), 1, 3).unwrap();
+            j.start_log_segment(&req(1, 4, None), 4, -66).unwrap();
+            j.journal(&req(1, 5, Some(3)), 4, 4, 2, &records(4, 2))
+                .unwrap();
+            j.new_epoch(&ns(), 5, "c").unwrap();
+        }
+        let storage = FileStorage::open(&dir).unwrap();
+        let mut j = Journal::open("test-journal", storage, None).unwrap();
+        assert_eq!(j.storage().dir(), dir.display().to_string());
+        assert_eq!(j.last_promised_epoch().unwrap(), 5);
+        let status = j.status();
+        assert_eq!(
+            (
+                status.last_writer_epoch,
+                status.highest_written_txid,
+                status.committed_txid
+            ),
+            (1, 5, Some(3))
+        );
+        let (layout, bytes) = j.read_segment(4, 0, usize::MAX).unwrap().unwrap();
+        assert_eq!((layout, bytes), (-66, records(4, 2)));
+        assert_eq!(
+            j.get_edit_log_manifest(1, true).unwrap().logs.len(),
+            2,
+            "the finalized and the in-progress segment"
+        );
+        // The fence holds across the restart.
+        assert!(
+            j.heartbeat(&req(1, 9, None))
+                .unwrap_err()
+                .to_string()
+                .starts_with("IPC's epoch 1 is less than the last promised epoch 5")
+        );
+        assert_eq!(j.new_epoch(&ns(), 6, "c").unwrap(), Some(4));
+    }
+
+    /// A tmpfs mounted for one test, unmounted when dropped (even when the test fails).
+    struct TmpfsMount {
+        path: PathBuf,
+    }
+
+    impl TmpfsMount {
+        fn mount(path: &Path, size: &str) -> Result<TmpfsMount, String> {
+            let output = Command::new("mount")
+                .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+                .arg(path)
+                .output()
+                .map_err(|err| format!("cannot run mount: {err}"))?;
+            if !output.status.success() {
+                return Err(String::from_utf8_lossy(&output.stderr).trim().to_string());
+            }
+            Ok(TmpfsMount {
+                path: path.to_path_buf(),
+            })
+        }
+    }
+
+    impl Drop for TmpfsMount {
+        fn drop(&mut self) {
+            let unmounted = Command::new("umount")
+                .arg(&self.path)
+                .status()
+                .is_ok_and(|s| s.success());
+            if !unmounted {
+                let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+            }
+        }
+    }
+
+    fn no_temp_files(dir: &Path) {
+        let leftovers: Vec<String> = tree(dir)
+            .into_iter()
+            .filter(|p| p.ends_with(TMP_SUFFIX))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn a_full_disk_fails_writes_and_leaves_every_file_whole() {
+        let root = tempfile::tempdir().unwrap();
+        // Declared before the storage so that it is unmounted after the storage is dropped.
+        let _mount = match TmpfsMount::mount(root.path(), "256k") {
+            Ok(mount) => mount,
+            Err(reason) => {
+                println!("skipping the ENOSPC test: cannot mount a tmpfs ({reason})");
+                return;
+            }
+        };
+        let dir = root.path().join("ns1");
+        let mut s = formatted(&dir);
+        s.write_long(PersistedLong::LastPromisedEpoch, 1).unwrap();
+        s.write_paxos(1, &paxos(1, 2, 1)).unwrap();
+        let open = EditFile::InProgress { start: 1 };
+        s.create(&open, -66).unwrap();
+        s.append(&open, &records(1, 2), true).unwrap();
+
+        let filler_path = root.path().join("filler");
+        let mut filler = File::create(&filler_path).unwrap();
+        let chunk = vec![0u8; 4096];
+        let full = loop {
+            if let Err(err) = filler.write_all(&chunk) {
+                break err;
+            }
+        };
+        assert_eq!(full.kind(), io::ErrorKind::StorageFull);
+
+        let err = s
+            .write_long(PersistedLong::LastPromisedEpoch, 2)
+            .unwrap_err();
+        assert_eq!(err.source.kind(), io::ErrorKind::StorageFull, "{err}");
+        assert!(err.to_string().contains("last-promised-epoch.tmp"), "{err}");
+        assert_eq!(
+            s.read_long(PersistedLong::LastPromisedEpoch).unwrap(),
+            Some(1)
+        );
+
+        let err = s.write_paxos(1, &paxos(1, 9, 2)).unwrap_err();
+        assert_eq!(err.source.kind(), io::ErrorKind::StorageFull, "{err}");
+        assert_eq!(s.read_paxos(1).unwrap(), Some(paxos(1, 2, 1)));
+
+        let big: Vec<Vec<u8>> = (0..4).map(|_| vec![7u8; 16 << 10]).collect();
+        let batch = encode_batch(3, big.iter().map(Vec::as_slice));
+        let err = s.append(&open, &batch, true).unwrap_err();
+        assert_eq!(err.source.kind(), io::ErrorKind::StorageFull, "{err}");
+        assert!(err.to_string().contains(&open.file_name()), "{err}");
+        // The partial write was rolled back: no torn tail for the next append to follow.
+        let scan = s.scan(&open, false).unwrap();
+        assert_eq!((scan.last_txid, scan.tail_len), (Some(2), 0));
+        no_temp_files(&dir);
+
+        drop(filler);
+        fs::remove_file(&filler_path).unwrap();
+        s.write_long(PersistedLong::LastPromisedEpoch, 2).unwrap();
+        assert_eq!(
+            s.read_long(PersistedLong::LastPromisedEpoch).unwrap(),
+            Some(2)
+        );
+        s.append(&open, &batch, true).unwrap();
+        assert_eq!(s.scan(&open, false).unwrap().last_txid, Some(6));
+    }
+}
