@@ -4,8 +4,10 @@
 //! Shell options (`--config DIR`, `--loglevel LEVEL`, `--help`) come before the subcommand;
 //! generic options (`-D k=v`, `-conf f`, `-fs uri`) come right after it. Errors go to stderr.
 
+pub mod daemon;
 mod generic;
 mod getconf;
+pub mod journalnode;
 mod version;
 
 use std::io::Write;
@@ -20,12 +22,14 @@ use crate::conf::{ConfError, Configuration};
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Kind {
     Client,
+    Daemon,
 }
 
 impl Kind {
     fn heading(self) -> &'static str {
         match self {
             Kind::Client => "Client",
+            Kind::Daemon => "Daemon",
         }
     }
 }
@@ -57,6 +61,12 @@ const SUBCOMMANDS: &[Subcommand] = &[
         kind: Kind::Client,
         description: "get config values from configuration",
         run: getconf::run,
+    },
+    Subcommand {
+        name: "journalnode",
+        kind: Kind::Daemon,
+        description: "run the DFS journalnode",
+        run: journalnode::main,
     },
     Subcommand {
         name: "version",
@@ -102,6 +112,14 @@ pub fn usage() -> String {
     }
     text.push_str("\nSUBCOMMAND may print help when invoked w/o parameters or with -h.\n");
     text
+}
+
+/// Runs a daemon binary (`journalnode`, …) the way `hdfs <daemon>` does: shell options,
+/// then generic options, then the daemon.
+pub fn daemon_main(name: &str, args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let mut with_subcommand = vec![name.to_string()];
+    with_subcommand.extend(args.iter().cloned());
+    hdfs_main(&with_subcommand, out, err)
 }
 
 /// Runs `hdfs` with `args` (without the program name); returns the exit status.

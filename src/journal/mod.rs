@@ -12,10 +12,12 @@ mod cache;
 pub mod edits;
 mod error;
 mod file_storage;
+mod http;
 #[allow(clippy::module_inception)]
 mod journal;
 mod mem_storage;
 mod metrics;
+pub mod node;
 pub mod service;
 pub mod storage;
 

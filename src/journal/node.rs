@@ -1,0 +1,203 @@
+//! The JournalNode daemon (`journalnode`, `hdfs journalnode`): its typed configuration and
+//! `run`, which serves QJournalProtocol on `dfs.journalnode.rpc-address` and `/jmx` and
+//! `/prom` on `dfs.journalnode.http-address`, until shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use super::FileStorage;
+use super::http;
+use super::service::{JournalNodeService, JournalStorageFactory, Journals};
+use super::storage::StorageError;
+use crate::conf::{ConfError, Configuration, HostPort};
+use crate::proto::qjournal::q_journal_protocol_service_server::QJournalProtocolServiceServer;
+
+/// What a JournalNode is configured with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalNodeConf {
+    /// Where QJournalProtocol is served (`dfs.journalnode.rpc-address`, host replaced by
+    /// `dfs.journalnode.rpc-bind-host` when set).
+    pub rpc_address: HostPort,
+    /// Where `/jmx` and `/prom` are served (`dfs.journalnode.http-address`).
+    pub http_address: HostPort,
+    /// `dfs.journalnode.edits.dir`: one directory per journal id below it. Absolute.
+    pub edits_dir: PathBuf,
+    /// The edits cache per journal (`dfs.journalnode.edit-cache-size.bytes`), enabled by
+    /// `dfs.ha.tail-edits.in-progress`.
+    pub cache_capacity: Option<usize>,
+}
+
+impl JournalNodeConf {
+    pub fn from_conf(conf: &Configuration) -> Result<JournalNodeConf, ConfError> {
+        let mut rpc_address = conf
+            .get_host_port("dfs.journalnode.rpc-address", Some(8485))?
+            .unwrap_or_else(|| HostPort::new("0.0.0.0", 8485));
+        if let Some(bind) = conf
+            .get_trimmed("dfs.journalnode.rpc-bind-host")?
+            .filter(|h| !h.is_empty())
+        {
+            rpc_address.host = bind;
+        }
+        let http_address = conf
+            .get_host_port("dfs.journalnode.http-address", Some(8480))?
+            .unwrap_or_else(|| HostPort::new("0.0.0.0", 8480));
+        let key = "dfs.journalnode.edits.dir";
+        let dir = conf.get_trimmed(key)?.unwrap_or_default();
+        let edits_dir = PathBuf::from(dir.strip_prefix("file://").unwrap_or(&dir));
+        if !edits_dir.is_absolute() {
+            return Err(ConfError::Ha(format!(
+                "Journal dir '{}' should be an absolute path",
+                edits_dir.display()
+            )));
+        }
+        let cache_capacity = if conf.get_bool("dfs.ha.tail-edits.in-progress", false)? {
+            let bytes = conf
+                .get_size("dfs.journalnode.edit-cache-size.bytes")?
+                .unwrap_or(1 << 20);
+            Some(usize::try_from(bytes.max(1)).unwrap_or(usize::MAX))
+        } else {
+            None
+        };
+        Ok(JournalNodeConf {
+            rpc_address,
+            http_address,
+            edits_dir,
+            cache_capacity,
+        })
+    }
+}
+
+/// Opens `<edits dir>/<jid>` as a journal's storage.
+pub struct DirectoryFactory {
+    pub edits_dir: PathBuf,
+}
+
+impl JournalStorageFactory for DirectoryFactory {
+    type Storage = FileStorage;
+
+    fn open(&self, jid: &str) -> Result<FileStorage, StorageError> {
+        FileStorage::open(&self.edits_dir.join(jid))
+    }
+}
+
+/// Why a JournalNode could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalNodeError {
+    #[error(transparent)]
+    Conf(#[from] ConfError),
+    #[error("{0}")]
+    EditsDir(String),
+    #[error("Problem binding to [{address}] {source}")]
+    Bind {
+        address: HostPort,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Serve(String),
+}
+
+/// Checks (and creates) the edits directory, with Hadoop's messages.
+fn validate_edits_dir(dir: &Path) -> Result<(), JournalNodeError> {
+    if !dir.exists() {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            JournalNodeError::EditsDir(format!(
+                "Could not create journal dir '{}': {e}",
+                dir.display()
+            ))
+        })?;
+    } else if !dir.is_dir() {
+        return Err(JournalNodeError::EditsDir(format!(
+            "Journal dir '{}' is not a directory",
+            dir.display()
+        )));
+    }
+    let probe = dir.join(".write-probe");
+    std::fs::write(&probe, b"")
+        .and_then(|_| std::fs::remove_file(&probe))
+        .map_err(|e| {
+            JournalNodeError::EditsDir(format!(
+                "Cannot access journal dir '{}': {e}",
+                dir.display()
+            ))
+        })?;
+    Ok(())
+}
+
+async fn bind(address: &HostPort) -> Result<TcpListener, JournalNodeError> {
+    let addr = address.resolve().map_err(|source| JournalNodeError::Bind {
+        address: address.clone(),
+        source,
+    })?;
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| JournalNodeError::Bind {
+            address: address.clone(),
+            source,
+        })
+}
+
+/// Runs a JournalNode until `shutdown` completes.
+pub async fn run(
+    conf: JournalNodeConf,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), JournalNodeError> {
+    validate_edits_dir(&conf.edits_dir)?;
+    let rpc_listener = bind(&conf.rpc_address).await?;
+    let http_listener = bind(&conf.http_address).await?;
+    let rpc_bound: SocketAddr = rpc_listener
+        .local_addr()
+        .map_err(|e| JournalNodeError::Serve(e.to_string()))?;
+    let http_bound: SocketAddr = http_listener
+        .local_addr()
+        .map_err(|e| JournalNodeError::Serve(e.to_string()))?;
+    let journals = Arc::new(Journals::new(
+        DirectoryFactory {
+            edits_dir: conf.edits_dir.clone(),
+        },
+        conf.cache_capacity,
+    ));
+    let service = JournalNodeService::new(journals.clone(), format!("http://{rpc_bound}"));
+    tracing::info!("JournalNode RPC server is listening on {rpc_bound}");
+    tracing::info!("JournalNode HTTP server is listening on {http_bound}");
+    tracing::info!(
+        "Journal edits dir {} (edits cache {})",
+        conf.edits_dir.display(),
+        conf.cache_capacity
+            .map_or("disabled".to_string(), |c| format!("{c} bytes"))
+    );
+
+    let token = tokio_util::sync::CancellationToken::new();
+    let http_token = token.clone();
+    let http_task = tokio::spawn(async move {
+        axum::serve(http_listener, http::router(journals))
+            .with_graceful_shutdown(http_token.cancelled_owned())
+            .await
+    });
+    let rpc_token = token.clone();
+    let rpc = tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .add_service(
+            QJournalProtocolServiceServer::new(service)
+                .max_decoding_message_size(256 << 20)
+                .max_encoding_message_size(256 << 20),
+        )
+        .serve_with_incoming_shutdown(
+            TcpListenerStream::new(rpc_listener),
+            rpc_token.cancelled_owned(),
+        );
+    let stop = token.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("SHUTDOWN_MSG: Shutting down JournalNode at {rpc_bound}");
+        stop.cancel();
+    });
+    let served = rpc.await;
+    token.cancel();
+    let _ = http_task.await;
+    served.map_err(|e| JournalNodeError::Serve(e.to_string()))
+}
