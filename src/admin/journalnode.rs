@@ -13,6 +13,6 @@ pub fn main(ctx: &mut Context<'_>, args: &[String]) -> i32 {
         "JournalNode",
         USAGE,
         JournalNodeConf::from_conf,
-        |conf, shutdown| run(conf, shutdown),
+        run,
     )
 }

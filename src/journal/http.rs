@@ -103,10 +103,18 @@ async fn jmx<F: JournalStorageFactory>(
     )
 }
 
+/// One Prometheus metric: name, type, help text, and how to read it from a journal's status.
+type PromMetric = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&JournalStatus) -> f64,
+);
+
 /// Prometheus text exposition of every journal's metrics.
 pub fn prometheus_text(statuses: &[(String, JournalStatus)]) -> String {
     let mut out = String::new();
-    let metrics: [(&str, &str, &str, fn(&JournalStatus) -> f64); 10] = [
+    let metrics: [PromMetric; 10] = [
         (
             "journalnode_batches_written_total",
             "counter",
