@@ -412,3 +412,114 @@ async fn jmx_and_prom_report_journal_metrics() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_journal_ids_and_unformatted_journals_get_hadoops_messages() {
+    let jns = JournalNodes::start();
+    let (host, port) = jns.addresses[0].rsplit_once(':').unwrap();
+    let port: u16 = port.parse().unwrap();
+    for bad in [".hidden", "a/b"] {
+        let channel = GrpcChannel::new(host, port, bad, None, Duration::from_secs(2)).unwrap();
+        let err = channel.is_formatted().await.unwrap_err().to_string();
+        assert_eq!(err, format!("bad journal id: {bad}"));
+    }
+    let channel =
+        GrpcChannel::new(host, port, "never-formatted", None, Duration::from_secs(2)).unwrap();
+    assert!(!channel.is_formatted().await.unwrap());
+    let err = channel.get_journal_state().await.unwrap_err();
+    assert_eq!(err.class(), Some("JournalNotFormattedException"));
+    assert!(
+        err.to_string()
+            .ends_with("/never-formatted not formatted ; journal id: never-formatted"),
+        "{err}"
+    );
+}
+
+/// Mounts a small tmpfs (root only); unmounted when dropped, even if the test fails.
+struct TinyFs(PathBuf);
+
+impl TinyFs {
+    fn mount(at: &Path, size: &str) -> Option<TinyFs> {
+        std::fs::create_dir_all(at).ok()?;
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .stderr(Stdio::null())
+            .status()
+            .ok()?;
+        status.success().then(|| TinyFs(at.to_path_buf()))
+    }
+}
+
+impl Drop for TinyFs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+use std::process::Stdio;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_fails_one_journal_while_the_others_keep_serving() {
+    let jns = JournalNodes::start();
+    // Journal "full" of JournalNode 0 lives on a 128 KiB filesystem.
+    let Some(_fs) = TinyFs::mount(&jns.edits_dir(0).join("full"), "128k") else {
+        println!("skipped: cannot mount a tmpfs here (needs root)");
+        return;
+    };
+    let single = |jid: &str| {
+        let uri = QjournalUri::parse(&format!("qjournal://{}/{jid}", jns.addresses[0])).unwrap();
+        let conf = QjmConf {
+            write_txns_timeout: Duration::from_secs(10),
+            ..QjmConf::default()
+        };
+        QuorumJournalManager::connect(conf, &uri, Some(ns()), None).unwrap()
+    };
+    let full = single("full");
+    full.format(false).await.unwrap();
+    full.recover_unfinalized_segments().await.unwrap();
+    let writer = full.start_log_segment(1, LV).await.unwrap();
+    let mut acked = 0;
+    let err = loop {
+        match writer.write(&[&payload(acked + 1)]).await {
+            Ok(txid) => acked = txid,
+            Err(err) => break err.to_string(),
+        }
+        assert!(acked < 10_000, "a 128 KiB filesystem never filled");
+    };
+    assert!(
+        err.contains("No space left on device") && err.contains("/full/current/edits_inprogress_"),
+        "{err}"
+    );
+    assert!(acked > 100, "only {acked} edits fit");
+    // The other journal on the same JournalNode is unaffected.
+    let ok = single("ok");
+    ok.format(false).await.unwrap();
+    ok.recover_unfinalized_segments().await.unwrap();
+    let other = ok.start_log_segment(1, LV).await.unwrap();
+    for txid in 1..=200 {
+        other.write(&[&payload(txid)]).await.unwrap();
+    }
+    // Every acknowledged edit of the full journal is still there, and nothing more.
+    drop(writer);
+    let reader = single("full");
+    let mut next = 1;
+    loop {
+        let records = reader.read_edits(next, 5000, false).await.unwrap();
+        if records.is_empty() {
+            break;
+        }
+        for r in records {
+            assert_eq!((r.txid, &r.payload), (next, &payload(next)));
+            next += 1;
+        }
+    }
+    assert_eq!(
+        next - 1,
+        acked,
+        "edits on disk differ from the acknowledged ones"
+    );
+}

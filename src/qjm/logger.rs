@@ -39,6 +39,8 @@ pub struct Logger<C: JournalChannel> {
     committed_txid: AtomicU64,
     queued_bytes: AtomicUsize,
     queue_limit: usize,
+    /// Batches of edits this JournalNode acknowledged (for metrics and benchmarks).
+    batches_sent: AtomicU64,
 }
 
 impl<C: JournalChannel> Logger<C> {
@@ -49,6 +51,7 @@ impl<C: JournalChannel> Logger<C> {
             committed_txid: AtomicU64::new(0),
             queued_bytes: AtomicUsize::new(0),
             queue_limit,
+            batches_sent: AtomicU64::new(0),
         }
     }
 
@@ -74,6 +77,11 @@ impl<C: JournalChannel> Logger<C> {
 
     pub async fn is_out_of_sync(&self) -> bool {
         self.state.lock().await.out_of_sync
+    }
+
+    /// Batches of edits this JournalNode acknowledged.
+    pub fn batches_sent(&self) -> u64 {
+        self.batches_sent.load(Ordering::Relaxed)
     }
 
     /// Edits waiting for this JournalNode, in bytes.
@@ -173,6 +181,9 @@ impl<C: JournalChannel> Logger<C> {
             .journal(info, segment_txid, first_txid, num_txns, records)
             .await;
         let elapsed = started.elapsed().as_millis();
+        if result.is_ok() && num_txns > 0 {
+            self.batches_sent.fetch_add(1, Ordering::Relaxed);
+        }
         if elapsed > WARN_JOURNAL_MILLIS && num_txns > 0 {
             tracing::warn!(
                 "Took {elapsed}ms to send a batch of {num_txns} edits ({bytes} bytes) to remote journal {}",

@@ -903,3 +903,19 @@ fn check_finalized_segments_agree(cluster: &Cluster, seed: u64) {
         }
     }
 }
+
+#[tokio::test]
+async fn an_unresolvable_journal_node_fails_at_construction() {
+    // testUnresolvableHostName.
+    let uri = crate::conf::QjournalUri::parse(
+        "qjournal://bogus.invalid:12345;127.0.0.1:8485;127.0.0.1:8486/ns",
+    )
+    .unwrap();
+    let err = QuorumJournalManager::connect(QjmConf::default(), &uri, None, None)
+        .err()
+        .unwrap();
+    assert_eq!(
+        err.to_string(),
+        "Unable to construct journal, qjournal://bogus.invalid:12345;127.0.0.1:8485;127.0.0.1:8486/ns: java.net.UnknownHostException: bogus.invalid"
+    );
+}
