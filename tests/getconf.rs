@@ -231,9 +231,15 @@ fn the_hdfs_front_usage_and_unknown_subcommands() {
     let out = hdfs(None, &["--help"]);
     assert_eq!(out.status.code(), Some(0));
     let usage = stdout(&out);
+    // Hadoop's layout: a heading per kind, names padded to the longest name plus three spaces.
     assert!(
-        usage
-            .contains("\n    Client Commands:\n\ngetconf   get config values from configuration\n"),
+        usage.contains(
+            "\n    Client Commands:\n\ngetconf       get config values from configuration\n"
+        ),
+        "{usage}"
+    );
+    assert!(
+        usage.contains("\n    Daemon Commands:\n\njournalnode   run the DFS journalnode\n"),
         "{usage}"
     );
     assert!(usage.ends_with("SUBCOMMAND may print help when invoked w/o parameters or with -h.\n"));

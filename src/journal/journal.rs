@@ -21,7 +21,8 @@ use super::cache::EditsCache;
 use super::edits::scan_records;
 use super::metrics::JournalMetrics;
 use super::storage::{
-    EditFile, EditFileScan, JournalStorage, PaxosData, PersistedLong, SegmentState, StorageInfo,
+    EditFile, EditFileScan, JournalStorage, PaxosData, PersistedLong, SegmentState, StorageError,
+    StorageInfo,
 };
 
 /// Hadoop's threshold for logging a slow sync.
@@ -68,6 +69,16 @@ impl std::fmt::Display for NamespaceInfo {
             self.layout_version, self.cluster_id, self.namespace_id, self.ctime, self.block_pool_id
         )
     }
+}
+
+/// One `journal` request: a batch of encoded records for the open segment.
+#[derive(Debug, Clone)]
+pub struct JournalBatch<'a> {
+    pub req: RequestInfo,
+    pub segment_txid: u64,
+    pub first_txid: u64,
+    pub num_txns: u32,
+    pub records: &'a [u8],
 }
 
 /// `prepareRecovery`'s answer.
@@ -393,10 +404,91 @@ impl<S: JournalStorage> Journal<S> {
         num_txns: u32,
         records: &[u8],
     ) -> Result<(), JournalError> {
+        let batch = JournalBatch {
+            req: req.clone(),
+            segment_txid,
+            first_txid,
+            num_txns,
+            records,
+        };
+        self.journal_group(std::slice::from_ref(&batch))
+            .pop()
+            .expect("one result per batch")
+    }
+
+    /// Several `journal` batches in the order given, with one sync for all of them (group
+    /// commit): each batch is checked and appended as `journal` does, then the appended edits
+    /// are synced once, and only then is any batch reported durable. If the sync fails, every
+    /// batch of the group fails and the segment is aborted.
+    pub fn journal_group(&mut self, batches: &[JournalBatch<'_>]) -> Vec<Result<(), JournalError>> {
+        let before = (self.highest_written_txid, self.next_txid);
+        let mut results = Vec::with_capacity(batches.len());
+        let mut unsynced: Option<(EditFile, u64, u64)> = None;
+        for batch in batches {
+            let result = self.append_batch(batch);
+            if let Ok(Some(appended)) = &result {
+                unsynced = match unsynced {
+                    Some((file, first, _)) => Some((file, first, appended.1)),
+                    None => Some(appended.clone()),
+                };
+            }
+            results.push(result.map(|_| ()));
+        }
+        let Some((file, first, last)) = unsynced else {
+            return results;
+        };
+        let started = Instant::now();
+        if let Err(err) = self.storage.append(&file, &[], true) {
+            tracing::error!(jid = %self.jid, "Failed to sync txids {first}-{last}: {err}");
+            self.abort_cur_segment();
+            (self.highest_written_txid, self.next_txid) = before;
+            if let Some(cache) = &mut self.cache {
+                cache.truncate_from(first);
+            }
+            return results
+                .into_iter()
+                .map(|r| {
+                    r.and_then(|()| {
+                        Err(JournalError::Storage(StorageError::new(
+                            err.op,
+                            err.path.clone(),
+                            std::io::Error::new(err.source.kind(), err.source.to_string()),
+                        )))
+                    })
+                })
+                .collect();
+        }
+        let elapsed = started.elapsed();
+        self.metrics.record_sync(elapsed.as_micros() as u64);
+        if elapsed.as_millis() > WARN_SYNC_MILLIS {
+            tracing::warn!(
+                jid = %self.jid,
+                "Sync of transaction range {first}-{last} took {}ms{}",
+                elapsed.as_millis(),
+                self.suffix()
+            );
+        }
+        results
+    }
+
+    /// Checks and appends one batch without syncing; returns the file and txid range that
+    /// still need a sync (`None` for an empty batch or one already committed elsewhere).
+    fn append_batch(
+        &mut self,
+        batch: &JournalBatch<'_>,
+    ) -> Result<Option<(EditFile, u64, u64)>, JournalError> {
+        let JournalBatch {
+            req,
+            segment_txid,
+            first_txid,
+            num_txns,
+            records,
+        } = batch;
+        let (segment_txid, first_txid, num_txns) = (*segment_txid, *first_txid, *num_txns);
         self.check_formatted()?;
         self.check_write_request(req)?;
         if num_txns == 0 {
-            return Ok(());
+            return Ok(None);
         }
         let Some(segment) = self.cur_segment else {
             return Err(self.out_of_sync("Can't write, no segment open".to_string()));
@@ -432,24 +524,11 @@ impl<S: JournalStorage> Journal<S> {
         let file = EditFile::InProgress {
             start: segment.start,
         };
-        let started = Instant::now();
-        if let Err(err) = self.storage.append(&file, records, !lagging) {
+        if let Err(err) = self.storage.append(&file, records, false) {
             // The file's tail is now unknown: stop writing it until the writer starts anew.
             tracing::error!(jid = %self.jid, "Failed to write txids {first_txid}-{last_txid}: {err}");
             self.abort_cur_segment();
             return Err(err.into());
-        }
-        let elapsed = started.elapsed();
-        if !lagging {
-            self.metrics.record_sync(elapsed.as_micros() as u64);
-        }
-        if elapsed.as_millis() > WARN_SYNC_MILLIS {
-            tracing::warn!(
-                jid = %self.jid,
-                "Sync of transaction range {first_txid}-{last_txid} took {}ms{}",
-                elapsed.as_millis(),
-                self.suffix()
-            );
         }
         if lagging {
             self.metrics.batches_written_while_lagging += 1;
@@ -462,7 +541,7 @@ impl<S: JournalStorage> Journal<S> {
         }
         self.highest_written_txid = self.highest_written_txid.max(last_txid);
         self.next_txid = last_txid + 1;
-        Ok(())
+        Ok((!lagging).then_some((file, first_txid, last_txid)))
     }
 
     /// `startLogSegment`: opens `edits_inprogress_<txid>` and makes the caller the writer.

@@ -24,8 +24,8 @@ pub mod storage;
 pub use error::JournalError;
 pub use file_storage::FileStorage;
 pub use journal::{
-    EditLogManifest, Journal, JournalStatus, NamespaceInfo, PrepareRecoveryResponse, RemoteEditLog,
-    RequestInfo, SegmentSink,
+    EditLogManifest, Journal, JournalBatch, JournalStatus, NamespaceInfo, PrepareRecoveryResponse,
+    RemoteEditLog, RequestInfo, SegmentSink,
 };
 pub use mem_storage::{MemStorage, PaxosFault};
 pub use metrics::JournalMetrics;

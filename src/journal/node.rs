@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 
 use super::FileStorage;
 use super::http;
@@ -187,7 +186,8 @@ pub async fn run(
                 .max_encoding_message_size(256 << 20),
         )
         .serve_with_incoming_shutdown(
-            TcpListenerStream::new(rpc_listener),
+            // Small answers must not wait for delayed ACKs (Nagle): every batch is one.
+            tonic::transport::server::TcpIncoming::from(rpc_listener).with_nodelay(Some(true)),
             rpc_token.cancelled_owned(),
         );
     let stop = token.clone();

@@ -11,7 +11,7 @@ use tonic::{Request, Response, Status};
 
 use super::JournalError;
 use super::edits::split_records;
-use super::journal::{Journal, NamespaceInfo, RequestInfo, SegmentSink};
+use super::journal::{Journal, JournalBatch, NamespaceInfo, RequestInfo, SegmentSink};
 use super::storage::{JournalStorage, SegmentState, StorageError};
 use crate::conf::check_journal_id;
 use crate::proto::qjournal as pb;
@@ -23,6 +23,9 @@ pub const EXCEPTION_CLASS_KEY: &str = "exception-class";
 
 /// Bytes per segment chunk streamed by `getSegment`.
 const SEGMENT_CHUNK_BYTES: usize = 1 << 20;
+
+/// Most batches of a journal stream handled under one sync.
+const MAX_GROUP_BATCHES: usize = 64;
 
 /// Opens the storage of a journal by id (a directory under `dfs.journalnode.edits.dir` for
 /// the daemon; memory in tests).
@@ -169,6 +172,128 @@ pub(crate) fn namespace_info(ns: &Option<pb::NamespaceInfoProto>) -> Result<Name
         layout_version: storage.layout_version,
         ctime: storage.c_time,
     })
+}
+
+/// The next message of `stream` if it has already arrived, without waiting.
+fn next_if_ready<T>(stream: &mut tonic::Streaming<T>) -> Option<Result<Option<T>, Status>> {
+    use std::task::{Context, Poll};
+    use tokio_stream::Stream;
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    match std::pin::Pin::new(stream).poll_next(&mut cx) {
+        Poll::Ready(Some(Ok(m))) => Some(Ok(Some(m))),
+        Poll::Ready(Some(Err(e))) => Some(Err(e)),
+        Poll::Ready(None) => Some(Ok(None)),
+        Poll::Pending => None,
+    }
+}
+
+/// Handles one writer's journal stream: batches in arrival order, those already waiting
+/// committed together under one sync, one answer per batch in order.
+async fn serve_journal_stream<F: JournalStorageFactory>(
+    journals: Arc<Journals<F>>,
+    client: String,
+    mut inbound: tonic::Streaming<pb::JournalRequestProto>,
+    tx: tokio::sync::mpsc::Sender<Result<pb::JournalStreamResponseProto, Status>>,
+) {
+    loop {
+        let first = match inbound.message().await {
+            Ok(Some(m)) => m,
+            Ok(None) | Err(_) => return,
+        };
+        let mut group = vec![first];
+        let mut ended = false;
+        while group.len() < MAX_GROUP_BATCHES {
+            match next_if_ready(&mut inbound) {
+                Some(Ok(Some(m))) => group.push(m),
+                Some(Ok(None)) | Some(Err(_)) => {
+                    ended = true;
+                    break;
+                }
+                None => break,
+            }
+        }
+        let jid = group[0]
+            .req_info
+            .as_ref()
+            .map(|r| jid_of(&r.journal_id))
+            .unwrap_or_default();
+        let results: Vec<Result<(), Status>> = match journals.get(&jid) {
+            Err(status) => group.iter().map(|_| Err(status.clone())).collect(),
+            Ok(journal) => {
+                let client = client.clone();
+                let outcome = tokio::task::spawn_blocking(move || {
+                    let batches: Vec<Result<JournalBatch<'_>, Status>> = group
+                        .iter()
+                        .map(|m| {
+                            let info = m.req_info.as_ref().ok_or_else(|| {
+                                Status::invalid_argument("request carries no reqInfo")
+                            })?;
+                            if jid_of(&info.journal_id) != jid {
+                                return Err(Status::invalid_argument(
+                                    "one journal stream carries one journal",
+                                ));
+                            }
+                            Ok(JournalBatch {
+                                req: RequestInfo {
+                                    epoch: info.epoch,
+                                    ipc_serial: info.ipc_serial_number,
+                                    committed_txid: info.committed_tx_id,
+                                    client: client.clone(),
+                                },
+                                segment_txid: m.segment_txn_id,
+                                first_txid: m.first_txn_id,
+                                num_txns: m.num_txns,
+                                records: &m.records,
+                            })
+                        })
+                        .collect();
+                    let valid: Vec<JournalBatch<'_>> = batches
+                        .iter()
+                        .filter_map(|b| b.as_ref().ok().cloned())
+                        .collect();
+                    let mut results = journal
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .journal_group(&valid)
+                        .into_iter();
+                    batches
+                        .iter()
+                        .map(|b| match b {
+                            Ok(_) => results.next().unwrap_or(Ok(())).map_err(to_status),
+                            Err(status) => Err(status.clone()),
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .await;
+                match outcome {
+                    Ok(results) => results,
+                    Err(e) => vec![Err(Status::internal(format!("journal task failed: {e}")))],
+                }
+            }
+        };
+        for result in results {
+            let response = match result {
+                Ok(()) => pb::JournalStreamResponseProto::default(),
+                Err(status) => pb::JournalStreamResponseProto {
+                    exception_class: Some(
+                        status
+                            .metadata()
+                            .get(EXCEPTION_CLASS_KEY)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("IOException")
+                            .to_string(),
+                    ),
+                    message: Some(status.message().to_string()),
+                },
+            };
+            if tx.send(Ok(response)).await.is_err() {
+                return;
+            }
+        }
+        if ended {
+            return;
+        }
+    }
 }
 
 fn segment_state(s: &pb::SegmentStateProto) -> SegmentState {
@@ -387,6 +512,26 @@ impl<F: JournalStorageFactory> QJournalProtocolService for JournalNodeService<F>
         })
         .await?;
         Ok(Response::new(pb::JournalResponseProto {}))
+    }
+
+    type journalStreamStream = ReceiverStream<Result<pb::JournalStreamResponseProto, Status>>;
+
+    async fn journal_stream(
+        &self,
+        request: Request<tonic::Streaming<pb::JournalRequestProto>>,
+    ) -> Result<Response<Self::journalStreamStream>, Status> {
+        let client = request
+            .remote_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_else(|| "unknown".to_string());
+        let (tx, rx) = tokio::sync::mpsc::channel(MAX_GROUP_BATCHES * 2);
+        tokio::spawn(serve_journal_stream(
+            self.journals.clone(),
+            client,
+            request.into_inner(),
+            tx,
+        ));
+        Ok(Response::new(ReceiverStream::new(rx)))
     }
 
     async fn heartbeat(

@@ -2,8 +2,13 @@
 //! with two transports — [`GrpcChannel`] (a real JournalNode over gRPC) and
 //! [`super::LocalChannel`] (a journal in this process, for fault-injection tests).
 
+use std::collections::VecDeque;
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio_stream::wrappers::ReceiverStream;
 
 use crate::journal::service::EXCEPTION_CLASS_KEY;
 use crate::journal::{
@@ -49,6 +54,9 @@ pub trait JournalChannel: Send + Sync + 'static {
         txid: u64,
         layout_version: i32,
     ) -> impl Future<Output = ChannelResult<()>> + Send;
+    /// Sends a batch of edits. The batch is on its way when this returns (before the future
+    /// is polled): batches sent one after the other reach the JournalNode in that order, and
+    /// their answers come in that order.
     fn journal(
         &self,
         w: WriterInfo,
@@ -56,7 +64,7 @@ pub trait JournalChannel: Send + Sync + 'static {
         first_txid: u64,
         num_txns: u32,
         records: Vec<u8>,
-    ) -> impl Future<Output = ChannelResult<()>> + Send;
+    ) -> impl Future<Output = ChannelResult<()>> + Send + 'static;
     fn heartbeat(&self, w: WriterInfo) -> impl Future<Output = ChannelResult<()>> + Send;
     fn finalize_log_segment(
         &self,
@@ -98,6 +106,13 @@ pub trait JournalChannel: Send + Sync + 'static {
     ) -> impl Future<Output = ChannelResult<(i32, Vec<u8>)>> + Send;
 }
 
+type Reply = oneshot::Sender<ChannelResult<()>>;
+
+/// The open journal stream to a JournalNode: batches in, answers in the same order.
+struct Pipeline {
+    requests: mpsc::UnboundedSender<(pb::JournalRequestProto, Reply)>,
+}
+
 /// A JournalNode reached over gRPC.
 #[derive(Clone)]
 pub struct GrpcChannel {
@@ -106,6 +121,8 @@ pub struct GrpcChannel {
     jid: String,
     name_service_id: Option<String>,
     client: QJournalProtocolServiceClient<tonic::transport::Channel>,
+    /// Reopened on the next batch after the stream breaks.
+    pipeline: Arc<Mutex<Option<Pipeline>>>,
 }
 
 impl GrpcChannel {
@@ -134,7 +151,63 @@ impl GrpcChannel {
             client: QJournalProtocolServiceClient::new(channel)
                 .max_decoding_message_size(256 << 20)
                 .max_encoding_message_size(256 << 20),
+            pipeline: Arc::new(Mutex::new(None)),
         })
+    }
+
+    /// Opens a journal stream; a task moves batches out and answers back, in order.
+    fn open_pipeline(&self) -> Pipeline {
+        let (requests, mut queued) = mpsc::unbounded_channel::<(pb::JournalRequestProto, Reply)>();
+        let mut client = self.client.clone();
+        tokio::spawn(async move {
+            let (outbound, outbound_rx) = mpsc::channel::<pb::JournalRequestProto>(1024);
+            let mut inbound = match client
+                .journal_stream(ReceiverStream::new(outbound_rx))
+                .await
+            {
+                Ok(response) => response.into_inner(),
+                Err(status) => {
+                    let err = from_status(status);
+                    while let Ok((_, reply)) = queued.try_recv() {
+                        let _ = reply.send(Err(err.clone()));
+                    }
+                    return;
+                }
+            };
+            let mut waiting: VecDeque<Reply> = VecDeque::new();
+            let mut senders_gone = false;
+            loop {
+                tokio::select! {
+                    next = queued.recv(), if !senders_gone => match next {
+                        Some((request, reply)) => {
+                            waiting.push_back(reply);
+                            if outbound.send(request).await.is_err() {
+                                break;
+                            }
+                        }
+                        None => senders_gone = true,
+                    },
+                    answer = inbound.message() => match answer {
+                        Ok(Some(answer)) => {
+                            if let Some(reply) = waiting.pop_front() {
+                                let _ = reply.send(stream_answer(answer));
+                            }
+                        }
+                        Ok(None) | Err(_) => break,
+                    },
+                }
+                if senders_gone && waiting.is_empty() {
+                    return;
+                }
+            }
+            // The stream broke: whatever was sent and not answered failed.
+            for reply in waiting {
+                let _ = reply.send(Err(LoggerError::Unreachable(
+                    "Call failed: the journal stream broke".to_string(),
+                )));
+            }
+        });
+        Pipeline { requests }
     }
 
     fn jid(&self) -> Option<pb::JournalIdProto> {
@@ -171,6 +244,17 @@ fn from_status(status: tonic::Status) -> LoggerError {
                 message: status.message().to_string(),
             },
         },
+    }
+}
+
+/// One answer of a journal stream.
+fn stream_answer(answer: pb::JournalStreamResponseProto) -> ChannelResult<()> {
+    match answer.exception_class {
+        None => Ok(()),
+        Some(class) => Err(LoggerError::Remote {
+            class,
+            message: answer.message.unwrap_or_default(),
+        }),
     }
 }
 
@@ -272,15 +356,15 @@ impl JournalChannel for GrpcChannel {
         Ok(())
     }
 
-    async fn journal(
+    fn journal(
         &self,
         w: WriterInfo,
         segment_txid: u64,
         first_txid: u64,
         num_txns: u32,
         records: Vec<u8>,
-    ) -> ChannelResult<()> {
-        let r = pb::JournalRequestProto {
+    ) -> impl Future<Output = ChannelResult<()>> + Send + 'static {
+        let request = pb::JournalRequestProto {
             req_info: self.req(w),
             first_txn_id: first_txid,
             num_txns,
@@ -288,8 +372,27 @@ impl JournalChannel for GrpcChannel {
             segment_txn_id: segment_txid,
             name_service_id: self.name_service_id.clone(),
         };
-        self.client.clone().journal(r).await.map_err(from_status)?;
-        Ok(())
+        let (reply, answer) = oneshot::channel();
+        {
+            let mut pipeline = self.pipeline.lock().unwrap_or_else(|p| p.into_inner());
+            if pipeline.as_ref().is_none_or(|p| p.requests.is_closed()) {
+                *pipeline = Some(self.open_pipeline());
+            }
+            if let Some(p) = pipeline.as_ref()
+                && let Err(mpsc::error::SendError((_, reply))) = p.requests.send((request, reply))
+            {
+                let _ = reply.send(Err(LoggerError::Unreachable(
+                    "Call failed: the journal stream is closed".to_string(),
+                )));
+            }
+        }
+        async move {
+            answer.await.unwrap_or_else(|_| {
+                Err(LoggerError::Unreachable(
+                    "Call failed: the journal stream broke".to_string(),
+                ))
+            })
+        }
     }
 
     async fn heartbeat(&self, w: WriterInfo) -> ChannelResult<()> {

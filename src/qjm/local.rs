@@ -158,17 +158,18 @@ impl JournalChannel for LocalChannel {
         })
     }
 
-    async fn journal(
+    fn journal(
         &self,
         w: WriterInfo,
         segment_txid: u64,
         first_txid: u64,
         num_txns: u32,
         records: Vec<u8>,
-    ) -> ChannelResult<()> {
-        self.run("journal", |j, _| {
+    ) -> impl std::future::Future<Output = ChannelResult<()>> + Send + 'static {
+        // Handled now, so that batches are handled in the order they are sent.
+        std::future::ready(self.run("journal", |j, _| {
             j.journal(&Self::req(w), segment_txid, first_txid, num_txns, &records)
-        })
+        }))
     }
 
     async fn heartbeat(&self, w: WriterInfo) -> ChannelResult<()> {

@@ -1,16 +1,21 @@
 //! `Logger`: the writer's view of one JournalNode (Hadoop's `IPCLoggerChannel`). It owns the
 //! request fields the JournalNode checks — the epoch, an ipc serial that increases with every
-//! writer request, the committed txid — and sends writer requests one at a time, in order.
+//! writer request, the committed txid — and keeps writer requests in order: batches of edits
+//! are pipelined (several in flight, answered in order), every other writer request waits until
+//! no batch is in flight and goes alone.
 //!
 //! A logger whose `journal` fails is out of sync: further edits to it fail at once (it still
 //! heartbeats at most once a second, so the JournalNode learns the committed txid), until the
 //! next segment starts on it. Edits queued for a JournalNode are capped
 //! (`dfs.qjournal.queued-edits.limit.mb`); past that the JournalNode counts as failed.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, Notify};
 
 use super::channel::{ChannelResult, JournalChannel, WriterInfo};
 use super::error::LoggerError;
@@ -20,6 +25,9 @@ use crate::journal::{PrepareRecoveryResponse, SegmentState};
 const OUT_OF_SYNC_HEARTBEAT: Duration = Duration::from_secs(1);
 /// Hadoop's threshold for logging a slow batch.
 const WARN_JOURNAL_MILLIS: u128 = 1000;
+
+/// A batch sent to a JournalNode, to be awaited for its answer.
+pub type JournalTicket = Pin<Box<dyn Future<Output = ChannelResult<()>> + Send>>;
 
 #[derive(Debug, Default)]
 struct WriterState {
@@ -32,10 +40,12 @@ struct WriterState {
 
 pub struct Logger<C: JournalChannel> {
     channel: C,
-    /// Held across each writer request: requests go out one at a time, in serial order.
-    state: Mutex<WriterState>,
-    /// The txid known to be on a majority (0 = none yet); outside the request lock so that
-    /// a slow JournalNode never delays the writer's bookkeeping.
+    /// Taken to send any writer request: requests leave in serial order.
+    lane: Mutex<WriterState>,
+    /// Batches sent and not yet answered; other requests wait for zero.
+    in_flight: AtomicUsize,
+    drained: Notify,
+    /// The txid known to be on a majority (0 = none yet).
     committed_txid: AtomicU64,
     queued_bytes: AtomicUsize,
     queue_limit: usize,
@@ -47,7 +57,9 @@ impl<C: JournalChannel> Logger<C> {
     pub fn new(channel: C, queue_limit: usize) -> Self {
         Logger {
             channel,
-            state: Mutex::new(WriterState::default()),
+            lane: Mutex::new(WriterState::default()),
+            in_flight: AtomicUsize::new(0),
+            drained: Notify::new(),
             committed_txid: AtomicU64::new(0),
             queued_bytes: AtomicUsize::new(0),
             queue_limit,
@@ -65,7 +77,7 @@ impl<C: JournalChannel> Logger<C> {
 
     /// Adopts a new writer epoch: serials restart at 0.
     pub async fn set_epoch(&self, epoch: u64) {
-        let mut state = self.state.lock().await;
+        let mut state = self.lane.lock().await;
         state.epoch = epoch;
         state.next_serial = 0;
     }
@@ -76,7 +88,7 @@ impl<C: JournalChannel> Logger<C> {
     }
 
     pub async fn is_out_of_sync(&self) -> bool {
-        self.state.lock().await.out_of_sync
+        self.lane.lock().await.out_of_sync
     }
 
     /// Batches of edits this JournalNode acknowledged.
@@ -100,8 +112,34 @@ impl<C: JournalChannel> Logger<C> {
         info
     }
 
+    /// Waits until every batch sent is answered.
+    async fn wait_drained(&self) {
+        loop {
+            let drained = self.drained.notified();
+            if self.in_flight.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            drained.await;
+        }
+    }
+
+    /// Sends a non-batch writer request alone: waits for every batch in flight to be answered.
+    async fn alone<'a, T, Fut>(
+        &'a self,
+        call: impl FnOnce(&'a C, WriterInfo) -> Fut,
+    ) -> ChannelResult<T>
+    where
+        Fut: Future<Output = ChannelResult<T>>,
+    {
+        let mut state = self.lane.lock().await;
+        self.wait_drained().await;
+        let info = self.info(&mut state);
+        call(&self.channel, info).await
+    }
+
     pub async fn start_log_segment(&self, txid: u64, layout_version: i32) -> ChannelResult<()> {
-        let mut state = self.state.lock().await;
+        let mut state = self.lane.lock().await;
+        self.wait_drained().await;
         let info = self.info(&mut state);
         self.channel
             .start_log_segment(info, txid, layout_version)
@@ -116,108 +154,106 @@ impl<C: JournalChannel> Logger<C> {
         Ok(())
     }
 
-    /// Sends a batch of edits (or, with `num_txns == 0`, only the committed txid).
-    pub async fn journal(
-        &self,
+    /// Sends a batch of edits (or, with `num_txns == 0`, only the committed txid) behind every
+    /// batch sent before it, and returns the ticket to await its answer. Batches of one writer
+    /// must be sent in txid order, one `send_journal` completing before the next starts.
+    pub async fn send_journal(
+        self: &Arc<Self>,
         segment_txid: u64,
         first_txid: u64,
         num_txns: u32,
         records: Vec<u8>,
-    ) -> ChannelResult<()> {
+    ) -> JournalTicket {
         let size = records.len();
-        let queued = self.queued_bytes.fetch_add(size, Ordering::Relaxed) + size;
-        let result = if queued > self.queue_limit && size > 0 {
-            Err(LoggerError::TooFarBehind {
-                queued_bytes: queued,
-                limit: self.queue_limit,
-            })
-        } else {
-            self.send_edits(segment_txid, first_txid, num_txns, records)
-                .await
-        };
-        self.queued_bytes.fetch_sub(size, Ordering::Relaxed);
-        if let Err(err) = &result
-            && num_txns > 0
-            && !matches!(err, LoggerError::Disabled)
-        {
-            let mut state = self.state.lock().await;
-            if !state.out_of_sync {
-                tracing::warn!(
-                    "Remote journal {} failed to write txns {first_txid}-{}. Will try to write to this JN again after the next log roll. {err}",
-                    self.address(),
-                    first_txid + u64::from(num_txns) - 1
-                );
-                state.out_of_sync = true;
-            }
-        }
-        result
-    }
-
-    async fn send_edits(
-        &self,
-        segment_txid: u64,
-        first_txid: u64,
-        num_txns: u32,
-        records: Vec<u8>,
-    ) -> ChannelResult<()> {
-        let mut state = self.state.lock().await;
+        let mut state = self.lane.lock().await;
         if state.out_of_sync {
             // Let the JournalNode learn the committed txid, at most once a second.
-            if state
-                .last_heartbeat
-                .is_none_or(|t| t.elapsed() >= OUT_OF_SYNC_HEARTBEAT)
+            if num_txns > 0
+                && state
+                    .last_heartbeat
+                    .is_none_or(|t| t.elapsed() >= OUT_OF_SYNC_HEARTBEAT)
+                && self.in_flight.load(Ordering::SeqCst) == 0
             {
                 state.last_heartbeat = Some(Instant::now());
                 let info = self.info(&mut state);
                 let _ = self.channel.heartbeat(info).await;
             }
-            return Err(LoggerError::Disabled);
+            return Box::pin(std::future::ready(Err(LoggerError::Disabled)));
+        }
+        let queued = self.queued_bytes.load(Ordering::Relaxed) + size;
+        if size > 0 && queued > self.queue_limit {
+            let err = LoggerError::TooFarBehind {
+                queued_bytes: queued,
+                limit: self.queue_limit,
+            };
+            self.mark_out_of_sync(&mut state, first_txid, num_txns, &err);
+            return Box::pin(std::future::ready(Err(err)));
         }
         let info = self.info(&mut state);
-        let bytes = records.len();
-        let started = Instant::now();
-        let result = self
+        self.queued_bytes.fetch_add(size, Ordering::Relaxed);
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let answer = self
             .channel
-            .journal(info, segment_txid, first_txid, num_txns, records)
-            .await;
-        let elapsed = started.elapsed().as_millis();
-        if result.is_ok() && num_txns > 0 {
-            self.batches_sent.fetch_add(1, Ordering::Relaxed);
-        }
-        if elapsed > WARN_JOURNAL_MILLIS && num_txns > 0 {
+            .journal(info, segment_txid, first_txid, num_txns, records);
+        drop(state);
+        let logger = self.clone();
+        let sent = Instant::now();
+        Box::pin(async move {
+            let result = answer.await;
+            logger.queued_bytes.fetch_sub(size, Ordering::Relaxed);
+            logger.in_flight.fetch_sub(1, Ordering::SeqCst);
+            logger.drained.notify_waiters();
+            let elapsed = sent.elapsed().as_millis();
+            if elapsed > WARN_JOURNAL_MILLIS && num_txns > 0 {
+                tracing::warn!(
+                    "Took {elapsed}ms to send a batch of {num_txns} edits ({size} bytes) to remote journal {}",
+                    logger.address()
+                );
+            }
+            match &result {
+                Ok(()) if num_txns > 0 => {
+                    logger.batches_sent.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(err) if num_txns > 0 => {
+                    let mut state = logger.lane.lock().await;
+                    logger.mark_out_of_sync(&mut state, first_txid, num_txns, err);
+                }
+                _ => {}
+            }
+            result
+        })
+    }
+
+    fn mark_out_of_sync(&self, state: &mut WriterState, first: u64, count: u32, err: &LoggerError) {
+        if !state.out_of_sync {
             tracing::warn!(
-                "Took {elapsed}ms to send a batch of {num_txns} edits ({bytes} bytes) to remote journal {}",
-                self.address()
+                "Remote journal {} failed to write txns {first}-{}. Will try to write to this JN again after the next log roll. {err}",
+                self.address(),
+                first + u64::from(count).max(1) - 1
             );
+            state.out_of_sync = true;
         }
-        result
     }
 
     pub async fn heartbeat(&self) -> ChannelResult<()> {
-        let mut state = self.state.lock().await;
-        let info = self.info(&mut state);
-        self.channel.heartbeat(info).await
+        self.alone(|c, info| c.heartbeat(info)).await
     }
 
     pub async fn finalize_log_segment(&self, start: u64, end: u64) -> ChannelResult<()> {
-        let mut state = self.state.lock().await;
-        let info = self.info(&mut state);
-        self.channel.finalize_log_segment(info, start, end).await
+        self.alone(|c, info| c.finalize_log_segment(info, start, end))
+            .await
     }
 
     pub async fn purge_logs(&self, min_txid: u64) -> ChannelResult<()> {
-        let mut state = self.state.lock().await;
-        let info = self.info(&mut state);
-        self.channel.purge_logs(info, min_txid).await
+        self.alone(|c, info| c.purge_logs(info, min_txid)).await
     }
 
     pub async fn prepare_recovery(
         &self,
         segment_txid: u64,
     ) -> ChannelResult<PrepareRecoveryResponse> {
-        let mut state = self.state.lock().await;
-        let info = self.info(&mut state);
-        self.channel.prepare_recovery(info, segment_txid).await
+        self.alone(|c, info| c.prepare_recovery(info, segment_txid))
+            .await
     }
 
     pub async fn accept_recovery(
@@ -225,8 +261,7 @@ impl<C: JournalChannel> Logger<C> {
         segment: SegmentState,
         from_url: String,
     ) -> ChannelResult<()> {
-        let mut state = self.state.lock().await;
-        let info = self.info(&mut state);
-        self.channel.accept_recovery(info, segment, from_url).await
+        self.alone(|c, info| c.accept_recovery(info, segment, from_url))
+            .await
     }
 }

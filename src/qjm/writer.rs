@@ -1,16 +1,18 @@
 //! `EditLogWriter`: writes one segment through the quorum, batching concurrent callers.
 //!
 //! Callers hand in edit payloads and get their txids back once the edits are on a majority of
-//! JournalNodes. While one batch is in flight, the next accumulates; it goes out as a single
-//! `journal` request as soon as the previous one is acknowledged (Hadoop's double buffer). A
+//! JournalNodes. Edits handed in while batches are on their way gather into the next batch,
+//! which goes out as one `journal` request; a few batches may be in flight at once (each
+//! JournalNode handles them in order), and they are acknowledged strictly in txid order. A
 //! batch that fails to reach a majority fails the writer: every waiting caller gets the error,
 //! nothing after it is ever acknowledged (this is how a fenced active stops).
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{Notify, oneshot};
 
-use super::call::Needed;
+use super::call::{Needed, quorum_call};
 use super::channel::JournalChannel;
 use super::error::QjmError;
 use super::manager::Core;
@@ -28,8 +30,6 @@ struct Pending {
     failed: Option<QjmError>,
     /// Highest txid known to be on a majority.
     committed_txid: u64,
-    /// Whether a batch is on its way to the JournalNodes.
-    in_flight: bool,
     closed: bool,
 }
 
@@ -60,7 +60,6 @@ impl<C: JournalChannel> EditLogWriter<C> {
                 waiters: Vec::new(),
                 failed: None,
                 committed_txid: segment_start - 1,
-                in_flight: false,
                 closed: false,
             }),
             work: Notify::new(),
@@ -160,93 +159,174 @@ impl<C: JournalChannel> Drop for EditLogWriter<C> {
     }
 }
 
-/// Sends one batch at a time; everything gathered meanwhile forms the next batch.
+/// A batch on its way: its range, its callers, and the quorum wait for it.
+struct InFlight {
+    first: u64,
+    last: u64,
+    waiters: Vec<oneshot::Sender<Result<(), QjmError>>>,
+    quorum: tokio::task::JoinHandle<Result<(), QjmError>>,
+}
+
+/// Most batches in flight at once. Each JournalNode handles a writer's batches in order and
+/// may sync several with one fsync, so keeping a few in flight hides the round trip.
+const MAX_IN_FLIGHT: usize = 8;
+
+/// Sends what callers gathered as batches, up to [`MAX_IN_FLIGHT`] at once, and acknowledges
+/// them strictly in txid order.
 async fn flusher<C: JournalChannel>(shared: Arc<Shared<C>>) {
+    let mut in_flight: VecDeque<InFlight> = VecDeque::new();
     loop {
         let notified = shared.work.notified();
-        let batch = {
-            let mut p = shared.pending.lock().unwrap_or_else(|e| e.into_inner());
-            if p.batch_count == 0 || p.failed.is_some() {
-                if p.closed {
-                    return;
-                }
-                None
-            } else {
-                p.in_flight = true;
-                let first = p.batch_first;
-                let count = p.batch_count;
-                p.batch_count = 0;
-                p.batch_first = p.next_txid;
-                Some((
-                    first,
-                    count,
-                    std::mem::take(&mut p.records),
-                    std::mem::take(&mut p.waiters),
-                ))
+        // Send everything gathered, while the window has room.
+        while in_flight.len() < MAX_IN_FLIGHT {
+            let Some(batch) = take_batch(&shared) else {
+                break;
+            };
+            in_flight.push_back(send_batch(&shared, batch).await);
+        }
+        let room = in_flight.len() < MAX_IN_FLIGHT;
+        let Some(front) = in_flight.front_mut() else {
+            if shared
+                .pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .closed
+            {
+                return;
             }
-        };
-        let Some((first, count, records, waiters)) = batch else {
             notified.await;
             continue;
         };
-        let last = first + u64::from(count) - 1;
-        let segment = shared.segment_start;
-        let records = Arc::new(records);
-        let result = shared
-            .core
-            .call(
-                &format!("sendEdits({first}-{last})"),
-                Needed::Majority,
-                shared.core.conf.write_txns_timeout,
-                |l| {
-                    let records = records.clone();
-                    async move { l.journal(segment, first, count, records.to_vec()).await }
-                },
-            )
-            .await;
-        let outcome = {
-            let mut p = shared.pending.lock().unwrap_or_else(|e| e.into_inner());
-            p.in_flight = false;
-            match result {
-                Ok(_) => {
-                    p.committed_txid = last;
-                    for logger in &shared.core.loggers {
-                        logger.set_committed_txid(last);
-                    }
-                    Ok(p.batch_count == 0)
-                }
-                Err(err) => {
-                    tracing::error!(
-                        "Error: flush failed for required journal (txids {first}-{last}): {err}"
-                    );
-                    p.failed = Some(err.clone());
-                    let later: Vec<_> = std::mem::take(&mut p.waiters);
-                    Err((err, later))
+        tokio::select! {
+            done = &mut front.quorum => {
+                let batch = in_flight.pop_front().expect("front exists");
+                let result = done.unwrap_or_else(|e| Err(QjmError::WriterFailed(e.to_string())));
+                if !complete(&shared, batch, result, &mut in_flight) {
+                    return;
                 }
             }
-        };
-        match outcome {
-            Ok(idle) => {
-                for waiter in waiters {
-                    let _ = waiter.send(Ok(()));
-                }
-                if idle && shared.core.conf.in_progress_tailing {
-                    // Nothing else to send: tell the JournalNodes the new committed txid, so
-                    // readers tailing in-progress edits see it without waiting for a batch.
-                    for logger in &shared.core.loggers {
-                        let logger = logger.clone();
-                        tokio::spawn(async move {
-                            let _ = logger.journal(segment, last + 1, 0, Vec::new()).await;
-                        });
-                    }
-                }
-            }
-            Err((err, later)) => {
-                for waiter in waiters.into_iter().chain(later) {
-                    let _ = waiter.send(Err(err.clone()));
-                }
-            }
+            _ = notified, if room => {}
         }
-        shared.progress.notify_waiters();
+    }
+}
+
+/// The batch gathered so far, if any (and the writer has not failed).
+fn take_batch<C: JournalChannel>(shared: &Shared<C>) -> Option<(u64, u32, Vec<u8>, Waiters)> {
+    let mut p = shared.pending.lock().unwrap_or_else(|e| e.into_inner());
+    if p.batch_count == 0 || p.failed.is_some() {
+        return None;
+    }
+    let first = p.batch_first;
+    let count = p.batch_count;
+    p.batch_count = 0;
+    p.batch_first = p.next_txid;
+    Some((
+        first,
+        count,
+        std::mem::take(&mut p.records),
+        std::mem::take(&mut p.waiters),
+    ))
+}
+
+type Waiters = Vec<oneshot::Sender<Result<(), QjmError>>>;
+
+/// Sends a batch to every JournalNode, in order behind earlier batches, and starts waiting
+/// for a majority.
+async fn send_batch<C: JournalChannel>(
+    shared: &Shared<C>,
+    (first, count, records, waiters): (u64, u32, Vec<u8>, Waiters),
+) -> InFlight {
+    let last = first + u64::from(count) - 1;
+    let mut tickets = Vec::with_capacity(shared.core.loggers.len());
+    for logger in &shared.core.loggers {
+        tickets.push(
+            logger
+                .send_journal(shared.segment_start, first, count, records.clone())
+                .await,
+        );
+    }
+    let names = shared.core.names.clone();
+    let timeout = shared.core.conf.write_txns_timeout;
+    let quorum = tokio::spawn(async move {
+        quorum_call(
+            &format!("sendEdits({first}-{last})"),
+            &names,
+            tickets,
+            Needed::Majority,
+            timeout,
+        )
+        .await
+        .map(|_| ())
+    });
+    InFlight {
+        first,
+        last,
+        waiters,
+        quorum,
+    }
+}
+
+/// Acknowledges (or fails) the oldest batch in flight. Returns false once the writer failed
+/// and there is nothing left to do.
+fn complete<C: JournalChannel>(
+    shared: &Arc<Shared<C>>,
+    batch: InFlight,
+    result: Result<(), QjmError>,
+    in_flight: &mut VecDeque<InFlight>,
+) -> bool {
+    let InFlight {
+        first,
+        last,
+        waiters,
+        ..
+    } = batch;
+    match result {
+        Ok(()) => {
+            let idle = {
+                let mut p = shared.pending.lock().unwrap_or_else(|e| e.into_inner());
+                p.committed_txid = last;
+                p.batch_count == 0 && in_flight.is_empty()
+            };
+            for logger in &shared.core.loggers {
+                logger.set_committed_txid(last);
+            }
+            for waiter in waiters {
+                let _ = waiter.send(Ok(()));
+            }
+            if idle && shared.core.conf.in_progress_tailing {
+                // Nothing else to send: tell the JournalNodes the new committed txid, so that
+                // readers tailing in-progress edits see it without waiting for a batch.
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    for logger in &shared.core.loggers {
+                        let ticket = logger
+                            .send_journal(shared.segment_start, last + 1, 0, Vec::new())
+                            .await;
+                        tokio::spawn(ticket);
+                    }
+                });
+            }
+            shared.progress.notify_waiters();
+            true
+        }
+        Err(err) => {
+            tracing::error!(
+                "Error: flush failed for required journal (txids {first}-{last}): {err}"
+            );
+            let later: Vec<_> = {
+                let mut p = shared.pending.lock().unwrap_or_else(|e| e.into_inner());
+                p.failed = Some(err.clone());
+                std::mem::take(&mut p.waiters)
+            };
+            let queued = in_flight.drain(..).flat_map(|b| {
+                b.quorum.abort();
+                b.waiters
+            });
+            for waiter in waiters.into_iter().chain(queued).chain(later) {
+                let _ = waiter.send(Err(err.clone()));
+            }
+            shared.progress.notify_waiters();
+            false
+        }
     }
 }
