@@ -201,3 +201,53 @@ pub async fn run(
     let _ = http_task.await;
     served.map_err(|e| JournalNodeError::Serve(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conf(props: &[(&str, &str)]) -> Configuration {
+        let mut conf = Configuration::new();
+        for (k, v) in props {
+            conf.set(k, v);
+        }
+        conf
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let c = JournalNodeConf::from_conf(&conf(&[("dfs.journalnode.edits.dir", "/data/jn")])).unwrap();
+        assert_eq!(c.rpc_address, HostPort::new("0.0.0.0", 8485));
+        assert_eq!(c.http_address, HostPort::new("0.0.0.0", 8480));
+        assert_eq!(c.edits_dir, PathBuf::from("/data/jn"));
+        assert_eq!(c.cache_capacity, None);
+        let c = JournalNodeConf::from_conf(&conf(&[
+            ("dfs.journalnode.edits.dir", "file:///data/jn"),
+            ("dfs.journalnode.rpc-address", "m2:9485"),
+            ("dfs.journalnode.rpc-bind-host", "0.0.0.0"),
+            ("dfs.ha.tail-edits.in-progress", "true"),
+            ("dfs.journalnode.edit-cache-size.bytes", "4m"),
+        ]))
+        .unwrap();
+        assert_eq!(c.rpc_address, HostPort::new("0.0.0.0", 9485));
+        assert_eq!(c.edits_dir, PathBuf::from("/data/jn"));
+        assert_eq!(c.cache_capacity, Some(4 << 20));
+    }
+
+    #[test]
+    fn a_relative_edits_dir_is_refused() {
+        let err = JournalNodeConf::from_conf(&conf(&[("dfs.journalnode.edits.dir", "jn/data")]))
+            .unwrap_err();
+        assert_eq!(err.to_string(), "Journal dir 'jn/data' should be an absolute path");
+    }
+
+    #[test]
+    fn an_edits_dir_that_is_a_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("not-a-dir");
+        std::fs::write(&file, b"x").unwrap();
+        let err = validate_edits_dir(&file).unwrap_err();
+        assert_eq!(err.to_string(), format!("Journal dir '{}' is not a directory", file.display()));
+        validate_edits_dir(&dir.path().join("new/sub")).unwrap();
+    }
+}

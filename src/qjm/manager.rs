@@ -629,3 +629,34 @@ fn check_starts_at(records: &[EditRecord], since_txid: u64) -> Result<(), QjmErr
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qjm_conf_reads_hadoops_keys_with_hadoops_defaults() {
+        let mut conf = Configuration::new();
+        assert_eq!(
+            QjmConf::from_conf(&conf).unwrap(),
+            QjmConf {
+                connect_timeout: Duration::from_millis(20_000),
+                ..QjmConf::default()
+            }
+        );
+        conf.set("dfs.qjournal.write-txns.timeout.ms", "90000");
+        conf.set("dfs.qjournal.start-segment.timeout.ms", "1m");
+        conf.set("dfs.qjm.operations.timeout", "30s");
+        conf.set("dfs.qjournal.queued-edits.limit.mb", "2");
+        conf.set("dfs.ha.tail-edits.in-progress", "true");
+        let q = QjmConf::from_conf(&conf).unwrap();
+        assert_eq!(q.write_txns_timeout, Duration::from_secs(90));
+        assert_eq!(q.start_segment_timeout, Duration::from_secs(60));
+        assert_eq!(q.operations_timeout, Duration::from_secs(30));
+        assert_eq!(q.queued_edits_limit_bytes, 2 << 20);
+        assert!(q.in_progress_tailing);
+        conf.set("dfs.qjournal.new-epoch.timeout.ms", "soon");
+        let err = QjmConf::from_conf(&conf).unwrap_err().to_string();
+        assert!(err.contains("dfs.qjournal.new-epoch.timeout.ms"), "{err}");
+    }
+}
