@@ -15,6 +15,7 @@ pub mod admin;
 pub mod conf;
 pub mod journal;
 pub mod log;
+pub mod namenode;
 pub mod proto;
 pub mod qjm;
 pub mod quorum;

@@ -24,3 +24,9 @@ pub mod haservice {
 pub mod qjournal {
     tonic::include_proto!("hdfs_ha.qjournal");
 }
+
+/// The NameNode's client and NameNode-to-NameNode protocols, edit ops and fsimage records.
+#[allow(non_camel_case_types)]
+pub mod namenode {
+    tonic::include_proto!("hdfs_ha.namenode");
+}

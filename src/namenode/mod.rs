@@ -1,0 +1,7 @@
+//! The NameNode: a namespace of directories and files (no blocks) with the real HA machinery.
+//!
+//! - [`ops`]: edit ops and their encoding;
+//! - [`namespace`]: the tree, planning changes and applying ops.
+
+pub mod namespace;
+pub mod ops;

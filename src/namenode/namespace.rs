@@ -1,0 +1,791 @@
+//! The namespace: a tree of directories and files (path, length, replication, permission,
+//! owner, group, times; no blocks). Changes are *planned* against the current tree (checked,
+//! with Hadoop's exceptions and messages) into edit ops, and *applied* from edit ops — the same
+//! `apply` serves the active, the standby tailing edits, and loading at startup, so every
+//! NameNode that applies the same ops holds the same tree.
+
+use std::collections::BTreeMap;
+
+use super::ops::{Attributes, EditOp};
+
+/// A refusal, as the Hadoop exception a client sees (`class` is its simple name).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct NamespaceError {
+    pub class: &'static str,
+    pub message: String,
+}
+
+impl NamespaceError {
+    fn new(class: &'static str, message: impl Into<String>) -> Self {
+        NamespaceError {
+            class,
+            message: message.into(),
+        }
+    }
+
+    fn not_found(path: &str) -> Self {
+        Self::new("FileNotFoundException", format!("File does not exist: {path}"))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Meta {
+    permission: u16,
+    owner: String,
+    group: String,
+    mtime: u64,
+    atime: u64,
+}
+
+impl Meta {
+    fn from_attrs(attrs: &Attributes) -> Meta {
+        Meta {
+            permission: attrs.permission,
+            owner: attrs.owner.clone(),
+            group: attrs.group.clone(),
+            mtime: attrs.mtime,
+            atime: attrs.mtime,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum INode {
+    Dir {
+        meta: Meta,
+        children: BTreeMap<String, INode>,
+    },
+    File {
+        meta: Meta,
+        length: u64,
+        replication: u16,
+        block_size: u64,
+    },
+}
+
+impl INode {
+    fn is_dir(&self) -> bool {
+        matches!(self, INode::Dir { .. })
+    }
+
+    fn meta(&self) -> &Meta {
+        match self {
+            INode::Dir { meta, .. } | INode::File { meta, .. } => meta,
+        }
+    }
+
+    fn status(&self, name: &str) -> FileStatus {
+        let meta = self.meta();
+        let (is_dir, length, replication, block_size, children) = match self {
+            INode::Dir { children, .. } => (true, 0, 0, 0, children.len() as i32),
+            INode::File {
+                length,
+                replication,
+                block_size,
+                ..
+            } => (false, *length, *replication, *block_size, 0),
+        };
+        FileStatus {
+            name: name.to_string(),
+            is_dir,
+            length,
+            permission: meta.permission,
+            owner: meta.owner.clone(),
+            group: meta.group.clone(),
+            mtime: meta.mtime,
+            atime: meta.atime,
+            replication,
+            block_size,
+            children_num: children,
+        }
+    }
+}
+
+/// What a client sees of an inode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStatus {
+    /// The last path component ("" for the root).
+    pub name: String,
+    pub is_dir: bool,
+    pub length: u64,
+    pub permission: u16,
+    pub owner: String,
+    pub group: String,
+    pub mtime: u64,
+    pub atime: u64,
+    pub replication: u16,
+    pub block_size: u64,
+    pub children_num: i32,
+}
+
+/// One inode of an image, by full path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageEntry {
+    pub path: String,
+    pub status: FileStatus,
+}
+
+/// The path components of a valid absolute path (Hadoop's `DFSUtil.isValidName`): it starts
+/// with `/`, and no component is `.`, `..`, empty (`//`) or contains `:`.
+pub fn components(path: &str) -> Result<Vec<&str>, NamespaceError> {
+    let invalid = || {
+        NamespaceError::new(
+            "InvalidPathException",
+            format!("Invalid path name Invalid file name: {path}"),
+        )
+    };
+    let body = path.strip_prefix('/').ok_or_else(invalid)?;
+    if body.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One trailing slash names the same directory.
+    let body = body.strip_suffix('/').unwrap_or(body);
+    let parts: Vec<&str> = body.split('/').collect();
+    let bad = |p: &&str| p.is_empty() || *p == "." || *p == ".." || p.contains(':') || p.contains('\0');
+    if parts.iter().any(bad) {
+        return Err(invalid());
+    }
+    Ok(parts)
+}
+
+/// The normal form of a valid path (`/a/b`, the root as `/`).
+pub fn normalize(path: &str) -> Result<String, NamespaceError> {
+    let parts = components(path)?;
+    Ok(format!("/{}", parts.join("/")))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Namespace {
+    root: INode,
+}
+
+impl Namespace {
+    /// A namespace holding only the root directory.
+    pub fn new(root_attrs: &Attributes) -> Namespace {
+        Namespace {
+            root: INode::Dir {
+                meta: Meta::from_attrs(root_attrs),
+                children: BTreeMap::new(),
+            },
+        }
+    }
+
+    fn lookup(&self, parts: &[&str]) -> Option<&INode> {
+        let mut node = &self.root;
+        for part in parts {
+            match node {
+                INode::Dir { children, .. } => node = children.get(*part)?,
+                INode::File { .. } => return None,
+            }
+        }
+        Some(node)
+    }
+
+    fn lookup_mut(&mut self, parts: &[&str]) -> Option<&mut INode> {
+        let mut node = &mut self.root;
+        for part in parts {
+            match node {
+                INode::Dir { children, .. } => node = children.get_mut(*part)?,
+                INode::File { .. } => return None,
+            }
+        }
+        Some(node)
+    }
+
+    /// The first ancestor of `parts` (a proper prefix) that is a file, if any.
+    fn file_ancestor(&self, parts: &[&str]) -> Option<String> {
+        let mut node = &self.root;
+        for (i, part) in parts.iter().enumerate() {
+            match node {
+                INode::Dir { children, .. } => match children.get(*part) {
+                    Some(child) => node = child,
+                    None => return None,
+                },
+                INode::File { .. } => return Some(format!("/{}", parts[..i].join("/"))),
+            }
+        }
+        None
+    }
+
+    /// The status of `path`, or `None` when it does not exist.
+    pub fn get_file_info(&self, path: &str) -> Result<Option<FileStatus>, NamespaceError> {
+        let parts = components(path)?;
+        Ok(self
+            .lookup(&parts)
+            .map(|n| n.status(parts.last().copied().unwrap_or(""))))
+    }
+
+    /// The children of a directory (or the file itself), or `None` when `path` does not exist.
+    pub fn list(&self, path: &str) -> Result<Option<Vec<FileStatus>>, NamespaceError> {
+        let parts = components(path)?;
+        Ok(self.lookup(&parts).map(|node| match node {
+            INode::Dir { children, .. } => {
+                children.iter().map(|(name, n)| n.status(name)).collect()
+            }
+            file => vec![file.status(parts.last().copied().unwrap_or(""))],
+        }))
+    }
+
+    /// Plans `mkdirs`: one op per directory to create; none when it already exists.
+    pub fn plan_mkdirs(
+        &self,
+        path: &str,
+        attrs: &Attributes,
+        create_parent: bool,
+    ) -> Result<Vec<EditOp>, NamespaceError> {
+        let parts = components(path)?;
+        if let Some(file) = self.file_ancestor(&parts) {
+            return Err(NamespaceError::new(
+                "ParentNotDirectoryException",
+                format!("{file} (is not a directory)"),
+            ));
+        }
+        match self.lookup(&parts) {
+            Some(node) if node.is_dir() => return Ok(Vec::new()),
+            Some(_) => {
+                return Err(NamespaceError::new(
+                    "FileAlreadyExistsException",
+                    format!("Path is not a directory: {}", normalize(path)?),
+                ));
+            }
+            None => {}
+        }
+        let existing = (0..parts.len())
+            .take_while(|i| self.lookup(&parts[..=*i]).is_some())
+            .count();
+        if !create_parent && existing + 1 < parts.len() {
+            return Err(NamespaceError::new(
+                "FileNotFoundException",
+                format!(
+                    "Parent directory doesn't exist: /{}",
+                    parts[..parts.len() - 1].join("/")
+                ),
+            ));
+        }
+        Ok((existing..parts.len())
+            .map(|i| EditOp::Mkdir {
+                path: format!("/{}", parts[..=i].join("/")),
+                attrs: Attributes {
+                    // Parents made on the way get write+execute for the owner, as Hadoop does.
+                    permission: if i + 1 == parts.len() {
+                        attrs.permission
+                    } else {
+                        attrs.permission | 0o300
+                    },
+                    ..attrs.clone()
+                },
+            })
+            .collect())
+    }
+
+    /// Plans `create`.
+    pub fn plan_create(
+        &self,
+        path: &str,
+        attrs: &Attributes,
+        overwrite: bool,
+        create_parent: bool,
+        replication: u16,
+        length: u64,
+        block_size: u64,
+        client: &str,
+    ) -> Result<Vec<EditOp>, NamespaceError> {
+        let parts = components(path)?;
+        let path = normalize(path)?;
+        if parts.is_empty() {
+            return Err(NamespaceError::new(
+                "FileAlreadyExistsException",
+                "/ already exists as a directory",
+            ));
+        }
+        if let Some(file) = self.file_ancestor(&parts) {
+            return Err(NamespaceError::new(
+                "ParentNotDirectoryException",
+                format!("Parent path is not a directory: {file}"),
+            ));
+        }
+        match self.lookup(&parts) {
+            Some(node) if node.is_dir() => {
+                return Err(NamespaceError::new(
+                    "FileAlreadyExistsException",
+                    format!("{path} already exists as a directory"),
+                ));
+            }
+            Some(_) if !overwrite => {
+                return Err(NamespaceError::new(
+                    "FileAlreadyExistsException",
+                    format!(
+                        "failed to create file {path} for {client} for client {client} because the file exists"
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        let mut ops = Vec::new();
+        let parent = &parts[..parts.len() - 1];
+        if self.lookup(parent).is_none() {
+            if !create_parent {
+                return Err(NamespaceError::new(
+                    "FileNotFoundException",
+                    format!("Parent directory doesn't exist: /{}", parent.join("/")),
+                ));
+            }
+            let dir_attrs = Attributes {
+                permission: 0o755,
+                ..attrs.clone()
+            };
+            ops.extend(self.plan_mkdirs(&format!("/{}", parent.join("/")), &dir_attrs, true)?);
+        }
+        ops.push(EditOp::Add {
+            path,
+            attrs: attrs.clone(),
+            replication,
+            length,
+            block_size,
+            overwrite,
+        });
+        Ok(ops)
+    }
+
+    /// Plans `append` (the file grows by `length` bytes).
+    pub fn plan_append(&self, path: &str, length: u64, mtime: u64) -> Result<EditOp, NamespaceError> {
+        let parts = components(path)?;
+        let path = normalize(path)?;
+        match self.lookup(&parts) {
+            None => Err(NamespaceError::new(
+                "FileNotFoundException",
+                format!("Failed to append to non-existent file {path} for client"),
+            )),
+            Some(INode::Dir { .. }) => Err(NamespaceError::new(
+                "FileNotFoundException",
+                format!("Failed to append to non-existent file {path}, which is a directory"),
+            )),
+            Some(INode::File { length: current, .. }) => Ok(EditOp::Append {
+                path,
+                new_length: current.saturating_add(length),
+                mtime,
+            }),
+        }
+    }
+
+    /// Plans `delete`: `None` when there is nothing to delete (Hadoop answers `false`).
+    pub fn plan_delete(
+        &self,
+        path: &str,
+        recursive: bool,
+        mtime: u64,
+    ) -> Result<Option<EditOp>, NamespaceError> {
+        let parts = components(path)?;
+        let path = normalize(path)?;
+        if parts.is_empty() {
+            // The root cannot be deleted.
+            return Ok(None);
+        }
+        match self.lookup(&parts) {
+            None => Ok(None),
+            Some(INode::Dir { children, .. }) if !children.is_empty() && !recursive => {
+                Err(NamespaceError::new(
+                    "PathIsNotEmptyDirectoryException",
+                    format!("`{path} is non empty': Directory is not empty"),
+                ))
+            }
+            Some(_) => Ok(Some(EditOp::Delete { path, mtime })),
+        }
+    }
+
+    /// Plans `rename` (Hadoop's rename that answers a boolean): into an existing directory the
+    /// source keeps its name. `None` when the rename cannot happen (Hadoop answers `false`).
+    pub fn plan_rename(&self, src: &str, dst: &str, mtime: u64) -> Result<Option<EditOp>, NamespaceError> {
+        let src_parts = components(src)?;
+        let dst_parts = components(dst)?;
+        let src = normalize(src)?;
+        let mut dst = normalize(dst)?;
+        if src_parts.is_empty() || self.lookup(&src_parts).is_none() {
+            return Ok(None);
+        }
+        let mut target = dst_parts.clone();
+        let name = *src_parts.last().expect("not the root");
+        if let Some(INode::Dir { .. }) = self.lookup(&dst_parts) {
+            target.push(name);
+            dst = format!("/{}", target.join("/"));
+        }
+        if dst == src {
+            // Renaming to itself succeeds without a change (Hadoop answers true).
+            return Ok(Some(EditOp::Rename { src, dst, mtime }));
+        }
+        if target.len() > src_parts.len() && target[..src_parts.len()] == src_parts[..] {
+            return Err(NamespaceError::new(
+                "IOException",
+                format!("Rename destination {dst} is a directory or file under source {src}"),
+            ));
+        }
+        if self.lookup(&target).is_some() {
+            return Ok(None);
+        }
+        match self.lookup(&target[..target.len() - 1]) {
+            Some(INode::Dir { .. }) => Ok(Some(EditOp::Rename { src, dst, mtime })),
+            _ => Ok(None),
+        }
+    }
+
+    /// Applies an op. An op that does not fit the tree means the edits and the tree
+    /// diverged: the error says which op and why.
+    pub fn apply(&mut self, op: &EditOp) -> Result<(), NamespaceError> {
+        let diverged = |what: &str| NamespaceError::new("IOException", format!("cannot apply {op:?}: {what}"));
+        match op {
+            EditOp::StartLogSegment | EditOp::EndLogSegment => Ok(()),
+            EditOp::Mkdir { path, attrs } => {
+                let parts = components(path)?;
+                let (name, parent) = parts.split_last().ok_or_else(|| diverged("mkdir of the root"))?;
+                let parent = self.lookup_mut(parent).ok_or_else(|| diverged("no parent"))?;
+                let INode::Dir { meta, children } = parent else {
+                    return Err(diverged("parent is a file"));
+                };
+                if let Some(existing) = children.get(*name) {
+                    return if existing.is_dir() { Ok(()) } else { Err(diverged("a file is in the way")) };
+                }
+                children.insert(
+                    name.to_string(),
+                    INode::Dir {
+                        meta: Meta::from_attrs(attrs),
+                        children: BTreeMap::new(),
+                    },
+                );
+                meta.mtime = attrs.mtime;
+                Ok(())
+            }
+            EditOp::Add {
+                path,
+                attrs,
+                replication,
+                length,
+                block_size,
+                ..
+            } => {
+                let parts = components(path)?;
+                let (name, parent) = parts.split_last().ok_or_else(|| diverged("a file as the root"))?;
+                let parent = self.lookup_mut(parent).ok_or_else(|| diverged("no parent"))?;
+                let INode::Dir { meta, children } = parent else {
+                    return Err(diverged("parent is a file"));
+                };
+                if children.get(*name).is_some_and(INode::is_dir) {
+                    return Err(diverged("a directory is in the way"));
+                }
+                children.insert(
+                    name.to_string(),
+                    INode::File {
+                        meta: Meta::from_attrs(attrs),
+                        length: *length,
+                        replication: *replication,
+                        block_size: *block_size,
+                    },
+                );
+                meta.mtime = attrs.mtime;
+                Ok(())
+            }
+            EditOp::Append {
+                path,
+                new_length,
+                mtime,
+            } => {
+                let parts = components(path)?;
+                match self.lookup_mut(&parts) {
+                    Some(INode::File { meta, length, .. }) => {
+                        *length = *new_length;
+                        meta.mtime = *mtime;
+                        Ok(())
+                    }
+                    _ => Err(diverged("no such file")),
+                }
+            }
+            EditOp::Delete { path, mtime } => {
+                let parts = components(path)?;
+                let (name, parent) = parts.split_last().ok_or_else(|| diverged("delete of the root"))?;
+                let Some(INode::Dir { meta, children }) = self.lookup_mut(parent) else {
+                    return Err(diverged("no parent"));
+                };
+                children.remove(*name).ok_or_else(|| diverged("no such path"))?;
+                meta.mtime = *mtime;
+                Ok(())
+            }
+            EditOp::Rename { src, dst, mtime } => {
+                if src == dst {
+                    return Ok(());
+                }
+                let src_parts = components(src)?;
+                let dst_parts = components(dst)?;
+                let (src_name, src_parent) = src_parts.split_last().ok_or_else(|| diverged("rename of the root"))?;
+                let (dst_name, dst_parent) = dst_parts.split_last().ok_or_else(|| diverged("rename onto the root"))?;
+                if !matches!(self.lookup(dst_parent), Some(INode::Dir { .. })) {
+                    return Err(diverged("no destination parent"));
+                }
+                if self.lookup(&dst_parts).is_some() {
+                    return Err(diverged("destination exists"));
+                }
+                let Some(INode::Dir { meta, children }) = self.lookup_mut(src_parent) else {
+                    return Err(diverged("no source parent"));
+                };
+                let node = children.remove(*src_name).ok_or_else(|| diverged("no source"))?;
+                meta.mtime = *mtime;
+                let Some(INode::Dir { meta, children }) = self.lookup_mut(dst_parent) else {
+                    return Err(diverged("no destination parent"));
+                };
+                children.insert(dst_name.to_string(), node);
+                meta.mtime = *mtime;
+                Ok(())
+            }
+        }
+    }
+
+    /// Every inode, parents before children (the root first).
+    pub fn entries(&self) -> Vec<ImageEntry> {
+        fn walk(node: &INode, path: String, name: &str, out: &mut Vec<ImageEntry>) {
+            out.push(ImageEntry {
+                path: path.clone(),
+                status: node.status(name),
+            });
+            if let INode::Dir { children, .. } = node {
+                for (child, n) in children {
+                    let child_path = if path == "/" { format!("/{child}") } else { format!("{path}/{child}") };
+                    walk(n, child_path, child, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.root, "/".to_string(), "", &mut out);
+        out
+    }
+
+    /// Rebuilds a namespace from image entries (the root first, parents before children).
+    pub fn from_entries(entries: &[ImageEntry]) -> Result<Namespace, NamespaceError> {
+        let bad = |what: String| NamespaceError::new("IOException", format!("bad image: {what}"));
+        let (root, rest) = entries.split_first().ok_or_else(|| bad("no root".into()))?;
+        if root.path != "/" || !root.status.is_dir {
+            return Err(bad(format!("the first inode is {}", root.path)));
+        }
+        let meta_of = |s: &FileStatus| Meta {
+            permission: s.permission,
+            owner: s.owner.clone(),
+            group: s.group.clone(),
+            mtime: s.mtime,
+            atime: s.atime,
+        };
+        let mut ns = Namespace {
+            root: INode::Dir {
+                meta: meta_of(&root.status),
+                children: BTreeMap::new(),
+            },
+        };
+        for entry in rest {
+            let parts = components(&entry.path)?;
+            let (name, parent) = parts.split_last().ok_or_else(|| bad("a second root".into()))?;
+            let Some(INode::Dir { children, .. }) = ns.lookup_mut(parent) else {
+                return Err(bad(format!("{} comes before its parent", entry.path)));
+            };
+            let s = &entry.status;
+            let meta = meta_of(s);
+            let node = if s.is_dir {
+                INode::Dir {
+                    meta,
+                    children: BTreeMap::new(),
+                }
+            } else {
+                INode::File {
+                    meta,
+                    length: s.length,
+                    replication: s.replication,
+                    block_size: s.block_size,
+                }
+            };
+            if children.insert(name.to_string(), node).is_some() {
+                return Err(bad(format!("{} appears twice", entry.path)));
+            }
+        }
+        // Directory times are restored last: adding children above did not touch them.
+        let mut restored = ns;
+        for entry in entries.iter().filter(|e| e.status.is_dir) {
+            let parts = components(&entry.path)?;
+            if let Some(INode::Dir { meta, .. }) = restored.lookup_mut(&parts) {
+                meta.mtime = entry.status.mtime;
+            }
+        }
+        Ok(restored)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attrs(mtime: u64) -> Attributes {
+        Attributes {
+            permission: 0o755,
+            owner: "hdfs".into(),
+            group: "supergroup".into(),
+            mtime,
+        }
+    }
+
+    fn file_attrs() -> Attributes {
+        Attributes {
+            permission: 0o644,
+            ..attrs(2)
+        }
+    }
+
+    /// Plans and applies, as the active does.
+    fn run(ns: &mut Namespace, ops: Vec<EditOp>) {
+        for op in ops {
+            ns.apply(&op).unwrap();
+        }
+    }
+
+    fn sample() -> Namespace {
+        let mut ns = Namespace::new(&attrs(0));
+        let ops = ns.plan_mkdirs("/a/b", &attrs(1), true).unwrap();
+        run(&mut ns, ops);
+        let ops = ns.plan_create("/a/f", &file_attrs(), false, false, 3, 10, 128, "c").unwrap();
+        run(&mut ns, ops);
+        ns
+    }
+
+    #[test]
+    fn path_rules() {
+        assert_eq!(components("/").unwrap(), Vec::<&str>::new());
+        assert_eq!(components("/a/b").unwrap(), vec!["a", "b"]);
+        assert_eq!(components("/a/b/").unwrap(), vec!["a", "b"]);
+        for bad in ["", "a", "a/b", "/a/../b", "/a/./b", "/a//b", "/a:b", "//", "/..", "/a/b//"] {
+            let err = components(bad).unwrap_err();
+            assert_eq!(err.class, "InvalidPathException", "{bad}");
+            assert_eq!(err.message, format!("Invalid path name Invalid file name: {bad}"));
+        }
+        assert_eq!(normalize("/a/b/").unwrap(), "/a/b");
+        assert_eq!(normalize("/").unwrap(), "/");
+    }
+
+    #[test]
+    fn mkdirs_creates_each_missing_parent_once() {
+        let ns = Namespace::new(&attrs(0));
+        let ops = ns.plan_mkdirs("/x/y/z", &attrs(1), true).unwrap();
+        assert_eq!(ops.len(), 3);
+        let err = ns.plan_mkdirs("/x/y/z", &attrs(1), false).unwrap_err();
+        assert_eq!((err.class, err.message.as_str()), ("FileNotFoundException", "Parent directory doesn't exist: /x/y"));
+        let ns = sample();
+        assert!(ns.plan_mkdirs("/a/b", &attrs(3), false).unwrap().is_empty());
+        let err = ns.plan_mkdirs("/a/f", &attrs(3), true).unwrap_err();
+        assert_eq!((err.class, err.message.as_str()), ("FileAlreadyExistsException", "Path is not a directory: /a/f"));
+        let err = ns.plan_mkdirs("/a/f/g", &attrs(3), true).unwrap_err();
+        assert_eq!((err.class, err.message.as_str()), ("ParentNotDirectoryException", "/a/f (is not a directory)"));
+    }
+
+    #[test]
+    fn create_rules() {
+        let ns = sample();
+        let err = ns.plan_create("/a/b", &file_attrs(), true, true, 3, 0, 128, "c").unwrap_err();
+        assert_eq!(err.message, "/a/b already exists as a directory");
+        let err = ns.plan_create("/a/f", &file_attrs(), false, true, 3, 0, 128, "DFSClient_1").unwrap_err();
+        assert_eq!(
+            (err.class, err.message.as_str()),
+            ("FileAlreadyExistsException", "failed to create file /a/f for DFSClient_1 for client DFSClient_1 because the file exists")
+        );
+        assert_eq!(ns.plan_create("/a/f", &file_attrs(), true, true, 3, 0, 128, "c").unwrap().len(), 1);
+        let err = ns.plan_create("/n/f", &file_attrs(), false, false, 3, 0, 128, "c").unwrap_err();
+        assert_eq!(err.message, "Parent directory doesn't exist: /n");
+        assert_eq!(ns.plan_create("/n/m/f", &file_attrs(), false, true, 3, 0, 128, "c").unwrap().len(), 3);
+        let err = ns.plan_create("/a/f/g", &file_attrs(), false, true, 3, 0, 128, "c").unwrap_err();
+        assert_eq!((err.class, err.message.as_str()), ("ParentNotDirectoryException", "Parent path is not a directory: /a/f"));
+    }
+
+    #[test]
+    fn listing_and_status() {
+        let ns = sample();
+        let listing = ns.list("/a").unwrap().unwrap();
+        let names: Vec<_> = listing.iter().map(|s| (s.name.as_str(), s.is_dir)).collect();
+        assert_eq!(names, vec![("b", true), ("f", false)]);
+        let f = ns.get_file_info("/a/f").unwrap().unwrap();
+        assert_eq!((f.length, f.replication, f.permission, f.owner.as_str()), (10, 3, 0o644, "hdfs"));
+        assert_eq!(ns.list("/a/f").unwrap().unwrap()[0].name, "f");
+        assert_eq!(ns.list("/nope").unwrap(), None);
+        assert_eq!(ns.get_file_info("/a/f/x").unwrap(), None);
+        let root = ns.get_file_info("/").unwrap().unwrap();
+        assert_eq!((root.name.as_str(), root.is_dir, root.children_num), ("", true, 1));
+    }
+
+    #[test]
+    fn delete_rules() {
+        let mut ns = sample();
+        assert_eq!(ns.plan_delete("/nope", false, 5).unwrap(), None);
+        assert_eq!(ns.plan_delete("/", true, 5).unwrap(), None);
+        let err = ns.plan_delete("/a", false, 5).unwrap_err();
+        assert_eq!(
+            (err.class, err.message.as_str()),
+            ("PathIsNotEmptyDirectoryException", "`/a is non empty': Directory is not empty")
+        );
+        let op = ns.plan_delete("/a", true, 5).unwrap().unwrap();
+        ns.apply(&op).unwrap();
+        assert_eq!(ns.get_file_info("/a").unwrap(), None);
+        assert_eq!(ns.get_file_info("/").unwrap().unwrap().mtime, 5);
+    }
+
+    #[test]
+    fn rename_rules() {
+        let mut ns = sample();
+        // Into an existing directory: keeps its name.
+        let op = ns.plan_rename("/a/f", "/a/b", 6).unwrap().unwrap();
+        assert_eq!(op, EditOp::Rename { src: "/a/f".into(), dst: "/a/b/f".into(), mtime: 6 });
+        ns.apply(&op).unwrap();
+        assert!(ns.get_file_info("/a/b/f").unwrap().is_some());
+        assert_eq!(ns.plan_rename("/nope", "/x", 7).unwrap(), None);
+        assert_eq!(ns.plan_rename("/a/b/f", "/none/x", 7).unwrap(), None);
+        let ops = ns.plan_create("/g", &file_attrs(), false, false, 3, 1, 128, "c").unwrap();
+        run(&mut ns, ops);
+        assert_eq!(ns.plan_rename("/g", "/a/b/f", 7).unwrap(), None);
+        let err = ns.plan_rename("/a", "/a/b/c", 7).unwrap_err();
+        assert_eq!(err.message, "Rename destination /a/b/c is a directory or file under source /a");
+        let err = ns.plan_rename("/a", "/a/b", 7).unwrap_err();
+        assert_eq!(err.message, "Rename destination /a/b/a is a directory or file under source /a");
+        let op = ns.plan_rename("/a", "/z", 8).unwrap().unwrap();
+        ns.apply(&op).unwrap();
+        assert!(ns.get_file_info("/z/b/f").unwrap().is_some());
+    }
+
+    #[test]
+    fn append_grows_a_file() {
+        let mut ns = sample();
+        let op = ns.plan_append("/a/f", 5, 9).unwrap();
+        ns.apply(&op).unwrap();
+        assert_eq!(ns.get_file_info("/a/f").unwrap().unwrap().length, 15);
+        assert_eq!(ns.plan_append("/nope", 5, 9).unwrap_err().class, "FileNotFoundException");
+        assert!(ns.plan_append("/a", 5, 9).is_err());
+    }
+
+    #[test]
+    fn ops_that_do_not_fit_the_tree_are_refused() {
+        let mut ns = sample();
+        for op in [
+            EditOp::Delete { path: "/zz".into(), mtime: 1 },
+            EditOp::Append { path: "/a".into(), new_length: 1, mtime: 1 },
+            EditOp::Mkdir { path: "/a/f/x".into(), attrs: attrs(1) },
+            EditOp::Rename { src: "/a/f".into(), dst: "/q/r".into(), mtime: 1 },
+        ] {
+            let before = ns.clone();
+            assert!(ns.apply(&op).is_err(), "{op:?}");
+            assert_eq!(ns, before, "a refused op changed the tree");
+        }
+    }
+
+    #[test]
+    fn entries_round_trip() {
+        let mut ns = sample();
+        let ops = ns.plan_mkdirs("/a/b/c/d", &attrs(4), true).unwrap();
+        run(&mut ns, ops);
+        let entries = ns.entries();
+        assert_eq!(entries[0].path, "/");
+        assert_eq!(Namespace::from_entries(&entries).unwrap(), ns);
+        assert!(Namespace::from_entries(&entries[1..]).is_err());
+        let mut swapped = entries.clone();
+        swapped.swap(1, 2);
+        assert!(Namespace::from_entries(&swapped).is_err());
+    }
+}
