@@ -160,7 +160,7 @@ impl LoggedOp {
                 mtime: r.mtime,
             },
         };
-        let call = (!proto.rpc_client_id.is_empty()).then(|| CallId {
+        let call = (!proto.rpc_client_id.is_empty()).then_some(CallId {
             client_id: proto.rpc_client_id,
             call_id: proto.rpc_call_id,
         });
