@@ -19,3 +19,4 @@ pub mod namenode;
 pub mod proto;
 pub mod qjm;
 pub mod quorum;
+pub(crate) mod storage_dir;

@@ -12,7 +12,7 @@ mod error;
 mod expand;
 mod fencing;
 pub mod ha;
-mod properties;
+pub(crate) mod properties;
 mod qjournal;
 mod units;
 mod xml;

@@ -139,7 +139,7 @@ impl ZooCfg {
         };
         // Later duplicates win, as with java.util.Properties.
         let mut props: BTreeMap<String, String> = BTreeMap::new();
-        for line in parse_properties(text) {
+        for line in parse_properties(text).map_err(|err| fail(err.to_string()))? {
             props.insert(line.key.trim().to_string(), line.value.trim().to_string());
         }
 

@@ -13,7 +13,8 @@
 //! current/edits_inprogress_<start>, edits_<start>-<end>, ...   segments, named by `EditFile`
 //! ```
 //!
-//! Invariants this keeps:
+//! The lock, VERSION as Java properties and durable replacement are a storage directory's
+//! ([`crate::storage_dir`]), shared with the NameNode. Invariants this keeps:
 //! - one `FileStorage` per directory at a time, across processes and within one: an exclusive
 //!   `flock` on `in_use.lock`, released when the storage is dropped;
 //! - VERSION, the epochs and paxos decisions are replaced atomically (`<name>.tmp`, fsync, rename,
@@ -29,10 +30,9 @@
 //!   default value.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use prost::Message;
 
@@ -41,14 +41,12 @@ use super::storage::{
     EditFile, EditFileScan, JournalStorage, PaxosData, PersistedLong, SegmentState, StorageError,
     StorageInfo, StorageResult, expected_first_txid, scan_edit_bytes,
 };
+use crate::storage_dir::{
+    At, CURRENT_DIR, StorageLock, VERSION_FILE, VersionFile, clear_directory, ensure_dir, invalid,
+    namespace_id_property, read_if_exists, read_version, replace_file, sync_dir, write_version,
+};
 
-/// Hadoop's `Storage.STORAGE_FILE_LOCK`.
-const LOCK_FILE: &str = "in_use.lock";
-const CURRENT_DIR: &str = "current";
-const VERSION_FILE: &str = "VERSION";
 const PAXOS_DIR: &str = "paxos";
-/// Hadoop's `AtomicFileOutputStream.TMP_EXTENSION`.
-const TMP_SUFFIX: &str = ".tmp";
 /// The `storageType` of a journal's VERSION (Hadoop's `NodeType.JOURNAL_NODE`).
 const STORAGE_TYPE: &str = "JOURNAL_NODE";
 /// Hadoop's `HdfsServerConstants.INVALID_TXID`, the committed txid a Java JournalNode reports
@@ -61,9 +59,9 @@ pub struct FileStorage {
     root: PathBuf,
     /// `<root>/current`.
     current: PathBuf,
-    /// Holds the exclusive lock on `in_use.lock`: closing it (when the storage is dropped)
-    /// releases the lock, so a crashed process never leaves the journal locked.
-    _lock: File,
+    /// The exclusive lock on `in_use.lock`, released when the storage is dropped (or the
+    /// process dies, so a crashed process never leaves the journal locked).
+    _lock: StorageLock,
     /// The edit file last created or appended to, kept open. A journal appends to one file at
     /// a time (its open segment, or a segment being downloaded by recovery), so one slot makes
     /// each append a single pwrite (+ fdatasync) and bounds the open files; renaming or
@@ -83,135 +81,11 @@ struct OpenEdit {
     len: u64,
 }
 
-/// Attaches the operation and the path to an I/O error.
-trait At<T> {
-    fn at(self, op: &'static str, path: &Path) -> StorageResult<T>;
-}
-
-impl<T> At<T> for io::Result<T> {
-    fn at(self, op: &'static str, path: &Path) -> StorageResult<T> {
-        self.map_err(|source| StorageError::new(op, path.display().to_string(), source))
-    }
-}
-
-/// An `InvalidData` error: `path` does not hold what it should.
-fn invalid(op: &'static str, path: &Path, why: String) -> StorageError {
-    StorageError::new(
-        op,
-        path.display().to_string(),
-        io::Error::new(io::ErrorKind::InvalidData, why),
-    )
-}
-
-/// Reads a whole file; `None` when it (or its directory) does not exist.
-fn read_if_exists(path: &Path) -> StorageResult<Option<Vec<u8>>> {
-    match fs::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(err) => Err(err).at("read", path),
-    }
-}
-
-/// Makes the entries of `dir` (creations, renames, deletions) durable.
-fn sync_dir(dir: &Path) -> StorageResult<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .at("fsync directory", dir)
-}
-
-/// Creates the directory `dir` if missing, durably; `true` when it was created.
-fn ensure_dir(dir: &Path) -> StorageResult<bool> {
-    match fs::create_dir(dir) {
-        Ok(()) => {
-            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-                sync_dir(parent)?;
-            }
-            Ok(true)
-        }
-        Err(err) if err.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(false),
-        Err(err) => Err(err).at("create directory", dir),
-    }
-}
-
-/// Replaces `dir/name` with `contents` atomically and durably (Hadoop's
-/// `AtomicFileOutputStream`, plus the directory fsync it leaves out).
-fn replace_file(dir: &Path, name: &str, contents: &[u8]) -> StorageResult<()> {
-    let target = dir.join(name);
-    let temp = dir.join(format!("{name}{TMP_SUFFIX}"));
-    let written = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&temp)
-            .at("create", &temp)?;
-        file.write_all(contents).at("write", &temp)?;
-        file.sync_all().at("fsync", &temp)?;
-        fs::rename(&temp, &target).map_err(|source| {
-            StorageError::new(
-                "rename",
-                format!("{} to {}", temp.display(), target.display()),
-                source,
-            )
-        })
-    })();
-    if let Err(err) = written {
-        // The target still holds its old content; do not leave the partial temp file around.
-        let _ = fs::remove_file(&temp);
-        return Err(err);
-    }
-    sync_dir(dir)
-}
-
 impl FileStorage {
     /// Opens (creating it if missing) the journal directory `dir` and locks it. Fails while
     /// another `FileStorage`, in this process or another, holds the lock.
     pub fn open(dir: &Path) -> StorageResult<FileStorage> {
-        if !dir.is_dir() {
-            fs::create_dir_all(dir).at("create directory", dir)?;
-            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-                sync_dir(parent)?;
-            }
-        }
-        let lock_path = dir.join(LOCK_FILE);
-        let lock = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lock_path)
-            .at("open", &lock_path)?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => {
-                let holder = fs::read_to_string(&lock_path).unwrap_or_default();
-                tracing::error!(
-                    "It appears that another node {holder} has already locked the storage directory: {}",
-                    dir.display()
-                );
-                return Err(StorageError::new(
-                    "lock",
-                    lock_path.display().to_string(),
-                    io::Error::new(
-                        io::ErrorKind::WouldBlock,
-                        format!(
-                            "Cannot lock storage {}. The directory is already locked",
-                            dir.display()
-                        ),
-                    ),
-                ));
-            }
-            Err(fs::TryLockError::Error(err)) => return Err(err).at("lock", &lock_path),
-        }
-        // Who holds the lock, as Hadoop records it (the JVM name, `<pid>@<host>`).
-        let holder = format!("{}@{}", std::process::id(), host_name());
-        lock.set_len(0).at("truncate", &lock_path)?;
-        lock.write_all_at(holder.as_bytes(), 0)
-            .at("write", &lock_path)?;
-        tracing::info!(
-            "Lock on {} acquired by nodename {holder}",
-            lock_path.display()
-        );
+        let lock = StorageLock::acquire(dir)?;
         Ok(FileStorage {
             root: dir.to_path_buf(),
             current: dir.join(CURRENT_DIR),
@@ -350,15 +224,7 @@ impl JournalStorage for FileStorage {
     }
 
     fn read_storage_info(&self) -> StorageResult<Option<StorageInfo>> {
-        let path = self.version_path();
-        let Some(bytes) = read_if_exists(&path)? else {
-            return Ok(None);
-        };
-        // Java reads properties as ISO-8859-1 (and writes anything else as \u escapes).
-        let text: String = bytes.iter().map(|&b| char::from(b)).collect();
-        parse_version(&text)
-            .map(Some)
-            .map_err(|why| invalid("read", &path, why))
+        read_version(&self.version_path(), storage_info)
     }
 
     fn has_data(&self) -> StorageResult<bool> {
@@ -375,40 +241,13 @@ impl JournalStorage for FileStorage {
     fn format(&mut self, info: &StorageInfo) -> StorageResult<()> {
         self.open_edit = None;
         self.committed_txid = None;
-        ensure_dir(&self.current)?;
         // Unformat first: from here until the new VERSION is in place, a crash leaves a
         // journal that refuses everything but format.
-        let version = self.version_path();
-        match fs::remove_file(&version) {
-            Ok(()) => sync_dir(&self.current)?,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-            Err(err) => return Err(err).at("remove", &version),
-        }
-        let mut removed = Vec::new();
-        for entry in fs::read_dir(&self.current).at("list", &self.current)? {
-            let entry = entry.at("list", &self.current)?;
-            let path = entry.path();
-            if entry.file_type().at("stat", &path)?.is_dir() {
-                fs::remove_dir_all(&path).at("remove", &path)?;
-            } else {
-                fs::remove_file(&path).at("remove", &path)?;
-            }
-            removed.push(entry.file_name().to_string_lossy().into_owned());
-        }
-        if !removed.is_empty() {
-            tracing::info!(
-                "Will remove files: {removed:?} from {}",
-                self.current.display()
-            );
-        }
+        clear_directory(&self.current)?;
         let paxos = self.paxos_dir();
         fs::create_dir(&paxos).at("create directory", &paxos)?;
         sync_dir(&self.current)?;
-        replace_file(
-            &self.current,
-            VERSION_FILE,
-            render_version(info, SystemTime::now()).as_bytes(),
-        )
+        write_version(&self.current, &version_fields(info))
     }
 
     fn read_long(&self, which: PersistedLong) -> StorageResult<Option<u64>> {
@@ -611,227 +450,29 @@ impl JournalStorage for FileStorage {
     }
 }
 
-/// This host's name, for the lock file.
-fn host_name() -> String {
-    fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|name| name.trim().to_string())
-        .ok()
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| "localhost".to_string())
-}
+// ---- VERSION -------------------------------------------------------------------------------
 
-// ---- VERSION: a Java properties file -------------------------------------------------------
-
-/// The VERSION file's text, as Java's `Properties.store` writes it (a date comment, then
-/// `key=value` lines).
-fn render_version(info: &StorageInfo, now: SystemTime) -> String {
-    // Java keeps namespaceID in an int (the wire carries it as uint32): write it as Java does,
-    // so that a Java reader can parse it.
-    let namespace_id = info.namespace_id as i32;
-    let mut text = format!("#{}\n", java_date(now));
-    for (key, value) in [
-        ("namespaceID", namespace_id.to_string()),
+/// A journal's VERSION fields, in Hadoop's order.
+fn version_fields(info: &StorageInfo) -> [(&'static str, String); 5] {
+    [
+        ("namespaceID", namespace_id_property(info.namespace_id)),
         ("clusterID", info.cluster_id.clone()),
         ("cTime", info.ctime.to_string()),
         ("storageType", STORAGE_TYPE.to_string()),
         ("layoutVersion", info.layout_version.to_string()),
-    ] {
-        text.push_str(&escape_property(key, true));
-        text.push('=');
-        text.push_str(&escape_property(&value, false));
-        text.push('\n');
-    }
-    text
+    ]
 }
 
-/// Reads VERSION's fields; the messages are Hadoop's where it has one.
-fn parse_version(text: &str) -> Result<StorageInfo, String> {
-    let props = parse_properties(text)?;
-    let get = |name: &str| {
-        props
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-            .ok_or_else(|| format!("file {VERSION_FILE} has {name} missing."))
-    };
-    let number = |name: &str| -> Result<i64, String> {
-        let value = get(name)?;
-        value
-            .trim()
-            .parse::<i64>()
-            .map_err(|_| format!("file {VERSION_FILE} has {name}={value}, not a number"))
-    };
-    let storage_type = get("storageType")?;
-    if storage_type != STORAGE_TYPE {
-        return Err(format!(
-            "Incompatible node types: storageType={STORAGE_TYPE} but StorageDirectory type={storage_type}"
-        ));
-    }
-    let out_of_range =
-        |name: &str, value: i64| format!("file {VERSION_FILE} has {name}={value}, out of range");
-    let namespace_id = number("namespaceID")?;
-    let namespace_id = i32::try_from(namespace_id)
-        .map(|id| id as u32)
-        .or_else(|_| u32::try_from(namespace_id))
-        .map_err(|_| out_of_range("namespaceID", namespace_id))?;
-    let layout_version = number("layoutVersion")?;
-    let ctime = number("cTime")?;
+/// Reads a journal's VERSION fields; the messages are Hadoop's where it has one.
+fn storage_info(version: &VersionFile) -> Result<StorageInfo, String> {
+    version.check_storage_type(STORAGE_TYPE)?;
+    let namespace_id = version.namespace_id()?;
     Ok(StorageInfo {
-        layout_version: i32::try_from(layout_version)
-            .map_err(|_| out_of_range("layoutVersion", layout_version))?,
+        layout_version: version.layout_version()?,
         namespace_id,
-        cluster_id: get("clusterID")?.to_string(),
-        ctime: u64::try_from(ctime).map_err(|_| out_of_range("cTime", ctime))?,
+        cluster_id: version.get("clusterID")?.to_string(),
+        ctime: version.ctime()?,
     })
-}
-
-/// `java.util.Date.toString()` in UTC: `EEE MMM dd HH:mm:ss zzz yyyy`.
-fn java_date(now: SystemTime) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let secs = now
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs());
-    let days = secs / 86_400;
-    let of_day = secs % 86_400;
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm, for days >= 0).
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    format!(
-        "{} {} {day:02} {:02}:{:02}:{:02} UTC {year}",
-        DAYS[(days % 7) as usize],
-        MONTHS[(month - 1) as usize],
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60,
-    )
-}
-
-/// Escapes a key or value as `Properties.store` does (`saveConvert`).
-fn escape_property(text: &str, is_key: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for (i, c) in text.chars().enumerate() {
-        match c {
-            ' ' if i == 0 || is_key => out.push_str("\\ "),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\x0c' => out.push_str("\\f"),
-            '=' | ':' | '#' | '!' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            ' '..='~' => out.push(c),
-            _ => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    out.push_str(&format!("\\u{unit:04X}"));
-                }
-            }
-        }
-    }
-    out
-}
-
-fn is_property_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\x0c')
-}
-
-/// Parses Java properties text (`Properties.load`): comments, continuation lines, `=`, `:` or
-/// whitespace separators, escapes. Keys keep their order.
-fn parse_properties(text: &str) -> Result<Vec<(String, String)>, String> {
-    let mut props: Vec<(String, String)> = Vec::new();
-    let mut lines = text.split(['\n', '\r']);
-    while let Some(line) = lines.next() {
-        let line = line.trim_start_matches([' ', '\t', '\x0c']);
-        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
-            continue;
-        }
-        let mut logical = line.to_string();
-        // An odd number of trailing backslashes continues the line.
-        while logical.bytes().rev().take_while(|&b| b == b'\\').count() % 2 == 1 {
-            logical.pop();
-            match lines.next() {
-                Some(next) => logical.push_str(next.trim_start_matches([' ', '\t', '\x0c'])),
-                None => break,
-            }
-        }
-        let bytes = logical.as_bytes();
-        let (mut key_len, mut value_start, mut has_separator) = (0, bytes.len(), false);
-        let mut preceding_backslash = false;
-        while key_len < bytes.len() {
-            let b = bytes[key_len];
-            if !preceding_backslash && (b == b'=' || b == b':') {
-                value_start = key_len + 1;
-                has_separator = true;
-                break;
-            }
-            if !preceding_backslash && is_property_space(b) {
-                value_start = key_len + 1;
-                break;
-            }
-            preceding_backslash = b == b'\\' && !preceding_backslash;
-            key_len += 1;
-        }
-        while value_start < bytes.len() {
-            let b = bytes[value_start];
-            if !is_property_space(b) {
-                if !has_separator && (b == b'=' || b == b':') {
-                    has_separator = true;
-                } else {
-                    break;
-                }
-            }
-            value_start += 1;
-        }
-        let key = unescape_property(&logical[..key_len])?;
-        let value = unescape_property(&logical[value_start..])?;
-        // A later line wins, as in `Properties.load`.
-        props.retain(|(k, _)| *k != key);
-        props.push((key, value));
-    }
-    Ok(props)
-}
-
-/// Undoes `escape_property` (`loadConvert`).
-fn unescape_property(text: &str) -> Result<String, String> {
-    let mut units: Vec<u16> = Vec::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        let c = if c == '\\' {
-            match chars.next() {
-                Some('u') => {
-                    let hex: String = chars.by_ref().take(4).collect();
-                    let unit = (hex.len() == 4)
-                        .then(|| u16::from_str_radix(&hex, 16).ok())
-                        .flatten()
-                        .ok_or_else(|| "Malformed \\uxxxx encoding.".to_string())?;
-                    units.push(unit);
-                    continue;
-                }
-                Some('t') => '\t',
-                Some('n') => '\n',
-                Some('r') => '\r',
-                Some('f') => '\x0c',
-                Some(other) => other,
-                None => break,
-            }
-        } else {
-            c
-        };
-        let mut buf = [0u16; 2];
-        units.extend_from_slice(c.encode_utf16(&mut buf));
-    }
-    String::from_utf16(&units).map_err(|_| "an escape is not valid UTF-16".to_string())
 }
 
 // ---- paxos/<start>: PersistedRecoveryPaxosData ---------------------------------------------
@@ -934,13 +575,15 @@ fn decode_paxos(bytes: &[u8]) -> Result<PaxosData, String> {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
+    use std::io::Write;
     use std::process::Command;
-    use std::time::Duration;
+    use std::time::UNIX_EPOCH;
 
     use super::*;
     use crate::journal::edits::encode_batch;
     use crate::journal::storage::conformance;
     use crate::journal::{Journal, NamespaceInfo, RequestInfo};
+    use crate::storage_dir::{LOCK_FILE, TMP_SUFFIX, render_version};
 
     fn records(first: u64, n: u64) -> Vec<u8> {
         let payloads: Vec<Vec<u8>> = (first..first + n)
@@ -1080,7 +723,7 @@ mod tests {
             cluster_id: " CID a=b:c#d!e\\f\tg\u{e9}\u{1f600}".into(),
             ctime: 7,
         };
-        let text = render_version(&info, UNIX_EPOCH);
+        let text = render_version(&version_fields(&info), UNIX_EPOCH);
         assert!(
             text.starts_with("#Thu Jan 01 00:00:00 UTC 1970\n"),
             "{text}"
@@ -1091,30 +734,11 @@ mod tests {
             "{text}"
         );
         assert!(text.is_ascii());
-        assert_eq!(parse_version(&text), Ok(info));
-        // Continuation lines.
-        let props = parse_properties("a = one \\\n    two\nb\\ c\\:d x").unwrap();
         assert_eq!(
-            props,
-            vec![
-                ("a".to_string(), "one two".to_string()),
-                ("b c:d".to_string(), "x".to_string())
-            ]
+            VersionFile::parse(&text).and_then(|v| storage_info(&v)),
+            Ok(info)
         );
-        assert!(parse_properties("a=\\u12").is_err());
-    }
-
-    #[test]
-    fn java_dates() {
-        for (secs, text) in [
-            (0, "Thu Jan 01 00:00:00 UTC 1970"),
-            (951_782_400, "Tue Feb 29 00:00:00 UTC 2000"),
-            (1_234_567_890, "Fri Feb 13 23:31:30 UTC 2009"),
-            (1_709_634_225, "Tue Mar 05 10:23:45 UTC 2024"),
-            (4_107_542_400, "Mon Mar 01 00:00:00 UTC 2100"),
-        ] {
-            assert_eq!(java_date(UNIX_EPOCH + Duration::from_secs(secs)), text);
-        }
+        // Continuation lines, malformed escapes and dates: `conf::properties`'s tests.
     }
 
     #[test]

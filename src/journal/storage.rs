@@ -9,6 +9,8 @@
 
 use std::fmt;
 
+pub use crate::storage_dir::{StorageError, StorageResult};
+
 /// The identity a journal is formatted with (its `VERSION` file).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StorageInfo {
@@ -205,28 +207,6 @@ impl EditFileScan {
         self.layout_version.is_none()
     }
 }
-
-/// A storage operation that failed, with the file it was on.
-#[derive(Debug, thiserror::Error)]
-#[error("{op} {path}: {source}")]
-pub struct StorageError {
-    pub op: &'static str,
-    pub path: String,
-    #[source]
-    pub source: std::io::Error,
-}
-
-impl StorageError {
-    pub fn new(op: &'static str, path: impl Into<String>, source: std::io::Error) -> Self {
-        StorageError {
-            op,
-            path: path.into(),
-            source,
-        }
-    }
-}
-
-pub type StorageResult<T> = Result<T, StorageError>;
 
 /// The storage of one journal (`<edits dir>/<jid>/`).
 pub trait JournalStorage: Send {
