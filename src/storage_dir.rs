@@ -1,7 +1,7 @@
 //! Hadoop storage directories (Hadoop's `Storage.StorageDirectory`), shared by the JournalNode's
 //! journals and the NameNode's name directories: the exclusive `in_use.lock`, the
-//! `current/VERSION` file as Java properties, durable file replacement, and the errors of
-//! storage operations.
+//! `current/VERSION` file as Java properties, durable file replacement, number files
+//! (Hadoop's `PersistentLongFile`), and the errors of storage operations.
 //!
 //! ```text
 //! <root>/in_use.lock        exclusive flock for the life of the holder ("<pid>@<host>" inside)
@@ -12,9 +12,10 @@
 //! - one holder per directory at a time, across processes and within one: an exclusive
 //!   `flock` on `in_use.lock`, released when the [`StorageLock`] is dropped (or the process
 //!   dies, so a crash never leaves a directory locked);
-//! - [`replace_file`] is atomic and durable (`<name>.tmp`, fsync, rename, fsync the
-//!   directory): a reader sees the old or the new content, never a mix, and a failed
-//!   replacement leaves the old file in place and no temp file behind;
+//! - [`replace_file`] (and so VERSION and every number file) is atomic and durable
+//!   (`<name>.tmp`, fsync, rename, fsync the directory): a reader sees the old or the new
+//!   content, never a mix, and a failed replacement leaves the old file in place and no temp
+//!   file behind;
 //! - [`clear_directory`] removes VERSION before anything else, so a crash mid-clear leaves an
 //!   unformatted directory, never an old VERSION beside missing files;
 //! - content that is not in its format is an `InvalidData` error naming the file, never a
@@ -143,6 +144,39 @@ pub(crate) fn replace_file(dir: &Path, name: &str, contents: &[u8]) -> StorageRe
         return Err(err);
     }
     sync_dir(dir)
+}
+
+/// Reads a number file as Hadoop's `PersistentLongFile` reads it (the first line, as a
+/// decimal); `None` when there is no file.
+pub(crate) fn read_long_file(path: &Path) -> StorageResult<Option<u64>> {
+    let Some(bytes) = read_if_exists(path)? else {
+        return Ok(None);
+    };
+    let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    std::str::from_utf8(line)
+        .ok()
+        .and_then(|text| text.parse::<u64>().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            let name = path
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            invalid(
+                "read",
+                path,
+                format!(
+                    "{name} does not hold a number: {:?}",
+                    String::from_utf8_lossy(&bytes[..bytes.len().min(40)])
+                ),
+            )
+        })
+}
+
+/// Replaces `dir/name` with `"<value>\n"` (Hadoop's `PersistentLongFile.writeFile`),
+/// atomically and durably.
+pub(crate) fn write_long_file(dir: &Path, name: &str, value: u64) -> StorageResult<()> {
+    replace_file(dir, name, format!("{value}\n").as_bytes())
 }
 
 /// Removes everything in `current` (creating it if missing), VERSION first, durably

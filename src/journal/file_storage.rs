@@ -43,7 +43,8 @@ use super::storage::{
 };
 use crate::storage_dir::{
     At, CURRENT_DIR, StorageLock, VERSION_FILE, VersionFile, clear_directory, ensure_dir, invalid,
-    namespace_id_property, read_if_exists, read_version, replace_file, sync_dir, write_version,
+    namespace_id_property, read_if_exists, read_long_file, read_version, replace_file, sync_dir,
+    write_long_file, write_version,
 };
 
 const PAXOS_DIR: &str = "paxos";
@@ -134,30 +135,6 @@ impl FileStorage {
         if self.open_edit.as_ref().is_some_and(|e| e.file == *file) {
             self.open_edit = None;
         }
-    }
-
-    fn read_text_long(&self, name: &str) -> StorageResult<Option<u64>> {
-        let path = self.current.join(name);
-        let Some(bytes) = read_if_exists(&path)? else {
-            return Ok(None);
-        };
-        // Hadoop reads the first line and parses it as a long.
-        let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        std::str::from_utf8(line)
-            .ok()
-            .and_then(|text| text.parse::<u64>().ok())
-            .map(Some)
-            .ok_or_else(|| {
-                invalid(
-                    "read",
-                    &path,
-                    format!(
-                        "{name} does not hold a number: {:?}",
-                        String::from_utf8_lossy(&bytes[..bytes.len().min(40)])
-                    ),
-                )
-            })
     }
 
     fn read_committed_txid(&self) -> StorageResult<Option<u64>> {
@@ -253,18 +230,14 @@ impl JournalStorage for FileStorage {
     fn read_long(&self, which: PersistedLong) -> StorageResult<Option<u64>> {
         match which {
             PersistedLong::CommittedTxid => self.read_committed_txid(),
-            _ => self.read_text_long(which.file_name()),
+            _ => read_long_file(&self.current.join(which.file_name())),
         }
     }
 
     fn write_long(&mut self, which: PersistedLong, value: u64) -> StorageResult<()> {
         match which {
             PersistedLong::CommittedTxid => self.write_committed_txid(value),
-            _ => replace_file(
-                &self.current,
-                which.file_name(),
-                format!("{value}\n").as_bytes(),
-            ),
+            _ => write_long_file(&self.current, which.file_name(), value),
         }
     }
 
