@@ -1,0 +1,1282 @@
+//! `NameNodeStorage`: the NameNode's local storage directories (`dfs.namenode.name.dir`), each
+//! a Hadoop storage directory holding a copy of the same files:
+//!
+//! ```text
+//! in_use.lock                       exclusive lock for the life of the storage
+//! current/VERSION                   Java properties: #<date>, namespaceID, clusterID, cTime,
+//!                                   storageType=NAME_NODE, blockpoolID, layoutVersion
+//! current/fsimage_<19-digit txid>   the namespace as of txid (the format below)
+//! current/seen_txid                 "<decimal>\n": the highest txid known to be written
+//! ```
+//!
+//! An fsimage file is ours, not Hadoop's: the magic `HAIMAGE\0`, a format version (u32
+//! big-endian), the length of the payload (u64 big-endian), the payload (`FsImageProto`,
+//! protobuf), and a crc32c (u32 big-endian) of everything before it. Hadoop's
+//! `fsimage_<txid>.md5` companion is not written: the crc32c trailer does its job, and the
+//! crate has no md5 implementation.
+//!
+//! Invariants this keeps:
+//! - every directory is locked while the storage is open;
+//! - a directory is formatted iff it has VERSION: `format` removes VERSION first and writes it
+//!   last, so a crash mid-format leaves an unformatted directory, never a VERSION beside a
+//!   missing image;
+//! - an fsimage is written whole or not at all (`<name>.tmp`, fsync, rename, fsync the
+//!   directory), and is used only when its length and checksum hold: a truncated or corrupt
+//!   image is an error naming the file, never a partial namespace, and a valid copy in
+//!   another directory (or an older valid image, for [`NameNodeStorage::latest_image_txid`])
+//!   is used instead, with a warning naming the bad file;
+//! - only images of the namespace the directories are formatted with are stored;
+//! - the protobuf types of the image are converted here and go nowhere else.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use prost::Message;
+
+use super::namespace::{FileStatus, ImageEntry};
+use crate::proto::namenode as pb;
+use crate::storage_dir::{
+    At, CURRENT_DIR, LOCK_FILE, StorageError, StorageLock, StorageResult, TMP_SUFFIX, VERSION_FILE,
+    VersionFile, clear_directory, ensure_dir, invalid, namespace_id_property, read_long_file,
+    read_version, replace_file, sync_dir, write_long_file, write_version,
+};
+
+/// The `storageType` of a name directory's VERSION (Hadoop's `NodeType.NAME_NODE`).
+const STORAGE_TYPE: &str = "NAME_NODE";
+/// Hadoop's `NNStorage.NameNodeFile.SEEN_TXID`.
+const SEEN_TXID_FILE: &str = "seen_txid";
+/// Hadoop's `NNStorage.NameNodeFile.IMAGE` prefix.
+const IMAGE_PREFIX: &str = "fsimage_";
+const IMAGE_MAGIC: &[u8; 8] = b"HAIMAGE\0";
+/// The fsimage format this code writes and reads.
+const IMAGE_FORMAT_VERSION: u32 = 1;
+/// Magic, format version, payload length.
+const IMAGE_HEADER_LEN: usize = 8 + 4 + 8;
+const IMAGE_CRC_LEN: usize = 4;
+
+/// The namespace's identity (the VERSION file of a NameNode storage directory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamespaceIdentity {
+    pub namespace_id: u32,
+    pub cluster_id: String,
+    pub block_pool_id: String,
+    pub layout_version: i32,
+    pub ctime: u64,
+}
+
+impl fmt::Display for NamespaceIdentity {
+    /// As VERSION names the fields.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "namespaceID={}, clusterID={}, blockpoolID={}, layoutVersion={}, cTime={}",
+            self.namespace_id, self.cluster_id, self.block_pool_id, self.layout_version, self.ctime
+        )
+    }
+}
+
+/// The namespace as of a txid (an fsimage).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FsImage {
+    pub txid: u64,
+    pub identity: NamespaceIdentity,
+    /// Every inode, the root first and parents before children (`Namespace::entries`).
+    pub entries: Vec<ImageEntry>,
+}
+
+/// The name of the image of `txid` (Hadoop's `NNStorage.getImageFileName`).
+pub fn image_file_name(txid: u64) -> String {
+    format!("{IMAGE_PREFIX}{txid:019}")
+}
+
+/// The txid of an image file name; `None` for anything else (temp files, `.md5`, ...).
+fn parse_image_file_name(name: &str) -> Option<u64> {
+    name.strip_prefix(IMAGE_PREFIX)
+        .filter(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|digits| digits.parse().ok())
+}
+
+/// The NameNode's storage directories, locked.
+#[derive(Debug)]
+pub struct NameNodeStorage {
+    /// `dfs.namenode.name.dir`, in configuration order: reads prefer the first.
+    dirs: Vec<PathBuf>,
+    /// One per directory, held until the storage is dropped.
+    _locks: Vec<StorageLock>,
+}
+
+impl NameNodeStorage {
+    /// Opens and locks every storage directory (`dfs.namenode.name.dir`), creating missing ones.
+    pub fn open(dirs: &[PathBuf]) -> Result<NameNodeStorage, StorageError> {
+        if dirs.is_empty() {
+            return Err(StorageError::new(
+                "open",
+                "dfs.namenode.name.dir",
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "no NameNode storage directories are configured",
+                ),
+            ));
+        }
+        // A failure releases the locks taken so far (they are dropped).
+        let locks = dirs
+            .iter()
+            .map(|dir| StorageLock::acquire(dir))
+            .collect::<StorageResult<Vec<_>>>()?;
+        Ok(NameNodeStorage {
+            dirs: dirs.to_vec(),
+            _locks: locks,
+        })
+    }
+
+    pub fn dirs(&self) -> &[PathBuf] {
+        &self.dirs
+    }
+
+    fn current_dirs(&self) -> impl Iterator<Item = PathBuf> + '_ {
+        self.dirs.iter().map(|dir| dir.join(CURRENT_DIR))
+    }
+
+    /// The directories that hold anything (what `-format` asks about before clearing): anything
+    /// but the lock file and an empty `current/`.
+    pub fn dirs_with_data(&self) -> Result<Vec<PathBuf>, StorageError> {
+        let mut with_data = Vec::new();
+        for dir in &self.dirs {
+            if has_data(dir)? {
+                with_data.push(dir.clone());
+            }
+        }
+        Ok(with_data)
+    }
+
+    /// The VERSION identity; `None` when unformatted. Directories that disagree are an error
+    /// naming them. A directory without VERSION beside formatted ones (a replaced disk) does
+    /// not count: the next saved image formats it.
+    pub fn identity(&self) -> Result<Option<NamespaceIdentity>, StorageError> {
+        let mut found: Option<(&Path, NamespaceIdentity)> = None;
+        for dir in &self.dirs {
+            let path = dir.join(CURRENT_DIR).join(VERSION_FILE);
+            let Some(identity) = read_version(&path, identity_from_version)? else {
+                continue;
+            };
+            match &found {
+                None => found = Some((dir.as_path(), identity)),
+                Some((first, expected)) if *expected != identity => {
+                    return Err(invalid(
+                        "read",
+                        &path,
+                        format!(
+                            "storage directories disagree: {} has {identity}, but {} has {expected}",
+                            dir.display(),
+                            first.display()
+                        ),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(found.map(|(_, identity)| identity))
+    }
+
+    /// Clears every directory, then writes VERSION, `fsimage_<txid>` of `image` and `seen_txid`.
+    pub fn format(&mut self, image: &FsImage) -> Result<(), StorageError> {
+        let bytes = encode_image(image);
+        let name = image_file_name(image.txid);
+        for dir in &self.dirs {
+            let current = dir.join(CURRENT_DIR);
+            // Unformat first: VERSION goes first and comes back last.
+            clear_directory(&current)?;
+            replace_file(&current, &name, &bytes)?;
+            write_long_file(&current, SEEN_TXID_FILE, image.txid)?;
+            write_version(&current, &version_fields(&image.identity))?;
+            tracing::info!(
+                "Storage directory {} has been successfully formatted.",
+                dir.display()
+            );
+        }
+        Ok(())
+    }
+
+    /// The txid of the newest valid fsimage in any directory.
+    pub fn latest_image_txid(&self) -> Result<Option<u64>, StorageError> {
+        let mut txids = BTreeSet::new();
+        for current in self.current_dirs() {
+            txids.extend(list_images(&current)?);
+        }
+        for &txid in txids.iter().rev() {
+            // Each bad copy was logged; an older image is the fallback, as in Hadoop.
+            if self.read_valid_image(txid).is_ok() {
+                return Ok(Some(txid));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Reads and checks `fsimage_<txid>` (from the first directory that has a valid copy).
+    pub fn load_image(&self, txid: u64) -> Result<FsImage, StorageError> {
+        let (path, _, image) = self.read_valid_image(txid)?;
+        tracing::info!("Loaded image for txid {txid} from {}", path.display());
+        Ok(image)
+    }
+
+    /// Writes `fsimage_<txid>` durably to every directory, then keeps only the newest `retain`
+    /// images (at least one).
+    pub fn save_image(&mut self, image: &FsImage, retain: usize) -> Result<(), StorageError> {
+        self.check_identity(image, &image_file_name(image.txid))?;
+        self.store_image(image, &encode_image(image), retain)
+    }
+
+    /// The stored bytes of `fsimage_<txid>` (for transfer to the other NameNode).
+    pub fn image_bytes(&self, txid: u64) -> Result<Vec<u8>, StorageError> {
+        self.read_valid_image(txid).map(|(_, bytes, _)| bytes)
+    }
+
+    /// Checks transferred image bytes and stores them as `fsimage_<txid>` in every directory.
+    pub fn save_image_bytes(
+        &mut self,
+        txid: u64,
+        bytes: &[u8],
+        retain: usize,
+    ) -> Result<FsImage, StorageError> {
+        let source = format!("transferred {}", image_file_name(txid));
+        let image = Self::decode_image(bytes, &source)?;
+        if image.txid != txid {
+            return Err(corrupt(
+                &source,
+                format!("it holds the image of txid {}", image.txid),
+            ));
+        }
+        self.check_identity(&image, &source)?;
+        self.store_image(&image, bytes, retain)?;
+        Ok(image)
+    }
+
+    /// Decodes and checks image bytes without storing them; `source` names them in errors.
+    pub fn decode_image(bytes: &[u8], source: &str) -> Result<FsImage, StorageError> {
+        let truncated = |expected: usize| {
+            StorageError::new(
+                "read",
+                source,
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "fsimage is truncated: {} bytes, expected {expected}",
+                        bytes.len()
+                    ),
+                ),
+            )
+        };
+        let magic_len = bytes.len().min(IMAGE_MAGIC.len());
+        if bytes[..magic_len] != IMAGE_MAGIC[..magic_len] {
+            return Err(corrupt(source, "not an fsimage (bad magic)".into()));
+        }
+        if bytes.len() < IMAGE_HEADER_LEN + IMAGE_CRC_LEN {
+            return Err(truncated(IMAGE_HEADER_LEN + IMAGE_CRC_LEN));
+        }
+        let version = u32::from_be_bytes(bytes[8..12].try_into().expect("4 bytes"));
+        if version != IMAGE_FORMAT_VERSION {
+            return Err(corrupt(
+                source,
+                format!("format version {version}, this NameNode reads {IMAGE_FORMAT_VERSION}"),
+            ));
+        }
+        let payload_len = u64::from_be_bytes(bytes[12..20].try_into().expect("8 bytes"));
+        let expected = usize::try_from(payload_len)
+            .ok()
+            .and_then(|len| len.checked_add(IMAGE_HEADER_LEN + IMAGE_CRC_LEN))
+            .ok_or_else(|| corrupt(source, format!("payload length {payload_len}")))?;
+        if bytes.len() < expected {
+            return Err(truncated(expected));
+        }
+        if bytes.len() > expected {
+            return Err(corrupt(
+                source,
+                format!("{} bytes after the checksum", bytes.len() - expected),
+            ));
+        }
+        let (checked, trailer) = bytes.split_at(expected - IMAGE_CRC_LEN);
+        let stored = u32::from_be_bytes(trailer.try_into().expect("4 bytes"));
+        let computed = crc32c::crc32c(checked);
+        if stored != computed {
+            return Err(corrupt(
+                source,
+                format!("checksum mismatch: stored {stored:#010x}, computed {computed:#010x}"),
+            ));
+        }
+        let proto = pb::FsImageProto::decode(&checked[IMAGE_HEADER_LEN..])
+            .map_err(|err| corrupt(source, format!("the image does not decode: {err}")))?;
+        image_from_proto(proto).map_err(|why| corrupt(source, why))
+    }
+
+    /// `current/seen_txid`: the highest txid this NameNode knows was written (0 when absent).
+    /// With several directories, the highest of theirs (Hadoop's `getMaxSeenTxId`).
+    pub fn seen_txid(&self) -> Result<u64, StorageError> {
+        let mut seen = 0;
+        for current in self.current_dirs() {
+            if let Some(txid) = read_long_file(&current.join(SEEN_TXID_FILE))? {
+                seen = seen.max(txid);
+            }
+        }
+        Ok(seen)
+    }
+
+    pub fn write_seen_txid(&mut self, txid: u64) -> Result<(), StorageError> {
+        for current in self.current_dirs() {
+            ensure_dir(&current)?;
+            write_long_file(&current, SEEN_TXID_FILE, txid)?;
+        }
+        Ok(())
+    }
+
+    /// Refuses an image that is not of the namespace the directories hold (or any image
+    /// before they are formatted).
+    fn check_identity(&self, image: &FsImage, source: &str) -> StorageResult<()> {
+        match self.identity()? {
+            Some(identity) if identity == image.identity => Ok(()),
+            Some(identity) => Err(StorageError::new(
+                "write",
+                source,
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "the image is of another namespace ({}) than the storage directories ({identity})",
+                        image.identity
+                    ),
+                ),
+            )),
+            None => Err(StorageError::new(
+                "write",
+                source,
+                io::Error::new(io::ErrorKind::NotFound, "NameNode is not formatted."),
+            )),
+        }
+    }
+
+    /// Writes the (checked) bytes of `image` to every directory, formats a directory that
+    /// has no VERSION yet, and purges old images.
+    fn store_image(&mut self, image: &FsImage, bytes: &[u8], retain: usize) -> StorageResult<()> {
+        let name = image_file_name(image.txid);
+        for current in self.current_dirs() {
+            let started = Instant::now();
+            ensure_dir(&current)?;
+            replace_file(&current, &name, bytes)?;
+            tracing::info!(
+                "Image file {} of size {} bytes saved in {} seconds.",
+                current.join(&name).display(),
+                bytes.len(),
+                started.elapsed().as_secs()
+            );
+            if !current.join(VERSION_FILE).exists() {
+                write_version(&current, &version_fields(&image.identity))?;
+                tracing::info!(
+                    "Storage directory {} was not formatted: wrote VERSION",
+                    current.display()
+                );
+            }
+        }
+        self.purge_images(retain.max(1))
+    }
+
+    /// Keeps the newest `retain` images in each directory (Hadoop's
+    /// `NNStorageRetentionManager`), and removes temp files a crashed save left.
+    fn purge_images(&mut self, retain: usize) -> StorageResult<()> {
+        for current in self.current_dirs() {
+            let mut txids = list_images(&current)?;
+            txids.sort_unstable_by(|a, b| b.cmp(a));
+            let mut purged = false;
+            if let Some(&oldest_kept) = txids.get(retain - 1).filter(|_| txids.len() > retain) {
+                tracing::info!("Going to retain {retain} images with txid >= {oldest_kept}");
+            }
+            for &txid in txids.iter().skip(retain) {
+                let path = current.join(image_file_name(txid));
+                tracing::info!("Purging old image {}", path.display());
+                fs::remove_file(&path).at("remove", &path)?;
+                purged = true;
+            }
+            for entry in fs::read_dir(&current).at("list", &current)? {
+                let entry = entry.at("list", &current)?;
+                let name = entry.file_name();
+                let is_leftover = name.to_str().is_some_and(|n| {
+                    n.strip_suffix(TMP_SUFFIX)
+                        .and_then(parse_image_file_name)
+                        .is_some()
+                });
+                if is_leftover {
+                    let path = entry.path();
+                    fs::remove_file(&path).at("remove", &path)?;
+                    purged = true;
+                }
+            }
+            if purged {
+                sync_dir(&current)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The first valid copy of `fsimage_<txid>`: its path, bytes and image. Every bad copy is
+    /// logged; the error is the first bad copy's, or that no directory holds the image.
+    fn read_valid_image(&self, txid: u64) -> StorageResult<(PathBuf, Vec<u8>, FsImage)> {
+        let name = image_file_name(txid);
+        let mut first_error = None;
+        for current in self.current_dirs() {
+            let path = current.join(&name);
+            let read = match fs::read(&path) {
+                Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+                read => read.at("read", &path),
+            };
+            let checked = read.and_then(|bytes| {
+                let image = Self::decode_image(&bytes, &path.display().to_string())?;
+                if image.txid != txid {
+                    return Err(corrupt(
+                        &path.display().to_string(),
+                        format!("it holds the image of txid {}", image.txid),
+                    ));
+                }
+                Ok((bytes, image))
+            });
+            match checked {
+                Ok((bytes, image)) => return Ok((path, bytes, image)),
+                Err(err) => {
+                    tracing::warn!(
+                        "Failed to load image from {}: {}",
+                        path.display(),
+                        err.source
+                    );
+                    first_error.get_or_insert(err);
+                }
+            }
+        }
+        Err(first_error.unwrap_or_else(|| {
+            StorageError::new(
+                "read",
+                name.clone(),
+                io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("no storage directory holds {name}"),
+                ),
+            )
+        }))
+    }
+}
+
+/// Whether a storage directory holds anything but its lock file and an empty `current/`.
+fn has_data(dir: &Path) -> StorageResult<bool> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(err) => return Err(err).at("list", dir),
+    };
+    for entry in entries {
+        let entry = entry.at("list", dir)?;
+        let name = entry.file_name();
+        if name == LOCK_FILE {
+            continue;
+        }
+        let path = entry.path();
+        if name == CURRENT_DIR && entry.file_type().at("stat", &path)?.is_dir() {
+            let mut inside = fs::read_dir(&path).at("list", &path)?;
+            if inside.next().is_none() {
+                continue;
+            }
+        }
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// The txids of the image files in `current` (unordered); none when it does not exist.
+fn list_images(current: &Path) -> StorageResult<Vec<u64>> {
+    let entries = match fs::read_dir(current) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(err) => return Err(err).at("list", current),
+    };
+    let mut txids = Vec::new();
+    for entry in entries {
+        let name = entry.at("list", current)?.file_name();
+        if let Some(txid) = name.to_str().and_then(parse_image_file_name) {
+            txids.push(txid);
+        }
+    }
+    Ok(txids)
+}
+
+/// An `InvalidData` error for image bytes that are not a whole, intact image.
+fn corrupt(source: &str, why: String) -> StorageError {
+    StorageError::new(
+        "read",
+        source,
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("fsimage is corrupt: {why}"),
+        ),
+    )
+}
+
+// ---- VERSION ------------------------------------------------------------------------------
+
+/// A name directory's VERSION fields, in Hadoop's order.
+fn version_fields(identity: &NamespaceIdentity) -> [(&'static str, String); 6] {
+    [
+        ("namespaceID", namespace_id_property(identity.namespace_id)),
+        ("clusterID", identity.cluster_id.clone()),
+        ("cTime", identity.ctime.to_string()),
+        ("storageType", STORAGE_TYPE.to_string()),
+        ("blockpoolID", identity.block_pool_id.clone()),
+        ("layoutVersion", identity.layout_version.to_string()),
+    ]
+}
+
+fn identity_from_version(version: &VersionFile) -> Result<NamespaceIdentity, String> {
+    version.check_storage_type(STORAGE_TYPE)?;
+    Ok(NamespaceIdentity {
+        namespace_id: version.namespace_id()?,
+        cluster_id: version.get("clusterID")?.to_string(),
+        block_pool_id: version.get("blockpoolID")?.to_string(),
+        layout_version: version.layout_version()?,
+        ctime: version.ctime()?,
+    })
+}
+
+// ---- fsimage: FsImageProto <-> FsImage ----------------------------------------------------
+
+fn encode_image(image: &FsImage) -> Vec<u8> {
+    let proto = pb::FsImageProto {
+        txid: image.txid,
+        namespace_id: image.identity.namespace_id,
+        cluster_id: image.identity.cluster_id.clone(),
+        block_pool_id: image.identity.block_pool_id.clone(),
+        layout_version: image.identity.layout_version,
+        c_time: image.identity.ctime,
+        inodes: image.entries.iter().map(inode_proto).collect(),
+    };
+    let payload = proto.encode_to_vec();
+    let mut bytes = Vec::with_capacity(IMAGE_HEADER_LEN + payload.len() + IMAGE_CRC_LEN);
+    bytes.extend_from_slice(IMAGE_MAGIC);
+    bytes.extend_from_slice(&IMAGE_FORMAT_VERSION.to_be_bytes());
+    bytes.extend_from_slice(&(payload.len() as u64).to_be_bytes());
+    bytes.extend_from_slice(&payload);
+    let crc = crc32c::crc32c(&bytes);
+    bytes.extend_from_slice(&crc.to_be_bytes());
+    bytes
+}
+
+fn inode_proto(entry: &ImageEntry) -> pb::INodeProto {
+    let status = &entry.status;
+    pb::INodeProto {
+        path: entry.path.clone(),
+        is_dir: status.is_dir,
+        length: status.length,
+        replication: status.replication.into(),
+        permission: status.permission.into(),
+        owner: status.owner.clone(),
+        group: status.group.clone(),
+        mtime: status.mtime,
+        atime: status.atime,
+        block_size: status.block_size,
+    }
+}
+
+/// The parent of a full path (`None` for the root or a path that is not absolute).
+fn parent_path(path: &str) -> Option<&str> {
+    match path.rfind('/')? {
+        _ if path == "/" => None,
+        0 => Some("/"),
+        end => Some(&path[..end]),
+    }
+}
+
+fn image_from_proto(proto: pb::FsImageProto) -> Result<FsImage, String> {
+    // What an image does not store but a status carries: the name, and the number of
+    // children (counted here, whatever the order of the inodes).
+    let mut children = vec![0i32; proto.inodes.len()];
+    {
+        let index: HashMap<&str, usize> = proto
+            .inodes
+            .iter()
+            .enumerate()
+            .map(|(i, inode)| (inode.path.as_str(), i))
+            .collect();
+        for inode in &proto.inodes {
+            if let Some(&parent) = parent_path(&inode.path).and_then(|p| index.get(p)) {
+                children[parent] = children[parent].saturating_add(1);
+            }
+        }
+    }
+    let entries = proto
+        .inodes
+        .into_iter()
+        .zip(children)
+        .map(|(inode, children_num)| {
+            let narrow = |what: &str, value: u32| {
+                u16::try_from(value).map_err(|_| format!("inode {} has {what} {value}", inode.path))
+            };
+            let status = FileStatus {
+                name: inode
+                    .path
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+                is_dir: inode.is_dir,
+                length: inode.length,
+                permission: narrow("permission", inode.permission)?,
+                owner: inode.owner,
+                group: inode.group,
+                mtime: inode.mtime,
+                atime: inode.atime,
+                replication: narrow("replication", inode.replication)?,
+                block_size: inode.block_size,
+                children_num: if inode.is_dir { children_num } else { 0 },
+            };
+            Ok(ImageEntry {
+                path: inode.path,
+                status,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(FsImage {
+        txid: proto.txid,
+        identity: NamespaceIdentity {
+            namespace_id: proto.namespace_id,
+            cluster_id: proto.cluster_id,
+            block_pool_id: proto.block_pool_id,
+            layout_version: proto.layout_version,
+            ctime: proto.c_time,
+        },
+        entries,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::namenode::namespace::Namespace;
+    use crate::namenode::ops::{Attributes, EditOp};
+
+    fn identity() -> NamespaceIdentity {
+        NamespaceIdentity {
+            namespace_id: 1_633_807_959,
+            cluster_id: "CID-161b976f-3c2b".into(),
+            block_pool_id: "BP-1068911744-10.0.0.1-1721815136000".into(),
+            layout_version: -66,
+            ctime: 0,
+        }
+    }
+
+    fn attrs(mtime: u64) -> Attributes {
+        Attributes {
+            permission: 0o755,
+            owner: "hdfs".into(),
+            group: "supergroup".into(),
+            mtime,
+        }
+    }
+
+    fn empty_image() -> FsImage {
+        FsImage {
+            txid: 0,
+            identity: identity(),
+            entries: Namespace::new(&attrs(0)).entries(),
+        }
+    }
+
+    /// A namespace built as the active builds it: planned, then applied.
+    fn busy_namespace(files: usize) -> Namespace {
+        let mut ns = Namespace::new(&attrs(0));
+        let apply = |ns: &mut Namespace, ops: Vec<EditOp>| {
+            for op in ops {
+                ns.apply(&op).unwrap();
+            }
+        };
+        let ops = ns.plan_mkdirs("/user/alice/logs", &attrs(1), true).unwrap();
+        apply(&mut ns, ops);
+        for i in 0..files {
+            let file_attrs = Attributes {
+                permission: 0o644,
+                ..attrs(10 + i as u64)
+            };
+            let path = format!("/user/alice/data/part-{i:05}");
+            let ops = ns
+                .plan_create(
+                    &path,
+                    &file_attrs,
+                    false,
+                    true,
+                    3,
+                    1000 + i as u64,
+                    128 << 20,
+                    "c",
+                )
+                .unwrap();
+            apply(&mut ns, ops);
+        }
+        let op = ns
+            .plan_append("/user/alice/data/part-00000", 5, 99)
+            .unwrap();
+        apply(&mut ns, vec![op]);
+        let op = ns
+            .plan_rename("/user/alice/logs", "/user/logs", 100)
+            .unwrap()
+            .unwrap();
+        apply(&mut ns, vec![op]);
+        ns
+    }
+
+    fn image_of(txid: u64, ns: &Namespace) -> FsImage {
+        FsImage {
+            txid,
+            identity: identity(),
+            entries: ns.entries(),
+        }
+    }
+
+    fn formatted(dirs: &[PathBuf]) -> NameNodeStorage {
+        let mut storage = NameNodeStorage::open(dirs).unwrap();
+        storage.format(&empty_image()).unwrap();
+        storage
+    }
+
+    fn image_path(dir: &Path, txid: u64) -> PathBuf {
+        dir.join(CURRENT_DIR).join(image_file_name(txid))
+    }
+
+    fn file_names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir.join(CURRENT_DIR))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn assert_invalid(err: &StorageError, path: &str, says: &[&str]) {
+        let text = err.to_string();
+        assert_eq!(err.source.kind(), io::ErrorKind::InvalidData, "{text}");
+        assert!(text.contains(path), "{text}");
+        for s in says {
+            assert!(text.contains(s), "{text} does not say {s}");
+        }
+    }
+
+    /// What `f` logs (INFO and above), as the log lines read.
+    fn logs_of<T>(f: impl FnOnce() -> T) -> (T, String) {
+        #[derive(Clone, Default)]
+        struct Captured(Arc<Mutex<Vec<u8>>>);
+        impl io::Write for Captured {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        let out = tracing::subscriber::with_default(subscriber, f);
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        (out, text)
+    }
+
+    #[test]
+    fn format_then_open_again_reads_the_identity_and_image_0() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("name");
+        let (_, logs) = logs_of(|| drop(formatted(std::slice::from_ref(&dir))));
+        assert!(
+            logs.contains(&format!(
+                "Storage directory {} has been successfully formatted.",
+                dir.display()
+            )),
+            "{logs}"
+        );
+        assert_eq!(
+            file_names(&dir),
+            ["VERSION", "fsimage_0000000000000000000", "seen_txid"]
+        );
+
+        let storage = NameNodeStorage::open(std::slice::from_ref(&dir)).unwrap();
+        assert_eq!(storage.dirs(), std::slice::from_ref(&dir));
+        assert_eq!(storage.identity().unwrap(), Some(identity()));
+        assert_eq!(storage.latest_image_txid().unwrap(), Some(0));
+        assert_eq!(storage.seen_txid().unwrap(), 0);
+        let image = storage.load_image(0).unwrap();
+        assert_eq!(image, empty_image());
+        assert_eq!(
+            Namespace::from_entries(&image.entries).unwrap(),
+            Namespace::new(&attrs(0))
+        );
+    }
+
+    #[test]
+    fn an_unformatted_storage_has_no_identity_image_or_seen_txid() {
+        let root = tempfile::tempdir().unwrap();
+        let mut storage = NameNodeStorage::open(&[root.path().join("name")]).unwrap();
+        assert_eq!(storage.identity().unwrap(), None);
+        assert_eq!(storage.latest_image_txid().unwrap(), None);
+        assert_eq!(storage.seen_txid().unwrap(), 0);
+        let err = storage.load_image(0).unwrap_err();
+        assert_eq!(err.source.kind(), io::ErrorKind::NotFound);
+        assert!(
+            err.to_string()
+                .contains("no storage directory holds fsimage_0000000000000000000"),
+            "{err}"
+        );
+        let err = storage.save_image(&empty_image(), 2).unwrap_err();
+        assert!(
+            err.to_string().ends_with("NameNode is not formatted."),
+            "{err}"
+        );
+        assert!(NameNodeStorage::open(&[]).is_err());
+    }
+
+    #[test]
+    fn save_latest_and_load_round_trip_a_real_namespace() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("name");
+        let mut storage = formatted(std::slice::from_ref(&dir));
+        let ns = busy_namespace(20);
+        let image = image_of(27, &ns);
+        storage.save_image(&image, 2).unwrap();
+        assert_eq!(storage.latest_image_txid().unwrap(), Some(27));
+        let loaded = storage.load_image(27).unwrap();
+        assert_eq!(loaded, image);
+        let rebuilt = Namespace::from_entries(&loaded.entries).unwrap();
+        assert_eq!(rebuilt, ns);
+        let status = rebuilt
+            .get_file_info("/user/alice/data/part-00000")
+            .unwrap()
+            .unwrap();
+        assert_eq!((status.length, status.mtime), (1005, 99));
+        assert_eq!(
+            rebuilt
+                .get_file_info("/user/alice")
+                .unwrap()
+                .unwrap()
+                .children_num,
+            1
+        );
+        // The older image is still there, and still itself.
+        assert_eq!(storage.load_image(0).unwrap(), empty_image());
+
+        // After a restart, the same.
+        drop(storage);
+        let storage = NameNodeStorage::open(&[dir]).unwrap();
+        assert_eq!(storage.latest_image_txid().unwrap(), Some(27));
+        assert_eq!(storage.load_image(27).unwrap(), image);
+    }
+
+    #[test]
+    fn retention_keeps_the_newest_n_images() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("name");
+        let mut storage = formatted(std::slice::from_ref(&dir));
+        let ns = busy_namespace(2);
+        // A temp file a crashed save left behind.
+        fs::write(
+            dir.join(CURRENT_DIR)
+                .join(format!("{}.tmp", image_file_name(4))),
+            b"half",
+        )
+        .unwrap();
+        for txid in [10, 20, 30, 40] {
+            storage.save_image(&image_of(txid, &ns), 2).unwrap();
+        }
+        assert_eq!(
+            file_names(&dir),
+            [
+                "VERSION",
+                "fsimage_0000000000000000030",
+                "fsimage_0000000000000000040",
+                "seen_txid"
+            ]
+        );
+        storage.save_image(&image_of(50, &ns), 1).unwrap();
+        storage.save_image(&image_of(60, &ns), 0).unwrap();
+        assert_eq!(
+            file_names(&dir),
+            ["VERSION", "fsimage_0000000000000000060", "seen_txid"]
+        );
+        assert_eq!(storage.latest_image_txid().unwrap(), Some(60));
+    }
+
+    #[test]
+    fn a_truncated_or_flipped_image_is_a_clear_error_and_latest_falls_back() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("name");
+        let mut storage = formatted(std::slice::from_ref(&dir));
+        let ns = busy_namespace(5);
+        storage.save_image(&image_of(5, &ns), 3).unwrap();
+        storage.save_image(&image_of(9, &ns), 3).unwrap();
+        let path = image_path(&dir, 9);
+        let shown = path.display().to_string();
+        let whole = fs::read(&path).unwrap();
+
+        for cut in [0, 3, 8, 12, 23, 24, whole.len() / 2, whole.len() - 1] {
+            fs::write(&path, &whole[..cut]).unwrap();
+            let err = storage.load_image(9).unwrap_err();
+            assert_invalid(
+                &err,
+                &shown,
+                &["fsimage is truncated", &format!("{cut} bytes")],
+            );
+            let (latest, logs) = logs_of(|| storage.latest_image_txid().unwrap());
+            assert_eq!(latest, Some(5), "cut at {cut}");
+            assert!(
+                logs.contains("WARN")
+                    && logs.contains(&format!("Failed to load image from {shown}")),
+                "{logs}"
+            );
+        }
+
+        // One flipped bit anywhere after the header: the checksum catches it.
+        for at in [
+            IMAGE_HEADER_LEN,
+            IMAGE_HEADER_LEN + 7,
+            whole.len() / 2,
+            whole.len() - 1,
+        ] {
+            let mut flipped = whole.clone();
+            flipped[at] ^= 0x10;
+            fs::write(&path, &flipped).unwrap();
+            let err = storage.load_image(9).unwrap_err();
+            assert_invalid(&err, &shown, &["fsimage is corrupt", "checksum mismatch"]);
+            assert_eq!(storage.latest_image_txid().unwrap(), Some(5));
+        }
+        // In the header: named as corrupt (or truncated, for a length grown by the flip).
+        for (at, says) in [
+            (0, "not an fsimage"),
+            (11, "format version"),
+            (12, "fsimage is truncated"),
+        ] {
+            let mut flipped = whole.clone();
+            flipped[at] ^= 0x01;
+            fs::write(&path, &flipped).unwrap();
+            assert_invalid(&storage.load_image(9).unwrap_err(), &shown, &[says]);
+        }
+        let mut longer = whole.clone();
+        longer.push(0);
+        fs::write(&path, &longer).unwrap();
+        assert_invalid(
+            &storage.load_image(9).unwrap_err(),
+            &shown,
+            &["fsimage is corrupt: 1 bytes after the checksum"],
+        );
+        // An image stored under another txid's name.
+        fs::write(&path, fs::read(image_path(&dir, 5)).unwrap()).unwrap();
+        assert_invalid(
+            &storage.load_image(9).unwrap_err(),
+            &shown,
+            &["fsimage is corrupt: it holds the image of txid 5"],
+        );
+
+        fs::write(&path, &whole).unwrap();
+        assert_eq!(storage.latest_image_txid().unwrap(), Some(9));
+        assert_eq!(storage.load_image(9).unwrap(), image_of(9, &ns));
+    }
+
+    #[test]
+    fn two_dirs_are_both_written_and_a_corrupt_copy_is_read_from_the_other() {
+        let root = tempfile::tempdir().unwrap();
+        let dirs = [root.path().join("a"), root.path().join("b")];
+        let mut storage = formatted(&dirs);
+        let ns = busy_namespace(3);
+        storage.save_image(&image_of(3, &ns), 2).unwrap();
+        storage.write_seen_txid(7).unwrap();
+        for dir in &dirs {
+            assert_eq!(
+                file_names(dir),
+                [
+                    "VERSION",
+                    "fsimage_0000000000000000000",
+                    "fsimage_0000000000000000003",
+                    "seen_txid"
+                ]
+            );
+        }
+        let whole = fs::read(image_path(&dirs[1], 3)).unwrap();
+        assert_eq!(fs::read(image_path(&dirs[0], 3)).unwrap(), whole);
+
+        // The first directory's copy goes bad: the second one serves.
+        let mut flipped = whole.clone();
+        flipped[40] ^= 0xff;
+        fs::write(image_path(&dirs[0], 3), &flipped).unwrap();
+        let (loaded, logs) = logs_of(|| storage.load_image(3).unwrap());
+        assert_eq!(loaded, image_of(3, &ns));
+        assert!(
+            logs.contains(&format!(
+                "Failed to load image from {}",
+                image_path(&dirs[0], 3).display()
+            )),
+            "{logs}"
+        );
+        assert!(
+            logs.contains(&format!(
+                "Loaded image for txid 3 from {}",
+                image_path(&dirs[1], 3).display()
+            )),
+            "{logs}"
+        );
+        assert_eq!(storage.image_bytes(3).unwrap(), whole);
+        assert_eq!(storage.latest_image_txid().unwrap(), Some(3));
+        // A copy missing from the first directory is read from the second too.
+        fs::remove_file(image_path(&dirs[0], 3)).unwrap();
+        assert_eq!(storage.load_image(3).unwrap(), image_of(3, &ns));
+
+        // No good copy anywhere: the error is the first bad copy's; latest falls back.
+        fs::write(image_path(&dirs[0], 3), &flipped).unwrap();
+        fs::write(image_path(&dirs[1], 3), &whole[..whole.len() - 2]).unwrap();
+        assert_invalid(
+            &storage.load_image(3).unwrap_err(),
+            &image_path(&dirs[0], 3).display().to_string(),
+            &["checksum mismatch"],
+        );
+        assert_eq!(storage.latest_image_txid().unwrap(), Some(0));
+
+        // The next save writes both directories whole again.
+        storage.save_image(&image_of(3, &ns), 2).unwrap();
+        for dir in &dirs {
+            assert_eq!(fs::read(image_path(dir, 3)).unwrap(), whole);
+        }
+    }
+
+    #[test]
+    fn version_has_hadoops_keys_and_reads_what_java_writes() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("name");
+        let storage = formatted(std::slice::from_ref(&dir));
+        let version = dir.join(CURRENT_DIR).join(VERSION_FILE);
+        let text = fs::read_to_string(&version).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].starts_with('#') && lines[0].contains(" UTC "),
+            "{text}"
+        );
+        assert_eq!(
+            lines[1..],
+            [
+                "namespaceID=1633807959",
+                "clusterID=CID-161b976f-3c2b",
+                "cTime=0",
+                "storageType=NAME_NODE",
+                "blockpoolID=BP-1068911744-10.0.0.1-1721815136000",
+                "layoutVersion=-66"
+            ]
+        );
+
+        // As a Java NameNode leaves it: its own order, CRLF, a namespaceID above i32::MAX.
+        fs::write(
+            &version,
+            "#Wed Jul 24 10:13:56 UTC 2019\r\nnamespaceID=-2\r\nclusterID=CID-x\r\ncTime=0\r\n\
+             storageType=NAME_NODE\r\nblockpoolID=BP-7-10.0.0.1-1\r\nlayoutVersion=-64\r\n",
+        )
+        .unwrap();
+        assert_eq!(
+            storage.identity().unwrap(),
+            Some(NamespaceIdentity {
+                namespace_id: u32::MAX - 1,
+                cluster_id: "CID-x".into(),
+                block_pool_id: "BP-7-10.0.0.1-1".into(),
+                layout_version: -64,
+                ctime: 0,
+            })
+        );
+        let shown = version.display().to_string();
+        for (content, says) in [
+            (
+                "namespaceID=1\nclusterID=c\ncTime=0\nstorageType=JOURNAL_NODE\nblockpoolID=b\nlayoutVersion=-66\n",
+                "Incompatible node types: storageType=NAME_NODE but StorageDirectory type=JOURNAL_NODE",
+            ),
+            (
+                "namespaceID=1\nclusterID=c\ncTime=0\nstorageType=NAME_NODE\nlayoutVersion=-66\n",
+                "file VERSION has blockpoolID missing.",
+            ),
+        ] {
+            fs::write(&version, content).unwrap();
+            assert_invalid(&storage.identity().unwrap_err(), &shown, &[says]);
+        }
+    }
+
+    #[test]
+    fn directories_that_disagree_are_an_error_naming_both() {
+        let root = tempfile::tempdir().unwrap();
+        let dirs = [root.path().join("a"), root.path().join("b")];
+        let mut storage = formatted(&dirs);
+        let other = NamespaceIdentity {
+            cluster_id: "CID-other".into(),
+            ..identity()
+        };
+        write_version(&dirs[1].join(CURRENT_DIR), &version_fields(&other)).unwrap();
+        let err = storage.identity().unwrap_err();
+        assert_invalid(
+            &err,
+            &dirs[1].display().to_string(),
+            &[
+                "storage directories disagree",
+                &format!(
+                    "{} has namespaceID=1633807959, clusterID=CID-other",
+                    dirs[1].display()
+                ),
+                &format!("but {} has", dirs[0].display()),
+            ],
+        );
+
+        // A directory without VERSION (a replaced disk) does not disagree; the next save
+        // formats it.
+        clear_directory(&dirs[1].join(CURRENT_DIR)).unwrap();
+        assert_eq!(storage.identity().unwrap(), Some(identity()));
+        storage
+            .save_image(&image_of(4, &busy_namespace(1)), 2)
+            .unwrap();
+        assert_eq!(
+            file_names(&dirs[1]),
+            ["VERSION", "fsimage_0000000000000000004"]
+        );
+        let fields = |dir: &Path| {
+            let text = fs::read_to_string(dir.join(CURRENT_DIR).join(VERSION_FILE)).unwrap();
+            // All but the date line.
+            text.lines().skip(1).map(String::from).collect::<Vec<_>>()
+        };
+        assert_eq!(fields(&dirs[0]), fields(&dirs[1]));
+
+        // An image of another namespace is refused.
+        let foreign = FsImage {
+            identity: other,
+            ..image_of(5, &busy_namespace(1))
+        };
+        let err = storage.save_image(&foreign, 2).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("the image is of another namespace"),
+            "{err}"
+        );
+        assert_eq!(storage.latest_image_txid().unwrap(), Some(4));
+    }
+
+    #[test]
+    fn a_second_open_fails_with_cannot_lock_storage() {
+        let root = tempfile::tempdir().unwrap();
+        let dirs = [root.path().join("a"), root.path().join("b")];
+        let first = NameNodeStorage::open(&dirs).unwrap();
+        for locked in [&dirs[..], &dirs[1..]] {
+            let err = NameNodeStorage::open(locked).unwrap_err();
+            assert!(
+                err.to_string().contains(&format!(
+                    "Cannot lock storage {}. The directory is already locked",
+                    locked[0].display()
+                )),
+                "{err}"
+            );
+        }
+        drop(first);
+        // The failed opens released what they had locked.
+        let again = NameNodeStorage::open(&dirs).unwrap();
+        drop(again);
+        // The same directory twice is the same lock.
+        let err = NameNodeStorage::open(&[dirs[0].clone(), dirs[0].clone()]).unwrap_err();
+        assert!(err.to_string().contains("Cannot lock storage"), "{err}");
+    }
+
+    #[test]
+    fn seen_txid_round_trips_as_hadoops_decimal_text() {
+        let root = tempfile::tempdir().unwrap();
+        let dirs = [root.path().join("a"), root.path().join("b")];
+        let mut storage = NameNodeStorage::open(&dirs).unwrap();
+        assert_eq!(storage.seen_txid().unwrap(), 0);
+        storage.write_seen_txid(42).unwrap();
+        assert_eq!(storage.seen_txid().unwrap(), 42);
+        for dir in &dirs {
+            assert_eq!(
+                fs::read(dir.join(CURRENT_DIR).join(SEEN_TXID_FILE)).unwrap(),
+                b"42\n"
+            );
+        }
+        // The highest of the directories' (one may have missed a write).
+        fs::write(dirs[0].join(CURRENT_DIR).join(SEEN_TXID_FILE), b"40\n").unwrap();
+        assert_eq!(storage.seen_txid().unwrap(), 42);
+        // As Java writes it without a newline, too.
+        fs::write(dirs[1].join(CURRENT_DIR).join(SEEN_TXID_FILE), b"43").unwrap();
+        assert_eq!(storage.seen_txid().unwrap(), 43);
+        let path = dirs[1].join(CURRENT_DIR).join(SEEN_TXID_FILE);
+        fs::write(&path, b"forty-two\n").unwrap();
+        assert_invalid(
+            &storage.seen_txid().unwrap_err(),
+            &path.display().to_string(),
+            &["seen_txid does not hold a number"],
+        );
+    }
+
+    #[test]
+    fn dirs_with_data_ignore_the_lock_and_an_empty_current() {
+        let root = tempfile::tempdir().unwrap();
+        let dirs = [root.path().join("a"), root.path().join("b")];
+        let mut storage = NameNodeStorage::open(&dirs).unwrap();
+        assert_eq!(storage.dirs_with_data().unwrap(), Vec::<PathBuf>::new());
+        fs::create_dir(dirs[0].join(CURRENT_DIR)).unwrap();
+        assert_eq!(storage.dirs_with_data().unwrap(), Vec::<PathBuf>::new());
+        fs::write(dirs[1].join("lost+found"), b"").unwrap();
+        assert_eq!(storage.dirs_with_data().unwrap(), vec![dirs[1].clone()]);
+        storage.format(&empty_image()).unwrap();
+        assert_eq!(storage.dirs_with_data().unwrap(), dirs.to_vec());
+        // Format clears `current/` only, as Hadoop's clearDirectory.
+        assert!(dirs[1].join("lost+found").exists());
+    }
+
+    #[test]
+    fn image_bytes_transfer_to_another_storage() {
+        let root = tempfile::tempdir().unwrap();
+        let mut active = formatted(&[root.path().join("nn1")]);
+        let ns = busy_namespace(4);
+        active.save_image(&image_of(12, &ns), 2).unwrap();
+        let bytes = active.image_bytes(12).unwrap();
+
+        // bootstrapStandby: the other NameNode formats with the transferred image.
+        let mut standby = NameNodeStorage::open(&[root.path().join("nn2")]).unwrap();
+        let image = NameNodeStorage::decode_image(&bytes, "http://nn1:9870/imagetransfer").unwrap();
+        standby.format(&image).unwrap();
+        assert_eq!(standby.identity().unwrap(), Some(identity()));
+        assert_eq!(standby.seen_txid().unwrap(), 12);
+        assert_eq!(standby.image_bytes(12).unwrap(), bytes);
+
+        // A checkpoint: the standby's image, stored by the active as it arrived.
+        let ns = busy_namespace(6);
+        standby.save_image(&image_of(20, &ns), 2).unwrap();
+        let checkpoint = standby.image_bytes(20).unwrap();
+        assert_eq!(
+            active.save_image_bytes(20, &checkpoint, 2).unwrap(),
+            image_of(20, &ns)
+        );
+        assert_eq!(active.image_bytes(20).unwrap(), checkpoint);
+        assert_eq!(active.latest_image_txid().unwrap(), Some(20));
+
+        // Bytes that are not what they claim are refused, and nothing is stored.
+        let err = active.save_image_bytes(21, &checkpoint, 2).unwrap_err();
+        assert_invalid(
+            &err,
+            "transferred fsimage_0000000000000000021",
+            &["it holds the image of txid 20"],
+        );
+        let err = active
+            .save_image_bytes(30, &checkpoint[..checkpoint.len() - 1], 2)
+            .unwrap_err();
+        assert_invalid(
+            &err,
+            "transferred fsimage_0000000000000000030",
+            &["fsimage is truncated"],
+        );
+        assert_eq!(active.latest_image_txid().unwrap(), Some(20));
+    }
+}
