@@ -8,6 +8,7 @@ pub mod daemon;
 mod generic;
 mod getconf;
 pub mod journalnode;
+pub mod namenode;
 mod version;
 
 use std::io::Write;
@@ -39,6 +40,8 @@ pub struct Context<'a> {
     pub conf_dir: PathBuf,
     pub out: &'a mut dyn Write,
     pub err: &'a mut dyn Write,
+    /// Answers to prompts (`Re-format filesystem in … ? (Y or N)`).
+    pub input: &'a mut dyn std::io::BufRead,
 }
 
 impl Context<'_> {
@@ -67,6 +70,12 @@ const SUBCOMMANDS: &[Subcommand] = &[
         kind: Kind::Daemon,
         description: "run the DFS journalnode",
         run: journalnode::main,
+    },
+    Subcommand {
+        name: "namenode",
+        kind: Kind::Daemon,
+        description: "run the DFS namenode",
+        run: namenode::main,
     },
     Subcommand {
         name: "version",
@@ -116,14 +125,32 @@ pub fn usage() -> String {
 
 /// Runs a daemon binary (`journalnode`, …) the way `hdfs <daemon>` does: shell options,
 /// then generic options, then the daemon.
-pub fn daemon_main(name: &str, args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+pub fn daemon_main(name: &str, args: &[String]) -> i32 {
     let mut with_subcommand = vec![name.to_string()];
     with_subcommand.extend(args.iter().cloned());
-    hdfs_main(&with_subcommand, out, err)
+    hdfs_main(&with_subcommand)
 }
 
-/// Runs `hdfs` with `args` (without the program name); returns the exit status.
-pub fn hdfs_main(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+/// Runs `hdfs` with `args` (without the program name) on the process's standard streams;
+/// returns the exit status.
+pub fn hdfs_main(args: &[String]) -> i32 {
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    hdfs_main_with(
+        args,
+        &mut std::io::stdout(),
+        &mut std::io::stderr(),
+        &mut input,
+    )
+}
+
+/// Runs `hdfs` with `args` on the given streams.
+pub fn hdfs_main_with(
+    args: &[String],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    input: &mut dyn std::io::BufRead,
+) -> i32 {
     let mut conf_dir: Option<String> = None;
     let mut loglevel: Option<String> = None;
     let mut i = 0;
@@ -180,7 +207,12 @@ pub fn hdfs_main(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i
             return 1;
         }
     };
-    let mut ctx = Context { conf_dir, out, err };
+    let mut ctx = Context {
+        conf_dir,
+        out,
+        err,
+        input,
+    };
     (sub.run)(&mut ctx, &args[i + 1..])
 }
 

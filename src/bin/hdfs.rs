@@ -2,6 +2,6 @@
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let code = hdfs_ha::admin::hdfs_main(&args, &mut std::io::stdout(), &mut std::io::stderr());
+    let code = hdfs_ha::admin::hdfs_main(&args);
     std::process::exit(code);
 }

@@ -2,11 +2,6 @@
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let code = hdfs_ha::admin::daemon_main(
-        "journalnode",
-        &args,
-        &mut std::io::stdout(),
-        &mut std::io::stderr(),
-    );
+    let code = hdfs_ha::admin::daemon_main("journalnode", &args);
     std::process::exit(code);
 }

@@ -216,7 +216,8 @@ mod tests {
 
     #[test]
     fn defaults_and_overrides() {
-        let c = JournalNodeConf::from_conf(&conf(&[("dfs.journalnode.edits.dir", "/data/jn")])).unwrap();
+        let c = JournalNodeConf::from_conf(&conf(&[("dfs.journalnode.edits.dir", "/data/jn")]))
+            .unwrap();
         assert_eq!(c.rpc_address, HostPort::new("0.0.0.0", 8485));
         assert_eq!(c.http_address, HostPort::new("0.0.0.0", 8480));
         assert_eq!(c.edits_dir, PathBuf::from("/data/jn"));
@@ -238,7 +239,10 @@ mod tests {
     fn a_relative_edits_dir_is_refused() {
         let err = JournalNodeConf::from_conf(&conf(&[("dfs.journalnode.edits.dir", "jn/data")]))
             .unwrap_err();
-        assert_eq!(err.to_string(), "Journal dir 'jn/data' should be an absolute path");
+        assert_eq!(
+            err.to_string(),
+            "Journal dir 'jn/data' should be an absolute path"
+        );
     }
 
     #[test]
@@ -247,7 +251,10 @@ mod tests {
         let file = dir.path().join("not-a-dir");
         std::fs::write(&file, b"x").unwrap();
         let err = validate_edits_dir(&file).unwrap_err();
-        assert_eq!(err.to_string(), format!("Journal dir '{}' is not a directory", file.display()));
+        assert_eq!(
+            err.to_string(),
+            format!("Journal dir '{}' is not a directory", file.display())
+        );
         validate_edits_dir(&dir.path().join("new/sub")).unwrap();
     }
 }

@@ -4,6 +4,12 @@
 //! - [`namespace`]: the tree, planning changes and applying ops;
 //! - [`storage`]: the local storage directories (VERSION, fsimages, seen_txid).
 
+pub mod conf;
+mod http;
 pub mod namespace;
+pub mod node;
 pub mod ops;
+pub mod retry_cache;
+pub mod rpc;
+pub mod server;
 pub mod storage;

@@ -23,12 +23,6 @@ impl NamespaceError {
             message: message.into(),
         }
     }
-
-    // Hadoop's text for a missing path; kept for the client calls that answer with it.
-    #[allow(dead_code)]
-    fn not_found(path: &str) -> Self {
-        Self::new("FileNotFoundException", format!("File does not exist: {path}"))
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,7 +138,8 @@ pub fn components(path: &str) -> Result<Vec<&str>, NamespaceError> {
     // One trailing slash names the same directory.
     let body = body.strip_suffix('/').unwrap_or(body);
     let parts: Vec<&str> = body.split('/').collect();
-    let bad = |p: &&str| p.is_empty() || *p == "." || *p == ".." || p.contains(':') || p.contains('\0');
+    let bad =
+        |p: &&str| p.is_empty() || *p == "." || *p == ".." || p.contains(':') || p.contains('\0');
     if parts.iter().any(bad) {
         return Err(invalid());
     }
@@ -319,9 +314,7 @@ impl Namespace {
             Some(_) if !overwrite => {
                 return Err(NamespaceError::new(
                     "FileAlreadyExistsException",
-                    format!(
-                        "failed to create file {path} for {client} for client {client} because the file exists"
-                    ),
+                    format!("{path} for client {client} already exists"),
                 ));
             }
             _ => {}
@@ -353,7 +346,12 @@ impl Namespace {
     }
 
     /// Plans `append` (the file grows by `length` bytes).
-    pub fn plan_append(&self, path: &str, length: u64, mtime: u64) -> Result<EditOp, NamespaceError> {
+    pub fn plan_append(
+        &self,
+        path: &str,
+        length: u64,
+        mtime: u64,
+    ) -> Result<EditOp, NamespaceError> {
         let parts = components(path)?;
         let path = normalize(path)?;
         match self.lookup(&parts) {
@@ -365,7 +363,9 @@ impl Namespace {
                 "FileNotFoundException",
                 format!("Failed to append to non-existent file {path}, which is a directory"),
             )),
-            Some(INode::File { length: current, .. }) => Ok(EditOp::Append {
+            Some(INode::File {
+                length: current, ..
+            }) => Ok(EditOp::Append {
                 path,
                 new_length: current.saturating_add(length),
                 mtime,
@@ -400,7 +400,12 @@ impl Namespace {
 
     /// Plans `rename` (Hadoop's rename that answers a boolean): into an existing directory the
     /// source keeps its name. `None` when the rename cannot happen (Hadoop answers `false`).
-    pub fn plan_rename(&self, src: &str, dst: &str, mtime: u64) -> Result<Option<EditOp>, NamespaceError> {
+    pub fn plan_rename(
+        &self,
+        src: &str,
+        dst: &str,
+        mtime: u64,
+    ) -> Result<Option<EditOp>, NamespaceError> {
         let src_parts = components(src)?;
         let dst_parts = components(dst)?;
         let src = normalize(src)?;
@@ -436,18 +441,27 @@ impl Namespace {
     /// Applies an op. An op that does not fit the tree means the edits and the tree
     /// diverged: the error says which op and why.
     pub fn apply(&mut self, op: &EditOp) -> Result<(), NamespaceError> {
-        let diverged = |what: &str| NamespaceError::new("IOException", format!("cannot apply {op:?}: {what}"));
+        let diverged =
+            |what: &str| NamespaceError::new("IOException", format!("cannot apply {op:?}: {what}"));
         match op {
             EditOp::StartLogSegment | EditOp::EndLogSegment => Ok(()),
             EditOp::Mkdir { path, attrs } => {
                 let parts = components(path)?;
-                let (name, parent) = parts.split_last().ok_or_else(|| diverged("mkdir of the root"))?;
-                let parent = self.lookup_mut(parent).ok_or_else(|| diverged("no parent"))?;
+                let (name, parent) = parts
+                    .split_last()
+                    .ok_or_else(|| diverged("mkdir of the root"))?;
+                let parent = self
+                    .lookup_mut(parent)
+                    .ok_or_else(|| diverged("no parent"))?;
                 let INode::Dir { meta, children } = parent else {
                     return Err(diverged("parent is a file"));
                 };
                 if let Some(existing) = children.get(*name) {
-                    return if existing.is_dir() { Ok(()) } else { Err(diverged("a file is in the way")) };
+                    return if existing.is_dir() {
+                        Ok(())
+                    } else {
+                        Err(diverged("a file is in the way"))
+                    };
                 }
                 children.insert(
                     name.to_string(),
@@ -468,8 +482,12 @@ impl Namespace {
                 ..
             } => {
                 let parts = components(path)?;
-                let (name, parent) = parts.split_last().ok_or_else(|| diverged("a file as the root"))?;
-                let parent = self.lookup_mut(parent).ok_or_else(|| diverged("no parent"))?;
+                let (name, parent) = parts
+                    .split_last()
+                    .ok_or_else(|| diverged("a file as the root"))?;
+                let parent = self
+                    .lookup_mut(parent)
+                    .ok_or_else(|| diverged("no parent"))?;
                 let INode::Dir { meta, children } = parent else {
                     return Err(diverged("parent is a file"));
                 };
@@ -505,11 +523,15 @@ impl Namespace {
             }
             EditOp::Delete { path, mtime } => {
                 let parts = components(path)?;
-                let (name, parent) = parts.split_last().ok_or_else(|| diverged("delete of the root"))?;
+                let (name, parent) = parts
+                    .split_last()
+                    .ok_or_else(|| diverged("delete of the root"))?;
                 let Some(INode::Dir { meta, children }) = self.lookup_mut(parent) else {
                     return Err(diverged("no parent"));
                 };
-                children.remove(*name).ok_or_else(|| diverged("no such path"))?;
+                children
+                    .remove(*name)
+                    .ok_or_else(|| diverged("no such path"))?;
                 meta.mtime = *mtime;
                 Ok(())
             }
@@ -519,8 +541,12 @@ impl Namespace {
                 }
                 let src_parts = components(src)?;
                 let dst_parts = components(dst)?;
-                let (src_name, src_parent) = src_parts.split_last().ok_or_else(|| diverged("rename of the root"))?;
-                let (dst_name, dst_parent) = dst_parts.split_last().ok_or_else(|| diverged("rename onto the root"))?;
+                let (src_name, src_parent) = src_parts
+                    .split_last()
+                    .ok_or_else(|| diverged("rename of the root"))?;
+                let (dst_name, dst_parent) = dst_parts
+                    .split_last()
+                    .ok_or_else(|| diverged("rename onto the root"))?;
                 if !matches!(self.lookup(dst_parent), Some(INode::Dir { .. })) {
                     return Err(diverged("no destination parent"));
                 }
@@ -530,7 +556,9 @@ impl Namespace {
                 let Some(INode::Dir { meta, children }) = self.lookup_mut(src_parent) else {
                     return Err(diverged("no source parent"));
                 };
-                let node = children.remove(*src_name).ok_or_else(|| diverged("no source"))?;
+                let node = children
+                    .remove(*src_name)
+                    .ok_or_else(|| diverged("no source"))?;
                 meta.mtime = *mtime;
                 let Some(INode::Dir { meta, children }) = self.lookup_mut(dst_parent) else {
                     return Err(diverged("no destination parent"));
@@ -551,7 +579,11 @@ impl Namespace {
             });
             if let INode::Dir { children, .. } = node {
                 for (child, n) in children {
-                    let child_path = if path == "/" { format!("/{child}") } else { format!("{path}/{child}") };
+                    let child_path = if path == "/" {
+                        format!("/{child}")
+                    } else {
+                        format!("{path}/{child}")
+                    };
                     walk(n, child_path, child, out);
                 }
             }
@@ -583,7 +615,9 @@ impl Namespace {
         };
         for entry in rest {
             let parts = components(&entry.path)?;
-            let (name, parent) = parts.split_last().ok_or_else(|| bad("a second root".into()))?;
+            let (name, parent) = parts
+                .split_last()
+                .ok_or_else(|| bad("a second root".into()))?;
             let Some(INode::Dir { children, .. }) = ns.lookup_mut(parent) else {
                 return Err(bad(format!("{} comes before its parent", entry.path)));
             };
@@ -649,7 +683,9 @@ mod tests {
         let mut ns = Namespace::new(&attrs(0));
         let ops = ns.plan_mkdirs("/a/b", &attrs(1), true).unwrap();
         run(&mut ns, ops);
-        let ops = ns.plan_create("/a/f", &file_attrs(), false, false, 3, 10, 128, "c").unwrap();
+        let ops = ns
+            .plan_create("/a/f", &file_attrs(), false, false, 3, 10, 128, "c")
+            .unwrap();
         run(&mut ns, ops);
         ns
     }
@@ -659,10 +695,15 @@ mod tests {
         assert_eq!(components("/").unwrap(), Vec::<&str>::new());
         assert_eq!(components("/a/b").unwrap(), vec!["a", "b"]);
         assert_eq!(components("/a/b/").unwrap(), vec!["a", "b"]);
-        for bad in ["", "a", "a/b", "/a/../b", "/a/./b", "/a//b", "/a:b", "//", "/..", "/a/b//"] {
+        for bad in [
+            "", "a", "a/b", "/a/../b", "/a/./b", "/a//b", "/a:b", "//", "/..", "/a/b//",
+        ] {
             let err = components(bad).unwrap_err();
             assert_eq!(err.class, "InvalidPathException", "{bad}");
-            assert_eq!(err.message, format!("Invalid path name Invalid file name: {bad}"));
+            assert_eq!(
+                err.message,
+                format!("Invalid path name Invalid file name: {bad}")
+            );
         }
         assert_eq!(normalize("/a/b/").unwrap(), "/a/b");
         assert_eq!(normalize("/").unwrap(), "/");
@@ -674,46 +715,97 @@ mod tests {
         let ops = ns.plan_mkdirs("/x/y/z", &attrs(1), true).unwrap();
         assert_eq!(ops.len(), 3);
         let err = ns.plan_mkdirs("/x/y/z", &attrs(1), false).unwrap_err();
-        assert_eq!((err.class, err.message.as_str()), ("FileNotFoundException", "Parent directory doesn't exist: /x/y"));
+        assert_eq!(
+            (err.class, err.message.as_str()),
+            (
+                "FileNotFoundException",
+                "Parent directory doesn't exist: /x/y"
+            )
+        );
         let ns = sample();
         assert!(ns.plan_mkdirs("/a/b", &attrs(3), false).unwrap().is_empty());
         let err = ns.plan_mkdirs("/a/f", &attrs(3), true).unwrap_err();
-        assert_eq!((err.class, err.message.as_str()), ("FileAlreadyExistsException", "Path is not a directory: /a/f"));
+        assert_eq!(
+            (err.class, err.message.as_str()),
+            (
+                "FileAlreadyExistsException",
+                "Path is not a directory: /a/f"
+            )
+        );
         let err = ns.plan_mkdirs("/a/f/g", &attrs(3), true).unwrap_err();
-        assert_eq!((err.class, err.message.as_str()), ("ParentNotDirectoryException", "/a/f (is not a directory)"));
+        assert_eq!(
+            (err.class, err.message.as_str()),
+            ("ParentNotDirectoryException", "/a/f (is not a directory)")
+        );
     }
 
     #[test]
     fn create_rules() {
         let ns = sample();
-        let err = ns.plan_create("/a/b", &file_attrs(), true, true, 3, 0, 128, "c").unwrap_err();
+        let err = ns
+            .plan_create("/a/b", &file_attrs(), true, true, 3, 0, 128, "c")
+            .unwrap_err();
         assert_eq!(err.message, "/a/b already exists as a directory");
-        let err = ns.plan_create("/a/f", &file_attrs(), false, true, 3, 0, 128, "DFSClient_1").unwrap_err();
+        let err = ns
+            .plan_create("/a/f", &file_attrs(), false, true, 3, 0, 128, "DFSClient_1")
+            .unwrap_err();
         assert_eq!(
             (err.class, err.message.as_str()),
-            ("FileAlreadyExistsException", "failed to create file /a/f for DFSClient_1 for client DFSClient_1 because the file exists")
+            (
+                "FileAlreadyExistsException",
+                "/a/f for client DFSClient_1 already exists"
+            )
         );
-        assert_eq!(ns.plan_create("/a/f", &file_attrs(), true, true, 3, 0, 128, "c").unwrap().len(), 1);
-        let err = ns.plan_create("/n/f", &file_attrs(), false, false, 3, 0, 128, "c").unwrap_err();
+        assert_eq!(
+            ns.plan_create("/a/f", &file_attrs(), true, true, 3, 0, 128, "c")
+                .unwrap()
+                .len(),
+            1
+        );
+        let err = ns
+            .plan_create("/n/f", &file_attrs(), false, false, 3, 0, 128, "c")
+            .unwrap_err();
         assert_eq!(err.message, "Parent directory doesn't exist: /n");
-        assert_eq!(ns.plan_create("/n/m/f", &file_attrs(), false, true, 3, 0, 128, "c").unwrap().len(), 3);
-        let err = ns.plan_create("/a/f/g", &file_attrs(), false, true, 3, 0, 128, "c").unwrap_err();
-        assert_eq!((err.class, err.message.as_str()), ("ParentNotDirectoryException", "Parent path is not a directory: /a/f"));
+        assert_eq!(
+            ns.plan_create("/n/m/f", &file_attrs(), false, true, 3, 0, 128, "c")
+                .unwrap()
+                .len(),
+            3
+        );
+        let err = ns
+            .plan_create("/a/f/g", &file_attrs(), false, true, 3, 0, 128, "c")
+            .unwrap_err();
+        assert_eq!(
+            (err.class, err.message.as_str()),
+            (
+                "ParentNotDirectoryException",
+                "Parent path is not a directory: /a/f"
+            )
+        );
     }
 
     #[test]
     fn listing_and_status() {
         let ns = sample();
         let listing = ns.list("/a").unwrap().unwrap();
-        let names: Vec<_> = listing.iter().map(|s| (s.name.as_str(), s.is_dir)).collect();
+        let names: Vec<_> = listing
+            .iter()
+            .map(|s| (s.name.as_str(), s.is_dir))
+            .collect();
         assert_eq!(names, vec![("b", true), ("f", false)]);
         let f = ns.get_file_info("/a/f").unwrap().unwrap();
-        assert_eq!((f.length, f.replication, f.permission, f.owner.as_str()), (10, 3, 0o644, "hdfs"));
+        assert_eq!(
+            (f.length, f.replication, f.permission, f.owner.as_str()),
+            (10, 3, 0o644, "hdfs")
+        );
         assert_eq!(ns.list("/a/f").unwrap().unwrap()[0].name, "f");
         assert_eq!(ns.list("/nope").unwrap(), None);
         assert_eq!(ns.get_file_info("/a/f/x").unwrap(), None);
         let root = ns.get_file_info("/").unwrap().unwrap();
-        assert_eq!((root.name.as_str(), root.is_dir, root.children_num), ("", true, 1));
+        assert_eq!(
+            (root.name.as_str(), root.is_dir, root.children_num),
+            ("", true, 1)
+        );
     }
 
     #[test]
@@ -724,7 +816,10 @@ mod tests {
         let err = ns.plan_delete("/a", false, 5).unwrap_err();
         assert_eq!(
             (err.class, err.message.as_str()),
-            ("PathIsNotEmptyDirectoryException", "`/a is non empty': Directory is not empty")
+            (
+                "PathIsNotEmptyDirectoryException",
+                "`/a is non empty': Directory is not empty"
+            )
         );
         let op = ns.plan_delete("/a", true, 5).unwrap().unwrap();
         ns.apply(&op).unwrap();
@@ -737,18 +832,33 @@ mod tests {
         let mut ns = sample();
         // Into an existing directory: keeps its name.
         let op = ns.plan_rename("/a/f", "/a/b", 6).unwrap().unwrap();
-        assert_eq!(op, EditOp::Rename { src: "/a/f".into(), dst: "/a/b/f".into(), mtime: 6 });
+        assert_eq!(
+            op,
+            EditOp::Rename {
+                src: "/a/f".into(),
+                dst: "/a/b/f".into(),
+                mtime: 6
+            }
+        );
         ns.apply(&op).unwrap();
         assert!(ns.get_file_info("/a/b/f").unwrap().is_some());
         assert_eq!(ns.plan_rename("/nope", "/x", 7).unwrap(), None);
         assert_eq!(ns.plan_rename("/a/b/f", "/none/x", 7).unwrap(), None);
-        let ops = ns.plan_create("/g", &file_attrs(), false, false, 3, 1, 128, "c").unwrap();
+        let ops = ns
+            .plan_create("/g", &file_attrs(), false, false, 3, 1, 128, "c")
+            .unwrap();
         run(&mut ns, ops);
         assert_eq!(ns.plan_rename("/g", "/a/b/f", 7).unwrap(), None);
         let err = ns.plan_rename("/a", "/a/b/c", 7).unwrap_err();
-        assert_eq!(err.message, "Rename destination /a/b/c is a directory or file under source /a");
+        assert_eq!(
+            err.message,
+            "Rename destination /a/b/c is a directory or file under source /a"
+        );
         let err = ns.plan_rename("/a", "/a/b", 7).unwrap_err();
-        assert_eq!(err.message, "Rename destination /a/b/a is a directory or file under source /a");
+        assert_eq!(
+            err.message,
+            "Rename destination /a/b/a is a directory or file under source /a"
+        );
         let op = ns.plan_rename("/a", "/z", 8).unwrap().unwrap();
         ns.apply(&op).unwrap();
         assert!(ns.get_file_info("/z/b/f").unwrap().is_some());
@@ -760,7 +870,10 @@ mod tests {
         let op = ns.plan_append("/a/f", 5, 9).unwrap();
         ns.apply(&op).unwrap();
         assert_eq!(ns.get_file_info("/a/f").unwrap().unwrap().length, 15);
-        assert_eq!(ns.plan_append("/nope", 5, 9).unwrap_err().class, "FileNotFoundException");
+        assert_eq!(
+            ns.plan_append("/nope", 5, 9).unwrap_err().class,
+            "FileNotFoundException"
+        );
         assert!(ns.plan_append("/a", 5, 9).is_err());
     }
 
@@ -768,10 +881,24 @@ mod tests {
     fn ops_that_do_not_fit_the_tree_are_refused() {
         let mut ns = sample();
         for op in [
-            EditOp::Delete { path: "/zz".into(), mtime: 1 },
-            EditOp::Append { path: "/a".into(), new_length: 1, mtime: 1 },
-            EditOp::Mkdir { path: "/a/f/x".into(), attrs: attrs(1) },
-            EditOp::Rename { src: "/a/f".into(), dst: "/q/r".into(), mtime: 1 },
+            EditOp::Delete {
+                path: "/zz".into(),
+                mtime: 1,
+            },
+            EditOp::Append {
+                path: "/a".into(),
+                new_length: 1,
+                mtime: 1,
+            },
+            EditOp::Mkdir {
+                path: "/a/f/x".into(),
+                attrs: attrs(1),
+            },
+            EditOp::Rename {
+                src: "/a/f".into(),
+                dst: "/q/r".into(),
+                mtime: 1,
+            },
         ] {
             let before = ns.clone();
             assert!(ns.apply(&op).is_err(), "{op:?}");

@@ -24,7 +24,10 @@ pub enum EditOp {
     /// The last edit of a segment its writer closed.
     EndLogSegment,
     /// Creates one directory.
-    Mkdir { path: String, attrs: Attributes },
+    Mkdir {
+        path: String,
+        attrs: Attributes,
+    },
     /// Creates a file, replacing an existing one when `overwrite`.
     Add {
         path: String,
@@ -40,8 +43,15 @@ pub enum EditOp {
         new_length: u64,
         mtime: u64,
     },
-    Delete { path: String, mtime: u64 },
-    Rename { src: String, dst: String, mtime: u64 },
+    Delete {
+        path: String,
+        mtime: u64,
+    },
+    Rename {
+        src: String,
+        dst: String,
+        mtime: u64,
+    },
 }
 
 /// The client call an op answers (for the retry cache).
@@ -123,7 +133,8 @@ impl LoggedOp {
     /// Decodes an edit payload; the error says what is wrong with it.
     pub fn decode(payload: &[u8]) -> Result<LoggedOp, String> {
         use pb::edit_op_proto::Op;
-        let proto = pb::EditOpProto::decode(payload).map_err(|e| format!("undecodable edit op: {e}"))?;
+        let proto =
+            pb::EditOpProto::decode(payload).map_err(|e| format!("undecodable edit op: {e}"))?;
         let attrs = |permission: u32, owner: String, group: String, mtime: u64| Attributes {
             permission: (permission & 0o7777) as u16,
             owner,
@@ -230,6 +241,10 @@ mod tests {
     #[test]
     fn garbage_is_an_error_not_a_panic() {
         assert!(LoggedOp::decode(&[0xff, 0xff, 0xff]).is_err());
-        assert!(LoggedOp::decode(&[]).unwrap_err().contains("without an operation"));
+        assert!(
+            LoggedOp::decode(&[])
+                .unwrap_err()
+                .contains("without an operation")
+        );
     }
 }

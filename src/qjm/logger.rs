@@ -51,6 +51,10 @@ pub struct Logger<C: JournalChannel> {
     queue_limit: usize,
     /// Batches of edits this JournalNode acknowledged (for metrics and benchmarks).
     batches_sent: AtomicU64,
+    /// The highest txid this JournalNode acknowledged.
+    acked_txid: AtomicU64,
+    /// Mirrors the out-of-sync flag for status reports that cannot wait for the lane.
+    out_of_sync_now: std::sync::atomic::AtomicBool,
 }
 
 impl<C: JournalChannel> Logger<C> {
@@ -64,7 +68,31 @@ impl<C: JournalChannel> Logger<C> {
             queued_bytes: AtomicUsize::new(0),
             queue_limit,
             batches_sent: AtomicU64::new(0),
+            acked_txid: AtomicU64::new(0),
+            out_of_sync_now: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Hadoop's per-JournalNode report: `Written txid N`, how far behind it is, and whether it
+    /// waits for the next segment.
+    pub fn report(&self) -> String {
+        let acked = self.acked_txid.load(Ordering::Relaxed);
+        let committed = self.committed_txid.load(Ordering::Relaxed);
+        let mut text = format!("Written txid {acked}");
+        if committed > acked {
+            text.push_str(&format!(" ({} txns behind)", committed - acked));
+        }
+        if self.out_of_sync_now.load(Ordering::Relaxed) {
+            text.push_str(" (will try to re-sync on next segment)");
+        }
+        text
+    }
+
+    /// Transactions this JournalNode is behind the committed txid.
+    pub fn lag_txns(&self) -> u64 {
+        self.committed_txid
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.acked_txid.load(Ordering::Relaxed))
     }
 
     pub fn channel(&self) -> &C {
@@ -150,6 +178,7 @@ impl<C: JournalChannel> Logger<C> {
                 self.address()
             );
             state.out_of_sync = false;
+            self.out_of_sync_now.store(false, Ordering::Relaxed);
         }
         Ok(())
     }
@@ -213,6 +242,9 @@ impl<C: JournalChannel> Logger<C> {
             match &result {
                 Ok(()) if num_txns > 0 => {
                     logger.batches_sent.fetch_add(1, Ordering::Relaxed);
+                    logger
+                        .acked_txid
+                        .fetch_max(first_txid + u64::from(num_txns) - 1, Ordering::Relaxed);
                 }
                 Err(err) if num_txns > 0 => {
                     let mut state = logger.lane.lock().await;
@@ -232,6 +264,7 @@ impl<C: JournalChannel> Logger<C> {
                 first + u64::from(count).max(1) - 1
             );
             state.out_of_sync = true;
+            self.out_of_sync_now.store(true, Ordering::Relaxed);
         }
     }
 

@@ -93,6 +93,24 @@ impl<C: JournalChannel> EditLogWriter<C> {
     /// Writes `payloads` as consecutive edits; returns the txid of the first once all are on a
     /// majority of JournalNodes.
     pub async fn write(&self, payloads: &[&[u8]]) -> Result<u64, QjmError> {
+        let (first, durable) = self.submit(payloads)?;
+        durable.await?;
+        Ok(first)
+    }
+
+    /// Hands `payloads` to the writer now: their txids are assigned in the order of `submit`
+    /// calls, before this returns. Returns the first txid, and a future that completes when all
+    /// of them are on a majority of JournalNodes (or the writer failed).
+    pub fn submit(
+        &self,
+        payloads: &[&[u8]],
+    ) -> Result<
+        (
+            u64,
+            impl std::future::Future<Output = Result<(), QjmError>> + Send + 'static,
+        ),
+        QjmError,
+    > {
         let (first, rx) = {
             let mut p = self.pending();
             if let Some(err) = &p.failed {
@@ -118,11 +136,12 @@ impl<C: JournalChannel> EditLogWriter<C> {
             (first, rx)
         };
         self.shared.work.notify_one();
-        match rx.await {
-            Ok(Ok(())) => Ok(first),
-            Ok(Err(err)) => Err(err),
-            Err(_) => Err(QjmError::WriterFailed("the writer stopped".to_string())),
-        }
+        Ok((first, async move {
+            match rx.await {
+                Ok(result) => result,
+                Err(_) => Err(QjmError::WriterFailed("the writer stopped".to_string())),
+            }
+        }))
     }
 
     /// Waits until every edit handed out so far is on a majority (or the writer failed).

@@ -206,3 +206,4 @@ pub fn wait_until<T>(what: &str, deadline: Duration, mut check: impl FnMut() -> 
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+pub mod cluster;

@@ -1,0 +1,259 @@
+//! `NameNodeConf`: what one NameNode runs with, read once from the configuration with the
+//! NameNode's scoped keys (`key.<ns>.<nn>`) promoted, as Hadoop's `initializeGenericKeys` does.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::conf::ha::{self, LocalNameNode};
+use crate::conf::{ConfError, Configuration, HostPort, QjournalUri, TimeUnit};
+use crate::qjm::QjmConf;
+
+/// The layout version this NameNode writes (Hadoop 3.3's NameNode layout version).
+pub const LAYOUT_VERSION: i32 = -66;
+
+/// Another NameNode of the same nameservice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerNameNode {
+    pub namenode_id: String,
+    pub rpc_address: HostPort,
+    pub http_address: Option<HostPort>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NameNodeConf {
+    pub nameservice_id: String,
+    pub namenode_id: String,
+    /// Where the RPC services listen (`dfs.namenode.rpc-address`, host replaced by
+    /// `dfs.namenode.rpc-bind-host` when set).
+    pub rpc_bind: HostPort,
+    /// The RPC address as configured (what other nodes and messages use).
+    pub rpc_address: HostPort,
+    pub http_address: HostPort,
+    /// `dfs.namenode.name.dir`.
+    pub name_dirs: Vec<PathBuf>,
+    /// `dfs.namenode.shared.edits.dir`.
+    pub shared_edits: QjournalUri,
+    pub automatic_failover: bool,
+    pub peers: Vec<PeerNameNode>,
+    pub qjm: QjmConf,
+    /// `dfs.ha.tail-edits.period`.
+    pub tail_period: Duration,
+    /// `dfs.ha.tail-edits.period.backoff-max` (zero: no backoff).
+    pub tail_backoff_max: Duration,
+    /// `dfs.namenode.checkpoint.txns` / `.period`.
+    pub checkpoint_txns: u64,
+    pub checkpoint_period: Duration,
+    /// Whether the standby checkpoints (`dfs.ha.standby.checkpoints`).
+    pub standby_checkpoints: bool,
+    pub checkpoints_retained: usize,
+    /// Edits kept beyond the oldest retained image (`dfs.namenode.num.extra.edits.retained`).
+    pub extra_edits_retained: u64,
+    pub retry_cache_expiry: Duration,
+    /// The superuser group (`dfs.permissions.superusergroup`).
+    pub supergroup: String,
+    /// `dfs.namenode.support.allow.format`, `dfs.reformat.disabled`.
+    pub allow_format: bool,
+    pub reformat_disabled: bool,
+    /// The configuration as this NameNode sees it (for tools that need more).
+    pub conf: Configuration,
+}
+
+impl NameNodeConf {
+    /// Which NameNode this is, with Hadoop's messages when it cannot tell.
+    pub fn identify(conf: &Configuration) -> Result<(String, String), ConfError> {
+        let LocalNameNode {
+            nameservice_id,
+            namenode_id,
+        } = ha::local_namenode(conf)?;
+        let Some(ns) = nameservice_id else {
+            return Err(ConfError::Ha(
+                "HA is not enabled for this namenode.".to_string(),
+            ));
+        };
+        if !ha::is_ha_enabled(conf, &ns)? {
+            return Err(ConfError::Ha(
+                "HA is not enabled for this namenode.".to_string(),
+            ));
+        }
+        let Some(nn) = namenode_id else {
+            return Err(ConfError::Ha(format!(
+                "Could not determine own NN ID in namespace '{ns}'. Please ensure that this node is one of the machines listed as an NN RPC address, or configure dfs.ha.namenode.id"
+            )));
+        };
+        if !ha::namenode_ids(conf, &ns)?.contains(&nn) {
+            return Err(ConfError::Ha(format!(
+                "Unable to determine service address for namenode '{nn}'"
+            )));
+        }
+        Ok((ns, nn))
+    }
+
+    pub fn from_conf(conf: &Configuration) -> Result<NameNodeConf, ConfError> {
+        let (ns, nn) = Self::identify(conf)?;
+        let mine = ha::for_namenode(conf, Some(&ns), Some(&nn))?;
+        let rpc_address = mine
+            .get_host_port(
+                "dfs.namenode.rpc-address",
+                Some(ha::DEFAULT_NAMENODE_RPC_PORT),
+            )?
+            .ok_or_else(|| ConfError::Missing {
+                key: format!("dfs.namenode.rpc-address.{ns}.{nn}"),
+            })?;
+        let mut rpc_bind = rpc_address.clone();
+        if let Some(host) = mine
+            .get_trimmed("dfs.namenode.rpc-bind-host")?
+            .filter(|h| !h.is_empty())
+        {
+            rpc_bind.host = host;
+        }
+        let http_address = mine
+            .get_host_port("dfs.namenode.http-address", Some(9870))?
+            .unwrap_or_else(|| HostPort::new("0.0.0.0", 9870));
+        let name_dirs: Vec<PathBuf> = mine
+            .get_trimmed_strings("dfs.namenode.name.dir")?
+            .iter()
+            .map(|d| PathBuf::from(d.strip_prefix("file://").unwrap_or(d)))
+            .collect();
+        if name_dirs.is_empty() {
+            return Err(ConfError::Missing {
+                key: "dfs.namenode.name.dir".to_string(),
+            });
+        }
+        let shared_edits = ha::shared_edits(&mine, None, None)?.ok_or_else(|| {
+            ConfError::Ha("Shared edits storage is not enabled for this namenode.".to_string())
+        })?;
+        let mut peers = Vec::new();
+        for other in ha::namenode_ids(conf, &ns)? {
+            if other == nn {
+                continue;
+            }
+            let rpc =
+                ha::namenode_rpc_address(conf, Some(&ns), Some(&other))?.ok_or_else(|| {
+                    ConfError::Missing {
+                        key: format!("dfs.namenode.rpc-address.{ns}.{other}"),
+                    }
+                })?;
+            peers.push(PeerNameNode {
+                namenode_id: other.clone(),
+                rpc_address: rpc,
+                http_address: ha::namenode_http_address(conf, Some(&ns), Some(&other))?,
+            });
+        }
+        let duration = |key: &str, unit| mine.get_duration(key, unit);
+        let tail_backoff_max = mine
+            .get_time_duration("dfs.ha.tail-edits.period.backoff-max", TimeUnit::Seconds)?
+            .and_then(|d| d.to_std())
+            .unwrap_or_default();
+        Ok(NameNodeConf {
+            nameservice_id: ns.clone(),
+            namenode_id: nn,
+            rpc_bind,
+            rpc_address,
+            http_address,
+            name_dirs,
+            shared_edits,
+            automatic_failover: ha::automatic_failover_enabled(conf, Some(&ns))?,
+            peers,
+            qjm: QjmConf::from_conf(&mine)?,
+            tail_period: duration("dfs.ha.tail-edits.period", TimeUnit::Seconds)?,
+            tail_backoff_max,
+            checkpoint_txns: mine
+                .get_long("dfs.namenode.checkpoint.txns")?
+                .unwrap_or(1_000_000)
+                .max(1) as u64,
+            checkpoint_period: duration("dfs.namenode.checkpoint.period", TimeUnit::Seconds)?,
+            standby_checkpoints: mine.get_bool("dfs.ha.standby.checkpoints", true)?,
+            checkpoints_retained: mine
+                .get_int("dfs.namenode.num.checkpoints.retained")?
+                .unwrap_or(2)
+                .max(1) as usize,
+            extra_edits_retained: mine
+                .get_long("dfs.namenode.num.extra.edits.retained")?
+                .unwrap_or(1_000_000)
+                .max(0) as u64,
+            retry_cache_expiry: duration(
+                "dfs.namenode.retrycache.expirytime.millis",
+                TimeUnit::Milliseconds,
+            )?,
+            supergroup: mine
+                .get_trimmed("dfs.permissions.superusergroup")?
+                .unwrap_or_else(|| "supergroup".to_string()),
+            allow_format: mine.get_bool("dfs.namenode.support.allow.format", true)?,
+            reformat_disabled: mine.get_bool("dfs.reformat.disabled", false)?,
+            conf: mine,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Configuration {
+        let mut c = Configuration::new();
+        for (k, v) in [
+            ("dfs.nameservices", "ns1"),
+            ("dfs.ha.namenodes.ns1", "nn1,nn2"),
+            ("dfs.namenode.rpc-address.ns1.nn1", "127.0.0.1:8020"),
+            ("dfs.namenode.rpc-address.ns1.nn2", "127.0.0.2:8020"),
+            ("dfs.namenode.http-address.ns1.nn2", "127.0.0.2:9870"),
+            ("dfs.namenode.name.dir.ns1.nn2", "file:///data/nn2"),
+            (
+                "dfs.namenode.shared.edits.dir",
+                "qjournal://j1:8485;j2:8485;j3:8485/ns1",
+            ),
+            ("dfs.ha.automatic-failover.enabled.ns1", "true"),
+        ] {
+            c.set(k, v);
+        }
+        c
+    }
+
+    #[test]
+    fn reads_the_namenodes_scoped_keys() {
+        let mut c = base();
+        c.set("dfs.ha.namenode.id", "nn2");
+        let nn = NameNodeConf::from_conf(&c).unwrap();
+        assert_eq!(
+            (nn.nameservice_id.as_str(), nn.namenode_id.as_str()),
+            ("ns1", "nn2")
+        );
+        assert_eq!(nn.rpc_address, HostPort::new("127.0.0.2", 8020));
+        assert_eq!(nn.http_address, HostPort::new("127.0.0.2", 9870));
+        assert_eq!(nn.name_dirs, vec![PathBuf::from("/data/nn2")]);
+        assert_eq!(nn.shared_edits.journal_nodes.len(), 3);
+        assert!(nn.automatic_failover);
+        assert_eq!(nn.peers.len(), 1);
+        assert_eq!(nn.peers[0].namenode_id, "nn1");
+        assert_eq!(nn.tail_period, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn hadoops_messages_when_the_namenode_cannot_tell_who_it_is() {
+        // Both addresses are local: the id must be configured.
+        let err = NameNodeConf::from_conf(&base()).unwrap_err().to_string();
+        assert!(
+            err.starts_with("Configuration has multiple addresses that match"),
+            "{err}"
+        );
+        let mut c = base();
+        c.set("dfs.ha.namenode.id", "nn9");
+        assert_eq!(
+            NameNodeConf::from_conf(&c).unwrap_err().to_string(),
+            "Unable to determine service address for namenode 'nn9'"
+        );
+        let mut c = Configuration::new();
+        c.set("dfs.namenode.rpc-address", "127.0.0.1:8020");
+        assert_eq!(
+            NameNodeConf::from_conf(&c).unwrap_err().to_string(),
+            "HA is not enabled for this namenode."
+        );
+        let mut c = base();
+        c.set("dfs.ha.namenode.id", "nn1");
+        c.unset("dfs.namenode.shared.edits.dir");
+        assert_eq!(
+            NameNodeConf::from_conf(&c).unwrap_err().to_string(),
+            "Shared edits storage is not enabled for this namenode."
+        );
+    }
+}

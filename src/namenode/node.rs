@@ -1,0 +1,89 @@
+//! The NameNode daemon (`namenode`, `hdfs namenode`): loads its storage, serves the client,
+//! HA and NameNode protocols on `dfs.namenode.rpc-address` and HTTP on
+//! `dfs.namenode.http-address`, starts in standby, and runs until shutdown or a fatal error.
+
+use std::future::Future;
+
+use tokio::net::TcpListener;
+
+use super::conf::NameNodeConf;
+use super::http;
+use super::rpc::{ClientService, HaService, NamenodeService};
+use super::server::NameNode;
+use super::storage::NameNodeStorage;
+use crate::conf::HostPort;
+use crate::proto::haservice::ha_service_protocol_service_server::HaServiceProtocolServiceServer;
+use crate::proto::namenode::client_namenode_protocol_server::ClientNamenodeProtocolServer;
+use crate::proto::namenode::namenode_protocol_server::NamenodeProtocolServer;
+
+async fn bind(address: &HostPort) -> Result<TcpListener, String> {
+    let addr = address
+        .resolve()
+        .map_err(|e| format!("Problem binding to [{address}] {e}"))?;
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("Problem binding to [{address}] java.net.BindException: {e}"))
+}
+
+/// Runs a NameNode until `shutdown` completes (Ok) or it hits a fatal error (Err, the message).
+pub async fn run(
+    conf: NameNodeConf,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    let storage = NameNodeStorage::open(&conf.name_dirs).map_err(|e| e.to_string())?;
+    let rpc_bind = conf.rpc_bind.clone();
+    let http_address = conf.http_address.clone();
+    let nn = NameNode::load(conf, storage)?;
+    let rpc_listener = bind(&rpc_bind).await?;
+    let http_listener = bind(&http_address).await?;
+    let rpc_bound = rpc_listener.local_addr().map_err(|e| e.to_string())?;
+    let http_bound = http_listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!("NameNode RPC up at: {rpc_bound}");
+    tracing::info!("Web-server for hdfs at: http://{http_bound}");
+
+    let token = nn.fatal_token().child_token();
+    let http_token = token.clone();
+    let http_nn = nn.clone();
+    let http_task = tokio::spawn(async move {
+        axum::serve(http_listener, http::router(http_nn))
+            .with_graceful_shutdown(http_token.cancelled_owned())
+            .await
+    });
+    let rpc = tonic::transport::Server::builder()
+        .add_service(ClientNamenodeProtocolServer::new(ClientService {
+            nn: nn.clone(),
+        }))
+        .add_service(HaServiceProtocolServiceServer::new(HaService {
+            nn: nn.clone(),
+        }))
+        .add_service(
+            NamenodeProtocolServer::new(NamenodeService { nn: nn.clone() })
+                .max_decoding_message_size(usize::MAX)
+                .max_encoding_message_size(usize::MAX),
+        )
+        .serve_with_incoming_shutdown(
+            tonic::transport::server::TcpIncoming::from(rpc_listener).with_nodelay(Some(true)),
+            token.clone().cancelled_owned(),
+        );
+    nn.start_standby().await;
+    tracing::info!(
+        "NameNode {} of {} is in standby state",
+        nn.conf().namenode_id,
+        nn.conf().nameservice_id
+    );
+    let stop = token.clone();
+    let stopping = nn.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("SHUTDOWN_MSG: Shutting down NameNode at {rpc_bound}");
+        stopping.stop().await;
+        stop.cancel();
+    });
+    let served = rpc.await;
+    token.cancel();
+    let _ = http_task.await;
+    if let Some(message) = nn.fatal_message() {
+        return Err(message);
+    }
+    served.map_err(|e| e.to_string())
+}

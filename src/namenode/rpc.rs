@@ -1,0 +1,504 @@
+//! The NameNode's gRPC services — ClientNamenodeProtocol, HAServiceProtocol and
+//! NamenodeProtocol — and the one conversion of NameNode errors to statuses (Hadoop's message,
+//! the exception class in the `exception-class` metadata).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use super::conf::NameNodeConf;
+use super::namespace::FileStatus;
+use super::ops::CallId;
+use super::retry_cache::CachedAnswer;
+use super::server::{HaState, NameNode, NnError, RequestSource};
+use crate::journal::service::EXCEPTION_CLASS_KEY;
+use crate::proto::haservice as ha;
+use crate::proto::namenode as pb;
+
+/// Bytes per image chunk.
+const IMAGE_CHUNK: usize = 1 << 20;
+
+/// The single conversion of NameNode errors to gRPC statuses.
+pub fn to_status(err: NnError) -> Status {
+    use tonic::Code;
+    let code = match err.class.as_str() {
+        "StandbyException" => Code::FailedPrecondition,
+        "FileNotFoundException" => Code::NotFound,
+        "FileAlreadyExistsException" => Code::AlreadyExists,
+        "AccessControlException" => Code::PermissionDenied,
+        "InvalidPathException"
+        | "ParentNotDirectoryException"
+        | "PathIsNotEmptyDirectoryException" => Code::InvalidArgument,
+        _ => Code::Internal,
+    };
+    let mut status = Status::new(code, err.message);
+    if let Ok(value) = err.class.parse() {
+        status.metadata_mut().insert(EXCEPTION_CLASS_KEY, value);
+    }
+    status
+}
+
+fn caller<T>(request: &Request<T>) -> String {
+    request
+        .remote_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+fn call_id(call: &Option<pb::RpcCallProto>) -> Option<CallId> {
+    call.as_ref()
+        .filter(|c| !c.client_id.is_empty())
+        .map(|c| CallId {
+            client_id: c.client_id.clone(),
+            call_id: c.call_id,
+        })
+}
+
+fn user_of(user: &str) -> String {
+    if user.is_empty() {
+        "hdfs".to_string()
+    } else {
+        user.to_string()
+    }
+}
+
+pub(crate) fn status_proto(s: &FileStatus) -> pb::HdfsFileStatusProto {
+    pb::HdfsFileStatusProto {
+        file_type: if s.is_dir {
+            pb::hdfs_file_status_proto::FileType::IsDir as i32
+        } else {
+            pb::hdfs_file_status_proto::FileType::IsFile as i32
+        },
+        path: s.name.clone(),
+        length: s.length,
+        permission: u32::from(s.permission),
+        owner: s.owner.clone(),
+        group: s.group.clone(),
+        modification_time: s.mtime,
+        access_time: s.atime,
+        block_replication: u32::from(s.replication),
+        blocksize: s.block_size,
+        children_num: s.children_num,
+    }
+}
+
+pub struct ClientService {
+    pub nn: Arc<NameNode>,
+}
+
+impl ClientService {
+    /// The file a create or append answered.
+    async fn answered_file(
+        &self,
+        answer: CachedAnswer,
+        path: &str,
+    ) -> Result<Option<pb::HdfsFileStatusProto>, Status> {
+        let status = match answer {
+            CachedAnswer::File(Some(s)) => Some(s),
+            _ => self.nn.status_of(path).await.map_err(to_status)?,
+        };
+        Ok(status.as_ref().map(status_proto))
+    }
+}
+
+fn answered_bool(answer: CachedAnswer) -> bool {
+    matches!(answer, CachedAnswer::Bool(true) | CachedAnswer::File(_))
+}
+
+#[tonic::async_trait]
+impl pb::client_namenode_protocol_server::ClientNamenodeProtocol for ClientService {
+    async fn mkdirs(
+        &self,
+        request: Request<pb::MkdirsRequestProto>,
+    ) -> Result<Response<pb::MkdirsResponseProto>, Status> {
+        let r = request.into_inner();
+        let attrs = self
+            .nn
+            .attributes(&user_of(&r.user), (r.permission & 0o7777) as u16);
+        let answer = self
+            .nn
+            .mutate(
+                call_id(&r.call),
+                |ns| ns.plan_mkdirs(&r.src, &attrs, r.create_parent),
+                |_, _| CachedAnswer::Bool(true),
+            )
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(pb::MkdirsResponseProto {
+            result: answered_bool(answer),
+        }))
+    }
+
+    async fn create(
+        &self,
+        request: Request<pb::CreateRequestProto>,
+    ) -> Result<Response<pb::CreateResponseProto>, Status> {
+        let client = caller(&request);
+        let r = request.into_inner();
+        let attrs = self
+            .nn
+            .attributes(&user_of(&r.user), (r.permission & 0o7777) as u16);
+        let replication = r.replication.clamp(1, u32::from(u16::MAX)) as u16;
+        let block_size = if r.block_size == 0 {
+            128 << 20
+        } else {
+            r.block_size
+        };
+        let answer = self
+            .nn
+            .mutate(
+                call_id(&r.call),
+                |ns| {
+                    ns.plan_create(
+                        &r.src,
+                        &attrs,
+                        r.overwrite,
+                        r.create_parent,
+                        replication,
+                        r.length,
+                        block_size,
+                        &client,
+                    )
+                },
+                NameNode::file_after,
+            )
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(pb::CreateResponseProto {
+            fs: self.answered_file(answer, &r.src).await?,
+        }))
+    }
+
+    async fn append(
+        &self,
+        request: Request<pb::AppendRequestProto>,
+    ) -> Result<Response<pb::AppendResponseProto>, Status> {
+        let r = request.into_inner();
+        let mtime = super::server::now_millis();
+        let answer = self
+            .nn
+            .mutate(
+                call_id(&r.call),
+                |ns| ns.plan_append(&r.src, r.length, mtime).map(|op| vec![op]),
+                NameNode::file_after,
+            )
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(pb::AppendResponseProto {
+            fs: self.answered_file(answer, &r.src).await?,
+        }))
+    }
+
+    async fn delete(
+        &self,
+        request: Request<pb::DeleteRequestProto>,
+    ) -> Result<Response<pb::DeleteResponseProto>, Status> {
+        let r = request.into_inner();
+        let mtime = super::server::now_millis();
+        let answer = self
+            .nn
+            .mutate(
+                call_id(&r.call),
+                |ns| {
+                    ns.plan_delete(&r.src, r.recursive, mtime)
+                        .map(|op| op.into_iter().collect())
+                },
+                |_, ops| CachedAnswer::Bool(!ops.is_empty()),
+            )
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(pb::DeleteResponseProto {
+            result: answered_bool(answer),
+        }))
+    }
+
+    async fn rename(
+        &self,
+        request: Request<pb::RenameRequestProto>,
+    ) -> Result<Response<pb::RenameResponseProto>, Status> {
+        let r = request.into_inner();
+        let mtime = super::server::now_millis();
+        let answer = self
+            .nn
+            .mutate(
+                call_id(&r.call),
+                |ns| {
+                    ns.plan_rename(&r.src, &r.dst, mtime)
+                        .map(|op| op.into_iter().collect())
+                },
+                |_, ops| CachedAnswer::Bool(!ops.is_empty()),
+            )
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(pb::RenameResponseProto {
+            result: answered_bool(answer),
+        }))
+    }
+
+    async fn get_listing(
+        &self,
+        request: Request<pb::GetListingRequestProto>,
+    ) -> Result<Response<pb::GetListingResponseProto>, Status> {
+        let src = request.into_inner().src;
+        let listing = self.nn.read(|ns| ns.list(&src)).await.map_err(to_status)?;
+        Ok(Response::new(pb::GetListingResponseProto {
+            dir_list: listing.map(|entries| pb::DirectoryListingProto {
+                partial_listing: entries.iter().map(status_proto).collect(),
+            }),
+        }))
+    }
+
+    async fn get_file_info(
+        &self,
+        request: Request<pb::GetFileInfoRequestProto>,
+    ) -> Result<Response<pb::GetFileInfoResponseProto>, Status> {
+        let src = request.into_inner().src;
+        let status = self
+            .nn
+            .read(|ns| ns.get_file_info(&src))
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(pb::GetFileInfoResponseProto {
+            fs: status.as_ref().map(status_proto),
+        }))
+    }
+}
+
+pub struct HaService {
+    pub nn: Arc<NameNode>,
+}
+
+fn source_of(info: &Option<ha::HaStateChangeRequestInfoProto>) -> RequestSource {
+    match info.as_ref().map(|i| i.req_source()) {
+        Some(ha::HaRequestSource::RequestByUserForced) => RequestSource::UserForced,
+        Some(ha::HaRequestSource::RequestByZkfc) => RequestSource::Zkfc,
+        _ => RequestSource::User,
+    }
+}
+
+fn state_proto(state: HaState) -> ha::HaServiceStateProto {
+    match state {
+        HaState::Initializing => ha::HaServiceStateProto::Initializing,
+        HaState::Standby => ha::HaServiceStateProto::Standby,
+        HaState::Active => ha::HaServiceStateProto::Active,
+        HaState::Stopping => ha::HaServiceStateProto::Stopping,
+    }
+}
+
+#[tonic::async_trait]
+impl ha::ha_service_protocol_service_server::HaServiceProtocolService for HaService {
+    async fn monitor_health(
+        &self,
+        _: Request<ha::MonitorHealthRequestProto>,
+    ) -> Result<Response<ha::MonitorHealthResponseProto>, Status> {
+        self.nn.monitor_health().map_err(to_status)?;
+        Ok(Response::new(ha::MonitorHealthResponseProto {}))
+    }
+
+    async fn transition_to_active(
+        &self,
+        request: Request<ha::TransitionToActiveRequestProto>,
+    ) -> Result<Response<ha::TransitionToActiveResponseProto>, Status> {
+        let who = caller(&request);
+        let source = source_of(&request.get_ref().req_info);
+        self.nn
+            .transition_to_active(source, &who)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(ha::TransitionToActiveResponseProto {}))
+    }
+
+    async fn transition_to_standby(
+        &self,
+        request: Request<ha::TransitionToStandbyRequestProto>,
+    ) -> Result<Response<ha::TransitionToStandbyResponseProto>, Status> {
+        let who = caller(&request);
+        let source = source_of(&request.get_ref().req_info);
+        self.nn
+            .transition_to_standby(source, &who)
+            .await
+            .map_err(to_status)?;
+        Ok(Response::new(ha::TransitionToStandbyResponseProto {}))
+    }
+
+    async fn transition_to_observer(
+        &self,
+        _: Request<ha::TransitionToObserverRequestProto>,
+    ) -> Result<Response<ha::TransitionToObserverResponseProto>, Status> {
+        Err(to_status(NnError::new(
+            "ServiceFailedException",
+            "This NameNode does not support the observer state",
+        )))
+    }
+
+    async fn get_service_status(
+        &self,
+        _: Request<ha::GetServiceStatusRequestProto>,
+    ) -> Result<Response<ha::GetServiceStatusResponseProto>, Status> {
+        let (state, ready, reason) = self.nn.service_status();
+        Ok(Response::new(ha::GetServiceStatusResponseProto {
+            state: state_proto(state) as i32,
+            ready_to_become_active: ready,
+            not_ready_reason: reason,
+        }))
+    }
+}
+
+pub struct NamenodeService {
+    pub nn: Arc<NameNode>,
+}
+
+#[tonic::async_trait]
+impl pb::namenode_protocol_server::NamenodeProtocol for NamenodeService {
+    async fn version_request(
+        &self,
+        _: Request<pb::VersionRequestProto>,
+    ) -> Result<Response<pb::VersionResponseProto>, Status> {
+        let id = self.nn.identity();
+        Ok(Response::new(pb::VersionResponseProto {
+            namespace_id: id.namespace_id,
+            cluster_id: id.cluster_id.clone(),
+            block_pool_id: id.block_pool_id.clone(),
+            layout_version: id.layout_version,
+            c_time: id.ctime,
+            software_version: env!("CARGO_PKG_VERSION").to_string(),
+            is_upgrade_finalized: true,
+        }))
+    }
+
+    async fn get_transaction_id(
+        &self,
+        _: Request<pb::GetTransactionIdRequestProto>,
+    ) -> Result<Response<pb::GetTransactionIdResponseProto>, Status> {
+        let (txid, checkpoint) = self.nn.transaction_ids();
+        Ok(Response::new(pb::GetTransactionIdResponseProto {
+            tx_id: txid,
+            most_recent_checkpoint_tx_id: checkpoint,
+        }))
+    }
+
+    type getImageStream = ReceiverStream<Result<pb::ImageChunkProto, Status>>;
+
+    async fn get_image(
+        &self,
+        request: Request<pb::GetImageRequestProto>,
+    ) -> Result<Response<Self::getImageStream>, Status> {
+        let (txid, bytes) = self
+            .nn
+            .image_bytes(request.into_inner().tx_id)
+            .map_err(to_status)?;
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            let mut chunks = bytes.chunks(IMAGE_CHUNK).peekable();
+            let mut first = true;
+            if chunks.peek().is_none() {
+                let _ = tx
+                    .send(Ok(pb::ImageChunkProto {
+                        tx_id: Some(txid),
+                        data: Vec::new(),
+                    }))
+                    .await;
+            }
+            for chunk in chunks {
+                let message = pb::ImageChunkProto {
+                    tx_id: first.then_some(txid),
+                    data: chunk.to_vec(),
+                };
+                first = false;
+                if tx.send(Ok(message)).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    async fn put_image(
+        &self,
+        request: Request<tonic::Streaming<pb::ImageChunkProto>>,
+    ) -> Result<Response<pb::PutImageResponseProto>, Status> {
+        if self.nn.state() != HaState::Active {
+            return Err(to_status(NnError::new(
+                "IOException",
+                format!(
+                    "This namenode has state {} and does not accept checkpoints",
+                    self.nn.state().name()
+                ),
+            )));
+        }
+        let mut stream = request.into_inner();
+        let mut txid = None;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = stream.message().await? {
+            if let Some(t) = chunk.tx_id {
+                txid = Some(t);
+            }
+            bytes.extend_from_slice(&chunk.data);
+        }
+        let txid = txid.ok_or_else(|| Status::invalid_argument("putImage sent no txid"))?;
+        self.nn.accept_image(txid, bytes).await.map_err(to_status)?;
+        Ok(Response::new(pb::PutImageResponseProto { accepted: true }))
+    }
+}
+
+/// A NamenodeProtocol client for another NameNode.
+pub async fn namenode_client(
+    address: &crate::conf::HostPort,
+    timeout: Duration,
+) -> Result<pb::namenode_protocol_client::NamenodeProtocolClient<tonic::transport::Channel>, String>
+{
+    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
+        .map_err(|e| e.to_string())?
+        .connect_timeout(timeout)
+        .timeout(Duration::from_secs(600))
+        .tcp_nodelay(true);
+    let channel = endpoint
+        .connect()
+        .await
+        .map_err(|e| format!("{address}: {e}"))?;
+    Ok(
+        pb::namenode_protocol_client::NamenodeProtocolClient::new(channel)
+            .max_decoding_message_size(usize::MAX)
+            .max_encoding_message_size(usize::MAX),
+    )
+}
+
+/// Sends a checkpoint to whichever other NameNode is active.
+pub async fn upload_image_to_active(conf: &NameNodeConf, txid: u64, bytes: Vec<u8>) {
+    for peer in &conf.peers {
+        let mut client = match namenode_client(&peer.rpc_address, conf.qjm.connect_timeout).await {
+            Ok(c) => c,
+            Err(err) => {
+                tracing::debug!(
+                    "Cannot reach {} to upload fsimage_{txid:019}: {err}",
+                    peer.namenode_id
+                );
+                continue;
+            }
+        };
+        let chunks: Vec<pb::ImageChunkProto> = bytes
+            .chunks(IMAGE_CHUNK)
+            .enumerate()
+            .map(|(i, c)| pb::ImageChunkProto {
+                tx_id: (i == 0).then_some(txid),
+                data: c.to_vec(),
+            })
+            .collect();
+        match client.put_image(tokio_stream::iter(chunks)).await {
+            Ok(_) => {
+                tracing::info!(
+                    "Uploaded image with txid {txid} to namenode at {}",
+                    peer.rpc_address
+                );
+                return;
+            }
+            Err(status) => tracing::debug!(
+                "{} did not take fsimage_{txid:019}: {}",
+                peer.namenode_id,
+                status.message()
+            ),
+        }
+    }
+}

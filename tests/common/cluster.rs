@@ -1,0 +1,316 @@
+//! A cluster on loopback for tests: JournalNodes on 127.0.0.1-3 and NameNodes on 127.0.0.1-2,
+//! real processes, a generated conf dir, gRPC clients for the NameNodes' protocols.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use super::{Daemon, STARTUP_DEADLINE, binary};
+use hdfs_ha::proto::haservice as ha;
+use hdfs_ha::proto::namenode as pb;
+
+/// A free TCP port on `host` (bound, then released: the daemon binds it right after).
+pub fn free_port(host: &str) -> u16 {
+    std::net::TcpListener::bind((host, 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+pub struct JournalNodes {
+    pub root: tempfile::TempDir,
+    pub nodes: Vec<Option<Daemon>>,
+    pub addresses: Vec<String>,
+    conf_dir: tempfile::TempDir,
+}
+
+impl JournalNodes {
+    pub fn start(cache: bool) -> JournalNodes {
+        let mut jns = JournalNodes {
+            root: tempfile::tempdir().unwrap(),
+            nodes: Vec::new(),
+            addresses: Vec::new(),
+            conf_dir: tempfile::tempdir().unwrap(),
+        };
+        for i in 0..3 {
+            let (d, a) = jns.launch(i, &format!("127.0.0.{}:0", i + 1), cache);
+            jns.nodes.push(Some(d));
+            jns.addresses.push(a);
+        }
+        jns
+    }
+
+    pub fn edits_dir(&self, i: usize) -> PathBuf {
+        self.root.path().join(format!("jn{i}"))
+    }
+
+    fn launch(&self, i: usize, rpc: &str, cache: bool) -> (Daemon, String) {
+        let args: Vec<String> = [
+            format!("dfs.journalnode.rpc-address={rpc}"),
+            format!("dfs.journalnode.http-address=127.0.0.{}:0", i + 1),
+            format!("dfs.journalnode.edits.dir={}", self.edits_dir(i).display()),
+            format!("dfs.ha.tail-edits.in-progress={cache}"),
+        ]
+        .into_iter()
+        .flat_map(|d| ["-D".to_string(), d])
+        .collect();
+        let d = Daemon::start(
+            &format!("jn{i}"),
+            &binary("journalnode"),
+            &args,
+            &[(
+                "HADOOP_CONF_DIR",
+                self.conf_dir.path().display().to_string(),
+            )],
+        );
+        let a = d.wait_for_address("JournalNode RPC server is listening on");
+        (d, a)
+    }
+
+    pub fn qjournal_uri(&self, jid: &str) -> String {
+        format!("qjournal://{}/{jid}", self.addresses.join(";"))
+    }
+}
+
+/// A nameservice `ns1` with NameNodes nn1 (127.0.0.1) and nn2 (127.0.0.2).
+pub struct NameNodes {
+    pub conf_dir: tempfile::TempDir,
+    pub data: tempfile::TempDir,
+    pub rpc: [String; 2],
+    pub http: [String; 2],
+    pub nodes: [Option<Daemon>; 2],
+}
+
+pub const NN_IDS: [&str; 2] = ["nn1", "nn2"];
+
+impl NameNodes {
+    /// Writes the conf dir; `extra` adds properties to hdfs-site.xml.
+    pub fn configure(jns: &JournalNodes, extra: &[(&str, &str)]) -> NameNodes {
+        let conf_dir = tempfile::tempdir().unwrap();
+        let data = tempfile::tempdir().unwrap();
+        let rpc = [
+            format!("127.0.0.1:{}", free_port("127.0.0.1")),
+            format!("127.0.0.2:{}", free_port("127.0.0.2")),
+        ];
+        let http = [
+            format!("127.0.0.1:{}", free_port("127.0.0.1")),
+            format!("127.0.0.2:{}", free_port("127.0.0.2")),
+        ];
+        let mut props: Vec<(String, String)> = vec![
+            ("dfs.nameservices".into(), "ns1".into()),
+            ("dfs.ha.namenodes.ns1".into(), "nn1,nn2".into()),
+            (
+                "dfs.namenode.shared.edits.dir".into(),
+                jns.qjournal_uri("ns1"),
+            ),
+            ("dfs.ha.tail-edits.in-progress".into(), "true".into()),
+            ("dfs.ha.tail-edits.period".into(), "10ms".into()),
+            ("fs.defaultFS".into(), "hdfs://ns1".into()),
+            ("dfs.client.failover.sleep.base.millis".into(), "20".into()),
+            ("dfs.client.failover.sleep.max.millis".into(), "100".into()),
+        ];
+        for i in 0..2 {
+            props.push((
+                format!("dfs.namenode.rpc-address.ns1.{}", NN_IDS[i]),
+                rpc[i].clone(),
+            ));
+            props.push((
+                format!("dfs.namenode.http-address.ns1.{}", NN_IDS[i]),
+                http[i].clone(),
+            ));
+            props.push((
+                format!("dfs.namenode.name.dir.ns1.{}", NN_IDS[i]),
+                data.path().join(NN_IDS[i]).display().to_string(),
+            ));
+        }
+        for (k, v) in extra {
+            props.retain(|(key, _)| key != k);
+            props.push((k.to_string(), v.to_string()));
+        }
+        let mut xml = String::from("<?xml version=\"1.0\"?>\n<configuration>\n");
+        for (k, v) in &props {
+            xml.push_str(&format!(
+                "  <property><name>{k}</name><value>{v}</value></property>\n"
+            ));
+        }
+        xml.push_str("</configuration>\n");
+        std::fs::write(conf_dir.path().join("hdfs-site.xml"), xml).unwrap();
+        NameNodes {
+            conf_dir,
+            data,
+            rpc,
+            http,
+            nodes: [None, None],
+        }
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![(
+            "HADOOP_CONF_DIR",
+            self.conf_dir.path().display().to_string(),
+        )]
+    }
+
+    /// Runs `hdfs <args>` with this conf dir; `input` is its stdin.
+    pub fn hdfs(&self, args: &[&str], input: &str) -> std::process::Output {
+        use std::io::Write;
+        let mut child = Command::new(binary("hdfs"))
+            .args(args)
+            .env("HADOOP_CONF_DIR", self.conf_dir.path())
+            .env("HADOOP_ROOT_LOGGER", "INFO,console")
+            .env_remove("RUST_LOG")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// `hdfs namenode -D dfs.ha.namenode.id=<nn> <args>`.
+    pub fn namenode_cmd(&self, i: usize, args: &[&str], input: &str) -> std::process::Output {
+        let id = format!("dfs.ha.namenode.id={}", NN_IDS[i]);
+        let mut all = vec!["namenode", "-D", &id];
+        all.extend_from_slice(args);
+        self.hdfs(&all, input)
+    }
+
+    pub fn start(&mut self, i: usize) -> &Daemon {
+        let args = vec![
+            "-D".to_string(),
+            format!("dfs.ha.namenode.id={}", NN_IDS[i]),
+        ];
+        let d = Daemon::start(NN_IDS[i], &binary("namenode"), &args, &self.env());
+        d.wait_for_line("NameNode RPC up at", STARTUP_DEADLINE);
+        d.wait_for_line("is in standby state", STARTUP_DEADLINE);
+        self.nodes[i] = Some(d);
+        self.nodes[i].as_ref().unwrap()
+    }
+
+    pub fn kill9(&mut self, i: usize) {
+        if let Some(mut d) = self.nodes[i].take() {
+            d.kill9();
+        }
+    }
+
+    pub async fn ha(
+        &self,
+        i: usize,
+    ) -> ha::ha_service_protocol_service_client::HaServiceProtocolServiceClient<
+        tonic::transport::Channel,
+    > {
+        ha::ha_service_protocol_service_client::HaServiceProtocolServiceClient::connect(format!(
+            "http://{}",
+            self.rpc[i]
+        ))
+        .await
+        .unwrap()
+    }
+
+    pub async fn client(
+        &self,
+        i: usize,
+    ) -> pb::client_namenode_protocol_client::ClientNamenodeProtocolClient<tonic::transport::Channel>
+    {
+        pb::client_namenode_protocol_client::ClientNamenodeProtocolClient::connect(format!(
+            "http://{}",
+            self.rpc[i]
+        ))
+        .await
+        .unwrap()
+    }
+
+    pub async fn nn_protocol(
+        &self,
+        i: usize,
+    ) -> pb::namenode_protocol_client::NamenodeProtocolClient<tonic::transport::Channel> {
+        pb::namenode_protocol_client::NamenodeProtocolClient::connect(format!(
+            "http://{}",
+            self.rpc[i]
+        ))
+        .await
+        .unwrap()
+    }
+
+    pub async fn state(&self, i: usize) -> String {
+        let status = self
+            .ha(i)
+            .await
+            .get_service_status(ha::GetServiceStatusRequestProto {})
+            .await
+            .unwrap()
+            .into_inner();
+        status.state().display_name().to_string()
+    }
+
+    pub async fn transition(
+        &self,
+        i: usize,
+        active: bool,
+        source: ha::HaRequestSource,
+    ) -> Result<(), tonic::Status> {
+        let req_info = Some(ha::HaStateChangeRequestInfoProto {
+            req_source: source as i32,
+        });
+        let mut client = self.ha(i).await;
+        if active {
+            client
+                .transition_to_active(ha::TransitionToActiveRequestProto { req_info })
+                .await
+                .map(|_| ())
+        } else {
+            client
+                .transition_to_standby(ha::TransitionToStandbyRequestProto { req_info })
+                .await
+                .map(|_| ())
+        }
+    }
+
+    pub async fn txid(&self, i: usize) -> u64 {
+        self.nn_protocol(i)
+            .await
+            .get_transaction_id(pb::GetTransactionIdRequestProto {})
+            .await
+            .unwrap()
+            .into_inner()
+            .tx_id
+    }
+
+    pub fn name_dir(&self, i: usize) -> PathBuf {
+        self.data.path().join(NN_IDS[i])
+    }
+}
+
+/// Formats nn1, starts it, bootstraps and starts nn2; both standby.
+pub fn format_and_start(nns: &mut NameNodes) {
+    let out = nns.namenode_cmd(0, &["-format", "-nonInteractive"], "");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "format: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    nns.start(0);
+    let out = nns.namenode_cmd(1, &["-bootstrapStandby", "-nonInteractive"], "");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "bootstrap: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    nns.start(1);
+}
+
+pub fn path_exists(path: &Path) -> bool {
+    path.exists()
+}
+
+pub const DEADLINE: Duration = STARTUP_DEADLINE;

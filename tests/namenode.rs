@@ -1,0 +1,318 @@
+//! Three JournalNodes and two NameNodes as real processes on loopback: format, bootstrap,
+//! HA transitions through the RPC, tailing, failover under a write load, a restarted old
+//! active, and two actives forced by hand.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use common::cluster::{DEADLINE, JournalNodes, NameNodes, format_and_start};
+use hdfs_ha::proto::haservice::HaRequestSource;
+use hdfs_ha::proto::namenode as pb;
+
+fn call(client: u8, id: i32) -> Option<pb::RpcCallProto> {
+    Some(pb::RpcCallProto {
+        client_id: vec![client; 16],
+        call_id: id,
+    })
+}
+
+fn mkdirs(src: &str, id: i32) -> pb::MkdirsRequestProto {
+    pb::MkdirsRequestProto {
+        src: src.into(),
+        permission: 0o755,
+        create_parent: true,
+        call: call(1, id),
+        user: "tester".into(),
+    }
+}
+
+fn create(src: &str, client: u8, id: i32) -> pb::CreateRequestProto {
+    pb::CreateRequestProto {
+        src: src.into(),
+        permission: 0o644,
+        overwrite: false,
+        create_parent: true,
+        replication: 3,
+        length: 7,
+        call: call(client, id),
+        user: "tester".into(),
+        block_size: 0,
+    }
+}
+
+fn class(status: &tonic::Status) -> String {
+    status
+        .metadata()
+        .get("exception-class")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+async fn listing(nns: &NameNodes, i: usize, path: &str) -> Vec<String> {
+    let resp = nns
+        .client(i)
+        .await
+        .get_listing(pb::GetListingRequestProto { src: path.into() })
+        .await
+        .unwrap()
+        .into_inner();
+    resp.dir_list
+        .map(|l| l.partial_listing.into_iter().map(|s| s.path).collect())
+        .unwrap_or_default()
+}
+
+async fn wait_txid(nns: &NameNodes, i: usize, at_least: u64) {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while nns.txid(i).await < at_least {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "nn{} did not reach txid {at_least}",
+            i + 1
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn format_bootstrap_transitions_and_tailing() {
+    let jns = JournalNodes::start(true);
+    let mut nns = NameNodes::configure(&jns, &[]);
+    // Started unformatted, a NameNode refuses to run.
+    let out = nns.namenode_cmd(0, &[], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NameNode is not formatted."));
+
+    let out = nns.namenode_cmd(0, &["-format", "-nonInteractive"], "");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("Formatting using clusterid: CID-"));
+    // Formatting again without -force is refused, in Hadoop's words.
+    let out = nns.namenode_cmd(0, &["-format", "-nonInteractive"], "");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "Running in non-interactive mode, and data appears to exist in Storage Directory root="
+        ),
+        "{err}"
+    );
+    // Answering N at the prompt aborts too.
+    let out = nns.namenode_cmd(0, &["-format"], "n\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Format aborted in Storage Directory root=")
+    );
+
+    nns.start(0);
+    let out = nns.namenode_cmd(1, &["-bootstrapStandby", "-nonInteractive"], "");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let banner = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        banner.contains("About to bootstrap Standby ID nn2 from:")
+            && banner.contains("Other Namenode ID: nn1"),
+        "{banner}"
+    );
+    // Again, now that it has data: exit 5 without -force.
+    let out = nns.namenode_cmd(1, &["-bootstrapStandby", "-nonInteractive"], "");
+    assert_eq!(out.status.code(), Some(5));
+    nns.start(1);
+
+    assert_eq!(nns.state(0).await, "standby");
+    assert_eq!(nns.state(1).await, "standby");
+    // A standby refuses clients.
+    let err = nns
+        .client(0)
+        .await
+        .mkdirs(mkdirs("/x", 1))
+        .await
+        .unwrap_err();
+    assert_eq!(class(&err), "StandbyException");
+    assert_eq!(
+        err.message(),
+        "Operation category WRITE is not supported in state standby. Visit https://s.apache.org/sbnn-error"
+    );
+
+    nns.transition(0, true, HaRequestSource::RequestByUser)
+        .await
+        .unwrap();
+    assert_eq!(nns.state(0).await, "active");
+    let mut client = nns.client(0).await;
+    assert!(
+        client
+            .mkdirs(mkdirs("/user/tester/dir", 1))
+            .await
+            .unwrap()
+            .into_inner()
+            .result
+    );
+    client
+        .create(create("/user/tester/dir/f", 1, 2))
+        .await
+        .unwrap();
+    let err = client
+        .create(create("/user/tester/dir/f", 2, 1))
+        .await
+        .unwrap_err();
+    assert_eq!(class(&err), "FileAlreadyExistsException");
+    assert_eq!(listing(&nns, 0, "/user/tester/dir").await, vec!["f"]);
+
+    // The standby tails the edits.
+    let written = nns.txid(0).await;
+    wait_txid(&nns, 1, written).await;
+
+    // Hand over: nn1 to standby, nn2 to active; nn2 has everything.
+    nns.transition(0, false, HaRequestSource::RequestByUser)
+        .await
+        .unwrap();
+    nns.transition(1, true, HaRequestSource::RequestByUser)
+        .await
+        .unwrap();
+    assert_eq!(listing(&nns, 1, "/user/tester/dir").await, vec!["f"]);
+    let err = nns
+        .client(0)
+        .await
+        .get_listing(pb::GetListingRequestProto { src: "/".into() })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.message(),
+        "Operation category READ is not supported in state standby. Visit https://s.apache.org/sbnn-error"
+    );
+    // A create retried against the new active (same client and call id) is answered, not redone.
+    let again = nns
+        .client(1)
+        .await
+        .create(create("/user/tester/dir/f", 1, 2))
+        .await
+        .unwrap();
+    assert_eq!(again.into_inner().fs.unwrap().length, 7);
+
+    // HTTP: /isActive for load balancers.
+    let code = |i: usize| {
+        let out = std::process::Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                &format!("http://{}/isActive", nns.http[i]),
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(code(1), "200");
+    assert_eq!(code(0), "405");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_the_active_under_load_and_lose_nothing_acknowledged() {
+    let jns = JournalNodes::start(true);
+    let mut nns = NameNodes::configure(&jns, &[]);
+    format_and_start(&mut nns);
+    nns.transition(0, true, HaRequestSource::RequestByUser)
+        .await
+        .unwrap();
+    nns.client(0)
+        .await
+        .mkdirs(mkdirs("/load", 1))
+        .await
+        .unwrap();
+
+    // Writers create files; each remembers which creates were acknowledged, and the one
+    // that was in flight when the active died (path, client, call id).
+    let stop = Arc::new(AtomicBool::new(false));
+    let acked = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let attempted = Arc::new(AtomicU64::new(0));
+    let mut writers = Vec::new();
+    for w in 0..4u8 {
+        let (stop, acked, attempted) = (stop.clone(), acked.clone(), attempted.clone());
+        let mut client = nns.client(0).await;
+        writers.push(tokio::spawn(async move {
+            let mut n = 0;
+            while !stop.load(Ordering::SeqCst) {
+                let path = format!("/load/w{w}-{n}");
+                attempted.fetch_add(1, Ordering::SeqCst);
+                match client.create(create(&path, 10 + w, n)).await {
+                    Ok(_) => acked.lock().unwrap().push(path),
+                    Err(_) => return Some((path, 10 + w, n)),
+                }
+                n += 1;
+            }
+            None
+        }));
+    }
+    while acked.lock().unwrap().len() < 200 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    nns.kill9(0);
+    stop.store(true, Ordering::SeqCst);
+    for w in writers {
+        w.await.unwrap();
+    }
+    nns.transition(1, true, HaRequestSource::RequestByUser)
+        .await
+        .unwrap();
+    let present = listing(&nns, 1, "/load").await;
+    let acked = acked.lock().unwrap().clone();
+    for path in &acked {
+        let name = path.rsplit('/').next().unwrap();
+        assert!(
+            present.iter().any(|p| p == name),
+            "acknowledged {path} is missing after failover"
+        );
+    }
+    // Nothing twice, nothing that was never attempted.
+    let mut unique = present.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), present.len());
+    assert!(present.len() as u64 <= attempted.load(Ordering::SeqCst));
+
+    // The old active restarts as a standby and catches up.
+    nns.start(0);
+    assert_eq!(nns.state(0).await, "standby");
+    let written = nns.txid(1).await;
+    wait_txid(&nns, 0, written).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_actives_forced_by_hand_the_older_epoch_is_refused_and_exits() {
+    let jns = JournalNodes::start(true);
+    let mut nns = NameNodes::configure(&jns, &[]);
+    format_and_start(&mut nns);
+    nns.transition(0, true, HaRequestSource::RequestByUser)
+        .await
+        .unwrap();
+    let mut old = nns.client(0).await;
+    old.mkdirs(mkdirs("/before", 1)).await.unwrap();
+    // nn2 made active without fencing nn1: its new epoch fences nn1 at the JournalNodes.
+    nns.transition(1, true, HaRequestSource::RequestByUser)
+        .await
+        .unwrap();
+    let err = old.mkdirs(mkdirs("/after", 2)).await.unwrap_err();
+    assert!(!err.message().is_empty());
+    let mut nn1 = nns.nodes[0].take().unwrap();
+    assert_eq!(nn1.wait_exit(DEADLINE), Some(1));
+    nn1.wait_for_line("Error: flush failed for required journal", DEADLINE);
+    nn1.wait_for_line(
+        "IPC's epoch 1 is less than the last promised epoch 2",
+        DEADLINE,
+    );
+    // The refused change is nowhere; the earlier one is there.
+    let root = listing(&nns, 1, "/").await;
+    assert_eq!(root, vec!["before"]);
+}
