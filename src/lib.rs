@@ -8,12 +8,14 @@
 //!   inside the services that use them).
 //! - [`admin`] — the `hdfs` front: Hadoop-style command lines, `getconf`, `version`.
 //! - [`log`] — the log line format every binary writes (log4j's default pattern).
+//! - [`local_cluster`] — daemons of a loopback cluster as child processes (for benchmarks).
 //!
 //! See `DESIGN.md` in the shared design folder for where each later component goes.
 
 pub mod admin;
 pub mod conf;
 pub mod journal;
+pub mod local_cluster;
 pub mod log;
 pub mod namenode;
 pub mod proto;

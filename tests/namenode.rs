@@ -316,3 +316,167 @@ async fn two_actives_forced_by_hand_the_older_epoch_is_refused_and_exits() {
     let root = listing(&nns, 1, "/").await;
     assert_eq!(root, vec!["before"]);
 }
+
+fn files_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_reach_the_active_old_edits_are_purged_and_bootstrap_checks_coverage() {
+    let jns = JournalNodes::start(true);
+    let mut nns = NameNodes::configure(
+        &jns,
+        &[
+            ("dfs.namenode.checkpoint.txns", "40"),
+            ("dfs.namenode.num.extra.edits.retained", "0"),
+            ("dfs.namenode.num.checkpoints.retained", "2"),
+            // Read finalized segments only, so that a JournalNode's in-memory cache cannot
+            // serve edits whose files are gone.
+            ("dfs.ha.tail-edits.in-progress", "false"),
+        ],
+    );
+    format_and_start(&mut nns);
+    nns.transition(0, true, HaRequestSource::RequestByUser)
+        .await
+        .unwrap();
+    let mut client = nns.client(0).await;
+    for i in 0..200 {
+        client
+            .mkdirs(mkdirs(&format!("/d/{i}"), 100 + i))
+            .await
+            .unwrap();
+    }
+    // The active rolls its segment (autoroll at 0.5 x 40 edits); the standby checkpoints
+    // and uploads the image to the active, which then purges edits no image needs.
+    let active_current = nns.name_dir(0).join("current");
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    let image_txid = loop {
+        let newest = files_in(&active_current)
+            .iter()
+            .filter_map(|n| {
+                n.strip_prefix("fsimage_")
+                    .and_then(|t| t.parse::<u64>().ok())
+            })
+            .max()
+            .unwrap_or(0);
+        if newest >= 150 {
+            break newest;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no checkpoint reached the active: {:?}",
+            files_in(&active_current)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let jn_current = jns.edits_dir(0).join("ns1").join("current");
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let files = files_in(&jn_current);
+        let first_segment = files
+            .iter()
+            .filter_map(|n| {
+                n.strip_prefix("edits_")
+                    .filter(|r| !r.starts_with("inprogress"))
+            })
+            .filter_map(|r| r.split('-').next()?.parse::<u64>().ok())
+            .min();
+        if first_segment.is_some_and(|start| start > 1) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "old segments never purged: {files:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        files_in(&jn_current)
+            .iter()
+            .filter(|n| n.starts_with("edits_0"))
+            .count()
+            >= 1
+    );
+    let _ = image_txid;
+
+    // bootstrapStandby needs the JournalNodes to hold every edit after the active's newest
+    // image: take them away and it refuses with exit 6.
+    nns.kill9(1);
+    for i in 0..3 {
+        let current = jns.edits_dir(i).join("ns1").join("current");
+        for name in files_in(&current) {
+            if name.starts_with("edits_") {
+                let _ = std::fs::remove_file(current.join(name));
+            }
+        }
+    }
+    client.mkdirs(mkdirs("/after-wipe", 999)).await.ok();
+    let out = nns.namenode_cmd(1, &["-bootstrapStandby", "-force", "-nonInteractive"], "");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    assert!(
+        err.contains("Unable to read transaction ids ")
+            && err.contains("from the configured shared edits storage"),
+        "{err}"
+    );
+
+    // With no other NameNode reachable: exit 2.
+    nns.kill9(0);
+    let out = nns.namenode_cmd(1, &["-bootstrapStandby", "-force", "-nonInteractive"], "");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains(
+        "Unable to fetch namespace information from any remote NN. Possible NameNodes: ["
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jmx_reports_the_ha_state_and_journal_status() {
+    let jns = JournalNodes::start(true);
+    let mut nns = NameNodes::configure(&jns, &[]);
+    format_and_start(&mut nns);
+    nns.transition(0, true, HaRequestSource::RequestByUser)
+        .await
+        .unwrap();
+    nns.client(0).await.mkdirs(mkdirs("/m", 1)).await.unwrap();
+    let get = |i: usize, path: &str| {
+        let out = std::process::Command::new("curl")
+            .args(["-s", &format!("http://{}{path}", nns.http[i])])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let jmx = get(0, "/jmx?qry=Hadoop:service=NameNode,name=NameNodeStatus");
+    assert!(
+        jmx.contains("\"State\": \"active\"") && jmx.contains("\"NNRole\": \"NameNode\""),
+        "{jmx}"
+    );
+    let info = get(0, "/jmx?qry=Hadoop:service=NameNode,name=NameNodeInfo");
+    assert!(
+        info.contains("Writing segment beginning at txid 1.") && info.contains("Written txid"),
+        "{info}"
+    );
+    let standby = get(1, "/jmx?qry=Hadoop:service=NameNode,name=FSNamesystem");
+    assert!(
+        standby.contains("\"tag.HAState\": \"standby\""),
+        "{standby}"
+    );
+    let prom = get(0, "/prom");
+    assert!(
+        prom.contains("namenode_ha_state{state=\"active\"} 1"),
+        "{prom}"
+    );
+    assert!(get(0, "/").contains("NameNode Journal Status"));
+}

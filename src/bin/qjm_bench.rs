@@ -12,14 +12,13 @@
 //! Each writer is one caller with one edit outstanding at a time (a NameNode handler that logs
 //! an edit and waits for it to be durable); concurrent callers share batches.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hdfs_ha::conf::QjournalUri;
 use hdfs_ha::journal::NamespaceInfo;
+use hdfs_ha::local_cluster;
 use hdfs_ha::qjm::{QjmConf, QuorumJournalManager};
 
 struct Args {
@@ -63,58 +62,6 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     Ok(args)
-}
-
-/// A JournalNode process started by the benchmark.
-struct Node(Child);
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_journalnode(index: usize, data_dir: &Path) -> Result<(Node, String), String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let binary = exe.with_file_name("journalnode");
-    let conf_dir = data_dir.join("conf");
-    std::fs::create_dir_all(&conf_dir).map_err(|e| e.to_string())?;
-    let host = format!("127.0.0.{}", index + 1);
-    let mut child = Command::new(&binary)
-        .args([
-            "-D",
-            &format!("dfs.journalnode.rpc-address={host}:0"),
-            "-D",
-            &format!("dfs.journalnode.http-address={host}:0"),
-            "-D",
-            &format!(
-                "dfs.journalnode.edits.dir={}",
-                data_dir.join(format!("jn{index}")).display()
-            ),
-        ])
-        .env("HADOOP_CONF_DIR", &conf_dir)
-        .env("HADOOP_ROOT_LOGGER", "INFO,console")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
-    let stderr = child.stderr.take().ok_or("no stderr")?;
-    let mut lines = BufReader::new(stderr).lines();
-    let needle = "JournalNode RPC server is listening on ";
-    let address = loop {
-        match lines.next() {
-            Some(Ok(line)) if line.contains(needle) => {
-                break line.rsplit(' ').next().unwrap_or_default().to_string();
-            }
-            Some(Ok(_)) => continue,
-            _ => return Err(format!("journalnode {index} exited before listening")),
-        }
-    };
-    // Keep draining its log so that it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Ok((Node(child), address))
 }
 
 /// The disk's own rate of small synced writes in `dir` (the physical bound of any log).
@@ -167,8 +114,11 @@ async fn run(args: Args) -> Result<(), String> {
         Some(list) => format!("qjournal://{list}/bench"),
         None => {
             let mut addresses = Vec::new();
+            let conf_dir = args.data_dir.join("conf");
+            std::fs::create_dir_all(&conf_dir).map_err(|e| e.to_string())?;
             for i in 0..3 {
-                let (node, address) = start_journalnode(i, &args.data_dir)?;
+                let (node, address) =
+                    local_cluster::start_journalnode(i, &args.data_dir, &conf_dir, false)?;
                 nodes.push(node);
                 addresses.push(address);
             }

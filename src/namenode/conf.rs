@@ -43,6 +43,9 @@ pub struct NameNodeConf {
     /// `dfs.namenode.checkpoint.txns` / `.period`.
     pub checkpoint_txns: u64,
     pub checkpoint_period: Duration,
+    /// The active rolls its segment after this many edits
+    /// (`dfs.namenode.edit.log.autoroll.multiplier.threshold` × `dfs.namenode.checkpoint.txns`).
+    pub autoroll_txns: u64,
     /// Whether the standby checkpoints (`dfs.ha.standby.checkpoints`).
     pub standby_checkpoints: bool,
     pub checkpoints_retained: usize,
@@ -140,6 +143,23 @@ impl NameNodeConf {
             });
         }
         let duration = |key: &str, unit| mine.get_duration(key, unit);
+        let checkpoint_txns = mine
+            .get_long("dfs.namenode.checkpoint.txns")?
+            .unwrap_or(1_000_000)
+            .max(1) as u64;
+        let multiplier_key = "dfs.namenode.edit.log.autoroll.multiplier.threshold";
+        let multiplier = match mine.get_trimmed(multiplier_key)? {
+            Some(v) if !v.is_empty() => v
+                .parse::<f64>()
+                .ok()
+                .filter(|m| m.is_finite() && *m > 0.0)
+                .ok_or_else(|| ConfError::Invalid {
+                    key: multiplier_key.to_string(),
+                    value: v.clone(),
+                    reason: "not a positive number".to_string(),
+                })?,
+            _ => 0.5,
+        };
         let tail_backoff_max = mine
             .get_time_duration("dfs.ha.tail-edits.period.backoff-max", TimeUnit::Seconds)?
             .and_then(|d| d.to_std())
@@ -157,10 +177,8 @@ impl NameNodeConf {
             qjm: QjmConf::from_conf(&mine)?,
             tail_period: duration("dfs.ha.tail-edits.period", TimeUnit::Seconds)?,
             tail_backoff_max,
-            checkpoint_txns: mine
-                .get_long("dfs.namenode.checkpoint.txns")?
-                .unwrap_or(1_000_000)
-                .max(1) as u64,
+            checkpoint_txns,
+            autoroll_txns: ((checkpoint_txns as f64 * multiplier) as u64).max(2),
             checkpoint_period: duration("dfs.namenode.checkpoint.period", TimeUnit::Seconds)?,
             standby_checkpoints: mine.get_bool("dfs.ha.standby.checkpoints", true)?,
             checkpoints_retained: mine

@@ -111,6 +111,8 @@ struct ActiveWriter {
 
 struct Inner {
     state: HaState,
+    /// The active is closing one segment and opening the next: mutations wait.
+    rolling: bool,
     namespace: Namespace,
     /// The last txid applied to `namespace`.
     last_applied: u64,
@@ -144,6 +146,8 @@ enum Step {
     Answer(Result<CachedAnswer, NnError>, u64),
     /// The NameNode cannot go on.
     Fatal(String),
+    /// A segment roll is under way: try again when it ends.
+    Rolling,
     /// The ops are on their way: answer when `durable` completes.
     Submitted {
         reply: CachedAnswer,
@@ -165,8 +169,10 @@ pub struct NameNode {
     storage: Mutex<NameNodeStorage>,
     /// The highest txid known durable (active) — what reads wait for.
     durable: watch::Sender<u64>,
-    /// Serializes HA transitions.
+    /// Serializes HA transitions and segment rolls.
     transitions: tokio::sync::Mutex<Option<Tailer>>,
+    /// Woken when a segment roll ends.
+    rolled: tokio::sync::Notify,
     /// Cancelled when the NameNode must stop (a fatal error or shutdown).
     fatal: CancellationToken,
     fatal_message: Mutex<Option<String>>,
@@ -206,6 +212,7 @@ impl NameNode {
             identity,
             inner: Mutex::new(Inner {
                 state: HaState::Standby,
+                rolling: false,
                 namespace,
                 last_applied: txid,
                 retry_cache: RetryCache::new(expiry),
@@ -218,6 +225,7 @@ impl NameNode {
             storage: Mutex::new(storage),
             durable,
             transitions: tokio::sync::Mutex::new(None),
+            rolled: tokio::sync::Notify::new(),
             fatal: CancellationToken::new(),
             fatal_message: Mutex::new(None),
         }))
@@ -335,10 +343,10 @@ impl NameNode {
     /// gets once they are durable. A call seen before (same client id and call id) gets the
     /// answer it got then.
     pub async fn mutate(
-        &self,
+        self: &Arc<Self>,
         call: Option<CallId>,
-        plan: impl FnOnce(&Namespace) -> Result<Vec<EditOp>, NamespaceError>,
-        answer: impl FnOnce(&Namespace, &[EditOp]) -> CachedAnswer,
+        plan: impl Fn(&Namespace) -> Result<Vec<EditOp>, NamespaceError>,
+        answer: impl Fn(&Namespace, &[EditOp]) -> CachedAnswer,
     ) -> Result<CachedAnswer, NnError> {
         self.check(Category::Write)?;
         if let Some(id) = &call {
@@ -365,7 +373,16 @@ impl NameNode {
                 }
             }
         }
-        match self.apply_and_submit(&call, plan, answer) {
+        let step = loop {
+            let rolled = self.rolled.notified();
+            match self.apply_and_submit(&call, &plan, &answer) {
+                Step::Rolling => {
+                    let _ = tokio::time::timeout(Duration::from_millis(50), rolled).await;
+                }
+                step => break step,
+            }
+        };
+        match step {
             Step::Answer(result, observed) => {
                 self.wait_durable(observed).await?;
                 result
@@ -374,6 +391,7 @@ impl NameNode {
                 self.die(message);
                 Err(stopped())
             }
+            Step::Rolling => unreachable!("rolls are waited for above"),
             Step::Submitted {
                 reply,
                 durable,
@@ -385,6 +403,7 @@ impl NameNode {
                         *d = (*d).max(last);
                         moved
                     });
+                    self.maybe_roll(last);
                     if let Some(id) = &call {
                         self.inner()
                             .retry_cache
@@ -405,8 +424,8 @@ impl NameNode {
     fn apply_and_submit(
         &self,
         call: &Option<CallId>,
-        plan: impl FnOnce(&Namespace) -> Result<Vec<EditOp>, NamespaceError>,
-        answer: impl FnOnce(&Namespace, &[EditOp]) -> CachedAnswer,
+        plan: &impl Fn(&Namespace) -> Result<Vec<EditOp>, NamespaceError>,
+        answer: &impl Fn(&Namespace, &[EditOp]) -> CachedAnswer,
     ) -> Step {
         let mut inner = self.inner();
         let now = Instant::now();
@@ -416,6 +435,10 @@ impl NameNode {
                 inner.retry_cache.complete(id, None, now);
             }
             return Step::Answer(Err(err), 0);
+        }
+        if inner.rolling {
+            // The writer is being replaced: the caller waits for the roll and comes back.
+            return Step::Rolling;
         }
         let observed = inner.last_applied;
         let ops = match plan(&inner.namespace) {
@@ -596,20 +619,7 @@ impl NameNode {
         }
         let next = self.last_applied_txid() + 1;
         tracing::info!("Will take over writing edit logs at txnid {next}");
-        let writer = Arc::new(
-            qjm.start_log_segment(next, LAYOUT_VERSION)
-                .await
-                .map_err(|e| e.to_string())?,
-        );
-        let start = LoggedOp {
-            op: EditOp::StartLogSegment,
-            call: None,
-        }
-        .encode();
-        writer
-            .write(&[start.as_slice()])
-            .await
-            .map_err(|e| e.to_string())?;
+        let writer = Self::open_segment(&qjm, next).await?;
         {
             let mut inner = self.inner();
             inner.last_applied = next;
@@ -643,7 +653,7 @@ impl NameNode {
             inner.active.take()
         };
         if let Some(active) = active
-            && let Err(message) = self.close_segment(active).await
+            && let Err(message) = self.close_segment(&active).await
         {
             self.die(format!(
                 "Error encountered requiring NN shutdown. Shutting down immediately. {message}"
@@ -656,7 +666,8 @@ impl NameNode {
     }
 
     /// Ends the active segment cleanly: its last edit marks the end, then it is finalized.
-    async fn close_segment(&self, active: ActiveWriter) -> Result<(), String> {
+    /// Returns the segment's last txid.
+    async fn close_segment(&self, active: &ActiveWriter) -> Result<u64, String> {
         let end = LoggedOp {
             op: EditOp::EndLogSegment,
             call: None,
@@ -667,15 +678,100 @@ impl NameNode {
             .write(&[end.as_slice()])
             .await
             .map_err(|e| e.to_string())?;
+        active.writer.flush().await.map_err(|e| e.to_string())?;
         let start = active.writer.segment_start();
-        drop(active.writer);
         active
             .qjm
             .finalize_log_segment(start, end_txid)
             .await
             .map_err(|e| e.to_string())?;
         self.inner().last_applied = end_txid;
-        Ok(())
+        Ok(end_txid)
+    }
+
+    /// Opens the segment starting at `start`; its first edit marks the start.
+    async fn open_segment(
+        qjm: &Arc<QuorumJournalManager<GrpcChannel>>,
+        start: u64,
+    ) -> Result<Arc<EditLogWriter<GrpcChannel>>, String> {
+        let writer = Arc::new(
+            qjm.start_log_segment(start, LAYOUT_VERSION)
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+        let op = LoggedOp {
+            op: EditOp::StartLogSegment,
+            call: None,
+        }
+        .encode();
+        writer
+            .write(&[op.as_slice()])
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(writer)
+    }
+
+    /// Starts a segment roll when the active segment has grown past
+    /// `dfs.namenode.edit.log.autoroll.multiplier.threshold` × checkpoint txns.
+    fn maybe_roll(self: &Arc<Self>, last: u64) {
+        let due = {
+            let inner = self.inner();
+            inner.state == HaState::Active
+                && !inner.rolling
+                && inner
+                    .active
+                    .as_ref()
+                    .is_some_and(|a| last + 1 - a.writer.segment_start() >= self.conf.autoroll_txns)
+        };
+        if due {
+            let nn = self.clone();
+            tokio::spawn(async move { nn.roll_edit_log().await });
+        }
+    }
+
+    /// `rollEditLog`: finalizes the active segment and opens the next one. Mutations wait
+    /// meanwhile; a failure stops the NameNode (the log cannot be left half rolled).
+    pub async fn roll_edit_log(self: &Arc<Self>) {
+        let _transitions = self.transitions.lock().await;
+        let active = {
+            let mut inner = self.inner();
+            if inner.state != HaState::Active || inner.rolling {
+                return;
+            }
+            let Some(active) = inner.active.take() else {
+                return;
+            };
+            inner.rolling = true;
+            active
+        };
+        let rolled = async {
+            let end = self.close_segment(&active).await?;
+            tracing::info!(
+                "Rolling edit logs: finalized segment {}-{end}",
+                active.writer.segment_start()
+            );
+            let writer = Self::open_segment(&active.qjm, end + 1).await?;
+            Ok::<_, String>((end + 1, writer))
+        };
+        match rolled.await {
+            Ok((start, writer)) => {
+                {
+                    let mut inner = self.inner();
+                    inner.last_applied = start;
+                    inner.active = Some(ActiveWriter {
+                        qjm: active.qjm,
+                        writer,
+                    });
+                    inner.rolling = false;
+                }
+                self.durable.send_replace(start);
+                tracing::info!("Starting log segment at {start}");
+            }
+            Err(message) => self.die(format!(
+                "Error encountered requiring NN shutdown. Shutting down immediately. {message}"
+            )),
+        }
+        self.rolled.notify_waiters();
     }
 
     /// Applies tailed or caught-up edits in order.
@@ -859,18 +955,22 @@ impl NameNode {
         .await
         .map_err(|e| NnError::new("IOException", e.to_string()))?
         .map_err(|e| NnError::new("IOException", e.to_string()))?;
-        let (oldest_image, qjm) = {
+        let (oldest_image, segment_start, qjm) = {
             let mut inner = self.inner();
             inner.last_checkpoint_txid = inner.last_checkpoint_txid.max(txid);
             inner.record_image(txid, self.conf.checkpoints_retained);
             (
                 inner.retained_images.front().copied().unwrap_or(txid),
+                inner.active.as_ref().map(|a| a.writer.segment_start()),
                 inner.active.as_ref().map(|a| a.qjm.clone()),
             )
         };
         // Hadoop's NNStorageRetentionManager: edits after the oldest retained image are
-        // needed, and `dfs.namenode.num.extra.edits.retained` more before it.
-        let keep_from = (oldest_image + 1).saturating_sub(self.conf.extra_edits_retained);
+        // needed, and `dfs.namenode.num.extra.edits.retained` more before it; never the
+        // segment being written.
+        let keep_from = (oldest_image + 1)
+            .saturating_sub(self.conf.extra_edits_retained)
+            .min(segment_start.unwrap_or(u64::MAX));
         if let Some(qjm) = qjm
             && keep_from > 1
         {
@@ -922,7 +1022,7 @@ impl NameNode {
             inner.active.take()
         };
         if let Some(active) = active
-            && let Err(err) = self.close_segment(active).await
+            && let Err(err) = self.close_segment(&active).await
         {
             tracing::warn!("Could not close the edit log segment cleanly: {err}");
         }

@@ -1,0 +1,135 @@
+//! Starting the daemons of a loopback cluster as child processes — what the benchmark
+//! commands run against. Each daemon is a binary beside the running one; a `Process` is
+//! killed when dropped, so nothing outlives the benchmark.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// A daemon started by this process.
+pub struct Process {
+    pub name: String,
+    child: Child,
+}
+
+impl Process {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// kill -9.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The directory of the running binary, where the daemons' binaries are.
+pub fn bin_dir() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    exe.parent()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| "no directory for the running binary".to_string())
+}
+
+/// Starts `binary` with `args` and `HADOOP_CONF_DIR`, and waits until its log has a line with
+/// `ready`; returns the process and that line. The rest of its log is drained (and dropped).
+pub fn start(
+    name: &str,
+    binary: &Path,
+    args: &[String],
+    conf_dir: &Path,
+    ready: &str,
+) -> Result<(Process, String), String> {
+    let mut child = Command::new(binary)
+        .args(args)
+        .env("HADOOP_CONF_DIR", conf_dir)
+        .env("HADOOP_ROOT_LOGGER", "INFO,console")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+    let stderr = child.stderr.take().ok_or("no stderr")?;
+    let process = Process {
+        name: name.to_string(),
+        child,
+    };
+    let mut lines = BufReader::new(stderr).lines();
+    let line = loop {
+        match lines.next() {
+            Some(Ok(line)) if line.contains(ready) => break line,
+            Some(Ok(_)) => continue,
+            _ => return Err(format!("{name} exited before it was ready")),
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Ok((process, line))
+}
+
+/// Starts JournalNode `index` on `127.0.0.<index+1>` (an ephemeral port); returns it and its
+/// RPC address.
+pub fn start_journalnode(
+    index: usize,
+    data_dir: &Path,
+    conf_dir: &Path,
+    edits_cache: bool,
+) -> Result<(Process, String), String> {
+    let host = format!("127.0.0.{}", index + 1);
+    let args: Vec<String> = [
+        format!("dfs.journalnode.rpc-address={host}:0"),
+        format!("dfs.journalnode.http-address={host}:0"),
+        format!(
+            "dfs.journalnode.edits.dir={}",
+            data_dir.join(format!("jn{index}")).display()
+        ),
+        format!("dfs.ha.tail-edits.in-progress={edits_cache}"),
+    ]
+    .into_iter()
+    .flat_map(|d| ["-D".to_string(), d])
+    .collect();
+    let (process, line) = start(
+        &format!("jn{index}"),
+        &bin_dir()?.join("journalnode"),
+        &args,
+        conf_dir,
+        "JournalNode RPC server is listening on ",
+    )?;
+    let address = line.rsplit(' ').next().unwrap_or_default().to_string();
+    Ok((process, address))
+}
+
+/// A free port on `host` (bound and released; the daemon binds it next).
+pub fn free_port(host: &str) -> Result<u16, String> {
+    std::net::TcpListener::bind((host, 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("no free port on {host}: {e}"))
+}
+
+/// Runs `hdfs <args>` with `conf_dir`; fails with its stderr when it exits non-zero.
+pub fn hdfs(conf_dir: &Path, args: &[&str]) -> Result<String, String> {
+    let output = Command::new(bin_dir()?.join("hdfs"))
+        .args(args)
+        .env("HADOOP_CONF_DIR", conf_dir)
+        .env("HADOOP_ROOT_LOGGER", "WARN,console")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !output.status.success() {
+        return Err(format!(
+            "hdfs {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
