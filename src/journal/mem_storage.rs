@@ -75,6 +75,13 @@ impl MemStorage {
         self.disk().paxos_fault = Some(fault);
     }
 
+    /// Disarms every armed fault.
+    pub fn clear_faults(&self) {
+        let mut disk = self.disk();
+        disk.paxos_fault = None;
+        disk.fail_next_append = false;
+    }
+
     /// Makes the next append fail with EIO without writing anything.
     pub fn arm_append_failure(&self) {
         self.disk().fail_next_append = true;
