@@ -234,7 +234,7 @@ fn the_hdfs_front_usage_and_unknown_subcommands() {
     // Hadoop's layout: a heading per kind, names padded to the longest name plus three spaces.
     assert!(
         usage.contains(
-            "\n    Client Commands:\n\ngetconf       get config values from configuration\n"
+            "\n    Client Commands:\n\ndfs           run a filesystem command on the file system\ngetconf       get config values from configuration\n"
         ),
         "{usage}"
     );

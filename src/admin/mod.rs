@@ -5,6 +5,7 @@
 //! generic options (`-D k=v`, `-conf f`, `-fs uri`) come right after it. Errors go to stderr.
 
 pub mod daemon;
+mod dfs;
 mod generic;
 mod getconf;
 pub mod journalnode;
@@ -59,6 +60,12 @@ struct Subcommand {
 }
 
 const SUBCOMMANDS: &[Subcommand] = &[
+    Subcommand {
+        name: "dfs",
+        kind: Kind::Client,
+        description: "run a filesystem command on the file system",
+        run: dfs::run,
+    },
     Subcommand {
         name: "getconf",
         kind: Kind::Client,

@@ -2,8 +2,14 @@
 //!
 //! - [`ops`]: edit ops and their encoding;
 //! - [`namespace`]: the tree, planning changes and applying ops;
-//! - [`storage`]: the local storage directories (VERSION, fsimages, seen_txid).
+//! - [`storage`]: the local storage directories (VERSION, fsimages, seen_txid);
+//! - [`conf`]: the NameNode's typed configuration;
+//! - [`server`]: HA states, the active writer, the tailing standby, checkpoints;
+//! - [`rpc`] and `http`: the services on the RPC and HTTP ports; [`node`]: the daemon;
+//! - [`retry_cache`]: answers to retried calls;
+//! - [`client`]: the client side of ClientNamenodeProtocol, with HA failover.
 
+pub mod client;
 pub mod conf;
 mod http;
 pub mod namespace;

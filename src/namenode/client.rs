@@ -1,0 +1,1058 @@
+//! `DfsClient`: the NameNode client (Hadoop's `DFSClient` over ClientNamenodeProtocol), with
+//! `ConfiguredFailoverProxyProvider`'s failover between the NameNodes of a nameservice and
+//! `RetryInvocationHandler`'s policy, sleeps and log lines.
+//!
+//! Rules it keeps:
+//! - one logical call keeps its call id (and this client's 16-byte id) across every retry and
+//!   failover, so a NameNode's retry cache answers a retried mutation once;
+//! - a call goes first to the NameNode that answered last;
+//! - only a `StandbyException` or a connection failure fails over, and a
+//!   `RetriableException` retries the same NameNode; any other remote exception is the answer;
+//! - after `dfs.client.failover.max.attempts` failovers a call gives up with the last error.
+//!
+//! Wire types stay in this file; callers see [`FileStatus`] and [`ClientError`].
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::hash::{BuildHasher, Hasher};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tonic::transport::{Channel, Endpoint};
+
+use super::namespace::FileStatus;
+use crate::conf::{ConfError, Configuration, HostPort, ha};
+use crate::journal::service::EXCEPTION_CLASS_KEY;
+use crate::proto::namenode as pb;
+use crate::proto::namenode::client_namenode_protocol_client::ClientNamenodeProtocolClient;
+
+/// Where failover log lines go (log4j's `%c{2}` of `org.apache.hadoop.io.retry.RetryInvocationHandler`).
+const RETRY_LOG: &str = "retry.RetryInvocationHandler";
+
+/// The block size of new files when `dfs.blocksize` is not set (hdfs-default.xml).
+const DEFAULT_BLOCK_SIZE: u64 = 134_217_728;
+/// `dfs.client.retry.max.attempts` when not set (hdfs-default.xml).
+const DEFAULT_MAX_RETRIES: u32 = 10;
+
+/// What went wrong with a call. `Display` is the message alone, as `hdfs dfs` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// The NameNode refused the call with a Hadoop exception (`class` is its simple name, as
+    /// in the `exception-class` metadata: `StandbyException`, `FileNotFoundException`, …).
+    #[error("{message}")]
+    Remote { class: String, message: String },
+    /// No answer: the NameNode could not be reached, or the connection broke during the call.
+    /// `class` is the Java exception Hadoop's IPC client raises for the same failure.
+    #[error("{message}")]
+    Unreachable {
+        class: &'static str,
+        message: String,
+    },
+    /// The configuration or URI names no usable NameNode.
+    #[error("{0}")]
+    Config(String),
+}
+
+impl ClientError {
+    fn remote(class: &str, message: impl Into<String>) -> ClientError {
+        ClientError::Remote {
+            class: class.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// The exception's simple class name.
+    pub fn class(&self) -> &str {
+        match self {
+            ClientError::Remote { class, .. } => class,
+            ClientError::Unreachable { class, .. } => class.rsplit('.').next().unwrap_or(class),
+            ClientError::Config(_) => "IllegalArgumentException",
+        }
+    }
+
+    /// The exception as Java's `toString` shows it in Hadoop's log lines.
+    pub fn java_string(&self) -> String {
+        match self {
+            ClientError::Remote { class, message } => format!(
+                "org.apache.hadoop.ipc.RemoteException({}): {message}",
+                qualified_class(class)
+            ),
+            ClientError::Unreachable { class, message } => format!("{class}: {message}"),
+            ClientError::Config(message) => {
+                format!("java.lang.IllegalArgumentException: {message}")
+            }
+        }
+    }
+}
+
+/// The fully qualified Java name of an exception a NameNode raises.
+fn qualified_class(class: &str) -> String {
+    if class.contains('.') {
+        return class.to_string();
+    }
+    let package = match class {
+        "StandbyException" | "RetriableException" => "org.apache.hadoop.ipc",
+        "FileNotFoundException" | "IOException" | "EOFException" => "java.io",
+        "FileAlreadyExistsException"
+        | "ParentNotDirectoryException"
+        | "PathIsNotEmptyDirectoryException"
+        | "InvalidPathException" => "org.apache.hadoop.fs",
+        "AccessControlException" => "org.apache.hadoop.security",
+        "SafeModeException" => "org.apache.hadoop.hdfs.server.namenode",
+        _ => "org.apache.hadoop.ipc",
+    };
+    format!("{package}.{class}")
+}
+
+/// The client settings, read once from the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DfsClientConf {
+    /// `dfs.client.failover.max.attempts`: failovers one call may make before it gives up.
+    pub max_failovers: u32,
+    /// `dfs.client.retry.max.attempts`: retries of one call on the same NameNode.
+    pub max_retries: u32,
+    /// `dfs.client.failover.sleep.base.millis`: the first backoff step.
+    pub sleep_base: Duration,
+    /// `dfs.client.failover.sleep.max.millis`: the backoff cap (before jitter).
+    pub sleep_max: Duration,
+    /// `ipc.client.connect.timeout`.
+    pub connect_timeout: Duration,
+    /// `dfs.blocksize`, given to new files.
+    pub block_size: u64,
+    /// Who calls (`$HADOOP_USER_NAME`, else the process user).
+    pub user: String,
+}
+
+impl DfsClientConf {
+    pub fn from_conf(conf: &Configuration) -> Result<DfsClientConf, ClientError> {
+        let bad = |e: ConfError| ClientError::Config(e.to_string());
+        let millis = |key: &str, default: i64| -> Result<Duration, ClientError> {
+            let ms = conf.get_long(key).map_err(bad)?.unwrap_or(default);
+            Ok(Duration::from_millis(ms.max(0) as u64))
+        };
+        let count = |key: &str, default: u32| -> Result<u32, ClientError> {
+            let n = conf.get_int(key).map_err(bad)?;
+            Ok(n.map_or(default, |n| n.max(0) as u32))
+        };
+        let block_size = conf
+            .get_size("dfs.blocksize")
+            .map_err(bad)?
+            .map_or(DEFAULT_BLOCK_SIZE, |b| b.max(0) as u64);
+        Ok(DfsClientConf {
+            max_failovers: count("dfs.client.failover.max.attempts", 15)?,
+            max_retries: count("dfs.client.retry.max.attempts", DEFAULT_MAX_RETRIES)?,
+            sleep_base: millis("dfs.client.failover.sleep.base.millis", 500)?,
+            sleep_max: millis("dfs.client.failover.sleep.max.millis", 15_000)?,
+            connect_timeout: millis("ipc.client.connect.timeout", 20_000)?,
+            block_size,
+            user: current_user(),
+        })
+    }
+}
+
+/// The user a client acts as: `$HADOOP_USER_NAME`, else the login name of the process's user
+/// (as Hadoop's `UserGroupInformation` finds it), else `$USER`.
+pub fn current_user() -> String {
+    if let Some(name) = std::env::var("HADOOP_USER_NAME")
+        .ok()
+        .filter(|n| !n.trim().is_empty())
+    {
+        return name.trim().to_string();
+    }
+    process_user()
+        .or_else(|| std::env::var("USER").ok().filter(|n| !n.is_empty()))
+        .unwrap_or_else(|| "nobody".to_string())
+}
+
+/// The name of the real uid of this process in `/etc/passwd` (Linux).
+fn process_user() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let id = fields.nth(1)?;
+        (id == uid).then(|| name.to_string())
+    })
+}
+
+/// This machine's name, as Hadoop's connection errors name the calling side.
+fn local_host() -> &'static str {
+    static HOST: OnceLock<String> = OnceLock::new();
+    HOST.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .or_else(|| std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()))
+            .unwrap_or_else(|| "localhost".to_string())
+    })
+}
+
+/// SplitMix64: a small generator for backoff jitter, NameNode order and client ids (nothing
+/// here needs to be unpredictable, only different between clients).
+#[derive(Debug)]
+pub(crate) struct SplitMix64(u64);
+
+impl SplitMix64 {
+    /// Seeded from the per-process random keys of std's `RandomState`, the clock and the pid.
+    pub(crate) fn from_entropy() -> SplitMix64 {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        hasher.write_u128(nanos);
+        hasher.write_u32(std::process::id());
+        SplitMix64(hasher.finish())
+    }
+
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub(crate) fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Hadoop's `RetryPolicies.getFailoverOrRetrySleepTime`: no sleep before the first failover,
+/// then `min(base · 2^n, max)` scaled by `0.5 + random` (`random` in [0, 1)).
+pub fn failover_sleep(failovers: u32, base: Duration, max: Duration, random: f64) -> Duration {
+    if failovers == 0 {
+        return Duration::ZERO;
+    }
+    let factor = if failovers >= 63 {
+        u64::MAX
+    } else {
+        1u64 << failovers
+    };
+    let base_ms = u64::try_from(base.as_millis()).unwrap_or(u64::MAX);
+    let cap_ms = u64::try_from(max.as_millis()).unwrap_or(u64::MAX);
+    let capped = base_ms.saturating_mul(factor).min(cap_ms);
+    Duration::from_millis((capped as f64 * (0.5 + random)) as u64)
+}
+
+/// One NameNode the client may talk to.
+struct NameNodeTarget {
+    /// How log lines name it: `nn1/127.0.0.1:8020` (just the address without HA).
+    description: String,
+    address: HostPort,
+    /// The open connection, if any; dropped when it fails so the next call reconnects.
+    channel: tokio::sync::Mutex<Option<Channel>>,
+}
+
+/// What the retry policy decides after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RetryDecision {
+    Fail,
+    Failover,
+    Retry,
+}
+
+type RpcFuture<T> = Pin<Box<dyn Future<Output = Result<tonic::Response<T>, tonic::Status>> + Send>>;
+
+/// A client of one filesystem (`hdfs://<nameservice>` or `hdfs://host:port`).
+pub struct DfsClient {
+    uri: String,
+    namenodes: Vec<NameNodeTarget>,
+    /// Whether this is a nameservice of several NameNodes (only then does a call fail over).
+    ha: bool,
+    conf: DfsClientConf,
+    /// The NameNode the next call tries first: the one that answered last.
+    current: AtomicUsize,
+    /// Hadoop's `ClientId`: names this client to every NameNode's retry cache.
+    client_id: [u8; 16],
+    /// The id of the next logical call; a retried or failed-over call keeps its id.
+    next_call_id: AtomicI32,
+    rng: Mutex<SplitMix64>,
+    /// Whether any call has succeeded (then even a first failure is logged at INFO).
+    has_successful_call: AtomicBool,
+    /// NameNodes (by index) that failed a call at least once; the first failure at each is
+    /// logged at DEBUG until a call succeeds, as Hadoop does.
+    failed_at_least_once: Mutex<HashSet<usize>>,
+}
+
+impl std::fmt::Debug for DfsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DfsClient")
+            .field("uri", &self.uri)
+            .field("namenodes", &self.namenodes())
+            .finish()
+    }
+}
+
+/// The authority of an `hdfs://` URI.
+fn hdfs_authority(fs_uri: &str) -> Result<&str, ClientError> {
+    let trimmed = fs_uri.trim();
+    let (scheme, rest) = trimmed
+        .split_once("://")
+        .ok_or_else(|| ClientError::Config(format!("No FileSystem for scheme \"{trimmed}\"")))?;
+    if !scheme.eq_ignore_ascii_case("hdfs") {
+        return Err(ClientError::Config(format!(
+            "No FileSystem for scheme \"{scheme}\""
+        )));
+    }
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.is_empty() {
+        return Err(ClientError::Config(format!(
+            "Incomplete HDFS URI, no host: {trimmed}"
+        )));
+    }
+    Ok(authority)
+}
+
+impl DfsClient {
+    /// A client of `fs_uri`: `hdfs://<nameservice>` uses the nameservice's NameNodes in
+    /// configuration order (shuffled with `dfs.client.failover.random.order`);
+    /// `hdfs://host[:port]` talks to that one NameNode.
+    pub fn new(conf: &Configuration, fs_uri: &str) -> Result<DfsClient, ClientError> {
+        let client_conf = DfsClientConf::from_conf(conf)?;
+        let bad = |e: ConfError| ClientError::Config(e.to_string());
+        let authority = hdfs_authority(fs_uri)?;
+        let uri = format!("hdfs://{authority}");
+        let mut rng = SplitMix64::from_entropy();
+        let nameservices = conf.get_trimmed_strings("dfs.nameservices").map_err(bad)?;
+        let (mut namenodes, ha) = if nameservices.iter().any(|ns| ns == authority) {
+            let ns = authority;
+            let ids = ha::namenode_ids(conf, ns).map_err(bad)?;
+            let mut found = Vec::new();
+            if ids.is_empty() {
+                if let Some(address) =
+                    ha::namenode_rpc_address(conf, Some(ns), None).map_err(bad)?
+                {
+                    found.push((address.to_string(), address));
+                }
+            } else {
+                for nn in &ids {
+                    if let Some(address) =
+                        ha::namenode_rpc_address(conf, Some(ns), Some(nn)).map_err(bad)?
+                    {
+                        found.push((format!("{nn}/{address}"), address));
+                    }
+                }
+            }
+            if found.is_empty() {
+                return Err(ClientError::Config(format!(
+                    "Could not find any configured addresses for URI {uri}"
+                )));
+            }
+            let ha = found.len() > 1;
+            (found, ha)
+        } else {
+            let address = HostPort::parse(authority, Some(ha::DEFAULT_NAMENODE_RPC_PORT))
+                .map_err(ClientError::Config)?;
+            if address.resolve().is_err() {
+                return Err(ClientError::Config(format!(
+                    "java.net.UnknownHostException: {}",
+                    address.host
+                )));
+            }
+            (vec![(address.to_string(), address)], false)
+        };
+        let random_order_key = conf.scoped_key("dfs.client.failover.random.order", &[authority]);
+        if ha && conf.get_bool(&random_order_key, false).map_err(bad)? {
+            for i in (1..namenodes.len()).rev() {
+                let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+                namenodes.swap(i, j);
+            }
+        }
+        let mut client_id = [0u8; 16];
+        client_id[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
+        client_id[8..].copy_from_slice(&rng.next_u64().to_le_bytes());
+        Ok(DfsClient {
+            uri,
+            namenodes: namenodes
+                .into_iter()
+                .map(|(description, address)| NameNodeTarget {
+                    description,
+                    address,
+                    channel: tokio::sync::Mutex::new(None),
+                })
+                .collect(),
+            ha,
+            conf: client_conf,
+            current: AtomicUsize::new(0),
+            client_id,
+            next_call_id: AtomicI32::new(0),
+            rng: Mutex::new(rng),
+            has_successful_call: AtomicBool::new(false),
+            failed_at_least_once: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// `hdfs://<authority>` of this filesystem.
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// The NameNodes in the order calls fail over between them (`nn1/host:port`).
+    pub fn namenodes(&self) -> Vec<String> {
+        self.namenodes
+            .iter()
+            .map(|t| t.description.clone())
+            .collect()
+    }
+
+    /// This client's id, as the retry cache sees it.
+    pub fn client_id(&self) -> &[u8; 16] {
+        &self.client_id
+    }
+
+    /// The user calls are made as.
+    pub fn user(&self) -> &str {
+        &self.conf.user
+    }
+
+    /// Creates a directory (and its missing parents when `create_parent`).
+    pub async fn mkdirs(
+        &self,
+        path: &str,
+        permission: u16,
+        create_parent: bool,
+    ) -> Result<bool, ClientError> {
+        let request = pb::MkdirsRequestProto {
+            src: path.to_string(),
+            permission: u32::from(permission),
+            create_parent,
+            call: Some(self.next_call()),
+            user: self.conf.user.clone(),
+        };
+        let response = self
+            .invoke("mkdirs", move |mut c| {
+                let request = request.clone();
+                Box::pin(async move { c.mkdirs(request).await })
+            })
+            .await?;
+        Ok(response.result)
+    }
+
+    /// Creates (or with `overwrite` replaces) a file of `length` bytes.
+    pub async fn create(
+        &self,
+        path: &str,
+        permission: u16,
+        overwrite: bool,
+        create_parent: bool,
+        replication: u16,
+        length: u64,
+    ) -> Result<FileStatus, ClientError> {
+        let request = pb::CreateRequestProto {
+            src: path.to_string(),
+            permission: u32::from(permission),
+            overwrite,
+            create_parent,
+            replication: u32::from(replication),
+            length,
+            call: Some(self.next_call()),
+            user: self.conf.user.clone(),
+            block_size: self.conf.block_size,
+        };
+        let response = self
+            .invoke("create", move |mut c| {
+                let request = request.clone();
+                Box::pin(async move { c.create(request).await })
+            })
+            .await?;
+        status_of(response.fs, path)
+    }
+
+    /// Grows a file by `length` bytes.
+    pub async fn append(&self, path: &str, length: u64) -> Result<FileStatus, ClientError> {
+        let request = pb::AppendRequestProto {
+            src: path.to_string(),
+            length,
+            call: Some(self.next_call()),
+            user: self.conf.user.clone(),
+        };
+        let response = self
+            .invoke("append", move |mut c| {
+                let request = request.clone();
+                Box::pin(async move { c.append(request).await })
+            })
+            .await?;
+        status_of(response.fs, path)
+    }
+
+    /// Deletes a path; `false` when there was nothing to delete.
+    pub async fn delete(&self, path: &str, recursive: bool) -> Result<bool, ClientError> {
+        let request = pb::DeleteRequestProto {
+            src: path.to_string(),
+            recursive,
+            call: Some(self.next_call()),
+            user: self.conf.user.clone(),
+        };
+        let response = self
+            .invoke("delete", move |mut c| {
+                let request = request.clone();
+                Box::pin(async move { c.delete(request).await })
+            })
+            .await?;
+        Ok(response.result)
+    }
+
+    /// Renames `src` to `dst` (into `dst` when it is a directory); `false` when it cannot.
+    pub async fn rename(&self, src: &str, dst: &str) -> Result<bool, ClientError> {
+        let request = pb::RenameRequestProto {
+            src: src.to_string(),
+            dst: dst.to_string(),
+            call: Some(self.next_call()),
+            user: self.conf.user.clone(),
+        };
+        let response = self
+            .invoke("rename", move |mut c| {
+                let request = request.clone();
+                Box::pin(async move { c.rename(request).await })
+            })
+            .await?;
+        Ok(response.result)
+    }
+
+    /// The children of a directory (or the file itself); `None` when `path` does not exist.
+    pub async fn list(&self, path: &str) -> Result<Option<Vec<FileStatus>>, ClientError> {
+        self.next_call_id.fetch_add(1, Ordering::Relaxed);
+        let request = pb::GetListingRequestProto {
+            src: path.to_string(),
+        };
+        let response = self
+            .invoke("getListing", move |mut c| {
+                let request = request.clone();
+                Box::pin(async move { c.get_listing(request).await })
+            })
+            .await?;
+        Ok(response.dir_list.map(|listing| {
+            listing
+                .partial_listing
+                .into_iter()
+                .map(file_status)
+                .collect()
+        }))
+    }
+
+    /// The status of `path`; `None` when it does not exist.
+    pub async fn get_file_info(&self, path: &str) -> Result<Option<FileStatus>, ClientError> {
+        self.next_call_id.fetch_add(1, Ordering::Relaxed);
+        let request = pb::GetFileInfoRequestProto {
+            src: path.to_string(),
+        };
+        let response = self
+            .invoke("getFileInfo", move |mut c| {
+                let request = request.clone();
+                Box::pin(async move { c.get_file_info(request).await })
+            })
+            .await?;
+        Ok(response.fs.map(file_status))
+    }
+
+    /// The retry-cache identity of a new logical call.
+    fn next_call(&self) -> pb::RpcCallProto {
+        pb::RpcCallProto {
+            client_id: self.client_id.to_vec(),
+            call_id: self.next_call_id.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    /// Runs one logical call: the same request to the current NameNode, then as the retry
+    /// policy decides, until it succeeds or the policy gives up.
+    async fn invoke<T>(
+        &self,
+        method: &'static str,
+        rpc: impl Fn(ClientNamenodeProtocolClient<Channel>) -> RpcFuture<T>,
+    ) -> Result<T, ClientError> {
+        let mut failovers = 0u32;
+        let mut retries = 0u32;
+        loop {
+            let index = self.current.load(Ordering::Acquire) % self.namenodes.len();
+            let outcome = match self.connect(index).await {
+                Ok(client) => rpc(client)
+                    .await
+                    .map(tonic::Response::into_inner)
+                    .map_err(|status| self.call_failed(index, &status)),
+                Err(err) => Err(err),
+            };
+            let err = match outcome {
+                Ok(answer) => {
+                    self.has_successful_call.store(true, Ordering::Release);
+                    return Ok(answer);
+                }
+                Err(err) => err,
+            };
+            let decision = self.decide(&err, failovers, retries);
+            let target = &self.namenodes[index].description;
+            match decision {
+                RetryDecision::Fail => {
+                    if failovers > 0 || retries > 0 {
+                        tracing::debug!(
+                            target: RETRY_LOG,
+                            "Exception while invoking ClientNamenodeProtocolTranslatorPB.{method} over {target}. Not retrying because {}",
+                            self.fail_reason(&err, failovers, retries)
+                        );
+                    }
+                    return Err(err);
+                }
+                RetryDecision::Failover | RetryDecision::Retry => {
+                    let is_failover = decision == RetryDecision::Failover;
+                    let random = self
+                        .rng
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .next_f64();
+                    let steps = if is_failover { failovers } else { retries };
+                    let delay =
+                        failover_sleep(steps, self.conf.sleep_base, self.conf.sleep_max, random);
+                    self.log_retry(index, method, is_failover, failovers, delay, &err);
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                    if is_failover {
+                        // Another call may have failed over already; move on only from here.
+                        let next = (index + 1) % self.namenodes.len();
+                        let _ = self.current.compare_exchange(
+                            index,
+                            next,
+                            Ordering::AcqRel,
+                            Ordering::Acquire,
+                        );
+                        failovers += 1;
+                    }
+                    retries += 1;
+                }
+            }
+        }
+    }
+
+    /// Hadoop's `FailoverOnNetworkExceptionRetry.shouldRetry` (every ClientProtocol call we
+    /// make is idempotent or at-most-once, so a broken connection may be retried).
+    fn decide(&self, err: &ClientError, failovers: u32, retries: u32) -> RetryDecision {
+        if !self.ha {
+            return RetryDecision::Fail;
+        }
+        if failovers >= self.conf.max_failovers {
+            return RetryDecision::Fail;
+        }
+        if retries.saturating_sub(failovers) > self.conf.max_retries {
+            return RetryDecision::Fail;
+        }
+        match err {
+            ClientError::Unreachable { .. } => RetryDecision::Failover,
+            ClientError::Remote { class, .. } if class == "StandbyException" => {
+                RetryDecision::Failover
+            }
+            ClientError::Remote { class, .. } if class == "RetriableException" => {
+                RetryDecision::Retry
+            }
+            _ => RetryDecision::Fail,
+        }
+    }
+
+    fn fail_reason(&self, err: &ClientError, failovers: u32, retries: u32) -> String {
+        if failovers >= self.conf.max_failovers {
+            format!(
+                "failovers ({failovers}) exceeded maximum allowed ({})",
+                self.conf.max_failovers
+            )
+        } else if retries.saturating_sub(failovers) > self.conf.max_retries {
+            format!(
+                "retries ({retries}) exceeded maximum allowed ({})",
+                self.conf.max_retries
+            )
+        } else {
+            format!("{} is not retried", err.class())
+        }
+    }
+
+    /// `RetryInvocationHandler.log`: the first failure at a NameNode is logged at DEBUG unless
+    /// a call has already succeeded; later ones at INFO.
+    fn log_retry(
+        &self,
+        index: usize,
+        method: &str,
+        is_failover: bool,
+        failovers: u32,
+        delay: Duration,
+        err: &ClientError,
+    ) {
+        let first_failure_here = self
+            .failed_at_least_once
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(index);
+        let info = !first_failure_here || self.has_successful_call.load(Ordering::Acquire);
+        let mut line = format!(
+            "{}, while invoking ClientNamenodeProtocolTranslatorPB.{method} over {}",
+            err.java_string(),
+            self.namenodes[index].description
+        );
+        if failovers > 0 {
+            line.push_str(&format!(" after {failovers} failover attempts"));
+        }
+        line.push_str(if is_failover {
+            ". Trying to failover "
+        } else {
+            ". Retrying "
+        });
+        if delay.is_zero() {
+            line.push_str("immediately.");
+        } else {
+            line.push_str(&format!("after sleeping for {}ms.", delay.as_millis()));
+        }
+        if info {
+            tracing::info!(target: RETRY_LOG, "{line}");
+        } else {
+            tracing::debug!(target: RETRY_LOG, "{line}");
+        }
+    }
+
+    /// The client of NameNode `index`, connecting if there is no open connection.
+    async fn connect(
+        &self,
+        index: usize,
+    ) -> Result<ClientNamenodeProtocolClient<Channel>, ClientError> {
+        let target = &self.namenodes[index];
+        let mut cached = target.channel.lock().await;
+        if let Some(channel) = cached.as_ref() {
+            return Ok(ClientNamenodeProtocolClient::new(channel.clone()));
+        }
+        let timeout = self.conf.connect_timeout;
+        let endpoint = Endpoint::from_shared(format!("http://{}", target.address))
+            .map_err(|e| ClientError::Config(format!("{}: {e}", target.address)))?
+            .connect_timeout(timeout)
+            .tcp_nodelay(true);
+        let channel = match tokio::time::timeout(timeout, endpoint.connect()).await {
+            Err(_) => return Err(connect_timeout(&target.address, timeout)),
+            Ok(Err(err)) => return Err(connection_failure(&target.address, &err, timeout)),
+            Ok(Ok(channel)) => channel,
+        };
+        *cached = Some(channel.clone());
+        Ok(ClientNamenodeProtocolClient::new(channel))
+    }
+
+    /// Converts a failed call's status, dropping the connection when it broke.
+    fn call_failed(&self, index: usize, status: &tonic::Status) -> ClientError {
+        let target = &self.namenodes[index];
+        if let Some(class) = status.metadata().get(EXCEPTION_CLASS_KEY) {
+            return ClientError::remote(class.to_str().unwrap_or("IOException"), status.message());
+        }
+        match status.code() {
+            tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled => {
+                if let Ok(mut cached) = target.channel.try_lock() {
+                    *cached = None;
+                }
+                connection_failure(&target.address, status, self.conf.connect_timeout)
+            }
+            _ => ClientError::remote("IOException", status.message()),
+        }
+    }
+}
+
+/// A connection failure, in the words of Hadoop's `NetUtils.wrapException`.
+fn connection_failure(
+    address: &HostPort,
+    err: &(dyn std::error::Error + 'static),
+    connect_timeout_after: Duration,
+) -> ClientError {
+    let mut io_kind = None;
+    let mut innermost = err.to_string();
+    let mut chain = String::new();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            io_kind = Some(io.kind());
+        }
+        innermost = e.to_string();
+        chain.push_str(&innermost);
+        chain.push('\n');
+        source = e.source();
+    }
+    let local = local_host();
+    match io_kind {
+        Some(std::io::ErrorKind::ConnectionRefused) => ClientError::Unreachable {
+            class: "java.net.ConnectException",
+            message: format!(
+                "Call From {local} to {address} failed on connection exception: java.net.ConnectException: Connection refused; For more details see:  http://wiki.apache.org/hadoop/ConnectionRefused"
+            ),
+        },
+        Some(std::io::ErrorKind::TimedOut) => connect_timeout(address, connect_timeout_after),
+        _ if chain.contains("dns error") || chain.contains("failed to lookup address") => {
+            ClientError::Unreachable {
+                class: "java.net.UnknownHostException",
+                message: format!(
+                    "Invalid host name: local host is: \"{local}\"; destination host is: \"{}\":{}; java.net.UnknownHostException; For more details see:  http://wiki.apache.org/hadoop/UnknownHost",
+                    address.host, address.port
+                ),
+            }
+        }
+        _ => ClientError::Unreachable {
+            class: "java.io.IOException",
+            message: format!(
+                "Failed on local exception: java.io.IOException: {innermost}; Host Details : local host is: \"{local}\"; destination host is: \"{}\":{}; ",
+                address.host, address.port
+            ),
+        },
+    }
+}
+
+fn connect_timeout(address: &HostPort, after: Duration) -> ClientError {
+    ClientError::Unreachable {
+        class: "org.apache.hadoop.net.ConnectTimeoutException",
+        message: format!(
+            "Call From {} to {address} failed on socket timeout exception: org.apache.hadoop.net.ConnectTimeoutException: {} millis timeout while waiting for channel to be ready for connect.; For more details see:  http://wiki.apache.org/hadoop/SocketTimeout",
+            local_host(),
+            after.as_millis()
+        ),
+    }
+}
+
+/// The status a create or append answered with.
+fn status_of(fs: Option<pb::HdfsFileStatusProto>, path: &str) -> Result<FileStatus, ClientError> {
+    fs.map(file_status).ok_or_else(|| {
+        ClientError::remote(
+            "IOException",
+            format!("the NameNode answered without the status of {path}"),
+        )
+    })
+}
+
+fn file_status(proto: pb::HdfsFileStatusProto) -> FileStatus {
+    FileStatus {
+        is_dir: proto.file_type() == pb::hdfs_file_status_proto::FileType::IsDir,
+        name: proto.path,
+        length: proto.length,
+        permission: (proto.permission & 0o7777) as u16,
+        owner: proto.owner,
+        group: proto.group,
+        mtime: proto.modification_time,
+        atime: proto.access_time,
+        replication: proto.block_replication.min(u32::from(u16::MAX)) as u16,
+        block_size: proto.blocksize,
+        children_num: proto.children_num,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conf(pairs: &[(&str, &str)]) -> Configuration {
+        let mut conf = Configuration::new();
+        for (k, v) in pairs {
+            conf.set(k, v);
+        }
+        conf
+    }
+
+    fn ha_conf() -> Configuration {
+        conf(&[
+            ("dfs.nameservices", "mycluster,other"),
+            ("dfs.ha.namenodes.mycluster", "nn1, nn2,nn3"),
+            ("dfs.namenode.rpc-address.mycluster.nn1", "127.0.0.1:8020"),
+            ("dfs.namenode.rpc-address.mycluster.nn2", "127.0.0.2:8020"),
+            ("dfs.namenode.rpc-address.mycluster.nn3", "127.0.0.3:8020"),
+            ("dfs.namenode.rpc-address.other", "127.0.0.9:9000"),
+        ])
+    }
+
+    #[test]
+    fn a_nameservice_uses_its_namenodes_in_configuration_order() {
+        let client = DfsClient::new(&ha_conf(), "hdfs://mycluster").unwrap();
+        assert_eq!(client.uri(), "hdfs://mycluster");
+        assert_eq!(
+            client.namenodes(),
+            [
+                "nn1/127.0.0.1:8020",
+                "nn2/127.0.0.2:8020",
+                "nn3/127.0.0.3:8020"
+            ]
+        );
+        assert!(client.ha);
+        // A path after the authority does not matter.
+        let client = DfsClient::new(&ha_conf(), "hdfs://mycluster/user/x").unwrap();
+        assert_eq!(client.namenodes().len(), 3);
+        // A nameservice of one NameNode does not fail over.
+        let client = DfsClient::new(&ha_conf(), "hdfs://other").unwrap();
+        assert_eq!(client.namenodes(), ["127.0.0.9:9000"]);
+        assert!(!client.ha);
+    }
+
+    #[test]
+    fn random_order_shuffles_the_namenodes() {
+        let mut c = ha_conf();
+        c.set("dfs.client.failover.random.order", "true");
+        let mut orders = HashSet::new();
+        for _ in 0..64 {
+            let client = DfsClient::new(&c, "hdfs://mycluster").unwrap();
+            let mut sorted = client.namenodes();
+            orders.insert(sorted.clone());
+            sorted.sort();
+            assert_eq!(sorted, ha_conf_order());
+        }
+        assert!(orders.len() > 1, "64 clients all had the same order");
+    }
+
+    fn ha_conf_order() -> Vec<String> {
+        DfsClient::new(&ha_conf(), "hdfs://mycluster")
+            .unwrap()
+            .namenodes()
+    }
+
+    #[test]
+    fn a_host_and_port_is_one_namenode() {
+        let client = DfsClient::new(&ha_conf(), "hdfs://127.0.0.5:9000").unwrap();
+        assert_eq!(client.namenodes(), ["127.0.0.5:9000"]);
+        assert!(!client.ha);
+        let client = DfsClient::new(&ha_conf(), "hdfs://localhost").unwrap();
+        assert_eq!(client.namenodes(), ["localhost:8020"]);
+    }
+
+    #[test]
+    fn unusable_uris_are_errors_naming_them() {
+        let err = DfsClient::new(&ha_conf(), "hdfs://no-such-cluster.invalid").unwrap_err();
+        assert_eq!(
+            err,
+            ClientError::Config("java.net.UnknownHostException: no-such-cluster.invalid".into())
+        );
+        assert_eq!(
+            err.to_string(),
+            "java.net.UnknownHostException: no-such-cluster.invalid"
+        );
+        assert_eq!(
+            DfsClient::new(&ha_conf(), "file:///")
+                .unwrap_err()
+                .to_string(),
+            "No FileSystem for scheme \"file\""
+        );
+        assert_eq!(
+            DfsClient::new(&ha_conf(), "hdfs:///x")
+                .unwrap_err()
+                .to_string(),
+            "Incomplete HDFS URI, no host: hdfs:///x"
+        );
+        let mut c = ha_conf();
+        c.set("dfs.nameservices", "mycluster,empty");
+        c.set("dfs.ha.namenodes.empty", "nn1,nn2");
+        assert_eq!(
+            DfsClient::new(&c, "hdfs://empty").unwrap_err().to_string(),
+            "Could not find any configured addresses for URI hdfs://empty"
+        );
+    }
+
+    #[test]
+    fn client_ids_differ_and_call_ids_increase() {
+        let a = DfsClient::new(&ha_conf(), "hdfs://mycluster").unwrap();
+        let b = DfsClient::new(&ha_conf(), "hdfs://mycluster").unwrap();
+        assert_ne!(a.client_id(), b.client_id());
+        let first = a.next_call();
+        let second = a.next_call();
+        assert_eq!(first.client_id, a.client_id().to_vec());
+        assert!(second.call_id > first.call_id);
+    }
+
+    #[test]
+    fn failover_sleeps_follow_hadoops_exponential_backoff() {
+        let base = Duration::from_millis(500);
+        let max = Duration::from_millis(15_000);
+        assert_eq!(failover_sleep(0, base, max, 0.99), Duration::ZERO);
+        assert_eq!(
+            failover_sleep(1, base, max, 0.5),
+            Duration::from_millis(1000)
+        );
+        assert_eq!(
+            failover_sleep(1, base, max, 0.0),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            failover_sleep(2, base, max, 0.5),
+            Duration::from_millis(2000)
+        );
+        // Capped at the maximum before the jitter.
+        assert_eq!(
+            failover_sleep(6, base, max, 0.5),
+            Duration::from_millis(15_000)
+        );
+        assert_eq!(
+            failover_sleep(200, base, max, 0.0),
+            Duration::from_millis(7_500)
+        );
+        let mut rng = SplitMix64::from_entropy();
+        for n in 1..20 {
+            let d = failover_sleep(n, base, max, rng.next_f64());
+            let cap = (500u64 << n.min(5)).min(15_000);
+            assert!(d.as_millis() as u64 >= cap / 2 && (d.as_millis() as u64) < cap * 3 / 2);
+        }
+    }
+
+    #[test]
+    fn errors_print_as_hadoop_does() {
+        let standby = ClientError::remote(
+            "StandbyException",
+            "Operation category READ is not supported in state standby",
+        );
+        assert_eq!(
+            standby.to_string(),
+            "Operation category READ is not supported in state standby"
+        );
+        assert_eq!(
+            standby.java_string(),
+            "org.apache.hadoop.ipc.RemoteException(org.apache.hadoop.ipc.StandbyException): Operation category READ is not supported in state standby"
+        );
+        let fnf = ClientError::remote("FileNotFoundException", "File does not exist: /x");
+        assert!(
+            fnf.java_string()
+                .contains("(java.io.FileNotFoundException)")
+        );
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let err = connection_failure(
+            &HostPort::new("127.0.0.1", 1),
+            &refused,
+            Duration::from_secs(1),
+        );
+        assert_eq!(err.class(), "ConnectException");
+        assert!(
+            err.to_string().ends_with(" to 127.0.0.1:1 failed on connection exception: java.net.ConnectException: Connection refused; For more details see:  http://wiki.apache.org/hadoop/ConnectionRefused"),
+            "{err}"
+        );
+        assert!(
+            err.java_string()
+                .starts_with("java.net.ConnectException: Call From ")
+        );
+    }
+
+    #[test]
+    fn wire_statuses_become_file_statuses() {
+        let proto = pb::HdfsFileStatusProto {
+            file_type: pb::hdfs_file_status_proto::FileType::IsFile as i32,
+            path: "f".into(),
+            length: 8,
+            permission: 0o100644,
+            owner: "u".into(),
+            group: "supergroup".into(),
+            modification_time: 5,
+            access_time: 4,
+            block_replication: 2,
+            blocksize: 1024,
+            children_num: 0,
+        };
+        let status = file_status(proto);
+        assert_eq!(
+            (status.name.as_str(), status.is_dir, status.permission),
+            ("f", false, 0o644)
+        );
+        assert_eq!(
+            (status.replication, status.block_size, status.atime),
+            (2, 1024, 4)
+        );
+    }
+}
