@@ -480,3 +480,62 @@ async fn jmx_reports_the_ha_state_and_journal_status() {
     );
     assert!(get(0, "/").contains("NameNode Journal Status"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hdfs_dfs_against_real_namenodes_follows_the_active() {
+    let jns = JournalNodes::start(true);
+    let mut nns = NameNodes::configure(&jns, &[]);
+    format_and_start(&mut nns);
+    nns.transition(1, true, HaRequestSource::RequestByUser)
+        .await
+        .unwrap();
+    let ok = |out: std::process::Output| {
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    ok(nns.hdfs(&["dfs", "-mkdir", "-p", "/user/alice/data"], ""));
+    let local = nns.data.path().join("local.txt");
+    std::fs::write(&local, vec![b'x'; 1234]).unwrap();
+    ok(nns.hdfs(
+        &[
+            "dfs",
+            "-put",
+            local.to_str().unwrap(),
+            "/user/alice/data/f.txt",
+        ],
+        "",
+    ));
+    let ls = ok(nns.hdfs(&["dfs", "-ls", "/user/alice/data"], ""));
+    assert!(ls.starts_with("Found 1 items\n-rw-r--r--   3 "), "{ls}");
+    assert!(
+        ls.trim_end().ends_with("1234 ") || ls.contains(" 1234 "),
+        "{ls}"
+    );
+    assert!(ls.trim_end().ends_with("/user/alice/data/f.txt"), "{ls}");
+    // Fail over by hand: the client finds the new active.
+    nns.transition(1, false, HaRequestSource::RequestByUser)
+        .await
+        .unwrap();
+    nns.transition(0, true, HaRequestSource::RequestByUser)
+        .await
+        .unwrap();
+    let stat = ok(nns.hdfs(&["dfs", "-stat", "%b %F %n", "/user/alice/data/f.txt"], ""));
+    assert_eq!(stat, "1234 regular file f.txt\n");
+    let out = nns.hdfs(&["dfs", "-mkdir", "/user/alice/data"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr)
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap(),
+        "mkdir: `/user/alice/data': File exists"
+    );
+    let out = nns.hdfs(&["dfs", "-rm", "-r", "/user/alice"], "");
+    assert_eq!(ok(out), "Deleted /user/alice\n");
+}
