@@ -1,5 +1,5 @@
 //! Starting the daemons of a loopback cluster as child processes — what the benchmark
-//! commands run against. Each daemon is a binary beside the running one; a `Process` is
+//! commands run against — and the percentiles they report. Each daemon is a binary beside the running one; a `Process` is
 //! killed when dropped, so nothing outlives the benchmark.
 
 use std::io::{BufRead, BufReader};
@@ -132,4 +132,29 @@ pub fn hdfs(conf_dir: &Path, args: &[&str]) -> Result<String, String> {
         ));
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// The `p`th percentile (nearest rank) of sorted samples.
+pub fn percentile(sorted: &[std::time::Duration], p: f64) -> std::time::Duration {
+    if sorted.is_empty() {
+        return std::time::Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize - 1;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let samples: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&samples, 50.0), Duration::from_millis(50));
+        assert_eq!(percentile(&samples, 99.0), Duration::from_millis(99));
+        assert_eq!(percentile(&samples, 100.0), Duration::from_millis(100));
+        assert_eq!(percentile(&[], 50.0), Duration::ZERO);
+        assert_eq!(percentile(&samples[..1], 99.0), Duration::from_millis(1));
+    }
 }

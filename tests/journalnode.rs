@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use common::cluster::JournalNodes;
 use common::{Daemon, STARTUP_DEADLINE, binary};
 use hdfs_ha::conf::QjournalUri;
 use hdfs_ha::journal::NamespaceInfo;
@@ -27,97 +28,31 @@ fn ns() -> NamespaceInfo {
     }
 }
 
-struct JournalNodes {
-    root: tempfile::TempDir,
-    conf_dir: tempfile::TempDir,
-    nodes: Vec<Option<Daemon>>,
-    /// `host:port` of each node's RPC server (fixed after the first start).
-    addresses: Vec<String>,
+fn uri(jns: &JournalNodes) -> QjournalUri {
+    QjournalUri::parse(&jns.qjournal_uri(JID)).unwrap()
 }
 
-impl JournalNodes {
-    fn start() -> JournalNodes {
-        let mut jns = JournalNodes {
-            root: tempfile::tempdir().unwrap(),
-            conf_dir: tempfile::tempdir().unwrap(),
-            nodes: Vec::new(),
-            addresses: Vec::new(),
-        };
-        for i in 0..3 {
-            let (daemon, address) = jns.launch(i, &format!("127.0.0.{}:0", i + 1));
-            jns.nodes.push(Some(daemon));
-            jns.addresses.push(address);
-        }
-        jns
-    }
+fn manager(jns: &JournalNodes) -> QuorumJournalManager<GrpcChannel> {
+    let conf = QjmConf {
+        write_txns_timeout: Duration::from_secs(10),
+        connect_timeout: Duration::from_secs(2),
+        in_progress_tailing: true,
+        ..QjmConf::default()
+    };
+    QuorumJournalManager::connect(conf, &uri(jns), Some(ns()), None).unwrap()
+}
 
-    fn edits_dir(&self, i: usize) -> PathBuf {
-        self.root.path().join(format!("jn{i}"))
-    }
-
-    fn launch(&self, i: usize, rpc: &str) -> (Daemon, String) {
-        let args: Vec<String> = [
-            format!("dfs.journalnode.rpc-address={rpc}"),
-            format!("dfs.journalnode.http-address=127.0.0.{}:0", i + 1),
-            format!("dfs.journalnode.edits.dir={}", self.edits_dir(i).display()),
-            "dfs.ha.tail-edits.in-progress=true".to_string(),
-        ]
-        .into_iter()
-        .flat_map(|d| ["-D".to_string(), d])
-        .collect();
-        let daemon = Daemon::start(
-            &format!("jn{i}"),
-            &binary("journalnode"),
-            &args,
-            &[(
-                "HADOOP_CONF_DIR",
-                self.conf_dir.path().display().to_string(),
-            )],
-        );
-        let address = daemon.wait_for_address("JournalNode RPC server is listening on");
-        (daemon, address)
-    }
-
-    fn kill9(&mut self, i: usize) {
-        if let Some(mut d) = self.nodes[i].take() {
-            d.kill9();
-        }
-    }
-
-    fn restart(&mut self, i: usize) -> &Daemon {
-        let address = self.addresses[i].clone();
-        let (daemon, bound) = self.launch(i, &address);
-        assert_eq!(bound, address);
-        self.nodes[i] = Some(daemon);
-        self.nodes[i].as_ref().unwrap()
-    }
-
-    fn uri(&self) -> QjournalUri {
-        QjournalUri::parse(&format!("qjournal://{}/{JID}", self.addresses.join(";"))).unwrap()
-    }
-
-    fn qjm(&self) -> QuorumJournalManager<GrpcChannel> {
-        let conf = QjmConf {
-            write_txns_timeout: Duration::from_secs(10),
-            connect_timeout: Duration::from_secs(2),
-            in_progress_tailing: true,
-            ..QjmConf::default()
-        };
-        QuorumJournalManager::connect(conf, &self.uri(), Some(ns()), None).unwrap()
-    }
-
-    /// A channel to JournalNode `i` alone.
-    fn channel(&self, i: usize) -> GrpcChannel {
-        let (host, port) = self.addresses[i].rsplit_once(':').unwrap();
-        GrpcChannel::new(
-            host,
-            port.parse().unwrap(),
-            JID,
-            None,
-            Duration::from_secs(2),
-        )
-        .unwrap()
-    }
+/// A channel to JournalNode `i` alone.
+fn channel(jns: &JournalNodes, i: usize) -> GrpcChannel {
+    let (host, port) = jns.addresses[i].rsplit_once(':').unwrap();
+    GrpcChannel::new(
+        host,
+        port.parse().unwrap(),
+        JID,
+        None,
+        Duration::from_secs(2),
+    )
+    .unwrap()
 }
 
 /// A 200-byte edit that says which txid it is.
@@ -167,7 +102,7 @@ async fn wait_acked(acked: &AtomicU64, at_least: u64) {
 
 /// Every edit from 1 to `last` reads back with its own content.
 async fn check_all_present(jns: &JournalNodes, last: u64) {
-    let reader = jns.qjm();
+    let reader = manager(&jns);
     let mut next = 1;
     while next <= last {
         let records = reader.read_edits(next, 5000, true).await.unwrap();
@@ -185,8 +120,8 @@ async fn check_all_present(jns: &JournalNodes, last: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_journal_node_killed_mid_write_rejoins_at_the_next_segment() {
-    let mut jns = JournalNodes::start();
-    let qjm = Arc::new(jns.qjm());
+    let mut jns = JournalNodes::start(true);
+    let qjm = Arc::new(manager(&jns));
     qjm.format(false).await.unwrap();
     assert_eq!(qjm.recover_unfinalized_segments().await.unwrap(), None);
     let acked = Arc::new(AtomicU64::new(0));
@@ -208,7 +143,7 @@ async fn a_journal_node_killed_mid_write_rejoins_at_the_next_segment() {
     restarted.wait_for_line("JournalNode RPC server is listening", STARTUP_DEADLINE);
     // It rejoins at the next segment: it gets a finalized segment that started after it came back.
     let after_restart = acked.load(Ordering::SeqCst);
-    let channel = jns.channel(1);
+    let channel = channel(&jns, 1);
     let rejoined = async {
         loop {
             if let Ok(m) = channel.get_edit_log_manifest(1, false).await
@@ -230,8 +165,8 @@ async fn a_journal_node_killed_mid_write_rejoins_at_the_next_segment() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_journal_nodes_killed_fail_the_writer_and_lose_nothing_acknowledged() {
-    let mut jns = JournalNodes::start();
-    let qjm = Arc::new(jns.qjm());
+    let mut jns = JournalNodes::start(true);
+    let qjm = Arc::new(manager(&jns));
     qjm.format(false).await.unwrap();
     qjm.recover_unfinalized_segments().await.unwrap();
     let acked = Arc::new(AtomicU64::new(0));
@@ -256,7 +191,7 @@ async fn two_journal_nodes_killed_fail_the_writer_and_lose_nothing_acknowledged(
     jns.restart(2);
     // A new writer recovers at least everything acknowledged, and nothing beyond what a
     // JournalNode held.
-    let next = jns.qjm();
+    let next = manager(&jns);
     let recovered = next.recover_unfinalized_segments().await.unwrap().unwrap();
     assert!(
         recovered >= last_acked,
@@ -298,8 +233,8 @@ fn newest_in_progress(dir: &Path) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrupt_last_record_is_truncated_when_the_journal_node_restarts() {
-    let mut jns = JournalNodes::start();
-    let qjm = jns.qjm();
+    let mut jns = JournalNodes::start(true);
+    let qjm = manager(&jns);
     qjm.format(false).await.unwrap();
     qjm.recover_unfinalized_segments().await.unwrap();
     let writer = qjm.start_log_segment(1, LV).await.unwrap();
@@ -308,7 +243,7 @@ async fn a_corrupt_last_record_is_truncated_when_the_journal_node_restarts() {
     }
     writer.flush().await.unwrap();
     // A majority acknowledged; wait until JournalNode 0 itself holds all 20.
-    wait_for_end(&jns.channel(0), 20).await;
+    wait_for_end(&channel(&jns, 0), 20).await;
     jns.kill9(0);
     let file = newest_in_progress(&jns.edits_dir(0));
     let mut bytes = std::fs::read(&file).unwrap();
@@ -319,7 +254,7 @@ async fn a_corrupt_last_record_is_truncated_when_the_journal_node_restarts() {
 
     jns.restart(0);
     // The journal is opened on the first request naming it.
-    let channel = jns.channel(0);
+    let channel = channel(&jns, 0);
     let manifest = channel.get_edit_log_manifest(1, true).await.unwrap();
     assert_eq!(manifest.logs.last().unwrap().end_txid, 19);
     let restarted = jns.nodes[0].as_ref().unwrap();
@@ -329,7 +264,7 @@ async fn a_corrupt_last_record_is_truncated_when_the_journal_node_restarts() {
     assert_eq!(truncated, n - (16 + 200));
     drop(writer);
     // Recovery still finds all 20 edits (on the other two).
-    let next = jns.qjm();
+    let next = manager(&jns);
     assert_eq!(next.recover_unfinalized_segments().await.unwrap(), Some(20));
     check_all_present(&jns, 20).await;
 }
@@ -352,13 +287,13 @@ fn a_relative_edits_dir_is_refused_with_hadoops_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jmx_and_prom_report_journal_metrics() {
-    let jns = JournalNodes::start();
-    let qjm = jns.qjm();
+    let jns = JournalNodes::start(true);
+    let qjm = manager(&jns);
     qjm.format(false).await.unwrap();
     qjm.recover_unfinalized_segments().await.unwrap();
     let writer = qjm.start_log_segment(1, LV).await.unwrap();
     writer.write(&[&payload(1), &payload(2)]).await.unwrap();
-    wait_for_end(&jns.channel(0), 2).await;
+    wait_for_end(&channel(&jns, 0), 2).await;
     let http = jns.nodes[0]
         .as_ref()
         .unwrap()
@@ -415,7 +350,7 @@ async fn jmx_and_prom_report_journal_metrics() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_journal_ids_and_unformatted_journals_get_hadoops_messages() {
-    let jns = JournalNodes::start();
+    let jns = JournalNodes::start(true);
     let (host, port) = jns.addresses[0].rsplit_once(':').unwrap();
     let port: u16 = port.parse().unwrap();
     for bad in [".hidden", "a/b"] {
@@ -464,7 +399,7 @@ use std::process::Stdio;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_fails_one_journal_while_the_others_keep_serving() {
-    let jns = JournalNodes::start();
+    let jns = JournalNodes::start(true);
     // Journal "full" of JournalNode 0 lives on a 128 KiB filesystem.
     let Some(_fs) = TinyFs::mount(&jns.edits_dir(0).join("full"), "128k") else {
         println!("skipped: cannot mount a tmpfs here (needs root)");

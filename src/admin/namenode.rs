@@ -209,15 +209,7 @@ fn describe_dir(dir: &Path) -> String {
 }
 
 fn describe_qjm(conf: &NameNodeConf) -> String {
-    format!(
-        "QJM to [{}]",
-        conf.shared_edits
-            .journal_nodes
-            .iter()
-            .map(|n| n.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
+    conf.shared_edits.qjm_name()
 }
 
 /// Asks (per Hadoop's `confirmFormat`) whether each place holding data may be cleared.

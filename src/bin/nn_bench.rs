@@ -63,14 +63,6 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize - 1;
-    sorted[rank.min(sorted.len() - 1)]
-}
-
 fn write_conf(
     conf_dir: &Path,
     data_dir: &Path,
@@ -259,10 +251,10 @@ async fn run(args: Args) -> Result<(), String> {
         println!(
             "| {clients} | {:.0} | {:.2} ms | {:.2} ms | {:.1} ms | {:.1} ms |",
             latencies.len() as f64 / elapsed,
-            ms(percentile(&latencies, 50.0)),
-            ms(percentile(&latencies, 99.0)),
-            ms(percentile(&lags, 50.0)),
-            ms(percentile(&lags, 99.0)),
+            ms(local_cluster::percentile(&latencies, 50.0)),
+            ms(local_cluster::percentile(&latencies, 99.0)),
+            ms(local_cluster::percentile(&lags, 50.0)),
+            ms(local_cluster::percentile(&lags, 99.0)),
         );
     }
     drop(processes);

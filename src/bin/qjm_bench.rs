@@ -81,14 +81,6 @@ fn disk_fsync_rate(dir: &Path, seconds: f64) -> Result<f64, String> {
     Ok(syncs as f64 / start.elapsed().as_secs_f64())
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize - 1;
-    sorted[rank.min(sorted.len() - 1)]
-}
-
 fn main() {
     let args = match parse_args() {
         Ok(a) => a,
@@ -201,8 +193,8 @@ async fn run(args: Args) -> Result<(), String> {
         println!(
             "| {writers} | {:.0} | {:.2} ms | {:.2} ms | {:.1} |",
             edits as f64 / elapsed,
-            percentile(&latencies, 50.0).as_secs_f64() * 1e3,
-            percentile(&latencies, 99.0).as_secs_f64() * 1e3,
+            local_cluster::percentile(&latencies, 50.0).as_secs_f64() * 1e3,
+            local_cluster::percentile(&latencies, 99.0).as_secs_f64() * 1e3,
             edits as f64 / batches as f64
         );
         qjm.purge_logs_older_than(next_txid);

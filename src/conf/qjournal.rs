@@ -52,6 +52,13 @@ impl QjournalUri {
         })
     }
 
+    /// How Hadoop names the quorum journal manager of this URI in messages:
+    /// `QJM to [host1:8485, host2:8485, host3:8485]`.
+    pub fn qjm_name(&self) -> String {
+        let nodes: Vec<String> = self.journal_nodes.iter().map(|n| n.to_string()).collect();
+        format!("QJM to [{}]", nodes.join(", "))
+    }
+
     /// Hadoop's warning for an even JournalNode count (a quorum of 2 of 4 tolerates no more
     /// failures than 2 of 3).
     pub fn even_count_warning(&self) -> Option<String> {
@@ -100,6 +107,10 @@ mod tests {
             ]
         );
         assert_eq!(uri.even_count_warning(), None);
+        assert_eq!(
+            uri.qjm_name(),
+            "QJM to [node1.example.com:8485, node2.example.com:8485, node3.example.com:8485]"
+        );
     }
 
     #[test]

@@ -34,16 +34,7 @@ async fn is_active(State(nn): State<Arc<NameNode>>) -> impl IntoResponse {
 
 /// Hadoop's `NameJournalStatus` value.
 fn journal_status(nn: &NameNode) -> String {
-    let manager = format!(
-        "QJM to [{}]",
-        nn.conf()
-            .shared_edits
-            .journal_nodes
-            .iter()
-            .map(|n| n.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    let manager = nn.conf().shared_edits.qjm_name();
     let stream = match nn.journal_report() {
         Some((start, loggers)) => format!(
             "Writing segment beginning at txid {start}. \n{}",

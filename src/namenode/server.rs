@@ -27,6 +27,9 @@ use crate::journal::NamespaceInfo;
 use crate::journal::edits::EditRecord;
 use crate::qjm::{EditLogWriter, GrpcChannel, QjmError, QuorumJournalManager};
 
+/// Hadoop's message when the NameNode must stop at once.
+const SHUTDOWN_NOW: &str = "Error encountered requiring NN shutdown. Shutting down immediately.";
+
 /// Most edits read per tailing round.
 const TAIL_BATCH: usize = 5000;
 
@@ -452,9 +455,7 @@ impl NameNode {
         };
         for op in &ops {
             if let Err(err) = inner.namespace.apply(op) {
-                return Step::Fatal(format!(
-                    "Error encountered requiring NN shutdown. Shutting down immediately. {err}"
-                ));
+                return Step::Fatal(format!("{SHUTDOWN_NOW} {err}"));
             }
         }
         let reply = answer(&inner.namespace, &ops);
@@ -478,7 +479,7 @@ impl NameNode {
             .collect();
         let refs: Vec<&[u8]> = payloads.iter().map(Vec::as_slice).collect();
         let Some(writer) = inner.active.as_ref().map(|a| a.writer.clone()) else {
-            return Step::Fatal("Error encountered requiring NN shutdown. Shutting down immediately. No edit log writer while active".to_string());
+            return Step::Fatal(format!("{SHUTDOWN_NOW} No edit log writer while active"));
         };
         match writer.submit(&refs) {
             Ok((first, durable)) => {
@@ -505,14 +506,8 @@ impl NameNode {
             .map(|a| a.writer.segment_start())
             .unwrap_or_default();
         format!(
-            "Error: flush failed for required journal (JournalAndStream(mgr=QJM to [{}], stream=QuorumOutputStream starting at txid {segment})): {err}",
-            self.conf
-                .shared_edits
-                .journal_nodes
-                .iter()
-                .map(|n| n.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+            "Error: flush failed for required journal (JournalAndStream(mgr={}, stream=QuorumOutputStream starting at txid {segment})): {err}",
+            self.conf.shared_edits.qjm_name()
         )
     }
 
@@ -586,15 +581,16 @@ impl NameNode {
             let _ = t.task.await;
         }
         tracing::info!("Starting services required for active state");
-        match self.become_active().await {
-            Ok(()) => Ok(()),
-            Err(message) => {
-                self.die(format!(
-                    "Error encountered requiring NN shutdown. Shutting down immediately. {message}"
-                ));
-                Err(NnError::new("ServiceFailedException", message))
-            }
-        }
+        self.become_active()
+            .await
+            .map_err(|cause| self.immediate_shutdown(cause))
+    }
+
+    /// Hadoop's `doImmediateShutdown`: a failure while starting or stopping HA services
+    /// leaves no half-active NameNode running.
+    fn immediate_shutdown(&self, cause: String) -> NnError {
+        self.die(format!("{SHUTDOWN_NOW} {cause}"));
+        NnError::new("ServiceFailedException", cause)
     }
 
     async fn become_active(&self) -> Result<(), String> {
@@ -653,12 +649,9 @@ impl NameNode {
             inner.active.take()
         };
         if let Some(active) = active
-            && let Err(message) = self.close_segment(&active).await
+            && let Err(cause) = self.close_segment(&active).await
         {
-            self.die(format!(
-                "Error encountered requiring NN shutdown. Shutting down immediately. {message}"
-            ));
-            return Err(NnError::new("ServiceFailedException", message));
+            return Err(self.immediate_shutdown(cause));
         }
         tracing::info!("Starting services required for standby state");
         *tailer = Some(self.spawn_tailer());
@@ -767,9 +760,9 @@ impl NameNode {
                 self.durable.send_replace(start);
                 tracing::info!("Starting log segment at {start}");
             }
-            Err(message) => self.die(format!(
-                "Error encountered requiring NN shutdown. Shutting down immediately. {message}"
-            )),
+            Err(cause) => {
+                self.immediate_shutdown(cause);
+            }
         }
         self.rolled.notify_waiters();
     }

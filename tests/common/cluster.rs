@@ -22,20 +22,24 @@ pub fn free_port(host: &str) -> u16 {
 pub struct JournalNodes {
     pub root: tempfile::TempDir,
     pub nodes: Vec<Option<Daemon>>,
+    /// `host:port` of each node's RPC server (fixed after the first start).
     pub addresses: Vec<String>,
     conf_dir: tempfile::TempDir,
+    cache: bool,
 }
 
 impl JournalNodes {
+    /// Three JournalNodes on 127.0.0.1-3, with the edits cache when `cache`.
     pub fn start(cache: bool) -> JournalNodes {
         let mut jns = JournalNodes {
             root: tempfile::tempdir().unwrap(),
             nodes: Vec::new(),
             addresses: Vec::new(),
             conf_dir: tempfile::tempdir().unwrap(),
+            cache,
         };
         for i in 0..3 {
-            let (d, a) = jns.launch(i, &format!("127.0.0.{}:0", i + 1), cache);
+            let (d, a) = jns.launch(i, &format!("127.0.0.{}:0", i + 1));
             jns.nodes.push(Some(d));
             jns.addresses.push(a);
         }
@@ -46,12 +50,12 @@ impl JournalNodes {
         self.root.path().join(format!("jn{i}"))
     }
 
-    fn launch(&self, i: usize, rpc: &str, cache: bool) -> (Daemon, String) {
+    fn launch(&self, i: usize, rpc: &str) -> (Daemon, String) {
         let args: Vec<String> = [
             format!("dfs.journalnode.rpc-address={rpc}"),
             format!("dfs.journalnode.http-address=127.0.0.{}:0", i + 1),
             format!("dfs.journalnode.edits.dir={}", self.edits_dir(i).display()),
-            format!("dfs.ha.tail-edits.in-progress={cache}"),
+            format!("dfs.ha.tail-edits.in-progress={}", self.cache),
         ]
         .into_iter()
         .flat_map(|d| ["-D".to_string(), d])
@@ -67,6 +71,21 @@ impl JournalNodes {
         );
         let a = d.wait_for_address("JournalNode RPC server is listening on");
         (d, a)
+    }
+
+    pub fn kill9(&mut self, i: usize) {
+        if let Some(mut d) = self.nodes[i].take() {
+            d.kill9();
+        }
+    }
+
+    /// Starts JournalNode `i` again on its address and edits directory.
+    pub fn restart(&mut self, i: usize) -> &Daemon {
+        let address = self.addresses[i].clone();
+        let (daemon, bound) = self.launch(i, &address);
+        assert_eq!(bound, address);
+        self.nodes[i] = Some(daemon);
+        self.nodes[i].as_ref().unwrap()
     }
 
     pub fn qjournal_uri(&self, jid: &str) -> String {
