@@ -102,7 +102,7 @@ async fn wait_acked(acked: &AtomicU64, at_least: u64) {
 
 /// Every edit from 1 to `last` reads back with its own content.
 async fn check_all_present(jns: &JournalNodes, last: u64) {
-    let reader = manager(&jns);
+    let reader = manager(jns);
     let mut next = 1;
     while next <= last {
         let records = reader.read_edits(next, 5000, true).await.unwrap();
