@@ -2,6 +2,7 @@
 //! they never travel past a service boundary into the cores.
 
 /// HAServiceProtocol: a NameNode's HA state, driven by a ZKFC or `hdfs haadmin`.
+#[allow(non_camel_case_types)]
 pub mod haservice {
     tonic::include_proto!("hdfs_ha.haservice");
 
@@ -29,4 +30,14 @@ pub mod qjournal {
 #[allow(non_camel_case_types)]
 pub mod namenode {
     tonic::include_proto!("hdfs_ha.namenode");
+}
+
+/// ZKFCProtocol: cedeActive and gracefulFailover between ZKFCs and from `hdfs haadmin`.
+pub mod zkfc {
+    tonic::include_proto!("hdfs_ha.zkfc");
+}
+
+/// Hadoop's `HAZKInfo.proto`: the ActiveNodeInfo record stored in ZooKeeper by the ZKFCs.
+pub mod hazkinfo {
+    tonic::include_proto!("hadoop.hdfs");
 }

@@ -20,6 +20,9 @@ use crate::proto::namenode as pb;
 /// Bytes per image chunk.
 const IMAGE_CHUNK: usize = 1 << 20;
 
+/// How often a health stream looks for a change of state or health to report.
+const HEALTH_WATCH_PERIOD: Duration = Duration::from_millis(50);
+
 /// The single conversion of NameNode errors to gRPC statuses.
 pub fn to_status(err: NnError) -> Status {
     use tonic::Code;
@@ -343,6 +346,48 @@ impl ha::ha_service_protocol_service_server::HaServiceProtocolService for HaServ
             ready_to_become_active: ready,
             not_ready_reason: reason,
         }))
+    }
+
+    type watchHealthStream = ReceiverStream<Result<ha::HealthReportProto, Status>>;
+
+    /// The ZKFC's health stream: a report now and on every change of state or health, and an
+    /// error when the NameNode stops. Its real use is the connection itself: when this process
+    /// dies, the ZKFC's stream breaks at once.
+    async fn watch_health(
+        &self,
+        _: Request<ha::WatchHealthRequestProto>,
+    ) -> Result<Response<Self::watchHealthStream>, Status> {
+        let nn = self.nn.clone();
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        tokio::spawn(async move {
+            let fatal = nn.fatal_token();
+            let mut tick = tokio::time::interval(HEALTH_WATCH_PERIOD);
+            let mut last = None;
+            loop {
+                let health = nn.monitor_health();
+                let report = ha::HealthReportProto {
+                    state: state_proto(nn.state()) as i32,
+                    healthy: health.is_ok(),
+                    unhealthy_reason: health.err().map(|e| e.message),
+                };
+                if last.as_ref() != Some(&report) {
+                    if tx.send(Ok(report.clone())).await.is_err() {
+                        return;
+                    }
+                    last = Some(report);
+                }
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = tx.closed() => return,
+                    _ = fatal.cancelled() => {
+                        let stopping = NnError::new("HealthCheckFailedException", "The NameNode is stopping");
+                        let _ = tx.send(Err(to_status(stopping))).await;
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
     }
 }
 
