@@ -8,6 +8,7 @@
 //!   inside the services that use them).
 //! - [`admin`] — the `hdfs` front: Hadoop-style command lines, `getconf`, `version`.
 //! - [`log`] — the log line format every binary writes (log4j's default pattern).
+//! - [`zkfc`] — the ZK failover controller: elector, health monitor, fencing, the daemon.
 //! - [`local_cluster`] — daemons of a loopback cluster as child processes (for benchmarks).
 //!
 //! See `DESIGN.md` in the shared design folder for where each later component goes.
@@ -22,3 +23,4 @@ pub mod proto;
 pub mod qjm;
 pub mod quorum;
 pub(crate) mod storage_dir;
+pub mod zkfc;

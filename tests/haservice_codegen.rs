@@ -69,6 +69,23 @@ impl HaServiceProtocolService for RecordingService {
             not_ready_reason: None,
         }))
     }
+
+    type watchHealthStream =
+        tokio_stream::Iter<std::vec::IntoIter<Result<HealthReportProto, Status>>>;
+
+    async fn watch_health(
+        &self,
+        _: Request<WatchHealthRequestProto>,
+    ) -> Result<Response<Self::watchHealthStream>, Status> {
+        let state = *self.state.lock().unwrap();
+        Ok(Response::new(tokio_stream::iter(vec![Ok(
+            HealthReportProto {
+                state: state as i32,
+                healthy: true,
+                unhealthy_reason: None,
+            },
+        )])))
+    }
 }
 
 #[tokio::test]
