@@ -2,5 +2,12 @@
 //! takes part, through ZooKeeper, in electing which NameNode is active; the winner fences the
 //! previous active before making its own NameNode active.
 //!
-//! - [`elector`]: `ActiveStandbyElector` as a state machine (no I/O).
+//! - [`elector`]: `ActiveStandbyElector` as a state machine (no I/O);
+//! - [`health`]: `HealthMonitor` as a state machine (no I/O);
+//! - [`controller`]: `ZKFailoverController`'s decisions (electability, cede, state checks),
+//!   owning the elector (no I/O).
+pub mod controller;
 pub mod elector;
+pub mod health;
+#[cfg(test)]
+mod sim;
