@@ -185,7 +185,7 @@ fn process_user() -> Option<String> {
 }
 
 /// This machine's name, as Hadoop's connection errors name the calling side.
-fn local_host() -> &'static str {
+pub(crate) fn local_host() -> &'static str {
     static HOST: OnceLock<String> = OnceLock::new();
     HOST.get_or_init(|| {
         std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -759,7 +759,7 @@ impl DfsClient {
 }
 
 /// A connection failure, in the words of Hadoop's `NetUtils.wrapException`.
-fn connection_failure(
+pub(crate) fn connection_failure(
     address: &HostPort,
     err: &(dyn std::error::Error + 'static),
     connect_timeout_after: Duration,
@@ -805,7 +805,7 @@ fn connection_failure(
     }
 }
 
-fn connect_timeout(address: &HostPort, after: Duration) -> ClientError {
+pub(crate) fn connect_timeout(address: &HostPort, after: Duration) -> ClientError {
     ClientError::Unreachable {
         class: "org.apache.hadoop.net.ConnectTimeoutException",
         message: format!(

@@ -6,8 +6,12 @@
 //! - [`health`]: `HealthMonitor` as a state machine (no I/O);
 //! - [`controller`]: `ZKFailoverController`'s decisions (electability, cede, state checks),
 //!   owning the elector (no I/O).
+pub mod conf;
 pub mod controller;
 pub mod elector;
+pub mod fence;
 pub mod health;
+pub mod rpc;
 #[cfg(test)]
 mod sim;
+pub mod target;
