@@ -25,7 +25,7 @@ pub async fn termination_signal() {
 }
 
 /// Hadoop's `STARTUP_MSG` banner.
-fn startup_banner(class: &str, args: &[String]) -> String {
+pub(super) fn startup_banner(class: &str, args: &[String]) -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "localhost".to_string());

@@ -8,9 +8,11 @@ pub mod daemon;
 mod dfs;
 mod generic;
 mod getconf;
+pub mod haadmin;
 pub mod journalnode;
 pub mod namenode;
 mod version;
+pub mod zkfc;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -23,6 +25,7 @@ use crate::conf::{ConfError, Configuration};
 /// Commands; the admin and daemon subcommands arrive with their components).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Kind {
+    Admin,
     Client,
     Daemon,
 }
@@ -30,6 +33,7 @@ enum Kind {
 impl Kind {
     fn heading(self) -> &'static str {
         match self {
+            Kind::Admin => "Admin",
             Kind::Client => "Client",
             Kind::Daemon => "Daemon",
         }
@@ -73,6 +77,12 @@ const SUBCOMMANDS: &[Subcommand] = &[
         run: getconf::run,
     },
     Subcommand {
+        name: "haadmin",
+        kind: Kind::Admin,
+        description: "run a DFS HA admin client",
+        run: haadmin::run,
+    },
+    Subcommand {
         name: "journalnode",
         kind: Kind::Daemon,
         description: "run the DFS journalnode",
@@ -83,6 +93,12 @@ const SUBCOMMANDS: &[Subcommand] = &[
         kind: Kind::Daemon,
         description: "run the DFS namenode",
         run: namenode::main,
+    },
+    Subcommand {
+        name: "zkfc",
+        kind: Kind::Daemon,
+        description: "run the ZK Failover Controller daemon",
+        run: zkfc::main,
     },
     Subcommand {
         name: "version",

@@ -181,7 +181,7 @@ fn generic_only(args: &[String], rest: &[String]) -> Vec<String> {
 /// Hadoop's `ToolRunner.confirmPrompt`: asks on stderr, accepts y/yes/n/no in any case and
 /// asks again after anything else. Unlike Hadoop, which asks forever when stdin is closed,
 /// the end of input counts as "no".
-fn confirm(ctx: &mut Context<'_>, prompt: &str) -> bool {
+pub(super) fn confirm(ctx: &mut Context<'_>, prompt: &str) -> bool {
     loop {
         let _ = write!(ctx.err, "{prompt} (Y or N) ");
         let _ = ctx.err.flush();

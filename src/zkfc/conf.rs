@@ -111,6 +111,8 @@ pub struct ZkfcConf {
     pub rpc_bind: SocketAddr,
     /// The whole configuration, with this NameNode's keys promoted.
     pub conf: Configuration,
+    /// The configuration as loaded, for reading other NameNodes' scoped keys.
+    pub base: Configuration,
 }
 
 /// Why a ZKFC cannot be configured, split by the exit code `hdfs zkfc` gives it.
@@ -195,6 +197,7 @@ impl ZkfcConf {
             fencer: FencerConf::from_conf(&mine).map_err(invalid)?,
             rpc_bind,
             conf: mine,
+            base: conf.clone(),
             local,
         })
     }

@@ -8,10 +8,13 @@
 //!   owning the elector (no I/O).
 pub mod conf;
 pub mod controller;
+pub mod daemon;
 pub mod elector;
+pub mod failover;
 pub mod fence;
 pub mod health;
 pub mod rpc;
 #[cfg(test)]
 mod sim;
 pub mod target;
+pub mod zk;
