@@ -207,3 +207,5 @@ pub fn wait_until<T>(what: &str, deadline: Duration, mut check: impl FnMut() -> 
     }
 }
 pub mod cluster;
+pub mod zkfc;
+pub mod zookeeper;

@@ -118,7 +118,10 @@ impl ZkServer {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("ZooKeeper did not answer ruok within {START_DEADLINE:?}:\n{}", self.log());
+        panic!(
+            "ZooKeeper did not answer ruok within {START_DEADLINE:?}:\n{}",
+            self.log()
+        );
     }
 
     /// Sends a four-letter word; the answer, if any.
