@@ -211,3 +211,204 @@ pub async fn znodes(client: &zookeeper_client::Client) -> (Option<String>, Optio
         .map(|(d, _)| namenode_of(&d));
     (lock, crumb)
 }
+
+/// Writes `hdfs-site.xml` with `props` into `dir`.
+pub fn write_site(dir: &std::path::Path, props: &[(String, String)]) {
+    let mut xml = String::from("<?xml version=\"1.0\"?>\n<configuration>\n");
+    for (k, v) in props {
+        let v = v
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        xml.push_str(&format!(
+            "  <property><name>{k}</name><value>{v}</value></property>\n"
+        ));
+    }
+    xml.push_str("</configuration>\n");
+    std::fs::write(dir.join("hdfs-site.xml"), xml).unwrap();
+}
+
+/// Runs `hdfs <args>` with `conf_dir`, `input` on stdin.
+pub fn run_hdfs(conf_dir: &std::path::Path, args: &[&str], input: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(binary("hdfs"))
+        .args(args)
+        .env("HADOOP_CONF_DIR", conf_dir)
+        .env("HADOOP_ROOT_LOGGER", "INFO,console")
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Output of a command as (exit code, stdout, stderr).
+pub fn outcome(out: &std::process::Output) -> (Option<i32>, String, String) {
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Stand-in NameNodes (see [`super::dummy_nn`]) with a ZKFC each, through one ZooKeeper.
+/// Fencing appends the fenced NameNode's id to `fenced` in `fence_dir`, and fails for a
+/// NameNode whose `nofence.<id>` file exists there.
+pub struct DummyCluster {
+    pub zk: ZkServer,
+    pub nns: Vec<super::dummy_nn::DummyNn>,
+    pub conf_dir: tempfile::TempDir,
+    pub fence_dir: tempfile::TempDir,
+    pub zkfc_ports: Vec<u16>,
+    pub zkfcs: Vec<Option<Daemon>>,
+}
+
+impl DummyCluster {
+    /// `n` stand-ins on 127.0.0.1..n, serving; the configuration written; no ZKFC yet.
+    pub fn new(kind: ZkServerKind, n: usize, extra: &[(&str, &str)]) -> DummyCluster {
+        let zk = ZkServer::start(kind, 100);
+        let mut nns = Vec::new();
+        let mut zkfc_ports = Vec::new();
+        for i in 0..n {
+            let host = format!("127.0.0.{}", i + 1);
+            let mut nn = super::dummy_nn::DummyNn::new(&host);
+            nn.start();
+            nns.push(nn);
+            zkfc_ports.push(free_port(&host));
+        }
+        let fence_dir = tempfile::tempdir().unwrap();
+        let ids: Vec<String> = (1..=n).map(|i| format!("nn{i}")).collect();
+        let mut props: Vec<(String, String)> = vec![
+            ("dfs.nameservices".into(), "ns1".into()),
+            ("dfs.ha.namenodes.ns1".into(), ids.join(",")),
+            ("dfs.ha.automatic-failover.enabled".into(), "true".into()),
+            ("ha.zookeeper.quorum".into(), zk.connect_string()),
+            ("ha.zookeeper.session-timeout.ms".into(), "3000".into()),
+            ("ha.health-monitor.check-interval.ms".into(), "200".into()),
+            (
+                "ha.health-monitor.connect-retry-interval.ms".into(),
+                "200".into(),
+            ),
+            (
+                "ha.health-monitor.sleep-after-disconnect.ms".into(),
+                "200".into(),
+            ),
+            ("ha.health-monitor.rpc-timeout.ms".into(), "2000".into()),
+            (
+                "ha.failover-controller.graceful-fence.rpc-timeout.ms".into(),
+                "1000".into(),
+            ),
+            (
+                "dfs.ha.fencing.methods".into(),
+                format!(
+                    "shell(test ! -e {dir}/nofence.$target_namenodeid && echo $target_namenodeid >> {dir}/fenced)",
+                    dir = fence_dir.path().display()
+                ),
+            ),
+        ];
+        for i in 0..n {
+            props.push((
+                format!("dfs.namenode.rpc-address.ns1.nn{}", i + 1),
+                nns[i].address.clone(),
+            ));
+            props.push((
+                format!("dfs.ha.zkfc.port.ns1.nn{}", i + 1),
+                zkfc_ports[i].to_string(),
+            ));
+        }
+        for (k, v) in extra {
+            props.retain(|(key, _)| key != k);
+            props.push((k.to_string(), v.to_string()));
+        }
+        let conf_dir = tempfile::tempdir().unwrap();
+        write_site(conf_dir.path(), &props);
+        DummyCluster {
+            zk,
+            nns,
+            conf_dir,
+            fence_dir,
+            zkfc_ports,
+            zkfcs: (0..n).map(|_| None).collect(),
+        }
+    }
+
+    pub fn hdfs(&self, args: &[&str], input: &str) -> std::process::Output {
+        run_hdfs(self.conf_dir.path(), args, input)
+    }
+
+    /// `hdfs zkfc -formatZK -force` as nn1's host.
+    pub fn format(&self) {
+        let out = self.hdfs(
+            &[
+                "zkfc",
+                "-D",
+                "dfs.ha.namenode.id=nn1",
+                "-formatZK",
+                "-force",
+            ],
+            "",
+        );
+        assert_eq!(out.status.code(), Some(0), "{:?}", outcome(&out));
+    }
+
+    pub fn start_zkfc(&mut self, i: usize) {
+        let args = vec!["-D".to_string(), format!("dfs.ha.namenode.id=nn{}", i + 1)];
+        let d = Daemon::start(
+            &format!("zkfc{}", i + 1),
+            &binary("zkfc"),
+            &args,
+            &[(
+                "HADOOP_CONF_DIR",
+                self.conf_dir.path().display().to_string(),
+            )],
+        );
+        d.wait_for_line("ZKFC RpcServer binding to", DEADLINE);
+        self.zkfcs[i] = Some(d);
+    }
+
+    pub fn zkfc(&self, i: usize) -> &Daemon {
+        self.zkfcs[i].as_ref().expect("zkfc running")
+    }
+
+    /// How many times NameNode `i` was fenced by a fencing method.
+    pub fn fence_count(&self, i: usize) -> usize {
+        let id = format!("nn{}", i + 1);
+        std::fs::read_to_string(self.fence_dir.path().join("fenced"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.trim() == id)
+            .count()
+    }
+
+    /// Makes fencing NameNode `i` fail (or work again).
+    pub fn fail_to_fence(&self, i: usize, fail: bool) {
+        let path = self.fence_dir.path().join(format!("nofence.nn{}", i + 1));
+        if fail {
+            std::fs::write(path, "").unwrap();
+        } else {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
+    /// Which stand-ins are active now.
+    pub fn actives(&self) -> Vec<usize> {
+        (0..self.nns.len())
+            .filter(|&i| self.nns[i].is_active())
+            .collect()
+    }
+
+    /// Waits until `i` is the only active stand-in.
+    pub fn wait_active(&self, i: usize) {
+        super::wait_until(&format!("nn{} the only active", i + 1), DEADLINE, || {
+            (self.actives() == vec![i]).then_some(())
+        });
+    }
+}
