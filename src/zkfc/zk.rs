@@ -27,10 +27,14 @@ use super::elector::{
 
 const LOG: &str = "org.apache.hadoop.ha.ActiveStandbyElector";
 
-/// A ZooKeeper error as the elector sees it.
+/// A ZooKeeper error as the elector sees it, by ZooKeeper's code names. The crate reports a
+/// request lost with its connection as an I/O error: that is ZooKeeper's CONNECTIONLOSS.
 pub fn code_of(err: &zk::Error) -> ZkCode {
     match err {
-        zk::Error::ConnectionLoss | zk::Error::ClientClosed => ZkCode::ConnectionLoss,
+        zk::Error::ConnectionLoss
+        | zk::Error::ClientClosed
+        | zk::Error::NoHosts
+        | zk::Error::Custom(_) => ZkCode::ConnectionLoss,
         zk::Error::Timeout => ZkCode::OperationTimeout,
         zk::Error::SessionExpired => ZkCode::SessionExpired,
         zk::Error::NoNode => ZkCode::NoNode,
@@ -39,7 +43,16 @@ pub fn code_of(err: &zk::Error) -> ZkCode {
         zk::Error::NoAuth => ZkCode::NoAuth,
         zk::Error::NotEmpty => ZkCode::NotEmpty,
         zk::Error::AuthFailed => ZkCode::AuthFailed,
-        other => ZkCode::Other(format!("{other:?}").to_uppercase()),
+        zk::Error::InvalidAcl => ZkCode::Other("INVALIDACL".into()),
+        zk::Error::NoChildrenForEphemerals => ZkCode::Other("NOCHILDRENFOREPHEMERALS".into()),
+        zk::Error::SessionMoved => ZkCode::Other("SESSIONMOVED".into()),
+        zk::Error::NotReadOnly => ZkCode::Other("NOTREADONLY".into()),
+        zk::Error::Unimplemented => ZkCode::Other("UNIMPLEMENTED".into()),
+        zk::Error::Throttled => ZkCode::Other("THROTTLEDOP".into()),
+        zk::Error::QuotaExceeded => ZkCode::Other("QUOTAEXCEEDED".into()),
+        zk::Error::ReconfigDisabled => ZkCode::Other("RECONFIGDISABLED".into()),
+        zk::Error::UnexpectedErrorCode(code) => ZkCode::Other(code.to_string()),
+        other => ZkCode::Other(format!("SYSTEMERROR ({other})")),
     }
 }
 

@@ -211,8 +211,9 @@ impl DummyNn {
         self.state.lock().unwrap().clone()
     }
 
+    /// Serving, and in the active state (a stopped stand-in is a dead process).
     pub fn is_active(&self) -> bool {
-        self.get().state == ha::HaServiceStateProto::Active
+        self.server.is_some() && self.get().state == ha::HaServiceStateProto::Active
     }
 
     pub fn set(&self, change: impl FnOnce(&mut DummyState)) {

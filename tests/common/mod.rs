@@ -109,6 +109,23 @@ impl Daemon {
         }
     }
 
+    /// Waits for a line containing `needle` among the lines after the first `skip`.
+    pub fn wait_for_line_after(&self, needle: &str, skip: usize, deadline: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let lines = self.log_lines();
+            if let Some(line) = lines.iter().skip(skip).find(|l| l.contains(needle)) {
+                return line.clone();
+            }
+            assert!(
+                start.elapsed() < deadline,
+                "{}: no new log line containing {needle:?} after {deadline:?}",
+                self.name
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Every log line so far.
     pub fn log_lines(&self) -> Vec<String> {
         self.log.0.lock().unwrap().lines.clone()
