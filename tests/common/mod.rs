@@ -225,5 +225,6 @@ pub fn wait_until<T>(what: &str, deadline: Duration, mut check: impl FnMut() -> 
 }
 pub mod cluster;
 pub mod dummy_nn;
+pub mod sshd;
 pub mod zkfc;
 pub mod zookeeper;
