@@ -89,3 +89,243 @@ async fn kill_9_of_the_active_namenode_fails_over_with_every_acknowledged_write(
         );
     }
 }
+
+fn mkdirs(src: &str, client: u8, id: i32) -> hdfs_ha::proto::namenode::MkdirsRequestProto {
+    hdfs_ha::proto::namenode::MkdirsRequestProto {
+        src: src.into(),
+        permission: 0o755,
+        create_parent: true,
+        call: Some(hdfs_ha::proto::namenode::RpcCallProto {
+            client_id: vec![client; 16],
+            call_id: id,
+        }),
+        user: "tester".into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_active_host_is_fenced_and_the_old_namenode_refused_by_the_journalnodes() {
+    for kind in ZkServerKind::all() {
+        let mut cluster = HaCluster::start(
+            kind,
+            &[
+                ("ha.zookeeper.session-timeout.ms", "3000"),
+                (
+                    "ha.failover-controller.graceful-fence.rpc-timeout.ms",
+                    "1000",
+                ),
+            ],
+        )
+        .await;
+        let active = cluster.wait_one_active().await;
+        let other = 1 - active;
+        let mut acked = Vec::new();
+        for i in 0..20 {
+            let path = format!("/before/d{i}");
+            let reply = cluster
+                .nns
+                .client(active)
+                .await
+                .mkdirs(mkdirs(&path, 1, i))
+                .await;
+            assert!(reply.unwrap().into_inner().result);
+            acked.push(path);
+        }
+        // The whole active host freezes (a long GC pause, a stuck VM): NameNode and ZKFC.
+        cluster.nns.nodes[active].as_ref().unwrap().signal("STOP");
+        cluster.zkfc(active).signal("STOP");
+        cluster.wait_state(other, "active").await;
+        cluster
+            .zkfc(other)
+            .wait_for_line("====== Fencing successful by method", DEADLINE);
+        for i in 0..20 {
+            let path = format!("/after/d{i}");
+            let reply = cluster
+                .nns
+                .client(other)
+                .await
+                .mkdirs(mkdirs(&path, 2, i))
+                .await;
+            assert!(reply.unwrap().into_inner().result);
+            acked.push(path);
+        }
+        // The old NameNode wakes up still thinking it is active: the JournalNodes refuse its
+        // writes (a newer epoch was promised), so it acknowledges nothing and stops.
+        cluster.nns.nodes[active].as_ref().unwrap().signal("CONT");
+        let late = cluster
+            .nns
+            .client(active)
+            .await
+            .mkdirs(mkdirs("/split/brain", 3, 1))
+            .await;
+        assert!(
+            late.is_err(),
+            "the old active acknowledged a write: {late:?}"
+        );
+        let old = cluster.nns.nodes[active].as_mut().unwrap();
+        old.wait_for_line("less than the last promised epoch", DEADLINE);
+        assert_eq!(old.wait_exit(DEADLINE), Some(1));
+        // Its ZKFC wakes to a dead NameNode and a lost session: it stays out of the election.
+        let seen = cluster.zkfc(active).log_lines().len();
+        cluster.zkfc(active).signal("CONT");
+        cluster.zkfc(active).wait_for_line_after(
+            "Entering state SERVICE_NOT_RESPONDING",
+            seen,
+            DEADLINE,
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(cluster.state(other).await.as_deref(), Some("active"));
+        let zk = zk_client(&cluster.zk).await;
+        let name = format!("nn{}", other + 1);
+        assert_eq!(znodes(&zk).await, (Some(name.clone()), Some(name)));
+        let client = client(&cluster);
+        assert_all_present(&client, &acked).await;
+        assert!(
+            client
+                .get_file_info("/split/brain")
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}
+
+/// How many HA transitions a NameNode has logged.
+fn transitions(cluster: &HaCluster, i: usize) -> usize {
+    cluster.nns.nodes[i]
+        .as_ref()
+        .unwrap()
+        .log_lines()
+        .iter()
+        .filter(|l| l.contains("Stopping services started for"))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zookeeper_down_changes_no_ha_state_and_its_return_makes_no_transition() {
+    for kind in ZkServerKind::all() {
+        let mut cluster =
+            HaCluster::start(kind, &[("ha.zookeeper.session-timeout.ms", "10000")]).await;
+        let active = cluster.wait_one_active().await;
+        let other = 1 - active;
+        cluster
+            .zkfc(other)
+            .wait_for_line("should become standby", DEADLINE);
+        let before = [transitions(&cluster, 0), transitions(&cluster, 1)];
+        cluster.zk.stop();
+        for i in 0..2 {
+            cluster
+                .zkfc(i)
+                .wait_for_line("Session disconnected. Entering neutral mode...", DEADLINE);
+        }
+        // HDFS goes on without ZooKeeper; only automatic failover is unavailable.
+        let client = client(&cluster);
+        assert!(client.mkdirs("/while/zk/down", 0o755, true).await.unwrap());
+        assert_eq!(cluster.state(active).await.as_deref(), Some("active"));
+        assert_eq!(cluster.state(other).await.as_deref(), Some("standby"));
+        cluster.zk.restart();
+        for i in 0..2 {
+            common::wait_until("the session back", DEADLINE, || {
+                (cluster
+                    .zkfc(i)
+                    .log_lines()
+                    .iter()
+                    .filter(|l| l.contains("ActiveStandbyElector: Session connected."))
+                    .count()
+                    >= 2)
+                    .then_some(())
+            });
+        }
+        cluster.zkfc(active).wait_for_line(
+            "But old node has our own data, so don't need to fence it.",
+            DEADLINE,
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(cluster.state(active).await.as_deref(), Some("active"));
+        assert_eq!(cluster.state(other).await.as_deref(), Some("standby"));
+        assert_eq!(
+            [transitions(&cluster, 0), transitions(&cluster, 1)],
+            before,
+            "a NameNode changed state"
+        );
+        for i in 0..2 {
+            assert!(
+                !cluster
+                    .zkfc(i)
+                    .log_lines()
+                    .iter()
+                    .any(|l| l.contains("Session expired"))
+            );
+        }
+        assert!(
+            client
+                .get_file_info("/while/zk/down")
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn haadmin_failover_back_and_forth_fences_nobody_and_loses_no_write() {
+    for kind in ZkServerKind::all() {
+        let cluster = HaCluster::start(kind, &[]).await;
+        let first = cluster.wait_one_active().await;
+        let second = 1 - first;
+        let client = Arc::new(client(&cluster));
+        let stop = Arc::new(AtomicBool::new(false));
+        let load = write_load(client.clone(), stop.clone());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        for (from, to) in [(first, second), (second, first), (first, second)] {
+            let from_id = format!("nn{}", from + 1);
+            let to_id = format!("nn{}", to + 1);
+            let out = cluster.hdfs(&["haadmin", "-failover", &from_id, &to_id], "");
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                stdout.starts_with(&format!(
+                    "Failover to NameNode at {0}/{0}:",
+                    if to == 0 { "127.0.0.1" } else { "127.0.0.2" }
+                )) && stdout.trim_end().ends_with(" successful"),
+                "{stdout}"
+            );
+            cluster.wait_state(to, "active").await;
+            cluster.wait_state(from, "standby").await;
+            let state = cluster.hdfs(&["haadmin", "-getServiceState", &to_id], "");
+            assert_eq!(String::from_utf8_lossy(&state.stdout), "active\n");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        stop.store(true, Ordering::Release);
+        let acked = load.await.unwrap();
+        assert_all_present(&client, &acked).await;
+        for i in 0..2 {
+            assert!(
+                !cluster
+                    .zkfc(i)
+                    .log_lines()
+                    .iter()
+                    .any(|l| l.contains("Beginning Service Fencing Process")
+                        || l.contains("Should fence")),
+                "zkfc{} fenced during a graceful failover",
+                i + 1
+            );
+        }
+        let all = cluster.hdfs(&["haadmin", "-getAllServiceState"], "");
+        let text = String::from_utf8_lossy(&all.stdout);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        let expected: Vec<String> = (0..2)
+            .map(|i| {
+                let state = if i == second { "active" } else { "standby" };
+                format!("{:<50} {:<10}", cluster.nns.rpc[i], state)
+            })
+            .collect();
+        assert_eq!(lines, expected);
+    }
+}

@@ -25,6 +25,9 @@ async fn bind(address: &HostPort) -> Result<TcpListener, String> {
         .map_err(|e| format!("Problem binding to [{address}] java.net.BindException: {e}"))
 }
 
+/// How long a stopping NameNode waits for its RPC connections to close.
+const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Runs a NameNode until `shutdown` completes (Ok) or it hits a fatal error (Err, the message).
 pub async fn run(
     conf: NameNodeConf,
@@ -79,7 +82,16 @@ pub async fn run(
         stopping.stop().await;
         stop.cancel();
     });
-    let served = rpc.await;
+    // Stopping waits for clients to drain, but not for ever: a frozen peer (a stopped ZKFC
+    // holding its health stream open) never acknowledges the HTTP/2 goaway.
+    let drain_limit = token.clone();
+    let served = tokio::select! {
+        served = rpc => served,
+        _ = async {
+            drain_limit.cancelled().await;
+            tokio::time::sleep(DRAIN_LIMIT).await;
+        } => Ok(()),
+    };
     token.cancel();
     let _ = http_task.await;
     if let Some(message) = nn.fatal_message() {

@@ -370,6 +370,13 @@ impl ha::ha_service_protocol_service_server::HaServiceProtocolService for HaServ
                     healthy: health.is_ok(),
                     unhealthy_reason: health.err().map(|e| e.message),
                 };
+                // A stopping NameNode ends the stream, so that its RPC server can drain.
+                if nn.state() == HaState::Stopping {
+                    let stopping =
+                        NnError::new("HealthCheckFailedException", "The NameNode is stopping");
+                    let _ = tx.send(Err(to_status(stopping))).await;
+                    return;
+                }
                 if last.as_ref() != Some(&report) {
                     if tx.send(Ok(report.clone())).await.is_err() {
                         return;
@@ -379,11 +386,7 @@ impl ha::ha_service_protocol_service_server::HaServiceProtocolService for HaServ
                 tokio::select! {
                     _ = tick.tick() => {}
                     _ = tx.closed() => return,
-                    _ = fatal.cancelled() => {
-                        let stopping = NnError::new("HealthCheckFailedException", "The NameNode is stopping");
-                        let _ = tx.send(Err(to_status(stopping))).await;
-                        return;
-                    }
+                    _ = fatal.cancelled() => {}
                 }
             }
         });
