@@ -426,9 +426,10 @@ impl HaAdmin<'_, '_> {
         match client.transition_to_observer(self.source).await {
             Ok(()) => Ok(0),
             Err(CallError::Remote { message, .. }) if message.contains("observer") => {
-                Err(Failure::Io(format!(
+                self.err(&format!(
                     "The target {target} doesn't support Observer state."
-                )))
+                ));
+                Err(Failure::Reported)
             }
             Err(e) => Err(e.into()),
         }
