@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests need (none yet; the ZooKeeper interop tests will add `zookeeper`).
-debian_packages=()
+# Debian packages the tests need: Apache ZooKeeper 3.8 (and its JRE) for the ZKFC tests;
+# sshd, ssh, fuser and nc for the sshfence tests.
+debian_packages=(zookeeper openssh-server openssh-client psmisc netcat-openbsd)
 # PyPI packages the tests need (none yet; the ZooKeeper interop tests will add kazoo).
 pypi_packages=()
 

@@ -134,13 +134,10 @@ async fn a_service_already_down_counts_as_fenced_and_an_unreachable_host_does_no
     assert!(fencer(sshd.port, &sshd.key(), 5000).fence(&down).await);
 
     // Something listens and fuser can kill it.
-    let mut sleeper = std::process::Command::new("python3")
-        .args([
-            "-c",
-            &format!(
-                "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',{port})); s.listen(); time.sleep(60)"
-            ),
-        ])
+    let mut sleeper = std::process::Command::new("nc")
+        .args(["-lk", "127.0.0.1", &port.to_string()])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
     common::wait_until("the listener", DEADLINE, || {
