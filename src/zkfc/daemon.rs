@@ -165,7 +165,17 @@ pub async fn run(
 
     let (nn_tx, nn_rx) = mpsc::unbounded_channel();
     let nn_worker = tokio::spawn(nn_worker(conf.clone(), nn_rx, tx.clone()));
-    let health = tokio::spawn(health_monitor(conf.clone(), tx.clone()));
+    let monitor = tokio::spawn(health_monitor(conf.clone(), tx.clone()));
+    let stop_monitor = monitor.abort_handle();
+    let monitor_failed = tx.clone();
+    let health = tokio::spawn(async move {
+        // The monitor runs until the ZKFC stops; ending any other way is HEALTH_MONITOR_FAILED.
+        let outcome = monitor.await;
+        tracing::error!(target: LOG, "Health monitor failed: {outcome:?}");
+        let _ = monitor_failed.send(Msg::Input(ZkfcInput::HealthChanged(
+            HealthState::HealthMonitorFailed,
+        )));
+    });
 
     let core = Zkfc::new(
         ZkfcCoreConf {
@@ -209,6 +219,7 @@ pub async fn run(
     let _ = rpc.await;
     driver.sessions.clear();
     health.abort();
+    stop_monitor.abort();
     nn_worker.abort();
     outcome
 }
