@@ -248,3 +248,28 @@ async fn format_sets_acls_from_auth_and_acl_settings() {
         assert_eq!(zkfc(&cluster, &["-formatZK", "-force"], "").0, Some(0));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parent_znode_that_cannot_be_cleared_is_exit_1() {
+    for kind in ZkServerKind::all() {
+        let cluster = DummyCluster::new(kind, 2, &[]);
+        assert_eq!(zkfc(&cluster, &["-formatZK"], "").0, Some(0));
+        // A child nobody may delete under: deleting its own child needs DELETE on it.
+        let zk = common::zkfc::zk_client(&cluster.zk).await;
+        let read_only = [zookeeper_client::Acl::new(
+            zookeeper_client::Permission::READ | zookeeper_client::Permission::CREATE,
+            zookeeper_client::AuthId::anyone(),
+        )];
+        let locked = zookeeper_client::CreateMode::Persistent
+            .with_acls(zookeeper_client::Acls::new(&read_only));
+        zk.create("/hadoop-ha/ns1/locked", b"", &locked).await.unwrap();
+        let open = zookeeper_client::CreateMode::Persistent
+            .with_acls(zookeeper_client::Acls::anyone_all());
+        zk.create("/hadoop-ha/ns1/locked/child", b"", &open)
+            .await
+            .unwrap();
+        let (code, _, err) = zkfc(&cluster, &["-formatZK", "-force"], "");
+        assert_eq!(code, Some(1), "{err}");
+        assert!(err.contains("Unable to clear zk parent znode"), "{err}");
+    }
+}
