@@ -262,7 +262,9 @@ async fn a_parent_znode_that_cannot_be_cleared_is_exit_1() {
         )];
         let locked = zookeeper_client::CreateMode::Persistent
             .with_acls(zookeeper_client::Acls::new(&read_only));
-        zk.create("/hadoop-ha/ns1/locked", b"", &locked).await.unwrap();
+        zk.create("/hadoop-ha/ns1/locked", b"", &locked)
+            .await
+            .unwrap();
         let open = zookeeper_client::CreateMode::Persistent
             .with_acls(zookeeper_client::Acls::anyone_all());
         zk.create("/hadoop-ha/ns1/locked/child", b"", &open)
