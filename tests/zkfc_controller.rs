@@ -403,3 +403,53 @@ async fn graceful_failover_round_robin_with_three_zkfcs() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_breadcrumb_naming_an_address_we_do_not_know_is_never_trusted() {
+    use prost::Message;
+    for kind in ZkServerKind::all() {
+        let mut cluster = DummyCluster::new(kind, 2, &[]);
+        cluster.format();
+        // The last active, as some other configuration saw it: nn2, at the wrong address.
+        let stale = hdfs_ha::proto::hazkinfo::ActiveNodeInfo {
+            nameservice_id: "ns1".into(),
+            namenode_id: "nn2".into(),
+            hostname: "127.0.0.9".into(),
+            port: 8020,
+            zkfc_port: 8019,
+        }
+        .encode_to_vec();
+        let zk = zk_client(&cluster.zk).await;
+        let persistent = zookeeper_client::CreateMode::Persistent
+            .with_acls(zookeeper_client::Acls::anyone_all());
+        zk.create("/hadoop-ha/ns1/ActiveBreadCrumb", &stale, &persistent)
+            .await
+            .unwrap();
+        cluster.start_zkfc(0);
+        // It wins the lock but cannot fence a NameNode it cannot identify: it must not
+        // become active, and keeps retrying.
+        let zkfc = cluster.zkfc(0);
+        zkfc.wait_for_line(
+            &format!(
+                "Mismatched address stored in ZK for {}: Stored protobuf was nameserviceId: \"ns1\"",
+                target(&cluster, 1)
+            ),
+            DEADLINE,
+        );
+        zkfc.wait_for_line("Exception handling the winning of election", DEADLINE);
+        zkfc.wait_for_line("Trying to re-establish ZK session", DEADLINE);
+        std::thread::sleep(Duration::from_millis(1500));
+        assert!(cluster.actives().is_empty());
+        // Garbage instead of a record: the same refusal, in Hadoop's words.
+        zk.set_data("/hadoop-ha/ns1/ActiveBreadCrumb", b"\x00garbage", None)
+            .await
+            .unwrap();
+        zkfc.wait_for_line("Invalid data in ZK: 00676172626167", DEADLINE);
+        assert!(cluster.actives().is_empty());
+        // An operator clears the stale record; the election proceeds.
+        zk.delete("/hadoop-ha/ns1/ActiveBreadCrumb", None)
+            .await
+            .unwrap();
+        cluster.wait_active(0);
+    }
+}
