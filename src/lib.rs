@@ -13,5 +13,6 @@
 
 pub mod admin;
 pub mod conf;
+pub mod coord;
 pub mod log;
 pub mod proto;

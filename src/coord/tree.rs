@@ -1,0 +1,1106 @@
+//! The DataTree: znodes with ZooKeeper's exact `Stat` semantics, the ephemeral, container and
+//! TTL bookkeeping, ACL checks and path validation.
+//!
+//! Invariants: every node but `/` has its parent in the tree and is listed in the parent's
+//! children; a node's stored `cversion` counts child *creations* (the client sees
+//! `2 * stored - numChildren`, creations plus deletions); `pzxid` only rises; an ephemeral node
+//! is listed under its owner session and has no children. Applying a txn is idempotent, so
+//! replaying a log over a snapshot that already holds some of its effects converges.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use base64::Engine;
+use sha1::{Digest, Sha1};
+
+use super::Code;
+use super::jute::{Acl, Id, Stat};
+
+/// Permission bits.
+pub mod perms {
+    pub const READ: i32 = 1;
+    pub const WRITE: i32 = 2;
+    pub const CREATE: i32 = 4;
+    pub const DELETE: i32 = 8;
+    pub const ADMIN: i32 = 16;
+    pub const ALL: i32 = 31;
+}
+
+/// `ephemeralOwner` of a container node.
+pub const CONTAINER_OWNER: i64 = i64::MIN;
+/// High byte marking a TTL node's `ephemeralOwner` (the TTL in ms sits in the low 40 bits).
+const TTL_MARK: i64 = 0xff00_0000_0000_0000u64 as i64;
+/// The largest TTL ZooKeeper accepts (`EphemeralType.MAX_TTL`, 40 bits of milliseconds).
+pub const MAX_TTL: i64 = 0x00ff_ffff_ffff;
+
+/// The system nodes every database starts with.
+pub const ZOOKEEPER: &str = "/zookeeper";
+pub const QUOTA: &str = "/zookeeper/quota";
+pub const CONFIG: &str = "/zookeeper/config";
+
+/// What an `ephemeralOwner` value means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    None,
+    Session(i64),
+    Container,
+    Ttl(i64),
+}
+
+impl Owner {
+    pub fn decode(raw: i64) -> Owner {
+        if raw == 0 {
+            Owner::None
+        } else if raw == CONTAINER_OWNER {
+            Owner::Container
+        } else if raw & TTL_MARK == TTL_MARK {
+            Owner::Ttl(raw & MAX_TTL)
+        } else {
+            Owner::Session(raw)
+        }
+    }
+
+    pub fn encode(self) -> i64 {
+        match self {
+            Owner::None => 0,
+            Owner::Session(id) => id,
+            Owner::Container => CONTAINER_OWNER,
+            Owner::Ttl(ms) => TTL_MARK | (ms & MAX_TTL),
+        }
+    }
+
+    /// What a client sees: 0 for containers and TTL nodes.
+    pub fn client_visible(self) -> i64 {
+        match self {
+            Owner::Session(id) => id,
+            _ => 0,
+        }
+    }
+}
+
+/// The stat fields a node stores (ZooKeeper's `StatPersisted`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StatPersisted {
+    pub czxid: i64,
+    pub mzxid: i64,
+    pub ctime: i64,
+    pub mtime: i64,
+    pub version: i32,
+    /// Child creations (not the client-visible value).
+    pub cversion: i32,
+    pub aversion: i32,
+    pub ephemeral_owner: i64,
+    pub pzxid: i64,
+}
+
+/// One znode.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub data: Vec<u8>,
+    /// Interned: most nodes share one of a few lists.
+    pub acl: Arc<[Acl]>,
+    pub stat: StatPersisted,
+    pub children: HashSet<Box<str>>,
+}
+
+impl Node {
+    /// The Stat a client sees.
+    pub fn client_stat(&self) -> Stat {
+        let n = self.children.len() as i32;
+        Stat {
+            czxid: self.stat.czxid,
+            mzxid: self.stat.mzxid,
+            ctime: self.stat.ctime,
+            mtime: self.stat.mtime,
+            version: self.stat.version,
+            cversion: self.stat.cversion.wrapping_mul(2).wrapping_sub(n),
+            aversion: self.stat.aversion,
+            ephemeral_owner: Owner::decode(self.stat.ephemeral_owner).client_visible(),
+            data_length: self.data.len() as i32,
+            num_children: n,
+            pzxid: self.stat.pzxid,
+        }
+    }
+}
+
+/// The kinds of change a txn makes, for the watch manager.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    NodeCreated = 1,
+    NodeDeleted = 2,
+    NodeDataChanged = 3,
+    NodeChildrenChanged = 4,
+}
+
+/// A change to one path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub path: String,
+    pub event: EventType,
+}
+
+/// A state change, as logged and replicated (the tree never sees jute records).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Txn {
+    CreateSession {
+        timeout_ms: i32,
+    },
+    /// Deletes the listed ephemerals and ends the session.
+    CloseSession {
+        paths: Vec<String>,
+    },
+    Create {
+        path: String,
+        data: Vec<u8>,
+        acl: Vec<Acl>,
+        ephemeral_owner: i64,
+        /// The parent's stored cversion after this create.
+        parent_cversion: i32,
+    },
+    Delete {
+        path: String,
+    },
+    SetData {
+        path: String,
+        data: Vec<u8>,
+        /// The version after this change.
+        version: i32,
+    },
+    SetAcl {
+        path: String,
+        acl: Vec<Acl>,
+        /// The aversion after this change.
+        version: i32,
+    },
+    /// A version check inside a multi; changes nothing.
+    Check {
+        path: String,
+    },
+    /// A failed write still takes a zxid.
+    Error {
+        code: i32,
+    },
+    Multi(Vec<Txn>),
+}
+
+/// Who is asking: the identities a connection has proven.
+#[derive(Debug, Clone, Default)]
+pub struct AuthInfo {
+    /// `ip:<addr>` first, then every `addauth`.
+    pub ids: Vec<Id>,
+    /// Authenticated as the superDigest user.
+    pub is_super: bool,
+}
+
+/// The DataTree.
+#[derive(Debug, Clone)]
+pub struct DataTree {
+    nodes: HashMap<Box<str>, Node>,
+    ephemerals: HashMap<i64, BTreeSet<String>>,
+    containers: HashSet<String>,
+    ttls: HashSet<String>,
+    acl_cache: HashSet<Arc<[Acl]>>,
+    /// Sum of path and data bytes (mntr's `zk_approximate_data_size`).
+    approximate_data_size: i64,
+}
+
+impl Default for DataTree {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pub fn open_acl_unsafe() -> Vec<Acl> {
+    vec![Acl {
+        perms: perms::ALL,
+        id: Id {
+            scheme: "world".into(),
+            id: "anyone".into(),
+        },
+    }]
+}
+
+pub fn read_acl_unsafe() -> Vec<Acl> {
+    vec![Acl {
+        perms: perms::READ,
+        id: Id {
+            scheme: "world".into(),
+            id: "anyone".into(),
+        },
+    }]
+}
+
+impl DataTree {
+    /// A fresh database: `/`, `/zookeeper`, `/zookeeper/quota`, `/zookeeper/config`.
+    pub fn new() -> Self {
+        let mut tree = DataTree {
+            nodes: HashMap::new(),
+            ephemerals: HashMap::new(),
+            containers: HashSet::new(),
+            ttls: HashSet::new(),
+            acl_cache: HashSet::new(),
+            approximate_data_size: 0,
+        };
+        let open = tree.intern(&open_acl_unsafe());
+        let read = tree.intern(&read_acl_unsafe());
+        for (path, acl) in [
+            ("/", &open),
+            (ZOOKEEPER, &open),
+            (QUOTA, &open),
+            (CONFIG, &read),
+        ] {
+            tree.insert_raw(path, Vec::new(), acl.clone(), StatPersisted::default());
+        }
+        tree
+    }
+
+    /// An empty tree for loading a snapshot into.
+    pub fn empty() -> Self {
+        DataTree {
+            nodes: HashMap::new(),
+            ephemerals: HashMap::new(),
+            containers: HashSet::new(),
+            ttls: HashSet::new(),
+            acl_cache: HashSet::new(),
+            approximate_data_size: 0,
+        }
+    }
+
+    pub fn intern(&mut self, acl: &[Acl]) -> Arc<[Acl]> {
+        if let Some(found) = self.acl_cache.get(acl) {
+            return found.clone();
+        }
+        let arc: Arc<[Acl]> = Arc::from(acl);
+        self.acl_cache.insert(arc.clone());
+        arc
+    }
+
+    /// Inserts a node whose parent is already present (snapshot loading, system nodes).
+    pub fn insert_raw(&mut self, path: &str, data: Vec<u8>, acl: Arc<[Acl]>, stat: StatPersisted) {
+        if path != "/" {
+            let (parent, name) = split(path);
+            if let Some(p) = self.nodes.get_mut(parent) {
+                p.children.insert(name.into());
+            }
+        }
+        self.track_owner(path, stat.ephemeral_owner);
+        self.approximate_data_size += (path.len() + data.len()) as i64;
+        let acl = self.intern(&acl);
+        self.nodes.insert(
+            path.into(),
+            Node {
+                data,
+                acl,
+                stat,
+                children: HashSet::new(),
+            },
+        );
+    }
+
+    fn track_owner(&mut self, path: &str, owner: i64) {
+        match Owner::decode(owner) {
+            Owner::Session(id) => {
+                self.ephemerals
+                    .entry(id)
+                    .or_default()
+                    .insert(path.to_string());
+            }
+            Owner::Container => {
+                self.containers.insert(path.to_string());
+            }
+            Owner::Ttl(_) => {
+                self.ttls.insert(path.to_string());
+            }
+            Owner::None => {}
+        }
+    }
+
+    fn untrack_owner(&mut self, path: &str, owner: i64) {
+        match Owner::decode(owner) {
+            Owner::Session(id) => {
+                if let Some(set) = self.ephemerals.get_mut(&id) {
+                    set.remove(path);
+                    if set.is_empty() {
+                        self.ephemerals.remove(&id);
+                    }
+                }
+            }
+            Owner::Container => {
+                self.containers.remove(path);
+            }
+            Owner::Ttl(_) => {
+                self.ttls.remove(path);
+            }
+            Owner::None => {}
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Option<&Node> {
+        self.nodes.get(path)
+    }
+
+    pub fn stat(&self, path: &str) -> Option<Stat> {
+        self.nodes.get(path).map(Node::client_stat)
+    }
+
+    /// `srvr`'s node count: ZooKeeper stores the root twice (as "" and "/").
+    pub fn node_count(&self) -> usize {
+        self.nodes.len() + 1
+    }
+
+    pub fn approximate_data_size(&self) -> i64 {
+        self.approximate_data_size
+    }
+
+    pub fn ephemeral_count(&self) -> usize {
+        self.ephemerals.values().map(BTreeSet::len).sum()
+    }
+
+    /// The ephemerals of `session`, sorted.
+    pub fn ephemerals_of(&self, session: i64) -> Vec<String> {
+        self.ephemerals
+            .get(&session)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Sessions that own ephemerals (to close those a snapshot left without a session).
+    pub fn ephemeral_owners(&self) -> Vec<i64> {
+        self.ephemerals.keys().copied().collect()
+    }
+
+    /// Child names of `path` in no particular order.
+    pub fn children(&self, path: &str) -> Option<Vec<String>> {
+        self.nodes
+            .get(path)
+            .map(|n| n.children.iter().map(|c| c.to_string()).collect())
+    }
+
+    /// Every descendant of `path` (getAllChildrenNumber).
+    pub fn descendant_count(&self, path: &str) -> Option<i32> {
+        self.nodes.get(path)?;
+        let mut count = 0i32;
+        let mut stack = vec![path.to_string()];
+        while let Some(p) = stack.pop() {
+            if let Some(node) = self.nodes.get(p.as_str()) {
+                for child in &node.children {
+                    count += 1;
+                    stack.push(join(&p, child));
+                }
+            }
+        }
+        Some(count)
+    }
+
+    /// Containers that had a child and have none now, and TTL nodes without children whose
+    /// mtime is more than their TTL ago (`ContainerManager`'s candidates).
+    pub fn reapable(&self, now_ms: i64) -> Vec<String> {
+        let mut out = Vec::new();
+        for path in &self.containers {
+            if let Some(n) = self.nodes.get(path.as_str())
+                && n.children.is_empty()
+                && n.stat.cversion > 0
+            {
+                out.push(path.clone());
+            }
+        }
+        for path in &self.ttls {
+            if let Some(n) = self.nodes.get(path.as_str())
+                && n.children.is_empty()
+                && let Owner::Ttl(ttl) = Owner::decode(n.stat.ephemeral_owner)
+                && now_ms.saturating_sub(n.stat.mtime) > ttl
+            {
+                out.push(path.clone());
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Every node, parents before children (for snapshots).
+    pub fn walk(&self, mut visit: impl FnMut(&str, &Node)) {
+        let mut stack = vec!["/".to_string()];
+        while let Some(p) = stack.pop() {
+            if let Some(node) = self.nodes.get(p.as_str()) {
+                visit(&p, node);
+                for child in &node.children {
+                    stack.push(join(&p, child));
+                }
+            }
+        }
+    }
+
+    /// Applies a txn at `zxid` stamped `time_ms`, returning the changes to notify. Failures
+    /// (a node already there or already gone) are skipped so that replay is idempotent.
+    pub fn apply(&mut self, zxid: i64, time_ms: i64, txn: &Txn, changes: &mut Vec<Change>) {
+        match txn {
+            Txn::Create {
+                path,
+                data,
+                acl,
+                ephemeral_owner,
+                parent_cversion,
+            } => self.create(
+                path,
+                data.clone(),
+                acl,
+                *ephemeral_owner,
+                *parent_cversion,
+                zxid,
+                time_ms,
+                changes,
+            ),
+            Txn::Delete { path } => self.delete(path, zxid, changes),
+            Txn::SetData {
+                path,
+                data,
+                version,
+            } => {
+                if let Some(node) = self.nodes.get_mut(path.as_str()) {
+                    self.approximate_data_size += data.len() as i64 - node.data.len() as i64;
+                    node.data = data.clone();
+                    node.stat.version = *version;
+                    node.stat.mzxid = zxid;
+                    node.stat.mtime = time_ms;
+                    changes.push(Change {
+                        path: path.clone(),
+                        event: EventType::NodeDataChanged,
+                    });
+                }
+            }
+            Txn::SetAcl { path, acl, version } => {
+                let acl = self.intern(acl);
+                if let Some(node) = self.nodes.get_mut(path.as_str()) {
+                    node.acl = acl;
+                    node.stat.aversion = *version;
+                }
+            }
+            Txn::CloseSession { paths } => {
+                for path in paths {
+                    self.delete(path, zxid, changes);
+                }
+            }
+            Txn::Multi(txns) => {
+                for t in txns {
+                    self.apply(zxid, time_ms, t, changes);
+                }
+            }
+            Txn::CreateSession { .. } | Txn::Check { .. } | Txn::Error { .. } => {}
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn create(
+        &mut self,
+        path: &str,
+        data: Vec<u8>,
+        acl: &[Acl],
+        owner: i64,
+        parent_cversion: i32,
+        zxid: i64,
+        time_ms: i64,
+        changes: &mut Vec<Change>,
+    ) {
+        let (parent_path, name) = split(path);
+        let Some(parent) = self.nodes.get_mut(parent_path) else {
+            return;
+        };
+        // Replay over a fuzzy snapshot: the counter still moves forward.
+        if parent_cversion > parent.stat.cversion {
+            parent.stat.cversion = parent_cversion;
+            parent.stat.pzxid = zxid;
+        }
+        if self.nodes.contains_key(path) {
+            return;
+        }
+        let parent = self.nodes.get_mut(parent_path).expect("checked above");
+        parent.children.insert(name.into());
+        let stat = StatPersisted {
+            czxid: zxid,
+            mzxid: zxid,
+            ctime: time_ms,
+            mtime: time_ms,
+            version: 0,
+            cversion: 0,
+            aversion: 0,
+            ephemeral_owner: owner,
+            pzxid: zxid,
+        };
+        let acl = self.intern(acl);
+        self.approximate_data_size += (path.len() + data.len()) as i64;
+        self.track_owner(path, owner);
+        self.nodes.insert(
+            path.into(),
+            Node {
+                data,
+                acl,
+                stat,
+                children: HashSet::new(),
+            },
+        );
+        changes.push(Change {
+            path: path.to_string(),
+            event: EventType::NodeCreated,
+        });
+        changes.push(Change {
+            path: parent_path.to_string(),
+            event: EventType::NodeChildrenChanged,
+        });
+    }
+
+    fn delete(&mut self, path: &str, zxid: i64, changes: &mut Vec<Change>) {
+        if path == "/" {
+            return;
+        }
+        let Some(node) = self.nodes.remove(path) else {
+            return;
+        };
+        self.approximate_data_size -= (path.len() + node.data.len()) as i64;
+        self.untrack_owner(path, node.stat.ephemeral_owner);
+        let (parent_path, name) = split(path);
+        if let Some(parent) = self.nodes.get_mut(parent_path) {
+            parent.children.remove(name);
+            if zxid > parent.stat.pzxid {
+                parent.stat.pzxid = zxid;
+            }
+        }
+        changes.push(Change {
+            path: path.to_string(),
+            event: EventType::NodeDeleted,
+        });
+        changes.push(Change {
+            path: parent_path.to_string(),
+            event: EventType::NodeChildrenChanged,
+        });
+    }
+}
+
+/// `(parent, name)` of a valid non-root path.
+pub fn split(path: &str) -> (&str, &str) {
+    match path.rfind('/') {
+        Some(0) => ("/", &path[1..]),
+        Some(i) => (&path[..i], &path[i + 1..]),
+        None => ("/", path),
+    }
+}
+
+/// `parent` + `/` + `name`.
+pub fn join(parent: &str, name: &str) -> String {
+    if parent == "/" {
+        format!("/{name}")
+    } else {
+        format!("{parent}/{name}")
+    }
+}
+
+/// ZooKeeper's `PathUtils.validatePath`.
+pub fn validate_path(path: &str) -> Result<(), Code> {
+    let bad = Err(Code::BadArguments);
+    if path.is_empty() || !path.starts_with('/') {
+        return bad;
+    }
+    if path == "/" {
+        return Ok(());
+    }
+    if path.ends_with('/') {
+        return bad;
+    }
+    for component in path[1..].split('/') {
+        if component.is_empty() || component == "." || component == ".." {
+            return bad;
+        }
+    }
+    for c in path.chars() {
+        let u = c as u32;
+        if u == 0
+            || (0x01..=0x1f).contains(&u)
+            || (0x7f..=0x9f).contains(&u)
+            || (0xd800..=0xf8ff).contains(&u)
+            || (0xfff0..=0xffff).contains(&u)
+        {
+            return bad;
+        }
+    }
+    Ok(())
+}
+
+/// The `digest` id for a clear-text `user:password` (`user:BASE64(SHA1(user:password))`).
+pub fn digest_id(user_password: &str) -> String {
+    let user = user_password.split(':').next().unwrap_or("");
+    let hash = Sha1::digest(user_password.as_bytes());
+    format!(
+        "{user}:{}",
+        base64::engine::general_purpose::STANDARD.encode(hash)
+    )
+}
+
+/// Whether `auth` holds `perm` on a node with `acl` (`PrepRequestProcessor.checkACL`).
+pub fn check_acl(acl: &[Acl], perm: i32, auth: &AuthInfo) -> Result<(), Code> {
+    if auth.is_super || acl.is_empty() {
+        return Ok(());
+    }
+    for entry in acl {
+        if entry.perms & perm == 0 {
+            continue;
+        }
+        let granted = match entry.id.scheme.as_str() {
+            "world" => entry.id.id == "anyone",
+            "digest" | "x509" | "sasl" => auth
+                .ids
+                .iter()
+                .any(|i| i.scheme == entry.id.scheme && i.id == entry.id.id),
+            "ip" => auth
+                .ids
+                .iter()
+                .any(|i| i.scheme == "ip" && ip_matches(&entry.id.id, &i.id)),
+            _ => false,
+        };
+        if granted {
+            return Ok(());
+        }
+    }
+    Err(Code::NoAuth)
+}
+
+/// `ip:addr[/bits]` against a client address.
+fn ip_matches(pattern: &str, client: &str) -> bool {
+    let (addr, bits) = match pattern.split_once('/') {
+        Some((a, b)) => (a, b.parse::<u32>().ok()),
+        None => (pattern, None),
+    };
+    let (Ok(want), Ok(have)) = (
+        addr.parse::<std::net::IpAddr>(),
+        client.parse::<std::net::IpAddr>(),
+    ) else {
+        return false;
+    };
+    let (want, have, width) = match (want, have) {
+        (std::net::IpAddr::V4(w), std::net::IpAddr::V4(h)) => {
+            (u128::from(u32::from(w)), u128::from(u32::from(h)), 32)
+        }
+        (std::net::IpAddr::V6(w), std::net::IpAddr::V6(h)) => (u128::from(w), u128::from(h), 128),
+        _ => return false,
+    };
+    let bits = bits.unwrap_or(width).min(width);
+    if bits == 0 {
+        return true;
+    }
+    let shift = width - bits;
+    (want >> shift) == (have >> shift)
+}
+
+fn valid_ip_pattern(id: &str) -> bool {
+    let (addr, bits) = match id.split_once('/') {
+        Some((a, b)) => (a, Some(b)),
+        None => (id, None),
+    };
+    let Ok(ip) = addr.parse::<std::net::IpAddr>() else {
+        return false;
+    };
+    let width = if ip.is_ipv4() { 32 } else { 128 };
+    bits.is_none_or(|b| b.parse::<u32>().is_ok_and(|b| b <= width))
+}
+
+/// ZooKeeper's ACL fixup on create/setACL: validates each entry, expands `auth` into the
+/// connection's authenticated ids, removes duplicates.
+pub fn fixup_acl(acl: &[Acl], auth: &AuthInfo) -> Result<Vec<Acl>, Code> {
+    if acl.is_empty() {
+        return Err(Code::InvalidAcl);
+    }
+    let mut out: Vec<Acl> = Vec::new();
+    let mut push = |a: Acl| {
+        if !out.contains(&a) {
+            out.push(a);
+        }
+    };
+    for entry in acl {
+        match entry.id.scheme.as_str() {
+            "world" => {
+                if entry.id.id != "anyone" {
+                    return Err(Code::InvalidAcl);
+                }
+                push(entry.clone());
+            }
+            "auth" => {
+                let mut any = false;
+                for id in auth.ids.iter().filter(|i| i.scheme != "ip") {
+                    any = true;
+                    push(Acl {
+                        perms: entry.perms,
+                        id: id.clone(),
+                    });
+                }
+                if !any {
+                    return Err(Code::InvalidAcl);
+                }
+            }
+            "digest" => {
+                if entry.id.id.split(':').count() != 2 {
+                    return Err(Code::InvalidAcl);
+                }
+                push(entry.clone());
+            }
+            "ip" => {
+                if !valid_ip_pattern(&entry.id.id) {
+                    return Err(Code::InvalidAcl);
+                }
+                push(entry.clone());
+            }
+            _ => return Err(Code::InvalidAcl),
+        }
+    }
+    Ok(out)
+}
+
+/// getACL without ADMIN: digest hashes are masked (`user:x`).
+pub fn mask_digests(acl: &[Acl]) -> Vec<Acl> {
+    acl.iter()
+        .map(|a| {
+            let mut a = a.clone();
+            if a.id.scheme == "digest" {
+                let user = a.id.id.split(':').next().unwrap_or("").to_string();
+                a.id.id = format!("{user}:x");
+            }
+            a
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn create(tree: &mut DataTree, zxid: i64, path: &str, owner: i64) -> Vec<Change> {
+        let (parent, _) = split(path);
+        let pc = tree.get(parent).unwrap().stat.cversion + 1;
+        let mut changes = Vec::new();
+        tree.apply(
+            zxid,
+            1000 + zxid,
+            &Txn::Create {
+                path: path.into(),
+                data: b"d".to_vec(),
+                acl: open_acl_unsafe(),
+                ephemeral_owner: owner,
+                parent_cversion: pc,
+            },
+            &mut changes,
+        );
+        changes
+    }
+
+    #[test]
+    fn a_fresh_tree_looks_like_zookeepers() {
+        let tree = DataTree::new();
+        assert_eq!(tree.node_count(), 5);
+        let root = tree.stat("/").unwrap();
+        assert_eq!(root.cversion, -1);
+        assert_eq!(root.num_children, 1);
+        assert_eq!(tree.stat(ZOOKEEPER).unwrap().cversion, -2);
+        let mut kids = tree.children(ZOOKEEPER).unwrap();
+        kids.sort();
+        assert_eq!(kids, ["config", "quota"]);
+        assert_eq!(&*tree.get(CONFIG).unwrap().acl, &read_acl_unsafe()[..]);
+    }
+
+    #[test]
+    fn stats_follow_zookeepers_rules() {
+        let mut tree = DataTree::new();
+        let changes = create(&mut tree, 1, "/a", 0);
+        assert_eq!(
+            changes,
+            [
+                Change {
+                    path: "/a".into(),
+                    event: EventType::NodeCreated
+                },
+                Change {
+                    path: "/".into(),
+                    event: EventType::NodeChildrenChanged
+                }
+            ]
+        );
+        let a = tree.stat("/a").unwrap();
+        assert_eq!((a.czxid, a.mzxid, a.pzxid), (1, 1, 1));
+        assert_eq!((a.ctime, a.mtime), (1001, 1001));
+        assert_eq!((a.version, a.cversion, a.aversion), (0, 0, 0));
+        assert_eq!(a.data_length, 1);
+        create(&mut tree, 2, "/a/b", 0);
+        create(&mut tree, 3, "/a/c", 0);
+        let mut changes = Vec::new();
+        tree.apply(
+            4,
+            2000,
+            &Txn::Delete {
+                path: "/a/b".into(),
+            },
+            &mut changes,
+        );
+        let a = tree.stat("/a").unwrap();
+        // Two creates and one delete: cversion 3, one child left, pzxid of the delete.
+        assert_eq!((a.cversion, a.num_children, a.pzxid, a.mzxid), (3, 1, 4, 1));
+        tree.apply(
+            5,
+            3000,
+            &Txn::SetData {
+                path: "/a".into(),
+                data: b"xyz".to_vec(),
+                version: 1,
+            },
+            &mut changes,
+        );
+        let a = tree.stat("/a").unwrap();
+        assert_eq!(
+            (a.version, a.mzxid, a.mtime, a.data_length),
+            (1, 5, 3000, 3)
+        );
+        assert_eq!(a.czxid, 1);
+        tree.apply(
+            6,
+            3000,
+            &Txn::SetAcl {
+                path: "/a".into(),
+                acl: read_acl_unsafe(),
+                version: 1,
+            },
+            &mut changes,
+        );
+        let a = tree.stat("/a").unwrap();
+        assert_eq!((a.aversion, a.version, a.mzxid), (1, 1, 5));
+    }
+
+    #[test]
+    fn ephemerals_containers_and_ttls_are_tracked() {
+        let mut tree = DataTree::new();
+        create(&mut tree, 1, "/e", 0x1234);
+        create(&mut tree, 2, "/c", CONTAINER_OWNER);
+        create(&mut tree, 3, "/t", Owner::Ttl(100).encode());
+        assert_eq!(tree.ephemerals_of(0x1234), ["/e"]);
+        assert_eq!(tree.ephemeral_count(), 1);
+        assert_eq!(tree.stat("/e").unwrap().ephemeral_owner, 0x1234);
+        assert_eq!(tree.stat("/c").unwrap().ephemeral_owner, 0);
+        assert_eq!(tree.stat("/t").unwrap().ephemeral_owner, 0);
+        // An empty container that never had a child stays; the TTL node expires.
+        assert_eq!(tree.reapable(1003 + 100), Vec::<String>::new());
+        assert_eq!(tree.reapable(1003 + 101), ["/t"]);
+        create(&mut tree, 4, "/c/x", 0);
+        let mut changes = Vec::new();
+        tree.apply(
+            5,
+            0,
+            &Txn::Delete {
+                path: "/c/x".into(),
+            },
+            &mut changes,
+        );
+        assert_eq!(tree.reapable(0), ["/c"]);
+        tree.apply(
+            6,
+            0,
+            &Txn::CloseSession {
+                paths: vec!["/e".into()],
+            },
+            &mut changes,
+        );
+        assert!(tree.get("/e").is_none());
+        assert!(tree.ephemerals_of(0x1234).is_empty());
+        assert_eq!(
+            Owner::decode(Owner::Ttl(MAX_TTL).encode()),
+            Owner::Ttl(MAX_TTL)
+        );
+        assert_eq!(Owner::decode(CONTAINER_OWNER), Owner::Container);
+    }
+
+    #[test]
+    fn replay_is_idempotent() {
+        let mut tree = DataTree::new();
+        create(&mut tree, 1, "/a", 0);
+        let once = tree.stat("/").unwrap();
+        // Re-applying the same create (as replay over a snapshot does) changes nothing.
+        let mut changes = Vec::new();
+        tree.apply(
+            1,
+            1001,
+            &Txn::Create {
+                path: "/a".into(),
+                data: b"d".to_vec(),
+                acl: open_acl_unsafe(),
+                ephemeral_owner: 0,
+                parent_cversion: 1,
+            },
+            &mut changes,
+        );
+        assert!(changes.is_empty());
+        assert_eq!(tree.stat("/").unwrap(), once);
+        tree.apply(2, 0, &Txn::Delete { path: "/a".into() }, &mut changes);
+        tree.apply(2, 0, &Txn::Delete { path: "/a".into() }, &mut changes);
+        assert_eq!(tree.node_count(), 5);
+    }
+
+    #[test]
+    fn descendants_are_counted() {
+        let mut tree = DataTree::new();
+        create(&mut tree, 1, "/a", 0);
+        create(&mut tree, 2, "/a/b", 0);
+        create(&mut tree, 3, "/a/b/c", 0);
+        assert_eq!(tree.descendant_count("/a"), Some(2));
+        assert_eq!(tree.descendant_count("/"), Some(6));
+        assert_eq!(tree.descendant_count("/nope"), None);
+        let mut seen = Vec::new();
+        tree.walk(|p, _| seen.push(p.to_string()));
+        let pos = |p: &str| seen.iter().position(|s| s == p).unwrap();
+        assert!(pos("/a") < pos("/a/b") && pos("/a/b") < pos("/a/b/c"));
+        assert_eq!(seen.len(), 7);
+    }
+
+    #[test]
+    fn paths_are_validated_like_zookeeper() {
+        for good in [
+            "/",
+            "/a",
+            "/a/b",
+            "/a.b",
+            "/...",
+            "/a/.b",
+            "/é",
+            "/zookeeper",
+        ] {
+            assert_eq!(validate_path(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "a",
+            "//",
+            "/a/",
+            "/a//b",
+            "/.",
+            "/..",
+            "/a/./b",
+            "/a/../b",
+            "/a\0b",
+            "/a\u{1}",
+            "/\u{7f}",
+            "/\u{9f}",
+            "/\u{e000}",
+            "/\u{fff0}",
+        ] {
+            assert_eq!(validate_path(bad), Err(Code::BadArguments), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn acls_check_world_digest_ip_and_super() {
+        let anyone = AuthInfo {
+            ids: vec![Id {
+                scheme: "ip".into(),
+                id: "127.0.0.1".into(),
+            }],
+            is_super: false,
+        };
+        assert_eq!(check_acl(&open_acl_unsafe(), perms::WRITE, &anyone), Ok(()));
+        assert_eq!(
+            check_acl(&read_acl_unsafe(), perms::WRITE, &anyone),
+            Err(Code::NoAuth)
+        );
+        assert_eq!(check_acl(&[], perms::ADMIN, &anyone), Ok(()));
+        let digest = digest_id("super:test");
+        assert_eq!(digest, "super:D/InIHSb7yEEbrWz8b9l71RjZJU=");
+        let user_acl = vec![Acl {
+            perms: perms::READ | perms::WRITE,
+            id: Id {
+                scheme: "digest".into(),
+                id: digest_id("u:p"),
+            },
+        }];
+        assert_eq!(
+            check_acl(&user_acl, perms::READ, &anyone),
+            Err(Code::NoAuth)
+        );
+        let mut user = anyone.clone();
+        user.ids.push(Id {
+            scheme: "digest".into(),
+            id: digest_id("u:p"),
+        });
+        assert_eq!(check_acl(&user_acl, perms::READ, &user), Ok(()));
+        assert_eq!(
+            check_acl(&user_acl, perms::DELETE, &user),
+            Err(Code::NoAuth)
+        );
+        let superuser = AuthInfo {
+            ids: vec![],
+            is_super: true,
+        };
+        assert_eq!(check_acl(&user_acl, perms::ADMIN, &superuser), Ok(()));
+        let ip_acl = |id: &str| {
+            vec![Acl {
+                perms: perms::ALL,
+                id: Id {
+                    scheme: "ip".into(),
+                    id: id.into(),
+                },
+            }]
+        };
+        assert_eq!(
+            check_acl(&ip_acl("127.0.0.0/8"), perms::READ, &anyone),
+            Ok(())
+        );
+        assert_eq!(
+            check_acl(&ip_acl("127.0.0.1"), perms::READ, &anyone),
+            Ok(())
+        );
+        assert_eq!(
+            check_acl(&ip_acl("10.0.0.0/8"), perms::READ, &anyone),
+            Err(Code::NoAuth)
+        );
+    }
+
+    #[test]
+    fn acl_fixup_validates_and_expands_auth() {
+        let anon = AuthInfo {
+            ids: vec![Id {
+                scheme: "ip".into(),
+                id: "127.0.0.1".into(),
+            }],
+            is_super: false,
+        };
+        let acl = |scheme: &str, id: &str| {
+            vec![Acl {
+                perms: perms::ALL,
+                id: Id {
+                    scheme: scheme.into(),
+                    id: id.into(),
+                },
+            }]
+        };
+        assert_eq!(fixup_acl(&[], &anon), Err(Code::InvalidAcl));
+        assert_eq!(
+            fixup_acl(&acl("world", "bob"), &anon),
+            Err(Code::InvalidAcl)
+        );
+        assert_eq!(fixup_acl(&acl("auth", ""), &anon), Err(Code::InvalidAcl));
+        assert_eq!(fixup_acl(&acl("bogus", "x"), &anon), Err(Code::InvalidAcl));
+        assert_eq!(
+            fixup_acl(&acl("digest", "nocolon"), &anon),
+            Err(Code::InvalidAcl)
+        );
+        assert_eq!(
+            fixup_acl(&acl("ip", "1.2.3.4/99"), &anon),
+            Err(Code::InvalidAcl)
+        );
+        assert!(fixup_acl(&acl("ip", "10.0.0.0/8"), &anon).is_ok());
+        let mut user = anon.clone();
+        user.ids.push(Id {
+            scheme: "digest".into(),
+            id: digest_id("u:p"),
+        });
+        let fixed = fixup_acl(&acl("auth", ""), &user).unwrap();
+        assert_eq!(fixed, acl("digest", &digest_id("u:p")));
+        let mut twice = acl("world", "anyone");
+        twice.extend(acl("world", "anyone"));
+        assert_eq!(fixup_acl(&twice, &anon).unwrap().len(), 1);
+        assert_eq!(
+            mask_digests(&acl("digest", "u:hash"))[0].id.id,
+            "u:x".to_string()
+        );
+    }
+}
