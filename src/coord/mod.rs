@@ -18,9 +18,12 @@
 //! acknowledges or reveals leaves the server before the txn log holding it is fsynced (when
 //! `forceSync`).
 
+pub mod four_letter;
 pub mod jute;
 pub mod processor;
+pub mod server;
 pub mod session;
+pub mod store;
 pub mod tree;
 pub mod watch;
 

@@ -150,6 +150,21 @@ pub struct ServerStats {
     pub packets_received: u64,
     pub packets_sent: u64,
     pub auth_failed: u64,
+    /// Sizes of reply frames (mntr's `zk_*_client_response_size`; -1 before the first).
+    pub last_response_size: i64,
+    pub min_response_size: i64,
+    pub max_response_size: i64,
+}
+
+impl ServerStats {
+    fn new() -> Self {
+        ServerStats {
+            last_response_size: -1,
+            min_response_size: -1,
+            max_response_size: -1,
+            ..ServerStats::default()
+        }
+    }
 }
 
 /// The core.
@@ -236,7 +251,7 @@ impl Processor {
             last_zxid: 0,
             conns: HashMap::new(),
             session_conn: HashMap::new(),
-            stats: ServerStats::default(),
+            stats: ServerStats::new(),
             next_reap_ms: 0,
             txns_since_snapshot: 0,
             out: Output::default(),
@@ -285,6 +300,19 @@ impl Processor {
 
     pub fn stats(&self) -> &ServerStats {
         &self.stats
+    }
+
+    /// `srst`: zero the server counters.
+    pub fn reset_server_stats(&mut self) {
+        self.stats = ServerStats::new();
+    }
+
+    /// `crst`: zero every connection's counters.
+    pub fn reset_connection_stats(&mut self) {
+        for c in self.conns.values_mut() {
+            c.stats.received = 0;
+            c.stats.sent = 0;
+        }
     }
 
     pub fn config(&self) -> &CoreConfig {
@@ -357,6 +385,15 @@ impl Processor {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.stats.sent += 1;
             self.stats.packets_sent += 1;
+            let size = frame.len() as i64 - 4;
+            let s = &mut self.stats;
+            s.last_response_size = size;
+            s.min_response_size = if s.min_response_size < 0 {
+                size
+            } else {
+                s.min_response_size.min(size)
+            };
+            s.max_response_size = s.max_response_size.max(size);
         }
         self.out.actions.push(Action::Send { conn, frame });
     }
