@@ -166,3 +166,27 @@ pub fn set_data(path: &str, data: &[u8]) -> Request {
         version: -1,
     }
 }
+
+impl Raw {
+    /// Like [`Raw::call`] but an I/O failure (the server died) is an `Err`, not a panic.
+    pub fn try_call(&mut self, req: &Request) -> std::io::Result<i32> {
+        let xid = self.next_xid;
+        self.next_xid += 1;
+        let mut body = Vec::new();
+        let op = req.encode(&mut body);
+        let frame = jute::frame(|o| {
+            RequestHeader { xid, op }.write(o);
+            o.extend_from_slice(&body);
+        });
+        self.stream.write_all(&frame)?;
+        loop {
+            let body = read_frame(&mut self.stream)?;
+            let mut r = jute::Reader::new(&body, usize::MAX);
+            let header = ReplyHeader::read(&mut r)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+            if header.xid == xid {
+                return Ok(header.err);
+            }
+        }
+    }
+}

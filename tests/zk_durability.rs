@@ -1,0 +1,196 @@
+//! Durability of the real `zkserver`: restarts, kill -9 under a write load (every
+//! acknowledged write survives), a torn log tail, snapshots and autopurge.
+
+#[path = "zk/harness.rs"]
+mod harness;
+#[path = "zk/raw.rs"]
+mod raw;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use harness::{ZkServer, wait_for};
+use hdfs_ha::coord::jute::{Request, Response};
+use raw::{Raw, create, get_data, set_data};
+
+fn files(dir: &std::path::Path, prefix: &str) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| n.starts_with(prefix))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+fn restart_keeps_data_stats_and_live_sessions() {
+    let mut server = ZkServer::start("");
+    let addr = server.addr();
+    let mut c = Raw::new_session(&addr, 20_000);
+    assert_eq!(c.call(&create("/keep", b"one", 0)).0, 0);
+    assert_eq!(c.call(&create("/keep/seq-", b"", 2)).0, 0);
+    assert_eq!(c.call(&set_data("/keep", b"two")).0, 0);
+    assert_eq!(c.call(&create("/mine", b"", 1)).0, 0);
+    let before = match c.call(&get_data("/keep", false)) {
+        (0, Some(Response::GetData(g))) => g,
+        other => panic!("{other:?}"),
+    };
+    let (sid, passwd) = (c.session_id, c.passwd.clone());
+    // A clean stop (SIGTERM) exits 0.
+    assert_eq!(server.terminate(), Some(0));
+    server.launch();
+    let addr = server.addr();
+    let mut c2 = Raw::new_session(&addr, 20_000);
+    match c2.call(&get_data("/keep", false)) {
+        (0, Some(Response::GetData(g))) => assert_eq!(g, before),
+        other => panic!("{other:?}"),
+    }
+    // The session survived the restart: it can resume and still owns its ephemeral.
+    let (mut resumed, resp) = Raw::connect(&addr, sid, passwd, 20_000);
+    assert_eq!(resp.session_id, sid);
+    match resumed.call(&Request::GetEphemerals { prefix: "/".into() }) {
+        (0, Some(Response::Paths(p))) => assert_eq!(p, ["/mine"]),
+        other => panic!("{other:?}"),
+    }
+    // The sequence counter continued.
+    assert_eq!(c2.call(&create("/keep/seq-", b"", 2)).0, 0);
+    match c2.call(&Request::GetChildren {
+        path: "/keep".into(),
+        watch: false,
+        with_stat: false,
+    }) {
+        (0, Some(Response::GetChildren(g))) => {
+            assert_eq!(g.children, ["seq-0000000000", "seq-0000000001"])
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn kill_9_under_a_write_load_loses_no_acknowledged_write() {
+    // Small snapshots and preallocation so rolls and snapshots happen under the load.
+    let mut server = ZkServer::start("snapCount=50\npreAllocSize=16\n");
+    let addr = server.addr();
+    let mut setup = Raw::new_session(&addr, 20_000);
+    assert_eq!(setup.call(&create("/load", b"", 0)).0, 0);
+    let acked: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let addr = addr.clone();
+            let acked = acked.clone();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut c = Raw::new_session(&addr, 20_000);
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let path = format!("/load/w{w}-{n}");
+                    match c.try_call(&create(&path, path.as_bytes(), 0)) {
+                        Ok(0) => acked.lock().unwrap().push(path),
+                        Ok(err) => panic!("create {path}: {err}"),
+                        Err(_) => return,
+                    }
+                    n += 1;
+                }
+            })
+        })
+        .collect();
+    wait_for("1000 acknowledged writes", Duration::from_secs(60), || {
+        (acked.lock().unwrap().len() >= 1000).then_some(())
+    });
+    server.kill9();
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.join().unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    let log_dir = server.data_dir().join("version-2");
+    assert!(
+        files(&log_dir, "snapshot.").len() >= 3,
+        "snapshots were taken under load"
+    );
+    assert!(
+        files(&log_dir, "log.").len() >= 3,
+        "the log rolled under load"
+    );
+    server.launch();
+    let mut check = Raw::new_session(&server.addr(), 20_000);
+    let started = Instant::now();
+    for path in &acked {
+        match check.call(&get_data(path, false)) {
+            (0, Some(Response::GetData(g))) => assert_eq!(g.data, path.as_bytes()),
+            other => panic!("acknowledged {path} lost after kill -9: {other:?}"),
+        }
+    }
+    println!(
+        "{} acknowledged writes verified in {:?}",
+        acked.len(),
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_torn_log_tail_is_truncated_at_restart() {
+    let mut server = ZkServer::start("");
+    let mut c = Raw::new_session(&server.addr(), 20_000);
+    for i in 0..10 {
+        assert_eq!(c.call(&create(&format!("/t{i}"), b"x", 0)).0, 0);
+    }
+    server.kill9();
+    // A half-written record at the end of the newest log, as a crash mid-write leaves it.
+    let dir = server.data_dir().join("version-2");
+    let newest = files(&dir, "log.").pop().expect("a log");
+    let path = dir.join(&newest);
+    let bytes = std::fs::read(&path).unwrap();
+    let end = bytes.iter().rposition(|b| *b != 0).expect("records") + 1;
+    let mut torn = bytes[..end].to_vec();
+    torn.extend_from_slice(&[0x12, 0x34, 0x56, 0x78, 0, 0, 0, 90, 0, 0, 0, 1, 0xab]);
+    std::fs::write(&path, &torn).unwrap();
+    server.launch();
+    assert!(
+        server.log().contains("Truncating torn tail"),
+        "{}",
+        server.log()
+    );
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), end as u64);
+    let mut c = Raw::new_session(&server.addr(), 20_000);
+    for i in 0..10 {
+        assert_eq!(c.call(&get_data(&format!("/t{i}"), false)).0, 0);
+    }
+    assert_eq!(c.call(&create("/after", b"", 0)).0, 0);
+    server.kill9();
+    server.launch();
+    let mut c = Raw::new_session(&server.addr(), 20_000);
+    assert_eq!(c.call(&get_data("/after", false)).0, 0);
+}
+
+#[test]
+fn autopurge_keeps_the_newest_snapshots() {
+    let mut server =
+        ZkServer::start("snapCount=10\nautopurge.purgeInterval=1\nautopurge.snapRetainCount=3\n");
+    let mut c = Raw::new_session(&server.addr(), 20_000);
+    for i in 0..150 {
+        assert_eq!(c.call(&create(&format!("/p{i}"), b"", 0)).0, 0);
+    }
+    let dir = server.data_dir().join("version-2");
+    wait_for("snapshots under load", Duration::from_secs(20), || {
+        (files(&dir, "snapshot.").len() > 5).then_some(())
+    });
+    // The purge runs at startup and then every purgeInterval hours.
+    server.kill9();
+    server.launch();
+    let snaps = wait_for("purge at startup", Duration::from_secs(20), || {
+        let s = files(&dir, "snapshot.");
+        (s.len() <= 4).then_some(s)
+    });
+    assert!(snaps.len() >= 3, "{snaps:?}");
+    let mut c = Raw::new_session(&server.addr(), 20_000);
+    for i in 0..150 {
+        assert_eq!(c.call(&get_data(&format!("/p{i}"), false)).0, 0, "/p{i}");
+    }
+}
