@@ -10,6 +10,7 @@
 //! - [`processor`] — the request pipeline core: a request becomes a txn, a reply and watch
 //!   events; no sockets, clocks or threads inside.
 //! - [`store`] — the txn log and snapshots on disk (checksums, group commit, fsync, recovery).
+//! - [`shell`] — `zkcli`, a zkCli.sh-like shell on the `zookeeper-client` crate.
 //! - [`server`] — the tokio shell: client connections, four-letter words, the core thread, the
 //!   log syncer, the metrics endpoint; `run(conf, listeners, shutdown)`.
 //!
@@ -23,6 +24,7 @@ pub mod jute;
 pub mod processor;
 pub mod server;
 pub mod session;
+pub mod shell;
 pub mod store;
 pub mod tree;
 pub mod watch;
