@@ -123,7 +123,7 @@ fn kill_9_under_a_write_load_loses_no_acknowledged_write() {
     let started = Instant::now();
     for path in &acked {
         match check.call(&get_data(path, false)) {
-            (0, Some(Response::GetData(g))) => assert_eq!(g.data, path.as_bytes()),
+            (0, Some(Response::GetData(g))) => assert_eq!(g.data.as_deref(), Some(path.as_bytes())),
             other => panic!("acknowledged {path} lost after kill -9: {other:?}"),
         }
     }

@@ -168,8 +168,8 @@ fn a_watch_event_arrives_before_the_reply_that_observes_the_change() {
                 let r = Response::decode(jute::op::GET_DATA, &body, usize::MAX).unwrap();
                 if let Response::GetData(g) = r {
                     assert_ne!(
-                        g.data,
-                        value.as_bytes(),
+                        g.data.as_deref(),
+                        Some(value.as_bytes()),
                         "round {round}: saw data before event"
                     );
                 }
@@ -437,7 +437,7 @@ fn the_super_user_and_ip_acls() {
     let locked = Request::Create {
         op: jute::op::CREATE,
         path: "/locked".into(),
-        data: vec![],
+        data: Some(vec![]),
         acl: vec![jute::Acl {
             perms: 31,
             id: jute::Id {
@@ -457,7 +457,7 @@ fn the_super_user_and_ip_acls() {
     let ip = Request::Create {
         op: jute::op::CREATE,
         path: "/local".into(),
-        data: vec![],
+        data: Some(vec![]),
         acl: vec![jute::Acl {
             perms: 31,
             id: jute::Id {

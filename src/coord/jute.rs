@@ -313,6 +313,20 @@ impl Jute for Vec<u8> {
     }
 }
 
+/// A `buffer` that may be null (znode data: ZooKeeper keeps null apart from empty).
+impl Jute for Option<Vec<u8>> {
+    const MIN_SIZE: usize = 4;
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            Some(bytes) => bytes.write(out),
+            None => (-1i32).write(out),
+        }
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, JuteError> {
+        r.buffer()
+    }
+}
+
 /// A `ustring` that must not be null.
 impl Jute for String {
     const MIN_SIZE: usize = 4;
@@ -393,8 +407,8 @@ record!(ReplyHeader {
     zxid: i64,
     err: i32
 });
-record!(CreateRequest { path: String, data: Vec<u8>, acl: Vec<Acl>, flags: i32 });
-record!(CreateTtlRequest { path: String, data: Vec<u8>, acl: Vec<Acl>, flags: i32, ttl: i64 });
+record!(CreateRequest { path: String, data: Option<Vec<u8>>, acl: Vec<Acl>, flags: i32 });
+record!(CreateTtlRequest { path: String, data: Option<Vec<u8>>, acl: Vec<Acl>, flags: i32, ttl: i64 });
 record!(CreateResponse { path: String });
 record!(Create2Response {
     path: String,
@@ -412,9 +426,9 @@ record!(
     /// sync, getACL, getEphemerals and getAllChildrenNumber requests share this layout.
     PathRequest { path: String }
 );
-record!(SetDataRequest { path: String, data: Vec<u8>, version: i32 });
+record!(SetDataRequest { path: String, data: Option<Vec<u8>>, version: i32 });
 record!(StatResponse { stat: Stat });
-record!(GetDataResponse { data: Vec<u8>, stat: Stat });
+record!(GetDataResponse { data: Option<Vec<u8>>, stat: Stat });
 record!(GetChildrenResponse { children: Vec<String> });
 record!(GetChildren2Response { children: Vec<String>, stat: Stat });
 record!(CheckVersionRequest {
@@ -482,7 +496,7 @@ record!(TxnHeader {
 });
 record!(CreateTxn {
     path: String,
-    data: Vec<u8>,
+    data: Option<Vec<u8>>,
     acl: Vec<Acl>,
     /// The owner: a session id, the container marker or a TTL encoding (see `tree`).
     ephemeral_owner: i64,
@@ -490,7 +504,7 @@ record!(CreateTxn {
     parent_cversion: i32,
 });
 record!(DeleteTxn { path: String });
-record!(SetDataTxn { path: String, data: Vec<u8>, version: i32 });
+record!(SetDataTxn { path: String, data: Option<Vec<u8>>, version: i32 });
 record!(SetAclTxn { path: String, acl: Vec<Acl>, version: i32 });
 record!(CreateSessionTxn { timeout: i32 });
 record!(CloseSessionTxn { paths_to_delete: Vec<String> });
@@ -628,7 +642,7 @@ pub enum Request {
     Create {
         op: i32,
         path: String,
-        data: Vec<u8>,
+        data: Option<Vec<u8>>,
         acl: Vec<Acl>,
         flags: i32,
         ttl: i64,
@@ -647,7 +661,7 @@ pub enum Request {
     },
     SetData {
         path: String,
-        data: Vec<u8>,
+        data: Option<Vec<u8>>,
         version: i32,
     },
     GetAcl {
@@ -1085,7 +1099,7 @@ pub enum MultiResult {
     Delete,
     SetData { stat: Stat },
     Check,
-    GetData { data: Vec<u8>, stat: Stat },
+    GetData { data: Option<Vec<u8>>, stat: Stat },
     GetChildren { children: Vec<String> },
     Error(i32),
 }
@@ -1209,7 +1223,7 @@ impl Response {
                             stat: Stat::read(&mut r)?,
                         },
                         op::GET_DATA => MultiResult::GetData {
-                            data: Vec::<u8>::read(&mut r)?,
+                            data: Option::<Vec<u8>>::read(&mut r)?,
                             stat: Stat::read(&mut r)?,
                         },
                         op::GET_CHILDREN => MultiResult::GetChildren {
@@ -1332,13 +1346,13 @@ mod tests {
         });
         roundtrip(CreateRequest {
             path: "/a".into(),
-            data: b"x".to_vec(),
+            data: Some(b"x".to_vec()),
             acl: acl(),
             flags: 3,
         });
         roundtrip(CreateTtlRequest {
             path: "/t".into(),
-            data: vec![],
+            data: Some(vec![]),
             acl: acl(),
             flags: 5,
             ttl: 1000,
@@ -1359,12 +1373,12 @@ mod tests {
         roundtrip(PathRequest { path: "/".into() });
         roundtrip(SetDataRequest {
             path: "/a".into(),
-            data: vec![0; 100],
+            data: Some(vec![0; 100]),
             version: 3,
         });
         roundtrip(StatResponse { stat: stat() });
         roundtrip(GetDataResponse {
-            data: b"hello".to_vec(),
+            data: Some(b"hello".to_vec()),
             stat: stat(),
         });
         roundtrip(GetChildrenResponse {
@@ -1453,7 +1467,7 @@ mod tests {
         });
         roundtrip(CreateTxn {
             path: "/a".into(),
-            data: b"d".to_vec(),
+            data: Some(b"d".to_vec()),
             acl: acl(),
             ephemeral_owner: 9,
             parent_cversion: 1,
@@ -1461,7 +1475,7 @@ mod tests {
         roundtrip(DeleteTxn { path: "/a".into() });
         roundtrip(SetDataTxn {
             path: "/a".into(),
-            data: vec![],
+            data: Some(vec![]),
             version: 1,
         });
         roundtrip(SetAclTxn {
@@ -1519,7 +1533,7 @@ mod tests {
         let create = Request::Create {
             op: op::CREATE2,
             path: "/a".into(),
-            data: b"v".to_vec(),
+            data: Some(b"v".to_vec()),
             acl: acl(),
             flags: 0,
             ttl: -1,
@@ -1529,7 +1543,7 @@ mod tests {
             Request::Create {
                 op: op::CREATE_TTL,
                 path: "/t".into(),
-                data: vec![],
+                data: Some(vec![]),
                 acl: acl(),
                 flags: 5,
                 ttl: 500,
@@ -1548,7 +1562,7 @@ mod tests {
             },
             Request::SetData {
                 path: "/a".into(),
-                data: b"x".to_vec(),
+                data: Some(b"x".to_vec()),
                 version: -1,
             },
             Request::GetAcl { path: "/a".into() },
@@ -1663,7 +1677,7 @@ mod tests {
             (
                 op::GET_DATA,
                 Response::GetData(GetDataResponse {
-                    data: b"d".to_vec(),
+                    data: Some(b"d".to_vec()),
                     stat: stat(),
                 }),
             ),
@@ -1706,7 +1720,7 @@ mod tests {
                 op::MULTI_READ,
                 Response::Multi(vec![
                     MultiResult::GetData {
-                        data: vec![1],
+                        data: Some(vec![1]),
                         stat: stat(),
                     },
                     MultiResult::GetChildren {
@@ -1843,7 +1857,7 @@ mod tests {
             request_roundtrip(Request::Create {
                 op: op::CREATE,
                 path,
-                data,
+                data: Some(data),
                 acl: vec![Acl { perms, id: Id { scheme: "world".into(), id: "anyone".into() } }],
                 flags,
                 ttl: -1,

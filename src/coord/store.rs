@@ -513,7 +513,7 @@ pub fn deserialize_snapshot(bytes: &[u8]) -> Result<Snapshot, String> {
     let mut tree = DataTree::empty();
     for _ in 0..count {
         let path = String::read(&mut r).map_err(e)?;
-        let data = Vec::<u8>::read(&mut r).map_err(e)?;
+        let data = Option::<Vec<u8>>::read(&mut r).map_err(e)?;
         let n_acl = r.i32().map_err(e)?;
         let mut acl = Vec::new();
         for _ in 0..n_acl.max(0) {
@@ -772,7 +772,7 @@ mod tests {
             zxid,
             Txn::Create {
                 path: path.into(),
-                data: b"x".to_vec(),
+                data: Some(b"x".to_vec()),
                 acl: open_acl_unsafe(),
                 ephemeral_owner: 0,
                 parent_cversion: pc,
@@ -791,7 +791,7 @@ mod tests {
             Txn::Delete { path: "/a".into() },
             Txn::SetData {
                 path: "/a".into(),
-                data: vec![1, 2],
+                data: Some(vec![1, 2]),
                 version: 3,
             },
             Txn::SetAcl {

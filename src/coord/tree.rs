@@ -96,7 +96,7 @@ pub struct StatPersisted {
 /// One znode.
 #[derive(Debug, Clone)]
 pub struct Node {
-    pub data: Vec<u8>,
+    pub data: Option<Vec<u8>>,
     /// Interned: most nodes share one of a few lists.
     pub acl: Arc<[Acl]>,
     pub stat: StatPersisted,
@@ -116,7 +116,7 @@ impl Node {
             cversion: self.stat.cversion.wrapping_mul(2).wrapping_sub(n),
             aversion: self.stat.aversion,
             ephemeral_owner: Owner::decode(self.stat.ephemeral_owner).client_visible(),
-            data_length: self.data.len() as i32,
+            data_length: data_len(&self.data) as i32,
             num_children: n,
             pzxid: self.stat.pzxid,
         }
@@ -151,7 +151,7 @@ pub enum Txn {
     },
     Create {
         path: String,
-        data: Vec<u8>,
+        data: Option<Vec<u8>>,
         acl: Vec<Acl>,
         ephemeral_owner: i64,
         /// The parent's stored cversion after this create.
@@ -162,7 +162,7 @@ pub enum Txn {
     },
     SetData {
         path: String,
-        data: Vec<u8>,
+        data: Option<Vec<u8>>,
         /// The version after this change.
         version: i32,
     },
@@ -249,7 +249,12 @@ impl DataTree {
             (QUOTA, &open),
             (CONFIG, &read),
         ] {
-            tree.insert_raw(path, Vec::new(), acl.clone(), StatPersisted::default());
+            tree.insert_raw(
+                path,
+                Some(Vec::new()),
+                acl.clone(),
+                StatPersisted::default(),
+            );
         }
         tree
     }
@@ -276,7 +281,13 @@ impl DataTree {
     }
 
     /// Inserts a node whose parent is already present (snapshot loading, system nodes).
-    pub fn insert_raw(&mut self, path: &str, data: Vec<u8>, acl: Arc<[Acl]>, stat: StatPersisted) {
+    pub fn insert_raw(
+        &mut self,
+        path: &str,
+        data: Option<Vec<u8>>,
+        acl: Arc<[Acl]>,
+        stat: StatPersisted,
+    ) {
         if path != "/" {
             let (parent, name) = split(path);
             if let Some(p) = self.nodes.get_mut(parent) {
@@ -284,7 +295,7 @@ impl DataTree {
             }
         }
         self.track_owner(path, stat.ephemeral_owner);
-        self.approximate_data_size += (path.len() + data.len()) as i64;
+        self.approximate_data_size += (path.len() + data_len(&data)) as i64;
         let acl = self.intern(&acl);
         self.nodes.insert(
             path.into(),
@@ -457,7 +468,8 @@ impl DataTree {
                 version,
             } => {
                 if let Some(node) = self.nodes.get_mut(path.as_str()) {
-                    self.approximate_data_size += data.len() as i64 - node.data.len() as i64;
+                    self.approximate_data_size +=
+                        data_len(data) as i64 - data_len(&node.data) as i64;
                     node.data = data.clone();
                     node.stat.version = *version;
                     node.stat.mzxid = zxid;
@@ -493,7 +505,7 @@ impl DataTree {
     fn create(
         &mut self,
         path: &str,
-        data: Vec<u8>,
+        data: Option<Vec<u8>>,
         acl: &[Acl],
         owner: i64,
         parent_cversion: i32,
@@ -527,7 +539,7 @@ impl DataTree {
             pzxid: zxid,
         };
         let acl = self.intern(acl);
-        self.approximate_data_size += (path.len() + data.len()) as i64;
+        self.approximate_data_size += (path.len() + data_len(&data)) as i64;
         self.track_owner(path, owner);
         self.nodes.insert(
             path.into(),
@@ -555,7 +567,7 @@ impl DataTree {
         let Some(node) = self.nodes.remove(path) else {
             return;
         };
-        self.approximate_data_size -= (path.len() + node.data.len()) as i64;
+        self.approximate_data_size -= (path.len() + data_len(&node.data)) as i64;
         self.untrack_owner(path, node.stat.ephemeral_owner);
         let (parent_path, name) = split(path);
         if let Some(parent) = self.nodes.get_mut(parent_path) {
@@ -573,6 +585,11 @@ impl DataTree {
             event: EventType::NodeChildrenChanged,
         });
     }
+}
+
+/// Bytes of znode data (null counts as empty, as in ZooKeeper's Stat).
+pub fn data_len(data: &Option<Vec<u8>>) -> usize {
+    data.as_ref().map_or(0, Vec::len)
 }
 
 /// `(parent, name)` of a valid non-root path.
@@ -779,7 +796,7 @@ mod tests {
             1000 + zxid,
             &Txn::Create {
                 path: path.into(),
-                data: b"d".to_vec(),
+                data: Some(b"d".to_vec()),
                 acl: open_acl_unsafe(),
                 ephemeral_owner: owner,
                 parent_cversion: pc,
@@ -844,7 +861,7 @@ mod tests {
             3000,
             &Txn::SetData {
                 path: "/a".into(),
-                data: b"xyz".to_vec(),
+                data: Some(b"xyz".to_vec()),
                 version: 1,
             },
             &mut changes,
@@ -923,7 +940,7 @@ mod tests {
             1001,
             &Txn::Create {
                 path: "/a".into(),
-                data: b"d".to_vec(),
+                data: Some(b"d".to_vec()),
                 acl: open_acl_unsafe(),
                 ephemeral_owner: 0,
                 parent_cversion: 1,

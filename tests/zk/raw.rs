@@ -145,7 +145,7 @@ pub fn create(path: &str, data: &[u8], flags: i32) -> Request {
     Request::Create {
         op: jute::op::CREATE,
         path: path.into(),
-        data: data.to_vec(),
+        data: Some(data.to_vec()),
         acl: hdfs_ha::coord::tree::open_acl_unsafe(),
         flags,
         ttl: -1,
@@ -162,7 +162,7 @@ pub fn get_data(path: &str, watch: bool) -> Request {
 pub fn set_data(path: &str, data: &[u8]) -> Request {
     Request::SetData {
         path: path.into(),
-        data: data.to_vec(),
+        data: Some(data.to_vec()),
         version: -1,
     }
 }

@@ -179,7 +179,7 @@ impl Harness {
             &Request::Create {
                 op: op::CREATE,
                 path: path.into(),
-                data: b"v".to_vec(),
+                data: Some(b"v".to_vec()),
                 acl: open_acl_unsafe(),
                 flags,
                 ttl: -1,
@@ -222,7 +222,7 @@ fn get_data(path: &str, watch: bool) -> Request {
 fn set_data(path: &str, data: &[u8], version: i32) -> Request {
     Request::SetData {
         path: path.into(),
-        data: data.to_vec(),
+        data: Some(data.to_vec()),
         version,
     }
 }
@@ -238,7 +238,7 @@ fn create_req(path: &str, flags: i32) -> Request {
     Request::Create {
         op: op::CREATE,
         path: path.into(),
-        data: vec![],
+        data: Some(vec![]),
         acl: open_acl_unsafe(),
         flags,
         ttl: -1,
@@ -262,7 +262,7 @@ fn crud_with_exact_stats_and_zxids() {
         Code::BadVersion as i32
     );
     match h.call(1, &get_data("/a", false)) {
-        (0, Some(Response::GetData(g))) => assert_eq!(g.data, b"hello"),
+        (0, Some(Response::GetData(g))) => assert_eq!(g.data.as_deref(), Some(&b"hello"[..])),
         other => panic!("{other:?}"),
     }
     // The failed setData took zxid 4; the delete takes 5.
@@ -293,7 +293,7 @@ fn create2_returns_the_stat_and_create_errors_follow_zookeepers_order() {
         &Request::Create {
             op: op::CREATE2,
             path: "/c2".into(),
-            data: b"abc".to_vec(),
+            data: Some(b"abc".to_vec()),
             acl: open_acl_unsafe(),
             flags: 0,
             ttl: -1,
@@ -586,7 +586,7 @@ fn multi_is_atomic_with_zookeepers_result_layout() {
         Request::Create {
             op: op::CREATE2,
             path: "/m/a".into(),
-            data: b"1".to_vec(),
+            data: Some(b"1".to_vec()),
             acl: open_acl_unsafe(),
             flags: 0,
             ttl: -1,
@@ -691,7 +691,7 @@ fn digest_acls_and_the_super_user() {
     let creator_all = Request::Create {
         op: op::CREATE,
         path: "/private".into(),
-        data: b"s".to_vec(),
+        data: Some(b"s".to_vec()),
         acl: vec![Acl {
             perms: perms::ALL,
             id: Id {
@@ -768,7 +768,7 @@ fn containers_and_ttl_nodes_are_reaped() {
     let container = Request::Create {
         op: op::CREATE_CONTAINER,
         path: "/box".into(),
-        data: vec![],
+        data: Some(vec![]),
         acl: open_acl_unsafe(),
         flags: 4,
         ttl: -1,
@@ -780,7 +780,7 @@ fn containers_and_ttl_nodes_are_reaped() {
     let ttl = Request::Create {
         op: op::CREATE_TTL,
         path: "/ttl".into(),
-        data: vec![],
+        data: Some(vec![]),
         acl: open_acl_unsafe(),
         flags: 5,
         ttl: 500,
@@ -969,5 +969,29 @@ fn seeded_random_workloads_keep_the_invariants() {
                 assert_eq!(s.cversion, node.stat.cversion * 2 - s.num_children);
             });
         }
+    }
+}
+
+#[test]
+fn null_data_stays_null() {
+    let mut h = Harness::new();
+    h.connect(1);
+    let mut req = create_req("/null", 0);
+    if let Request::Create { data, .. } = &mut req {
+        *data = None;
+    }
+    assert_eq!(h.call(1, &req).0, 0);
+    match h.call(1, &get_data("/null", false)) {
+        (0, Some(Response::GetData(g))) => {
+            assert_eq!(g.data, None);
+            assert_eq!(g.stat.data_length, 0);
+        }
+        other => panic!("{other:?}"),
+    }
+    h.create(1, "/empty", 0).unwrap();
+    h.call(1, &set_data("/empty", b"", -1));
+    match h.call(1, &get_data("/empty", false)) {
+        (0, Some(Response::GetData(g))) => assert_eq!(g.data, Some(vec![])),
+        other => panic!("{other:?}"),
     }
 }
