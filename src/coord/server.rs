@@ -156,8 +156,8 @@ enum CoreMsg {
 struct Batch {
     txns: Vec<TxnRecord>,
     actions: Vec<Action>,
-    /// Roll the log after these txns and write this snapshot (zxid, bytes).
-    snapshot: Option<(i64, Vec<u8>)>,
+    /// Roll the log after these txns (a snapshot starts at the last of them).
+    roll: bool,
     /// When the core picked up the first input of the batch.
     started: Instant,
 }
@@ -253,7 +253,9 @@ pub async fn run(
 
     let (core_tx, core_rx) = mpsc::channel::<CoreMsg>(1000);
     let (sync_tx, sync_rx) = std::sync::mpsc::sync_channel::<Batch>(64);
-    let (snap_tx, snap_rx) = std::sync::mpsc::channel::<(i64, Vec<u8>)>();
+    let (snap_tx, snap_rx) = std::sync::mpsc::channel::<SnapMsg>();
+    let durable = Arc::new(Durable::default());
+    durable.advance(zxid);
     let fatal = CancellationToken::new();
     let fatal_reason: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
 
@@ -264,14 +266,16 @@ pub async fn run(
         let telemetry = telemetry.clone();
         let fatal = fatal.clone();
         let fatal_reason = fatal_reason.clone();
+        let durable = durable.clone();
         std::thread::Builder::new()
             .name("SyncThread".into())
             .spawn(move || {
-                if let Err(e) = sync_loop(&mut log, sync_rx, snap_tx, &registry, &telemetry) {
+                if let Err(e) = sync_loop(&mut log, sync_rx, &registry, &telemetry, &durable) {
                     tracing::error!("Severe unrecoverable error, from thread : SyncThread: {e}");
                     *fatal_reason.lock().expect("fatal lock") = Some(e.to_string());
                     fatal.cancel();
                 }
+                durable.close();
             })?
     };
     // The snapshot writer and purger.
@@ -279,9 +283,10 @@ pub async fn run(
         let store_conf = conf.store.clone();
         let interval = (conf.purge_interval_hours > 0)
             .then(|| Duration::from_secs(u64::from(conf.purge_interval_hours) * 3600));
+        let durable = durable.clone();
         std::thread::Builder::new()
             .name("Snapshot".into())
-            .spawn(move || snapshot_loop(&store_conf, snap_rx, interval))?
+            .spawn(move || snapshot_loop(&store_conf, snap_rx, interval, &durable))?
     };
     // The core.
     let core = {
@@ -292,7 +297,8 @@ pub async fn run(
             .name("Core".into())
             .spawn(move || {
                 core_loop(
-                    processor, core_rx, sync_tx, &info, &telemetry, start, snap_count, seed_rng,
+                    processor, core_rx, sync_tx, snap_tx, &info, &telemetry, start, snap_count,
+                    seed_rng,
                 )
             })?
     };
@@ -438,11 +444,72 @@ fn release(shared: &Shared, ip: IpAddr) {
     }
 }
 
+/// What the core tells the snapshot thread.
+enum SnapMsg {
+    /// A fuzzy snapshot starts at `zxid` (the log rolls right after it).
+    Begin {
+        zxid: i64,
+        sessions: Vec<(i64, i32)>,
+    },
+    /// More node records.
+    Nodes(Vec<u8>),
+    /// The walk is done; it may reflect txns up to `applied_zxid`, so the snapshot may only
+    /// be published once the log is durable that far.
+    End { applied_zxid: i64 },
+}
+
+/// The highest zxid the syncer has made durable, for the snapshot thread to wait on.
+#[derive(Default)]
+struct Durable {
+    zxid: Mutex<i64>,
+    changed: std::sync::Condvar,
+    /// The syncer is gone (shut down or failed): nothing more becomes durable.
+    closed: std::sync::atomic::AtomicBool,
+}
+
+impl Durable {
+    fn advance(&self, zxid: i64) {
+        let mut z = self.zxid.lock().expect("durable lock");
+        if zxid > *z {
+            *z = zxid;
+            self.changed.notify_all();
+        }
+    }
+
+    fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        let _z = self.zxid.lock().expect("durable lock");
+        self.changed.notify_all();
+    }
+
+    /// Waits until `zxid` is durable; false if it never will be.
+    fn wait_for(&self, zxid: i64) -> bool {
+        let mut z = self.zxid.lock().expect("durable lock");
+        loop {
+            if *z >= zxid {
+                return true;
+            }
+            if self.closed.load(Ordering::SeqCst) {
+                return false;
+            }
+            z = self
+                .changed
+                .wait_timeout(z, Duration::from_millis(100))
+                .expect("durable lock")
+                .0;
+        }
+    }
+}
+
+/// Nodes serialized per turn of the core loop while a snapshot is in progress.
+const SNAPSHOT_CHUNK: usize = 2000;
+
 #[allow(clippy::too_many_arguments)]
 fn core_loop(
     mut p: Processor,
     mut rx: mpsc::Receiver<CoreMsg>,
     sync_tx: std::sync::mpsc::SyncSender<Batch>,
+    snap_tx: std::sync::mpsc::Sender<SnapMsg>,
     info: &ServerInfo,
     telemetry: &Telemetry,
     start: Instant,
@@ -455,56 +522,80 @@ fn core_loop(
         half + rng.random_range(1..=snap_count.saturating_sub(half).max(1))
     };
     let mut next_snapshot = roll_at(&mut rng);
+    let mut walk: Option<store::TreeWalk> = None;
     const MAX_BATCH: usize = 1000;
     loop {
-        let Some(first) = rx.blocking_recv() else {
-            return;
-        };
-        let started = Instant::now();
-        let mut stop = false;
-        let mut handle = |msg: CoreMsg, p: &mut Processor| match msg {
-            CoreMsg::Input(input) => {
-                if matches!(input, Input::Request { .. }) {
-                    telemetry.outstanding.fetch_sub(1, Ordering::Relaxed);
-                }
-                p.step(input, clock(start));
-            }
-            CoreMsg::FourLetter { word, reply } => {
-                let _ = reply.send(four_letter::render(&word, p, info, telemetry));
-            }
-            CoreMsg::Metrics { reply } => {
-                let _ = reply.send(four_letter::prometheus(p, info, telemetry));
-            }
-            CoreMsg::Stop => stop = true,
-        };
-        handle(first, &mut p);
-        for _ in 0..MAX_BATCH {
+        // While a snapshot is being walked, never block: walk between batches.
+        let first = if walk.is_some() {
             match rx.try_recv() {
-                Ok(msg) => handle(msg, &mut p),
-                Err(_) => break,
+                Ok(m) => Some(m),
+                Err(mpsc::error::TryRecvError::Empty) => None,
+                Err(mpsc::error::TryRecvError::Disconnected) => return,
+            }
+        } else {
+            match rx.blocking_recv() {
+                Some(m) => Some(m),
+                None => return,
+            }
+        };
+        let mut stop = false;
+        if let Some(first) = first {
+            let started = Instant::now();
+            let mut handle = |msg: CoreMsg, p: &mut Processor| match msg {
+                CoreMsg::Input(input) => {
+                    if matches!(input, Input::Request { .. }) {
+                        telemetry.outstanding.fetch_sub(1, Ordering::Relaxed);
+                    }
+                    p.step(input, clock(start));
+                }
+                CoreMsg::FourLetter { word, reply } => {
+                    let _ = reply.send(four_letter::render(&word, p, info, telemetry));
+                }
+                CoreMsg::Metrics { reply } => {
+                    let _ = reply.send(four_letter::prometheus(p, info, telemetry));
+                }
+                CoreMsg::Stop => stop = true,
+            };
+            handle(first, &mut p);
+            for _ in 0..MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(msg) => handle(msg, &mut p),
+                    Err(_) => break,
+                }
+            }
+            let out = p.take_output();
+            let roll = walk.is_none() && p.txns_since_snapshot() >= next_snapshot;
+            if roll {
+                p.snapshot_taken();
+                next_snapshot = roll_at(&mut rng);
+                let zxid = p.last_zxid();
+                let _ = snap_tx.send(SnapMsg::Begin {
+                    zxid,
+                    sessions: p.sessions().all(),
+                });
+                walk = Some(store::TreeWalk::new());
+            }
+            if !out.txns.is_empty() || !out.actions.is_empty() || roll {
+                let batch = Batch {
+                    txns: out.txns,
+                    actions: out.actions,
+                    roll,
+                    started,
+                };
+                if sync_tx.send(batch).is_err() {
+                    return;
+                }
             }
         }
-        let out = p.take_output();
-        let snapshot = if p.txns_since_snapshot() >= next_snapshot {
-            p.snapshot_taken();
-            next_snapshot = roll_at(&mut rng);
-            let zxid = p.last_zxid();
-            Some((
-                zxid,
-                store::serialize_snapshot(p.tree(), &p.sessions().all(), zxid),
-            ))
-        } else {
-            None
-        };
-        if !out.txns.is_empty() || !out.actions.is_empty() || snapshot.is_some() {
-            let batch = Batch {
-                txns: out.txns,
-                actions: out.actions,
-                snapshot,
-                started,
-            };
-            if sync_tx.send(batch).is_err() {
-                return;
+        if let Some(w) = walk.as_mut() {
+            let mut chunk = Vec::new();
+            let done = w.next_chunk(p.tree(), SNAPSHOT_CHUNK, &mut chunk);
+            let _ = snap_tx.send(SnapMsg::Nodes(chunk));
+            if done {
+                let _ = snap_tx.send(SnapMsg::End {
+                    applied_zxid: p.last_zxid(),
+                });
+                walk = None;
             }
         }
         if stop {
@@ -516,9 +607,9 @@ fn core_loop(
 fn sync_loop(
     log: &mut TxnLog,
     rx: std::sync::mpsc::Receiver<Batch>,
-    snap_tx: std::sync::mpsc::Sender<(i64, Vec<u8>)>,
     registry: &Registry,
     telemetry: &Telemetry,
+    durable: &Durable,
 ) -> Result<(), StoreError> {
     while let Ok(first) = rx.recv() {
         let mut batches = vec![first];
@@ -528,17 +619,19 @@ fn sync_loop(
                 Err(_) => break,
             }
         }
-        for b in &mut batches {
+        let mut last_zxid = None;
+        for b in &batches {
             log.append(&b.txns)?;
-            if let Some(snapshot) = b.snapshot.take() {
+            if let Some(t) = b.txns.last() {
+                last_zxid = Some(t.zxid);
+            }
+            if b.roll {
                 log.roll()?;
-                let _ = snap_tx.send(snapshot);
             }
         }
         let t = Instant::now();
-        let wrote = batches.iter().any(|b| !b.txns.is_empty());
         log.sync()?;
-        if wrote {
+        if let Some(zxid) = last_zxid {
             let ms = t.elapsed().as_millis() as u64;
             telemetry.record_fsync(ms);
             if ms > 1000 {
@@ -546,6 +639,7 @@ fn sync_loop(
                     "fsync-ing the write ahead log took {ms}ms which will adversely effect operation latency."
                 );
             }
+            durable.advance(zxid);
         }
         let registry = registry.lock().expect("registry lock");
         for b in batches {
@@ -575,8 +669,9 @@ fn sync_loop(
 
 fn snapshot_loop(
     config: &StoreConfig,
-    rx: std::sync::mpsc::Receiver<(i64, Vec<u8>)>,
+    rx: std::sync::mpsc::Receiver<SnapMsg>,
     purge_interval: Option<Duration>,
+    durable: &Durable,
 ) {
     let mut next_purge = purge_interval.map(|i| Instant::now() + i);
     let run_purge = || match store::purge(config) {
@@ -586,6 +681,9 @@ fn snapshot_loop(
     if purge_interval.is_some() {
         run_purge();
     }
+    // The snapshot being written; `None` after a write error (the rest of it is dropped).
+    let mut current: Option<store::SnapshotWriter> = None;
+    let mut failed = false;
     loop {
         let msg = match next_purge {
             Some(at) => match rx.recv_timeout(at.saturating_duration_since(Instant::now())) {
@@ -598,17 +696,39 @@ fn snapshot_loop(
                 Err(_) => return,
             },
         };
-        match msg {
-            Some((zxid, bytes)) => {
+        let result = match msg {
+            Some(SnapMsg::Begin { zxid, sessions }) => {
                 tracing::info!("Snapshotting: 0x{zxid:x} to {}", config.snap_dir.display());
-                if let Err(e) = store::write_snapshot(config, zxid, &bytes) {
-                    tracing::error!("Severe unrecoverable error taking snapshot: {e}");
-                }
+                failed = false;
+                store::SnapshotWriter::create(config, zxid, &sessions).map(|w| current = Some(w))
             }
+            Some(SnapMsg::Nodes(bytes)) => match current.as_mut() {
+                Some(w) => w.append(&bytes),
+                None => Ok(()),
+            },
+            Some(SnapMsg::End { applied_zxid }) => match current.take() {
+                Some(w) if !failed => {
+                    if durable.wait_for(applied_zxid) {
+                        w.finish().map(|_| ())
+                    } else {
+                        tracing::warn!(
+                            "Abandoning snapshot: the log did not reach 0x{applied_zxid:x}"
+                        );
+                        Ok(())
+                    }
+                }
+                _ => Ok(()),
+            },
             None => {
                 run_purge();
                 next_purge = purge_interval.map(|i| Instant::now() + i);
+                Ok(())
             }
+        };
+        if let Err(e) = result {
+            tracing::error!("Severe unrecoverable error taking snapshot: {e}");
+            current = None;
+            failed = true;
         }
     }
 }
