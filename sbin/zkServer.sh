@@ -57,7 +57,6 @@ else
   mkdir -p "$(dirname "$ZOOPIDFILE")"
 fi
 ZOO_LOG_DIR="${ZOO_LOG_DIR:-${HADOOP_LOG_DIR:-$ZOO_HOME/logs}}"
-mkdir -p "$ZOO_LOG_DIR" 2>/dev/null
 _ZOO_DAEMON_OUT="$ZOO_LOG_DIR/zookeeper-${USER:-$(id -un)}-server-$(hostname).out"
 
 # The client address and port the way ZooKeeper's script finds them.
@@ -101,6 +100,7 @@ start)
     echo "SERVER DID NOT START (no zkserver binary: build it with cargo build --release or set ZKSERVER)"
     exit 1
   fi
+  mkdir -p "$ZOO_LOG_DIR"
   nohup "$ZKSERVER" "$ZOOCFG" >"$_ZOO_DAEMON_OUT" 2>&1 </dev/null &
   pid=$!
   if ! echo -n "$pid" >"$ZOOPIDFILE"; then
