@@ -210,9 +210,9 @@ impl<'a> Pending<'a> {
             return v.clone();
         }
         self.tree.get(path).map(|n| View {
-            stat: n.stat,
-            num_children: n.children.len() as i32,
-            acl: n.acl.clone(),
+            stat: *n.stat(),
+            num_children: n.num_children() as i32,
+            acl: n.acl().clone(),
         })
     }
 }
@@ -935,7 +935,7 @@ impl Processor {
                 tree::validate_path(&path)?;
                 match self.tree.get(&path) {
                     Some(node) => {
-                        tree::check_acl(&node.acl, perms::READ, &auth)?;
+                        tree::check_acl(node.acl(), perms::READ, &auth)?;
                         let stat = node.client_stat();
                         if watch {
                             self.watches.add_data(&path, conn);
@@ -959,11 +959,11 @@ impl Processor {
             Request::GetAcl { path } => (|| {
                 tree::validate_path(&path)?;
                 let node = self.tree.get(&path).ok_or(Code::NoNode)?;
-                tree::check_acl(&node.acl, perms::READ | perms::ADMIN, &auth)?;
-                let acl = if tree::check_acl(&node.acl, perms::ADMIN, &auth).is_ok() {
-                    node.acl.to_vec()
+                tree::check_acl(node.acl(), perms::READ | perms::ADMIN, &auth)?;
+                let acl = if tree::check_acl(node.acl(), perms::ADMIN, &auth).is_ok() {
+                    node.acl().to_vec()
                 } else {
-                    tree::mask_digests(&node.acl)
+                    tree::mask_digests(node.acl())
                 };
                 Ok(Response::GetAcl(GetAclResponse {
                     acl,
@@ -1070,7 +1070,7 @@ impl Processor {
             Request::GetAllChildrenNumber { path } => (|| {
                 tree::validate_path(&path)?;
                 let node = self.tree.get(&path).ok_or(Code::NoNode)?;
-                tree::check_acl(&node.acl, perms::READ, &auth)?;
+                tree::check_acl(node.acl(), perms::READ, &auth)?;
                 Ok(Response::Count(
                     self.tree.descendant_count(&path).unwrap_or(0),
                 ))
@@ -1111,9 +1111,9 @@ impl Processor {
     ) -> Result<Response, Code> {
         tree::validate_path(path)?;
         let node = self.tree.get(path).ok_or(Code::NoNode)?;
-        tree::check_acl(&node.acl, perms::READ, auth)?;
+        tree::check_acl(node.acl(), perms::READ, auth)?;
         let resp = Response::GetData(GetDataResponse {
-            data: node.data.clone(),
+            data: node.data().map(<[u8]>::to_vec),
             stat: node.client_stat(),
         });
         if watch {
@@ -1132,8 +1132,8 @@ impl Processor {
     ) -> Result<Response, Code> {
         tree::validate_path(path)?;
         let node = self.tree.get(path).ok_or(Code::NoNode)?;
-        tree::check_acl(&node.acl, perms::READ, auth)?;
-        let mut children: Vec<String> = node.children.iter().map(|c| c.to_string()).collect();
+        tree::check_acl(node.acl(), perms::READ, auth)?;
+        let mut children: Vec<String> = node.children().map(str::to_string).collect();
         children.sort();
         let stat = node.client_stat();
         if watch {
@@ -1153,7 +1153,7 @@ impl Processor {
         for path in &sw.data_watches {
             match self.tree.get(path) {
                 None => events.push((path.clone(), EventType::NodeDeleted)),
-                Some(n) if n.stat.mzxid > rel => {
+                Some(n) if n.stat().mzxid > rel => {
                     events.push((path.clone(), EventType::NodeDataChanged))
                 }
                 Some(_) => self.watches.add_data(path, conn),
@@ -1169,7 +1169,7 @@ impl Processor {
         for path in &sw.child_watches {
             match self.tree.get(path) {
                 None => events.push((path.clone(), EventType::NodeDeleted)),
-                Some(n) if n.stat.pzxid > rel => {
+                Some(n) if n.stat().pzxid > rel => {
                     events.push((path.clone(), EventType::NodeChildrenChanged))
                 }
                 Some(_) => self.watches.add_child(path, conn),

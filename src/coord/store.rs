@@ -23,7 +23,7 @@ use super::jute::{
     PathRequest, Reader, SetAclTxn, SetDataTxn, SubTxn, TxnHeader,
 };
 use super::processor::TxnRecord;
-use super::tree::{DataTree, Node, StatPersisted, Txn};
+use super::tree::{DataTree, NodeRef, StatPersisted, Txn};
 
 const LOG_MAGIC: &[u8; 4] = b"ZKLG";
 const SNAP_MAGIC: &[u8; 4] = b"ZKSN";
@@ -459,15 +459,21 @@ fn snapshot_head(sessions: &[(i64, i32)], zxid: i64) -> Vec<u8> {
     out
 }
 
-fn write_node(path: &str, node: &Node, out: &mut Vec<u8>) {
+fn write_node(node: NodeRef<'_>, out: &mut Vec<u8>) {
     out.push(1);
-    path.to_string().write(out);
-    node.data.write(out);
-    (node.acl.len() as i32).write(out);
-    for acl in node.acl.iter() {
+    node.path().to_string().write(out);
+    match node.data() {
+        Some(data) => {
+            (data.len() as i32).write(out);
+            out.extend_from_slice(data);
+        }
+        None => (-1i32).write(out),
+    }
+    (node.acl().len() as i32).write(out);
+    for acl in node.acl().iter() {
         acl.write(out);
     }
-    let s = &node.stat;
+    let s = node.stat();
     for v in [s.czxid, s.mzxid, s.ctime, s.mtime] {
         v.write(out);
     }
@@ -510,8 +516,8 @@ impl TreeWalk {
             let Some(node) = tree.get(&path) else {
                 continue;
             };
-            write_node(&path, node, out);
-            for child in &node.children {
+            write_node(node, out);
+            for child in node.children() {
                 self.stack.push(super::tree::join(&path, child));
             }
             n += 1;
@@ -1089,7 +1095,7 @@ mod tests {
                     let path = format!("/p{}/n{}", pick % 4, r % 30);
                     let parent = split(&path).0.to_string();
                     let txn = if tree.get(&parent).is_none() {
-                        let pc = tree.get("/").unwrap().stat.cversion + 1;
+                        let pc = tree.get("/").unwrap().stat().cversion + 1;
                         Txn::Create {
                             path: parent,
                             data: Some(vec![1]),
@@ -1098,7 +1104,7 @@ mod tests {
                             parent_cversion: pc,
                         }
                     } else if tree.get(&path).is_none() {
-                        let pc = tree.get(&parent).unwrap().stat.cversion + 1;
+                        let pc = tree.get(&parent).unwrap().stat().cversion + 1;
                         Txn::Create {
                             path,
                             data: Some(vec![2]),
@@ -1109,7 +1115,7 @@ mod tests {
                     } else if r.is_multiple_of(3) {
                         Txn::Delete { path }
                     } else {
-                        let v = tree.get(&path).unwrap().stat.version + 1;
+                        let v = tree.get(&path).unwrap().stat().version + 1;
                         Txn::SetData {
                             path,
                             data: Some(vec![r as u8; 3]),
@@ -1152,10 +1158,13 @@ mod tests {
             let r = recover(&cfg).unwrap();
             assert_eq!(r.last_zxid, zxid, "seed {seed}");
             let mut live = Vec::new();
-            tree.walk(|p, n| live.push((p.to_string(), n.data.clone(), n.client_stat())));
+            tree.walk(|p, n| {
+                live.push((p.to_string(), n.data().map(<[u8]>::to_vec), n.client_stat()))
+            });
             let mut back = Vec::new();
-            r.tree
-                .walk(|p, n| back.push((p.to_string(), n.data.clone(), n.client_stat())));
+            r.tree.walk(|p, n| {
+                back.push((p.to_string(), n.data().map(<[u8]>::to_vec), n.client_stat()))
+            });
             live.sort_by(|a, b| a.0.cmp(&b.0));
             back.sort_by(|a, b| a.0.cmp(&b.0));
             assert_eq!(live, back, "seed {seed}");

@@ -8,6 +8,9 @@
 //! replaying a log over a snapshot that already holds some of its effects converges.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
+
+use hashbrown::HashTable;
 use std::sync::Arc;
 
 use base64::Engine;
@@ -93,32 +96,94 @@ pub struct StatPersisted {
     pub pzxid: i64,
 }
 
-/// One znode.
+/// One znode as stored: its full path (the key of the path index), data, interned ACL, stat
+/// and the slots of its children. Kept small: a tree holds millions of them.
 #[derive(Debug, Clone)]
-pub struct Node {
-    pub data: Option<Vec<u8>>,
+struct Node {
+    path: Box<str>,
+    data: Option<Box<[u8]>>,
     /// Interned: most nodes share one of a few lists.
-    pub acl: Arc<[Acl]>,
-    pub stat: StatPersisted,
-    pub children: HashSet<Box<str>>,
+    acl: Arc<[Acl]>,
+    stat: StatPersisted,
+    /// Slots of the children, keyed by child name; `None` for a leaf.
+    children: Option<Box<HashTable<u32>>>,
 }
 
-impl Node {
+/// A node in the tree, with what it needs to answer questions about its children.
+#[derive(Clone, Copy)]
+pub struct NodeRef<'a> {
+    tree: &'a DataTree,
+    node: &'a Node,
+}
+
+impl std::fmt::Debug for NodeRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("path", &self.node.path)
+            .field("stat", &self.node.stat)
+            .finish()
+    }
+}
+
+impl<'a> NodeRef<'a> {
+    pub fn path(&self) -> &'a str {
+        &self.node.path
+    }
+
+    pub fn data(&self) -> Option<&'a [u8]> {
+        self.node.data.as_deref()
+    }
+
+    pub fn acl(&self) -> &'a Arc<[Acl]> {
+        &self.node.acl
+    }
+
+    pub fn stat(&self) -> &'a StatPersisted {
+        &self.node.stat
+    }
+
+    pub fn num_children(&self) -> usize {
+        self.node.children.as_ref().map_or(0, |c| c.len())
+    }
+
+    /// Child names, in no particular order.
+    pub fn children(&self) -> impl Iterator<Item = &'a str> + 'a {
+        let tree = self.tree;
+        self.node
+            .children
+            .iter()
+            .flat_map(|c| c.iter())
+            .map(move |slot| split(&tree.slot(*slot).path).1)
+    }
+
+    pub fn has_child(&self, name: &str) -> bool {
+        let Some(children) = &self.node.children else {
+            return false;
+        };
+        let tree = self.tree;
+        children
+            .find(tree.hash(name), |slot| {
+                split(&tree.slot(*slot).path).1 == name
+            })
+            .is_some()
+    }
+
     /// The Stat a client sees.
     pub fn client_stat(&self) -> Stat {
-        let n = self.children.len() as i32;
+        let stat = &self.node.stat;
+        let n = self.num_children() as i32;
         Stat {
-            czxid: self.stat.czxid,
-            mzxid: self.stat.mzxid,
-            ctime: self.stat.ctime,
-            mtime: self.stat.mtime,
-            version: self.stat.version,
-            cversion: self.stat.cversion.wrapping_mul(2).wrapping_sub(n),
-            aversion: self.stat.aversion,
-            ephemeral_owner: Owner::decode(self.stat.ephemeral_owner).client_visible(),
-            data_length: data_len(&self.data) as i32,
+            czxid: stat.czxid,
+            mzxid: stat.mzxid,
+            ctime: stat.ctime,
+            mtime: stat.mtime,
+            version: stat.version,
+            cversion: stat.cversion.wrapping_mul(2).wrapping_sub(n),
+            aversion: stat.aversion,
+            ephemeral_owner: Owner::decode(stat.ephemeral_owner).client_visible(),
+            data_length: self.data().map_or(0, <[u8]>::len) as i32,
             num_children: n,
-            pzxid: self.stat.pzxid,
+            pzxid: stat.pzxid,
         }
     }
 }
@@ -192,10 +257,14 @@ pub struct AuthInfo {
     pub is_super: bool,
 }
 
-/// The DataTree.
+/// The DataTree. Nodes live in a slab; a hash index keyed by full path and each parent's
+/// table keyed by child name hold slot numbers, so a path is stored once.
 #[derive(Debug, Clone)]
 pub struct DataTree {
-    nodes: HashMap<Box<str>, Node>,
+    slots: Vec<Option<Node>>,
+    free: Vec<u32>,
+    index: HashTable<u32>,
+    hasher: RandomState,
     ephemerals: HashMap<i64, BTreeSet<String>>,
     containers: HashSet<String>,
     ttls: HashSet<String>,
@@ -233,14 +302,7 @@ pub fn read_acl_unsafe() -> Vec<Acl> {
 impl DataTree {
     /// A fresh database: `/`, `/zookeeper`, `/zookeeper/quota`, `/zookeeper/config`.
     pub fn new() -> Self {
-        let mut tree = DataTree {
-            nodes: HashMap::new(),
-            ephemerals: HashMap::new(),
-            containers: HashSet::new(),
-            ttls: HashSet::new(),
-            acl_cache: HashSet::new(),
-            approximate_data_size: 0,
-        };
+        let mut tree = DataTree::empty();
         let open = tree.intern(&open_acl_unsafe());
         let read = tree.intern(&read_acl_unsafe());
         for (path, acl) in [
@@ -262,13 +324,38 @@ impl DataTree {
     /// An empty tree for loading a snapshot into.
     pub fn empty() -> Self {
         DataTree {
-            nodes: HashMap::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            index: HashTable::new(),
+            hasher: RandomState::new(),
             ephemerals: HashMap::new(),
             containers: HashSet::new(),
             ttls: HashSet::new(),
             acl_cache: HashSet::new(),
             approximate_data_size: 0,
         }
+    }
+
+    fn hash(&self, s: &str) -> u64 {
+        self.hasher.hash_one(s)
+    }
+
+    fn slot(&self, slot: u32) -> &Node {
+        self.slots[slot as usize]
+            .as_ref()
+            .expect("indexed slots hold nodes")
+    }
+
+    fn slot_mut(&mut self, slot: u32) -> &mut Node {
+        self.slots[slot as usize]
+            .as_mut()
+            .expect("indexed slots hold nodes")
+    }
+
+    fn find(&self, path: &str) -> Option<u32> {
+        self.index
+            .find(self.hash(path), |s| &*self.slot(*s).path == path)
+            .copied()
     }
 
     pub fn intern(&mut self, acl: &[Acl]) -> Arc<[Acl]> {
@@ -280,6 +367,75 @@ impl DataTree {
         arc
     }
 
+    /// Puts a node in a slot and indexes it under its path and in its parent's children.
+    fn link(&mut self, node: Node) -> u32 {
+        let path_hash = self.hash(&node.path);
+        let name_hash = self.hash(split(&node.path).1);
+        let parent = (&*node.path != "/").then(|| split(&node.path).0.to_string());
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slots[s as usize] = Some(node);
+                s
+            }
+            None => {
+                self.slots.push(Some(node));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let DataTree {
+            index,
+            slots,
+            hasher,
+            ..
+        } = self;
+        index.insert_unique(path_hash, slot, |s| {
+            hasher.hash_one(&*slots[*s as usize].as_ref().expect("slot").path)
+        });
+        if let Some(parent) = parent
+            && let Some(p) = self.find(&parent)
+        {
+            let DataTree { slots, hasher, .. } = self;
+            // Two disjoint borrows of the slab: the parent's table and the children's names.
+            let mut table = slots[p as usize]
+                .as_mut()
+                .expect("slot")
+                .children
+                .take()
+                .unwrap_or_default();
+            table.insert_unique(name_hash, slot, |s| {
+                hasher.hash_one(split(&slots[*s as usize].as_ref().expect("slot").path).1)
+            });
+            slots[p as usize].as_mut().expect("slot").children = Some(table);
+        }
+        slot
+    }
+
+    /// Removes the node at `path` from the index, its parent and the slab.
+    fn unlink(&mut self, path: &str) -> Option<Node> {
+        let slot = self.find(path)?;
+        let path_hash = self.hash(path);
+        if let Ok(entry) = self.index.find_entry(path_hash, |s| *s == slot) {
+            entry.remove();
+        }
+        if path != "/" {
+            let (parent, name) = split(path);
+            let name_hash = self.hash(name);
+            if let Some(p) = self.find(parent) {
+                let parent = self.slot_mut(p);
+                if let Some(table) = parent.children.as_mut() {
+                    if let Ok(entry) = table.find_entry(name_hash, |s| *s == slot) {
+                        entry.remove();
+                    }
+                    if table.is_empty() {
+                        parent.children = None;
+                    }
+                }
+            }
+        }
+        self.free.push(slot);
+        self.slots[slot as usize].take()
+    }
+
     /// Inserts a node whose parent is already present (snapshot loading, system nodes).
     pub fn insert_raw(
         &mut self,
@@ -288,24 +444,19 @@ impl DataTree {
         acl: Arc<[Acl]>,
         stat: StatPersisted,
     ) {
-        if path != "/" {
-            let (parent, name) = split(path);
-            if let Some(p) = self.nodes.get_mut(parent) {
-                p.children.insert(name.into());
-            }
+        if self.find(path).is_some() {
+            return;
         }
         self.track_owner(path, stat.ephemeral_owner);
         self.approximate_data_size += (path.len() + data_len(&data)) as i64;
         let acl = self.intern(&acl);
-        self.nodes.insert(
-            path.into(),
-            Node {
-                data,
-                acl,
-                stat,
-                children: HashSet::new(),
-            },
-        );
+        self.link(Node {
+            path: path.into(),
+            data: data.map(Vec::into_boxed_slice),
+            acl,
+            stat,
+            children: None,
+        });
     }
 
     fn track_owner(&mut self, path: &str, owner: i64) {
@@ -346,17 +497,21 @@ impl DataTree {
         }
     }
 
-    pub fn get(&self, path: &str) -> Option<&Node> {
-        self.nodes.get(path)
+    pub fn get(&self, path: &str) -> Option<NodeRef<'_>> {
+        let slot = self.find(path)?;
+        Some(NodeRef {
+            tree: self,
+            node: self.slot(slot),
+        })
     }
 
     pub fn stat(&self, path: &str) -> Option<Stat> {
-        self.nodes.get(path).map(Node::client_stat)
+        self.get(path).map(|n| n.client_stat())
     }
 
     /// `srvr`'s node count: ZooKeeper stores the root twice (as "" and "/").
     pub fn node_count(&self) -> usize {
-        self.nodes.len() + 1
+        self.index.len() + 1
     }
 
     pub fn approximate_data_size(&self) -> i64 {
@@ -382,22 +537,19 @@ impl DataTree {
 
     /// Child names of `path` in no particular order.
     pub fn children(&self, path: &str) -> Option<Vec<String>> {
-        self.nodes
-            .get(path)
-            .map(|n| n.children.iter().map(|c| c.to_string()).collect())
+        self.get(path)
+            .map(|n| n.children().map(str::to_string).collect())
     }
 
     /// Every descendant of `path` (getAllChildrenNumber).
     pub fn descendant_count(&self, path: &str) -> Option<i32> {
-        self.nodes.get(path)?;
+        let root = self.find(path)?;
         let mut count = 0i32;
-        let mut stack = vec![path.to_string()];
-        while let Some(p) = stack.pop() {
-            if let Some(node) = self.nodes.get(p.as_str()) {
-                for child in &node.children {
-                    count += 1;
-                    stack.push(join(&p, child));
-                }
+        let mut stack = vec![root];
+        while let Some(slot) = stack.pop() {
+            if let Some(children) = &self.slot(slot).children {
+                count += children.len() as i32;
+                stack.extend(children.iter().copied());
             }
         }
         Some(count)
@@ -408,18 +560,18 @@ impl DataTree {
     pub fn reapable(&self, now_ms: i64) -> Vec<String> {
         let mut out = Vec::new();
         for path in &self.containers {
-            if let Some(n) = self.nodes.get(path.as_str())
-                && n.children.is_empty()
-                && n.stat.cversion > 0
+            if let Some(n) = self.get(path)
+                && n.num_children() == 0
+                && n.stat().cversion > 0
             {
                 out.push(path.clone());
             }
         }
         for path in &self.ttls {
-            if let Some(n) = self.nodes.get(path.as_str())
-                && n.children.is_empty()
-                && let Owner::Ttl(ttl) = Owner::decode(n.stat.ephemeral_owner)
-                && now_ms.saturating_sub(n.stat.mtime) > ttl
+            if let Some(n) = self.get(path)
+                && n.num_children() == 0
+                && let Owner::Ttl(ttl) = Owner::decode(n.stat().ephemeral_owner)
+                && now_ms.saturating_sub(n.stat().mtime) > ttl
             {
                 out.push(path.clone());
             }
@@ -429,14 +581,16 @@ impl DataTree {
     }
 
     /// Every node, parents before children (for snapshots).
-    pub fn walk(&self, mut visit: impl FnMut(&str, &Node)) {
-        let mut stack = vec!["/".to_string()];
-        while let Some(p) = stack.pop() {
-            if let Some(node) = self.nodes.get(p.as_str()) {
-                visit(&p, node);
-                for child in &node.children {
-                    stack.push(join(&p, child));
-                }
+    pub fn walk(&self, mut visit: impl FnMut(&str, NodeRef<'_>)) {
+        let Some(root) = self.find("/") else {
+            return;
+        };
+        let mut stack = vec![root];
+        while let Some(slot) = stack.pop() {
+            let node = self.slot(slot);
+            visit(&node.path, NodeRef { tree: self, node });
+            if let Some(children) = &node.children {
+                stack.extend(children.iter().copied());
             }
         }
     }
@@ -467,13 +621,14 @@ impl DataTree {
                 data,
                 version,
             } => {
-                if let Some(node) = self.nodes.get_mut(path.as_str()) {
-                    self.approximate_data_size +=
-                        data_len(data) as i64 - data_len(&node.data) as i64;
-                    node.data = data.clone();
+                if let Some(slot) = self.find(path) {
+                    let node = self.slot_mut(slot);
+                    let old = node.data.as_deref().map_or(0, <[u8]>::len);
+                    node.data = data.clone().map(Vec::into_boxed_slice);
                     node.stat.version = *version;
                     node.stat.mzxid = zxid;
                     node.stat.mtime = time_ms;
+                    self.approximate_data_size += data_len(data) as i64 - old as i64;
                     changes.push(Change {
                         path: path.clone(),
                         event: EventType::NodeDataChanged,
@@ -482,7 +637,8 @@ impl DataTree {
             }
             Txn::SetAcl { path, acl, version } => {
                 let acl = self.intern(acl);
-                if let Some(node) = self.nodes.get_mut(path.as_str()) {
+                if let Some(slot) = self.find(path) {
+                    let node = self.slot_mut(slot);
                     node.acl = acl;
                     node.stat.aversion = *version;
                 }
@@ -513,20 +669,19 @@ impl DataTree {
         time_ms: i64,
         changes: &mut Vec<Change>,
     ) {
-        let (parent_path, name) = split(path);
-        let Some(parent) = self.nodes.get_mut(parent_path) else {
+        let (parent_path, _) = split(path);
+        let Some(parent) = self.find(parent_path) else {
             return;
         };
         // Replay over a fuzzy snapshot: the counter still moves forward.
+        let parent = self.slot_mut(parent);
         if parent_cversion > parent.stat.cversion {
             parent.stat.cversion = parent_cversion;
             parent.stat.pzxid = zxid;
         }
-        if self.nodes.contains_key(path) {
+        if self.find(path).is_some() {
             return;
         }
-        let parent = self.nodes.get_mut(parent_path).expect("checked above");
-        parent.children.insert(name.into());
         let stat = StatPersisted {
             czxid: zxid,
             mzxid: zxid,
@@ -541,15 +696,13 @@ impl DataTree {
         let acl = self.intern(acl);
         self.approximate_data_size += (path.len() + data_len(&data)) as i64;
         self.track_owner(path, owner);
-        self.nodes.insert(
-            path.into(),
-            Node {
-                data,
-                acl,
-                stat,
-                children: HashSet::new(),
-            },
-        );
+        self.link(Node {
+            path: path.into(),
+            data: data.map(Vec::into_boxed_slice),
+            acl,
+            stat,
+            children: None,
+        });
         changes.push(Change {
             path: path.to_string(),
             event: EventType::NodeCreated,
@@ -564,14 +717,15 @@ impl DataTree {
         if path == "/" {
             return;
         }
-        let Some(node) = self.nodes.remove(path) else {
+        let Some(node) = self.unlink(path) else {
             return;
         };
-        self.approximate_data_size -= (path.len() + data_len(&node.data)) as i64;
+        self.approximate_data_size -=
+            (path.len() + node.data.as_deref().map_or(0, <[u8]>::len)) as i64;
         self.untrack_owner(path, node.stat.ephemeral_owner);
-        let (parent_path, name) = split(path);
-        if let Some(parent) = self.nodes.get_mut(parent_path) {
-            parent.children.remove(name);
+        let (parent_path, _) = split(path);
+        if let Some(p) = self.find(parent_path) {
+            let parent = self.slot_mut(p);
             if zxid > parent.stat.pzxid {
                 parent.stat.pzxid = zxid;
             }
@@ -789,7 +943,7 @@ mod tests {
 
     fn create(tree: &mut DataTree, zxid: i64, path: &str, owner: i64) -> Vec<Change> {
         let (parent, _) = split(path);
-        let pc = tree.get(parent).unwrap().stat.cversion + 1;
+        let pc = tree.get(parent).unwrap().stat().cversion + 1;
         let mut changes = Vec::new();
         tree.apply(
             zxid,
@@ -817,7 +971,7 @@ mod tests {
         let mut kids = tree.children(ZOOKEEPER).unwrap();
         kids.sort();
         assert_eq!(kids, ["config", "quota"]);
-        assert_eq!(&*tree.get(CONFIG).unwrap().acl, &read_acl_unsafe()[..]);
+        assert_eq!(&**tree.get(CONFIG).unwrap().acl(), &read_acl_unsafe()[..]);
     }
 
     #[test]

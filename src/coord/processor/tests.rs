@@ -957,16 +957,19 @@ fn seeded_random_workloads_keep_the_invariants() {
                 if p != "/" {
                     let (parent, name) = crate::coord::tree::split(p);
                     let pn = tree.get(parent).expect("parent");
-                    assert!(pn.children.contains(name), "seed {seed}: {p}");
+                    assert!(pn.has_child(name), "seed {seed}: {p}");
                 }
-                if matches!(Owner::decode(node.stat.ephemeral_owner), Owner::Session(_)) {
+                if matches!(
+                    Owner::decode(node.stat().ephemeral_owner),
+                    Owner::Session(_)
+                ) {
                     assert!(
-                        node.children.is_empty(),
+                        node.num_children() == 0,
                         "seed {seed}: ephemeral {p} has children"
                     );
                 }
                 let s = node.client_stat();
-                assert_eq!(s.cversion, node.stat.cversion * 2 - s.num_children);
+                assert_eq!(s.cversion, node.stat().cversion * 2 - s.num_children);
             });
         }
     }
