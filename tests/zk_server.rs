@@ -196,13 +196,13 @@ fn a_watch_event_arrives_before_the_reply_that_observes_the_change() {
 fn sessions_reconnect_with_password_expire_and_rearm_watches() {
     let server = ZkServer::start("");
     let addr = server.addr();
-    let mut owner = Raw::new_session(&addr, 800);
-    assert_eq!(owner.timeout, 800);
+    let mut owner = Raw::new_session(&addr, 2000);
+    assert_eq!(owner.timeout, 2000);
     assert_eq!(owner.call(&create("/lease", b"", 1)).0, 0);
     let (sid, passwd) = (owner.session_id, owner.passwd.clone());
     // Reconnect on a new socket: same session, ephemeral intact, old socket closed.
-    let (mut moved, resp) = Raw::connect(&addr, sid, passwd.clone(), 800);
-    assert_eq!((resp.session_id, resp.timeout), (sid, 800));
+    let (mut moved, resp) = Raw::connect(&addr, sid, passwd.clone(), 2000);
+    assert_eq!((resp.session_id, resp.timeout), (sid, 2000));
     assert!(closed_by_server(&mut owner.stream));
     let (err, _) = moved.call(&Request::Exists {
         path: "/lease".into(),
@@ -210,7 +210,7 @@ fn sessions_reconnect_with_password_expire_and_rearm_watches() {
     });
     assert_eq!(err, 0);
     // A wrong password gets timeOut 0 and a close.
-    let (mut bad, resp) = Raw::connect(&addr, sid, vec![7; 16], 800);
+    let (mut bad, resp) = Raw::connect(&addr, sid, vec![7; 16], 2000);
     assert_eq!((resp.timeout, resp.session_id), (0, 0));
     assert!(closed_by_server(&mut bad.stream));
 
@@ -258,7 +258,7 @@ fn sessions_reconnect_with_password_expire_and_rearm_watches() {
         closed_by_server(&mut moved.stream),
         "expired session's socket closed"
     );
-    let (mut late, resp) = Raw::connect(&addr, sid, passwd, 800);
+    let (mut late, resp) = Raw::connect(&addr, sid, passwd, 2000);
     assert_eq!(resp.timeout, 0);
     assert!(closed_by_server(&mut late.stream));
 }

@@ -533,7 +533,13 @@ pub struct SnapshotWriter {
     path: PathBuf,
     dir: PathBuf,
     crc: u32,
+    /// Bytes written since the last flush to disk: a snapshot is synced in steps so its
+    /// writeback never arrives as one burst that stalls the txn log's fsync.
+    unsynced: usize,
 }
+
+/// How much snapshot data may be written before it is pushed to disk.
+const SNAPSHOT_SYNC_STEP: usize = 4 << 20;
 
 impl SnapshotWriter {
     pub fn create(
@@ -552,6 +558,7 @@ impl SnapshotWriter {
             path,
             dir,
             crc: 0,
+            unsynced: 0,
         };
         w.append(&snapshot_head(sessions, zxid))?;
         Ok(w)
@@ -560,7 +567,13 @@ impl SnapshotWriter {
     /// Node records from [`TreeWalk::next_chunk`].
     pub fn append(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
         self.crc = crc32c::crc32c_append(self.crc, bytes);
-        self.file.write_all(bytes).map_err(io_err(&self.tmp))
+        self.file.write_all(bytes).map_err(io_err(&self.tmp))?;
+        self.unsynced += bytes.len();
+        if self.unsynced >= SNAPSHOT_SYNC_STEP {
+            self.file.sync_data().map_err(io_err(&self.tmp))?;
+            self.unsynced = 0;
+        }
+        Ok(())
     }
 
     /// Ends the node list, adds the checksum, fsyncs, renames into place, fsyncs the dir.
