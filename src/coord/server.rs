@@ -261,7 +261,7 @@ pub async fn run(
 
     // The syncer: owns the log.
     let syncer = {
-        let mut log = TxnLog::new(conf.store.clone());
+        let mut log = TxnLog::with_spares(conf.store.clone());
         let registry = registry.clone();
         let telemetry = telemetry.clone();
         let fatal = fatal.clone();

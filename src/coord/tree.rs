@@ -257,6 +257,32 @@ pub struct AuthInfo {
     pub is_super: bool,
 }
 
+/// Where a resumable walk is: for each parent on the current path, its children's slots.
+#[derive(Debug, Default)]
+pub struct WalkCursor {
+    started: bool,
+    stack: Vec<WalkFrame>,
+}
+
+#[derive(Debug)]
+struct WalkFrame {
+    parent: Box<str>,
+    slots: Vec<u32>,
+    next: usize,
+}
+
+impl WalkCursor {
+    fn push(&mut self, node: &Node) {
+        if let Some(children) = &node.children {
+            self.stack.push(WalkFrame {
+                parent: node.path.clone(),
+                slots: children.iter().copied().collect(),
+                next: 0,
+            });
+        }
+    }
+}
+
 /// The DataTree. Nodes live in a slab; a hash index keyed by full path and each parent's
 /// table keyed by child name hold slot numbers, so a path is stored once.
 #[derive(Debug, Clone)]
@@ -581,18 +607,53 @@ impl DataTree {
     }
 
     /// Every node, parents before children (for snapshots).
-    pub fn walk(&self, mut visit: impl FnMut(&str, NodeRef<'_>)) {
-        let Some(root) = self.find("/") else {
-            return;
-        };
-        let mut stack = vec![root];
-        while let Some(slot) = stack.pop() {
-            let node = self.slot(slot);
-            visit(&node.path, NodeRef { tree: self, node });
-            if let Some(children) = &node.children {
-                stack.extend(children.iter().copied());
-            }
+    pub fn walk(&self, visit: impl FnMut(NodeRef<'_>)) {
+        self.walk_some(&mut WalkCursor::default(), usize::MAX, visit);
+    }
+
+    /// Visits up to `max` more nodes of a parents-first walk that can be resumed after the
+    /// tree changed (a fuzzy snapshot walks between batches of requests). Each parent's
+    /// children are taken as a list of slots when it is visited, so a node with a million
+    /// children costs one copy of the list, not a million path strings. A node deleted since
+    /// is skipped; a slot reused meanwhile is visited only if the node in it still has this
+    /// parent, so every node comes after its parent and at most once. Returns true when done.
+    pub fn walk_some(
+        &self,
+        cursor: &mut WalkCursor,
+        max: usize,
+        mut visit: impl FnMut(NodeRef<'_>),
+    ) -> bool {
+        let mut n = 0;
+        if !cursor.started {
+            cursor.started = true;
+            let Some(root) = self.find("/") else {
+                return true;
+            };
+            let node = self.slot(root);
+            visit(NodeRef { tree: self, node });
+            n += 1;
+            cursor.push(node);
         }
+        while n < max {
+            let Some(frame) = cursor.stack.last_mut() else {
+                return true;
+            };
+            let Some(slot) = frame.slots.get(frame.next).copied() else {
+                cursor.stack.pop();
+                continue;
+            };
+            frame.next += 1;
+            let Some(node) = self.slots.get(slot as usize).and_then(Option::as_ref) else {
+                continue;
+            };
+            if split(&node.path).0 != &*frame.parent || &*node.path == "/" {
+                continue;
+            }
+            visit(NodeRef { tree: self, node });
+            n += 1;
+            cursor.push(node);
+        }
+        cursor.stack.is_empty()
     }
 
     /// Applies a txn at `zxid` stamped `time_ms`, returning the changes to notify. Failures
@@ -1118,7 +1179,7 @@ mod tests {
         assert_eq!(tree.descendant_count("/"), Some(6));
         assert_eq!(tree.descendant_count("/nope"), None);
         let mut seen = Vec::new();
-        tree.walk(|p, _| seen.push(p.to_string()));
+        tree.walk(|n| seen.push(n.path().to_string()));
         let pos = |p: &str| seen.iter().position(|s| s == p).unwrap();
         assert!(pos("/a") < pos("/a/b") && pos("/a/b") < pos("/a/b/c"));
         assert_eq!(seen.len(), 7);

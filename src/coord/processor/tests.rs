@@ -953,7 +953,8 @@ fn seeded_random_workloads_keep_the_invariants() {
             // Invariants: parents exist and list their children; ephemerals are leaves;
             // client cversion = creations*2 - children.
             let tree = h.p.tree();
-            tree.walk(|p, node| {
+            tree.walk(|node| {
+                let p = node.path();
                 if p != "/" {
                     let (parent, name) = crate::coord::tree::split(p);
                     let pn = tree.get(parent).expect("parent");
