@@ -106,7 +106,26 @@ struct Node {
     acl: Arc<[Acl]>,
     stat: StatPersisted,
     /// Slots of the children, keyed by child name; `None` for a leaf.
-    children: Option<Box<HashTable<u32>>>,
+    children: Option<Box<HashTable<Entry>>>,
+}
+
+/// A slot number with 32 bits of its key's hash, so that growing a table never has to
+/// re-read (and re-hash) a million path strings, which would stall the write path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    slot: u32,
+    hash: u32,
+}
+
+impl Entry {
+    /// The table hash: the stored 32 bits spread over 64 (hashbrown uses the top bits).
+    fn table_hash(hash: u32) -> u64 {
+        u64::from(hash).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+
+    fn rehash(&self) -> u64 {
+        Entry::table_hash(self.hash)
+    }
 }
 
 /// A node in the tree, with what it needs to answer questions about its children.
@@ -153,7 +172,7 @@ impl<'a> NodeRef<'a> {
             .children
             .iter()
             .flat_map(|c| c.iter())
-            .map(move |slot| split(&tree.slot(*slot).path).1)
+            .map(move |e| split(&tree.slot(e.slot).path).1)
     }
 
     pub fn has_child(&self, name: &str) -> bool {
@@ -162,8 +181,8 @@ impl<'a> NodeRef<'a> {
         };
         let tree = self.tree;
         children
-            .find(tree.hash(name), |slot| {
-                split(&tree.slot(*slot).path).1 == name
+            .find(Entry::table_hash(tree.hash(name)), |e| {
+                split(&tree.slot(e.slot).path).1 == name
             })
             .is_some()
     }
@@ -276,7 +295,7 @@ impl WalkCursor {
         if let Some(children) = &node.children {
             self.stack.push(WalkFrame {
                 parent: node.path.clone(),
-                slots: children.iter().copied().collect(),
+                slots: children.iter().map(|e| e.slot).collect(),
                 next: 0,
             });
         }
@@ -289,7 +308,7 @@ impl WalkCursor {
 pub struct DataTree {
     slots: Vec<Option<Node>>,
     free: Vec<u32>,
-    index: HashTable<u32>,
+    index: HashTable<Entry>,
     hasher: RandomState,
     ephemerals: HashMap<i64, BTreeSet<String>>,
     containers: HashSet<String>,
@@ -362,8 +381,9 @@ impl DataTree {
         }
     }
 
-    fn hash(&self, s: &str) -> u64 {
-        self.hasher.hash_one(s)
+    /// 32 bits of the key's hash (stored in the table entries).
+    fn hash(&self, s: &str) -> u32 {
+        (self.hasher.hash_one(s) >> 32) as u32
     }
 
     fn slot(&self, slot: u32) -> &Node {
@@ -380,8 +400,10 @@ impl DataTree {
 
     fn find(&self, path: &str) -> Option<u32> {
         self.index
-            .find(self.hash(path), |s| &*self.slot(*s).path == path)
-            .copied()
+            .find(Entry::table_hash(self.hash(path)), |e| {
+                &*self.slot(e.slot).path == path
+            })
+            .map(|e| e.slot)
     }
 
     pub fn intern(&mut self, acl: &[Acl]) -> Arc<[Acl]> {
@@ -408,30 +430,28 @@ impl DataTree {
                 (self.slots.len() - 1) as u32
             }
         };
-        let DataTree {
-            index,
-            slots,
-            hasher,
-            ..
-        } = self;
-        index.insert_unique(path_hash, slot, |s| {
-            hasher.hash_one(&*slots[*s as usize].as_ref().expect("slot").path)
-        });
+        self.index.insert_unique(
+            Entry::table_hash(path_hash),
+            Entry {
+                slot,
+                hash: path_hash,
+            },
+            Entry::rehash,
+        );
         if let Some(parent) = parent
             && let Some(p) = self.find(&parent)
         {
-            let DataTree { slots, hasher, .. } = self;
-            // Two disjoint borrows of the slab: the parent's table and the children's names.
-            let mut table = slots[p as usize]
-                .as_mut()
-                .expect("slot")
+            self.slot_mut(p)
                 .children
-                .take()
-                .unwrap_or_default();
-            table.insert_unique(name_hash, slot, |s| {
-                hasher.hash_one(split(&slots[*s as usize].as_ref().expect("slot").path).1)
-            });
-            slots[p as usize].as_mut().expect("slot").children = Some(table);
+                .get_or_insert_with(Default::default)
+                .insert_unique(
+                    Entry::table_hash(name_hash),
+                    Entry {
+                        slot,
+                        hash: name_hash,
+                    },
+                    Entry::rehash,
+                );
         }
         slot
     }
@@ -440,7 +460,10 @@ impl DataTree {
     fn unlink(&mut self, path: &str) -> Option<Node> {
         let slot = self.find(path)?;
         let path_hash = self.hash(path);
-        if let Ok(entry) = self.index.find_entry(path_hash, |s| *s == slot) {
+        if let Ok(entry) = self
+            .index
+            .find_entry(Entry::table_hash(path_hash), |e| e.slot == slot)
+        {
             entry.remove();
         }
         if path != "/" {
@@ -449,7 +472,9 @@ impl DataTree {
             if let Some(p) = self.find(parent) {
                 let parent = self.slot_mut(p);
                 if let Some(table) = parent.children.as_mut() {
-                    if let Ok(entry) = table.find_entry(name_hash, |s| *s == slot) {
+                    if let Ok(entry) =
+                        table.find_entry(Entry::table_hash(name_hash), |e| e.slot == slot)
+                    {
                         entry.remove();
                     }
                     if table.is_empty() {
@@ -575,7 +600,7 @@ impl DataTree {
         while let Some(slot) = stack.pop() {
             if let Some(children) = &self.slot(slot).children {
                 count += children.len() as i32;
-                stack.extend(children.iter().copied());
+                stack.extend(children.iter().map(|e| e.slot));
             }
         }
         Some(count)
