@@ -999,3 +999,134 @@ fn null_data_stays_null() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A model of the tree's observable behaviour for single writes and reads: the core must give
+/// the same error codes, data and versions for seeded random operations from two sessions.
+#[test]
+fn seeded_random_ops_match_a_model() {
+    use std::collections::BTreeMap;
+    #[derive(Debug, Clone)]
+    struct M {
+        data: Vec<u8>,
+        version: i32,
+        owner: i64,
+    }
+    let seeds: Vec<u64> = match std::env::var("ZK_MODEL_SEED") {
+        Ok(s) => vec![s.parse().expect("ZK_MODEL_SEED")],
+        Err(_) => (1..=25).collect(),
+    };
+    for seed in seeds {
+        println!("seed {seed} (replay with ZK_MODEL_SEED={seed})");
+        let mut state = seed.wrapping_mul(0x2545_F491_4F6C_DD1D) | 1;
+        let mut rand = move |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let mut h = Harness::new();
+        let mut sessions = [h.connect(1).0, h.connect(2).0];
+        let mut model: BTreeMap<String, M> = BTreeMap::new();
+        let children = |model: &BTreeMap<String, M>, p: &str| {
+            model
+                .keys()
+                .filter(|k| crate::coord::tree::split(k).0 == p && k.as_str() != p)
+                .count()
+        };
+        let names = ["/a", "/b", "/a/x", "/a/y", "/b/z", "/a/x/q"];
+        for step in 0..300 {
+            let conn = 1 + rand(2);
+            let session = sessions[(conn - 1) as usize];
+            let path = names[rand(names.len() as u64) as usize].to_string();
+            let (parent, _) = crate::coord::tree::split(&path);
+            let parent_exists = parent == "/" || model.contains_key(parent);
+            let ctx = format!("seed {seed} step {step} {path}");
+            match rand(5) {
+                0 => {
+                    let ephemeral = rand(2) == 0;
+                    let got = h.create(conn, &path, i32::from(ephemeral));
+                    let want = if !parent_exists {
+                        Err(Code::NoNode as i32)
+                    } else if model.contains_key(&path) {
+                        Err(Code::NodeExists as i32)
+                    } else if model.get(parent).is_some_and(|m| m.owner != 0) {
+                        Err(Code::NoChildrenForEphemerals as i32)
+                    } else {
+                        Ok(path.clone())
+                    };
+                    assert_eq!(got, want, "{ctx}");
+                    if got.is_ok() {
+                        let owner = if ephemeral { session } else { 0 };
+                        model.insert(
+                            path.clone(),
+                            M {
+                                data: b"v".to_vec(),
+                                version: 0,
+                                owner,
+                            },
+                        );
+                    }
+                }
+                1 => {
+                    let version = if rand(3) == 0 { 0 } else { -1 };
+                    let got = h.call(conn, &delete(&path, version)).0;
+                    let want = match model.get(&path) {
+                        None => Code::NoNode as i32,
+                        Some(m) if version != -1 && m.version != version => Code::BadVersion as i32,
+                        Some(_) if children(&model, &path) > 0 => Code::NotEmpty as i32,
+                        Some(_) => 0,
+                    };
+                    assert_eq!(got, want, "{ctx}");
+                    if got == 0 {
+                        model.remove(&path);
+                    }
+                }
+                2 => {
+                    let version = if rand(3) == 0 { 1 } else { -1 };
+                    let data = format!("d{step}").into_bytes();
+                    let got = h.call(conn, &set_data(&path, &data, version));
+                    match model.get_mut(&path) {
+                        None => assert_eq!(got.0, Code::NoNode as i32, "{ctx}"),
+                        Some(m) if version != -1 && m.version != version => {
+                            assert_eq!(got.0, Code::BadVersion as i32, "{ctx}")
+                        }
+                        Some(m) => {
+                            m.version += 1;
+                            m.data = data;
+                            match got {
+                                (0, Some(Response::Stat(s))) => {
+                                    assert_eq!(s.version, m.version, "{ctx}")
+                                }
+                                other => panic!("{ctx}: {other:?}"),
+                            }
+                        }
+                    }
+                }
+                3 => match (h.call(conn, &get_data(&path, false)), model.get(&path)) {
+                    ((0, Some(Response::GetData(g))), Some(m)) => {
+                        assert_eq!(g.data.as_deref(), Some(&m.data[..]), "{ctx}");
+                        assert_eq!(g.stat.version, m.version, "{ctx}");
+                        assert_eq!(g.stat.ephemeral_owner, m.owner, "{ctx}");
+                        assert_eq!(
+                            g.stat.num_children as usize,
+                            children(&model, &path),
+                            "{ctx}"
+                        );
+                    }
+                    ((err, _), None) => assert_eq!(err, Code::NoNode as i32, "{ctx}"),
+                    (other, m) => panic!("{ctx}: {other:?} vs {m:?}"),
+                },
+                _ => {
+                    // Session 2 closes and reconnects: its ephemerals go.
+                    if conn == 2 {
+                        h.send(2, &Request::CloseSession);
+                        model.retain(|_, m| m.owner != sessions[1]);
+                        let (sid, _) = h.connect(2);
+                        assert_ne!(sid, sessions[1]);
+                        sessions[1] = sid;
+                    }
+                }
+            }
+        }
+    }
+}
