@@ -6,6 +6,7 @@
 //!   and `zoo.cfg`.
 //! - [`proto`] — the gRPC services and messages generated from `proto/` (wire types stay
 //!   inside the services that use them).
+//! - [`coord`] — the ZooKeeper-compatible coordination server (`zkserver`, `zkcli`).
 //! - [`admin`] — the `hdfs` front: Hadoop-style command lines, `getconf`, `version`.
 //! - [`log`] — the log line format every binary writes (log4j's default pattern).
 //!

@@ -9,7 +9,9 @@
 //! - [`session`] — the session table: negotiated timeouts, passwords, expiry by tick buckets.
 //! - [`processor`] — the request pipeline core: a request becomes a txn, a reply and watch
 //!   events; no sockets, clocks or threads inside.
-//! - [`store`] — the txn log and snapshots on disk (checksums, group commit, fsync, recovery).
+//! - [`store`] — the txn log and snapshots on disk (checksums, group commit, fsync, recovery,
+//!   fuzzy snapshots, log files prepared ahead, autopurge).
+//! - [`four_letter`] — four-letter words in ZooKeeper's formats and `/metrics` text.
 //! - [`shell`] — `zkcli`, a zkCli.sh-like shell on the `zookeeper-client` crate.
 //! - [`server`] — the tokio shell: client connections, four-letter words, the core thread, the
 //!   log syncer, the metrics endpoint; `run(conf, listeners, shutdown)`.
