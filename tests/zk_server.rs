@@ -472,3 +472,59 @@ fn the_super_user_and_ip_acls() {
     let mut anon = Raw::new_session(&addr, 10_000);
     assert_eq!(anon.call(&get_data("/local", false)).0, 0);
 }
+
+#[test]
+fn zookeeper_client_crate_ttl_containers_multiread_and_watch_removal() {
+    let server = ZkServer::start("extendedTypesEnabled=true\nznode.container.checkIntervalMs=50\n");
+    let rt = runtime();
+    rt.block_on(async {
+        let client = zk::Client::connect(&server.addr()).await.expect("connect");
+        // A TTL node (createTTL, op 21) goes once it is older than its TTL.
+        let ttl = zk::CreateMode::Persistent
+            .with_acls(zk::Acls::anyone_all())
+            .with_ttl(Duration::from_millis(300));
+        client.create("/ttl", b"t", &ttl).await.unwrap();
+        let (_, stat) = client.get_data("/ttl").await.unwrap();
+        assert_eq!(stat.ephemeral_owner, 0, "clients see 0 for TTL nodes");
+        // A container (createContainer, op 19) goes when its last child goes.
+        let container = zk::CreateMode::Container.with_acls(zk::Acls::anyone_all());
+        client.create("/box", b"", &container).await.unwrap();
+        let persistent = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+        client.create("/box/item", b"", &persistent).await.unwrap();
+        client.delete("/box/item", None).await.unwrap();
+        let reaped = async {
+            loop {
+                let ttl_gone = client.check_stat("/ttl").await.unwrap().is_none();
+                let box_gone = client.check_stat("/box").await.unwrap().is_none();
+                if ttl_gone && box_gone {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), reaped)
+            .await
+            .expect("TTL node and empty container reaped");
+
+        // multiRead: independent results.
+        client.create("/r", b"data", &persistent).await.unwrap();
+        let mut reader = client.new_multi_reader();
+        reader.add_get_data("/r").unwrap();
+        reader.add_get_data("/missing").unwrap();
+        reader.add_get_children("/").unwrap();
+        let results = reader.commit().await.unwrap();
+        assert!(matches!(&results[0], zk::MultiReadResult::Data { data, .. } if data == b"data"));
+        assert!(matches!(&results[1], zk::MultiReadResult::Error { err } if *err == zk::Error::NoNode));
+        assert!(matches!(&results[2], zk::MultiReadResult::Children { children } if children.contains(&"r".to_string())));
+
+        // Dropping a one-shot watcher removes it on the server (removeWatches, op 18); the
+        // session goes on working.
+        let (_, _, watcher) = client.get_and_watch_data("/r").await.unwrap();
+        drop(watcher);
+        client.set_data("/r", b"again", None).await.unwrap();
+        // whoAmI and sync.
+        let users = client.list_auth_users().await.unwrap();
+        assert_eq!(users[0].scheme(), "ip");
+        client.sync("/r").await.unwrap();
+    });
+}
