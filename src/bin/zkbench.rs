@@ -222,7 +222,7 @@ async fn drive(
     let mut latencies = Vec::new();
     loop {
         let body = read_frame(&mut reader).await?;
-        let header = ReplyHeader::from_bytes(&body[..16], usize::MAX)
+        let header = ReplyHeader::read(&mut jute::Reader::new(&body, usize::MAX))
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
         if header.xid == -2 {
             break;
@@ -279,7 +279,7 @@ async fn prepare(args: &Args, payload: &[u8]) -> std::io::Result<()> {
         writer.flush().await?;
         for _ in chunk {
             let body = read_frame(&mut reader).await?;
-            let header = ReplyHeader::from_bytes(&body[..16], usize::MAX)
+            let header = ReplyHeader::read(&mut jute::Reader::new(&body, usize::MAX))
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
             // -110: already there from an earlier run.
             if header.err != 0 && header.err != -110 {
