@@ -4,6 +4,8 @@
 
 #[path = "zk/harness.rs"]
 mod harness;
+#[path = "zk/raw.rs"]
+mod raw;
 
 use std::path::Path;
 use std::process::Command;
@@ -108,4 +110,84 @@ fn apache_zkcli_sh_drives_zkserver() {
             None => panic!("zkCli.sh output lacks {want:?} (after line {at}):\n{stdout}\n{stderr}"),
         }
     }
+}
+
+/// Apache's Java client keeps its session across a server restart and re-arms its watches
+/// with SetWatches; the watch then fires for a change made after the restart.
+#[test]
+fn zkcli_sh_keeps_its_session_and_watch_across_a_server_restart() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+
+    assert!(
+        Path::new(ZKCLI).exists(),
+        "{ZKCLI} is missing: install Debian's zookeeper package (dev/test.sh does)"
+    );
+    let mut server = ZkServer::start("4lw.commands.whitelist=srvr,wchs\n");
+    let addr = server.addr();
+    let mut cli = Command::new(ZKCLI)
+        .args(["-server", &addr])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("zkCli.sh");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut stdin = cli.stdin.take().unwrap();
+    let (tx, rx) = mpsc::channel::<String>();
+    for stream in [
+        Box::new(cli.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(cli.stderr.take().unwrap()),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    let _cli = Kill(cli);
+    let mut seen = Vec::new();
+    let mut expect = |want: &str| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if seen.iter().any(|l: &String| l.contains(want)) {
+                return;
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => seen.push(line),
+                Err(_) => panic!("zkCli.sh never printed {want:?}:\n{}", seen.join("\n")),
+            }
+        }
+    };
+    writeln!(stdin, "create /watched v1").unwrap();
+    expect("Created /watched");
+    writeln!(stdin, "get -w /watched").unwrap();
+    expect("v1");
+    let watching =
+        || harness::four_letter(&addr, "wchs").starts_with("1 connections watching 1 paths");
+    harness::wait_for("the watch on the server", Duration::from_secs(30), || {
+        watching().then_some(())
+    });
+
+    server.kill9();
+    server.launch();
+    // The client reconnects with its session and re-registers the watch (SetWatches).
+    harness::wait_for(
+        "the watch re-armed after the restart",
+        Duration::from_secs(60),
+        || watching().then_some(()),
+    );
+    let mut c = raw::Raw::new_session(&addr, 10_000);
+    assert_eq!(c.call(&raw::set_data("/watched", b"v2")).0, 0);
+    expect("WatchedEvent state:SyncConnected type:NodeDataChanged path:/watched");
+    writeln!(stdin, "quit").unwrap();
 }
