@@ -101,12 +101,12 @@ def test_ephemeral_goes_with_a_closed_session(zk, root):
 
 
 def test_ephemeral_goes_when_its_session_expires(zk, root):
-    # A child process creates an ephemeral with a 1 s session and is killed with SIGKILL,
+    # A child process creates an ephemeral with a 3 s session and is killed with SIGKILL,
     # so no close is ever sent: the server must expire the session.
     code = (
         "import os, signal, sys\n"
         "from kazoo.client import KazooClient\n"
-        "c = KazooClient(hosts=sys.argv[1], timeout=1.0)\n"
+        "c = KazooClient(hosts=sys.argv[1], timeout=3.0)\n"
         "c.start(timeout=20)\n"
         "c.create(sys.argv[2], ephemeral=True)\n"
         "print('created', flush=True)\n"
