@@ -191,3 +191,196 @@ fn zkcli_sh_keeps_its_session_and_watch_across_a_server_restart() {
     expect("WatchedEvent state:SyncConnected type:NodeDataChanged path:/watched");
     writeln!(stdin, "quit").unwrap();
 }
+
+/// Apache ZooKeeper 3.8 (Debian's package) on a loopback port, killed on drop.
+struct ApacheZk {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl ApacheZk {
+    fn start(extra: &str) -> ApacheZk {
+        const JAR: &str = "/usr/share/java/zookeeper.jar";
+        assert!(
+            Path::new(JAR).exists(),
+            "{JAR} is missing: install Debian's zookeeper package (dev/test.sh does)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let port = harness::free_port();
+        let cfg = dir.path().join("zoo.cfg");
+        std::fs::write(
+            &cfg,
+            format!(
+                "tickTime=2000\ndataDir={}/data\nclientPort={port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n{extra}\n",
+                dir.path().display()
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.path().join("zk.log")).unwrap();
+        let child = Command::new("java")
+            .args([
+                "-Dzookeeper.root.logger=WARN,CONSOLE",
+                "-cp",
+                &format!("/etc/zookeeper/conf:{JAR}"),
+                "org.apache.zookeeper.server.quorum.QuorumPeerMain",
+            ])
+            .arg(&cfg)
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("java");
+        let zk = ApacheZk {
+            child,
+            port,
+            _dir: dir,
+        };
+        let addr = zk.addr();
+        harness::wait_for("Apache ZooKeeper to serve", Duration::from_secs(60), || {
+            harness::four_letter(&addr, "srvr")
+                .contains("Mode: standalone")
+                .then_some(())
+        });
+        zk
+    }
+
+    fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for ApacheZk {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Masks what legitimately differs between two servers (ports, session ids, times,
+/// latencies, directories, version) and sorts connection lines (ZooKeeper lists them in
+/// hash order).
+fn normalize(text: &str) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let mut l = line.to_string();
+        if l.starts_with("Zookeeper version: ") || l.starts_with("zookeeper.version=") {
+            l = "VERSION".into();
+        }
+        if l.starts_with("Latency min/avg/max: ") {
+            l = "Latency min/avg/max: L".into();
+        }
+        for key in [
+            "clientPort=",
+            "dataDir=",
+            "dataLogDir=",
+            "dataDirSize=",
+            "dataLogSize=",
+        ] {
+            if l.starts_with(key) {
+                l = format!("{key}X");
+            }
+        }
+        let mut out = String::new();
+        let mut rest = l.as_str();
+        // Ports after the loopback address.
+        while let Some(i) = rest.find("127.0.0.1:") {
+            out.push_str(&rest[..i + 10]);
+            rest = rest[i + 10..].trim_start_matches(|c: char| c.is_ascii_digit());
+            out.push_str("PORT");
+        }
+        out.push_str(rest);
+        l = out;
+        // Long hex numbers are session ids; short ones (zxids) stay.
+        let mut out = String::new();
+        let mut rest = l.as_str();
+        while let Some(i) = rest.find("0x") {
+            out.push_str(&rest[..i + 2]);
+            let digits = rest[i + 2..]
+                .chars()
+                .take_while(|c| c.is_ascii_hexdigit())
+                .count();
+            if digits >= 10 {
+                out.push_str("SID");
+            } else {
+                out.push_str(&rest[i + 2..i + 2 + digits]);
+            }
+            rest = &rest[i + 2 + digits..];
+        }
+        out.push_str(rest);
+        l = out;
+        if let Some(i) = l.find(" expire at ") {
+            l = format!("{} expire at DATE", &l[..i]);
+        }
+        for key in ["est=", "lresp=", "llat=", "minlat=", "avglat=", "maxlat="] {
+            if let Some(i) = l.find(key) {
+                let end = l[i + key.len()..]
+                    .find([',', ')'])
+                    .map_or(l.len(), |e| i + key.len() + e);
+                l = format!("{}{key}N{}", &l[..i], &l[end..]);
+            }
+        }
+        lines.push(l);
+    }
+    // Sort runs of connection lines.
+    let mut i = 0;
+    while i < lines.len() {
+        let is_conn = |l: &String| l.starts_with(" /127.0.0.1:") || l.starts_with("\tip: /");
+        if is_conn(&lines[i]) {
+            let start = i;
+            while i < lines.len() && is_conn(&lines[i]) {
+                i += 1;
+            }
+            lines[start..i].sort();
+        } else {
+            i += 1;
+        }
+    }
+    lines.join("\n") + if text.ends_with('\n') { "\n" } else { "" }
+}
+
+/// The four-letter words answer exactly as Apache ZooKeeper 3.8's do, byte for byte once
+/// ports, session ids, times, latencies and directories are masked.
+#[test]
+fn four_letter_words_match_apache_zookeeper_side_by_side() {
+    let words = "4lw.commands.whitelist=*";
+    let apache = ApacheZk::start(words);
+    let ours = harness::ZkServer::start_with(
+        &format!("tickTime=2000\nadmin.enableServer=false\n{words}\n"),
+        false,
+    );
+    let mut outputs = Vec::new();
+    for addr in [apache.addr(), ours.addr()] {
+        // Counters from zero (waiting for the servers polled them with srvr).
+        assert_eq!(harness::four_letter(&addr, "srst"), "Server stats reset.\n");
+        // One session with an ephemeral node, a data watch and a child watch.
+        let mut c = raw::Raw::new_session(&addr, 10_000);
+        assert_eq!(c.call(&raw::create("/e", b"x", 1)).0, 0);
+        assert_eq!(c.call(&raw::get_data("/e", true)).0, 0);
+        let children = hdfs_ha::coord::jute::Request::GetChildren {
+            path: "/".into(),
+            watch: true,
+            with_stat: false,
+        };
+        assert_eq!(c.call(&children).0, 0);
+        let mut got = Vec::new();
+        for word in [
+            "ruok", "isro", "srvr", "stat", "cons", "wchs", "wchc", "wchp", "dump", "conf", "gtmk",
+            "crst", "srst", "srvr",
+        ] {
+            got.push((word, normalize(&harness::four_letter(&addr, word))));
+        }
+        let envi = harness::four_letter(&addr, "envi");
+        let keys: Vec<&str> = envi.lines().map(|l| l.split('=').next().unwrap()).collect();
+        got.push(("envi keys", keys.join(",")));
+        outputs.push(got);
+        drop(c);
+    }
+    for (theirs, mine) in outputs[0].iter().zip(&outputs[1]) {
+        assert_eq!(theirs.0, mine.0);
+        assert_eq!(
+            theirs.1, mine.1,
+            "`{}` differs\n--- Apache ZooKeeper\n{}\n--- zkserver\n{}",
+            theirs.0, theirs.1, mine.1
+        );
+    }
+}

@@ -359,14 +359,16 @@ fn four_letter_words_honour_the_whitelist_and_zookeepers_formats() {
     let lines: Vec<&str> = srvr.lines().collect();
     assert!(lines[0].starts_with("Zookeeper version: 3.8.4-"), "{srvr}");
     assert!(lines[1].starts_with("Latency min/avg/max: "), "{srvr}");
-    assert_eq!(lines[4], "Connections: 1");
+    // The srvr connection itself counts, as in ZooKeeper.
+    assert_eq!(lines[4], "Connections: 2");
     assert_eq!(lines[6], "Zxid: 0x2");
     assert_eq!(lines[7], "Mode: standalone");
     assert_eq!(lines[8], "Node count: 6");
     let stat = four_letter(&addr, "stat");
     assert!(stat.contains("\nClients:\n /127.0.0.1:"), "{stat}");
+    assert!(stat.contains("[1](queued=0,recved=3,sent=3)\n"), "{stat}");
     assert!(
-        stat.contains("[1](queued=0,recved=3,sent=3)\n\nLatency"),
+        stat.contains("[0](queued=0,recved=1,sent=0)\n\nLatency"),
         "{stat}"
     );
     let cons = four_letter(&addr, "cons");

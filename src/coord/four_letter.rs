@@ -130,17 +130,23 @@ fn srvr_body(p: &Processor, t: &Telemetry, out: &mut String) {
     let _ = writeln!(out, "Node count: {}", p.tree().node_count());
 }
 
+/// One line per connection: `[1]` for a connection with a session, `[0]` for one without
+/// (a four-letter word's own connection); `cons` adds the session details when there is one.
 fn connection_lines(p: &Processor, full: bool, out: &mut String) {
     for (_, c) in p.connections() {
+        let has_session = c.session_id != 0;
         let _ = write!(
             out,
-            " /{}[1](queued=0,recved={},sent={}",
-            c.addr, c.received, c.sent
+            " /{}[{}](queued=0,recved={},sent={}",
+            c.addr,
+            u8::from(has_session),
+            c.received,
+            c.sent
         );
-        if full {
+        if full && has_session {
             let _ = write!(
                 out,
-                ",sid=0x{},lop={},est={},to={},lcxid=0x{},lzxid=0x{},lresp={},llat=0,minlat=0,avglat=0.0,maxlat=0",
+                ",sid=0x{},lop={},est={},to={},lcxid=0x{},lzxid=0x{},lresp={},llat=0,minlat=0,avglat=0,maxlat=0",
                 hex(c.session_id),
                 c.last_op,
                 c.established_ms,
@@ -179,7 +185,15 @@ fn environment() -> Vec<(&'static str, String)> {
         ("java.io.tmpdir", std::env::temp_dir().display().to_string()),
         ("java.compiler", "<NA>".into()),
         ("os.name", "Linux".into()),
-        ("os.arch", std::env::consts::ARCH.into()),
+        (
+            "os.arch",
+            match std::env::consts::ARCH {
+                "x86_64" => "amd64",
+                "x86" => "i386",
+                other => other,
+            }
+            .into(),
+        ),
         ("os.version", os_version),
         ("user.name", env("USER")),
         ("user.home", env("HOME")),
@@ -296,8 +310,21 @@ pub fn monitor(p: &Processor, info: &ServerInfo, t: &Telemetry) -> Vec<(String, 
     ]
 }
 
-/// The text a four-letter word answers (`word` must be a known one and whitelisted).
-pub fn render(word: &str, p: &mut Processor, info: &ServerInfo, t: &Telemetry) -> String {
+/// Wall-clock time of a monotonic instant, from the core's clocks.
+fn wall_of(p: &Processor, mono_ms: i64) -> i64 {
+    let now = p.now();
+    now.wall_ms + (mono_ms - now.mono_ms)
+}
+
+/// The text a four-letter word answers (`word` must be a known one and whitelisted); `stmk`
+/// carries the new trace mask in `mask`.
+pub fn render(
+    word: &str,
+    mask: Option<i64>,
+    p: &mut Processor,
+    info: &ServerInfo,
+    t: &Telemetry,
+) -> String {
     let mut out = String::new();
     match word {
         "ruok" => out.push_str("imok"),
@@ -379,6 +406,7 @@ pub fn render(word: &str, p: &mut Processor, info: &ServerInfo, t: &Telemetry) -
                     let _ = writeln!(out, "\t0x{}", hex(sessions.get(&w).copied().unwrap_or(0)));
                 }
             }
+            out.push('\n');
         }
         "dirs" => {
             let _ = writeln!(out, "datadir_size: {}", dir_size(&info.snap_dir));
@@ -399,14 +427,25 @@ pub fn render(word: &str, p: &mut Processor, info: &ServerInfo, t: &Telemetry) -
             out.push_str("Server stats reset.\n");
         }
         "dump" => {
+            let date = |mono: i64| crate::coord::shell::java_date(wall_of(p, mono));
             out.push_str("SessionTracker dump:\n");
-            let sessions = p.sessions().all();
-            let _ = writeln!(out, "Global Sessions({}):", sessions.len());
-            for (id, timeout) in &sessions {
-                let _ = writeln!(out, "0x{}\t{timeout}ms", hex(*id));
+            let buckets = p.sessions().buckets();
+            let _ = writeln!(
+                out,
+                "Session Sets ({})/({}):",
+                buckets.len(),
+                p.sessions().len()
+            );
+            for (at, ids) in &buckets {
+                let _ = writeln!(out, "{} expire at {}:", ids.len(), date(*at));
+                for id in ids {
+                    let _ = writeln!(out, "\t0x{}", hex(*id));
+                }
             }
             out.push_str("ephemeral nodes dump:\n");
-            let owners: Vec<(i64, Vec<String>)> = sessions
+            let owners: Vec<(i64, Vec<String>)> = p
+                .sessions()
+                .all()
                 .iter()
                 .map(|(id, _)| (*id, p.tree().ephemerals_of(*id)))
                 .filter(|(_, e)| !e.is_empty())
@@ -418,9 +457,29 @@ pub fn render(word: &str, p: &mut Processor, info: &ServerInfo, t: &Telemetry) -
                     let _ = writeln!(out, "\t{path}");
                 }
             }
+            // Idle-connection expiry is not tracked separately: connections are listed in
+            // one set that expires with the longest session timeout.
+            let conns = p.connections();
+            out.push_str("Connections dump:\n");
+            let _ = writeln!(out, "Connections Sets (1)/({}):", conns.len());
+            let _ = writeln!(
+                out,
+                "{} expire at {}:",
+                conns.len(),
+                date(p.now().mono_ms + i64::from(info.max_session_timeout_ms))
+            );
+            for (_, c) in conns {
+                let _ = writeln!(out, "\tip: /{} sessionId: 0x{}", c.addr, hex(c.session_id));
+            }
         }
         "gtmk" => {
-            let _ = writeln!(out, "306");
+            let _ = write!(out, "{}", p.trace_mask());
+        }
+        "stmk" => {
+            if let Some(mask) = mask {
+                p.set_trace_mask(mask);
+            }
+            let _ = write!(out, "{}", p.trace_mask());
         }
         "hash" => {}
         _ => {}
@@ -473,31 +532,31 @@ mod tests {
     fn srvr_on_a_fresh_server_matches_zookeeper() {
         let (mut p, info, t) = setup();
         assert_eq!(
-            render("srvr", &mut p, &info, &t),
+            render("srvr", None, &mut p, &info, &t),
             format!(
                 "Zookeeper version: {ZK_VERSION}\nLatency min/avg/max: 0/0.0/0\nReceived: 0\nSent: 0\nConnections: 0\nOutstanding: 0\nZxid: 0x0\nMode: standalone\nNode count: 5\n"
             )
         );
         t.record_latency(1);
         t.record_latency(4);
-        assert!(render("srvr", &mut p, &info, &t).contains("Latency min/avg/max: 1/2.5/4\n"));
-        assert_eq!(render("ruok", &mut p, &info, &t), "imok");
-        assert_eq!(render("isro", &mut p, &info, &t), "rw");
+        assert!(render("srvr", None, &mut p, &info, &t).contains("Latency min/avg/max: 1/2.5/4\n"));
+        assert_eq!(render("ruok", None, &mut p, &info, &t), "imok");
+        assert_eq!(render("isro", None, &mut p, &info, &t), "rw");
         assert_eq!(
-            render("wchs", &mut p, &info, &t),
+            render("wchs", None, &mut p, &info, &t),
             "0 connections watching 0 paths\nTotal watches:0\n"
         );
-        assert!(render("stat", &mut p, &info, &t).contains("Clients:\n\nLatency"));
-        let conf = render("conf", &mut p, &info, &t);
+        assert!(render("stat", None, &mut p, &info, &t).contains("Clients:\n\nLatency"));
+        let conf = render("conf", None, &mut p, &info, &t);
         assert!(
             conf.starts_with("clientPort=2181\nsecureClientPort=-1\ndataDir=/tmp/zk/version-2\n")
         );
         assert!(conf.ends_with("clientPortListenBacklog=-1\nserverId=0\n"));
-        let envi = render("envi", &mut p, &info, &t);
+        let envi = render("envi", None, &mut p, &info, &t);
         assert!(envi.starts_with(&format!(
             "Environment:\nzookeeper.version={ZK_VERSION}\nhost.name="
         )));
-        let mntr = render("mntr", &mut p, &info, &t);
+        let mntr = render("mntr", None, &mut p, &info, &t);
         assert!(mntr.starts_with(&format!(
             "zk_version\t{ZK_VERSION}\nzk_server_state\tstandalone\n"
         )));

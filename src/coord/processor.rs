@@ -132,7 +132,9 @@ pub struct ConnStats {
     pub last_op: &'static str,
     pub last_cxid: i32,
     pub last_zxid: i64,
+    /// Wall-clock ms when the connection was accepted (`est`).
     pub established_ms: i64,
+    /// Monotonic ms of the last reply (`lresp`, elapsed time as ZooKeeper prints it).
     pub last_response_ms: i64,
 }
 
@@ -180,6 +182,10 @@ pub struct Processor {
     stats: ServerStats,
     next_reap_ms: i64,
     txns_since_snapshot: u64,
+    /// `stmk` / `gtmk`: ZooKeeper's trace mask (kept, reported; we trace with `RUST_LOG`).
+    trace_mask: i64,
+    /// The driver's clock at the last step (for `dump` and `cons`).
+    now: Now,
     out: Output,
 }
 
@@ -254,6 +260,8 @@ impl Processor {
             stats: ServerStats::new(),
             next_reap_ms: 0,
             txns_since_snapshot: 0,
+            trace_mask: 306,
+            now,
             out: Output::default(),
         }
     }
@@ -302,6 +310,51 @@ impl Processor {
         &self.stats
     }
 
+    /// A four-letter word arrived on `conn`: like ZooKeeper, the connection counts (and is
+    /// listed) while its command runs, and its one packet counts as received.
+    pub fn four_letter_begin(&mut self, conn: ConnId, addr: SocketAddr, now: Now) {
+        self.now = now;
+        self.stats.packets_received += 1;
+        self.conns.insert(
+            conn,
+            Conn {
+                stats: ConnStats {
+                    addr,
+                    session_id: 0,
+                    timeout_ms: 0,
+                    received: 1,
+                    sent: 0,
+                    last_op: "NA",
+                    last_cxid: -1,
+                    last_zxid: -1,
+                    established_ms: now.wall_ms,
+                    last_response_ms: 0,
+                },
+                auth: AuthInfo::default(),
+                handshaken: false,
+            },
+        );
+    }
+
+    /// The four-letter word's answer went out and its connection closes.
+    pub fn four_letter_end(&mut self, conn: ConnId) {
+        self.conns.remove(&conn);
+        self.stats.packets_sent += 1;
+    }
+
+    pub fn trace_mask(&self) -> i64 {
+        self.trace_mask
+    }
+
+    pub fn set_trace_mask(&mut self, mask: i64) {
+        self.trace_mask = mask;
+    }
+
+    /// The clocks at the last step.
+    pub fn now(&self) -> Now {
+        self.now
+    }
+
     /// `srst`: zero the server counters.
     pub fn reset_server_stats(&mut self) {
         self.stats = ServerStats::new();
@@ -346,6 +399,7 @@ impl Processor {
     }
 
     pub fn step(&mut self, input: Input, now: Now) {
+        self.now = now;
         match input {
             Input::Open { conn, addr } => {
                 self.conns.insert(
@@ -531,7 +585,7 @@ impl Processor {
             c.stats.session_id = id;
             c.stats.timeout_ms = timeout;
             c.stats.last_op = "SESS";
-            c.stats.last_response_ms = now.wall_ms;
+            c.stats.last_response_ms = now.mono_ms;
             c.handshaken = true;
         }
         self.session_conn.insert(id, conn);
@@ -540,7 +594,7 @@ impl Processor {
     fn reply(&mut self, conn: ConnId, xid: i32, zxid: i64, err: Code, body: &Response, now: Now) {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.stats.last_zxid = zxid;
-            c.stats.last_response_ms = now.wall_ms;
+            c.stats.last_response_ms = now.mono_ms;
         }
         self.send(conn, jute::reply_frame(xid, zxid, err, body));
     }

@@ -98,7 +98,9 @@ impl ServerConf {
         let server_id = cfg.myid.unwrap_or(0);
         Ok(ServerConf {
             core: CoreConfig {
-                server_id: u8::try_from(server_id).unwrap_or(0),
+                // Standalone ZooKeeper gives its session tracker server id 1 (session ids
+                // 0x01...); a quorum member uses its myid.
+                server_id: u8::try_from(cfg.myid.unwrap_or(1)).unwrap_or(1),
                 tick_ms: cfg.tick_time_ms,
                 min_session_timeout_ms: cfg.min_session_timeout_ms,
                 max_session_timeout_ms: cfg.max_session_timeout_ms,
@@ -144,6 +146,10 @@ enum CoreMsg {
     Input(Input),
     FourLetter {
         word: String,
+        conn: ConnId,
+        addr: SocketAddr,
+        /// `stmk`'s new trace mask.
+        mask: Option<i64>,
         reply: oneshot::Sender<String>,
     },
     Metrics {
@@ -548,8 +554,17 @@ fn core_loop(
                     }
                     p.step(input, clock(start));
                 }
-                CoreMsg::FourLetter { word, reply } => {
-                    let _ = reply.send(four_letter::render(&word, p, info, telemetry));
+                CoreMsg::FourLetter {
+                    word,
+                    conn,
+                    addr,
+                    mask,
+                    reply,
+                } => {
+                    p.four_letter_begin(conn, addr, clock(start));
+                    let text = four_letter::render(&word, mask, p, info, telemetry);
+                    p.four_letter_end(conn);
+                    let _ = reply.send(text);
                 }
                 CoreMsg::Metrics { reply } => {
                     let _ = reply.send(four_letter::prometheus(p, info, telemetry));
@@ -805,12 +820,24 @@ async fn read_loop(
                 && buf.len() >= 4
                 && let Some(word) = four_letter_word(&buf[..4])
             {
+                // stmk carries an 8-byte mask after the word.
+                if word == "stmk" && buf.len() < 12 {
+                    break;
+                }
+                let mask = (word == "stmk").then(|| {
+                    let mut m = [0u8; 8];
+                    m.copy_from_slice(&buf[4..12]);
+                    i64::from_be_bytes(m)
+                });
                 let text = if !shared.whitelist.allows(word) {
                     four_letter::not_whitelisted(word)
                 } else {
                     let (reply, rx) = oneshot::channel();
                     let msg = CoreMsg::FourLetter {
                         word: word.to_string(),
+                        conn,
+                        addr,
+                        mask,
                         reply,
                     };
                     if shared.core.send(msg).await.is_err() {

@@ -174,6 +174,18 @@ impl SessionTable {
         self.sessions.is_empty()
     }
 
+    /// The expiry buckets (monotonic ms) with their sessions, soonest first (`dump`).
+    pub fn buckets(&self) -> Vec<(i64, Vec<i64>)> {
+        self.buckets
+            .iter()
+            .map(|(at, ids)| {
+                let mut ids: Vec<i64> = ids.iter().copied().collect();
+                ids.sort();
+                (*at, ids)
+            })
+            .collect()
+    }
+
     /// (id, timeout) of every session, sorted (for snapshots).
     pub fn all(&self) -> Vec<(i64, i32)> {
         let mut v: Vec<_> = self

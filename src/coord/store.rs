@@ -968,12 +968,14 @@ pub fn purge(config: &StoreConfig) -> Result<usize, StoreError> {
     Ok(removed)
 }
 
-/// Total size of the regular files in `dir` (`dirs`, `conf`).
+/// Total size of the logs and snapshots in `dir` (`dirs`, `conf`); hidden files (a spare
+/// log, a snapshot being written) are ours, not ZooKeeper's, and are left out.
 pub fn dir_size(dir: &Path) -> u64 {
     fs::read_dir(dir)
         .map(|entries| {
             entries
                 .flatten()
+                .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
                 .filter_map(|e| e.metadata().ok())
                 .filter(|m| m.is_file())
                 .map(|m| m.len())

@@ -232,25 +232,34 @@ impl WatchManager {
         self.recursive.drop_watcher(w);
     }
 
-    /// `wchs`: (watchers, paths, total watches).
+    /// The tables ZooKeeper keeps in its *data* watch manager (getData/exists watches and the
+    /// persistent ones): `wchs`, `wchc` and `wchp` report only these.
+    fn data_side(&self) -> [&Table; 3] {
+        [&self.data, &self.persistent, &self.recursive]
+    }
+
+    /// `wchs`: (watchers, paths, watches) of the data side, as ZooKeeper reports them.
     pub fn summary(&self) -> (usize, usize, usize) {
         let mut watchers = HashSet::new();
         let mut paths = HashSet::new();
-        for t in [&self.data, &self.child, &self.persistent, &self.recursive] {
+        let mut total = 0;
+        for t in self.data_side() {
+            total += t.count();
             watchers.extend(t.by_watcher.keys().copied());
             paths.extend(t.by_path.keys().cloned());
         }
-        (watchers.len(), paths.len(), self.count())
+        (watchers.len(), paths.len(), total)
     }
 
+    /// Every watch (mntr's `zk_watch_count`: data and child managers together).
     pub fn count(&self) -> usize {
         self.data.count() + self.child.count() + self.persistent.count() + self.recursive.count()
     }
 
-    /// `wchc`: paths watched by each watcher.
+    /// `wchc`: paths each watcher watches on the data side.
     pub fn by_watcher(&self) -> Vec<(WatcherId, Vec<String>)> {
         let mut map: HashMap<WatcherId, HashSet<String>> = HashMap::new();
-        for t in [&self.data, &self.child, &self.persistent, &self.recursive] {
+        for t in self.data_side() {
             for (w, paths) in &t.by_watcher {
                 map.entry(*w).or_default().extend(paths.iter().cloned());
             }
@@ -267,10 +276,10 @@ impl WatchManager {
         out
     }
 
-    /// `wchp`: watchers of each path.
+    /// `wchp`: data-side watchers of each path.
     pub fn by_path(&self) -> Vec<(String, Vec<WatcherId>)> {
         let mut map: HashMap<String, HashSet<WatcherId>> = HashMap::new();
-        for t in [&self.data, &self.child, &self.persistent, &self.recursive] {
+        for t in self.data_side() {
             for (p, ws) in &t.by_path {
                 map.entry(p.clone()).or_default().extend(ws.iter().copied());
             }
@@ -407,7 +416,9 @@ mod tests {
         m.add_child("/a", 1);
         assert!(m.has("/a", WatcherType::Data, 1));
         assert!(!m.has("/a", WatcherType::Data, 2));
-        assert_eq!(m.summary(), (1, 1, 2));
+        // wchs counts the data side only, as ZooKeeper's does; mntr counts both.
+        assert_eq!(m.summary(), (1, 1, 1));
+        assert_eq!(m.count(), 2);
         assert_eq!(
             m.remove("/a", WatcherType::Children, 1),
             [CHILD_WATCH_REMOVED]

@@ -53,12 +53,19 @@ pub struct ZkServer {
     pub port: u16,
     pub metrics_port: u16,
     extra: String,
+    test_timing: bool,
     _temp: Option<tempfile::TempDir>,
 }
 
 impl ZkServer {
     /// A fresh server with `extra` lines appended to its zoo.cfg.
     pub fn start(extra: &str) -> ZkServer {
+        Self::start_with(extra, true)
+    }
+
+    /// Like [`ZkServer::start`]; without `test_timing` the zoo.cfg keeps ZooKeeper's
+    /// defaults (no short tickTime or session bounds) so that outputs compare with Apache's.
+    pub fn start_with(extra: &str, test_timing: bool) -> ZkServer {
         let temp = tempfile::tempdir().expect("tempdir");
         let dir = temp.path().to_path_buf();
         let mut s = ZkServer {
@@ -67,6 +74,7 @@ impl ZkServer {
             port: 0,
             metrics_port: 0,
             extra: extra.to_string(),
+            test_timing,
             _temp: Some(temp),
         };
         s.launch();
@@ -94,8 +102,13 @@ impl ZkServer {
     }
 
     fn write_cfg(&self) {
+        let timing = if self.test_timing {
+            "tickTime=200\nminSessionTimeout=400\nmaxSessionTimeout=20000\n"
+        } else {
+            ""
+        };
         let cfg = format!(
-            "tickTime=200\nminSessionTimeout=400\nmaxSessionTimeout=20000\ndataDir={}\nclientPort={}\nclientPortAddress=127.0.0.1\nmetricsProvider.httpPort={}\nmetricsProvider.httpHost=127.0.0.1\n{}\n",
+            "{timing}dataDir={}\nclientPort={}\nclientPortAddress=127.0.0.1\nmetricsProvider.httpPort={}\nmetricsProvider.httpHost=127.0.0.1\n{}\n",
             self.data_dir().display(),
             self.port,
             self.metrics_port,
