@@ -384,3 +384,298 @@ fn four_letter_words_match_apache_zookeeper_side_by_side() {
         );
     }
 }
+
+/// Differential test: the same requests (edge cases included) to Apache ZooKeeper 3.8 and to
+/// zkserver get the same error codes, zxids and bodies (times and session ids masked).
+#[test]
+fn requests_are_answered_like_apache_zookeeper() {
+    use hdfs_ha::coord::jute::{
+        self, Acl, AuthPacket, Id, Jute, ReplyHeader, Request, RequestHeader, Response,
+    };
+    use std::io::Write;
+
+    let apache = ApacheZk::start("");
+    let ours = harness::ZkServer::start_with("tickTime=2000\n", false);
+    let open = || hdfs_ha::coord::tree::open_acl_unsafe();
+    let create = |path: &str, flags: i32| Request::Create {
+        op: jute::op::CREATE,
+        path: path.into(),
+        data: Some(b"x".to_vec()),
+        acl: open(),
+        flags,
+        ttl: -1,
+    };
+    let create2 = |path: &str, flags: i32| Request::Create {
+        op: jute::op::CREATE2,
+        path: path.into(),
+        data: Some(b"x".to_vec()),
+        acl: open(),
+        flags,
+        ttl: -1,
+    };
+    let set = |path: &str, version: i32| Request::SetData {
+        path: path.into(),
+        data: Some(b"y".to_vec()),
+        version,
+    };
+    let delete = |path: &str, version: i32| Request::Delete {
+        path: path.into(),
+        version,
+    };
+    let get = |path: &str| Request::GetData {
+        path: path.into(),
+        watch: false,
+    };
+    let script: Vec<Request> = vec![
+        create("/a", 0),
+        create("/a", 0),
+        create("/a/", 0),
+        create("/a/b/c", 0),
+        create("//", 0),
+        create("noslash", 0),
+        create("/a/..", 0),
+        create("/f", 7),
+        Request::Create {
+            op: jute::op::CREATE,
+            path: "/null".into(),
+            data: None,
+            acl: open(),
+            flags: 0,
+            ttl: -1,
+        },
+        get("/null"),
+        create("/a/s-", 2),
+        create("/a/s-", 2),
+        create2("/a/", 2),
+        create("/e", 1),
+        create("/e/c", 0),
+        set("/a", 5),
+        set("/a", -1),
+        set("/a", 1),
+        get("/a"),
+        get("/nope"),
+        get(""),
+        Request::Exists {
+            path: "/nope".into(),
+            watch: false,
+        },
+        Request::Exists {
+            path: "/a".into(),
+            watch: false,
+        },
+        delete("/a", -1),
+        delete("/", -1),
+        delete("/zookeeper", -1),
+        delete("/zookeeper/quota", -1),
+        delete("/nope", -1),
+        delete("/a/s-0000000000", 3),
+        delete("/a/s-0000000000", 0),
+        Request::GetChildren {
+            path: "/".into(),
+            watch: false,
+            with_stat: true,
+        },
+        Request::GetChildren {
+            path: "/a".into(),
+            watch: false,
+            with_stat: false,
+        },
+        Request::Multi(vec![create("/m", 0), delete("/nope", -1), create("/m2", 0)]),
+        Request::Multi(vec![
+            create("/m", 0),
+            create2("/m/c", 0),
+            set("/m", 0),
+            Request::Check {
+                path: "/m".into(),
+                version: 1,
+            },
+            delete("/m/c", -1),
+        ]),
+        Request::Multi(vec![]),
+        Request::MultiRead(vec![get("/m"), get("/nope")]),
+        Request::GetAcl {
+            path: "/zookeeper/config".into(),
+        },
+        Request::SetAcl {
+            path: "/m".into(),
+            acl: vec![Acl {
+                perms: 31,
+                id: Id {
+                    scheme: "world".into(),
+                    id: "bob".into(),
+                },
+            }],
+            version: -1,
+        },
+        Request::SetAcl {
+            path: "/m".into(),
+            acl: vec![Acl {
+                perms: 31,
+                id: Id {
+                    scheme: "auth".into(),
+                    id: "".into(),
+                },
+            }],
+            version: -1,
+        },
+        Request::SetAcl {
+            path: "/m".into(),
+            acl: vec![Acl {
+                perms: 1,
+                id: Id {
+                    scheme: "ip".into(),
+                    id: "127.0.0.1".into(),
+                },
+            }],
+            version: 0,
+        },
+        set("/m", -1),
+        Request::GetAllChildrenNumber { path: "/".into() },
+        Request::GetEphemerals { prefix: "/".into() },
+        Request::Create {
+            op: jute::op::CREATE_TTL,
+            path: "/ttl".into(),
+            data: Some(vec![]),
+            acl: open(),
+            flags: 5,
+            ttl: 1000,
+        },
+        Request::Create {
+            op: jute::op::CREATE_CONTAINER,
+            path: "/box".into(),
+            data: Some(vec![]),
+            acl: open(),
+            flags: 4,
+            ttl: -1,
+        },
+        Request::CheckWatches {
+            path: "/a".into(),
+            watcher_type: 3,
+        },
+        Request::AddWatch {
+            path: "/a".into(),
+            mode: 1,
+        },
+        Request::CheckWatches {
+            path: "/a".into(),
+            watcher_type: 2,
+        },
+        Request::RemoveWatches {
+            path: "/a".into(),
+            watcher_type: 3,
+        },
+        Request::AddWatch {
+            path: "/a".into(),
+            mode: 7,
+        },
+        Request::Sync { path: "/a".into() },
+        Request::WhoAmI,
+        Request::Reconfig(jute::ReconfigRequest {
+            joining_servers: String::new(),
+            leaving_servers: String::new(),
+            new_members: String::new(),
+            cur_config_id: -1,
+        }),
+        Request::Auth(AuthPacket {
+            auth_type: 0,
+            scheme: "digest".into(),
+            auth: b"u:p".to_vec(),
+        }),
+        Request::WhoAmI,
+    ];
+
+    let mut transcripts = Vec::new();
+    for addr in [apache.addr(), ours.addr()] {
+        let mut c = raw::Raw::new_session(&addr, 10_000);
+        let session = c.session_id;
+        let mut lines = Vec::new();
+        for (i, req) in script.iter().enumerate() {
+            let mut body = Vec::new();
+            let op = req.encode(&mut body);
+            let xid = match req {
+                Request::Auth(_) => -4,
+                _ => i as i32 + 1,
+            };
+            let frame = jute::frame(|o| {
+                RequestHeader { xid, op }.write(o);
+                o.extend_from_slice(&body);
+            });
+            c.stream.write_all(&frame).unwrap();
+            let reply = raw::read_frame(&mut c.stream).expect("reply");
+            let mut r = jute::Reader::new(&reply, usize::MAX);
+            let header = ReplyHeader::read(&mut r).unwrap();
+            let rest = &reply[r.position()..];
+            let decoded = if header.err == 0 {
+                let response = Response::decode(op, rest, usize::MAX).map(comparable);
+                let mut text = format!("{response:?}");
+                // Times and this session's id differ between the servers.
+                text = mask_numbers(&text, &["ctime: ", "mtime: "]);
+                text = text.replace(&session.to_string(), "SESSION");
+                text
+            } else {
+                String::new()
+            };
+            lines.push(format!(
+                "{i}: {req:?}\n   -> xid={} zxid={} err={} {decoded}",
+                header.xid, header.zxid, header.err
+            ));
+        }
+        transcripts.push(lines);
+    }
+    let mut diffs = Vec::new();
+    for (theirs, mine) in transcripts[0].iter().zip(&transcripts[1]) {
+        if theirs != mine {
+            diffs.push(format!("Apache:   {theirs}\nzkserver: {mine}"));
+        }
+    }
+    assert!(diffs.is_empty(), "{}", diffs.join("\n\n"));
+}
+
+/// What may legitimately differ in a response: child lists come in hash order, and a create2
+/// inside a multi is answered with its Stat since ZOOKEEPER-4026 (3.9) while Debian's 3.8.0
+/// still answers a plain create.
+fn comparable(r: hdfs_ha::coord::jute::Response) -> hdfs_ha::coord::jute::Response {
+    use hdfs_ha::coord::jute::{MultiResult, Response};
+    match r {
+        Response::GetChildren(mut g) => {
+            g.children.sort();
+            Response::GetChildren(g)
+        }
+        Response::GetChildren2(mut g) => {
+            g.children.sort();
+            Response::GetChildren2(g)
+        }
+        Response::Multi(results) => Response::Multi(
+            results
+                .into_iter()
+                .map(|m| match m {
+                    MultiResult::Create2 { path, .. } => MultiResult::Create { path },
+                    MultiResult::GetChildren { mut children } => {
+                        children.sort();
+                        MultiResult::GetChildren { children }
+                    }
+                    other => other,
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// Replaces the number after each key with N.
+fn mask_numbers(text: &str, keys: &[&str]) -> String {
+    let mut out = text.to_string();
+    for key in keys {
+        let mut result = String::new();
+        let mut rest = out.as_str();
+        while let Some(i) = rest.find(key) {
+            result.push_str(&rest[..i + key.len()]);
+            rest =
+                rest[i + key.len()..].trim_start_matches(|c: char| c.is_ascii_digit() || c == '-');
+            result.push('N');
+        }
+        result.push_str(rest);
+        out = result;
+    }
+    out
+}

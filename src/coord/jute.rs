@@ -1081,6 +1081,7 @@ impl Request {
                 | Request::Check { .. }
                 | Request::Multi(_)
                 | Request::DeleteContainer { .. }
+                | Request::Reconfig(_)
                 | Request::CloseSession
         )
     }

@@ -962,6 +962,12 @@ impl Processor {
                 }
                 Ok((Txn::Check { path: path.clone() }, Reply::Check))
             }
+            // A write to ZooKeeper: refused in the pipeline, so it still takes a zxid.
+            Request::Reconfig(_) => Err(if self.config.reconfig_enabled {
+                Code::Unimplemented
+            } else {
+                Code::ReconfigDisabled
+            }),
             Request::DeleteContainer { path } => {
                 let node = pending.get(path).ok_or(Code::NoNode)?;
                 if !matches!(
@@ -985,23 +991,20 @@ impl Processor {
         let auth = self.auth(conn);
         let result: Result<Response, Code> = match req {
             Request::Ping => Ok(Response::Empty),
-            Request::Exists { path, watch } => (|| {
-                tree::validate_path(&path)?;
-                match self.tree.get(&path) {
-                    Some(node) => {
-                        tree::check_acl(node.acl(), perms::READ, &auth)?;
-                        let stat = node.client_stat();
-                        if watch {
-                            self.watches.add_data(&path, conn);
-                        }
-                        Ok(Response::Stat(stat))
+            Request::Exists { path, watch } => (|| match self.tree.get(&path) {
+                Some(node) => {
+                    tree::check_acl(node.acl(), perms::READ, &auth)?;
+                    let stat = node.client_stat();
+                    if watch {
+                        self.watches.add_data(&path, conn);
                     }
-                    None => {
-                        if watch {
-                            self.watches.add_data(&path, conn);
-                        }
-                        Err(Code::NoNode)
+                    Ok(Response::Stat(stat))
+                }
+                None => {
+                    if watch {
+                        self.watches.add_data(&path, conn);
                     }
+                    Err(Code::NoNode)
                 }
             })(),
             Request::GetData { path, watch } => self.get_data(conn, &path, watch, &auth),
@@ -1011,7 +1014,6 @@ impl Processor {
                 with_stat,
             } => self.get_children(conn, &path, watch, with_stat, &auth),
             Request::GetAcl { path } => (|| {
-                tree::validate_path(&path)?;
                 let node = self.tree.get(&path).ok_or(Code::NoNode)?;
                 tree::check_acl(node.acl(), perms::READ | perms::ADMIN, &auth)?;
                 let acl = if tree::check_acl(node.acl(), perms::ADMIN, &auth).is_ok() {
@@ -1052,11 +1054,6 @@ impl Processor {
                 }
                 Ok(Response::Multi(results))
             }
-            Request::Reconfig(_) => Err(if self.config.reconfig_enabled {
-                Code::Unimplemented
-            } else {
-                Code::ReconfigDisabled
-            }),
             Request::CheckWatches { path, watcher_type } => {
                 match WatcherType::from_i32(watcher_type) {
                     None => Err(Code::BadArguments),
@@ -1122,7 +1119,6 @@ impl Processor {
                 Ok(Response::Paths(paths))
             }
             Request::GetAllChildrenNumber { path } => (|| {
-                tree::validate_path(&path)?;
                 let node = self.tree.get(&path).ok_or(Code::NoNode)?;
                 tree::check_acl(node.acl(), perms::READ, &auth)?;
                 Ok(Response::Count(
@@ -1130,9 +1126,9 @@ impl Processor {
                 ))
             })(),
             Request::AddWatch { path, mode } => (|| {
-                tree::validate_path(&path)?;
+                // ZooKeeper fails to map an unknown mode while deserializing.
                 if mode != 0 && mode != 1 {
-                    return Err(Code::BadArguments);
+                    return Err(Code::MarshallingError);
                 }
                 self.watches.add_persistent(&path, conn, mode == 1);
                 Ok(Response::ErrorBody(0))
@@ -1143,7 +1139,11 @@ impl Processor {
                     .iter()
                     .map(|id| jute::ClientInfo {
                         auth_scheme: id.scheme.clone(),
-                        user: id.id.clone(),
+                        // The digest provider names the user, not the hash.
+                        user: match id.scheme.as_str() {
+                            "digest" => id.id.split(':').next().unwrap_or("").to_string(),
+                            _ => id.id.clone(),
+                        },
                     })
                     .collect(),
             })),
@@ -1163,7 +1163,6 @@ impl Processor {
         watch: bool,
         auth: &AuthInfo,
     ) -> Result<Response, Code> {
-        tree::validate_path(path)?;
         let node = self.tree.get(path).ok_or(Code::NoNode)?;
         tree::check_acl(node.acl(), perms::READ, auth)?;
         let resp = Response::GetData(GetDataResponse {
@@ -1184,7 +1183,6 @@ impl Processor {
         with_stat: bool,
         auth: &AuthInfo,
     ) -> Result<Response, Code> {
-        tree::validate_path(path)?;
         let node = self.tree.get(path).ok_or(Code::NoNode)?;
         tree::check_acl(node.acl(), perms::READ, auth)?;
         let mut children: Vec<String> = node.children().map(str::to_string).collect();

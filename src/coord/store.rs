@@ -1299,7 +1299,21 @@ mod tests {
             });
             live.sort_by(|a, b| a.0.cmp(&b.0));
             back.sort_by(|a, b| a.0.cmp(&b.0));
-            assert_eq!(live, back, "seed {seed}");
+            let differing: Vec<String> = live
+                .iter()
+                .filter(|l| !back.contains(l))
+                .map(|l| format!("live {l:?}"))
+                .chain(
+                    back.iter()
+                        .filter(|b| !live.contains(b))
+                        .map(|b| format!("recovered {b:?}")),
+                )
+                .collect();
+            assert!(
+                differing.is_empty(),
+                "seed {seed}:\n{}",
+                differing.join("\n")
+            );
         }
     }
 

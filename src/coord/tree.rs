@@ -356,11 +356,16 @@ impl DataTree {
             (QUOTA, &open),
             (CONFIG, &read),
         ] {
+            // ZooKeeper sets the config node's ACL with version -1 at startup.
+            let aversion = if path == CONFIG { -1 } else { 0 };
             tree.insert_raw(
                 path,
                 Some(Vec::new()),
                 acl.clone(),
-                StatPersisted::default(),
+                StatPersisted {
+                    aversion,
+                    ..StatPersisted::default()
+                },
             );
         }
         tree
@@ -399,6 +404,8 @@ impl DataTree {
     }
 
     fn find(&self, path: &str) -> Option<u32> {
+        // ZooKeeper keeps the root under "" too: reads of "" see it.
+        let path = if path.is_empty() { "/" } else { path };
         self.index
             .find(Entry::table_hash(self.hash(path)), |e| {
                 &*self.slot(e.slot).path == path
@@ -759,12 +766,11 @@ impl DataTree {
         let Some(parent) = self.find(parent_path) else {
             return;
         };
-        // Replay over a fuzzy snapshot: the counter still moves forward.
+        // Counters only move forward, whether or not the child is (still) there, so that
+        // replaying the log over a fuzzy snapshot converges on the same parent stat.
         let parent = self.slot_mut(parent);
-        if parent_cversion > parent.stat.cversion {
-            parent.stat.cversion = parent_cversion;
-            parent.stat.pzxid = zxid;
-        }
+        parent.stat.cversion = parent.stat.cversion.max(parent_cversion);
+        parent.stat.pzxid = parent.stat.pzxid.max(zxid);
         if self.find(path).is_some() {
             return;
         }
@@ -804,6 +810,12 @@ impl DataTree {
             return;
         }
         let Some(node) = self.unlink(path) else {
+            // Replay of a delete the snapshot already reflects: the parent's pzxid still
+            // records it.
+            if let Some(p) = self.find(split(path).0) {
+                let parent = self.slot_mut(p);
+                parent.stat.pzxid = parent.stat.pzxid.max(zxid);
+            }
             return;
         };
         self.approximate_data_size -=
