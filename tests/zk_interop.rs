@@ -679,3 +679,95 @@ fn mask_numbers(text: &str, keys: &[&str]) -> String {
     }
     out
 }
+
+/// Differential test of watch events: the same watches and changes on Apache ZooKeeper 3.8
+/// and zkserver produce the same notifications in the same order. (One deliberate
+/// difference is left out: in 3.8 a persistent watch added on a path replaces the same
+/// connection's one-shot watches there; zkserver keeps both, as 3.9 does since
+/// ZOOKEEPER-4466.)
+#[test]
+fn watch_events_match_apache_zookeeper() {
+    use hdfs_ha::coord::jute::Request;
+
+    let apache = ApacheZk::start("");
+    let ours = harness::ZkServer::start_with("tickTime=2000\n", false);
+    let mut transcripts = Vec::new();
+    for addr in [apache.addr(), ours.addr()] {
+        let mut writer = raw::Raw::new_session(&addr, 10_000);
+        let mut watcher = raw::Raw::new_session(&addr, 10_000);
+        assert_eq!(writer.call(&raw::create("/w", b"0", 0)).0, 0);
+        assert_eq!(writer.call(&raw::create("/r", b"0", 0)).0, 0);
+        let watches = [
+            Request::Exists {
+                path: "/w/new".into(),
+                watch: true,
+            },
+            raw::get_data("/w", true),
+            Request::GetChildren {
+                path: "/w".into(),
+                watch: true,
+                with_stat: false,
+            },
+            Request::AddWatch {
+                path: "/r".into(),
+                mode: 1,
+            },
+            Request::AddWatch {
+                path: "/other".into(),
+                mode: 0,
+            },
+        ];
+        for w in &watches {
+            let (err, _) = watcher.call(w);
+            assert!(err == 0 || err == -101, "{w:?}: {err}");
+        }
+        let changes = [
+            raw::create("/w/new", b"", 0),
+            raw::set_data("/w", b"1"),
+            raw::create("/w/new/deep", b"", 0),
+            raw::create("/r/a", b"", 0),
+            raw::create("/r/a/b", b"", 0),
+            raw::set_data("/r/a/b", b"x"),
+            raw::set_data("/r", b"x"),
+            raw::create("/other", b"", 0),
+            raw::create("/other/kid", b"", 0),
+            raw::set_data("/other", b"x"),
+            Request::Delete {
+                path: "/r/a/b".into(),
+                version: -1,
+            },
+            Request::Delete {
+                path: "/other/kid".into(),
+                version: -1,
+            },
+            Request::Delete {
+                path: "/w/new/deep".into(),
+                version: -1,
+            },
+            Request::Delete {
+                path: "/w/new".into(),
+                version: -1,
+            },
+        ];
+        for c in &changes {
+            assert_eq!(writer.call(c).0, 0, "{c:?}");
+        }
+        // A ping after the changes: every event they caused comes before its reply.
+        let mut events = Vec::new();
+        watcher.send(&Request::Ping);
+        loop {
+            match watcher.recv() {
+                raw::Frame::Event(e) => events.push(format!("{} {}", e.event_type, e.path)),
+                raw::Frame::Reply { header, .. } => {
+                    assert_eq!(header.xid, -2);
+                    break;
+                }
+            }
+        }
+        transcripts.push(events);
+    }
+    assert_eq!(
+        transcripts[0], transcripts[1],
+        "Apache ZooKeeper's events (left) differ from zkserver's (right)"
+    );
+}
