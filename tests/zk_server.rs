@@ -533,3 +533,41 @@ fn zookeeper_client_crate_ttl_containers_multiread_and_watch_removal() {
         client.sync("/r").await.unwrap();
     });
 }
+
+#[test]
+fn connections_per_client_ip_are_capped_by_max_client_cnxns() {
+    let server = ZkServer::start("maxClientCnxns=3\n");
+    let addr = server.addr();
+    let mut sessions: Vec<Raw> = (0..3).map(|_| Raw::new_session(&addr, 10_000)).collect();
+    // The fourth connection from 127.0.0.1 is closed before anything is read.
+    let mut extra = TcpStream::connect(&addr).unwrap();
+    assert!(closed_by_server(&mut extra));
+    assert!(
+        server
+            .log()
+            .contains("Too many connections from /127.0.0.1 - max is 3")
+    );
+    // The others are unaffected; once one goes, a new one is let in.
+    assert_eq!(sessions[0].call(&get_data("/", false)).0, 0);
+    drop(sessions.pop());
+    harness::wait_for("a free connection slot", Duration::from_secs(20), || {
+        try_handshake(&addr)
+    });
+}
+
+/// A handshake that reports a refused connection instead of panicking.
+fn try_handshake(addr: &str) -> Option<()> {
+    use hdfs_ha::coord::jute::{ConnectRequest, ConnectResponse, Jute};
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let req = ConnectRequest {
+        timeout: 10_000,
+        passwd: vec![0; 16],
+        read_only: Some(false),
+        ..ConnectRequest::default()
+    };
+    s.write_all(&jute::frame(|o| req.write(o))).ok()?;
+    let body = raw::read_frame(&mut s).ok()?;
+    let resp = ConnectResponse::from_bytes(&body, usize::MAX).ok()?;
+    (resp.timeout > 0).then_some(())
+}
