@@ -206,42 +206,54 @@ impl ApacheZk {
             Path::new(JAR).exists(),
             "{JAR} is missing: install Debian's zookeeper package (dev/test.sh does)"
         );
-        let dir = tempfile::tempdir().unwrap();
-        let port = harness::free_port();
-        let cfg = dir.path().join("zoo.cfg");
-        std::fs::write(
-            &cfg,
-            format!(
-                "tickTime=2000\ndataDir={}/data\nclientPort={port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n{extra}\n",
-                dir.path().display()
-            ),
-        )
-        .unwrap();
-        let log = std::fs::File::create(dir.path().join("zk.log")).unwrap();
-        let child = Command::new("java")
-            .args([
-                "-Dzookeeper.root.logger=WARN,CONSOLE",
-                "-cp",
-                &format!("/etc/zookeeper/conf:{JAR}"),
-                "org.apache.zookeeper.server.quorum.QuorumPeerMain",
-            ])
-            .arg(&cfg)
-            .stdout(std::process::Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("java");
-        let zk = ApacheZk {
-            child,
-            port,
-            _dir: dir,
-        };
-        let addr = zk.addr();
-        harness::wait_for("Apache ZooKeeper to serve", Duration::from_secs(60), || {
-            harness::four_letter(&addr, "srvr")
-                .contains("Mode: standalone")
-                .then_some(())
-        });
-        zk
+        // A port picked free may be taken before Java binds it: then try another.
+        for _attempt in 0..3 {
+            let dir = tempfile::tempdir().unwrap();
+            let port = harness::free_port();
+            let cfg = dir.path().join("zoo.cfg");
+            std::fs::write(
+                &cfg,
+                format!(
+                    "tickTime=2000\ndataDir={}/data\nclientPort={port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n{extra}\n",
+                    dir.path().display()
+                ),
+            )
+            .unwrap();
+            let log = std::fs::File::create(dir.path().join("zk.log")).unwrap();
+            let child = Command::new("java")
+                .args([
+                    "-Dzookeeper.root.logger=WARN,CONSOLE",
+                    "-cp",
+                    &format!("/etc/zookeeper/conf:{JAR}"),
+                    "org.apache.zookeeper.server.quorum.QuorumPeerMain",
+                ])
+                .arg(&cfg)
+                .stdout(std::process::Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("java");
+            let mut zk = ApacheZk {
+                child,
+                port,
+                _dir: dir,
+            };
+            let addr = zk.addr();
+            let deadline = std::time::Instant::now() + Duration::from_secs(60);
+            loop {
+                if harness::four_letter(&addr, "srvr").contains("Mode: standalone") {
+                    return zk;
+                }
+                if let Ok(Some(_)) = zk.child.try_wait() {
+                    break;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "Apache ZooKeeper did not start"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        panic!("Apache ZooKeeper exited three times on start");
     }
 
     fn addr(&self) -> String {
