@@ -571,3 +571,40 @@ fn try_handshake(addr: &str) -> Option<()> {
     let resp = ConnectResponse::from_bytes(&body, usize::MAX).ok()?;
     (resp.timeout > 0).then_some(())
 }
+
+#[test]
+fn a_client_that_stops_reading_is_cut_off_and_others_go_on() {
+    // jute.maxbuffer 4096 puts the cap on queued replies at 64 x 4096 bytes.
+    let server = ZkServer::start("jute.maxbuffer=4096\n");
+    let addr = server.addr();
+    let mut healthy = Raw::new_session(&addr, 10_000);
+    assert_eq!(healthy.call(&create("/big", &[7u8; 4000], 0)).0, 0);
+    let mut slow = Raw::new_session(&addr, 10_000);
+    // Ask for the 4 KB node thousands of times and never read a reply: once the socket
+    // buffers are full, replies queue in the server until the cap closes the connection.
+    let mut request = Vec::new();
+    for xid in 1..=6000 {
+        let mut body = Vec::new();
+        let op = get_data("/big", false).encode(&mut body);
+        request.extend(jute::frame(|o| {
+            o.extend_from_slice(&(xid as i32).to_be_bytes());
+            o.extend_from_slice(&op.to_be_bytes());
+            o.extend_from_slice(&body);
+        }));
+    }
+    slow.stream
+        .set_write_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let _ = slow.stream.write_all(&request);
+    harness::wait_for(
+        "the slow client to be cut off",
+        Duration::from_secs(30),
+        || {
+            server
+                .log()
+                .contains("queued for a client that does not read")
+                .then_some(())
+        },
+    );
+    assert_eq!(healthy.call(&get_data("/big", false)).0, 0);
+}

@@ -173,7 +173,19 @@ enum Outbound {
     Close,
 }
 
-type Registry = Arc<Mutex<HashMap<ConnId, mpsc::UnboundedSender<Outbound>>>>;
+/// Where a connection's outgoing frames go, and how many bytes wait there unwritten.
+#[derive(Clone)]
+struct Outlet {
+    tx: mpsc::UnboundedSender<Outbound>,
+    queued: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// A client that stops reading while replies and events pile up for it is cut off once this
+/// many jute.maxbuffer-sized frames' worth of bytes wait for it (64 MiB by default), rather
+/// than growing the server's memory without bound.
+const MAX_QUEUED_FRAMES: usize = 64;
+
+type Registry = Arc<Mutex<HashMap<ConnId, Outlet>>>;
 
 struct Shared {
     core: mpsc::Sender<CoreMsg>,
@@ -266,6 +278,7 @@ pub async fn run(
     let fatal_reason: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
 
     // The syncer: owns the log.
+    let max_buffer = conf.core.max_buffer;
     let syncer = {
         let mut log = TxnLog::with_spares(conf.store.clone());
         let registry = registry.clone();
@@ -276,7 +289,10 @@ pub async fn run(
         std::thread::Builder::new()
             .name("SyncThread".into())
             .spawn(move || {
-                if let Err(e) = sync_loop(&mut log, sync_rx, &registry, &telemetry, &durable) {
+                let max_queued = max_buffer.saturating_mul(MAX_QUEUED_FRAMES);
+                if let Err(e) = sync_loop(
+                    &mut log, sync_rx, &registry, &telemetry, &durable, max_queued,
+                ) {
                     tracing::error!("Severe unrecoverable error, from thread : SyncThread: {e}");
                     *fatal_reason.lock().expect("fatal lock") = Some(e.to_string());
                     fatal.cancel();
@@ -625,6 +641,7 @@ fn sync_loop(
     registry: &Registry,
     telemetry: &Telemetry,
     durable: &Durable,
+    max_queued: usize,
 ) -> Result<(), StoreError> {
     while let Ok(first) = rx.recv() {
         let mut batches = vec![first];
@@ -666,13 +683,22 @@ fn sync_loop(
                         if is_reply {
                             telemetry.record_latency(latency);
                         }
-                        if let Some(tx) = registry.get(&conn) {
-                            let _ = tx.send(Outbound::Frame(frame));
+                        if let Some(out) = registry.get(&conn) {
+                            let len = frame.len();
+                            let queued = out.queued.fetch_add(len, Ordering::Relaxed) + len;
+                            if queued > max_queued {
+                                tracing::warn!(
+                                    "Closing connection {conn}: {queued} bytes queued for a client that does not read"
+                                );
+                                let _ = out.tx.send(Outbound::Close);
+                            } else {
+                                let _ = out.tx.send(Outbound::Frame(frame));
+                            }
                         }
                     }
                     Action::Close { conn } => {
-                        if let Some(tx) = registry.get(&conn) {
-                            let _ = tx.send(Outbound::Close);
+                        if let Some(out) = registry.get(&conn) {
+                            let _ = out.tx.send(Outbound::Close);
                         }
                     }
                 }
@@ -760,9 +786,18 @@ async fn serve_connection(stream: TcpStream, addr: SocketAddr, conn: ConnId, sha
     let _ = stream.set_nodelay(true);
     let (reader, writer) = stream.into_split();
     let (tx, rx) = mpsc::unbounded_channel();
+    let outlet = Outlet {
+        tx: tx.clone(),
+        queued: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+    };
     let closed = CancellationToken::new();
-    let writer_task = tokio::spawn(write_loop(writer, rx, closed.clone()));
-    let opened = read_loop(reader, addr, conn, shared, &tx, &closed).await;
+    let writer_task = tokio::spawn(write_loop(
+        writer,
+        rx,
+        outlet.queued.clone(),
+        closed.clone(),
+    ));
+    let opened = read_loop(reader, addr, conn, shared, &outlet, &closed).await;
     if opened {
         shared.registry.lock().expect("registry lock").remove(&conn);
         let _ = shared
@@ -778,6 +813,7 @@ async fn serve_connection(stream: TcpStream, addr: SocketAddr, conn: ConnId, sha
 async fn write_loop(
     writer: OwnedWriteHalf,
     mut rx: mpsc::UnboundedReceiver<Outbound>,
+    queued: Arc<std::sync::atomic::AtomicUsize>,
     closed: CancellationToken,
 ) {
     let mut w = BufWriter::with_capacity(64 * 1024, writer);
@@ -787,6 +823,7 @@ async fn write_loop(
                 if w.write_all(&frame).await.is_err() {
                     break;
                 }
+                queued.fetch_sub(frame.len(), Ordering::Relaxed);
                 if rx.is_empty() && w.flush().await.is_err() {
                     break;
                 }
@@ -808,9 +845,10 @@ async fn read_loop(
     addr: SocketAddr,
     conn: ConnId,
     shared: &Shared,
-    tx: &mpsc::UnboundedSender<Outbound>,
+    outlet: &Outlet,
     closed: &CancellationToken,
 ) -> bool {
+    let tx = &outlet.tx;
     let mut buf = BytesMut::with_capacity(4096);
     let mut opened = false;
     loop {
@@ -874,7 +912,7 @@ async fn read_loop(
                     .registry
                     .lock()
                     .expect("registry lock")
-                    .insert(conn, tx.clone());
+                    .insert(conn, outlet.clone());
                 opened = true;
                 for input in [Input::Open { conn, addr }, Input::Connect { conn, request }] {
                     if shared.core.send(CoreMsg::Input(input)).await.is_err() {
