@@ -583,11 +583,11 @@ fn a_client_that_stops_reading_is_cut_off_and_others_go_on() {
     // Ask for the 4 KB node thousands of times and never read a reply: once the socket
     // buffers are full, replies queue in the server until the cap closes the connection.
     let mut request = Vec::new();
-    for xid in 1..=6000 {
+    for xid in 1..=6000i32 {
         let mut body = Vec::new();
         let op = get_data("/big", false).encode(&mut body);
         request.extend(jute::frame(|o| {
-            o.extend_from_slice(&(xid as i32).to_be_bytes());
+            o.extend_from_slice(&xid.to_be_bytes());
             o.extend_from_slice(&op.to_be_bytes());
             o.extend_from_slice(&body);
         }));
