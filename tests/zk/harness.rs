@@ -66,9 +66,16 @@ impl ZkServer {
     /// Like [`ZkServer::start`]; without `test_timing` the zoo.cfg keeps ZooKeeper's
     /// defaults (no short tickTime or session bounds) so that outputs compare with Apache's.
     pub fn start_with(extra: &str, test_timing: bool) -> ZkServer {
+        let mut s = Self::prepare(extra, test_timing);
+        s.launch();
+        s
+    }
+
+    /// A server not started yet (so a test can arrange its data directory first).
+    pub fn prepare(extra: &str, test_timing: bool) -> ZkServer {
         let temp = tempfile::tempdir().expect("tempdir");
         let dir = temp.path().to_path_buf();
-        let mut s = ZkServer {
+        let s = ZkServer {
             child: None,
             dir,
             port: 0,
@@ -77,7 +84,7 @@ impl ZkServer {
             test_timing,
             _temp: Some(temp),
         };
-        s.launch();
+        std::fs::create_dir_all(s.data_dir()).expect("data dir");
         s
     }
 
@@ -191,6 +198,23 @@ impl ZkServer {
                 let _ = c.kill();
                 let _ = c.wait();
                 panic!("zkserver ignored SIGTERM:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for the server to exit by itself; its exit code.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let mut c = self.child.take()?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = c.try_wait() {
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                let _ = c.kill();
+                let _ = c.wait();
+                panic!("zkserver did not exit:\n{}", self.log());
             }
             std::thread::sleep(Duration::from_millis(20));
         }
