@@ -100,13 +100,53 @@ pub struct StatPersisted {
 /// and the slots of its children. Kept small: a tree holds millions of them.
 #[derive(Debug, Clone)]
 struct Node {
-    path: Box<str>,
-    data: Option<Box<[u8]>>,
-    /// Interned: most nodes share one of a few lists.
-    acl: Arc<[Acl]>,
+    /// The path's bytes followed by the data's: one allocation per node.
+    bytes: Box<[u8]>,
+    path_len: u32,
+    /// Length of the data, or -1 for null data (ZooKeeper keeps null apart from empty).
+    data_len: i32,
+    /// Index of the node's ACL list among the tree's interned lists.
+    acl: u32,
     stat: StatPersisted,
     /// Slots of the children, keyed by child name; `None` for a leaf.
     children: Option<Box<HashTable<Entry>>>,
+}
+
+impl Node {
+    fn new(path: &str, data: Option<&[u8]>, acl: u32, stat: StatPersisted) -> Node {
+        let mut bytes = Vec::with_capacity(path.len() + data.map_or(0, <[u8]>::len));
+        bytes.extend_from_slice(path.as_bytes());
+        bytes.extend_from_slice(data.unwrap_or_default());
+        Node {
+            bytes: bytes.into_boxed_slice(),
+            path_len: path.len() as u32,
+            data_len: data.map_or(-1, |d| d.len() as i32),
+            acl,
+            stat,
+            children: None,
+        }
+    }
+
+    fn path_bytes(&self) -> &[u8] {
+        &self.bytes[..self.path_len as usize]
+    }
+
+    fn path(&self) -> &str {
+        // Built from a &str in `new`, so always UTF-8.
+        std::str::from_utf8(self.path_bytes()).expect("node paths are UTF-8")
+    }
+
+    fn data(&self) -> Option<&[u8]> {
+        (self.data_len >= 0).then(|| &self.bytes[self.path_len as usize..])
+    }
+
+    fn set_data(&mut self, data: Option<&[u8]>) {
+        let mut bytes = Vec::with_capacity(self.path_len as usize + data.map_or(0, <[u8]>::len));
+        bytes.extend_from_slice(self.path_bytes());
+        bytes.extend_from_slice(data.unwrap_or_default());
+        self.bytes = bytes.into_boxed_slice();
+        self.data_len = data.map_or(-1, |d| d.len() as i32);
+    }
 }
 
 /// A slot number with 32 bits of its key's hash, so that growing a table never has to
@@ -138,7 +178,7 @@ pub struct NodeRef<'a> {
 impl std::fmt::Debug for NodeRef<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Node")
-            .field("path", &self.node.path)
+            .field("path", &self.node.path())
             .field("stat", &self.node.stat)
             .finish()
     }
@@ -146,15 +186,15 @@ impl std::fmt::Debug for NodeRef<'_> {
 
 impl<'a> NodeRef<'a> {
     pub fn path(&self) -> &'a str {
-        &self.node.path
+        self.node.path()
     }
 
     pub fn data(&self) -> Option<&'a [u8]> {
-        self.node.data.as_deref()
+        self.node.data()
     }
 
     pub fn acl(&self) -> &'a Arc<[Acl]> {
-        &self.node.acl
+        &self.tree.acls[self.node.acl as usize]
     }
 
     pub fn stat(&self) -> &'a StatPersisted {
@@ -172,7 +212,7 @@ impl<'a> NodeRef<'a> {
             .children
             .iter()
             .flat_map(|c| c.iter())
-            .map(move |e| split(&tree.slot(e.slot).path).1)
+            .map(move |e| split(tree.slot(e.slot).path()).1)
     }
 
     pub fn has_child(&self, name: &str) -> bool {
@@ -182,7 +222,7 @@ impl<'a> NodeRef<'a> {
         let tree = self.tree;
         children
             .find(Entry::table_hash(tree.hash(name)), |e| {
-                split(&tree.slot(e.slot).path).1 == name
+                split(tree.slot(e.slot).path()).1 == name
             })
             .is_some()
     }
@@ -294,7 +334,7 @@ impl WalkCursor {
     fn push(&mut self, node: &Node) {
         if let Some(children) = &node.children {
             self.stack.push(WalkFrame {
-                parent: node.path.clone(),
+                parent: node.path().into(),
                 slots: children.iter().map(|e| e.slot).collect(),
                 next: 0,
             });
@@ -313,7 +353,9 @@ pub struct DataTree {
     ephemerals: HashMap<i64, BTreeSet<String>>,
     containers: HashSet<String>,
     ttls: HashSet<String>,
-    acl_cache: HashSet<Arc<[Acl]>>,
+    /// Interned ACL lists (never freed: a tree uses a handful).
+    acls: Vec<Arc<[Acl]>>,
+    acl_ids: HashMap<Arc<[Acl]>, u32>,
     /// Sum of path and data bytes (mntr's `zk_approximate_data_size`).
     approximate_data_size: i64,
 }
@@ -348,8 +390,8 @@ impl DataTree {
     /// A fresh database: `/`, `/zookeeper`, `/zookeeper/quota`, `/zookeeper/config`.
     pub fn new() -> Self {
         let mut tree = DataTree::empty();
-        let open = tree.intern(&open_acl_unsafe());
-        let read = tree.intern(&read_acl_unsafe());
+        let open: Arc<[Acl]> = open_acl_unsafe().into();
+        let read: Arc<[Acl]> = read_acl_unsafe().into();
         for (path, acl) in [
             ("/", &open),
             (ZOOKEEPER, &open),
@@ -381,7 +423,8 @@ impl DataTree {
             ephemerals: HashMap::new(),
             containers: HashSet::new(),
             ttls: HashSet::new(),
-            acl_cache: HashSet::new(),
+            acls: Vec::new(),
+            acl_ids: HashMap::new(),
             approximate_data_size: 0,
         }
     }
@@ -408,25 +451,28 @@ impl DataTree {
         let path = if path.is_empty() { "/" } else { path };
         self.index
             .find(Entry::table_hash(self.hash(path)), |e| {
-                &*self.slot(e.slot).path == path
+                self.slot(e.slot).path_bytes() == path.as_bytes()
             })
             .map(|e| e.slot)
     }
 
-    pub fn intern(&mut self, acl: &[Acl]) -> Arc<[Acl]> {
-        if let Some(found) = self.acl_cache.get(acl) {
-            return found.clone();
+    /// The index of an ACL list, added if new.
+    fn intern(&mut self, acl: &[Acl]) -> u32 {
+        if let Some(id) = self.acl_ids.get(acl) {
+            return *id;
         }
         let arc: Arc<[Acl]> = Arc::from(acl);
-        self.acl_cache.insert(arc.clone());
-        arc
+        let id = self.acls.len() as u32;
+        self.acls.push(arc.clone());
+        self.acl_ids.insert(arc, id);
+        id
     }
 
     /// Puts a node in a slot and indexes it under its path and in its parent's children.
     fn link(&mut self, node: Node) -> u32 {
-        let path_hash = self.hash(&node.path);
-        let name_hash = self.hash(split(&node.path).1);
-        let parent = (&*node.path != "/").then(|| split(&node.path).0.to_string());
+        let path_hash = self.hash(node.path());
+        let name_hash = self.hash(split(node.path()).1);
+        let parent = (node.path() != "/").then(|| split(node.path()).0.to_string());
         let slot = match self.free.pop() {
             Some(s) => {
                 self.slots[s as usize] = Some(node);
@@ -508,13 +554,7 @@ impl DataTree {
         self.track_owner(path, stat.ephemeral_owner);
         self.approximate_data_size += (path.len() + data_len(&data)) as i64;
         let acl = self.intern(&acl);
-        self.link(Node {
-            path: path.into(),
-            data: data.map(Vec::into_boxed_slice),
-            acl,
-            stat,
-            children: None,
-        });
+        self.link(Node::new(path, data.as_deref(), acl, stat));
     }
 
     fn track_owner(&mut self, path: &str, owner: i64) {
@@ -678,7 +718,7 @@ impl DataTree {
             let Some(node) = self.slots.get(slot as usize).and_then(Option::as_ref) else {
                 continue;
             };
-            if split(&node.path).0 != &*frame.parent || &*node.path == "/" {
+            if split(node.path()).0 != &*frame.parent || node.path() == "/" {
                 continue;
             }
             visit(NodeRef { tree: self, node });
@@ -716,8 +756,8 @@ impl DataTree {
             } => {
                 if let Some(slot) = self.find(path) {
                     let node = self.slot_mut(slot);
-                    let old = node.data.as_deref().map_or(0, <[u8]>::len);
-                    node.data = data.clone().map(Vec::into_boxed_slice);
+                    let old = node.data().map_or(0, <[u8]>::len);
+                    node.set_data(data.as_deref());
                     node.stat.version = *version;
                     node.stat.mzxid = zxid;
                     node.stat.mtime = time_ms;
@@ -788,13 +828,7 @@ impl DataTree {
         let acl = self.intern(acl);
         self.approximate_data_size += (path.len() + data_len(&data)) as i64;
         self.track_owner(path, owner);
-        self.link(Node {
-            path: path.into(),
-            data: data.map(Vec::into_boxed_slice),
-            acl,
-            stat,
-            children: None,
-        });
+        self.link(Node::new(path, data.as_deref(), acl, stat));
         changes.push(Change {
             path: path.to_string(),
             event: EventType::NodeCreated,
@@ -818,8 +852,7 @@ impl DataTree {
             }
             return;
         };
-        self.approximate_data_size -=
-            (path.len() + node.data.as_deref().map_or(0, <[u8]>::len)) as i64;
+        self.approximate_data_size -= (path.len() + node.data().map_or(0, <[u8]>::len)) as i64;
         self.untrack_owner(path, node.stat.ephemeral_owner);
         let (parent_path, _) = split(path);
         if let Some(p) = self.find(parent_path) {
