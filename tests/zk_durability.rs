@@ -268,3 +268,99 @@ fn a_full_disk_stops_the_server_without_losing_an_acknowledged_write() {
         acked.len()
     );
 }
+
+/// Several rounds of: writers create nodes and bump counters, the server is killed -9 at a
+/// seeded random moment, restarted; after each restart every acknowledged create is there
+/// and every counter holds a value between its last acknowledged and its last attempted one.
+#[test]
+fn repeated_kill_9_rounds_keep_every_acknowledged_write() {
+    let seed: u64 = std::env::var("ZK_KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5EED_1234);
+    println!("seed {seed} (replay with ZK_KILL_SEED={seed})");
+    let mut state = seed | 1;
+    let mut rand = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let mut server = ZkServer::start("snapCount=40\npreAllocSize=8\n");
+    let mut setup = Raw::new_session(&server.addr(), 20_000);
+    for w in 0..3 {
+        assert_eq!(setup.call(&create(&format!("/counter{w}"), b"0", 0)).0, 0);
+    }
+    drop(setup);
+    // Per writer: created paths acknowledged; counter (last acknowledged, last attempted).
+    let created: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+    let counters: Arc<Mutex<Vec<(u64, u64)>>> = Arc::new(Mutex::new(vec![(0, 0); 3]));
+    for round in 0..3 {
+        let addr = server.addr();
+        let stop = Arc::new(AtomicBool::new(false));
+        let writers: Vec<_> = (0..3)
+            .map(|w| {
+                let (addr, stop, created, counters) = (
+                    addr.clone(),
+                    stop.clone(),
+                    created.clone(),
+                    counters.clone(),
+                );
+                std::thread::spawn(move || {
+                    let mut c = Raw::new_session(&addr, 20_000);
+                    let mut n = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        let path = format!("/r{round}-w{w}-{n}");
+                        match c.try_call(&create(&path, b"", 0)) {
+                            Ok(0) => created.lock().unwrap().push(path),
+                            Ok(err) => panic!("create: {err}"),
+                            Err(_) => return,
+                        }
+                        let next = counters.lock().unwrap()[w].1 + 1;
+                        counters.lock().unwrap()[w].1 = next;
+                        let value = next.to_string();
+                        match c.try_call(&set_data(&format!("/counter{w}"), value.as_bytes())) {
+                            Ok(0) => counters.lock().unwrap()[w].0 = next,
+                            Ok(err) => panic!("setData: {err}"),
+                            Err(_) => return,
+                        }
+                        n += 1;
+                    }
+                })
+            })
+            .collect();
+        // Kill at a seeded moment once some writes went through.
+        let target = 50 + rand(300) as usize;
+        let before = created.lock().unwrap().len();
+        wait_for("writes before the kill", Duration::from_secs(60), || {
+            (created.lock().unwrap().len() >= before + target).then_some(())
+        });
+        server.kill9();
+        stop.store(true, Ordering::Relaxed);
+        for w in writers {
+            w.join().unwrap();
+        }
+        server.launch();
+        let mut check = Raw::new_session(&server.addr(), 20_000);
+        for path in created.lock().unwrap().iter() {
+            assert_eq!(
+                check.call(&get_data(path, false)).0,
+                0,
+                "round {round} seed {seed}: {path} lost"
+            );
+        }
+        for (w, (acked, attempted)) in counters.lock().unwrap().iter().enumerate() {
+            let value = match check.call(&get_data(&format!("/counter{w}"), false)) {
+                (0, Some(Response::GetData(g))) => String::from_utf8(g.data.unwrap_or_default())
+                    .unwrap()
+                    .parse::<u64>()
+                    .unwrap(),
+                other => panic!("{other:?}"),
+            };
+            assert!(
+                *acked <= value && value <= *attempted,
+                "round {round} seed {seed}: counter{w} is {value}, acknowledged {acked}, attempted {attempted}"
+            );
+        }
+    }
+}
