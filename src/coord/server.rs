@@ -314,7 +314,10 @@ pub async fn run(
     let core = {
         let telemetry = telemetry.clone();
         let snap_count = conf.snap_count;
+        // Snapshot roll points are random in (snapCount/2, snapCount], as in ZooKeeper; the
+        // seed is logged so a run can be replayed.
         let seed_rng = rand::rng().random::<u64>();
+        tracing::info!("snapshot roll point seed {seed_rng}");
         std::thread::Builder::new()
             .name("Core".into())
             .spawn(move || {
