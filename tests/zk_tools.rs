@@ -191,3 +191,72 @@ fn zkcli_one_shot_and_scripted() {
     assert!(err.contains("version No is not valid : /cli"), "{err}");
     assert!(err.contains("Node does not exist: /cli"), "{err}");
 }
+
+#[test]
+fn zkcli_reports_a_watch_while_waiting_for_input() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+
+    let server = ZkServer::start("");
+    let addr = server.addr();
+    let mut cli = Command::new(env!("CARGO_BIN_EXE_zkcli"))
+        .args(["-server", &addr])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("zkcli");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut stdin = cli.stdin.take().unwrap();
+    let (tx, rx) = mpsc::channel::<String>();
+    for stream in [
+        Box::new(cli.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(cli.stderr.take().unwrap()),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    let _cli = Kill(cli);
+    let mut seen: Vec<String> = Vec::new();
+    let mut expect = |want: &str| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !seen.iter().any(|l| l == want) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => seen.push(line),
+                Err(_) => panic!("zkcli never printed {want:?}:\n{}", seen.join("\n")),
+            }
+        }
+    };
+    writeln!(stdin, "create /w first").unwrap();
+    expect("Created /w");
+    writeln!(stdin, "get -w /w").unwrap();
+    expect("first");
+    writeln!(stdin, "stat -w /later").unwrap();
+    expect("Node does not exist: /later");
+    // Another client changes /w and creates /later while zkcli waits for input.
+    let other = run_with_timeout(
+        Command::new(env!("CARGO_BIN_EXE_zkcli")).args(["-server", &addr, "set", "/w", "second"]),
+        Duration::from_secs(30),
+    );
+    assert_eq!(other.0, Some(0), "{}", other.2);
+    expect("WatchedEvent state:SyncConnected type:NodeDataChanged path:/w");
+    let other = run_with_timeout(
+        Command::new(env!("CARGO_BIN_EXE_zkcli")).args(["-server", &addr, "create", "/later"]),
+        Duration::from_secs(30),
+    );
+    assert_eq!(other.0, Some(0), "{}", other.2);
+    expect("WatchedEvent state:SyncConnected type:NodeCreated path:/later");
+    writeln!(stdin, "quit").unwrap();
+}

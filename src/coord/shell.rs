@@ -6,8 +6,10 @@
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
+
 use std::time::Duration;
+use tokio::io::AsyncBufReadExt;
 
 use zookeeper_client as zk;
 
@@ -278,6 +280,25 @@ impl Flags {
     }
 }
 
+/// Prints a watch's event when it fires, as zkCli.sh's default watcher does.
+fn report_when_fired(watcher: zk::OneshotWatcher) {
+    tokio::spawn(async move {
+        let event = watcher.changed().await;
+        let path = if event.path.is_empty() {
+            "null".to_string()
+        } else {
+            event.path.clone()
+        };
+        let text = format!(
+            "\nWATCHER::\n\nWatchedEvent state:{:?} type:{:?} path:{path}\n",
+            event.session_state, event.event_type
+        );
+        let mut out = std::io::stdout();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    });
+}
+
 /// Runs one command line against `client`.
 pub async fn execute(client: &zk::Client, words: &[String]) -> Outcome {
     let Some(cmd) = words.first() else {
@@ -309,10 +330,19 @@ pub async fn execute(client: &zk::Client, words: &[String]) -> Outcome {
                     }
                     return Ok(());
                 }
-                let (mut kids, stat) = client
-                    .get_children(path)
-                    .await
-                    .map_err(|e| error_text(&e, path))?;
+                let (mut kids, stat) = if f.has('w') {
+                    let (kids, stat, watcher) = client
+                        .get_and_watch_children(path)
+                        .await
+                        .map_err(|e| error_text(&e, path))?;
+                    report_when_fired(watcher);
+                    (kids, stat)
+                } else {
+                    client
+                        .get_children(path)
+                        .await
+                        .map_err(|e| error_text(&e, path))?
+                };
                 kids.sort();
                 let _ = writeln!(o.out, "[{}]", kids.join(", "));
                 if f.has('s') {
@@ -323,10 +353,19 @@ pub async fn execute(client: &zk::Client, words: &[String]) -> Outcome {
             "get" => {
                 let f = flags(args, &[])?;
                 let path = f.rest.first().ok_or("get [-s] [-w] path")?;
-                let (data, stat) = client
-                    .get_data(path)
-                    .await
-                    .map_err(|e| error_text(&e, path))?;
+                let (data, stat) = if f.has('w') {
+                    let (data, stat, watcher) = client
+                        .get_and_watch_data(path)
+                        .await
+                        .map_err(|e| error_text(&e, path))?;
+                    report_when_fired(watcher);
+                    (data, stat)
+                } else {
+                    client
+                        .get_data(path)
+                        .await
+                        .map_err(|e| error_text(&e, path))?
+                };
                 let _ = writeln!(o.out, "{}", String::from_utf8_lossy(&data));
                 if f.has('s') {
                     o.out.push_str(&format_stat(&stat));
@@ -336,11 +375,20 @@ pub async fn execute(client: &zk::Client, words: &[String]) -> Outcome {
             "stat" => {
                 let f = flags(args, &[])?;
                 let path = f.rest.first().ok_or("stat [-w] path")?;
-                match client
-                    .check_stat(path)
-                    .await
-                    .map_err(|e| error_text(&e, path))?
-                {
+                let stat = if f.has('w') {
+                    let (stat, watcher) = client
+                        .check_and_watch_stat(path)
+                        .await
+                        .map_err(|e| error_text(&e, path))?;
+                    report_when_fired(watcher);
+                    stat
+                } else {
+                    client
+                        .check_stat(path)
+                        .await
+                        .map_err(|e| error_text(&e, path))?
+                };
+                match stat {
                     Some(stat) => {
                         o.out.push_str(&format_stat(&stat));
                         Ok(())
@@ -582,14 +630,14 @@ pub fn main(args: &[String]) -> i32 {
         }
         let interactive = std::io::stdin().is_terminal();
         let mut n = 0;
-        let stdin = std::io::stdin();
-        let mut lines = stdin.lock().lines();
+        // Read commands asynchronously so that watches can report while the shell waits.
+        let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
         loop {
             if interactive {
                 print!("[zk: {}(CONNECTED) {n}] ", opts.server);
                 let _ = std::io::stdout().flush();
             }
-            let Some(Ok(line)) = lines.next() else {
+            let Ok(Some(line)) = lines.next_line().await else {
                 break;
             };
             n += 1;
