@@ -26,9 +26,39 @@ pub struct ServerInfo {
     pub started: Instant,
 }
 
+/// One connection's reply latencies in ms (`cons`: llat, minlat, avglat, maxlat).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnLatency {
+    pub last: u64,
+    pub min: u64,
+    pub max: u64,
+    pub sum: u64,
+    pub count: u64,
+}
+
+impl ConnLatency {
+    pub fn record(&mut self, ms: u64) {
+        self.min = if self.count == 0 {
+            ms
+        } else {
+            self.min.min(ms)
+        };
+        self.max = self.max.max(ms);
+        self.last = ms;
+        self.sum += ms;
+        self.count += 1;
+    }
+
+    fn avg(&self) -> u64 {
+        self.sum.checked_div(self.count).unwrap_or(0)
+    }
+}
+
 /// Counters kept by the I/O shell (latency is measured until the reply leaves, fsync included).
 #[derive(Debug)]
 pub struct Telemetry {
+    /// Per connection, merged by the syncer once per group of batches.
+    conn_latency: std::sync::Mutex<std::collections::HashMap<u64, ConnLatency>>,
     latency_min_ms: AtomicU64,
     latency_max_ms: AtomicU64,
     latency_sum_ms: AtomicU64,
@@ -42,6 +72,7 @@ pub struct Telemetry {
 impl Default for Telemetry {
     fn default() -> Self {
         Telemetry {
+            conn_latency: std::sync::Mutex::new(std::collections::HashMap::new()),
             latency_min_ms: AtomicU64::new(u64::MAX),
             latency_max_ms: AtomicU64::new(0),
             latency_sum_ms: AtomicU64::new(0),
@@ -60,6 +91,39 @@ impl Telemetry {
         self.latency_max_ms.fetch_max(ms, Ordering::Relaxed);
         self.latency_sum_ms.fetch_add(ms, Ordering::Relaxed);
         self.latency_count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Adds latencies measured for connections (one lock per call).
+    pub fn record_connection_latencies(&self, samples: &[(u64, u64)]) {
+        if samples.is_empty() {
+            return;
+        }
+        let mut map = self.conn_latency.lock().expect("latency lock");
+        for (conn, ms) in samples {
+            map.entry(*conn).or_default().record(*ms);
+        }
+    }
+
+    /// A connection closed.
+    pub fn forget_connection(&self, conn: u64) {
+        self.conn_latency
+            .lock()
+            .expect("latency lock")
+            .remove(&conn);
+    }
+
+    fn connection_latency(&self, conn: u64) -> ConnLatency {
+        self.conn_latency
+            .lock()
+            .expect("latency lock")
+            .get(&conn)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// `crst`: zero every connection's latencies.
+    fn reset_connections(&self) {
+        self.conn_latency.lock().expect("latency lock").clear();
     }
 
     pub fn record_fsync(&self, ms: u64) {
@@ -132,8 +196,8 @@ fn srvr_body(p: &Processor, t: &Telemetry, out: &mut String) {
 
 /// One line per connection: `[1]` for a connection with a session, `[0]` for one without
 /// (a four-letter word's own connection); `cons` adds the session details when there is one.
-fn connection_lines(p: &Processor, full: bool, out: &mut String) {
-    for (_, c) in p.connections() {
+fn connection_lines(p: &Processor, t: &Telemetry, full: bool, out: &mut String) {
+    for (conn, c) in p.connections() {
         let has_session = c.session_id != 0;
         let _ = write!(
             out,
@@ -144,16 +208,21 @@ fn connection_lines(p: &Processor, full: bool, out: &mut String) {
             c.sent
         );
         if full && has_session {
+            let lat = t.connection_latency(conn);
             let _ = write!(
                 out,
-                ",sid=0x{},lop={},est={},to={},lcxid=0x{},lzxid=0x{},lresp={},llat=0,minlat=0,avglat=0,maxlat=0",
+                ",sid=0x{},lop={},est={},to={},lcxid=0x{},lzxid=0x{},lresp={},llat={},minlat={},avglat={},maxlat={}",
                 hex(c.session_id),
                 c.last_op,
                 c.established_ms,
                 c.timeout_ms,
                 hex(i64::from(c.last_cxid)),
                 hex(c.last_zxid),
-                c.last_response_ms
+                c.last_response_ms,
+                lat.last,
+                lat.min,
+                lat.avg(),
+                lat.max
             );
         }
         out.push_str(")\n");
@@ -336,12 +405,12 @@ pub fn render(
         "stat" => {
             let _ = writeln!(out, "Zookeeper version: {ZK_VERSION}");
             out.push_str("Clients:\n");
-            connection_lines(p, false, &mut out);
+            connection_lines(p, t, false, &mut out);
             out.push('\n');
             srvr_body(p, t, &mut out);
         }
         "cons" => {
-            connection_lines(p, true, &mut out);
+            connection_lines(p, t, true, &mut out);
             out.push('\n');
         }
         "conf" => {
@@ -419,6 +488,7 @@ pub fn render(
         }
         "crst" => {
             p.reset_connection_stats();
+            t.reset_connections();
             out.push_str("Connection stats reset.\n");
         }
         "srst" => {

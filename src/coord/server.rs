@@ -677,6 +677,7 @@ fn sync_loop(
             durable.advance(zxid);
         }
         let registry = registry.lock().expect("registry lock");
+        let mut samples = Vec::new();
         for b in batches {
             let latency = b.started.elapsed().as_millis() as u64;
             for action in b.actions {
@@ -685,6 +686,7 @@ fn sync_loop(
                         let is_reply = frame.len() >= 8 && frame[4..8] != [0xff; 4];
                         if is_reply {
                             telemetry.record_latency(latency);
+                            samples.push((conn, latency));
                         }
                         if let Some(out) = registry.get(&conn) {
                             let len = frame.len();
@@ -707,6 +709,11 @@ fn sync_loop(
                 }
             }
         }
+        // Under the registry lock, so a connection that closed (and was forgotten) meanwhile
+        // is not brought back.
+        samples.retain(|(conn, _)| registry.contains_key(conn));
+        telemetry.record_connection_latencies(&samples);
+        drop(registry);
     }
     log.sync()
 }
@@ -803,6 +810,7 @@ async fn serve_connection(stream: TcpStream, addr: SocketAddr, conn: ConnId, sha
     let opened = read_loop(reader, addr, conn, shared, &outlet, &closed).await;
     if opened {
         shared.registry.lock().expect("registry lock").remove(&conn);
+        shared.telemetry.forget_connection(conn);
         let _ = shared
             .core
             .send(CoreMsg::Input(Input::Closed { conn }))
