@@ -764,19 +764,29 @@ fn watch_events_match_apache_zookeeper() {
         for c in &changes {
             assert_eq!(writer.call(c).0, 0, "{c:?}");
         }
-        // A ping after the changes: every event they caused comes before its reply.
+        // A session that owns an ephemeral closes: its node goes, with the same events.
         let mut events = Vec::new();
-        watcher.send(&Request::Ping);
-        loop {
-            match watcher.recv() {
-                raw::Frame::Event(e) => events.push(format!("{} {}", e.event_type, e.path)),
-                raw::Frame::Reply { header, .. } => {
-                    assert_eq!(header.xid, -2);
-                    break;
-                }
-            }
-        }
-        transcripts.push(events);
+        let mut owner = raw::Raw::new_session(&addr, 10_000);
+        assert_eq!(owner.call(&raw::create("/eph", b"", 1)).0, 0);
+        assert_eq!(
+            watcher.call_collecting(&raw::get_data("/eph", true), &mut events),
+            0
+        );
+        let root_children = Request::GetChildren {
+            path: "/".into(),
+            watch: true,
+            with_stat: false,
+        };
+        assert_eq!(watcher.call_collecting(&root_children, &mut events), 0);
+        assert_eq!(owner.call(&Request::CloseSession).0, 0);
+        // A ping after the changes: every event they caused comes before its reply.
+        watcher.call_collecting(&Request::Ping, &mut events);
+        transcripts.push(
+            events
+                .iter()
+                .map(|e| format!("{} {}", e.event_type, e.path))
+                .collect::<Vec<_>>(),
+        );
     }
     assert_eq!(
         transcripts[0], transcripts[1],

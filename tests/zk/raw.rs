@@ -190,3 +190,19 @@ impl Raw {
         }
     }
 }
+
+impl Raw {
+    /// Like [`Raw::call`], but watch events that arrive before the reply are collected.
+    pub fn call_collecting(&mut self, req: &Request, events: &mut Vec<WatcherEvent>) -> i32 {
+        let xid = self.send(req);
+        loop {
+            match self.recv() {
+                Frame::Reply { header, .. } => {
+                    assert_eq!(header.xid, xid, "replies in order");
+                    return header.err;
+                }
+                Frame::Event(e) => events.push(e),
+            }
+        }
+    }
+}
