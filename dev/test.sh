@@ -5,10 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests need (none yet; the ZooKeeper interop tests will add `zookeeper`).
-debian_packages=()
-# PyPI packages the tests need (none yet; the ZooKeeper interop tests will add kazoo).
-pypi_packages=()
+# Debian packages the tests need: Apache ZooKeeper's zkCli.sh for the coordination-server
+# interop tests (tests/zk_interop.rs) and the side-by-side benchmark.
+debian_packages=(zookeeper)
+# PyPI packages the tests need: kazoo, a ZooKeeper client we did not write (tests/zk_interop.rs).
+pypi_packages=(kazoo)
 
 missing=()
 for pkg in "${debian_packages[@]}"; do
