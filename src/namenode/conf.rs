@@ -213,8 +213,7 @@ mod tests {
     use super::*;
 
     fn base() -> Configuration {
-        let mut c = Configuration::new();
-        for (k, v) in [
+        Configuration::from_pairs(&[
             ("dfs.nameservices", "ns1"),
             ("dfs.ha.namenodes.ns1", "nn1,nn2"),
             ("dfs.namenode.rpc-address.ns1.nn1", "127.0.0.1:8020"),
@@ -226,10 +225,7 @@ mod tests {
                 "qjournal://j1:8485;j2:8485;j3:8485/ns1",
             ),
             ("dfs.ha.automatic-failover.enabled.ns1", "true"),
-        ] {
-            c.set(k, v);
-        }
-        c
+        ])
     }
 
     #[test]
