@@ -5,11 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests need: Apache ZooKeeper 3.8 (and its JRE) for the ZKFC tests;
-# sshd, ssh, fuser and nc for the sshfence tests.
+# Debian packages the tests need: Apache ZooKeeper 3.8 (and its JRE) for the ZKFC tests, the
+# coordination-server interop tests (tests/zk_interop.rs, zkCli.sh) and the side-by-side
+# benchmark; sshd, ssh, fuser and nc for the sshfence tests.
 debian_packages=(zookeeper openssh-server openssh-client psmisc netcat-openbsd)
-# PyPI packages the tests need (none yet; the ZooKeeper interop tests will add kazoo).
-pypi_packages=()
+# PyPI packages the tests need: kazoo, a ZooKeeper client we did not write (tests/zk_interop.rs).
+pypi_packages=(kazoo)
 
 missing=()
 for pkg in "${debian_packages[@]}"; do

@@ -6,6 +6,7 @@
 //!   and `zoo.cfg`.
 //! - [`proto`] — the gRPC services and messages generated from `proto/` (wire types stay
 //!   inside the services that use them).
+//! - [`coord`] — the ZooKeeper-compatible coordination server (`zkserver`, `zkcli`).
 //! - [`admin`] — the `hdfs` front: Hadoop-style command lines, `getconf`, `version`.
 //! - [`log`] — the log line format every binary writes (log4j's default pattern).
 //! - [`zkfc`] — the ZK failover controller: elector, health monitor, fencing, the daemon.
@@ -15,6 +16,7 @@
 
 pub mod admin;
 pub mod conf;
+pub mod coord;
 pub mod journal;
 pub mod local_cluster;
 pub mod log;

@@ -134,6 +134,14 @@ pub fn hdfs(conf_dir: &Path, args: &[&str]) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
+/// Parses a bench's comma-separated list of counts (`--writers 1,4,16`); `what` names one
+/// count in the error.
+pub fn parse_counts(list: &str, what: &str) -> Result<Vec<usize>, String> {
+    list.split(',')
+        .map(|c| c.trim().parse().map_err(|_| format!("bad {what} {c}")))
+        .collect()
+}
+
 /// The `p`th percentile (nearest rank) of sorted samples.
 pub fn percentile(sorted: &[std::time::Duration], p: f64) -> std::time::Duration {
     if sorted.is_empty() {

@@ -539,3 +539,96 @@ async fn hdfs_dfs_against_real_namenodes_follows_the_active() {
     let out = nns.hdfs(&["dfs", "-rm", "-r", "/user/alice"], "");
     assert_eq!(ok(out), "Deleted /user/alice\n");
 }
+
+/// The last txid in nn`i`'s local edits (`current/` of its name dir), 0 when none.
+fn local_last_txid(nns: &NameNodes, i: usize) -> u64 {
+    let current = nns.name_dir(i).join("current");
+    files_in(&current)
+        .iter()
+        .filter(|name| name.starts_with("edits_"))
+        .filter_map(|name| {
+            let bytes = std::fs::read(current.join(name)).ok()?;
+            hdfs_ha::journal::storage::scan_edit_bytes(&bytes, None).last_txid
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn initialize_shared_edits_reseeds_lost_journalnodes_from_the_local_edits() {
+    let mut jns = JournalNodes::start(true);
+    let mut nns = NameNodes::configure(&jns, &[]);
+    format_and_start(&mut nns);
+    nns.transition(0, true, HaRequestSource::RequestByUser)
+        .await
+        .unwrap();
+    let mut client = nns.client(0).await;
+    client.mkdirs(mkdirs("/kept", 1)).await.unwrap();
+    for n in 0..20 {
+        client
+            .create(create(&format!("/kept/f{n}"), 2, n))
+            .await
+            .unwrap();
+    }
+    let written = nns.txid(0).await;
+    // The local copy is written after the acknowledgement: wait for it, then lose everything
+    // else — both NameNodes die, every JournalNode loses its disk.
+    let deadline = std::time::Instant::now() + DEADLINE;
+    while local_last_txid(&nns, 0) < written {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nn1's local edits never reached txid {written}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    nns.kill9(0);
+    nns.kill9(1);
+    for i in 0..3 {
+        jns.kill9(i);
+        std::fs::remove_dir_all(jns.edits_dir(i)).unwrap();
+        jns.restart(i);
+    }
+
+    let out = nns.namenode_cmd(0, &["-initializeSharedEdits", "-nonInteractive"], "");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!("Copied edits 1-{written}")),
+        "{stderr}"
+    );
+    // nn1's open local segment was finalized where its edits end.
+    let finalized = format!("edits_{:019}-{:019}", 1, written);
+    assert!(
+        files_in(&nns.name_dir(0).join("current")).contains(&finalized),
+        "{:?}",
+        files_in(&nns.name_dir(0).join("current"))
+    );
+
+    // Both NameNodes come back from the reseeded journal with every acknowledged change.
+    nns.start(0);
+    nns.start(1);
+    wait_txid(&nns, 1, written).await;
+    nns.transition(1, true, HaRequestSource::RequestByUser)
+        .await
+        .unwrap();
+    let files = listing(&nns, 1, "/kept").await;
+    assert_eq!(files.len(), 20, "{files:?}");
+    nns.client(1)
+        .await
+        .mkdirs(mkdirs("/after", 3))
+        .await
+        .unwrap();
+    wait_txid(&nns, 0, written + 1).await;
+
+    // With data on the JournalNodes it asks first; declining leaves them alone.
+    nns.kill9(0);
+    let out = nns.namenode_cmd(0, &["-initializeSharedEdits"], "N\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("Re-format filesystem in QJM to") && stderr.contains("Format aborted"),
+        "{stderr}"
+    );
+    let jn_files = files_in(&jns.edits_dir(0).join("ns1/current"));
+    assert!(jn_files.contains(&finalized), "{jn_files:?}");
+}

@@ -11,14 +11,17 @@ use crate::conf::Configuration;
 use crate::journal::NamespaceInfo;
 use crate::namenode::conf::{LAYOUT_VERSION, NameNodeConf};
 use crate::namenode::namespace::Namespace;
-use crate::namenode::node;
 use crate::namenode::ops::Attributes;
 use crate::namenode::rpc::namenode_client;
 use crate::namenode::storage::{FsImage, NameNodeStorage, NamespaceIdentity};
+use crate::namenode::{local_edits, node};
 use crate::proto::namenode as pb;
 use crate::qjm::{GrpcChannel, QuorumJournalManager};
 
 pub const USAGE: &str = "Usage: hdfs namenode [-backup] | [-checkpoint] | [-format [-clusterid cid ] [-force] [-nonInteractive] ] | [-upgrade [-clusterid cid] [-renameReserved<k-v pairs>] ] | [-upgradeOnly [-clusterid cid] [-renameReserved<k-v pairs>] ] | [-rollback] | [-rollingUpgrade <rollback|started> ] | [-importCheckpoint] | [-initializeSharedEdits] | [-bootstrapStandby [-force] [-nonInteractive] [-skipSharedEditsCheck] ] | [-recover [ -force] ] | [-metadataVersion ]";
+
+/// Edits per journal call when copying local edits to the JournalNodes.
+const COPY_BATCH: usize = 1000;
 
 const BOOTSTRAP_USAGE: &str =
     "Usage: BootstrapStandby [-force] [-nonInteractive] [-skipSharedEditsCheck]";
@@ -627,7 +630,9 @@ async fn check_shared_edits(conf: &NameNodeConf, from: u64, to: u64) -> Result<(
     Ok(())
 }
 
-/// `-initializeSharedEdits` (§5.5): formats the JournalNodes with this NameNode's namespace.
+/// `-initializeSharedEdits` (§5.5): formats the JournalNodes with this NameNode's namespace and
+/// copies its local edits after the latest fsimage into them — how a JournalNode set that lost
+/// its disks is seeded again from the NameNode that holds the newest edits.
 async fn initialize_shared_edits(
     ctx: &mut Context<'_>,
     conf: &Configuration,
@@ -679,11 +684,60 @@ async fn initialize_shared_edits(
         let _ = writeln!(ctx.err, "Could not initialize shared edits dir: {err}");
         return 1;
     }
+    if let Err(err) = copy_local_edits(&conf, &storage, &qjm).await {
+        let _ = writeln!(ctx.err, "Could not initialize shared edits dir: {err}");
+        return 1;
+    }
     tracing::info!(
         "Successfully initialized shared edits {}",
         describe_qjm(&conf)
     );
     0
+}
+
+/// Copies the local edits after the latest fsimage into the freshly formatted JournalNodes,
+/// as segments with the local boundaries (the first one starts at the image's txid + 1), each
+/// finalized; open local segments are finalized first (Hadoop's `recoverUnclosedStreams`).
+async fn copy_local_edits(
+    conf: &NameNodeConf,
+    storage: &NameNodeStorage,
+    qjm: &QuorumJournalManager<GrpcChannel>,
+) -> Result<(), String> {
+    let image_txid = storage
+        .latest_image_txid()
+        .map_err(|e| e.to_string())?
+        .unwrap_or(0);
+    let segments = local_edits::recover_segments(&conf.edits_dirs)?;
+    let plan = local_edits::edits_from(&segments, image_txid + 1)?;
+    if !plan.is_empty() {
+        qjm.recover_unfinalized_segments()
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    for (segment, from) in plan {
+        let records = local_edits::read_segment(segment)?;
+        let payloads: Vec<&[u8]> = records
+            .iter()
+            .filter(|r| r.txid >= from)
+            .map(|r| r.payload.as_slice())
+            .collect();
+        let writer = qjm
+            .start_log_segment(from, LAYOUT_VERSION)
+            .await
+            .map_err(|e| e.to_string())?;
+        for chunk in payloads.chunks(COPY_BATCH) {
+            writer.write(chunk).await.map_err(|e| e.to_string())?;
+        }
+        let end = writer.close().await.map_err(|e| e.to_string())?;
+        qjm.finalize_log_segment(from, end)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(
+            "Copied edits {from}-{end} from {} to the shared edits",
+            segment.path.display()
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

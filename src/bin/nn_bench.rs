@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use hdfs_ha::conf::site_xml;
 use hdfs_ha::local_cluster::{self, Process};
 use hdfs_ha::proto::haservice as ha;
 use hdfs_ha::proto::namenode as pb;
@@ -40,16 +41,7 @@ fn parse_args() -> Result<Args, String> {
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
-            "--clients" => {
-                args.clients = value()?
-                    .split(',')
-                    .map(|c| {
-                        c.trim()
-                            .parse()
-                            .map_err(|_| format!("bad client count {c}"))
-                    })
-                    .collect::<Result<_, _>>()?
-            }
+            "--clients" => args.clients = local_cluster::parse_counts(&value()?, "client count")?,
             "--seconds" => args.seconds = value()?.parse().map_err(|_| "bad --seconds")?,
             "--data-dir" => args.data_dir = PathBuf::from(value()?),
             "-h" | "--help" => {
@@ -92,14 +84,7 @@ fn write_conf(
             data_dir.join(nn).display().to_string(),
         ));
     }
-    let mut xml = String::from("<?xml version=\"1.0\"?>\n<configuration>\n");
-    for (k, v) in props {
-        xml.push_str(&format!(
-            "  <property><name>{k}</name><value>{v}</value></property>\n"
-        ));
-    }
-    xml.push_str("</configuration>\n");
-    std::fs::write(conf_dir.join("hdfs-site.xml"), xml).map_err(|e| e.to_string())
+    std::fs::write(conf_dir.join("hdfs-site.xml"), site_xml(&props)).map_err(|e| e.to_string())
 }
 
 fn main() {

@@ -41,16 +41,7 @@ fn parse_args() -> Result<Args, String> {
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
-            "--writers" => {
-                args.writers = value()?
-                    .split(',')
-                    .map(|w| {
-                        w.trim()
-                            .parse()
-                            .map_err(|_| format!("bad writer count {w}"))
-                    })
-                    .collect::<Result<_, _>>()?
-            }
+            "--writers" => args.writers = local_cluster::parse_counts(&value()?, "writer count")?,
             "--seconds" => args.seconds = value()?.parse().map_err(|_| "bad --seconds")?,
             "--edit-bytes" => args.edit_bytes = value()?.parse().map_err(|_| "bad --edit-bytes")?,
             "--data-dir" => args.data_dir = PathBuf::from(value()?),

@@ -183,6 +183,15 @@ impl Configuration {
         self.set_from(key, value, Source::Programmatic);
     }
 
+    /// The defaults with `pairs` set programmatically, later pairs winning.
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        let mut conf = Configuration::new();
+        for (key, value) in pairs {
+            conf.set(key, value);
+        }
+        conf
+    }
+
     fn set_from(&mut self, key: &str, value: &str, source: Source) {
         let key = self.canonical_key(key, None);
         self.props.insert(

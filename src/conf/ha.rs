@@ -441,11 +441,7 @@ mod tests {
     use crate::conf::fencing::FenceMethod;
 
     fn conf(props: &[(&str, &str)]) -> Configuration {
-        let mut conf = Configuration::new();
-        for (k, v) in props {
-            conf.set(k, v);
-        }
-        conf
+        Configuration::from_pairs(props)
     }
 
     fn two_nn(host1: &str, host2: &str) -> Configuration {

@@ -25,4 +25,5 @@ pub use error::ConfError;
 pub use fencing::{DEFAULT_SSH_PORT, FenceMethod, parse_fence_methods};
 pub use qjournal::{DEFAULT_JOURNALNODE_RPC_PORT, QjournalUri, check_journal_id};
 pub use units::{ConfDuration, TimeUnit};
+pub use xml::site_xml;
 pub use zoo_cfg::{FOUR_LETTER_WORDS, FourLetterWhitelist, LearnerType, QuorumServer, ZooCfg};

@@ -207,11 +207,7 @@ mod tests {
     use super::*;
 
     fn conf(props: &[(&str, &str)]) -> Configuration {
-        let mut conf = Configuration::new();
-        for (k, v) in props {
-            conf.set(k, v);
-        }
-        conf
+        Configuration::from_pairs(props)
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub struct NameNodeConf {
     pub http_address: HostPort,
     /// `dfs.namenode.name.dir`.
     pub name_dirs: Vec<PathBuf>,
+    /// `dfs.namenode.edits.dir` (local directories only; default: the name directories).
+    pub edits_dirs: Vec<PathBuf>,
     /// `dfs.namenode.shared.edits.dir`.
     pub shared_edits: QjournalUri,
     pub automatic_failover: bool,
@@ -122,6 +124,8 @@ impl NameNodeConf {
                 key: "dfs.namenode.name.dir".to_string(),
             });
         }
+        let edits_dirs =
+            super::local_edits::edits_dirs(&mine.get_trimmed_strings("dfs.namenode.edits.dir")?);
         let shared_edits = ha::shared_edits(&mine, None, None)?.ok_or_else(|| {
             ConfError::Ha("Shared edits storage is not enabled for this namenode.".to_string())
         })?;
@@ -171,6 +175,7 @@ impl NameNodeConf {
             rpc_address,
             http_address,
             name_dirs,
+            edits_dirs,
             shared_edits,
             automatic_failover: ha::automatic_failover_enabled(conf, Some(&ns))?,
             peers,
@@ -208,8 +213,7 @@ mod tests {
     use super::*;
 
     fn base() -> Configuration {
-        let mut c = Configuration::new();
-        for (k, v) in [
+        Configuration::from_pairs(&[
             ("dfs.nameservices", "ns1"),
             ("dfs.ha.namenodes.ns1", "nn1,nn2"),
             ("dfs.namenode.rpc-address.ns1.nn1", "127.0.0.1:8020"),
@@ -221,10 +225,7 @@ mod tests {
                 "qjournal://j1:8485;j2:8485;j3:8485/ns1",
             ),
             ("dfs.ha.automatic-failover.enabled.ns1", "true"),
-        ] {
-            c.set(k, v);
-        }
-        c
+        ])
     }
 
     #[test]

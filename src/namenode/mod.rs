@@ -6,12 +6,14 @@
 //! - [`conf`]: the NameNode's typed configuration;
 //! - [`server`]: HA states, the active writer, the tailing standby, checkpoints;
 //! - [`rpc`] and `http`: the services on the RPC and HTTP ports; [`node`]: the daemon;
-//! - [`retry_cache`]: answers to retried calls;
+//! - [`retry_cache`]: answers to retried calls; [`local_edits`]: the active's local copy of
+//!   its edits;
 //! - [`client`]: the client side of ClientNamenodeProtocol, with HA failover.
 
 pub mod client;
 pub mod conf;
 mod http;
+pub mod local_edits;
 pub mod namespace;
 pub mod node;
 pub mod ops;

@@ -176,6 +176,8 @@ pub struct NameNode {
     transitions: tokio::sync::Mutex<Option<Tailer>>,
     /// Woken when a segment roll ends.
     rolled: tokio::sync::Notify,
+    /// The active's local copy of its edits.
+    local_edits: super::local_edits::LocalEdits,
     /// Cancelled when the NameNode must stop (a fatal error or shutdown).
     fatal: CancellationToken,
     fatal_message: Mutex<Option<String>>,
@@ -209,6 +211,7 @@ impl NameNode {
             storage.dirs()[0].display()
         );
         let expiry = conf.retry_cache_expiry;
+        let local_edits = super::local_edits::LocalEdits::start(&conf.edits_dirs, LAYOUT_VERSION);
         let (durable, _) = watch::channel(txid);
         Ok(Arc::new(NameNode {
             conf,
@@ -229,6 +232,7 @@ impl NameNode {
             durable,
             transitions: tokio::sync::Mutex::new(None),
             rolled: tokio::sync::Notify::new(),
+            local_edits,
             fatal: CancellationToken::new(),
             fatal_message: Mutex::new(None),
         }))
@@ -615,7 +619,7 @@ impl NameNode {
         }
         let next = self.last_applied_txid() + 1;
         tracing::info!("Will take over writing edit logs at txnid {next}");
-        let writer = Self::open_segment(&qjm, next).await?;
+        let writer = self.open_segment(&qjm, next).await?;
         {
             let mut inner = self.inner();
             inner.last_applied = next;
@@ -678,12 +682,14 @@ impl NameNode {
             .finalize_log_segment(start, end_txid)
             .await
             .map_err(|e| e.to_string())?;
+        self.local_edits.finalize(start, end_txid);
         self.inner().last_applied = end_txid;
         Ok(end_txid)
     }
 
     /// Opens the segment starting at `start`; its first edit marks the start.
     async fn open_segment(
+        &self,
         qjm: &Arc<QuorumJournalManager<GrpcChannel>>,
         start: u64,
     ) -> Result<Arc<EditLogWriter<GrpcChannel>>, String> {
@@ -692,6 +698,7 @@ impl NameNode {
                 .await
                 .map_err(|e| e.to_string())?,
         );
+        writer.mirror_to(self.local_edits.mirror());
         let op = LoggedOp {
             op: EditOp::StartLogSegment,
             call: None,
@@ -743,7 +750,7 @@ impl NameNode {
                 "Rolling edit logs: finalized segment {}-{end}",
                 active.writer.segment_start()
             );
-            let writer = Self::open_segment(&active.qjm, end + 1).await?;
+            let writer = self.open_segment(&active.qjm, end + 1).await?;
             Ok::<_, String>((end + 1, writer))
         };
         match rolled.await {
@@ -968,6 +975,7 @@ impl NameNode {
             && keep_from > 1
         {
             qjm.purge_logs_older_than(keep_from);
+            self.local_edits.purge(keep_from);
         }
         tracing::info!("Accepted checkpoint fsimage_{txid:019} from the standby");
         Ok(())

@@ -22,7 +22,7 @@ pub use error::{LoggerError, QjmError};
 pub use local::{FaultPlan, FaultPoint, LocalChannel, LocalCluster, SharedMemJournal};
 pub use logger::Logger;
 pub use manager::{QjmConf, QuorumJournalManager};
-pub use writer::EditLogWriter;
+pub use writer::{AckedBatch, EditLogWriter, Mirror};
 
 #[cfg(test)]
 mod tests;

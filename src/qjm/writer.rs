@@ -33,9 +33,24 @@ struct Pending {
     closed: bool,
 }
 
+/// Receives each acknowledged batch, in txid order, before the batch's callers are answered.
+pub type Mirror = Box<dyn Fn(AckedBatch) + Send + Sync>;
+
+/// A batch a majority acknowledged, as mirrored to a local copy of the log.
+#[derive(Debug, Clone)]
+pub struct AckedBatch {
+    pub segment_start: u64,
+    pub first_txid: u64,
+    pub last_txid: u64,
+    /// The encoded records.
+    pub records: Arc<Vec<u8>>,
+}
+
 struct Shared<C: JournalChannel> {
     core: Arc<Core<C>>,
     segment_start: u64,
+    /// Where acknowledged batches are copied, in txid order (the NameNode's local edits).
+    mirror: Mutex<Option<Mirror>>,
     pending: Mutex<Pending>,
     /// Wakes the flusher when a batch is ready or the writer closes.
     work: Notify,
@@ -64,6 +79,7 @@ impl<C: JournalChannel> EditLogWriter<C> {
             }),
             work: Notify::new(),
             progress: Notify::new(),
+            mirror: Mutex::new(None),
         });
         tokio::spawn(flusher(shared.clone()));
         EditLogWriter { shared }
@@ -71,6 +87,12 @@ impl<C: JournalChannel> EditLogWriter<C> {
 
     pub fn segment_start(&self) -> u64 {
         self.shared.segment_start
+    }
+
+    /// Hands every batch a majority acknowledges from now on to `mirror`, in txid order,
+    /// before the batch's callers are answered.
+    pub fn mirror_to(&self, mirror: Mirror) {
+        *self.shared.mirror.lock().unwrap_or_else(|p| p.into_inner()) = Some(mirror);
     }
 
     fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
@@ -182,6 +204,7 @@ impl<C: JournalChannel> Drop for EditLogWriter<C> {
 struct InFlight {
     first: u64,
     last: u64,
+    records: Arc<Vec<u8>>,
     waiters: Vec<oneshot::Sender<Result<(), QjmError>>>,
     quorum: tokio::task::JoinHandle<Result<(), QjmError>>,
 }
@@ -264,6 +287,7 @@ async fn send_batch<C: JournalChannel>(
                 .await,
         );
     }
+    let records = Arc::new(records);
     let names = shared.core.names.clone();
     let timeout = shared.core.conf.write_txns_timeout;
     let quorum = tokio::spawn(async move {
@@ -280,6 +304,7 @@ async fn send_batch<C: JournalChannel>(
     InFlight {
         first,
         last,
+        records,
         waiters,
         quorum,
     }
@@ -296,11 +321,25 @@ fn complete<C: JournalChannel>(
     let InFlight {
         first,
         last,
+        records,
         waiters,
         ..
     } = batch;
     match result {
         Ok(()) => {
+            if let Some(mirror) = shared
+                .mirror
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+            {
+                mirror(AckedBatch {
+                    segment_start: shared.segment_start,
+                    first_txid: first,
+                    last_txid: last,
+                    records,
+                });
+            }
             let idle = {
                 let mut p = shared.pending.lock().unwrap_or_else(|e| e.into_inner());
                 p.committed_txid = last;

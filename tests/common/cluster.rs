@@ -8,6 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::{Daemon, STARTUP_DEADLINE, binary};
+use hdfs_ha::conf::site_xml;
 use hdfs_ha::proto::haservice as ha;
 use hdfs_ha::proto::namenode as pb;
 
@@ -148,14 +149,7 @@ impl NameNodes {
             props.retain(|(key, _)| key != k);
             props.push((k.to_string(), v.to_string()));
         }
-        let mut xml = String::from("<?xml version=\"1.0\"?>\n<configuration>\n");
-        for (k, v) in &props {
-            xml.push_str(&format!(
-                "  <property><name>{k}</name><value>{v}</value></property>\n"
-            ));
-        }
-        xml.push_str("</configuration>\n");
-        std::fs::write(conf_dir.path().join("hdfs-site.xml"), xml).unwrap();
+        std::fs::write(conf_dir.path().join("hdfs-site.xml"), site_xml(&props)).unwrap();
         NameNodes {
             conf_dir,
             data,

@@ -1,0 +1,962 @@
+//! The tokio shell around the core: the client listener (ZooKeeper protocol and four-letter
+//! words on one port), the core thread that owns the [`Processor`], the syncer thread that
+//! owns the txn log (group commit, fsync, then release of replies), the snapshot thread, and
+//! the `/metrics` endpoint. `run(conf, listeners, shutdown)` is the daemon.
+//!
+//! Invariants: bytes of one connection are read, decoded and fed to the core in order, and
+//! its replies are written in the order the core produced them; nothing the core produced in
+//! a batch reaches a socket before that batch's txns (and all earlier ones) are synced; a bad
+//! frame closes only its own connection.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::BytesMut;
+use rand::{Rng, SeedableRng};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use super::four_letter::{self, ServerInfo, Telemetry};
+use super::jute::{self, ConnectRequest, FrameError, Jute, RequestHeader};
+use super::processor::{Action, ConnId, CoreConfig, Input, Now, Processor, TxnRecord};
+use super::store::{self, StoreConfig, StoreError, TxnLog};
+use crate::conf::{ConfError, FOUR_LETTER_WORDS, FourLetterWhitelist, ZooCfg};
+
+/// Everything the server needs, read once from zoo.cfg.
+#[derive(Debug, Clone)]
+pub struct ServerConf {
+    pub core: CoreConfig,
+    pub store: StoreConfig,
+    pub four_letter_words: FourLetterWhitelist,
+    /// Per client IP; 0 = unlimited.
+    pub max_client_cnxns: u32,
+    /// Txns between snapshots (the roll point is random in (snapCount/2, snapCount]).
+    pub snap_count: u64,
+    /// Hours between purges; 0 disables.
+    pub purge_interval_hours: u32,
+    /// Where to listen for clients (clientPortAddress:clientPort).
+    pub client_address: SocketAddr,
+    /// Where `/metrics` listens (metricsProvider.httpHost:httpPort).
+    pub metrics_address: SocketAddr,
+    pub tick_time_ms: u32,
+    pub server_id: u64,
+}
+
+impl ServerConf {
+    pub fn from_zoo_cfg(cfg: &ZooCfg) -> Result<ServerConf, ConfError> {
+        let fail = |reason: String| ConfError::ZooCfg {
+            path: cfg.path.clone(),
+            reason,
+        };
+        let port = cfg
+            .client_port
+            .ok_or_else(|| fail("clientPort is not set".into()))?;
+        let host = cfg
+            .client_port_address
+            .clone()
+            .unwrap_or_else(|| "0.0.0.0".into());
+        let ip: IpAddr = host
+            .parse()
+            .or_else(|_| {
+                std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
+                    .ok()
+                    .and_then(|mut a| a.next())
+                    .map(|a| a.ip())
+                    .ok_or(())
+            })
+            .map_err(|_| fail(format!("Address unresolved: {host}:{port}")))?;
+        let metrics_host = cfg
+            .system_property("metricsProvider.httpHost")
+            .unwrap_or("0.0.0.0")
+            .to_string();
+        let metrics_ip: IpAddr = metrics_host
+            .parse()
+            .map_err(|_| fail(format!("Address unresolved: {metrics_host}")))?;
+        let mut store = StoreConfig::new(&cfg.data_dir, &cfg.data_log_dir);
+        store.force_sync = cfg.force_sync();
+        store.prealloc_bytes = cfg.pre_alloc_size_kb()? * 1024;
+        store.snap_retain_count = cfg.autopurge_snap_retain_count as usize;
+        store.max_buffer = cfg.jute_maxbuffer()?;
+        let container_check = cfg
+            .system_property("znode.container.checkIntervalMs")
+            .map(|v| {
+                v.parse::<i64>().map_err(|_| {
+                    fail(format!(
+                        "For input string: \"{v}\" (property znode.container.checkIntervalMs)"
+                    ))
+                })
+            })
+            .transpose()?
+            .unwrap_or(60_000);
+        let server_id = cfg.myid.unwrap_or(0);
+        Ok(ServerConf {
+            core: CoreConfig {
+                // Standalone ZooKeeper gives its session tracker server id 1 (session ids
+                // 0x01...); a quorum member uses its myid.
+                server_id: u8::try_from(cfg.myid.unwrap_or(1)).unwrap_or(1),
+                tick_ms: cfg.tick_time_ms,
+                min_session_timeout_ms: cfg.min_session_timeout_ms,
+                max_session_timeout_ms: cfg.max_session_timeout_ms,
+                max_buffer: cfg.jute_maxbuffer()?,
+                super_digest: cfg.super_digest().map(str::to_string),
+                extended_types: cfg.extended_types_enabled(),
+                reconfig_enabled: false,
+                container_check_interval_ms: container_check,
+            },
+            store,
+            four_letter_words: cfg.four_letter_words(),
+            max_client_cnxns: cfg.max_client_cnxns,
+            snap_count: cfg.snap_count()?,
+            purge_interval_hours: cfg.autopurge_purge_interval_hours,
+            client_address: SocketAddr::new(ip, port),
+            metrics_address: SocketAddr::new(metrics_ip, cfg.metrics_http_port()?),
+            tick_time_ms: cfg.tick_time_ms,
+            server_id,
+        })
+    }
+}
+
+/// The sockets `run` serves (bound by the caller, so tests can use port 0).
+pub struct Listeners {
+    pub client: std::net::TcpListener,
+    /// `/metrics`; `None` serves no metrics.
+    pub metrics: Option<std::net::TcpListener>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("Unable to load database on disk: {0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The txn log could not be written or synced: nothing more may be acknowledged.
+    #[error("Severe unrecoverable error writing the txn log: {0}")]
+    Log(String),
+}
+
+/// A message to the core thread.
+enum CoreMsg {
+    Input(Input),
+    FourLetter {
+        word: String,
+        conn: ConnId,
+        addr: SocketAddr,
+        /// `stmk`'s new trace mask.
+        mask: Option<i64>,
+        reply: oneshot::Sender<String>,
+    },
+    Metrics {
+        reply: oneshot::Sender<String>,
+    },
+    Stop,
+}
+
+/// What the core hands the syncer: txns to make durable, then actions to release.
+struct Batch {
+    txns: Vec<TxnRecord>,
+    actions: Vec<Action>,
+    /// Roll the log after these txns (a snapshot starts at the last of them).
+    roll: bool,
+    /// When the core picked up the first input of the batch.
+    started: Instant,
+}
+
+enum Outbound {
+    Frame(Vec<u8>),
+    Close,
+}
+
+/// Where a connection's outgoing frames go, and how many bytes wait there unwritten.
+#[derive(Clone)]
+struct Outlet {
+    tx: mpsc::UnboundedSender<Outbound>,
+    queued: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// A client that stops reading while replies and events pile up for it is cut off once this
+/// many jute.maxbuffer-sized frames' worth of bytes wait for it (64 MiB by default), rather
+/// than growing the server's memory without bound.
+const MAX_QUEUED_FRAMES: usize = 64;
+
+type Registry = Arc<Mutex<HashMap<ConnId, Outlet>>>;
+
+struct Shared {
+    core: mpsc::Sender<CoreMsg>,
+    registry: Registry,
+    telemetry: Arc<Telemetry>,
+    whitelist: FourLetterWhitelist,
+    max_buffer: usize,
+    max_client_cnxns: u32,
+    per_ip: Mutex<HashMap<IpAddr, u32>>,
+    shutdown: CancellationToken,
+}
+
+fn clock(start: Instant) -> Now {
+    Now {
+        mono_ms: start.elapsed().as_millis() as i64,
+        wall_ms: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0),
+    }
+}
+
+/// Runs a standalone server until `shutdown` completes or the txn log fails.
+pub async fn run(
+    conf: ServerConf,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
+    let start = Instant::now();
+    let store_conf = conf.store.clone();
+    let recovered = tokio::task::spawn_blocking(move || store::recover(&store_conf))
+        .await
+        .map_err(|e| ServerError::Log(e.to_string()))??;
+    let now = clock(start);
+    let mut processor = Processor::restore(
+        conf.core.clone(),
+        recovered.tree,
+        &recovered.sessions,
+        recovered.last_zxid,
+        now,
+    );
+    // Like ZooKeeper, start from a fresh snapshot: the recovered state in one file, and a new
+    // log for everything after it.
+    let zxid = processor.last_zxid();
+    let image = store::serialize_snapshot(processor.tree(), &processor.sessions().all(), zxid);
+    let store_conf = conf.store.clone();
+    tokio::task::spawn_blocking(move || {
+        tracing::info!(
+            "Snapshotting: 0x{zxid:x} to {}",
+            store_conf.snap_dir.display()
+        );
+        store::write_snapshot(&store_conf, zxid, &image)
+    })
+    .await
+    .map_err(|e| ServerError::Log(e.to_string()))??;
+    processor.snapshot_taken();
+
+    let client = tokio::net::TcpListener::from_std({
+        listeners.client.set_nonblocking(true)?;
+        listeners.client
+    })?;
+    let client_port = client.local_addr()?.port();
+    tracing::info!(
+        "binding to port {}",
+        client
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default()
+    );
+    let telemetry = Arc::new(Telemetry::default());
+    let registry: Registry = Arc::new(Mutex::new(HashMap::new()));
+    let info = ServerInfo {
+        client_port,
+        snap_dir: conf.store.snap_dir.clone(),
+        log_dir: conf.store.log_dir.clone(),
+        tick_time_ms: conf.tick_time_ms,
+        max_client_cnxns: conf.max_client_cnxns,
+        min_session_timeout_ms: conf.core.min_session_timeout_ms,
+        max_session_timeout_ms: conf.core.max_session_timeout_ms,
+        server_id: conf.server_id,
+        started: start,
+    };
+
+    let (core_tx, core_rx) = mpsc::channel::<CoreMsg>(1000);
+    let (sync_tx, sync_rx) = std::sync::mpsc::sync_channel::<Batch>(64);
+    let (snap_tx, snap_rx) = std::sync::mpsc::channel::<SnapMsg>();
+    let durable = Arc::new(Durable::default());
+    durable.advance(zxid);
+    let fatal = CancellationToken::new();
+    let fatal_reason: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
+
+    // The syncer: owns the log.
+    let max_buffer = conf.core.max_buffer;
+    let syncer = {
+        let mut log = TxnLog::with_spares(conf.store.clone());
+        let registry = registry.clone();
+        let telemetry = telemetry.clone();
+        let fatal = fatal.clone();
+        let fatal_reason = fatal_reason.clone();
+        let durable = durable.clone();
+        std::thread::Builder::new()
+            .name("SyncThread".into())
+            .spawn(move || {
+                let max_queued = max_buffer.saturating_mul(MAX_QUEUED_FRAMES);
+                if let Err(e) = sync_loop(
+                    &mut log, sync_rx, &registry, &telemetry, &durable, max_queued,
+                ) {
+                    tracing::error!("Severe unrecoverable error, from thread : SyncThread: {e}");
+                    *fatal_reason.lock().expect("fatal lock") = Some(e.to_string());
+                    fatal.cancel();
+                }
+                durable.close();
+            })?
+    };
+    // The snapshot writer and purger.
+    let snapshotter = {
+        let store_conf = conf.store.clone();
+        let interval = (conf.purge_interval_hours > 0)
+            .then(|| Duration::from_secs(u64::from(conf.purge_interval_hours) * 3600));
+        let durable = durable.clone();
+        std::thread::Builder::new()
+            .name("Snapshot".into())
+            .spawn(move || snapshot_loop(&store_conf, snap_rx, interval, &durable))?
+    };
+    // The core.
+    let core = {
+        let telemetry = telemetry.clone();
+        let snap_count = conf.snap_count;
+        // Snapshot roll points are random in (snapCount/2, snapCount], as in ZooKeeper; the
+        // seed is logged so a run can be replayed.
+        let seed_rng = rand::rng().random::<u64>();
+        tracing::info!("snapshot roll point seed {seed_rng}");
+        std::thread::Builder::new()
+            .name("Core".into())
+            .spawn(move || {
+                core_loop(
+                    processor, core_rx, sync_tx, snap_tx, &info, &telemetry, start, snap_count,
+                    seed_rng,
+                )
+            })?
+    };
+
+    let token = CancellationToken::new();
+    let shared = Arc::new(Shared {
+        core: core_tx.clone(),
+        registry: registry.clone(),
+        telemetry: telemetry.clone(),
+        whitelist: conf.four_letter_words.clone(),
+        max_buffer: conf.core.max_buffer,
+        max_client_cnxns: conf.max_client_cnxns,
+        per_ip: Mutex::new(HashMap::new()),
+        shutdown: token.clone(),
+    });
+
+    // Ticks: session expiry and container reaping.
+    let ticker = {
+        let core_tx = core_tx.clone();
+        let token = token.clone();
+        let period = Duration::from_millis(u64::from(conf.tick_time_ms.max(2) / 2));
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(period);
+            loop {
+                tokio::select! {
+                    _ = token.cancelled() => break,
+                    _ = interval.tick() => {
+                        if core_tx.send(CoreMsg::Input(Input::Tick)).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        })
+    };
+
+    let metrics = match listeners.metrics {
+        Some(listener) => {
+            listener.set_nonblocking(true)?;
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            let core_tx = core_tx.clone();
+            let token = token.clone();
+            let app = axum::Router::new().route(
+                "/metrics",
+                axum::routing::get(move || {
+                    let core_tx = core_tx.clone();
+                    async move {
+                        let (reply, rx) = oneshot::channel();
+                        let _ = core_tx.send(CoreMsg::Metrics { reply }).await;
+                        let body = rx.await.unwrap_or_default();
+                        (
+                            [(
+                                axum::http::header::CONTENT_TYPE,
+                                "text/plain; version=0.0.4; charset=utf-8",
+                            )],
+                            body,
+                        )
+                    }
+                }),
+            );
+            Some(tokio::spawn(async move {
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(async move { token.cancelled().await })
+                    .await;
+            }))
+        }
+        None => None,
+    };
+
+    let mut next_conn: ConnId = 1;
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => {
+                tracing::info!("shutting down");
+                break;
+            }
+            _ = fatal.cancelled() => break,
+            accepted = client.accept() => match accepted {
+                Ok((stream, addr)) => {
+                    let conn = next_conn;
+                    next_conn += 1;
+                    if !admit(&shared, addr.ip()) {
+                        tracing::warn!(
+                            "Too many connections from /{} - max is {}",
+                            addr.ip(),
+                            shared.max_client_cnxns
+                        );
+                        continue;
+                    }
+                    let shared = shared.clone();
+                    tokio::spawn(async move {
+                        serve_connection(stream, addr, conn, &shared).await;
+                        release(&shared, addr.ip());
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!("Ignoring unexpected exception during socket accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+    token.cancel();
+    ticker.abort();
+    // Stop the core after what it already has; the syncer drains and releases, then exits.
+    let _ = core_tx.send(CoreMsg::Stop).await;
+    drop(core_tx);
+    drop(shared);
+    let _ = tokio::task::spawn_blocking(move || {
+        let _ = core.join();
+        let _ = syncer.join();
+        let _ = snapshotter.join();
+    })
+    .await;
+    if let Some(m) = metrics {
+        let _ = m.await;
+    }
+    let reason = fatal_reason.lock().expect("fatal lock").clone();
+    match reason {
+        Some(r) => Err(ServerError::Log(r)),
+        None => Ok(()),
+    }
+}
+
+fn admit(shared: &Shared, ip: IpAddr) -> bool {
+    let mut per_ip = shared.per_ip.lock().expect("per-ip lock");
+    let n = per_ip.entry(ip).or_insert(0);
+    if shared.max_client_cnxns > 0 && *n >= shared.max_client_cnxns {
+        return false;
+    }
+    *n += 1;
+    true
+}
+
+fn release(shared: &Shared, ip: IpAddr) {
+    let mut per_ip = shared.per_ip.lock().expect("per-ip lock");
+    if let Some(n) = per_ip.get_mut(&ip) {
+        *n -= 1;
+        if *n == 0 {
+            per_ip.remove(&ip);
+        }
+    }
+}
+
+/// What the core tells the snapshot thread.
+enum SnapMsg {
+    /// A fuzzy snapshot starts at `zxid` (the log rolls right after it).
+    Begin {
+        zxid: i64,
+        sessions: Vec<(i64, i32)>,
+    },
+    /// More node records.
+    Nodes(Vec<u8>),
+    /// The walk is done; it may reflect txns up to `applied_zxid`, so the snapshot may only
+    /// be published once the log is durable that far.
+    End { applied_zxid: i64 },
+}
+
+/// The highest zxid the syncer has made durable, for the snapshot thread to wait on.
+#[derive(Default)]
+struct Durable {
+    zxid: Mutex<i64>,
+    changed: std::sync::Condvar,
+    /// The syncer is gone (shut down or failed): nothing more becomes durable.
+    closed: std::sync::atomic::AtomicBool,
+}
+
+impl Durable {
+    fn advance(&self, zxid: i64) {
+        let mut z = self.zxid.lock().expect("durable lock");
+        if zxid > *z {
+            *z = zxid;
+            self.changed.notify_all();
+        }
+    }
+
+    fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        let _z = self.zxid.lock().expect("durable lock");
+        self.changed.notify_all();
+    }
+
+    /// Waits until `zxid` is durable; false if it never will be.
+    fn wait_for(&self, zxid: i64) -> bool {
+        let mut z = self.zxid.lock().expect("durable lock");
+        loop {
+            if *z >= zxid {
+                return true;
+            }
+            if self.closed.load(Ordering::SeqCst) {
+                return false;
+            }
+            z = self
+                .changed
+                .wait_timeout(z, Duration::from_millis(100))
+                .expect("durable lock")
+                .0;
+        }
+    }
+}
+
+/// Nodes serialized per turn of the core loop while a snapshot is in progress.
+const SNAPSHOT_CHUNK: usize = 2000;
+
+#[allow(clippy::too_many_arguments)]
+fn core_loop(
+    mut p: Processor,
+    mut rx: mpsc::Receiver<CoreMsg>,
+    sync_tx: std::sync::mpsc::SyncSender<Batch>,
+    snap_tx: std::sync::mpsc::Sender<SnapMsg>,
+    info: &ServerInfo,
+    telemetry: &Telemetry,
+    start: Instant,
+    snap_count: u64,
+    seed: u64,
+) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let roll_at = |rng: &mut rand::rngs::StdRng| {
+        let half = (snap_count / 2).max(1);
+        half + rng.random_range(1..=snap_count.saturating_sub(half).max(1))
+    };
+    let mut next_snapshot = roll_at(&mut rng);
+    let mut walk: Option<store::TreeWalk> = None;
+    const MAX_BATCH: usize = 1000;
+    loop {
+        // While a snapshot is being walked, never block: walk between batches.
+        let first = if walk.is_some() {
+            match rx.try_recv() {
+                Ok(m) => Some(m),
+                Err(mpsc::error::TryRecvError::Empty) => None,
+                Err(mpsc::error::TryRecvError::Disconnected) => return,
+            }
+        } else {
+            match rx.blocking_recv() {
+                Some(m) => Some(m),
+                None => return,
+            }
+        };
+        let mut stop = false;
+        if let Some(first) = first {
+            let started = Instant::now();
+            let mut handle = |msg: CoreMsg, p: &mut Processor| match msg {
+                CoreMsg::Input(input) => {
+                    if matches!(input, Input::Request { .. }) {
+                        telemetry.outstanding.fetch_sub(1, Ordering::Relaxed);
+                    }
+                    p.step(input, clock(start));
+                }
+                CoreMsg::FourLetter {
+                    word,
+                    conn,
+                    addr,
+                    mask,
+                    reply,
+                } => {
+                    p.four_letter_begin(conn, addr, clock(start));
+                    let text = four_letter::render(&word, mask, p, info, telemetry);
+                    p.four_letter_end(conn);
+                    let _ = reply.send(text);
+                }
+                CoreMsg::Metrics { reply } => {
+                    let _ = reply.send(four_letter::prometheus(p, info, telemetry));
+                }
+                CoreMsg::Stop => stop = true,
+            };
+            handle(first, &mut p);
+            for _ in 0..MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(msg) => handle(msg, &mut p),
+                    Err(_) => break,
+                }
+            }
+            let out = p.take_output();
+            let roll = walk.is_none() && p.txns_since_snapshot() >= next_snapshot;
+            if roll {
+                p.snapshot_taken();
+                next_snapshot = roll_at(&mut rng);
+                let zxid = p.last_zxid();
+                let _ = snap_tx.send(SnapMsg::Begin {
+                    zxid,
+                    sessions: p.sessions().all(),
+                });
+                walk = Some(store::TreeWalk::new());
+            }
+            if !out.txns.is_empty() || !out.actions.is_empty() || roll {
+                let batch = Batch {
+                    txns: out.txns,
+                    actions: out.actions,
+                    roll,
+                    started,
+                };
+                if sync_tx.send(batch).is_err() {
+                    return;
+                }
+            }
+        }
+        if let Some(w) = walk.as_mut() {
+            let mut chunk = Vec::new();
+            let done = w.next_chunk(p.tree(), SNAPSHOT_CHUNK, &mut chunk);
+            let _ = snap_tx.send(SnapMsg::Nodes(chunk));
+            if done {
+                let _ = snap_tx.send(SnapMsg::End {
+                    applied_zxid: p.last_zxid(),
+                });
+                walk = None;
+            }
+        }
+        if stop {
+            return;
+        }
+    }
+}
+
+fn sync_loop(
+    log: &mut TxnLog,
+    rx: std::sync::mpsc::Receiver<Batch>,
+    registry: &Registry,
+    telemetry: &Telemetry,
+    durable: &Durable,
+    max_queued: usize,
+) -> Result<(), StoreError> {
+    while let Ok(first) = rx.recv() {
+        let mut batches = vec![first];
+        while batches.len() < 256 {
+            match rx.try_recv() {
+                Ok(b) => batches.push(b),
+                Err(_) => break,
+            }
+        }
+        let mut last_zxid = None;
+        for b in &batches {
+            log.append(&b.txns)?;
+            if let Some(t) = b.txns.last() {
+                last_zxid = Some(t.zxid);
+            }
+            if b.roll {
+                log.roll()?;
+            }
+        }
+        let t = Instant::now();
+        log.sync()?;
+        if let Some(zxid) = last_zxid {
+            let ms = t.elapsed().as_millis() as u64;
+            telemetry.record_fsync(ms);
+            if ms > 1000 {
+                tracing::warn!(
+                    "fsync-ing the write ahead log took {ms}ms which will adversely effect operation latency."
+                );
+            }
+            durable.advance(zxid);
+        }
+        let registry = registry.lock().expect("registry lock");
+        let mut samples = Vec::new();
+        for b in batches {
+            let latency = b.started.elapsed().as_millis() as u64;
+            for action in b.actions {
+                match action {
+                    Action::Send { conn, frame } => {
+                        let is_reply = frame.len() >= 8 && frame[4..8] != [0xff; 4];
+                        if is_reply {
+                            telemetry.record_latency(latency);
+                            samples.push((conn, latency));
+                        }
+                        if let Some(out) = registry.get(&conn) {
+                            let len = frame.len();
+                            let queued = out.queued.fetch_add(len, Ordering::Relaxed) + len;
+                            if queued > max_queued {
+                                tracing::warn!(
+                                    "Closing connection {conn}: {queued} bytes queued for a client that does not read"
+                                );
+                                let _ = out.tx.send(Outbound::Close);
+                            } else {
+                                let _ = out.tx.send(Outbound::Frame(frame));
+                            }
+                        }
+                    }
+                    Action::Close { conn } => {
+                        if let Some(out) = registry.get(&conn) {
+                            let _ = out.tx.send(Outbound::Close);
+                        }
+                    }
+                }
+            }
+        }
+        // Under the registry lock, so a connection that closed (and was forgotten) meanwhile
+        // is not brought back.
+        samples.retain(|(conn, _)| registry.contains_key(conn));
+        telemetry.record_connection_latencies(&samples);
+        drop(registry);
+    }
+    log.sync()
+}
+
+fn snapshot_loop(
+    config: &StoreConfig,
+    rx: std::sync::mpsc::Receiver<SnapMsg>,
+    purge_interval: Option<Duration>,
+    durable: &Durable,
+) {
+    let mut next_purge = purge_interval.map(|i| Instant::now() + i);
+    let run_purge = || match store::purge(config) {
+        Ok(n) => tracing::info!("Purge task completed, {n} files removed"),
+        Err(e) => tracing::warn!("Error purging old snapshots and logs: {e}"),
+    };
+    if purge_interval.is_some() {
+        run_purge();
+    }
+    // The snapshot being written; `None` after a write error (the rest of it is dropped).
+    let mut current: Option<store::SnapshotWriter> = None;
+    let mut failed = false;
+    loop {
+        let msg = match next_purge {
+            Some(at) => match rx.recv_timeout(at.saturating_duration_since(Instant::now())) {
+                Ok(m) => Some(m),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+            },
+            None => match rx.recv() {
+                Ok(m) => Some(m),
+                Err(_) => return,
+            },
+        };
+        let result = match msg {
+            Some(SnapMsg::Begin { zxid, sessions }) => {
+                tracing::info!("Snapshotting: 0x{zxid:x} to {}", config.snap_dir.display());
+                failed = false;
+                store::SnapshotWriter::create(config, zxid, &sessions).map(|w| current = Some(w))
+            }
+            Some(SnapMsg::Nodes(bytes)) => match current.as_mut() {
+                Some(w) => w.append(&bytes),
+                None => Ok(()),
+            },
+            Some(SnapMsg::End { applied_zxid }) => match current.take() {
+                Some(w) if !failed => {
+                    if durable.wait_for(applied_zxid) {
+                        w.finish().map(|_| ())
+                    } else {
+                        tracing::warn!(
+                            "Abandoning snapshot: the log did not reach 0x{applied_zxid:x}"
+                        );
+                        Ok(())
+                    }
+                }
+                _ => Ok(()),
+            },
+            None => {
+                run_purge();
+                next_purge = purge_interval.map(|i| Instant::now() + i);
+                Ok(())
+            }
+        };
+        if let Err(e) = result {
+            tracing::error!("Severe unrecoverable error taking snapshot: {e}");
+            current = None;
+            failed = true;
+        }
+    }
+}
+
+/// The four-letter word these bytes spell, if any.
+fn four_letter_word(prefix: &[u8]) -> Option<&'static str> {
+    FOUR_LETTER_WORDS
+        .iter()
+        .copied()
+        .find(|w| w.as_bytes() == prefix)
+}
+
+async fn serve_connection(stream: TcpStream, addr: SocketAddr, conn: ConnId, shared: &Shared) {
+    let _ = stream.set_nodelay(true);
+    let (reader, writer) = stream.into_split();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let outlet = Outlet {
+        tx: tx.clone(),
+        queued: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+    };
+    let closed = CancellationToken::new();
+    let writer_task = tokio::spawn(write_loop(
+        writer,
+        rx,
+        outlet.queued.clone(),
+        closed.clone(),
+    ));
+    let opened = read_loop(reader, addr, conn, shared, &outlet, &closed).await;
+    if opened {
+        shared.registry.lock().expect("registry lock").remove(&conn);
+        shared.telemetry.forget_connection(conn);
+        let _ = shared
+            .core
+            .send(CoreMsg::Input(Input::Closed { conn }))
+            .await;
+    }
+    let _ = tx.send(Outbound::Close);
+    drop(tx);
+    let _ = writer_task.await;
+}
+
+async fn write_loop(
+    writer: OwnedWriteHalf,
+    mut rx: mpsc::UnboundedReceiver<Outbound>,
+    queued: Arc<std::sync::atomic::AtomicUsize>,
+    closed: CancellationToken,
+) {
+    let mut w = BufWriter::with_capacity(64 * 1024, writer);
+    while let Some(msg) = rx.recv().await {
+        match msg {
+            Outbound::Frame(frame) => {
+                if w.write_all(&frame).await.is_err() {
+                    break;
+                }
+                queued.fetch_sub(frame.len(), Ordering::Relaxed);
+                if rx.is_empty() && w.flush().await.is_err() {
+                    break;
+                }
+            }
+            Outbound::Close => {
+                let _ = w.flush().await;
+                let _ = w.shutdown().await;
+                break;
+            }
+        }
+    }
+    closed.cancel();
+}
+
+/// Reads frames until EOF, a bad frame, or a close; returns whether the core knew the
+/// connection (so it must be told it closed).
+async fn read_loop(
+    mut reader: OwnedReadHalf,
+    addr: SocketAddr,
+    conn: ConnId,
+    shared: &Shared,
+    outlet: &Outlet,
+    closed: &CancellationToken,
+) -> bool {
+    let tx = &outlet.tx;
+    let mut buf = BytesMut::with_capacity(4096);
+    let mut opened = false;
+    loop {
+        // Decode every whole frame in the buffer.
+        loop {
+            if !opened
+                && buf.len() >= 4
+                && let Some(word) = four_letter_word(&buf[..4])
+            {
+                // stmk carries an 8-byte mask after the word.
+                if word == "stmk" && buf.len() < 12 {
+                    break;
+                }
+                let mask = (word == "stmk").then(|| {
+                    let mut m = [0u8; 8];
+                    m.copy_from_slice(&buf[4..12]);
+                    i64::from_be_bytes(m)
+                });
+                let text = if !shared.whitelist.allows(word) {
+                    four_letter::not_whitelisted(word)
+                } else {
+                    let (reply, rx) = oneshot::channel();
+                    let msg = CoreMsg::FourLetter {
+                        word: word.to_string(),
+                        conn,
+                        addr,
+                        mask,
+                        reply,
+                    };
+                    if shared.core.send(msg).await.is_err() {
+                        return false;
+                    }
+                    rx.await.unwrap_or_default()
+                };
+                let _ = tx.send(Outbound::Frame(text.into_bytes()));
+                let _ = tx.send(Outbound::Close);
+                return false;
+            }
+            let len = match jute::check_frame(&buf, shared.max_buffer) {
+                Ok(len) => len,
+                Err(FrameError::Incomplete) => break,
+                Err(FrameError::BadLength(len)) => {
+                    tracing::warn!(
+                        "Closing connection to /{addr}: Len error {len} (jute.maxbuffer {})",
+                        shared.max_buffer
+                    );
+                    return opened;
+                }
+            };
+            let frame = buf.split_to(4 + len);
+            let payload = &frame[4..];
+            if !opened {
+                let request = match ConnectRequest::from_bytes(payload, shared.max_buffer) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::warn!("Closing connection to /{addr}: bad connect request: {e}");
+                        return false;
+                    }
+                };
+                shared
+                    .registry
+                    .lock()
+                    .expect("registry lock")
+                    .insert(conn, outlet.clone());
+                opened = true;
+                for input in [Input::Open { conn, addr }, Input::Connect { conn, request }] {
+                    if shared.core.send(CoreMsg::Input(input)).await.is_err() {
+                        return opened;
+                    }
+                }
+                continue;
+            }
+            let mut r = jute::Reader::new(payload, shared.max_buffer);
+            let header = match RequestHeader::read(&mut r) {
+                Ok(h) => h,
+                Err(e) => {
+                    tracing::warn!("Closing connection to /{addr}: bad request header: {e}");
+                    return opened;
+                }
+            };
+            let body = payload[r.position()..].to_vec();
+            shared.telemetry.outstanding.fetch_add(1, Ordering::Relaxed);
+            let input = Input::Request { conn, header, body };
+            if shared.core.send(CoreMsg::Input(input)).await.is_err() {
+                return opened;
+            }
+        }
+        if buf.capacity() - buf.len() < 4096 {
+            buf.reserve(64 * 1024);
+        }
+        tokio::select! {
+            _ = closed.cancelled() => return opened,
+            _ = shared.shutdown.cancelled() => return opened,
+            read = reader.read_buf(&mut buf) => match read {
+                Ok(0) | Err(_) => return opened,
+                Ok(_) => {}
+            }
+        }
+    }
+}
