@@ -1,10 +1,12 @@
 //! `failover-bench`: how long automatic failover takes, end to end, on a loopback HA cluster.
 //!
 //! ```text
-//! failover-bench [--runs 20] [--session-timeout-ms 5000] [--data-dir DIR]
+//! failover-bench [--runs 20] [--session-timeout-ms 5000] [--zookeeper apache|zkserver]
+//!                [--data-dir DIR]
 //! ```
 //!
-//! It starts Apache ZooKeeper (Debian's `zookeeper` package, tickTime 200 ms), three
+//! It starts a ZooKeeper server — Apache ZooKeeper (Debian's `zookeeper` package, the default)
+//! or our `zkserver` — with tickTime 200 ms, three
 //! `journalnode`s, two `namenode`s (nn1 on 127.0.0.1, nn2 on 127.0.0.2) and a `zkfc` beside
 //! each, from the binaries beside it, with `ha.zookeeper.session-timeout.ms` as given and every
 //! other ZKFC setting at its default (health checks every second; fencing `shell(/bin/true)`).
@@ -29,6 +31,8 @@ use hdfs_ha::proto::namenode as pb;
 struct Args {
     runs: usize,
     session_timeout_ms: u64,
+    /// Our `zkserver` instead of Apache ZooKeeper.
+    ours: bool,
     data_dir: PathBuf,
 }
 
@@ -36,6 +40,7 @@ fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         runs: 20,
         session_timeout_ms: 5000,
+        ours: false,
         data_dir: std::env::temp_dir().join(format!("failover-bench-{}", std::process::id())),
     };
     let mut it = std::env::args().skip(1);
@@ -48,9 +53,14 @@ fn parse_args() -> Result<Args, String> {
                     value()?.parse().map_err(|_| "bad --session-timeout-ms")?
             }
             "--data-dir" => args.data_dir = PathBuf::from(value()?),
+            "--zookeeper" => match value()?.as_str() {
+                "apache" => args.ours = false,
+                "zkserver" => args.ours = true,
+                other => return Err(format!("--zookeeper is apache or zkserver, not {other}")),
+            },
             "-h" | "--help" => {
                 return Err(
-                    "usage: failover-bench [--runs 20] [--session-timeout-ms 5000] [--data-dir DIR]"
+                    "usage: failover-bench [--runs 20] [--session-timeout-ms 5000] [--zookeeper apache|zkserver] [--data-dir DIR]"
                         .into(),
                 );
             }
@@ -70,34 +80,44 @@ impl Drop for Guard {
     }
 }
 
-/// Starts Apache ZooKeeper on a free port; returns it and `127.0.0.1:<port>`.
-fn start_zookeeper(dir: &Path) -> Result<(Guard, String), String> {
+/// Starts a ZooKeeper server on a free port; returns it and `127.0.0.1:<port>`.
+fn start_zookeeper(dir: &Path, ours: bool) -> Result<(Guard, String), String> {
     let data = dir.join("zookeeper");
     std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
     let port = local_cluster::free_port("127.0.0.1")?;
     let cfg = dir.join("zoo.cfg");
-    std::fs::write(
-        &cfg,
-        format!(
-            "tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\nmaxSessionTimeout=60000\n4lw.commands.whitelist=ruok\n",
-            data.display()
-        ),
-    )
-    .map_err(|e| e.to_string())?;
+    let mut text = format!(
+        "tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\nmaxSessionTimeout=60000\n4lw.commands.whitelist=ruok\n",
+        data.display()
+    );
+    if ours {
+        let metrics = local_cluster::free_port("127.0.0.1")?;
+        text.push_str(&format!(
+            "metricsProvider.httpPort={metrics}\nmetricsProvider.httpHost=127.0.0.1\n"
+        ));
+    }
+    std::fs::write(&cfg, text).map_err(|e| e.to_string())?;
     let log = std::fs::File::create(dir.join("zookeeper.log")).map_err(|e| e.to_string())?;
-    let child = Command::new("java")
-        .args([
+    let mut command = if ours {
+        Command::new(local_cluster::bin_dir()?.join("zkserver"))
+    } else {
+        let mut java = Command::new("java");
+        java.args([
             "-XX:+UseSerialGC",
             "-cp",
             "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar",
             "org.apache.zookeeper.server.quorum.QuorumPeerMain",
-        ])
+        ]);
+        java
+    };
+    let child = command
         .arg(&cfg)
+        .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(log.try_clone().map_err(|e| e.to_string())?)
         .stderr(log)
         .spawn()
-        .map_err(|e| format!("cannot start ZooKeeper (java): {e}"))?;
+        .map_err(|e| format!("cannot start the ZooKeeper server: {e}"))?;
     let guard = Guard(child);
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -134,7 +154,7 @@ impl Cluster {
     async fn start(args: &Args) -> Result<Cluster, String> {
         let conf_dir = args.data_dir.join("conf");
         std::fs::create_dir_all(&conf_dir).map_err(|e| e.to_string())?;
-        let (zookeeper, quorum) = start_zookeeper(&args.data_dir)?;
+        let (zookeeper, quorum) = start_zookeeper(&args.data_dir, args.ours)?;
         let mut journalnodes = Vec::new();
         let mut jn_addresses = Vec::new();
         for i in 0..3 {
@@ -399,8 +419,14 @@ fn summary(name: &str, mut samples: Vec<Duration>, target: &str) -> String {
 async fn run(args: Args) -> Result<(), String> {
     let mut cluster = Cluster::start(&args).await?;
     println!(
-        "failover-bench: ZooKeeper (tickTime 200 ms), 3 JournalNodes, nn1/nn2 with a ZKFC each; ha.zookeeper.session-timeout.ms={}, health checks every 1000 ms (default), fencing shell(/bin/true); {} runs per scenario",
-        args.session_timeout_ms, args.runs
+        "failover-bench: {} (tickTime 200 ms), 3 JournalNodes, nn1/nn2 with a ZKFC each; ha.zookeeper.session-timeout.ms={}, health checks every 1000 ms (default), fencing shell(/bin/true); {} runs per scenario",
+        if args.ours {
+            "zkserver"
+        } else {
+            "Apache ZooKeeper"
+        },
+        args.session_timeout_ms,
+        args.runs
     );
 
     let mut killed = Vec::new();

@@ -1,7 +1,7 @@
 //! A ZooKeeper server for tests, on an ephemeral port of 127.0.0.1, killed when dropped. The
-//! server kind is a parameter: today Apache ZooKeeper 3.8 (Debian's `zookeeper`); our own
-//! ZooKeeper-compatible server (`zkserver`) joins [`ZkServerKind::all`] once it lands, and every
-//! ZKFC test then runs against both.
+//! server kind is a parameter: Apache ZooKeeper 3.8 (Debian's `zookeeper`) and our own
+//! ZooKeeper-compatible server (`zkserver`); every ZKFC test runs against
+//! [`ZkServerKind::all`].
 
 #![allow(dead_code)]
 
@@ -18,12 +18,14 @@ use super::cluster::free_port;
 pub enum ZkServerKind {
     /// Apache ZooKeeper's `QuorumPeerMain` from `/usr/share/java/zookeeper.jar`.
     Apache,
+    /// Our coordination server, the `zkserver` binary of this package.
+    Ours,
 }
 
 impl ZkServerKind {
     /// Every kind the ZKFC tests must pass against.
     pub fn all() -> Vec<ZkServerKind> {
-        vec![ZkServerKind::Apache]
+        vec![ZkServerKind::Apache, ZkServerKind::Ours]
     }
 }
 
@@ -31,6 +33,8 @@ impl ZkServerKind {
 pub struct ZkServer {
     pub kind: ZkServerKind,
     pub port: u16,
+    /// Our server's Prometheus port (it would take 7000 otherwise).
+    metrics_port: u16,
     dir: tempfile::TempDir,
     process: Option<Child>,
 }
@@ -45,12 +49,14 @@ impl ZkServer {
         let mut server = ZkServer {
             kind,
             port: 0,
+            metrics_port: 0,
             dir,
             process: None,
         };
         // A port found free may be taken before the server binds it: try another.
         for attempt in 0..5 {
             server.port = free_port("127.0.0.1");
+            server.metrics_port = free_port("127.0.0.1");
             server.write_config(tick_ms);
             if server.launch() {
                 return server;
@@ -73,11 +79,17 @@ impl ZkServer {
     }
 
     fn write_config(&self, tick_ms: u64) {
-        let cfg = format!(
+        let mut cfg = format!(
             "tickTime={tick_ms}\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\nmaxSessionTimeout=60000\n4lw.commands.whitelist=*\n",
             self.dir.path().join("data").display(),
             self.port
         );
+        if self.kind == ZkServerKind::Ours {
+            cfg.push_str(&format!(
+                "metricsProvider.httpPort={}\nmetricsProvider.httpHost=127.0.0.1\n",
+                self.metrics_port
+            ));
+        }
         std::fs::write(self.config_path(), cfg).unwrap();
     }
 
@@ -105,6 +117,15 @@ impl ZkServer {
                 .stderr(log)
                 .spawn()
                 .expect("java (Debian package zookeeper / default-jre-headless)"),
+            ZkServerKind::Ours => Command::new(super::binary("zkserver"))
+                .arg(self.config_path())
+                .env("HADOOP_ROOT_LOGGER", "INFO,console")
+                .env_remove("RUST_LOG")
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .expect("the zkserver binary"),
         };
         self.process = Some(child);
         let deadline = Instant::now() + START_DEADLINE;
