@@ -23,9 +23,11 @@ if ((${#missing[@]})); then
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}"
 fi
-if ((${#pypi_packages[@]})); then
+if ! python3 -c "import $(IFS=,; echo "${pypi_packages[*]}")" 2>/dev/null; then
   echo "== installing PyPI packages: ${pypi_packages[*]}"
-  python3 -m pip install --quiet --disable-pip-version-check "${pypi_packages[@]}"
+  pip=(python3 -m pip install --quiet --disable-pip-version-check)
+  # A Debian-managed python3 refuses user installs (PEP 668) unless told otherwise.
+  "${pip[@]}" "${pypi_packages[@]}" || "${pip[@]}" --break-system-packages "${pypi_packages[@]}"
 fi
 
 echo "== cargo fmt --check"
