@@ -134,6 +134,33 @@ pub fn hdfs(conf_dir: &Path, args: &[&str]) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
+/// The `main` of a benchmark command: parses its arguments (a bad one: the message, exit 1),
+/// runs it on a multi-threaded runtime, and on failure prints `<name>: <error>` and exits 1.
+pub fn bench_main<A, F>(
+    name: &str,
+    parse_args: impl FnOnce() -> Result<A, String>,
+    run: impl FnOnce(A) -> F,
+) where
+    F: std::future::Future<Output = Result<(), String>>,
+{
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(msg) => {
+            eprintln!("{msg}");
+            std::process::exit(1);
+        }
+    };
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a runtime: {e}"))
+        .and_then(|runtime| runtime.block_on(run(args)));
+    if let Err(err) = result {
+        eprintln!("{name}: {err}");
+        std::process::exit(1);
+    }
+}
+
 /// Parses a bench's comma-separated list of counts (`--writers 1,4,16`); `what` names one
 /// count in the error.
 pub fn parse_counts(list: &str, what: &str) -> Result<Vec<usize>, String> {

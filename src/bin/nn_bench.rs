@@ -88,24 +88,12 @@ fn write_conf(
 }
 
 fn main() {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(msg) => {
-            eprintln!("{msg}");
-            std::process::exit(1);
-        }
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let data_dir = args.data_dir.clone();
-    let result = runtime.block_on(run(args));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    if let Err(err) = result {
-        eprintln!("nn-bench: {err}");
-        std::process::exit(1);
-    }
+    local_cluster::bench_main("nn-bench", parse_args, |args| async move {
+        let data_dir = args.data_dir.clone();
+        let result = run(args).await;
+        let _ = std::fs::remove_dir_all(&data_dir);
+        result
+    });
 }
 
 async fn run(args: Args) -> Result<(), String> {

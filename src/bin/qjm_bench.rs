@@ -73,21 +73,7 @@ fn disk_fsync_rate(dir: &Path, seconds: f64) -> Result<f64, String> {
 }
 
 fn main() {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(msg) => {
-            eprintln!("{msg}");
-            std::process::exit(1);
-        }
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    if let Err(err) = runtime.block_on(run(args)) {
-        eprintln!("qjm-bench: {err}");
-        std::process::exit(1);
-    }
+    local_cluster::bench_main("qjm-bench", parse_args, run);
 }
 
 async fn run(args: Args) -> Result<(), String> {

@@ -398,8 +398,7 @@ mod tests {
 
     #[test]
     fn zookeeper_settings_are_scoped_per_namenode() {
-        let mut c = Configuration::new();
-        for (k, v) in [
+        let mut c = Configuration::from_pairs(&[
             ("dfs.nameservices", "ns1"),
             ("dfs.ha.namenodes.ns1", "nn1,nn2"),
             ("dfs.namenode.rpc-address.ns1.nn1", "127.0.0.1:8020"),
@@ -409,9 +408,7 @@ mod tests {
             ("ha.zookeeper.parent-znode", "/custom/"),
             ("dfs.ha.automatic-failover.enabled", "true"),
             ("dfs.ha.fencing.methods", "shell(true)"),
-        ] {
-            c.set(k, v);
-        }
+        ]);
         let local = NnTarget::resolve(&c, "ns1", "nn2").unwrap();
         let zkfc = ZkfcConf::from_conf(local, &c).unwrap();
         assert_eq!(zkfc.zk.session_timeout, Duration::from_millis(5000));

@@ -351,16 +351,13 @@ mod tests {
 
     #[test]
     fn the_environment_carries_the_configuration_and_the_target() {
-        let mut c = Configuration::new();
-        for (k, v) in [
+        let c = Configuration::from_pairs(&[
             ("dfs.nameservices", "ns1"),
             ("dfs.ha.namenodes.ns1", "nn1,nn2"),
             ("dfs.namenode.rpc-address.ns1.nn1", "127.0.0.1:8020"),
             ("dfs.namenode.rpc-address.ns1.nn2", "127.0.0.2:8020"),
             ("in.fencing.tests", "yessir"),
-        ] {
-            c.set(k, v);
-        }
+        ]);
         let target = NnTarget::resolve(&c, "ns1", "nn2").unwrap();
         let env = shell_environment(&target);
         let get = |k: &str| env.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
@@ -408,15 +405,12 @@ mod tests {
     }
 
     fn target(extra: &[(&str, &str)]) -> NnTarget {
-        let mut c = Configuration::new();
-        for (k, v) in [
+        let mut c = Configuration::from_pairs(&[
             ("dfs.nameservices", "ns1"),
             ("dfs.ha.namenodes.ns1", "nn1,nn2"),
             ("dfs.namenode.rpc-address.ns1.nn1", "dummyhost:1234"),
             ("dfs.namenode.rpc-address.ns1.nn2", "127.0.0.2:8020"),
-        ] {
-            c.set(k, v);
-        }
+        ]);
         for (k, v) in extra {
             c.set(k, v);
         }

@@ -209,8 +209,7 @@ mod tests {
     use super::*;
 
     fn conf() -> Configuration {
-        let mut c = Configuration::new();
-        for (k, v) in [
+        Configuration::from_pairs(&[
             ("dfs.nameservices", "ns1"),
             ("dfs.ha.namenodes.ns1", "nn1,nn2"),
             ("dfs.namenode.rpc-address.ns1.nn1", "127.0.0.1:8020"),
@@ -219,10 +218,7 @@ mod tests {
             ("dfs.ha.fencing.methods", "shell(true)"),
             ("dfs.ha.fencing.methods.ns1.nn2", "foobar!"),
             ("dfs.ha.automatic-failover.enabled.ns1", "true"),
-        ] {
-            c.set(k, v);
-        }
-        c
+        ])
     }
 
     #[test]
