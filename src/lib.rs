@@ -6,6 +6,7 @@
 //!   and `zoo.cfg`.
 //! - [`proto`] — the gRPC services and messages generated from `proto/` (wire types stay
 //!   inside the services that use them).
+//! - [`ipc`] — Hadoop IPC: the framed, multiplexed transport of the NameNode's client protocol.
 //! - [`coord`] — the ZooKeeper-compatible coordination server (`zkserver`, `zkcli`).
 //! - [`admin`] — the `hdfs` front: Hadoop-style command lines, `getconf`, `version`.
 //! - [`log`] — the log line format every binary writes (log4j's default pattern).
@@ -17,6 +18,7 @@
 pub mod admin;
 pub mod conf;
 pub mod coord;
+pub mod ipc;
 pub mod journal;
 pub mod local_cluster;
 pub mod log;

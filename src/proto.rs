@@ -37,6 +37,12 @@ pub mod zkfc {
     tonic::include_proto!("hdfs_ha.zkfc");
 }
 
+/// Hadoop IPC's headers (`RpcHeader.proto`, `ProtobufRpcEngine2.proto`,
+/// `IpcConnectionContext.proto`): the framing of the client protocol (see `crate::ipc`).
+pub mod ipc {
+    tonic::include_proto!("hadoop.common");
+}
+
 /// Hadoop's `HAZKInfo.proto`: the ActiveNodeInfo record stored in ZooKeeper by the ZKFCs.
 pub mod hazkinfo {
     tonic::include_proto!("hadoop.hdfs");

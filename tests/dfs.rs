@@ -1,4 +1,4 @@
-//! `DfsClient` and `hdfs dfs` against fake NameNodes: gRPC servers in this process that serve
+//! `DfsClient` and `hdfs dfs` against fake NameNodes: IPC servers in this process that serve
 //! ClientNamenodeProtocol over a shared in-memory namespace, each either active or answering
 //! every call with a StandbyException, recording every call's retry-cache ids. They show
 //! ConfiguredFailoverProxyProvider's behaviour: failing over from a standby to the active,
@@ -16,14 +16,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hdfs_ha::conf::Configuration;
+use hdfs_ha::ipc::server::{Caller, RemoteException, ServerConf, serve_connection};
 use hdfs_ha::namenode::client::{ClientError, DfsClient};
 use hdfs_ha::namenode::namespace::{FileStatus, Namespace, NamespaceError};
 use hdfs_ha::namenode::ops::{Attributes, EditOp};
+use hdfs_ha::namenode::protocol::{ClientProtocol, ClientProtocolServer, qualified_class};
 use hdfs_ha::proto::namenode as pb;
-use hdfs_ha::proto::namenode::client_namenode_protocol_server::{
-    ClientNamenodeProtocol, ClientNamenodeProtocolServer,
-};
-use tonic::{Request, Response, Status};
+use tokio_util::sync::CancellationToken;
 
 /// How long any one step may take before the test fails (never a sleep: a deadline).
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -54,13 +53,12 @@ struct FakeNameNode {
     shared: Arc<Mutex<Shared>>,
     standby: AtomicBool,
     /// When set, the next create is done and logged, but its answer is lost (the connection
-    /// "breaks"), and this NameNode turns standby — a crash right after the edit was synced.
+    /// breaks), and this NameNode turns standby — a crash right after the edit was synced.
     lose_next_create_answer: AtomicBool,
     received: Mutex<Vec<Received>>,
+    /// Cancelling it closes every open connection.
+    connections: Mutex<CancellationToken>,
 }
-
-#[derive(Clone)]
-struct FakeService(Arc<FakeNameNode>);
 
 fn now_ms() -> u64 {
     SystemTime::now()
@@ -69,20 +67,18 @@ fn now_ms() -> u64 {
         .as_millis() as u64
 }
 
-fn refused(err: NamespaceError) -> Status {
-    let mut status = Status::failed_precondition(err.message);
-    status
-        .metadata_mut()
-        .insert("exception-class", err.class.parse().unwrap());
-    status
+fn refused(err: NamespaceError) -> RemoteException {
+    RemoteException {
+        class: qualified_class(err.class),
+        message: err.message,
+    }
 }
 
-fn standby(message: &str) -> Status {
-    let mut status = Status::failed_precondition(message);
-    status
-        .metadata_mut()
-        .insert("exception-class", "StandbyException".parse().unwrap());
-    status
+fn standby(message: &str) -> RemoteException {
+    RemoteException {
+        class: qualified_class("StandbyException"),
+        message: message.to_string(),
+    }
 }
 
 fn proto_status(s: FileStatus) -> pb::HdfsFileStatusProto {
@@ -113,7 +109,7 @@ impl FakeNameNode {
         call: &Option<pb::RpcCallProto>,
         user: &str,
         write: bool,
-    ) -> Result<(), Status> {
+    ) -> Result<(), RemoteException> {
         self.received.lock().unwrap().push(Received {
             method,
             call: call.as_ref().map(|c| (c.client_id.clone(), c.call_id)),
@@ -134,42 +130,15 @@ impl FakeNameNode {
         }
     }
 
-    fn apply(ns: &mut Namespace, ops: Vec<EditOp>) -> Result<(), Status> {
-        for op in ops {
-            ns.apply(&op).map_err(refused)?;
-        }
-        Ok(())
-    }
-}
-
-#[tonic::async_trait]
-impl ClientNamenodeProtocol for FakeService {
-    async fn mkdirs(
+    /// Creates a file once per (client id, call id): a retried call gets the first answer.
+    fn create_file(
         &self,
-        request: Request<pb::MkdirsRequestProto>,
-    ) -> Result<Response<pb::MkdirsResponseProto>, Status> {
-        let r = request.into_inner();
-        self.0.admit("mkdirs", &r.call, &r.user, true)?;
-        let mut shared = self.0.shared.lock().unwrap();
-        let attrs = FakeNameNode::attrs(&r.user, r.permission);
-        let ops = shared
-            .namespace
-            .plan_mkdirs(&r.src, &attrs, r.create_parent)
-            .map_err(refused)?;
-        FakeNameNode::apply(&mut shared.namespace, ops)?;
-        Ok(Response::new(pb::MkdirsResponseProto { result: true }))
-    }
-
-    async fn create(
-        &self,
-        request: Request<pb::CreateRequestProto>,
-    ) -> Result<Response<pb::CreateResponseProto>, Status> {
-        let r = request.into_inner();
-        self.0.admit("create", &r.call, &r.user, true)?;
+        r: &pb::CreateRequestProto,
+    ) -> Result<pb::CreateResponseProto, RemoteException> {
         let key = r.call.as_ref().map(|c| (c.client_id.clone(), c.call_id));
-        let mut shared = self.0.shared.lock().unwrap();
+        let mut shared = self.shared.lock().unwrap();
         if let Some(answer) = key.as_ref().and_then(|k| shared.retry_cache.get(k)) {
-            return Ok(Response::new(answer.clone()));
+            return Ok(answer.clone());
         }
         let attrs = FakeNameNode::attrs(&r.user, r.permission);
         let ops = shared
@@ -193,89 +162,126 @@ impl ClientNamenodeProtocol for FakeService {
         if let Some(key) = key {
             shared.retry_cache.insert(key, answer.clone());
         }
-        if self.0.lose_next_create_answer.swap(false, Ordering::SeqCst) {
-            self.0.standby.store(true, Ordering::SeqCst);
-            return Err(Status::unavailable("connection reset by peer"));
+        Ok(answer)
+    }
+
+    fn apply(ns: &mut Namespace, ops: Vec<EditOp>) -> Result<(), RemoteException> {
+        for op in ops {
+            ns.apply(&op).map_err(refused)?;
         }
-        Ok(Response::new(answer))
+        Ok(())
+    }
+}
+
+impl ClientProtocol for FakeNameNode {
+    async fn mkdirs(
+        &self,
+        _: &Caller,
+        r: pb::MkdirsRequestProto,
+    ) -> Result<pb::MkdirsResponseProto, RemoteException> {
+        self.admit("mkdirs", &r.call, &r.user, true)?;
+        let mut shared = self.shared.lock().unwrap();
+        let attrs = FakeNameNode::attrs(&r.user, r.permission);
+        let ops = shared
+            .namespace
+            .plan_mkdirs(&r.src, &attrs, r.create_parent)
+            .map_err(refused)?;
+        FakeNameNode::apply(&mut shared.namespace, ops)?;
+        Ok(pb::MkdirsResponseProto { result: true })
+    }
+
+    async fn create(
+        &self,
+        _: &Caller,
+        r: pb::CreateRequestProto,
+    ) -> Result<pb::CreateResponseProto, RemoteException> {
+        self.admit("create", &r.call, &r.user, true)?;
+        let answer = self.create_file(&r)?;
+        if self.lose_next_create_answer.swap(false, Ordering::SeqCst) {
+            // Crash: standby from now on, every connection closed, no answer ever.
+            self.standby.store(true, Ordering::SeqCst);
+            self.connections.lock().unwrap().cancel();
+            return std::future::pending().await;
+        }
+        Ok(answer)
     }
 
     async fn append(
         &self,
-        request: Request<pb::AppendRequestProto>,
-    ) -> Result<Response<pb::AppendResponseProto>, Status> {
-        let r = request.into_inner();
-        self.0.admit("append", &r.call, &r.user, true)?;
-        let mut shared = self.0.shared.lock().unwrap();
+        _: &Caller,
+        r: pb::AppendRequestProto,
+    ) -> Result<pb::AppendResponseProto, RemoteException> {
+        self.admit("append", &r.call, &r.user, true)?;
+        let mut shared = self.shared.lock().unwrap();
         let op = shared
             .namespace
             .plan_append(&r.src, r.length, now_ms())
             .map_err(refused)?;
         FakeNameNode::apply(&mut shared.namespace, vec![op])?;
         let status = shared.namespace.get_file_info(&r.src).map_err(refused)?;
-        Ok(Response::new(pb::AppendResponseProto {
+        Ok(pb::AppendResponseProto {
             fs: status.map(proto_status),
-        }))
+        })
     }
 
     async fn delete(
         &self,
-        request: Request<pb::DeleteRequestProto>,
-    ) -> Result<Response<pb::DeleteResponseProto>, Status> {
-        let r = request.into_inner();
-        self.0.admit("delete", &r.call, &r.user, true)?;
-        let mut shared = self.0.shared.lock().unwrap();
+        _: &Caller,
+        r: pb::DeleteRequestProto,
+    ) -> Result<pb::DeleteResponseProto, RemoteException> {
+        self.admit("delete", &r.call, &r.user, true)?;
+        let mut shared = self.shared.lock().unwrap();
         let op = shared
             .namespace
             .plan_delete(&r.src, r.recursive, now_ms())
             .map_err(refused)?;
         let result = op.is_some();
         FakeNameNode::apply(&mut shared.namespace, op.into_iter().collect())?;
-        Ok(Response::new(pb::DeleteResponseProto { result }))
+        Ok(pb::DeleteResponseProto { result })
     }
 
     async fn rename(
         &self,
-        request: Request<pb::RenameRequestProto>,
-    ) -> Result<Response<pb::RenameResponseProto>, Status> {
-        let r = request.into_inner();
-        self.0.admit("rename", &r.call, &r.user, true)?;
-        let mut shared = self.0.shared.lock().unwrap();
+        _: &Caller,
+        r: pb::RenameRequestProto,
+    ) -> Result<pb::RenameResponseProto, RemoteException> {
+        self.admit("rename", &r.call, &r.user, true)?;
+        let mut shared = self.shared.lock().unwrap();
         let op = shared
             .namespace
             .plan_rename(&r.src, &r.dst, now_ms())
             .map_err(refused)?;
         let result = op.is_some();
         FakeNameNode::apply(&mut shared.namespace, op.into_iter().collect())?;
-        Ok(Response::new(pb::RenameResponseProto { result }))
+        Ok(pb::RenameResponseProto { result })
     }
 
     async fn get_listing(
         &self,
-        request: Request<pb::GetListingRequestProto>,
-    ) -> Result<Response<pb::GetListingResponseProto>, Status> {
-        let r = request.into_inner();
-        self.0.admit("getListing", &None, "", false)?;
-        let shared = self.0.shared.lock().unwrap();
+        _: &Caller,
+        r: pb::GetListingRequestProto,
+    ) -> Result<pb::GetListingResponseProto, RemoteException> {
+        self.admit("getListing", &None, "", false)?;
+        let shared = self.shared.lock().unwrap();
         let listing = shared.namespace.list(&r.src).map_err(refused)?;
-        Ok(Response::new(pb::GetListingResponseProto {
+        Ok(pb::GetListingResponseProto {
             dir_list: listing.map(|children| pb::DirectoryListingProto {
                 partial_listing: children.into_iter().map(proto_status).collect(),
             }),
-        }))
+        })
     }
 
     async fn get_file_info(
         &self,
-        request: Request<pb::GetFileInfoRequestProto>,
-    ) -> Result<Response<pb::GetFileInfoResponseProto>, Status> {
-        let r = request.into_inner();
-        self.0.admit("getFileInfo", &None, "", false)?;
-        let shared = self.0.shared.lock().unwrap();
+        _: &Caller,
+        r: pb::GetFileInfoRequestProto,
+    ) -> Result<pb::GetFileInfoResponseProto, RemoteException> {
+        self.admit("getFileInfo", &None, "", false)?;
+        let shared = self.shared.lock().unwrap();
         let status = shared.namespace.get_file_info(&r.src).map_err(refused)?;
-        Ok(Response::new(pb::GetFileInfoResponseProto {
+        Ok(pb::GetFileInfoResponseProto {
             fs: status.map(proto_status),
-        }))
+        })
     }
 }
 
@@ -314,13 +320,27 @@ async fn start(shared: &Arc<Mutex<Shared>>, standby: bool) -> Running {
         standby: AtomicBool::new(standby),
         lose_next_create_answer: AtomicBool::new(false),
         received: Mutex::new(Vec::new()),
+        connections: Mutex::new(CancellationToken::new()),
     });
-    let service = ClientNamenodeProtocolServer::new(FakeService(node.clone()));
+    let service = Arc::new(ClientProtocolServer(node.clone()));
+    let accepting = node.clone();
     let server = tokio::spawn(async move {
-        let _ = tonic::transport::Server::builder()
-            .add_service(service)
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
-            .await;
+        while let Ok((stream, _)) = listener.accept().await {
+            let _ = stream.set_nodelay(true);
+            let closed = {
+                let mut token = accepting.connections.lock().unwrap();
+                if token.is_cancelled() {
+                    *token = CancellationToken::new();
+                }
+                token.clone()
+            };
+            tokio::spawn(serve_connection(
+                stream,
+                service.clone(),
+                ServerConf::default(),
+                closed,
+            ));
+        }
     });
     Running {
         node,

@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use common::cluster::{DEADLINE, JournalNodes, NameNodes, format_and_start};
+use hdfs_ha::ipc::client::CallError;
+use hdfs_ha::namenode::protocol::simple_class;
 use hdfs_ha::proto::haservice::HaRequestSource;
 use hdfs_ha::proto::namenode as pb;
 
@@ -43,23 +45,21 @@ fn create(src: &str, client: u8, id: i32) -> pb::CreateRequestProto {
     }
 }
 
-fn class(status: &tonic::Status) -> String {
-    status
-        .metadata()
-        .get("exception-class")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string()
+/// The exception a call failed with: (simple class name, message).
+fn exception(err: &CallError) -> (&str, &str) {
+    match err {
+        CallError::Remote(failure) => (simple_class(&failure.class), failure.message.as_str()),
+        CallError::Io { message, .. } => ("", message.as_str()),
+    }
 }
 
 async fn listing(nns: &NameNodes, i: usize, path: &str) -> Vec<String> {
     let resp = nns
         .client(i)
         .await
-        .get_listing(pb::GetListingRequestProto { src: path.into() })
+        .get_listing(&pb::GetListingRequestProto { src: path.into() })
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     resp.dir_list
         .map(|l| l.partial_listing.into_iter().map(|s| s.path).collect())
         .unwrap_or_default()
@@ -136,37 +136,38 @@ async fn format_bootstrap_transitions_and_tailing() {
     let err = nns
         .client(0)
         .await
-        .mkdirs(mkdirs("/x", 1))
+        .mkdirs(&mkdirs("/x", 1))
         .await
         .unwrap_err();
-    assert_eq!(class(&err), "StandbyException");
     assert_eq!(
-        err.message(),
-        "Operation category WRITE is not supported in state standby. Visit https://s.apache.org/sbnn-error"
+        exception(&err),
+        (
+            "StandbyException",
+            "Operation category WRITE is not supported in state standby. Visit https://s.apache.org/sbnn-error"
+        )
     );
 
     nns.transition(0, true, HaRequestSource::RequestByUser)
         .await
         .unwrap();
     assert_eq!(nns.state(0).await, "active");
-    let mut client = nns.client(0).await;
+    let client = nns.client(0).await;
     assert!(
         client
-            .mkdirs(mkdirs("/user/tester/dir", 1))
+            .mkdirs(&mkdirs("/user/tester/dir", 1))
             .await
             .unwrap()
-            .into_inner()
             .result
     );
     client
-        .create(create("/user/tester/dir/f", 1, 2))
+        .create(&create("/user/tester/dir/f", 1, 2))
         .await
         .unwrap();
     let err = client
-        .create(create("/user/tester/dir/f", 2, 1))
+        .create(&create("/user/tester/dir/f", 2, 1))
         .await
         .unwrap_err();
-    assert_eq!(class(&err), "FileAlreadyExistsException");
+    assert_eq!(exception(&err).0, "FileAlreadyExistsException");
     assert_eq!(listing(&nns, 0, "/user/tester/dir").await, vec!["f"]);
 
     // The standby tails the edits.
@@ -184,21 +185,21 @@ async fn format_bootstrap_transitions_and_tailing() {
     let err = nns
         .client(0)
         .await
-        .get_listing(pb::GetListingRequestProto { src: "/".into() })
+        .get_listing(&pb::GetListingRequestProto { src: "/".into() })
         .await
         .unwrap_err();
     assert_eq!(
-        err.message(),
+        exception(&err).1,
         "Operation category READ is not supported in state standby. Visit https://s.apache.org/sbnn-error"
     );
     // A create retried against the new active (same client and call id) is answered, not redone.
     let again = nns
         .client(1)
         .await
-        .create(create("/user/tester/dir/f", 1, 2))
+        .create(&create("/user/tester/dir/f", 1, 2))
         .await
         .unwrap();
-    assert_eq!(again.into_inner().fs.unwrap().length, 7);
+    assert_eq!(again.fs.unwrap().length, 7);
 
     // HTTP: /isActive for load balancers.
     let code = |i: usize| {
@@ -229,7 +230,7 @@ async fn kill_the_active_under_load_and_lose_nothing_acknowledged() {
         .unwrap();
     nns.client(0)
         .await
-        .mkdirs(mkdirs("/load", 1))
+        .mkdirs(&mkdirs("/load", 1))
         .await
         .unwrap();
 
@@ -241,13 +242,13 @@ async fn kill_the_active_under_load_and_lose_nothing_acknowledged() {
     let mut writers = Vec::new();
     for w in 0..4u8 {
         let (stop, acked, attempted) = (stop.clone(), acked.clone(), attempted.clone());
-        let mut client = nns.client(0).await;
+        let client = nns.client(0).await;
         writers.push(tokio::spawn(async move {
             let mut n = 0;
             while !stop.load(Ordering::SeqCst) {
                 let path = format!("/load/w{w}-{n}");
                 attempted.fetch_add(1, Ordering::SeqCst);
-                match client.create(create(&path, 10 + w, n)).await {
+                match client.create(&create(&path, 10 + w, n)).await {
                     Ok(_) => acked.lock().unwrap().push(path),
                     Err(_) => return Some((path, 10 + w, n)),
                 }
@@ -297,14 +298,14 @@ async fn two_actives_forced_by_hand_the_older_epoch_is_refused_and_exits() {
     nns.transition(0, true, HaRequestSource::RequestByUser)
         .await
         .unwrap();
-    let mut old = nns.client(0).await;
-    old.mkdirs(mkdirs("/before", 1)).await.unwrap();
+    let old = nns.client(0).await;
+    old.mkdirs(&mkdirs("/before", 1)).await.unwrap();
     // nn2 made active without fencing nn1: its new epoch fences nn1 at the JournalNodes.
     nns.transition(1, true, HaRequestSource::RequestByUser)
         .await
         .unwrap();
-    let err = old.mkdirs(mkdirs("/after", 2)).await.unwrap_err();
-    assert!(!err.message().is_empty());
+    let err = old.mkdirs(&mkdirs("/after", 2)).await.unwrap_err();
+    assert!(!err.to_string().is_empty());
     let mut nn1 = nns.nodes[0].take().unwrap();
     assert_eq!(nn1.wait_exit(DEADLINE), Some(1));
     nn1.wait_for_line("Error: flush failed for required journal", DEADLINE);
@@ -347,10 +348,10 @@ async fn checkpoints_reach_the_active_old_edits_are_purged_and_bootstrap_checks_
     nns.transition(0, true, HaRequestSource::RequestByUser)
         .await
         .unwrap();
-    let mut client = nns.client(0).await;
+    let client = nns.client(0).await;
     for i in 0..200 {
         client
-            .mkdirs(mkdirs(&format!("/d/{i}"), 100 + i))
+            .mkdirs(&mkdirs(&format!("/d/{i}"), 100 + i))
             .await
             .unwrap();
     }
@@ -418,7 +419,7 @@ async fn checkpoints_reach_the_active_old_edits_are_purged_and_bootstrap_checks_
             }
         }
     }
-    client.mkdirs(mkdirs("/after-wipe", 999)).await.ok();
+    client.mkdirs(&mkdirs("/after-wipe", 999)).await.ok();
     let out = nns.namenode_cmd(1, &["-bootstrapStandby", "-force", "-nonInteractive"], "");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(6), "{err}");
@@ -450,7 +451,7 @@ async fn jmx_reports_the_ha_state_and_journal_status() {
     nns.transition(0, true, HaRequestSource::RequestByUser)
         .await
         .unwrap();
-    nns.client(0).await.mkdirs(mkdirs("/m", 1)).await.unwrap();
+    nns.client(0).await.mkdirs(&mkdirs("/m", 1)).await.unwrap();
     let get = |i: usize, path: &str| {
         let out = std::process::Command::new("curl")
             .args(["-s", &format!("http://{}{path}", nns.http[i])])
@@ -562,11 +563,11 @@ async fn initialize_shared_edits_reseeds_lost_journalnodes_from_the_local_edits(
     nns.transition(0, true, HaRequestSource::RequestByUser)
         .await
         .unwrap();
-    let mut client = nns.client(0).await;
-    client.mkdirs(mkdirs("/kept", 1)).await.unwrap();
+    let client = nns.client(0).await;
+    client.mkdirs(&mkdirs("/kept", 1)).await.unwrap();
     for n in 0..20 {
         client
-            .create(create(&format!("/kept/f{n}"), 2, n))
+            .create(&create(&format!("/kept/f{n}"), 2, n))
             .await
             .unwrap();
     }
@@ -615,7 +616,7 @@ async fn initialize_shared_edits_reseeds_lost_journalnodes_from_the_local_edits(
     assert_eq!(files.len(), 20, "{files:?}");
     nns.client(1)
         .await
-        .mkdirs(mkdirs("/after", 3))
+        .mkdirs(&mkdirs("/after", 3))
         .await
         .unwrap();
     wait_txid(&nns, 0, written + 1).await;

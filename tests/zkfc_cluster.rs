@@ -131,9 +131,9 @@ async fn a_frozen_active_host_is_fenced_and_the_old_namenode_refused_by_the_jour
                 .nns
                 .client(active)
                 .await
-                .mkdirs(mkdirs(&path, 1, i))
+                .mkdirs(&mkdirs(&path, 1, i))
                 .await;
-            assert!(reply.unwrap().into_inner().result);
+            assert!(reply.unwrap().result);
             acked.push(path);
         }
         // The whole active host freezes (a long GC pause, a stuck VM): NameNode and ZKFC.
@@ -149,9 +149,9 @@ async fn a_frozen_active_host_is_fenced_and_the_old_namenode_refused_by_the_jour
                 .nns
                 .client(other)
                 .await
-                .mkdirs(mkdirs(&path, 2, i))
+                .mkdirs(&mkdirs(&path, 2, i))
                 .await;
-            assert!(reply.unwrap().into_inner().result);
+            assert!(reply.unwrap().result);
             acked.push(path);
         }
         // The old NameNode wakes up still thinking it is active: the JournalNodes refuse its
@@ -161,7 +161,7 @@ async fn a_frozen_active_host_is_fenced_and_the_old_namenode_refused_by_the_jour
             .nns
             .client(active)
             .await
-            .mkdirs(mkdirs("/split/brain", 3, 1))
+            .mkdirs(&mkdirs("/split/brain", 3, 1))
             .await;
         assert!(
             late.is_err(),

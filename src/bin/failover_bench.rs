@@ -24,9 +24,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use hdfs_ha::conf::Configuration;
 use hdfs_ha::local_cluster::{self, Process, percentile};
+use hdfs_ha::namenode::client::DfsClient;
 use hdfs_ha::proto::haservice as ha;
-use hdfs_ha::proto::namenode as pb;
 
 struct Args {
     runs: usize,
@@ -357,41 +358,24 @@ impl Cluster {
     /// Sends `mkdirs` to NameNode `i` every 2 ms until one is acknowledged; returns when.
     async fn first_acknowledged_write(&self, i: usize, tag: &str) -> Result<Instant, String> {
         let deadline = Instant::now() + Duration::from_secs(120);
-        let mut n = 0;
-        loop {
-            n += 1;
-            if let Ok(mut client) =
-                pb::client_namenode_protocol_client::ClientNamenodeProtocolClient::connect(format!(
-                    "http://{}",
-                    self.rpc[i]
-                ))
+        // A client of this NameNode alone: no failover, and a broken connection is reopened
+        // by the next call.
+        let client = DfsClient::new(&Configuration::new(), &format!("hdfs://{}", self.rpc[i]))
+            .map_err(|e| e.to_string())?;
+        for n in 0.. {
+            if client
+                .mkdirs(&format!("/bench/{tag}/w{n}"), 0o755, true)
                 .await
+                .is_ok()
             {
-                loop {
-                    let request = pb::MkdirsRequestProto {
-                        src: format!("/bench/{tag}/w{n}"),
-                        permission: 0o755,
-                        create_parent: true,
-                        call: None,
-                        user: "bench".into(),
-                    };
-                    match client.mkdirs(request).await {
-                        Ok(_) => return Ok(Instant::now()),
-                        Err(status) if status.code() == tonic::Code::Unavailable => break,
-                        Err(_) => {}
-                    }
-                    if Instant::now() > deadline {
-                        return Err(format!("nn{} never accepted a write", i + 1));
-                    }
-                    n += 1;
-                    tokio::time::sleep(Duration::from_millis(2)).await;
-                }
+                return Ok(Instant::now());
             }
             if Instant::now() > deadline {
-                return Err(format!("nn{} never accepted a write", i + 1));
+                break;
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
+        Err(format!("nn{} never accepted a write", i + 1))
     }
 }
 

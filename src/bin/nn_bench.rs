@@ -7,22 +7,23 @@
 //!
 //! It starts three `journalnode`s (127.0.0.1-3) and two `namenode`s (nn1 on 127.0.0.1, nn2 on
 //! 127.0.0.2) from the binaries beside it, formats nn1, bootstraps nn2, makes nn1 active, and
-//! stops everything at the end. Each client creates files one after the other (one call
-//! outstanding). The standby's lag is sampled every 10 ms: the time from a txid being written
-//! on the active until the standby has applied it, polled every millisecond.
+//! stops everything at the end. The clients are tasks of this process sharing one `DfsClient`
+//! of `hdfs://ns1` — so one IPC connection to the active, as a Hadoop client process shares
+//! one — and each creates files one after the other (one call outstanding). The standby's lag
+//! is sampled every 10 ms: the time from a txid being written on the active until the standby
+//! has applied it, polled every millisecond.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use hdfs_ha::conf::site_xml;
+use hdfs_ha::conf::{Configuration, site_xml};
 use hdfs_ha::local_cluster::{self, Process};
+use hdfs_ha::namenode::client::DfsClient;
 use hdfs_ha::proto::haservice as ha;
 use hdfs_ha::proto::namenode as pb;
 
-type Client =
-    pb::client_namenode_protocol_client::ClientNamenodeProtocolClient<tonic::transport::Channel>;
 type NnProtocol = pb::namenode_protocol_client::NamenodeProtocolClient<tonic::transport::Channel>;
 
 struct Args {
@@ -55,13 +56,14 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
+/// Writes the cluster's `hdfs-site.xml` and returns the configuration it holds.
 fn write_conf(
     conf_dir: &Path,
     data_dir: &Path,
     journal_nodes: &[String],
     rpc: &[String; 2],
     http: &[String; 2],
-) -> Result<(), String> {
+) -> Result<Configuration, String> {
     let mut props = vec![
         ("dfs.nameservices".to_string(), "ns1".to_string()),
         ("dfs.ha.namenodes.ns1".into(), "nn1,nn2".into()),
@@ -84,7 +86,12 @@ fn write_conf(
             data_dir.join(nn).display().to_string(),
         ));
     }
-    std::fs::write(conf_dir.join("hdfs-site.xml"), site_xml(&props)).map_err(|e| e.to_string())
+    std::fs::write(conf_dir.join("hdfs-site.xml"), site_xml(&props)).map_err(|e| e.to_string())?;
+    let pairs: Vec<(&str, &str)> = props
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    Ok(Configuration::from_pairs(&pairs))
 }
 
 fn main() {
@@ -114,7 +121,7 @@ async fn run(args: Args) -> Result<(), String> {
         format!("127.0.0.1:{}", local_cluster::free_port("127.0.0.1")?),
         format!("127.0.0.2:{}", local_cluster::free_port("127.0.0.2")?),
     ];
-    write_conf(&conf_dir, &args.data_dir, &journal_nodes, &rpc, &http)?;
+    let conf = write_conf(&conf_dir, &args.data_dir, &journal_nodes, &rpc, &http)?;
     local_cluster::hdfs(
         &conf_dir,
         &[
@@ -177,34 +184,21 @@ async fn run(args: Args) -> Result<(), String> {
         let lag = tokio::spawn(sample_lag(rpc.clone(), stop.clone()));
         let deadline = Instant::now() + Duration::from_secs(args.seconds);
         let started = Instant::now();
+        // A new client (so a new connection) per round, as a new client process would be.
+        let client = Arc::new(DfsClient::new(&conf, "hdfs://ns1").map_err(|e| e.to_string())?);
         let mut tasks = Vec::new();
         for c in 0..clients {
-            let mut client = Client::connect(format!("http://{}", rpc[0]))
-                .await
-                .map_err(|e| e.to_string())?;
+            let client = client.clone();
             tasks.push(tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let mut n = 0;
                 while Instant::now() < deadline {
-                    let request = pb::CreateRequestProto {
-                        src: format!("/bench/r{round}/c{c}/f{n}"),
-                        permission: 0o644,
-                        overwrite: false,
-                        create_parent: true,
-                        replication: 3,
-                        length: 0,
-                        call: Some(pb::RpcCallProto {
-                            client_id: vec![c as u8 + 1; 16],
-                            call_id: n,
-                        }),
-                        user: "bench".into(),
-                        block_size: 0,
-                    };
+                    let path = format!("/bench/r{round}/c{c}/f{n}");
                     let t = Instant::now();
                     client
-                        .create(request)
+                        .create(&path, 0o644, false, true, 3, 0)
                         .await
-                        .map_err(|e| e.message().to_string())?;
+                        .map_err(|e| e.to_string())?;
                     latencies.push(t.elapsed());
                     n += 1;
                 }

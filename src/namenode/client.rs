@@ -10,23 +10,24 @@
 //!   `RetriableException` retries the same NameNode; any other remote exception is the answer;
 //! - after `dfs.client.failover.max.attempts` failovers a call gives up with the last error.
 //!
+//! Calls go over Hadoop IPC ([`crate::ipc`]): one connection per NameNode, shared by every
+//! call of this client, opened on first use and again after it breaks.
+//!
 //! Wire types stay in this file; callers see [`FileStatus`] and [`ClientError`].
 
 use std::collections::HashSet;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tonic::transport::{Channel, Endpoint};
-
 use super::namespace::FileStatus;
+use super::protocol::{ClientProtocolClient, connection_context, qualified_class, simple_class};
 use crate::conf::{ConfError, Configuration, HostPort, ha};
-use crate::journal::service::EXCEPTION_CLASS_KEY;
+use crate::ipc::client::{CallError, Connection};
+use crate::ipc::frame::DEFAULT_MAX_RESPONSE_LENGTH;
 use crate::proto::namenode as pb;
-use crate::proto::namenode::client_namenode_protocol_client::ClientNamenodeProtocolClient;
 
 /// Where failover log lines go (log4j's `%c{2}` of `org.apache.hadoop.io.retry.RetryInvocationHandler`).
 const RETRY_LOG: &str = "retry.RetryInvocationHandler";
@@ -87,25 +88,6 @@ impl ClientError {
     }
 }
 
-/// The fully qualified Java name of an exception a NameNode raises.
-fn qualified_class(class: &str) -> String {
-    if class.contains('.') {
-        return class.to_string();
-    }
-    let package = match class {
-        "StandbyException" | "RetriableException" => "org.apache.hadoop.ipc",
-        "FileNotFoundException" | "IOException" | "EOFException" => "java.io",
-        "FileAlreadyExistsException"
-        | "ParentNotDirectoryException"
-        | "PathIsNotEmptyDirectoryException"
-        | "InvalidPathException" => "org.apache.hadoop.fs",
-        "AccessControlException" => "org.apache.hadoop.security",
-        "SafeModeException" => "org.apache.hadoop.hdfs.server.namenode",
-        _ => "org.apache.hadoop.ipc",
-    };
-    format!("{package}.{class}")
-}
-
 /// The client settings, read once from the configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DfsClientConf {
@@ -119,6 +101,8 @@ pub struct DfsClientConf {
     pub sleep_max: Duration,
     /// `ipc.client.connect.timeout`.
     pub connect_timeout: Duration,
+    /// `ipc.maximum.response.length`: the longest answer read from a NameNode.
+    pub max_response_length: usize,
     /// `dfs.blocksize`, given to new files.
     pub block_size: u64,
     /// Who calls (`$HADOOP_USER_NAME`, else the process user).
@@ -146,6 +130,10 @@ impl DfsClientConf {
             sleep_base: millis("dfs.client.failover.sleep.base.millis", 500)?,
             sleep_max: millis("dfs.client.failover.sleep.max.millis", 15_000)?,
             connect_timeout: millis("ipc.client.connect.timeout", 20_000)?,
+            max_response_length: conf
+                .get_int("ipc.maximum.response.length")
+                .map_err(bad)?
+                .map_or(DEFAULT_MAX_RESPONSE_LENGTH, |n| n.max(0) as usize),
             block_size,
             user: current_user(),
         })
@@ -251,8 +239,28 @@ struct NameNodeTarget {
     /// How log lines name it: `nn1/127.0.0.1:8020` (just the address without HA).
     description: String,
     address: HostPort,
-    /// The open connection, if any; dropped when it fails so the next call reconnects.
-    channel: tokio::sync::Mutex<Option<Channel>>,
+    /// The open connection, if any; dropped when it breaks so the next call reconnects.
+    connection: Mutex<Option<Arc<Connection>>>,
+    /// Held while connecting, so that concurrent calls open one connection, not one each.
+    connecting: tokio::sync::Mutex<()>,
+}
+
+impl NameNodeTarget {
+    fn open_connection(&self) -> Option<Arc<Connection>> {
+        self.connection
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .filter(|c| !c.is_closed())
+    }
+
+    /// Forgets `broken` (and only it: another call may have reconnected already).
+    fn forget(&self, broken: &Arc<Connection>) {
+        let mut cached = self.connection.lock().unwrap_or_else(|p| p.into_inner());
+        if cached.as_ref().is_some_and(|c| Arc::ptr_eq(c, broken)) {
+            *cached = None;
+        }
+    }
 }
 
 /// What the retry policy decides after a failed attempt.
@@ -262,8 +270,6 @@ enum RetryDecision {
     Failover,
     Retry,
 }
-
-type RpcFuture<T> = Pin<Box<dyn Future<Output = Result<tonic::Response<T>, tonic::Status>> + Send>>;
 
 /// A client of one filesystem (`hdfs://<nameservice>` or `hdfs://host:port`).
 pub struct DfsClient {
@@ -380,7 +386,8 @@ impl DfsClient {
                 .map(|(description, address)| NameNodeTarget {
                     description,
                     address,
-                    channel: tokio::sync::Mutex::new(None),
+                    connection: Mutex::new(None),
+                    connecting: tokio::sync::Mutex::new(()),
                 })
                 .collect(),
             ha,
@@ -424,7 +431,7 @@ impl DfsClient {
         permission: u16,
         create_parent: bool,
     ) -> Result<bool, ClientError> {
-        let request = pb::MkdirsRequestProto {
+        let request = &pb::MkdirsRequestProto {
             src: path.to_string(),
             permission: u32::from(permission),
             create_parent,
@@ -432,10 +439,7 @@ impl DfsClient {
             user: self.conf.user.clone(),
         };
         let response = self
-            .invoke("mkdirs", move |mut c| {
-                let request = request.clone();
-                Box::pin(async move { c.mkdirs(request).await })
-            })
+            .invoke("mkdirs", |c| async move { c.mkdirs(request).await })
             .await?;
         Ok(response.result)
     }
@@ -450,7 +454,7 @@ impl DfsClient {
         replication: u16,
         length: u64,
     ) -> Result<FileStatus, ClientError> {
-        let request = pb::CreateRequestProto {
+        let request = &pb::CreateRequestProto {
             src: path.to_string(),
             permission: u32::from(permission),
             overwrite,
@@ -462,61 +466,49 @@ impl DfsClient {
             block_size: self.conf.block_size,
         };
         let response = self
-            .invoke("create", move |mut c| {
-                let request = request.clone();
-                Box::pin(async move { c.create(request).await })
-            })
+            .invoke("create", |c| async move { c.create(request).await })
             .await?;
         status_of(response.fs, path)
     }
 
     /// Grows a file by `length` bytes.
     pub async fn append(&self, path: &str, length: u64) -> Result<FileStatus, ClientError> {
-        let request = pb::AppendRequestProto {
+        let request = &pb::AppendRequestProto {
             src: path.to_string(),
             length,
             call: Some(self.next_call()),
             user: self.conf.user.clone(),
         };
         let response = self
-            .invoke("append", move |mut c| {
-                let request = request.clone();
-                Box::pin(async move { c.append(request).await })
-            })
+            .invoke("append", |c| async move { c.append(request).await })
             .await?;
         status_of(response.fs, path)
     }
 
     /// Deletes a path; `false` when there was nothing to delete.
     pub async fn delete(&self, path: &str, recursive: bool) -> Result<bool, ClientError> {
-        let request = pb::DeleteRequestProto {
+        let request = &pb::DeleteRequestProto {
             src: path.to_string(),
             recursive,
             call: Some(self.next_call()),
             user: self.conf.user.clone(),
         };
         let response = self
-            .invoke("delete", move |mut c| {
-                let request = request.clone();
-                Box::pin(async move { c.delete(request).await })
-            })
+            .invoke("delete", |c| async move { c.delete(request).await })
             .await?;
         Ok(response.result)
     }
 
     /// Renames `src` to `dst` (into `dst` when it is a directory); `false` when it cannot.
     pub async fn rename(&self, src: &str, dst: &str) -> Result<bool, ClientError> {
-        let request = pb::RenameRequestProto {
+        let request = &pb::RenameRequestProto {
             src: src.to_string(),
             dst: dst.to_string(),
             call: Some(self.next_call()),
             user: self.conf.user.clone(),
         };
         let response = self
-            .invoke("rename", move |mut c| {
-                let request = request.clone();
-                Box::pin(async move { c.rename(request).await })
-            })
+            .invoke("rename", |c| async move { c.rename(request).await })
             .await?;
         Ok(response.result)
     }
@@ -524,14 +516,14 @@ impl DfsClient {
     /// The children of a directory (or the file itself); `None` when `path` does not exist.
     pub async fn list(&self, path: &str) -> Result<Option<Vec<FileStatus>>, ClientError> {
         self.next_call_id.fetch_add(1, Ordering::Relaxed);
-        let request = pb::GetListingRequestProto {
+        let request = &pb::GetListingRequestProto {
             src: path.to_string(),
         };
         let response = self
-            .invoke("getListing", move |mut c| {
-                let request = request.clone();
-                Box::pin(async move { c.get_listing(request).await })
-            })
+            .invoke(
+                "getListing",
+                |c| async move { c.get_listing(request).await },
+            )
             .await?;
         Ok(response.dir_list.map(|listing| {
             listing
@@ -545,14 +537,14 @@ impl DfsClient {
     /// The status of `path`; `None` when it does not exist.
     pub async fn get_file_info(&self, path: &str) -> Result<Option<FileStatus>, ClientError> {
         self.next_call_id.fetch_add(1, Ordering::Relaxed);
-        let request = pb::GetFileInfoRequestProto {
+        let request = &pb::GetFileInfoRequestProto {
             src: path.to_string(),
         };
         let response = self
-            .invoke("getFileInfo", move |mut c| {
-                let request = request.clone();
-                Box::pin(async move { c.get_file_info(request).await })
-            })
+            .invoke(
+                "getFileInfo",
+                |c| async move { c.get_file_info(request).await },
+            )
             .await?;
         Ok(response.fs.map(file_status))
     }
@@ -567,20 +559,22 @@ impl DfsClient {
 
     /// Runs one logical call: the same request to the current NameNode, then as the retry
     /// policy decides, until it succeeds or the policy gives up.
-    async fn invoke<T>(
+    async fn invoke<T, F>(
         &self,
         method: &'static str,
-        rpc: impl Fn(ClientNamenodeProtocolClient<Channel>) -> RpcFuture<T>,
-    ) -> Result<T, ClientError> {
+        rpc: impl Fn(ClientProtocolClient) -> F,
+    ) -> Result<T, ClientError>
+    where
+        F: Future<Output = Result<T, CallError>>,
+    {
         let mut failovers = 0u32;
         let mut retries = 0u32;
         loop {
             let index = self.current.load(Ordering::Acquire) % self.namenodes.len();
             let outcome = match self.connect(index).await {
-                Ok(client) => rpc(client)
+                Ok(connection) => rpc(ClientProtocolClient(connection.clone()))
                     .await
-                    .map(tonic::Response::into_inner)
-                    .map_err(|status| self.call_failed(index, &status)),
+                    .map_err(|err| self.call_failed(index, &connection, err)),
                 Err(err) => Err(err),
             };
             let err = match outcome {
@@ -716,44 +710,53 @@ impl DfsClient {
         }
     }
 
-    /// The client of NameNode `index`, connecting if there is no open connection.
-    async fn connect(
-        &self,
-        index: usize,
-    ) -> Result<ClientNamenodeProtocolClient<Channel>, ClientError> {
+    /// The connection to NameNode `index`, connecting if there is no open one.
+    async fn connect(&self, index: usize) -> Result<Arc<Connection>, ClientError> {
         let target = &self.namenodes[index];
-        let mut cached = target.channel.lock().await;
-        if let Some(channel) = cached.as_ref() {
-            return Ok(ClientNamenodeProtocolClient::new(channel.clone()));
+        if let Some(connection) = target.open_connection() {
+            return Ok(connection);
+        }
+        let _connecting = target.connecting.lock().await;
+        if let Some(connection) = target.open_connection() {
+            return Ok(connection);
         }
         let timeout = self.conf.connect_timeout;
-        let endpoint = Endpoint::from_shared(format!("http://{}", target.address))
-            .map_err(|e| ClientError::Config(format!("{}: {e}", target.address)))?
-            .connect_timeout(timeout)
-            .tcp_nodelay(true);
-        let channel = match tokio::time::timeout(timeout, endpoint.connect()).await {
-            Err(_) => return Err(connect_timeout(&target.address, timeout)),
-            Ok(Err(err)) => return Err(connection_failure(&target.address, &err, timeout)),
-            Ok(Ok(channel)) => channel,
+        let context = connection_context(
+            &self.conf.user,
+            self.client_id,
+            self.conf.max_response_length,
+        );
+        let address = &target.address;
+        let connecting = Connection::connect(&address.host, address.port, context);
+        let connection = match tokio::time::timeout(timeout, connecting).await {
+            Err(_) => return Err(connect_timeout(address, timeout)),
+            Ok(Err(err)) => return Err(connection_failure(address, &err, timeout)),
+            Ok(Ok(connection)) => Arc::new(connection),
         };
-        *cached = Some(channel.clone());
-        Ok(ClientNamenodeProtocolClient::new(channel))
+        *target.connection.lock().unwrap_or_else(|p| p.into_inner()) = Some(connection.clone());
+        Ok(connection)
     }
 
-    /// Converts a failed call's status, dropping the connection when it broke.
-    fn call_failed(&self, index: usize, status: &tonic::Status) -> ClientError {
+    /// Converts a failed call's error, forgetting the connection when it closed.
+    fn call_failed(
+        &self,
+        index: usize,
+        connection: &Arc<Connection>,
+        err: CallError,
+    ) -> ClientError {
         let target = &self.namenodes[index];
-        if let Some(class) = status.metadata().get(EXCEPTION_CLASS_KEY) {
-            return ClientError::remote(class.to_str().unwrap_or("IOException"), status.message());
+        if connection.is_closed() {
+            target.forget(connection);
         }
-        match status.code() {
-            tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled => {
-                if let Ok(mut cached) = target.channel.try_lock() {
-                    *cached = None;
-                }
-                connection_failure(&target.address, status, self.conf.connect_timeout)
+        match err {
+            CallError::Remote(failure) => {
+                ClientError::remote(simple_class(&failure.class), failure.message)
             }
-            _ => ClientError::remote("IOException", status.message()),
+            CallError::Io { kind, message } => connection_failure(
+                &target.address,
+                &std::io::Error::new(kind, message),
+                self.conf.connect_timeout,
+            ),
         }
     }
 }
@@ -786,6 +789,23 @@ pub(crate) fn connection_failure(
             ),
         },
         Some(std::io::ErrorKind::TimedOut) => connect_timeout(address, connect_timeout_after),
+        Some(std::io::ErrorKind::UnexpectedEof) => ClientError::Unreachable {
+            class: "java.io.EOFException",
+            message: format!(
+                "End of File Exception between local host is: \"{local}\"; destination host is: \"{}\":{}; : java.io.EOFException; For more details see:  http://wiki.apache.org/hadoop/EOFException",
+                address.host, address.port
+            ),
+        },
+        Some(
+            std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::BrokenPipe,
+        ) => ClientError::Unreachable {
+            class: "java.net.SocketException",
+            message: format!(
+                "Call From {local} to {address} failed on socket exception: java.net.SocketException: {innermost}; For more details see:  http://wiki.apache.org/hadoop/SocketException"
+            ),
+        },
         _ if chain.contains("dns error") || chain.contains("failed to lookup address") => {
             ClientError::Unreachable {
                 class: "java.net.UnknownHostException",

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::conf::ha::{self, LocalNameNode};
 use crate::conf::{ConfError, Configuration, HostPort, QjournalUri, TimeUnit};
+use crate::ipc::frame::DEFAULT_MAX_DATA_LENGTH;
 use crate::qjm::QjmConf;
 
 /// The layout version this NameNode writes (Hadoop 3.3's NameNode layout version).
@@ -54,6 +55,8 @@ pub struct NameNodeConf {
     /// Edits kept beyond the oldest retained image (`dfs.namenode.num.extra.edits.retained`).
     pub extra_edits_retained: u64,
     pub retry_cache_expiry: Duration,
+    /// `ipc.maximum.data.length`: the longest client request frame the RPC port reads.
+    pub ipc_max_data_length: usize,
     /// The superuser group (`dfs.permissions.superusergroup`).
     pub supergroup: String,
     /// `dfs.namenode.support.allow.format`, `dfs.reformat.disabled`.
@@ -198,6 +201,9 @@ impl NameNodeConf {
                 "dfs.namenode.retrycache.expirytime.millis",
                 TimeUnit::Milliseconds,
             )?,
+            ipc_max_data_length: mine
+                .get_int("ipc.maximum.data.length")?
+                .map_or(DEFAULT_MAX_DATA_LENGTH, |n| n.max(0) as usize),
             supergroup: mine
                 .get_trimmed("dfs.permissions.superusergroup")?
                 .unwrap_or_else(|| "supergroup".to_string()),
@@ -245,6 +251,12 @@ mod tests {
         assert_eq!(nn.peers.len(), 1);
         assert_eq!(nn.peers[0].namenode_id, "nn1");
         assert_eq!(nn.tail_period, Duration::from_secs(60));
+        assert_eq!(nn.ipc_max_data_length, 64 << 20);
+        c.set("ipc.maximum.data.length", "1024");
+        assert_eq!(
+            NameNodeConf::from_conf(&c).unwrap().ipc_max_data_length,
+            1024
+        );
     }
 
     #[test]

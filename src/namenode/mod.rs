@@ -5,7 +5,9 @@
 //! - [`storage`]: the local storage directories (VERSION, fsimages, seen_txid);
 //! - [`conf`]: the NameNode's typed configuration;
 //! - [`server`]: HA states, the active writer, the tailing standby, checkpoints;
-//! - [`rpc`] and `http`: the services on the RPC and HTTP ports; [`node`]: the daemon;
+//! - [`rpc`] and `http`: the services on the RPC and HTTP ports; [`protocol`]:
+//!   ClientNamenodeProtocol over IPC (method table, server dispatch, typed client);
+//!   [`node`]: the daemon;
 //! - [`retry_cache`]: answers to retried calls; [`local_edits`]: the active's local copy of
 //!   its edits;
 //! - [`client`]: the client side of ClientNamenodeProtocol, with HA failover.
@@ -17,6 +19,7 @@ pub mod local_edits;
 pub mod namespace;
 pub mod node;
 pub mod ops;
+pub mod protocol;
 pub mod retry_cache;
 pub mod rpc;
 pub mod server;

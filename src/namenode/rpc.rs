@@ -1,6 +1,7 @@
-//! The NameNode's gRPC services — ClientNamenodeProtocol, HAServiceProtocol and
-//! NamenodeProtocol — and the one conversion of NameNode errors to statuses (Hadoop's message,
-//! the exception class in the `exception-class` metadata).
+//! The NameNode's services: ClientNamenodeProtocol (over IPC, see [`super::protocol`]), and
+//! HAServiceProtocol and NamenodeProtocol (gRPC, for the ZKFC and the other NameNode); and the
+//! one conversion of NameNode errors for each transport — to IPC exceptions (Hadoop's class
+//! and message) and to gRPC statuses (the class in the `exception-class` metadata).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,8 +12,10 @@ use tonic::{Request, Response, Status};
 use super::conf::NameNodeConf;
 use super::namespace::FileStatus;
 use super::ops::CallId;
+use super::protocol::{ClientProtocol, qualified_class};
 use super::retry_cache::CachedAnswer;
 use super::server::{HaState, NameNode, NnError, RequestSource};
+use crate::ipc::server::{Caller, RemoteException};
 use crate::journal::service::EXCEPTION_CLASS_KEY;
 use crate::proto::haservice as ha;
 use crate::proto::namenode as pb;
@@ -22,6 +25,16 @@ const IMAGE_CHUNK: usize = 1 << 20;
 
 /// How often a health stream looks for a change of state or health to report.
 const HEALTH_WATCH_PERIOD: Duration = Duration::from_millis(50);
+
+/// The single conversion of NameNode errors to the exceptions IPC answers carry.
+impl From<NnError> for RemoteException {
+    fn from(err: NnError) -> Self {
+        RemoteException {
+            class: qualified_class(&err.class),
+            message: err.message,
+        }
+    }
+}
 
 /// The single conversion of NameNode errors to gRPC statuses.
 pub fn to_status(err: NnError) -> Status {
@@ -87,6 +100,7 @@ pub(crate) fn status_proto(s: &FileStatus) -> pb::HdfsFileStatusProto {
     }
 }
 
+/// ClientNamenodeProtocol's handlers, served over IPC (see [`super::protocol`]).
 pub struct ClientService {
     pub nn: Arc<NameNode>,
 }
@@ -97,10 +111,10 @@ impl ClientService {
         &self,
         answer: CachedAnswer,
         path: &str,
-    ) -> Result<Option<pb::HdfsFileStatusProto>, Status> {
+    ) -> Result<Option<pb::HdfsFileStatusProto>, NnError> {
         let status = match answer {
             CachedAnswer::File(Some(s)) => Some(s),
-            _ => self.nn.status_of(path).await.map_err(to_status)?,
+            _ => self.nn.status_of(path).await?,
         };
         Ok(status.as_ref().map(status_proto))
     }
@@ -110,13 +124,12 @@ fn answered_bool(answer: CachedAnswer) -> bool {
     matches!(answer, CachedAnswer::Bool(true) | CachedAnswer::File(_))
 }
 
-#[tonic::async_trait]
-impl pb::client_namenode_protocol_server::ClientNamenodeProtocol for ClientService {
+impl ClientProtocol for ClientService {
     async fn mkdirs(
         &self,
-        request: Request<pb::MkdirsRequestProto>,
-    ) -> Result<Response<pb::MkdirsResponseProto>, Status> {
-        let r = request.into_inner();
+        _: &Caller,
+        r: pb::MkdirsRequestProto,
+    ) -> Result<pb::MkdirsResponseProto, RemoteException> {
         let attrs = self
             .nn
             .attributes(&user_of(&r.user), (r.permission & 0o7777) as u16);
@@ -127,19 +140,18 @@ impl pb::client_namenode_protocol_server::ClientNamenodeProtocol for ClientServi
                 |ns| ns.plan_mkdirs(&r.src, &attrs, r.create_parent),
                 |_, _| CachedAnswer::Bool(true),
             )
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(pb::MkdirsResponseProto {
+            .await?;
+        Ok(pb::MkdirsResponseProto {
             result: answered_bool(answer),
-        }))
+        })
     }
 
     async fn create(
         &self,
-        request: Request<pb::CreateRequestProto>,
-    ) -> Result<Response<pb::CreateResponseProto>, Status> {
-        let client = caller(&request);
-        let r = request.into_inner();
+        caller: &Caller,
+        r: pb::CreateRequestProto,
+    ) -> Result<pb::CreateResponseProto, RemoteException> {
+        let client = caller.address.to_string();
         let attrs = self
             .nn
             .attributes(&user_of(&r.user), (r.permission & 0o7777) as u16);
@@ -167,18 +179,17 @@ impl pb::client_namenode_protocol_server::ClientNamenodeProtocol for ClientServi
                 },
                 NameNode::file_after,
             )
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(pb::CreateResponseProto {
+            .await?;
+        Ok(pb::CreateResponseProto {
             fs: self.answered_file(answer, &r.src).await?,
-        }))
+        })
     }
 
     async fn append(
         &self,
-        request: Request<pb::AppendRequestProto>,
-    ) -> Result<Response<pb::AppendResponseProto>, Status> {
-        let r = request.into_inner();
+        _: &Caller,
+        r: pb::AppendRequestProto,
+    ) -> Result<pb::AppendResponseProto, RemoteException> {
         let mtime = super::server::now_millis();
         let answer = self
             .nn
@@ -187,18 +198,17 @@ impl pb::client_namenode_protocol_server::ClientNamenodeProtocol for ClientServi
                 |ns| ns.plan_append(&r.src, r.length, mtime).map(|op| vec![op]),
                 NameNode::file_after,
             )
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(pb::AppendResponseProto {
+            .await?;
+        Ok(pb::AppendResponseProto {
             fs: self.answered_file(answer, &r.src).await?,
-        }))
+        })
     }
 
     async fn delete(
         &self,
-        request: Request<pb::DeleteRequestProto>,
-    ) -> Result<Response<pb::DeleteResponseProto>, Status> {
-        let r = request.into_inner();
+        _: &Caller,
+        r: pb::DeleteRequestProto,
+    ) -> Result<pb::DeleteResponseProto, RemoteException> {
         let mtime = super::server::now_millis();
         let answer = self
             .nn
@@ -210,18 +220,17 @@ impl pb::client_namenode_protocol_server::ClientNamenodeProtocol for ClientServi
                 },
                 |_, ops| CachedAnswer::Bool(!ops.is_empty()),
             )
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(pb::DeleteResponseProto {
+            .await?;
+        Ok(pb::DeleteResponseProto {
             result: answered_bool(answer),
-        }))
+        })
     }
 
     async fn rename(
         &self,
-        request: Request<pb::RenameRequestProto>,
-    ) -> Result<Response<pb::RenameResponseProto>, Status> {
-        let r = request.into_inner();
+        _: &Caller,
+        r: pb::RenameRequestProto,
+    ) -> Result<pb::RenameResponseProto, RemoteException> {
         let mtime = super::server::now_millis();
         let answer = self
             .nn
@@ -233,39 +242,34 @@ impl pb::client_namenode_protocol_server::ClientNamenodeProtocol for ClientServi
                 },
                 |_, ops| CachedAnswer::Bool(!ops.is_empty()),
             )
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(pb::RenameResponseProto {
+            .await?;
+        Ok(pb::RenameResponseProto {
             result: answered_bool(answer),
-        }))
+        })
     }
 
     async fn get_listing(
         &self,
-        request: Request<pb::GetListingRequestProto>,
-    ) -> Result<Response<pb::GetListingResponseProto>, Status> {
-        let src = request.into_inner().src;
-        let listing = self.nn.read(|ns| ns.list(&src)).await.map_err(to_status)?;
-        Ok(Response::new(pb::GetListingResponseProto {
+        _: &Caller,
+        r: pb::GetListingRequestProto,
+    ) -> Result<pb::GetListingResponseProto, RemoteException> {
+        let listing = self.nn.read(|ns| ns.list(&r.src)).await?;
+        Ok(pb::GetListingResponseProto {
             dir_list: listing.map(|entries| pb::DirectoryListingProto {
                 partial_listing: entries.iter().map(status_proto).collect(),
             }),
-        }))
+        })
     }
 
     async fn get_file_info(
         &self,
-        request: Request<pb::GetFileInfoRequestProto>,
-    ) -> Result<Response<pb::GetFileInfoResponseProto>, Status> {
-        let src = request.into_inner().src;
-        let status = self
-            .nn
-            .read(|ns| ns.get_file_info(&src))
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(pb::GetFileInfoResponseProto {
+        _: &Caller,
+        r: pb::GetFileInfoRequestProto,
+    ) -> Result<pb::GetFileInfoResponseProto, RemoteException> {
+        let status = self.nn.read(|ns| ns.get_file_info(&r.src)).await?;
+        Ok(pb::GetFileInfoResponseProto {
             fs: status.as_ref().map(status_proto),
-        }))
+        })
     }
 }
 

@@ -1,5 +1,6 @@
 //! A cluster on loopback for tests: JournalNodes on 127.0.0.1-3 and NameNodes on 127.0.0.1-2,
-//! real processes, a generated conf dir, gRPC clients for the NameNodes' protocols.
+//! real processes, a generated conf dir, clients for the NameNodes' protocols (IPC for
+//! ClientNamenodeProtocol, gRPC for the others).
 
 #![allow(dead_code)]
 
@@ -9,6 +10,8 @@ use std::time::Duration;
 
 use super::{Daemon, STARTUP_DEADLINE, binary};
 use hdfs_ha::conf::site_xml;
+use hdfs_ha::ipc::frame::DEFAULT_MAX_RESPONSE_LENGTH;
+use hdfs_ha::namenode::protocol::{ClientProtocolClient, connection_context};
 use hdfs_ha::proto::haservice as ha;
 use hdfs_ha::proto::namenode as pb;
 
@@ -228,17 +231,13 @@ impl NameNodes {
         .unwrap()
     }
 
-    pub async fn client(
-        &self,
-        i: usize,
-    ) -> pb::client_namenode_protocol_client::ClientNamenodeProtocolClient<tonic::transport::Channel>
-    {
-        pb::client_namenode_protocol_client::ClientNamenodeProtocolClient::connect(format!(
-            "http://{}",
-            self.rpc[i]
-        ))
-        .await
-        .unwrap()
+    /// A ClientNamenodeProtocol client of NameNode `i` on a connection of its own.
+    pub async fn client(&self, i: usize) -> ClientProtocolClient {
+        let (host, port) = self.rpc[i].rsplit_once(':').unwrap();
+        let context = connection_context("tester", [0; 16], DEFAULT_MAX_RESPONSE_LENGTH);
+        ClientProtocolClient::connect(host, port.parse().unwrap(), context)
+            .await
+            .unwrap()
     }
 
     pub async fn nn_protocol(

@@ -1,0 +1,66 @@
+//! Hadoop IPC: the transport of the NameNode's client protocol — protobuf messages in
+//! length-prefixed frames on TCP, many calls multiplexed on one connection.
+//!
+//! # Why not gRPC
+//!
+//! A namespace call is small (a create is ~60 bytes each way) and a NameNode answers tens of
+//! thousands a second. Over gRPC each call was an HTTP/2 stream: HEADERS and DATA frames, hpack,
+//! stream bookkeeping and tower layers, and one read and one write syscall per call on each
+//! side — most of the NameNode's CPU went there, not to the namespace. Here a call costs a
+//! frame; a connection reads every frame one read returns, and writes every answer ready at
+//! that moment in one write, so under load syscalls and wakeups are shared by many calls. It is
+//! also what Hadoop's clients speak: `ipc.Server` and `ipc.Client`'s framing, headers and
+//! error statuses, with one connection per server shared by a process's callers.
+//!
+//! # Frame layout
+//!
+//! A client opens a connection with a 7-byte preamble, then sends frames:
+//!
+//! ```text
+//! preamble:  "hrpc" | version (9) | service class (0) | auth protocol (0 = none)
+//! frame:     length (u32, big-endian, the bytes that follow; at most ipc.maximum.data.length)
+//!            | RpcRequestHeaderProto, length-delimited     (call id, client id, kind, op)
+//!            | RequestHeaderProto, length-delimited        (method, protocol, version)
+//!            | the request message, length-delimited
+//! ```
+//!
+//! The first frame is the connection context: a request header with call id -3 followed by an
+//! `IpcConnectionContextProto` (user and protocol); call id -4 is a ping. The server answers
+//! each call, in whatever order calls complete:
+//!
+//! ```text
+//! answer:    length (u32, big-endian)
+//!            | RpcResponseHeaderProto, length-delimited    (call id, status, exception class
+//!                                                           and message when not SUCCESS)
+//!            | the response message, length-delimited      (SUCCESS only)
+//! ```
+//!
+//! Status ERROR fails one call and keeps the connection; FATAL (a frame that cannot be read,
+//! a length over the limit, a call before the context) closes it. Varints and messages are
+//! protobuf's; the headers are Hadoop's (`proto/ipc.proto`).
+//!
+//! - [`frame`]: the bytes — pure encoders and decoders, no I/O;
+//! - [`server`]: one connection of a server, and the [`server::Service`] a protocol implements;
+//! - [`client`]: one multiplexed client connection.
+//!
+//! The NameNode serves this on its RPC port beside its gRPC services (HAServiceProtocol and
+//! NamenodeProtocol): a connection that starts with `hrpc` is IPC, one that starts with the
+//! HTTP/2 preface is gRPC (see [`is_http2`]).
+
+pub mod client;
+pub mod frame;
+pub mod server;
+
+/// The first bytes of an HTTP/2 connection (`PRI * HTTP/2.0\r\n…`): what a gRPC client sends.
+const HTTP2_PREFACE_START: &[u8; 4] = b"PRI ";
+
+/// Whether a connection that starts with `first` (at least four bytes) speaks HTTP/2.
+pub fn is_http2(first: &[u8]) -> bool {
+    first.starts_with(HTTP2_PREFACE_START)
+}
+
+/// Whether a connection that starts with `first` (fewer than four bytes) may still turn out
+/// to speak HTTP/2.
+pub fn could_be_http2(first: &[u8]) -> bool {
+    HTTP2_PREFACE_START.starts_with(first)
+}

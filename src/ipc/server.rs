@@ -1,0 +1,469 @@
+//! The server side of one IPC connection: reads the preamble and the connection context, then
+//! calls; runs every call's future inside the connection's own task; answers each call as it
+//! completes, gathering every answer ready at that moment into one write.
+//!
+//! Rules it keeps:
+//! - a frame that cannot be decoded, a length over `ipc.maximum.data.length`, a call before
+//!   the connection context: a FATAL answer naming what is wrong (and a WARN log line), then
+//!   this connection closes — nothing else is affected;
+//! - an unknown method or protocol is an ERROR answer to that call, and the connection stays
+//!   open, as in Hadoop;
+//! - a call that started runs to its end even when its connection goes away (its answer is
+//!   dropped), so that a retry finds it in the NameNode's retry cache instead of running twice.
+
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::{Buf, Bytes, BytesMut};
+use futures_util::FutureExt;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio_util::sync::CancellationToken;
+
+use super::frame::{
+    self, FrameError, HTTP_GET_RESPONSE, Inbound, InboundCall, NO_CALL_ID, PREAMBLE_LEN,
+    PreambleError, VERSION, class,
+};
+use crate::proto::ipc::rpc_response_header_proto::{RpcErrorCodeProto, RpcStatusProto};
+
+/// Who makes the calls of a connection, as its connection context said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub address: IpAddr,
+    /// The effective user of the connection context ("" when it named none).
+    pub user: String,
+    /// The protocol the connection was opened for.
+    pub protocol: String,
+}
+
+/// An exception a call's handler raised: the Java class (fully qualified, as on Hadoop's wire)
+/// and the message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{class}: {message}")]
+pub struct RemoteException {
+    pub class: String,
+    pub message: String,
+}
+
+/// The encoded response message of a call, or the exception it raised.
+pub type ResponseFuture = Pin<Box<dyn Future<Output = Result<Vec<u8>, RemoteException>> + Send>>;
+
+/// Why a service could not start a call.
+#[derive(Debug)]
+pub enum DispatchError {
+    /// The protocol has no such method (an ERROR answer).
+    NoSuchMethod,
+    /// The request is not the method's request message (fatal to the connection).
+    Undecodable(prost::DecodeError),
+}
+
+/// A protocol served over IPC: the one place that maps method names to handlers.
+pub trait Service: Send + Sync + 'static {
+    /// The protocol's name, as calls declare it.
+    fn protocol(&self) -> &'static str;
+
+    /// Decodes `payload` as `method`'s request and starts the call.
+    fn call(
+        &self,
+        caller: &Arc<Caller>,
+        method: &str,
+        payload: Bytes,
+    ) -> Result<ResponseFuture, DispatchError>;
+}
+
+/// The limits a server keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerConf {
+    /// `ipc.maximum.data.length`: the longest request frame read.
+    pub max_data_length: usize,
+}
+
+impl Default for ServerConf {
+    fn default() -> Self {
+        ServerConf {
+            max_data_length: frame::DEFAULT_MAX_DATA_LENGTH,
+        }
+    }
+}
+
+/// A running call and the id its answer goes to.
+struct Running {
+    call_id: i32,
+    future: ResponseFuture,
+}
+
+impl Future for Running {
+    type Output = (i32, Result<Vec<u8>, RemoteException>);
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let call_id = self.call_id;
+        self.future
+            .as_mut()
+            .poll(cx)
+            .map(|outcome| (call_id, outcome))
+    }
+}
+
+/// An answer that ends the connection.
+struct Fatal {
+    call_id: i32,
+    code: RpcErrorCodeProto,
+    class: &'static str,
+    message: String,
+}
+
+/// The state of one connection after its preamble.
+struct Connection<S> {
+    service: Arc<S>,
+    peer: SocketAddr,
+    conf: ServerConf,
+    caller: Option<Arc<Caller>>,
+    running: FuturesUnordered<Running>,
+    /// Answers not written yet.
+    output: BytesMut,
+}
+
+/// Serves one connection until the client closes it, it breaks, a fatal error ends it, or
+/// `shutdown` is cancelled.
+pub async fn serve_connection<S: Service>(
+    stream: TcpStream,
+    service: Arc<S>,
+    conf: ServerConf,
+    shutdown: CancellationToken,
+) {
+    let Ok(peer) = stream.peer_addr() else {
+        return;
+    };
+    let (mut reader, mut writer) = stream.into_split();
+    let mut input = BytesMut::with_capacity(8 * 1024);
+    let preamble = loop {
+        if let Some(parsed) = frame::parse_preamble(&input) {
+            break parsed;
+        }
+        let read = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            read = reader.read_buf(&mut input) => read,
+        };
+        if !matches!(read, Ok(n) if n > 0) {
+            return;
+        }
+    };
+    if let Err(err) = preamble {
+        refuse_preamble(&mut writer, peer, err).await;
+        return;
+    }
+    input.advance(PREAMBLE_LEN);
+    let mut conn = Connection {
+        service,
+        peer,
+        conf,
+        caller: None,
+        running: FuturesUnordered::new(),
+        output: BytesMut::with_capacity(8 * 1024),
+    };
+    let mut reading = true;
+    loop {
+        let fatal = if reading {
+            conn.take_frames(&mut input)
+        } else {
+            None
+        };
+        conn.take_ready_answers();
+        if let Some(fatal) = &fatal {
+            conn.answer_fatal(fatal);
+        }
+        if !conn.output.is_empty() {
+            if writer.write_all(&conn.output).await.is_err() {
+                break;
+            }
+            conn.output.clear();
+        }
+        if fatal.is_some() || (!reading && conn.running.is_empty()) {
+            break;
+        }
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => return,
+            Some((call_id, outcome)) = conn.running.next(), if !conn.running.is_empty() => {
+                conn.answer(call_id, outcome);
+            }
+            read = reader.read_buf(&mut input), if reading => match read {
+                Ok(0) => {
+                    reading = false;
+                    if !input.is_empty() {
+                        let fatal = conn.truncated(input.len());
+                        conn.answer_fatal(&fatal);
+                    }
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    tracing::debug!("IPC connection from {peer} broke: {err}");
+                    reading = false;
+                }
+            },
+        }
+    }
+    let _ = writer.shutdown().await;
+    drop(writer);
+    drop(reader);
+    // Calls that started finish even though nobody will read their answers.
+    let mut running = conn.running;
+    tokio::select! {
+        _ = shutdown.cancelled() => {}
+        _ = async { while running.next().await.is_some() {} } => {}
+    }
+}
+
+/// Answers a preamble that is not ours as Hadoop does, then the connection closes.
+async fn refuse_preamble(writer: &mut OwnedWriteHalf, peer: SocketAddr, err: PreambleError) {
+    let mut output = BytesMut::new();
+    match err {
+        PreambleError::HttpGet => output.extend_from_slice(HTTP_GET_RESPONSE.as_bytes()),
+        PreambleError::BadMagic { magic, version } => {
+            tracing::warn!(
+                "Incorrect RPC Header length from {peer} expected length: {:?} got length: {:?}",
+                String::from_utf8_lossy(&frame::MAGIC),
+                String::from_utf8_lossy(&magic)
+            );
+            bad_version(&mut output, version);
+        }
+        PreambleError::Version(version) => {
+            tracing::warn!(
+                "Version mismatch from {peer} got version {version} expected version {VERSION}"
+            );
+            bad_version(&mut output, version);
+        }
+        PreambleError::AuthProtocol(auth) => {
+            let message = if auth as i8 == -33 {
+                "SASL authentication is not enabled.  Available:[SIMPLE]".to_string()
+            } else {
+                format!("Unknown auth protocol:{}", auth as i8)
+            };
+            tracing::warn!("IPC connection from {peer} refused: {message}");
+            let header = frame::response_header(
+                -33,
+                RpcStatusProto::Fatal,
+                Some((
+                    RpcErrorCodeProto::FatalUnauthorized,
+                    "org.apache.hadoop.security.AccessControlException",
+                    &message,
+                )),
+            );
+            frame::encode_response(&mut output, &header, None);
+        }
+    }
+    let _ = writer.write_all(&output).await;
+    let _ = writer.shutdown().await;
+}
+
+/// Hadoop's answer to a client of another IPC version (`setupBadVersionResponse`): clients
+/// of version 9 and later can read it; older ones get nothing.
+fn bad_version(output: &mut BytesMut, version: u8) {
+    if version < VERSION {
+        return;
+    }
+    let message =
+        format!("Server IPC version {VERSION} cannot communicate with client version {version}");
+    let header = frame::response_header(
+        NO_CALL_ID,
+        RpcStatusProto::Fatal,
+        Some((
+            RpcErrorCodeProto::FatalVersionMismatch,
+            class::VERSION_MISMATCH,
+            &message,
+        )),
+    );
+    frame::encode_response(output, &header, None);
+}
+
+impl<S: Service> Connection<S> {
+    /// Handles every whole frame in `input`; stops at a fatal one.
+    fn take_frames(&mut self, input: &mut BytesMut) -> Option<Fatal> {
+        loop {
+            let frame = match frame::split_frame(input, self.conf.max_data_length) {
+                Ok(Some(frame)) => frame,
+                Ok(None) => return None,
+                Err(err) => return Some(self.refuse_frame(err)),
+            };
+            let inbound = match frame::decode_request(frame) {
+                Ok(inbound) => inbound,
+                Err(err) => return Some(self.refuse_frame(err)),
+            };
+            if let Err(fatal) = self.take(inbound) {
+                return Some(fatal);
+            }
+        }
+    }
+
+    fn take(&mut self, inbound: Inbound) -> Result<(), Fatal> {
+        let invalid = |call_id: i32, message: &str| Fatal {
+            call_id,
+            code: RpcErrorCodeProto::FatalInvalidRpcHeader,
+            class: class::FATAL_RPC_SERVER,
+            message: message.to_string(),
+        };
+        match inbound {
+            Inbound::Ping => Ok(()),
+            Inbound::ConnectionContext(context) => {
+                if self.caller.is_some() {
+                    return Err(invalid(
+                        frame::CONNECTION_CONTEXT_CALL_ID,
+                        "Connection context already processed",
+                    ));
+                }
+                self.caller = Some(Arc::new(Caller {
+                    address: self.peer.ip(),
+                    user: context
+                        .user_info
+                        .and_then(|u| u.effective_user)
+                        .unwrap_or_default(),
+                    protocol: context.protocol.unwrap_or_default(),
+                }));
+                Ok(())
+            }
+            Inbound::Call(call) => {
+                let Some(caller) = self.caller.clone() else {
+                    return Err(invalid(call.call_id, "Connection context not established"));
+                };
+                self.start(&caller, call)
+            }
+        }
+    }
+
+    /// Starts a call, or answers at once when it names no method of ours.
+    fn start(&mut self, caller: &Arc<Caller>, call: InboundCall) -> Result<(), Fatal> {
+        if call.protocol != self.service.protocol() {
+            let message = format!("Unknown protocol: {}", call.protocol);
+            self.answer_error(
+                call.call_id,
+                RpcErrorCodeProto::ErrorNoSuchProtocol,
+                class::NO_SUCH_PROTOCOL,
+                &message,
+            );
+            return Ok(());
+        }
+        match self.service.call(caller, &call.method, call.payload) {
+            Ok(future) => {
+                self.running.push(Running {
+                    call_id: call.call_id,
+                    future,
+                });
+                Ok(())
+            }
+            Err(DispatchError::NoSuchMethod) => {
+                let message = format!(
+                    "Unknown method {} called on {} protocol.",
+                    call.method, caller.protocol
+                );
+                tracing::warn!("{message}");
+                self.answer_error(
+                    call.call_id,
+                    RpcErrorCodeProto::ErrorNoSuchMethod,
+                    class::NO_SUCH_METHOD,
+                    &message,
+                );
+                Ok(())
+            }
+            Err(DispatchError::Undecodable(err)) => Err(Fatal {
+                call_id: call.call_id,
+                code: RpcErrorCodeProto::FatalDeserializingRequest,
+                class: class::FATAL_RPC_SERVER,
+                message: format!("IPC server unable to read call parameters: {err}"),
+            }),
+        }
+    }
+
+    /// The fatal answer to a frame that could not be read, and its WARN line.
+    fn refuse_frame(&self, err: FrameError) -> Fatal {
+        let host = self.peer.ip();
+        let (call_id, code, class, message) = match err {
+            FrameError::NegativeLength(_) => (
+                NO_CALL_ID,
+                RpcErrorCodeProto::FatalInvalidRpcHeader,
+                class::IO_EXCEPTION,
+                format!("{err}!! from {host}"),
+            ),
+            FrameError::TooLong { .. } => (
+                NO_CALL_ID,
+                RpcErrorCodeProto::FatalInvalidRpcHeader,
+                class::IO_EXCEPTION,
+                format!("{err}.  RPC came from {host}"),
+            ),
+            FrameError::Malformed {
+                call_id,
+                code,
+                message,
+            } => (
+                call_id.unwrap_or(NO_CALL_ID),
+                code,
+                class::FATAL_RPC_SERVER,
+                message,
+            ),
+        };
+        Fatal {
+            call_id,
+            code,
+            class,
+            message,
+        }
+    }
+
+    fn truncated(&self, buffered: usize) -> Fatal {
+        Fatal {
+            call_id: NO_CALL_ID,
+            code: RpcErrorCodeProto::FatalDeserializingRequest,
+            class: class::IO_EXCEPTION,
+            message: format!(
+                "The connection from {} ended within a frame ({buffered} bytes of it received)",
+                self.peer
+            ),
+        }
+    }
+
+    /// Answers every call that has completed, without waiting for any.
+    fn take_ready_answers(&mut self) {
+        while let Some(Some((call_id, outcome))) = self.running.next().now_or_never() {
+            self.answer(call_id, outcome);
+        }
+    }
+
+    fn answer(&mut self, call_id: i32, outcome: Result<Vec<u8>, RemoteException>) {
+        match outcome {
+            Ok(response) => {
+                let header = frame::response_header(call_id, RpcStatusProto::Success, None);
+                frame::encode_response(&mut self.output, &header, Some(&response));
+            }
+            Err(err) => self.answer_error(
+                call_id,
+                RpcErrorCodeProto::ErrorApplication,
+                &err.class,
+                &err.message,
+            ),
+        }
+    }
+
+    fn answer_error(&mut self, call_id: i32, code: RpcErrorCodeProto, class: &str, message: &str) {
+        let header =
+            frame::response_header(call_id, RpcStatusProto::Error, Some((code, class, message)));
+        frame::encode_response(&mut self.output, &header, None);
+    }
+
+    fn answer_fatal(&mut self, fatal: &Fatal) {
+        tracing::warn!(
+            "IPC connection from {} closed: {}",
+            self.peer,
+            fatal.message
+        );
+        let header = frame::response_header(
+            fatal.call_id,
+            RpcStatusProto::Fatal,
+            Some((fatal.code, fatal.class, &fatal.message)),
+        );
+        frame::encode_response(&mut self.output, &header, None);
+    }
+}
