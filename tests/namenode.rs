@@ -444,14 +444,56 @@ async fn checkpoints_reach_the_active_old_edits_are_purged_and_bootstrap_checks_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn jmx_reports_the_ha_state_and_journal_status() {
+async fn jmx_reports_the_ha_state_and_journal_status_and_bad_bytes_harm_nobody() {
     let jns = JournalNodes::start(true);
     let mut nns = NameNodes::configure(&jns, &[]);
     format_and_start(&mut nns);
     nns.transition(0, true, HaRequestSource::RequestByUser)
         .await
         .unwrap();
-    nns.client(0).await.mkdirs(&mkdirs("/m", 1)).await.unwrap();
+    let client = nns.client(0).await;
+    client.mkdirs(&mkdirs("/m", 1)).await.unwrap();
+
+    // Bytes that are neither Hadoop IPC nor HTTP/2 on the RPC port, a browser, a frame over
+    // ipc.maximum.data.length and a connection that stalls mid-preamble: each is refused on
+    // its own connection, and the NameNode goes on serving both transports.
+    let exchange = |bytes: &'static [u8]| {
+        let address = nns.rpc[0].clone();
+        async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+            stream.write_all(bytes).await.unwrap();
+            let mut answer = Vec::new();
+            tokio::time::timeout(DEADLINE, stream.read_to_end(&mut answer))
+                .await
+                .expect("the NameNode closes a connection it refuses")
+                .unwrap();
+            String::from_utf8_lossy(&answer).into_owned()
+        }
+    };
+    let stalled = tokio::net::TcpStream::connect(&nns.rpc[0]).await.unwrap();
+    stalled.try_write(b"PR").unwrap();
+    assert!(
+        exchange(b"\x00\x01garbage that is no protocol at all")
+            .await
+            .contains("VersionMismatch")
+    );
+    assert!(
+        exchange(b"GET /jmx HTTP/1.1\r\n\r\n")
+            .await
+            .contains("It looks like you are making an HTTP request to a Hadoop IPC port.")
+    );
+    let answer = exchange(b"hrpc\x09\x00\x00\x7f\xff\xff\xff").await;
+    assert!(
+        answer.contains(
+            "Requested data length 2147483647 is longer than maximum configured RPC length 67108864"
+        ),
+        "{answer:?}"
+    );
+    client.mkdirs(&mkdirs("/m2", 2)).await.unwrap();
+    assert_eq!(nns.state(0).await, "active");
+    drop(stalled);
+
     let get = |i: usize, path: &str| {
         let out = std::process::Command::new("curl")
             .args(["-s", &format!("http://{}{path}", nns.http[i])])

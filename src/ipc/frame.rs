@@ -682,15 +682,10 @@ mod tests {
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512), max in 0usize..300) {
             let _ = parse_preamble(&bytes);
             let mut buf = BytesMut::from(&bytes[..]);
-            loop {
-                match split_frame(&mut buf, max) {
-                    Ok(Some(frame)) => {
-                        prop_assert!(frame.len() <= max);
-                        let _ = decode_request(frame.clone());
-                        let _ = decode_response(frame);
-                    }
-                    Ok(None) | Err(_) => break,
-                }
+            while let Ok(Some(frame)) = split_frame(&mut buf, max) {
+                prop_assert!(frame.len() <= max);
+                let _ = decode_request(frame.clone());
+                let _ = decode_response(frame);
             }
         }
 

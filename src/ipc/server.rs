@@ -467,3 +467,318 @@ impl<S: Service> Connection<S> {
         frame::encode_response(&mut self.output, &header, None);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use prost::Message;
+    use tokio::net::TcpListener;
+
+    use super::*;
+    use crate::ipc::client::{CallError, Connection, ConnectionContext};
+    use crate::proto::ipc::UserInformationProto;
+
+    const PROTOCOL: &str = "test.EchoProtocol";
+    const DEADLINE: Duration = Duration::from_secs(20);
+
+    /// A protocol of two methods: `echo` answers the request with the caller's user as
+    /// `realUser`, `fail` raises an exception.
+    struct Echo;
+
+    impl Service for Echo {
+        fn protocol(&self) -> &'static str {
+            PROTOCOL
+        }
+
+        fn call(
+            &self,
+            caller: &Arc<Caller>,
+            method: &str,
+            payload: Bytes,
+        ) -> Result<ResponseFuture, DispatchError> {
+            let request =
+                UserInformationProto::decode(payload).map_err(DispatchError::Undecodable)?;
+            let user = caller.user.clone();
+            match method {
+                "echo" => Ok(Box::pin(async move {
+                    Ok(UserInformationProto {
+                        effective_user: request.effective_user,
+                        real_user: Some(user),
+                    }
+                    .encode_to_vec())
+                })),
+                "fail" => Ok(Box::pin(async move {
+                    Err(RemoteException {
+                        class: "java.io.FileNotFoundException".to_string(),
+                        message: format!("{} not found", request.effective_user()),
+                    })
+                })),
+                _ => Err(DispatchError::NoSuchMethod),
+            }
+        }
+    }
+
+    /// A server of [`Echo`] on an ephemeral loopback port, one task per connection.
+    async fn serve(max_data_length: usize) -> (SocketAddr, CancellationToken) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let token = CancellationToken::new();
+        let service = Arc::new(Echo);
+        let stop = token.clone();
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = tokio::select! {
+                    _ = stop.cancelled() => return,
+                    accepted = listener.accept() => accepted.unwrap(),
+                };
+                let conf = ServerConf { max_data_length };
+                tokio::spawn(serve_connection(
+                    stream,
+                    service.clone(),
+                    conf,
+                    stop.clone(),
+                ));
+            }
+        });
+        (address, token)
+    }
+
+    fn context(protocol: &'static str) -> ConnectionContext {
+        ConnectionContext {
+            protocol,
+            protocol_version: 1,
+            user: "alice".to_string(),
+            client_id: [7; 16],
+            max_response_length: frame::DEFAULT_MAX_RESPONSE_LENGTH,
+        }
+    }
+
+    async fn connect(address: SocketAddr, protocol: &'static str) -> Connection {
+        Connection::connect("127.0.0.1", address.port(), context(protocol))
+            .await
+            .unwrap()
+    }
+
+    fn named(name: &str) -> UserInformationProto {
+        UserInformationProto {
+            effective_user: Some(name.to_string()),
+            real_user: None,
+        }
+    }
+
+    async fn echo(connection: &Connection, name: &str) -> Result<String, CallError> {
+        let answer: UserInformationProto = connection.call("echo", &named(name)).await?;
+        Ok(format!(
+            "{}/{}",
+            answer.effective_user(),
+            answer.real_user()
+        ))
+    }
+
+    fn remote(outcome: Result<UserInformationProto, CallError>) -> frame::Failure {
+        match outcome {
+            Err(CallError::Remote(failure)) => failure,
+            other => panic!("expected a remote exception, got {other:?}"),
+        }
+    }
+
+    /// Sends `bytes` on a fresh connection, then reads until the server closes it.
+    async fn exchange(address: SocketAddr, bytes: &[u8]) -> Vec<u8> {
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        stream.write_all(bytes).await.unwrap();
+        let mut answer = Vec::new();
+        tokio::time::timeout(DEADLINE, stream.read_to_end(&mut answer))
+            .await
+            .expect("the server closes a connection it refuses")
+            .unwrap();
+        answer
+    }
+
+    /// The answers in `bytes`, in order.
+    fn answers(bytes: &[u8]) -> Vec<frame::Answer> {
+        let mut buf = BytesMut::from(bytes);
+        let mut answers = Vec::new();
+        while let Some(frame) = frame::split_frame(&mut buf, usize::MAX).unwrap() {
+            answers.push(frame::decode_response(frame).unwrap());
+        }
+        assert!(buf.is_empty(), "a partial answer: {buf:?}");
+        answers
+    }
+
+    fn the_failure(bytes: &[u8]) -> frame::Failure {
+        let mut answers = answers(bytes);
+        assert_eq!(answers.len(), 1, "one answer expected");
+        answers.remove(0).outcome.expect_err("a failure expected")
+    }
+
+    fn hello() -> BytesMut {
+        let mut hello = BytesMut::from(&frame::preamble()[..]);
+        frame::encode_connection_context(
+            &mut hello,
+            &[1; 16],
+            &crate::proto::ipc::IpcConnectionContextProto {
+                user_info: None,
+                protocol: Some(PROTOCOL.to_string()),
+            },
+        );
+        hello
+    }
+
+    #[tokio::test]
+    async fn calls_answer_and_exceptions_keep_the_connection_open() {
+        let (address, _token) = serve(frame::DEFAULT_MAX_DATA_LENGTH).await;
+        let connection = connect(address, PROTOCOL).await;
+        assert_eq!(echo(&connection, "x").await.unwrap(), "x/alice");
+
+        let failure = remote(connection.call("fail", &named("/f")).await);
+        assert_eq!(
+            (
+                failure.fatal,
+                failure.class.as_str(),
+                failure.message.as_str()
+            ),
+            (false, "java.io.FileNotFoundException", "/f not found")
+        );
+        let failure = remote(connection.call("rm", &named("/f")).await);
+        assert!(!failure.fatal);
+        assert_eq!(failure.class, frame::class::NO_SUCH_METHOD);
+        assert_eq!(
+            failure.message,
+            "Unknown method rm called on test.EchoProtocol protocol."
+        );
+        assert!(!connection.is_closed());
+        assert_eq!(echo(&connection, "y").await.unwrap(), "y/alice");
+
+        let other = connect(address, "test.OtherProtocol").await;
+        let failure = remote(other.call("echo", &named("z")).await);
+        assert_eq!(failure.class, frame::class::NO_SUCH_PROTOCOL);
+        assert_eq!(failure.message, "Unknown protocol: test.OtherProtocol");
+    }
+
+    #[tokio::test]
+    async fn one_connection_carries_many_calls_at_once() {
+        let (address, _token) = serve(frame::DEFAULT_MAX_DATA_LENGTH).await;
+        let connection = Arc::new(connect(address, PROTOCOL).await);
+        let calls: Vec<_> = (0..500)
+            .map(|i| {
+                let connection = connection.clone();
+                tokio::spawn(async move { echo(&connection, &i.to_string()).await })
+            })
+            .collect();
+        for (i, call) in calls.into_iter().enumerate() {
+            assert_eq!(call.await.unwrap().unwrap(), format!("{i}/alice"));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_that_is_not_the_methods_message_closes_only_its_connection() {
+        let (address, _token) = serve(frame::DEFAULT_MAX_DATA_LENGTH).await;
+        let bystander = connect(address, PROTOCOL).await;
+        let connection = connect(address, PROTOCOL).await;
+        // Field 1 of the request is a string: bytes that are not UTF-8 cannot be decoded.
+        let garbage: Vec<u8> = vec![0xff, 0xfe, 0xfd];
+        let failure = remote(connection.call("echo", &garbage).await);
+        assert!(failure.fatal, "{failure:?}");
+        assert_eq!(failure.class, frame::class::FATAL_RPC_SERVER);
+        assert!(
+            failure
+                .message
+                .starts_with("IPC server unable to read call parameters"),
+            "{}",
+            failure.message
+        );
+        assert!(connection.is_closed());
+        assert_eq!(echo(&bystander, "still").await.unwrap(), "still/alice");
+    }
+
+    #[tokio::test]
+    async fn bad_bytes_get_hadoops_answers_and_harm_no_other_connection() {
+        let (address, _token) = serve(1024).await;
+        let bystander = connect(address, PROTOCOL).await;
+
+        // A browser pointed at the RPC port.
+        let answer = exchange(address, b"GET / HTTP/1.1\r\nHost: nn\r\n\r\n").await;
+        assert_eq!(String::from_utf8(answer).unwrap(), HTTP_GET_RESPONSE);
+
+        // Not IPC at all: Hadoop's version-mismatch answer, then the connection closes.
+        let failure = the_failure(&exchange(address, b"hello, namenode").await);
+        assert!(failure.fatal);
+        assert_eq!(failure.class, frame::class::VERSION_MISMATCH);
+
+        // Another IPC version.
+        let failure = the_failure(&exchange(address, b"hrpc\x0a\x00\x00").await);
+        assert_eq!(
+            failure.message,
+            "Server IPC version 9 cannot communicate with client version 10"
+        );
+
+        // SASL asked for.
+        let failure = the_failure(&exchange(address, b"hrpc\x09\x00\xdf").await);
+        assert_eq!(
+            failure.message,
+            "SASL authentication is not enabled.  Available:[SIMPLE]"
+        );
+
+        // A frame longer than ipc.maximum.data.length is refused before it is read.
+        let mut oversize = hello();
+        oversize.extend_from_slice(&4096u32.to_be_bytes());
+        let failure = the_failure(&exchange(address, &oversize).await);
+        assert!(failure.fatal);
+        assert!(
+            failure.message.starts_with(
+                "Requested data length 4096 is longer than maximum configured RPC length 1024"
+            ),
+            "{}",
+            failure.message
+        );
+
+        // A negative length.
+        let mut negative = hello();
+        negative.extend_from_slice(&(-5i32).to_be_bytes());
+        let failure = the_failure(&exchange(address, &negative).await);
+        assert!(failure.message.starts_with("Unexpected data length -5"));
+
+        // A call before the connection context.
+        let mut early = BytesMut::from(&frame::preamble()[..]);
+        frame::encode_request(
+            &mut early,
+            &frame::request_header(0, &[1; 16]),
+            &crate::proto::ipc::RequestHeaderProto {
+                method_name: "echo".to_string(),
+                declaring_class_protocol_name: PROTOCOL.to_string(),
+                client_protocol_version: 1,
+            },
+            &named("early"),
+        );
+        let failure = the_failure(&exchange(address, &early).await);
+        assert_eq!(failure.message, "Connection context not established");
+
+        // A frame of random bytes after the context.
+        let mut random = hello();
+        random.extend_from_slice(&6u32.to_be_bytes());
+        random.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+        let failure = the_failure(&exchange(address, &random).await);
+        assert!(failure.fatal, "{failure:?}");
+
+        // A connection that ends inside a frame.
+        let mut torn = hello();
+        torn.extend_from_slice(&100u32.to_be_bytes());
+        torn.extend_from_slice(&[0; 10]);
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        stream.write_all(&torn).await.unwrap();
+        stream.shutdown().await.unwrap();
+        let mut answer = Vec::new();
+        tokio::time::timeout(DEADLINE, stream.read_to_end(&mut answer))
+            .await
+            .unwrap()
+            .unwrap();
+        let failure = the_failure(&answer);
+        assert!(
+            failure.message.contains("ended within a frame"),
+            "{failure:?}"
+        );
+
+        assert_eq!(echo(&bystander, "fine").await.unwrap(), "fine/alice");
+    }
+}
