@@ -8,6 +8,7 @@
 //!   inside the services that use them).
 //! - [`coord`] — the ZooKeeper-compatible coordination server (`zkserver`, `zkcli`).
 //! - [`admin`] — the `hdfs` front: Hadoop-style command lines, `getconf`, `version`.
+//! - [`host`] — this machine's host name.
 //! - [`log`] — the log line format every binary writes (log4j's default pattern).
 //! - [`zkfc`] — the ZK failover controller: elector, health monitor, fencing, the daemon.
 //! - [`local_cluster`] — daemons of a loopback cluster as child processes (for benchmarks).
@@ -17,6 +18,7 @@
 pub mod admin;
 pub mod conf;
 pub mod coord;
+pub mod host;
 pub mod journal;
 pub mod local_cluster;
 pub mod log;
