@@ -96,7 +96,7 @@ read_namenodes() {
   done
 }
 
-# JN_ADDRESSES: the host:port list of the qjournal URI.
+# JN_ADDRESSES: the host:port list of the qjournal URI; JN_HOSTS their hosts.
 read_journalnodes() {
   local uri
   uri="$(conf_value dfs.namenode.shared.edits.dir)"
@@ -106,6 +106,9 @@ read_journalnodes() {
     rest="${rest%%/*}"
     IFS=';' read -r -a JN_ADDRESSES <<<"$rest"
   fi
+  JN_HOSTS=()
+  local address
+  for address in "${JN_ADDRESSES[@]}"; do JN_HOSTS+=("$(host_of "$address")"); done
 }
 
 # ZK_IDS[i], ZK_HOSTS[i], ZK_CLIENT[i] (host:port) from the conf dir's zoo.cfg, when there is
@@ -217,4 +220,35 @@ wait_for_port() {
     fi
     sleep 0.1
   done
+}
+
+# Everything a script needs: the conf dir (from its arguments), the binaries, the daemons.
+load_cluster() {
+  parse_config_option "$@"
+  find_bin_dir
+  read_namenodes
+  read_journalnodes
+  read_zoo_cfg
+  decide_simulation
+  status=0
+  JOBS=()
+}
+
+# Waits for the jobs started in the background (their pids in JOBS), adding their statuses
+# to $status.
+wait_all() {
+  local job
+  for job in "${JOBS[@]}"; do
+    wait "$job" || ((status += $?))
+  done
+  JOBS=()
+}
+
+# The zoo.cfg to start or stop server i with on its host.
+zk_cfg_of() {
+  if is_local_host "${ZK_HOSTS[$1]}"; then
+    zk_cfg_for "${ZK_IDS[$1]}"
+  else
+    echo "$ZOO_CFG"
+  fi
 }

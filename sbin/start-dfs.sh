@@ -20,30 +20,14 @@
 set -u
 # shellcheck source=cluster-functions.sh
 source "$(dirname "${BASH_SOURCE[0]}")/cluster-functions.sh"
-parse_config_option "$@"
-find_bin_dir
-read_namenodes
-read_journalnodes
-read_zoo_cfg
-decide_simulation
+load_cluster "$@"
 
 if ((${#NN_IDS[@]} == 0)); then
   echo "ERROR: $HADOOP_CONF_DIR names no HA NameNodes (dfs.nameservices, dfs.ha.namenodes.<ns>)." >&2
   exit 1
 fi
 
-status=0
 auto_failover="$(conf_value dfs.ha.automatic-failover.enabled)"
-
-# Runs "$@" in the background for each element; the caller waits with wait_all.
-JOBS=()
-wait_all() {
-  local job
-  for job in "${JOBS[@]}"; do
-    wait "$job" || ((status += $?))
-  done
-  JOBS=()
-}
 
 # A step that prints a lot: its output goes to a file; on failure the tail is shown.
 quietly() {
@@ -68,10 +52,7 @@ host_log_dir() {
 if [[ "$auto_failover" == "true" && ${#ZK_IDS[@]} -gt 0 ]]; then
   echo "Starting coordination servers on [${ZK_HOSTS[*]}]"
   for i in "${!ZK_IDS[@]}"; do
-    cfg="$ZOO_CFG"
-    if is_local_host "${ZK_HOSTS[$i]}"; then
-      cfg="$(zk_cfg_for "${ZK_IDS[$i]}")"
-    fi
+    cfg="$(zk_cfg_of "$i")"
     on_host "${ZK_HOSTS[$i]}" "$HDFS_HA_HOME/sbin/zkServer.sh" start "$cfg" 2>/dev/null &
     JOBS+=($!)
   done
@@ -90,9 +71,7 @@ fi
 
 # 2. JournalNodes.
 if ((${#JN_ADDRESSES[@]} > 0)); then
-  jn_hosts=()
-  for address in "${JN_ADDRESSES[@]}"; do jn_hosts+=("$(host_of "$address")"); done
-  echo "Starting journal nodes [${jn_hosts[*]}]"
+  echo "Starting journal nodes [${JN_HOSTS[*]}]"
   jn_http_port="$(port_of "$(conf_value dfs.journalnode.http-address)")"
   for address in "${JN_ADDRESSES[@]}"; do
     host="$(host_of "$address")"
