@@ -9,6 +9,7 @@
 //! - [`ipc`] — Hadoop IPC: the framed, multiplexed transport of the NameNode's client protocol.
 //! - [`coord`] — the ZooKeeper-compatible coordination server (`zkserver`, `zkcli`).
 //! - [`admin`] — the `hdfs` front: Hadoop-style command lines, `getconf`, `version`.
+//! - [`host`] — this machine's host name.
 //! - [`log`] — the log line format every binary writes (log4j's default pattern).
 //! - [`zkfc`] — the ZK failover controller: elector, health monitor, fencing, the daemon.
 //! - [`local_cluster`] — daemons of a loopback cluster as child processes (for benchmarks).
@@ -18,6 +19,7 @@
 pub mod admin;
 pub mod conf;
 pub mod coord;
+pub mod host;
 pub mod ipc;
 pub mod journal;
 pub mod local_cluster;

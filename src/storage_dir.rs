@@ -257,7 +257,7 @@ impl StorageLock {
             Err(fs::TryLockError::Error(err)) => return Err(err).at("lock", &lock_path),
         }
         // Who holds the lock, as Hadoop records it (the JVM name, `<pid>@<host>`).
-        let holder = format!("{}@{}", std::process::id(), host_name());
+        let holder = format!("{}@{}", std::process::id(), crate::host::host_name());
         file.set_len(0).at("truncate", &lock_path)?;
         file.write_all_at(holder.as_bytes(), 0)
             .at("write", &lock_path)?;
@@ -267,15 +267,6 @@ impl StorageLock {
         );
         Ok(StorageLock { _file: file })
     }
-}
-
-/// This host's name, for the lock file.
-fn host_name() -> String {
-    fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|name| name.trim().to_string())
-        .ok()
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| "localhost".to_string())
 }
 
 // ---- current/VERSION -----------------------------------------------------------------------

@@ -26,9 +26,7 @@ pub async fn termination_signal() {
 
 /// Hadoop's `STARTUP_MSG` banner.
 pub(super) fn startup_banner(class: &str, args: &[String]) -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "localhost".to_string());
+    let host = crate::host::host_name();
     format!(
         "STARTUP_MSG: \n/************************************************************\nSTARTUP_MSG: Starting {class}\nSTARTUP_MSG:   host = {host}\nSTARTUP_MSG:   args = {args:?}\nSTARTUP_MSG:   version = {} (hdfs-ha {})\n************************************************************/",
         super::version::HADOOP_COMPATIBLE_VERSION,

@@ -4,6 +4,7 @@
 //! Shell options (`--config DIR`, `--loglevel LEVEL`, `--help`) come before the subcommand;
 //! generic options (`-D k=v`, `-conf f`, `-fs uri`) come right after it. Errors go to stderr.
 
+pub mod background;
 pub mod daemon;
 mod dfs;
 mod generic;
@@ -111,6 +112,7 @@ const SUBCOMMANDS: &[Subcommand] = &[
 /// `(option, description)` of the shell options, as Hadoop lists them.
 const SHELL_OPTIONS: &[(&str, &str)] = &[
     ("--config dir", "Hadoop config directory"),
+    ("--daemon (start|status|stop)", "operate on a daemon"),
     ("--help", "usage information"),
     ("--loglevel level", "set the log4j level for this command"),
 ];
@@ -176,9 +178,21 @@ pub fn hdfs_main_with(
 ) -> i32 {
     let mut conf_dir: Option<String> = None;
     let mut loglevel: Option<String> = None;
+    let mut daemon_mode: Option<background::Mode> = None;
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
+            "--daemon" => {
+                i += 1;
+                match background::Mode::parse(args.get(i).map(String::as_str)) {
+                    Ok(mode) => daemon_mode = Some(mode),
+                    Err(message) => {
+                        let _ = writeln!(err, "{message}");
+                        let _ = write!(err, "{}", usage());
+                        return 1;
+                    }
+                }
+            }
             "--config" => {
                 i += 1;
                 match args.get(i) {
@@ -230,6 +244,16 @@ pub fn hdfs_main_with(
             return 1;
         }
     };
+    if let Some(mode) = daemon_mode.filter(|_| sub.kind == Kind::Daemon) {
+        return in_background(
+            mode,
+            sub.name,
+            &conf_dir,
+            loglevel.as_deref(),
+            &args[i + 1..],
+            err,
+        );
+    }
     let mut ctx = Context {
         conf_dir,
         out,
@@ -237,6 +261,42 @@ pub fn hdfs_main_with(
         input,
     };
     (sub.run)(&mut ctx, &args[i + 1..])
+}
+
+/// `hdfs --daemon MODE <daemon> ARGS`: the daemon is `hdfs <daemon> ARGS` (this same program,
+/// with the same configuration directory and log level) run in the background. As in Hadoop,
+/// `--daemon` is ignored for subcommands that are not daemons.
+fn in_background(
+    mode: background::Mode,
+    daemon: &str,
+    conf_dir: &Path,
+    loglevel: Option<&str>,
+    args: &[String],
+    err: &mut dyn Write,
+) -> i32 {
+    let files = background::DaemonFiles::from_env(daemon, conf_dir);
+    match mode {
+        background::Mode::Status => background::status(&files, daemon).exit_code(),
+        background::Mode::Stop => background::stop(&files, daemon, err),
+        background::Mode::Start => {
+            let program = std::env::current_exe()
+                .ok()
+                .map(|exe| exe.with_file_name("hdfs"))
+                .filter(|hdfs| hdfs.is_file())
+                .unwrap_or_else(|| PathBuf::from("hdfs"));
+            let mut command = vec![
+                program.display().to_string(),
+                "--config".to_string(),
+                conf_dir.display().to_string(),
+            ];
+            if let Some(level) = loglevel {
+                command.extend(["--loglevel".to_string(), level.to_string()]);
+            }
+            command.push(daemon.to_string());
+            command.extend(args.iter().cloned());
+            background::start(&files, daemon, &command, err)
+        }
+    }
 }
 
 /// The configuration directory: `--config`, else `$HADOOP_CONF_DIR`, else

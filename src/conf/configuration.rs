@@ -448,10 +448,7 @@ pub fn split_trimmed(value: &str) -> Vec<String> {
 /// The system properties a Hadoop JVM would have that configuration values refer to.
 fn default_system_properties() -> BTreeMap<String, String> {
     let mut props = BTreeMap::new();
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "root".to_string());
-    props.insert("user.name".to_string(), user);
+    props.insert("user.name".to_string(), crate::host::user_name());
     if let Ok(home) = std::env::var("HOME") {
         props.insert("user.home".to_string(), home);
     }

@@ -231,9 +231,7 @@ fn connection_lines(p: &Processor, t: &Telemetry, full: bool, out: &mut String) 
 
 fn environment() -> Vec<(&'static str, String)> {
     let env = |k: &str| std::env::var(k).unwrap_or_default();
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "localhost".into());
+    let host = crate::host::host_name().to_string();
     let os_version = std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|h| h.trim().to_string())
         .unwrap_or_default();

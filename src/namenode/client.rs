@@ -19,7 +19,7 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::namespace::FileStatus;
@@ -169,19 +169,6 @@ fn process_user() -> Option<String> {
         let name = fields.next()?;
         let id = fields.nth(1)?;
         (id == uid).then(|| name.to_string())
-    })
-}
-
-/// This machine's name, as Hadoop's connection errors name the calling side.
-pub(crate) fn local_host() -> &'static str {
-    static HOST: OnceLock<String> = OnceLock::new();
-    HOST.get_or_init(|| {
-        std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .ok()
-            .map(|h| h.trim().to_string())
-            .filter(|h| !h.is_empty())
-            .or_else(|| std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()))
-            .unwrap_or_else(|| "localhost".to_string())
     })
 }
 
@@ -780,7 +767,7 @@ pub(crate) fn connection_failure(
         chain.push('\n');
         source = e.source();
     }
-    let local = local_host();
+    let local = crate::host::host_name();
     match io_kind {
         Some(std::io::ErrorKind::ConnectionRefused) => ClientError::Unreachable {
             class: "java.net.ConnectException",
@@ -830,7 +817,7 @@ pub(crate) fn connect_timeout(address: &HostPort, after: Duration) -> ClientErro
         class: "org.apache.hadoop.net.ConnectTimeoutException",
         message: format!(
             "Call From {} to {address} failed on socket timeout exception: org.apache.hadoop.net.ConnectTimeoutException: {} millis timeout while waiting for channel to be ready for connect.; For more details see:  http://wiki.apache.org/hadoop/SocketTimeout",
-            local_host(),
+            crate::host::host_name(),
             after.as_millis()
         ),
     }

@@ -9,7 +9,7 @@ use tonic::transport::{Channel, Endpoint};
 use super::health::ServiceState;
 use crate::conf::HostPort;
 use crate::journal::service::EXCEPTION_CLASS_KEY;
-use crate::namenode::client::{ClientError, connect_timeout, connection_failure, local_host};
+use crate::namenode::client::{ClientError, connect_timeout, connection_failure};
 use crate::proto::haservice as ha;
 use crate::proto::haservice::ha_service_protocol_service_client::HaServiceProtocolServiceClient;
 use crate::proto::zkfc as zp;
@@ -83,7 +83,7 @@ impl From<ClientError> for CallError {
 fn read_timeout(address: &HostPort, timeout: Duration) -> String {
     format!(
         "Call From {} to {address} failed on socket timeout exception: java.net.SocketTimeoutException: {} millis timeout while waiting for channel to be ready for read. ch : java.nio.channels.SocketChannel[connected remote={address}]; For more details see:  http://wiki.apache.org/hadoop/SocketTimeout",
-        local_host(),
+        crate::host::host_name(),
         timeout.as_millis()
     )
 }
