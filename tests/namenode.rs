@@ -378,8 +378,12 @@ async fn checkpoints_reach_the_active_old_edits_are_purged_and_bootstrap_checks_
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
+    // Two images are retained, the first being the format's fsimage_0: edits are purged
+    // once a second checkpoint arrives. How many checkpoints the writes above gave depends on
+    // how the standby's tailing fell (a loaded machine may see one); write on until it has.
     let jn_current = jns.edits_dir(0).join("ns1").join("current");
     let deadline = tokio::time::Instant::now() + DEADLINE;
+    let mut more = 0;
     loop {
         let files = files_in(&jn_current);
         let first_segment = files
@@ -397,6 +401,13 @@ async fn checkpoints_reach_the_active_old_edits_are_purged_and_bootstrap_checks_
             tokio::time::Instant::now() < deadline,
             "old segments never purged: {files:?}"
         );
+        for _ in 0..10 {
+            client
+                .mkdirs(&mkdirs(&format!("/more/{more}"), 10_000 + more))
+                .await
+                .unwrap();
+            more += 1;
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(
