@@ -29,4 +29,5 @@ pub mod proto;
 pub mod qjm;
 pub mod quorum;
 pub(crate) mod storage_dir;
+pub mod wall_clock;
 pub mod zkfc;

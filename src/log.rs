@@ -5,17 +5,19 @@
 //! 2026-11-22 00:10:55,123 INFO conf.Configuration: dfs.name.dir is deprecated. Instead, use dfs.namenode.name.dir
 //! ```
 //!
-//! Timestamps are UTC. The level comes from `--loglevel`, else `HADOOP_ROOT_LOGGER` (`INFO,console`),
+//! Timestamps are in the local time zone, as log4j's (see [`crate::wall_clock`]). The level comes from `--loglevel`, else `HADOOP_ROOT_LOGGER` (`INFO,console`),
 //! else `INFO`; `RUST_LOG` overrides both with a full filter.
 
 use std::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use tracing::{Event, Subscriber};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
+
+use crate::wall_clock::{WallClock, millis_of};
 
 /// Formats events as log4j's Hadoop pattern.
 pub struct HadoopFormat;
@@ -42,7 +44,7 @@ where
         write!(
             writer,
             "{} {} {}: ",
-            timestamp(SystemTime::now()),
+            WallClock::local(millis_of(SystemTime::now())).log4j(),
             level,
             short_target(meta.target())
         )?;
@@ -66,36 +68,6 @@ where
 fn short_target(target: &str) -> String {
     let parts: Vec<&str> = target.split([':', '.']).filter(|p| !p.is_empty()).collect();
     parts[parts.len().saturating_sub(2)..].join(".")
-}
-
-/// ISO8601 as log4j writes it: `YYYY-MM-DD HH:MM:SS,mmm` (UTC).
-pub fn timestamp(at: SystemTime) -> String {
-    let since_epoch = at.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since_epoch.as_secs();
-    let (year, month, day) = civil_from_days((secs / 86_400) as i64);
-    let rem = secs % 86_400;
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02},{:03}",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60,
-        since_epoch.subsec_millis()
-    )
-}
-
-/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
-/// (Howard Hinnant's algorithm).
-pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 /// The level a command runs at: `--loglevel`, else `HADOOP_ROOT_LOGGER`'s first field.
@@ -130,16 +102,6 @@ pub fn init(level: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn timestamps_look_like_log4j() {
-        assert_eq!(timestamp(UNIX_EPOCH), "1970-01-01 00:00:00,000");
-        let at = UNIX_EPOCH + Duration::from_millis(1_795_306_255_123);
-        assert_eq!(timestamp(at), "2026-11-22 00:10:55,123");
-        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
-        assert_eq!(timestamp(leap), "2000-02-29 00:00:00,000");
-    }
 
     #[test]
     fn targets_keep_two_components() {

@@ -463,8 +463,9 @@ mod tests {
         let text = render_version(&fields, UNIX_EPOCH);
         assert_eq!(
             text,
-            "#Thu Jan 01 00:00:00 UTC 1970\nnamespaceID=-1\nclusterID=CID-1 \\=x\ncTime=0\n\
-             storageType=NAME_NODE\nlayoutVersion=-66\n"
+            format!("#{}\n", crate::wall_clock::WallClock::local(0).java_date())
+                + "namespaceID=-1\nclusterID=CID-1 \\=x\ncTime=0\n\
+                   storageType=NAME_NODE\nlayoutVersion=-66\n"
         );
         let version = VersionFile::parse(&text).unwrap();
         let names: Vec<&str> = version

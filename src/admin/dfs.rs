@@ -14,7 +14,6 @@
 //! - `-cat` prints, for each file, the line `-ls` prints for it instead of its bytes;
 //! - `-put` records each local file's length (nothing is read), creating the target in one
 //!   call instead of through a `._COPYING_` file;
-//! - `-ls` prints modification times in UTC (Hadoop uses the local time zone);
 //! - `file://` and other schemes are refused (`No FileSystem for scheme "file"`), and `-rm`
 //!   deletes at once (no trash, as with Hadoop's default `fs.trash.interval` of 0);
 //! - options that need what the mock namespace lacks (`-put -p`, `-ls -e`, `-rm -safely`)
@@ -30,6 +29,7 @@ use super::{Context, GENERIC_USAGE, generic_and_conf};
 use crate::conf::{ConfError, Configuration};
 use crate::namenode::client::{ClientError, DfsClient, current_user};
 use crate::namenode::namespace::FileStatus;
+use crate::wall_clock::WallClock;
 
 /// Hadoop's FsShell exit status for a usage error (`-1`).
 const USAGE_ERROR: i32 = 255;
@@ -100,7 +100,6 @@ const COMMANDS: &[CommandSpec] = &[
     -r  Reverse the order of the sort.
     -u  Use time of last access instead of modification for
         display and sorting.
-  hdfs-ha prints dates in UTC.
 ",
     },
     CommandSpec {
@@ -885,17 +884,10 @@ pub(crate) fn symbolic_permission(permission: u16) -> String {
     text
 }
 
-/// Milliseconds since the epoch as `yyyy-MM-dd HH:mm[:ss]`, in UTC.
-pub(crate) fn format_utc(millis: u64, with_seconds: bool) -> String {
-    let secs = millis / 1000;
-    let (year, month, day) = crate::log::civil_from_days((secs / 86_400) as i64);
-    let rem = secs % 86_400;
-    let (hour, minute, second) = (rem / 3600, (rem / 60) % 60, rem % 60);
-    if with_seconds {
-        format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}")
-    } else {
-        format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}")
-    }
+/// Milliseconds since the epoch as `-stat`'s `%x` and `%y` print them: `yyyy-MM-dd HH:mm:ss`
+/// in UTC (Hadoop's `Stat` formats in UTC, unlike `-ls`).
+pub(crate) fn utc_seconds(millis: u64) -> String {
+    WallClock::utc(millis as i64).seconds()
 }
 
 /// A size as `ls -h` prints it (Hadoop's `TraditionalBinaryPrefix.long2String(n, "", 1)`):
@@ -954,9 +946,9 @@ pub(crate) fn format_stat(format: &str, name: &str, stat: &FileStatus) -> String
             'o' => out.push_str(&stat.block_size.to_string()),
             'r' => out.push_str(&stat.replication.to_string()),
             'u' => out.push_str(&stat.owner),
-            'x' => out.push_str(&format_utc(stat.atime, true)),
+            'x' => out.push_str(&utc_seconds(stat.atime)),
             'X' => out.push_str(&stat.atime.to_string()),
-            'y' => out.push_str(&format_utc(stat.mtime, true)),
+            'y' => out.push_str(&utc_seconds(stat.mtime)),
             'Y' => out.push_str(&stat.mtime.to_string()),
             other => out.push(other),
         }
@@ -1052,7 +1044,12 @@ impl LsOptions {
         } else {
             item.shown.clone()
         };
-        columns.line(stat, &size, &format_utc(time, false), &shown)
+        columns.line(
+            stat,
+            &size,
+            &WallClock::local(time as i64).minutes(),
+            &shown,
+        )
     }
 
     fn sort(&self, items: &mut [PathData]) {
@@ -2283,9 +2280,8 @@ mod tests {
 
     #[test]
     fn dates_and_sizes() {
-        assert_eq!(format_utc(1_686_670_026_123, false), "2023-06-13 15:27");
-        assert_eq!(format_utc(1_686_670_026_123, true), "2023-06-13 15:27:06");
-        assert_eq!(format_utc(0, true), "1970-01-01 00:00:00");
+        assert_eq!(utc_seconds(1_686_670_026_123), "2023-06-13 15:27:06");
+        assert_eq!(utc_seconds(0), "1970-01-01 00:00:00");
         assert_eq!(human_size(0), "0");
         assert_eq!(human_size(1023), "1023");
         assert_eq!(human_size(1024), "1 K");
@@ -2727,7 +2723,7 @@ mod tests {
             .mtime;
         assert_eq!(
             ok(&mut fs, "-stat /d/f"),
-            format!("{}\n", format_utc(mtime, true))
+            format!("{}\n", utc_seconds(mtime))
         );
         assert_eq!(
             ok(&mut fs, "-stat %n:%F:%r:%o:%u:%g:%a /d /d/f"),

@@ -8,7 +8,9 @@
 //! as in Java's `LineReader`. A malformed `\uXXXX` escape is an error, as it is for Java
 //! (`IllegalArgumentException: Malformed \uxxxx encoding.`), never a silent guess.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
+
+use crate::wall_clock::{WallClock, millis_of};
 
 /// One `key = value` pair and the line it starts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,7 +156,7 @@ fn unescape(text: &str) -> Result<String, String> {
 /// The text `Properties.store(out, null)` writes: a `#<date>` comment, then one escaped
 /// `key=value` line per pair, in the order given.
 pub fn store_properties(pairs: &[(&str, &str)], now: SystemTime) -> String {
-    let mut text = format!("#{}\n", java_date(now));
+    let mut text = format!("#{}\n", WallClock::local(millis_of(now)).java_date());
     for (key, value) in pairs {
         text.push_str(&escape(key, true));
         text.push('=');
@@ -190,41 +192,8 @@ pub fn escape(text: &str, is_key: bool) -> String {
     out
 }
 
-/// `java.util.Date.toString()` in UTC: `EEE MMM dd HH:mm:ss zzz yyyy`.
-pub fn java_date(now: SystemTime) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let secs = now
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs());
-    let days = secs / 86_400;
-    let of_day = secs % 86_400;
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm, for days >= 0).
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    format!(
-        "{} {} {day:02} {:02}:{:02}:{:02} UTC {year}",
-        DAYS[(days % 7) as usize],
-        MONTHS[(month - 1) as usize],
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60,
-    )
-}
-
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     fn pairs(text: &str) -> Vec<(String, String)> {
@@ -315,11 +284,11 @@ mod tests {
     #[test]
     fn store_escapes_round_trip_through_load() {
         let awkward = " CID a=b:c#d!e\\f\tg\u{e9}\u{1f600}";
-        let text = store_properties(&[("k y", awkward), ("n", "-1")], UNIX_EPOCH);
+        let text = store_properties(&[("k y", awkward), ("n", "-1")], std::time::UNIX_EPOCH);
         assert_eq!(
             text,
-            "#Thu Jan 01 00:00:00 UTC 1970\n\
-             k\\ y=\\ CID a\\=b\\:c\\#d\\!e\\\\f\\tg\\u00E9\\uD83D\\uDE00\nn=-1\n"
+            format!("#{}\n", WallClock::local(0).java_date())
+                + "k\\ y=\\ CID a\\=b\\:c\\#d\\!e\\\\f\\tg\\u00E9\\uD83D\\uDE00\nn=-1\n"
         );
         assert!(text.is_ascii());
         assert_eq!(
@@ -329,18 +298,5 @@ mod tests {
                 ("n".to_string(), "-1".to_string())
             ]
         );
-    }
-
-    #[test]
-    fn java_dates() {
-        for (secs, text) in [
-            (0, "Thu Jan 01 00:00:00 UTC 1970"),
-            (951_782_400, "Tue Feb 29 00:00:00 UTC 2000"),
-            (1_234_567_890, "Fri Feb 13 23:31:30 UTC 2009"),
-            (1_709_634_225, "Tue Mar 05 10:23:45 UTC 2024"),
-            (4_107_542_400, "Mon Mar 01 00:00:00 UTC 2100"),
-        ] {
-            assert_eq!(java_date(UNIX_EPOCH + Duration::from_secs(secs)), text);
-        }
     }
 }

@@ -71,34 +71,9 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
     Ok(opts)
 }
 
-/// `Date.toString()` in UTC: `Sun Nov 22 00:36:07 UTC 2026`.
+/// `Date.toString()` in the local time zone, as zkCli prints times: `Sun Nov 22 00:36:07 UTC 2026`.
 pub fn java_date(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    format!(
-        "{} {} {:02} {:02}:{:02}:{:02} UTC {}",
-        DAYS[days.rem_euclid(7) as usize],
-        MONTHS[(month - 1) as usize],
-        day,
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60,
-        year
-    )
+    crate::wall_clock::WallClock::local(ms).java_date()
 }
 
 /// zkCli's `StatPrinter`.
@@ -657,12 +632,6 @@ pub fn main(args: &[String]) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_print_like_java() {
-        assert_eq!(java_date(0), "Thu Jan 01 00:00:00 UTC 1970");
-        assert_eq!(java_date(1_795_306_567_000), "Sun Nov 22 00:16:07 UTC 2026");
-    }
 
     #[test]
     fn acls_parse_like_zkcli() {
