@@ -5,8 +5,9 @@
 //! 2026-11-22 00:10:55,123 INFO conf.Configuration: dfs.name.dir is deprecated. Instead, use dfs.namenode.name.dir
 //! ```
 //!
-//! Timestamps are in the local time zone, as log4j's (see [`crate::wall_clock`]). The level comes from `--loglevel`, else `HADOOP_ROOT_LOGGER` (`INFO,console`),
-//! else `INFO`; `RUST_LOG` overrides both with a full filter.
+//! Timestamps are in the local time zone, as log4j's are (see [`crate::wall_clock`]). The level
+//! comes from `--loglevel`, else `HADOOP_ROOT_LOGGER` (`INFO,console`), else `INFO`; `RUST_LOG`
+//! overrides both with a full filter.
 
 use std::fmt;
 use std::time::SystemTime;

@@ -71,7 +71,8 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
     Ok(opts)
 }
 
-/// `Date.toString()` in the local time zone, as zkCli prints times: `Sun Nov 22 00:36:07 UTC 2026`.
+/// `Date.toString()` in the local time zone, as zkCli prints times:
+/// `Sun Nov 22 00:36:07 UTC 2026`.
 pub fn java_date(ms: i64) -> String {
     crate::wall_clock::WallClock::local(ms).java_date()
 }
