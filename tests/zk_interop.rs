@@ -368,21 +368,27 @@ fn normalize(text: &str) -> String {
     lines.join("\n") + if text.ends_with('\n') { "\n" } else { "" }
 }
 
-/// Waits until `srvr` counts as many packets sent as received. Apache ZooKeeper counts a
-/// response as sent after its write returns, so a client can hold the answer while `Sent`
-/// still lags by one (seen on a loaded machine); every request here has been answered.
-fn settle_packet_counts(addr: &str) {
+/// Polls `stat` at least `at_least` times and until it counts as many packets sent as
+/// received, with nothing queued on any connection; returns how many polls it took. Apache
+/// ZooKeeper counts a response as sent (and unqueues it) after its write returns, so a client
+/// can hold the answer while `Sent` and `queued` still lag by one (seen on a loaded machine). Four-letter words count as packets too, so the caller polls the second
+/// server as many times as the first.
+fn settle_packet_counts(addr: &str, at_least: usize) -> usize {
     let count = |text: &str, key: &str| -> Option<u64> {
         text.lines()
             .find_map(|l| l.strip_prefix(key))
             .and_then(|v| v.trim().parse().ok())
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut polls = 0;
     loop {
-        let srvr = harness::four_letter(addr, "srvr");
-        let (received, sent) = (count(&srvr, "Received:"), count(&srvr, "Sent:"));
-        if received.is_some() && received == sent || std::time::Instant::now() > deadline {
-            return;
+        let stat = harness::four_letter(addr, "stat");
+        polls += 1;
+        let settled = count(&stat, "Received:").is_some()
+            && count(&stat, "Received:") == count(&stat, "Sent:")
+            && stat.matches("(queued=0,").count() == stat.matches("(queued=").count();
+        if polls >= at_least && (settled || std::time::Instant::now() > deadline) {
+            return polls;
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
@@ -399,6 +405,7 @@ fn four_letter_words_match_apache_zookeeper_side_by_side() {
         false,
     );
     let mut outputs = Vec::new();
+    let mut polls = 1;
     for addr in [apache.addr(), ours.addr()] {
         // Counters from zero (waiting for the servers polled them with srvr).
         assert_eq!(harness::four_letter(&addr, "srst"), "Server stats reset.\n");
@@ -412,7 +419,7 @@ fn four_letter_words_match_apache_zookeeper_side_by_side() {
             with_stat: false,
         };
         assert_eq!(c.call(&children).0, 0);
-        settle_packet_counts(&addr);
+        polls = settle_packet_counts(&addr, polls);
         let mut got = Vec::new();
         for word in [
             "ruok", "isro", "srvr", "stat", "cons", "wchs", "wchc", "wchp", "dump", "conf", "gtmk",
