@@ -87,28 +87,18 @@ impl Daemon {
 
     /// Waits for a log line containing `needle`; returns it.
     pub fn wait_for_line(&self, needle: &str, deadline: Duration) -> String {
-        self.wait_for_any_line(&[needle], deadline)
-    }
-
-    /// Waits for a log line containing any of `needles` (where a daemon may rightly take one
-    /// of several paths); returns it.
-    pub fn wait_for_any_line(&self, needles: &[&str], deadline: Duration) -> String {
         let start = Instant::now();
         let (lock, cvar) = &*self.log;
         let mut log = lock.lock().unwrap_or_else(|p| p.into_inner());
         loop {
-            if let Some(line) = log
-                .lines
-                .iter()
-                .find(|l| needles.iter().any(|needle| l.contains(needle)))
-            {
+            if let Some(line) = log.lines.iter().find(|l| l.contains(needle)) {
                 return line.clone();
             }
             let waited = start.elapsed();
             if waited >= deadline || log.closed {
                 let tail: Vec<&String> = log.lines.iter().rev().take(30).collect();
                 panic!(
-                    "{}: no log line containing any of {needles:?} after {waited:?} (process {}); last lines:\n{}",
+                    "{}: no log line containing {needle:?} after {waited:?} (process {}); last lines:\n{}",
                     self.name,
                     if log.closed { "exited" } else { "running" },
                     tail.into_iter()
