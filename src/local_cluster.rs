@@ -106,8 +106,31 @@ pub fn start_journalnode(
     Ok((process, address))
 }
 
-/// A free port on `host` (bound and released; the daemon binds it next).
+/// The lowest port handed out to port-0 listeners and outgoing connections, from
+/// `net.ipv4.ip_local_port_range` (Linux's default 32768 when it cannot be read).
+fn ephemeral_floor() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
+}
+
+/// A port on `host` nothing listens on, for a daemon to bind next. It is picked at random
+/// below the kernel's ephemeral range, where no outgoing connection or port-0 listener of
+/// another process can take it in the meantime (a port the kernel chose for a bind to port 0
+/// can be given to someone else as soon as it is released), and bound once to check that it
+/// is free. Only when that range is too small does it fall back to a kernel-chosen port.
 pub fn free_port(host: &str) -> Result<u16, String> {
+    const LOWEST: u16 = 10_000;
+    let floor = ephemeral_floor();
+    if floor > LOWEST + 1_000 {
+        for _ in 0..200 {
+            let port = rand::random_range(LOWEST..floor);
+            if std::net::TcpListener::bind((host, port)).is_ok() {
+                return Ok(port);
+            }
+        }
+    }
     std::net::TcpListener::bind((host, 0))
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

@@ -15,12 +15,9 @@ use hdfs_ha::namenode::protocol::{ClientProtocolClient, connection_context};
 use hdfs_ha::proto::haservice as ha;
 use hdfs_ha::proto::namenode as pb;
 
-/// A free TCP port on `host` (bound, then released: the daemon binds it right after).
+/// A free TCP port on `host` for a daemon to bind (see [`hdfs_ha::local_cluster::free_port`]).
 pub fn free_port(host: &str) -> u16 {
-    std::net::TcpListener::bind((host, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    hdfs_ha::local_cluster::free_port(host).expect("a free port")
 }
 
 pub struct JournalNodes {

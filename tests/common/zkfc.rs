@@ -139,7 +139,7 @@ impl HaCluster {
 
     /// Waits until exactly one NameNode is active; returns it.
     pub async fn wait_one_active(&self) -> usize {
-        wait_async("one active NameNode", DEADLINE, || async {
+        self.wait_or_show_logs("one active NameNode", || async {
             let states = [self.state(0).await, self.state(1).await];
             let active: Vec<usize> = (0..2)
                 .filter(|&i| states[i].as_deref() == Some("active"))
@@ -149,9 +149,45 @@ impl HaCluster {
         .await
     }
 
+    /// Polls `check` like [`wait_async`]; on timeout the failure shows the last log lines of
+    /// every NameNode and ZKFC, so that a failover that did not happen can be read.
+    async fn wait_or_show_logs<T, F, Fut>(&self, what: &str, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let polled = tokio::time::timeout(DEADLINE, async {
+            loop {
+                if let Some(v) = check().await {
+                    return v;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        polled.unwrap_or_else(|_| {
+            let daemons = self.nns.nodes.iter().chain(&self.zkfcs).flatten();
+            let tails: Vec<String> = daemons
+                .map(|d| {
+                    let lines = d.log_lines();
+                    let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+                    format!(
+                        "--- {} (last {} lines)\n{tail}",
+                        d.name,
+                        lines.len().min(40)
+                    )
+                })
+                .collect();
+            panic!(
+                "timed out after {DEADLINE:?} waiting for {what}\n{}",
+                tails.join("\n")
+            )
+        })
+    }
+
     /// Waits until NameNode `i` is in `state`.
     pub async fn wait_state(&self, i: usize, state: &str) {
-        wait_async(&format!("nn{} {state}", i + 1), DEADLINE, || async {
+        self.wait_or_show_logs(&format!("nn{} {state}", i + 1), || async {
             (self.state(i).await.as_deref() == Some(state)).then_some(())
         })
         .await

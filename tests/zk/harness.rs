@@ -5,17 +5,14 @@
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A free loopback port (bound and released; the server retries on a clash).
+/// A free loopback port for a server to bind (see [`hdfs_ha::local_cluster::free_port`]).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    hdfs_ha::local_cluster::free_port("127.0.0.1").expect("free port")
 }
 
 /// Polls `check` until it returns `Some` or the deadline passes.
