@@ -115,18 +115,30 @@ fn ephemeral_floor() -> u16 {
         .unwrap_or(32_768)
 }
 
-/// A port on `host` nothing listens on, for a daemon to bind next. It is picked at random
-/// below the kernel's ephemeral range, where no outgoing connection or port-0 listener of
-/// another process can take it in the meantime (a port the kernel chose for a bind to port 0
-/// can be given to someone else as soon as it is released), and bound once to check that it
-/// is free. Only when that range is too small does it fall back to a kernel-chosen port.
+/// A port on `host` nothing listens on, for a daemon to bind next.
+///
+/// A port the kernel chose for a bind to port 0 can be handed to another process's outgoing
+/// connection as soon as it is released, so the port is picked at random below the kernel's
+/// ephemeral range instead, and reserved for the life of this process with a lock on
+/// `$TMPDIR/hdfs-ha-ports/<port>`, so that concurrent tests and benchmarks never pick the same
+/// one; then bound once to check that nothing else listens on it. Only when that range is too
+/// small does it fall back to a kernel-chosen port.
 pub fn free_port(host: &str) -> Result<u16, String> {
     const LOWEST: u16 = 10_000;
+    static RESERVED: std::sync::Mutex<Vec<std::fs::File>> = std::sync::Mutex::new(Vec::new());
     let floor = ephemeral_floor();
-    if floor > LOWEST + 1_000 {
-        for _ in 0..200 {
+    let locks = std::env::temp_dir().join("hdfs-ha-ports");
+    if floor > LOWEST + 1_000 && std::fs::create_dir_all(&locks).is_ok() {
+        for _ in 0..1_000 {
             let port = rand::random_range(LOWEST..floor);
-            if std::net::TcpListener::bind((host, port)).is_ok() {
+            let Ok(lock) = std::fs::File::create(locks.join(port.to_string())) else {
+                continue;
+            };
+            if lock.try_lock().is_ok() && std::net::TcpListener::bind((host, port)).is_ok() {
+                RESERVED
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(lock);
                 return Ok(port);
             }
         }

@@ -93,7 +93,7 @@ impl ZkServer {
         std::fs::write(self.config_path(), cfg).unwrap();
     }
 
-    /// Starts the process and waits until it answers `ruok`; false if it died first.
+    /// Starts the process and waits until it serves; false if it died first.
     fn launch(&mut self) -> bool {
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -134,13 +134,19 @@ impl ZkServer {
                 self.process = None;
                 return false;
             }
-            if self.four_letter("ruok").as_deref() == Some("imok") {
+            // Not `ruok`: Apache ZooKeeper answers `imok` as soon as its port is open, while
+            // it still closes client connections until its database is loaded; `srvr` names
+            // the server's mode only once it serves.
+            if self
+                .four_letter("srvr")
+                .is_some_and(|srvr| srvr.contains("\nMode: "))
+            {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!(
-            "ZooKeeper did not answer ruok within {START_DEADLINE:?}:\n{}",
+            "ZooKeeper did not serve within {START_DEADLINE:?}:\n{}",
             self.log()
         );
     }
