@@ -153,6 +153,14 @@ fn unescape(text: &str) -> Result<String, String> {
     String::from_utf16(&units).map_err(|_| "a \\u escape is not valid UTF-16".to_string())
 }
 
+/// Whether `line` is the `#<date>` comment [`store_properties`] writes about now (for tests of
+/// the files written with it).
+#[cfg(test)]
+pub(crate) fn is_date_comment_of_now(line: &str) -> bool {
+    let zone = WallClock::local(millis_of(SystemTime::now())).zone;
+    line.starts_with('#') && line.contains(&format!(" {zone} "))
+}
+
 /// The text `Properties.store(out, null)` writes: a `#<date>` comment, then one escaped
 /// `key=value` line per pair, in the order given.
 pub fn store_properties(pairs: &[(&str, &str)], now: SystemTime) -> String {

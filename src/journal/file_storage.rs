@@ -655,14 +655,7 @@ mod tests {
         let text = fs::read_to_string(root.path().join("ns1/current/VERSION")).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert!(
-            lines[0].starts_with('#')
-                && lines[0].contains(&format!(
-                    " {} ",
-                    crate::wall_clock::WallClock::local(crate::wall_clock::millis_of(
-                        std::time::SystemTime::now()
-                    ))
-                    .zone
-                )),
+            crate::conf::properties::is_date_comment_of_now(lines[0]),
             "{text}"
         );
         assert_eq!(
