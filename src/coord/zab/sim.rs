@@ -1,0 +1,1259 @@
+//! A seeded simulator for the ZAB peer: N servers (voters and observers) on a fake network
+//! with FIFO peer links that break (message loss closes a TCP connection), lossy election
+//! links, partitions, disks where only what was reported durable survives a crash (plus a
+//! random prefix of what was in flight), crashes and restarts, client proposals and sync
+//! barriers. Every schedule prints its seed; `ZAB_TEST_SEED=<n>` replays one schedule,
+//! `ZAB_TEST_SCHEDULES=<n>` runs more, `ZAB_TEST_STEPS=<n>` makes each schedule longer
+//! than its default 3000 fault-injecting steps, `ZAB_TEST_TRACE=1` prints every event of a
+//! failing schedule (not only the last 40).
+//!
+//! Checked after every step:
+//! 1. at most one leader is established per epoch;
+//! 2. a txn is committed (applied anywhere, or held by a server that starts serving) only
+//!    once it is durable on a majority of voters, and a zxid is never committed with two
+//!    different contents;
+//! 3. committed txns form one chain: every server applies them in zxid order, skipping
+//!    none, each right after the same predecessor everywhere, so each applied sequence and
+//!    each serving server's state is a prefix of one history;
+//! 4. an established leader's log holds every txn committed before (none lost across
+//!    leader changes);
+//! 5. acceptedEpoch / currentEpoch are on disk before a message that depends on them leaves,
+//!    and an ACK only covers durable txns.
+//!    At the end of a schedule the faults heal and the servers must converge; then a
+//!    random minority of voters crashes for good, and the rest must elect a leader holding
+//!    every committed txn and converge on it.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use bytes::Bytes;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::*;
+
+/// What one server keeps on its (simulated) disk.
+#[derive(Debug, Clone, Default)]
+struct Disk {
+    accepted_epoch: u32,
+    current_epoch: u32,
+    log: Vec<Entry>,
+    /// (zxid, state at zxid).
+    snapshot: Option<(Zxid, Vec<Entry>)>,
+}
+
+impl Disk {
+    fn apply(&mut self, op: &StoreOp) {
+        match op {
+            StoreOp::AcceptedEpoch(e) => self.accepted_epoch = *e,
+            StoreOp::CurrentEpoch(e) => self.current_epoch = *e,
+            StoreOp::Append(e) => self.log.push(e.clone()),
+            StoreOp::Truncate(z) => {
+                self.log.retain(|e| e.zxid <= *z);
+                if self.snapshot.as_ref().is_some_and(|(s, _)| *s > *z) {
+                    self.snapshot = None;
+                }
+            }
+            StoreOp::Snapshot { zxid, data } => {
+                self.log.retain(|e| e.zxid <= *zxid);
+                self.snapshot = Some((*zxid, decode_state(data)));
+            }
+        }
+    }
+
+    /// The state machine rebuilt from disk up to `zxid`.
+    fn state_up_to(&self, zxid: Zxid) -> Vec<Entry> {
+        let mut state: Vec<Entry> = match &self.snapshot {
+            Some((s, st)) if *s <= zxid => st.clone(),
+            _ => Vec::new(),
+        };
+        let base = state.last().map_or(0, |e| e.zxid);
+        let base = self
+            .snapshot
+            .as_ref()
+            .filter(|(s, _)| *s <= zxid)
+            .map_or(base, |(s, _)| *s);
+        state.extend(
+            self.log
+                .iter()
+                .filter(|e| e.zxid > base && e.zxid <= zxid)
+                .cloned(),
+        );
+        state
+    }
+
+    fn last_zxid(&self) -> Zxid {
+        let snap = self.snapshot.as_ref().map_or(0, |(z, _)| *z);
+        self.log.last().map_or(snap, |e| e.zxid.max(snap))
+    }
+
+    /// Whether `e` is in the history this disk recovers: log records at or below the
+    /// snapshot's zxid are left over from before it and never read again.
+    fn has(&self, e: &Entry) -> bool {
+        match &self.snapshot {
+            Some((z, st)) if e.zxid <= *z => st.iter().any(|x| x == e),
+            _ => self.log.iter().any(|x| x == e),
+        }
+    }
+
+    /// Whether the history this disk recovers holds a txn at `zxid`.
+    fn reaches(&self, zxid: Zxid) -> bool {
+        match &self.snapshot {
+            Some((z, _)) if zxid == *z => true,
+            Some((z, st)) if zxid < *z => st.iter().any(|x| x.zxid == zxid),
+            _ => self.log.iter().any(|x| x.zxid == zxid),
+        }
+    }
+}
+
+fn encode_state(state: &[Entry]) -> Bytes {
+    let mut out = Vec::new();
+    for e in state {
+        out.extend_from_slice(&e.zxid.to_be_bytes());
+        out.extend_from_slice(&(e.data.len() as u32).to_be_bytes());
+        out.extend_from_slice(&e.data);
+    }
+    Bytes::from(out)
+}
+
+fn decode_state(bytes: &[u8]) -> Vec<Entry> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let zxid = i64::from_be_bytes(bytes[i..i + 8].try_into().expect("8"));
+        let len = u32::from_be_bytes(bytes[i + 8..i + 12].try_into().expect("4")) as usize;
+        out.push(Entry {
+            zxid,
+            data: Bytes::copy_from_slice(&bytes[i + 12..i + 12 + len]),
+        });
+        i += 12 + len;
+    }
+    out
+}
+
+struct Server {
+    peer: Option<ZabPeer>,
+    disk: Disk,
+    /// Store ops issued, not yet durable.
+    in_flight: VecDeque<(u64, StoreOp)>,
+    /// The state machine: every txn applied, in order.
+    state: Vec<Entry>,
+    /// Learner: the leader it wants a peer connection to.
+    wants: Option<Sid>,
+}
+
+#[derive(Debug, Clone)]
+enum Wire {
+    Peer(PeerMsg),
+}
+
+pub(super) struct Sim {
+    rules: Rules,
+    rng: StdRng,
+    seed: u64,
+    now: u64,
+    config: ZabConfig,
+    servers: BTreeMap<Sid, Server>,
+    /// Open peer connections (learner, leader) and their FIFO queues each way.
+    conns: BTreeSet<(Sid, Sid)>,
+    queues: BTreeMap<(Sid, Sid), VecDeque<Wire>>,
+    election: BTreeMap<(Sid, Sid), VecDeque<Notification>>,
+    /// Servers cut off from everyone until the given time.
+    isolated: BTreeMap<Sid, u64>,
+    // Checker state.
+    leaders: BTreeMap<u32, Sid>,
+    committed: BTreeMap<Zxid, Bytes>,
+    /// The committed history as one chain: each committed zxid and the zxid right before
+    /// it wherever it was applied (0 for the first txn).
+    predecessor: BTreeMap<Zxid, Zxid>,
+    next_txn: u64,
+    next_token: u64,
+    pending_syncs: BTreeMap<u64, Sid>,
+    trace: Vec<String>,
+}
+
+impl Sim {
+    pub(super) fn new(
+        seed: u64,
+        voters: usize,
+        observers: usize,
+        window: usize,
+        rules: Rules,
+    ) -> Sim {
+        let voter_ids: BTreeSet<Sid> = (1..=voters as Sid).collect();
+        let observer_ids: BTreeSet<Sid> =
+            (voters as Sid + 1..=(voters + observers) as Sid).collect();
+        let config = ZabConfig {
+            my_id: 0,
+            voters: voter_ids,
+            observers: observer_ids,
+            tick_ms: 100,
+            init_limit: 20,
+            sync_limit: 10,
+            finalize_wait_ms: 50,
+            max_notification_interval_ms: 400,
+            commit_log_count: window,
+        };
+        let mut sim = Sim {
+            rules,
+            rng: StdRng::seed_from_u64(seed),
+            seed,
+            now: 0,
+            servers: BTreeMap::new(),
+            config: config.clone(),
+            conns: BTreeSet::new(),
+            queues: BTreeMap::new(),
+            election: BTreeMap::new(),
+            isolated: BTreeMap::new(),
+            leaders: BTreeMap::new(),
+            committed: BTreeMap::new(),
+            predecessor: BTreeMap::new(),
+            next_txn: 0,
+            next_token: 0,
+            pending_syncs: BTreeMap::new(),
+            trace: Vec::new(),
+        };
+        let ids: Vec<Sid> = config
+            .voters
+            .iter()
+            .chain(config.observers.iter())
+            .copied()
+            .collect();
+        for id in ids {
+            sim.servers.insert(
+                id,
+                Server {
+                    peer: None,
+                    disk: Disk::default(),
+                    in_flight: VecDeque::new(),
+                    state: Vec::new(),
+                    wants: None,
+                },
+            );
+        }
+        let ids: Vec<Sid> = sim.servers.keys().copied().collect();
+        for id in ids {
+            sim.boot(id);
+        }
+        sim
+    }
+
+    fn fail(&self, what: String) -> ! {
+        let keep = if std::env::var("ZAB_TEST_TRACE").is_ok() {
+            self.trace.len()
+        } else {
+            40
+        };
+        let tail: Vec<&String> = self.trace.iter().rev().take(keep).rev().collect();
+        panic!(
+            "seed {}: invariant violated: {what}\nlast events:\n{}",
+            self.seed,
+            tail.iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+
+    fn boot(&mut self, id: Sid) {
+        let mut config = self.config.clone();
+        config.my_id = id;
+        let s = self.servers.get_mut(&id).expect("server");
+        let last = s.disk.last_zxid();
+        let base = s.disk.snapshot.as_ref().map_or(0, |(z, _)| *z);
+        let recovered = Recovered {
+            accepted_epoch: s.disk.accepted_epoch,
+            current_epoch: s.disk.current_epoch,
+            last_zxid: last,
+            tail: s
+                .disk
+                .log
+                .iter()
+                .filter(|e| e.zxid > base)
+                .cloned()
+                .collect(),
+            snapshot_zxid: base,
+        };
+        s.state = s.disk.state_up_to(last);
+        s.in_flight.clear();
+        s.wants = None;
+        let peer = ZabPeer::new(config, recovered, self.now)
+            .unwrap_or_else(|e| panic!("seed {}: server {id} cannot start: {e}", self.seed));
+        s.peer = Some(peer);
+        self.trace
+            .push(format!("t={} boot {id} last=0x{last:x}", self.now));
+        self.drain(id);
+    }
+
+    fn alive(&self, id: Sid) -> bool {
+        self.servers[&id].peer.is_some()
+    }
+
+    fn reachable(&self, a: Sid, b: Sid) -> bool {
+        self.alive(a)
+            && self.alive(b)
+            && !self.isolated.contains_key(&a)
+            && !self.isolated.contains_key(&b)
+    }
+
+    fn step_peer(&mut self, id: Sid, input: Input) {
+        let now = self.now;
+        let Some(peer) = self.servers.get_mut(&id).and_then(|s| s.peer.as_mut()) else {
+            return;
+        };
+        peer.step(now, input);
+        self.drain(id);
+    }
+
+    /// Carries out a server's actions.
+    fn drain(&mut self, id: Sid) {
+        loop {
+            let actions = match self.servers.get_mut(&id).and_then(|s| s.peer.as_mut()) {
+                Some(p) => p.take_actions(),
+                None => return,
+            };
+            if actions.is_empty() {
+                return;
+            }
+            for action in actions {
+                self.act(id, action);
+            }
+        }
+    }
+
+    fn act(&mut self, id: Sid, action: Action) {
+        match action {
+            Action::Store { seq, op } => {
+                self.servers
+                    .get_mut(&id)
+                    .expect("server")
+                    .in_flight
+                    .push_back((seq, op));
+            }
+            Action::Send { to, msg } => {
+                self.check_send(id, &msg);
+                self.trace.push(
+                    format!("t={} {id}->{to} {msg:?}", self.now)
+                        .chars()
+                        .take(160)
+                        .collect(),
+                );
+                let key = if self.conns.contains(&(id, to)) {
+                    Some((id, to))
+                } else if self.conns.contains(&(to, id)) {
+                    Some((to, id))
+                } else {
+                    None
+                };
+                if key.is_some() {
+                    self.queues
+                        .entry((id, to))
+                        .or_default()
+                        .push_back(Wire::Peer(msg));
+                }
+            }
+            Action::SendSnapshot { to, zxid } => {
+                let s = &self.servers[&id];
+                let last = s.state.last().map_or(0, |e| e.zxid);
+                if last > zxid {
+                    self.fail(format!(
+                        "server {id} snapshots at 0x{zxid:x} but applied 0x{last:x}"
+                    ));
+                }
+                let data = encode_state(&s.state);
+                self.act(
+                    id,
+                    Action::Send {
+                        to,
+                        msg: PeerMsg::Snap { zxid, data },
+                    },
+                );
+            }
+            Action::Elect { to, note } => {
+                if self.reachable(id, to) {
+                    let queue = self.election.entry((id, to)).or_default();
+                    queue.push_back(note);
+                    if let Some(cap) = self.rules.election_queue {
+                        while queue.len() > cap {
+                            queue.pop_front();
+                        }
+                    }
+                }
+            }
+            Action::ConnectLeader { leader } => {
+                self.break_conn(id, leader, false);
+                self.servers.get_mut(&id).expect("server").wants = Some(leader);
+            }
+            Action::Disconnect { peer } => {
+                self.break_conn(id, peer, true);
+                if self.servers[&id].wants == Some(peer) {
+                    self.servers.get_mut(&id).expect("server").wants = None;
+                }
+            }
+            Action::Apply(entry) => self.check_apply(id, entry),
+            Action::ResetState { zxid } => {
+                let s = self.servers.get_mut(&id).expect("server");
+                s.state = s.disk.state_up_to(zxid);
+                let last = s.state.last().map_or(0, |e| e.zxid);
+                let snap = s.disk.snapshot.as_ref().map_or(0, |(z, _)| *z);
+                if last.max(snap.min(zxid)) != zxid && zxid != 0 {
+                    self.fail(format!(
+                        "server {id} reset to 0x{zxid:x} but its disk only reaches 0x{last:x}"
+                    ));
+                }
+                self.trace
+                    .push(format!("t={} {id} reset to 0x{zxid:x}", self.now));
+            }
+            Action::Serving(Some(Serving::Leader { epoch })) => {
+                self.trace.push(format!(
+                    "t={} {id} established leader of epoch {epoch}",
+                    self.now
+                ));
+                if let Some(other) = self.leaders.insert(epoch, id)
+                    && other != id
+                {
+                    self.fail(format!("epoch {epoch} has two leaders: {other} and {id}"));
+                }
+                // The leader's history (disk plus in-flight log) holds every committed txn.
+                let s = &self.servers[&id];
+                let mut disk = s.disk.clone();
+                for (_, op) in &s.in_flight {
+                    disk.apply(op);
+                }
+                let state = disk.state_up_to(disk.last_zxid());
+                for (zxid, data) in &self.committed {
+                    if !state.iter().any(|e| e.zxid == *zxid && e.data == *data) {
+                        self.fail(format!(
+                            "leader {id} of epoch {epoch} lacks committed txn 0x{zxid:x}"
+                        ));
+                    }
+                }
+                self.check_serving_state(id);
+            }
+            Action::Serving(other) => {
+                self.trace
+                    .push(format!("t={} {id} serving {other:?}", self.now));
+                if other.is_some() {
+                    self.check_serving_state(id);
+                }
+            }
+            Action::Request { .. } => {}
+            Action::SyncDone { token } => {
+                if self.pending_syncs.remove(&token).is_none() {
+                    self.fail(format!("server {id} passed unknown sync barrier {token}"));
+                }
+            }
+        }
+    }
+
+    /// Invariant 5: what a message claims is already on disk.
+    fn check_send(&self, id: Sid, msg: &PeerMsg) {
+        let disk = &self.servers[&id].disk;
+        let bad = match msg {
+            PeerMsg::LeaderInfo { epoch } | PeerMsg::AckEpoch { epoch, .. } => {
+                (disk.accepted_epoch < *epoch).then(|| format!("acceptedEpoch {epoch}"))
+            }
+            PeerMsg::NewLeader { zxid } => (disk.current_epoch < zxid_epoch(*zxid))
+                .then(|| format!("currentEpoch {}", zxid_epoch(*zxid))),
+            PeerMsg::Ack { zxid } if zxid_counter(*zxid) == 0 => (disk.current_epoch
+                < zxid_epoch(*zxid))
+            .then(|| format!("currentEpoch {} (NEWLEADER ack)", zxid_epoch(*zxid))),
+            PeerMsg::Ack { zxid } => {
+                (!disk.reaches(*zxid)).then(|| format!("txn 0x{zxid:x} before its ACK"))
+            }
+            _ => None,
+        };
+        if let Some(what) = bad {
+            self.fail(format!(
+                "server {id} sent {} before persisting {what}",
+                msg.name()
+            ));
+        }
+    }
+
+    /// Invariants 2 and 3, on every applied txn.
+    fn check_apply(&mut self, id: Sid, entry: Entry) {
+        let prev = self.servers[&id].state.last().map_or(0, |e| e.zxid);
+        self.check_committed(id, prev, &entry);
+        self.trace
+            .push(format!("t={} {id} apply 0x{:x}", self.now, entry.zxid));
+        self.servers.get_mut(&id).expect("server").state.push(entry);
+    }
+
+    /// A server that starts serving holds a prefix of the one committed history: its whole
+    /// state machine (txns replayed at boot and installed from a SNAP included, which no
+    /// Apply reported) is committed now, in the order every other server applies it.
+    fn check_serving_state(&mut self, id: Sid) {
+        let state = self.servers[&id].state.clone();
+        let mut prev = 0;
+        for entry in &state {
+            self.check_committed(id, prev, entry);
+            prev = entry.zxid;
+        }
+    }
+
+    /// `entry` is committed, right after `prev` on server `id`: the same txn at the same
+    /// zxid everywhere, durable on a majority of voters, and every server's committed txns
+    /// one chain (none skipped, none reordered).
+    fn check_committed(&mut self, id: Sid, prev: Zxid, entry: &Entry) {
+        if entry.zxid <= prev {
+            self.fail(format!(
+                "server {id} applied 0x{:x} after 0x{prev:x}",
+                entry.zxid
+            ));
+        }
+        if let Some((skipped, _)) = self.committed.range(prev + 1..entry.zxid).next() {
+            self.fail(format!(
+                "server {id} applied 0x{:x} but skipped committed 0x{skipped:x}",
+                entry.zxid
+            ));
+        }
+        match self.predecessor.get(&entry.zxid) {
+            Some(p) if *p != prev => self.fail(format!(
+                "server {id} applied 0x{:x} after 0x{prev:x}, elsewhere it came after 0x{p:x}",
+                entry.zxid
+            )),
+            _ => {}
+        }
+        if let Some((next, p)) = self.predecessor.range(entry.zxid + 1..).next()
+            && *p < entry.zxid
+        {
+            self.fail(format!(
+                "server {id} applied 0x{:x}, which another server skipped (it applied 0x{next:x} right after 0x{p:x})",
+                entry.zxid
+            ));
+        }
+        match self.committed.get(&entry.zxid) {
+            Some(data) if *data != entry.data => self.fail(format!(
+                "zxid 0x{:x} committed twice with different txns",
+                entry.zxid
+            )),
+            Some(_) => {}
+            None => {
+                let durable = self
+                    .config
+                    .voters
+                    .iter()
+                    .filter(|v| self.servers[v].disk.has(entry))
+                    .count();
+                if durable < crate::quorum::majority(self.config.voters.len()) {
+                    self.fail(format!(
+                        "txn 0x{:x} committed while durable on only {durable} voters",
+                        entry.zxid
+                    ));
+                }
+                self.committed.insert(entry.zxid, entry.data.clone());
+                self.predecessor.insert(entry.zxid, prev);
+            }
+        }
+    }
+
+    /// Closes the peer connection between `a` and `b` (either direction).
+    fn break_conn(&mut self, a: Sid, b: Sid, notify_both: bool) {
+        for (l, r) in [(a, b), (b, a)] {
+            if self.conns.remove(&(l, r)) {
+                self.queues.remove(&(l, r));
+                self.queues.remove(&(r, l));
+                // The side that did not close learns it from the socket.
+                let other = if notify_both || l == a { r } else { l };
+                let _ = other;
+                for side in [l, r] {
+                    if side != a || notify_both {
+                        self.step_peer(
+                            side,
+                            Input::Disconnected {
+                                peer: if side == l { r } else { l },
+                            },
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn crash(&mut self, id: Sid) {
+        let keep = {
+            let s = &self.servers[&id];
+            if s.in_flight.is_empty() {
+                0
+            } else {
+                self.rng.random_range(0..=s.in_flight.len())
+            }
+        };
+        let s = self.servers.get_mut(&id).expect("server");
+        // A crash may leave any prefix of the in-flight writes on disk.
+        for (_, op) in s.in_flight.iter().take(keep) {
+            s.disk.apply(op);
+        }
+        s.in_flight.clear();
+        s.peer = None;
+        s.wants = None;
+        self.trace
+            .push(format!("t={} crash {id} (kept {keep} writes)", self.now));
+        let peers: Vec<(Sid, Sid)> = self
+            .conns
+            .iter()
+            .filter(|(l, r)| *l == id || *r == id)
+            .copied()
+            .collect();
+        for (l, r) in peers {
+            self.conns.remove(&(l, r));
+            self.queues.remove(&(l, r));
+            self.queues.remove(&(r, l));
+            let other = if l == id { r } else { l };
+            self.step_peer(other, Input::Disconnected { peer: id });
+        }
+        self.election.retain(|(a, b), _| *a != id && *b != id);
+    }
+
+    fn persist(&mut self, id: Sid, all: bool) {
+        let n = {
+            let s = &self.servers[&id];
+            if s.in_flight.is_empty() || s.peer.is_none() {
+                return;
+            }
+            if all {
+                s.in_flight.len()
+            } else {
+                self.rng.random_range(1..=s.in_flight.len())
+            }
+        };
+        let s = self.servers.get_mut(&id).expect("server");
+        let mut last = 0;
+        for _ in 0..n {
+            let (seq, op) = s.in_flight.pop_front().expect("in flight");
+            s.disk.apply(&op);
+            last = seq;
+        }
+        self.step_peer(id, Input::Persisted { seq: last });
+    }
+
+    fn deliver_peer(&mut self) -> bool {
+        let keys: Vec<(Sid, Sid)> = self
+            .queues
+            .iter()
+            .filter(|(_, q)| !q.is_empty())
+            .map(|(k, _)| *k)
+            .collect();
+        if keys.is_empty() {
+            return false;
+        }
+        let (from, to) = keys[self.rng.random_range(0..keys.len())];
+        let Some(Wire::Peer(msg)) = self.queues.get_mut(&(from, to)).and_then(|q| q.pop_front())
+        else {
+            return false;
+        };
+        self.step_peer(to, Input::Peer { from, msg });
+        true
+    }
+
+    fn deliver_election(&mut self, lossy: bool) -> bool {
+        let keys: Vec<(Sid, Sid)> = self
+            .election
+            .iter()
+            .filter(|(_, q)| !q.is_empty())
+            .map(|(k, _)| *k)
+            .collect();
+        if keys.is_empty() {
+            return false;
+        }
+        let (from, to) = keys[self.rng.random_range(0..keys.len())];
+        let note = self
+            .election
+            .get_mut(&(from, to))
+            .and_then(|q| q.pop_front())
+            .expect("non-empty");
+        if lossy && self.rng.random_bool(0.05) {
+            return true;
+        }
+        if self.reachable(from, to) {
+            self.step_peer(to, Input::Notification { from, note });
+        }
+        true
+    }
+
+    fn connect_learners(&mut self) {
+        let wanting: Vec<(Sid, Sid)> = self
+            .servers
+            .iter()
+            .filter_map(|(id, s)| s.wants.map(|l| (*id, l)))
+            .collect();
+        for (learner, leader) in wanting {
+            if self.conns.contains(&(learner, leader)) || !self.reachable(learner, leader) {
+                continue;
+            }
+            self.conns.insert((learner, leader));
+            self.step_peer(learner, Input::Connected { peer: leader });
+        }
+    }
+
+    fn tick_all(&mut self) {
+        self.now += self.rng.random_range(5..20);
+        let now = self.now;
+        self.isolated.retain(|_, until| *until > now);
+        let ids: Vec<Sid> = self.servers.keys().copied().collect();
+        for id in ids {
+            self.step_peer(id, Input::Tick);
+        }
+        self.connect_learners();
+    }
+
+    fn leader(&self) -> Option<Sid> {
+        self.servers.iter().find_map(|(id, s)| {
+            s.peer
+                .as_ref()
+                .filter(|p| matches!(p.serving(), Some(Serving::Leader { .. })))
+                .map(|_| *id)
+        })
+    }
+
+    fn propose(&mut self) {
+        let Some(id) = self.leader() else {
+            return;
+        };
+        self.next_txn += 1;
+        let data = Bytes::from(format!("txn-{}", self.next_txn));
+        let p = self
+            .servers
+            .get_mut(&id)
+            .and_then(|s| s.peer.as_mut())
+            .expect("leader");
+        let _ = p.propose(data);
+        self.drain(id);
+    }
+
+    fn sync(&mut self) {
+        let serving: Vec<Sid> = self
+            .servers
+            .iter()
+            .filter(|(_, s)| s.peer.as_ref().is_some_and(|p| p.serving().is_some()))
+            .map(|(id, _)| *id)
+            .collect();
+        if serving.is_empty() {
+            return;
+        }
+        let id = serving[self.rng.random_range(0..serving.len())];
+        self.next_token += 1;
+        let token = self.next_token;
+        self.pending_syncs.insert(token, id);
+        self.step_peer(id, Input::Sync { token });
+    }
+
+    /// One random fault-injecting step.
+    fn random_step(&mut self) {
+        let limits = self.rules;
+        let ids: Vec<Sid> = self.servers.keys().copied().collect();
+        let pick = ids[self.rng.random_range(0..ids.len())];
+        match self.rng.random_range(0..1000) {
+            0..=349 => {
+                if !self.deliver_peer() {
+                    self.tick_all();
+                }
+            }
+            350..=499 => {
+                if !self.deliver_election(true) {
+                    self.tick_all();
+                }
+            }
+            500..=679 => {
+                let all = self.rng.random_bool(0.7);
+                self.persist(pick, all);
+            }
+            680..=799 => self.tick_all(),
+            800..=959 => self.propose(),
+            960..=979 => self.sync(),
+            980..=983 => {
+                let down = self.servers.values().filter(|s| s.peer.is_none()).count();
+                let voters_down = self
+                    .config
+                    .voters
+                    .iter()
+                    .filter(|v| !self.alive(**v))
+                    .count();
+                let voter = self.config.voters.contains(&pick);
+                if self.alive(pick)
+                    && down < limits.servers
+                    && (!voter || voters_down < limits.voters)
+                {
+                    self.crash(pick);
+                }
+            }
+            984..=989 => {
+                let dead: Vec<Sid> = ids.iter().copied().filter(|i| !self.alive(*i)).collect();
+                if limits.reboot_any_dead && !dead.is_empty() {
+                    let id = dead[self.rng.random_range(0..dead.len())];
+                    self.boot(id);
+                } else if !self.alive(pick) {
+                    self.boot(pick);
+                }
+            }
+            990..=992 => {
+                // Message loss on a TCP link: the connection breaks.
+                let conns: Vec<(Sid, Sid)> = self.conns.iter().copied().collect();
+                if !conns.is_empty() {
+                    let (l, r) = conns[self.rng.random_range(0..conns.len())];
+                    self.trace.push(format!("t={} break {l}-{r}", self.now));
+                    self.conns.remove(&(l, r));
+                    self.queues.remove(&(l, r));
+                    self.queues.remove(&(r, l));
+                    self.step_peer(l, Input::Disconnected { peer: r });
+                    self.step_peer(r, Input::Disconnected { peer: l });
+                }
+            }
+            993..=995 => {
+                if self.isolated.is_empty() {
+                    let until = self.now + self.rng.random_range(200..3000);
+                    self.isolate(pick, until);
+                }
+            }
+            _ => {
+                // Reordering across links: deliver a burst from one link.
+                for _ in 0..self.rng.random_range(1..5) {
+                    self.deliver_peer();
+                }
+            }
+        }
+    }
+
+    fn isolate(&mut self, id: Sid, until: u64) {
+        self.trace
+            .push(format!("t={} isolate {id} until {until}", self.now));
+        self.isolated.insert(id, until);
+        let conns: Vec<(Sid, Sid)> = self
+            .conns
+            .iter()
+            .filter(|(l, r)| *l == id || *r == id)
+            .copied()
+            .collect();
+        for (l, r) in conns {
+            self.conns.remove(&(l, r));
+            self.queues.remove(&(l, r));
+            self.queues.remove(&(r, l));
+            self.step_peer(l, Input::Disconnected { peer: r });
+            self.step_peer(r, Input::Disconnected { peer: l });
+        }
+        self.election.retain(|(a, b), _| *a != id && *b != id);
+    }
+
+    /// Heals everything and runs fault-free until every server serves the same history.
+    fn settle(&mut self) {
+        self.isolated.clear();
+        let ids: Vec<Sid> = self.servers.keys().copied().collect();
+        for id in &ids {
+            if !self.alive(*id) {
+                self.boot(*id);
+            }
+        }
+        self.run_until_converged();
+    }
+
+    /// Runs fault-free until every live server serves the same history.
+    fn run_until_converged(&mut self) {
+        let ids: Vec<Sid> = self.servers.keys().copied().collect();
+        for round in 0..20_000 {
+            for id in &ids {
+                self.persist(*id, true);
+            }
+            while self.deliver_peer() {}
+            while self.deliver_election(false) {}
+            self.tick_all();
+            if round % 50 == 49 {
+                self.propose();
+            }
+            if self.converged() {
+                return;
+            }
+        }
+        let states: Vec<String> = self
+            .servers
+            .iter()
+            .map(|(id, s)| match &s.peer {
+                Some(p) => format!(
+                    "{id}: {:?} {:?} last 0x{:x} applied 0x{:x}",
+                    p.state(),
+                    p.phase(),
+                    p.last_zxid(),
+                    p.applied()
+                ),
+                None => format!("{id}: down"),
+            })
+            .collect();
+        self.fail(format!(
+            "the ensemble did not converge once healed:\n{}",
+            states.join("\n")
+        ));
+    }
+
+    fn converged(&self) -> bool {
+        let Some(leader) = self.leader() else {
+            return false;
+        };
+        let lp = self.servers[&leader].peer.as_ref().expect("leader");
+        if lp.applied() != lp.last_zxid() {
+            return false;
+        }
+        let target = lp.applied();
+        self.servers
+            .values()
+            .filter_map(|s| s.peer.as_ref().map(|p| (s, p)))
+            .all(|(s, p)| {
+                p.serving().is_some()
+                    && p.applied() == target
+                    && s.state.last().map_or(0, |e| e.zxid) == target
+            })
+    }
+
+    /// Every live server holds the same history, with every committed txn in it.
+    fn check_final(&self) {
+        let live: Vec<(&Sid, &Server)> = self
+            .servers
+            .iter()
+            .filter(|(_, s)| s.peer.is_some())
+            .collect();
+        let reference: Vec<&Entry> = live.first().expect("one").1.state.iter().collect();
+        for (id, s) in live {
+            if s.state.iter().collect::<Vec<_>>() != reference {
+                self.fail(format!("server {id} ended with a different history"));
+            }
+        }
+        for (zxid, data) in &self.committed {
+            if !reference.iter().any(|e| e.zxid == *zxid && e.data == *data) {
+                self.fail(format!("committed txn 0x{zxid:x} is missing at the end"));
+            }
+        }
+    }
+}
+
+fn schedules(default: u64) -> Vec<u64> {
+    if let Ok(seed) = std::env::var("ZAB_TEST_SEED") {
+        return vec![seed.parse().expect("ZAB_TEST_SEED is a number")];
+    }
+    let n = std::env::var("ZAB_TEST_SCHEDULES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default);
+    let base: u64 = rand::rng().random();
+    (0..n).map(|i| base.wrapping_add(i)).collect()
+}
+
+/// How a schedule injects faults and what the network keeps.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Rules {
+    /// Servers of any kind down at once.
+    servers: usize,
+    /// Voters among them.
+    voters: usize,
+    /// A reboot step restarts one of the servers that are down (not only a randomly
+    /// picked server that happens to be down, which left each of six servers down for a
+    /// third of a schedule).
+    reboot_any_dead: bool,
+    /// Notifications waiting on one election channel: ZooKeeper's QuorumCnxManager keeps
+    /// one (SEND_CAPACITY), dropping the older. Unbounded queues piled up hundreds of
+    /// stale votes per channel, and five voters spent most schedules in election.
+    election_queue: Option<usize>,
+}
+
+impl Rules {
+    /// Any minority of voters, and every observer: more voters down would only stall.
+    pub(super) fn minority(voters: usize, observers: usize) -> Rules {
+        Rules {
+            servers: (voters - 1) / 2 + observers,
+            voters: (voters - 1) / 2,
+            reboot_any_dead: true,
+            election_queue: Some(1),
+        }
+    }
+
+    /// The rules the regression seeds were found with: `voters / 2` servers down, one more
+    /// with observers, of any kind (so three of five voters could be down at once), slow
+    /// reboots and unbounded election queues: schedules of five voters had a serving
+    /// leader 4% of the time. Kept so that those seeds replay what they found.
+    fn as_found(voters: usize, observers: usize) -> Rules {
+        Rules {
+            servers: voters / 2 + usize::from(observers > 0),
+            voters,
+            reboot_any_dead: false,
+            election_queue: None,
+        }
+    }
+}
+
+fn run_schedule(seed: u64, voters: usize, observers: usize, steps: usize) {
+    run_schedule_with(
+        seed,
+        voters,
+        observers,
+        steps,
+        Rules::minority(voters, observers),
+    );
+}
+
+fn run_schedule_with(seed: u64, voters: usize, observers: usize, steps: usize, limits: Rules) {
+    let window = 3 + (seed % 20) as usize;
+    let mut sim = Sim::new(seed, voters, observers, window, limits);
+    for _ in 0..steps {
+        sim.random_step();
+    }
+    if std::env::var("ZAB_TEST_TRACE").is_ok() {
+        for line in &sim.trace {
+            println!("{line}");
+        }
+    }
+    sim.settle();
+    sim.check_final();
+    // DESIGN.md invariant 4, quorum part: with any minority of voters crashed for good
+    // (keeping only what their disks hold), the rest elect a leader that holds every
+    // committed txn (checked as it establishes) and converge on it.
+    let mut minority: Vec<Sid> = sim.config.voters.iter().copied().collect();
+    while minority.len() > (voters - 1) / 2 {
+        let i = sim.rng.random_range(0..minority.len());
+        minority.remove(i);
+    }
+    for id in &minority {
+        sim.crash(*id);
+    }
+    sim.run_until_converged();
+    sim.check_final();
+    println!(
+        "  {} txns committed, {} leaders established, epochs {:?}",
+        sim.committed.len(),
+        sim.leaders.len(),
+        sim.leaders.keys().collect::<Vec<_>>()
+    );
+}
+
+fn run_many(name: &str, voters: usize, observers: usize, steps: usize, default: u64) {
+    let steps = std::env::var("ZAB_TEST_STEPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(steps);
+    for seed in schedules(default) {
+        println!("{name}: seed {seed} (replay with ZAB_TEST_SEED={seed})");
+        let result = std::panic::catch_unwind(|| run_schedule(seed, voters, observers, steps));
+        if let Err(e) = result {
+            eprintln!("{name}: FAILED with seed {seed}; replay with ZAB_TEST_SEED={seed}");
+            std::panic::resume_unwind(e);
+        }
+    }
+}
+
+#[test]
+fn three_voters_survive_crashes_partitions_and_lost_messages() {
+    run_many("3 voters", 3, 0, 3000, 300);
+}
+
+#[test]
+fn five_voters_and_an_observer_survive_crashes_partitions_and_lost_messages() {
+    run_many("5 voters + 1 observer", 5, 1, 3000, 100);
+}
+
+#[test]
+fn a_quiet_ensemble_elects_the_most_recent_server_and_commits() {
+    let mut sim = Sim::new(1, 3, 0, 100, Rules::minority(3, 0));
+    sim.settle();
+    for _ in 0..10 {
+        sim.propose();
+    }
+    sim.settle();
+    sim.check_final();
+    let leader = sim.leader().expect("leader");
+    assert_eq!(leader, 3, "equal histories: the highest sid leads");
+    assert!(sim.committed.len() >= 10);
+    // The leader crashes; the next leader keeps every committed txn.
+    sim.crash(leader);
+    sim.settle();
+    sim.check_final();
+}
+
+// Schedules that once broke an invariant, replayed as they were found (the seed fixes the
+// whole schedule, so each stays a regression test for the fault it found).
+
+/// Replays a seed with the schedule generator it was found with.
+fn replay_as_found(seed: u64, voters: usize, observers: usize) {
+    let limits = Rules::as_found(voters, observers);
+    run_schedule_with(seed, voters, observers, 3000, limits);
+}
+
+#[test]
+fn regression_a_snapshot_from_a_leader_that_never_established_is_replaced_not_truncated() {
+    // A learner took a SNAP holding a dead leader's uncommitted tail; the next leader sent
+    // TRUNC below that snapshot, which the learner's disk could not carry out.
+    replay_as_found(1994939371910549185, 5, 1);
+    replay_as_found(3589753012234117589, 3, 0);
+    replay_as_found(14986316843572235270, 3, 0);
+}
+
+#[test]
+fn regression_a_follower_that_accepted_a_later_epoch_gets_a_new_election() {
+    // Voters that acknowledged the epoch of a leader that never established could not
+    // follow the established leader of an earlier epoch, and nothing made it step down:
+    // the healed ensemble never converged.
+    replay_as_found(8285795868390221765, 5, 1);
+    replay_as_found(5991733643232447756, 5, 1);
+}
+
+/// A field value a broken or hostile peer might send: the edges of each type, and values
+/// next to what the receiving peer holds.
+fn hostile_zxid(rng: &mut StdRng, peer: &ZabPeer) -> Zxid {
+    let e = peer.accepted_epoch();
+    match rng.random_range(0..10) {
+        0 => 0,
+        1 => -1,
+        2 => i64::MIN,
+        3 => i64::MAX,
+        4 => make_zxid(u32::MAX, u32::MAX),
+        5 => make_zxid(e, 0),
+        6 => make_zxid(e.wrapping_add(1), 1),
+        7 => make_zxid(e, u32::MAX),
+        8 => peer.last_zxid().wrapping_add(rng.random_range(-2..3)),
+        _ => rng.random(),
+    }
+}
+
+fn hostile_epoch(rng: &mut StdRng, peer: &ZabPeer) -> u32 {
+    let e = peer.accepted_epoch();
+    match rng.random_range(0..7) {
+        0 => 0,
+        1 => u32::MAX,
+        2 => i32::MAX as u32,
+        3 => e,
+        4 => e.wrapping_add(1),
+        5 => e.wrapping_sub(1),
+        _ => rng.random(),
+    }
+}
+
+/// Bytes that decode (or not) into a quorum packet.
+fn hostile_packet(rng: &mut StdRng, peer: &ZabPeer) -> Vec<u8> {
+    let sid = rng.random_range(0..8);
+    let entry = Entry {
+        zxid: hostile_zxid(rng, peer),
+        data: Bytes::from_static(b"x"),
+    };
+    let msg = match rng.random_range(0..18) {
+        0 => PeerMsg::FollowerInfo {
+            sid,
+            accepted_epoch: hostile_epoch(rng, peer),
+        },
+        1 => PeerMsg::ObserverInfo {
+            sid,
+            accepted_epoch: hostile_epoch(rng, peer),
+        },
+        2 => PeerMsg::LeaderInfo {
+            epoch: hostile_epoch(rng, peer),
+        },
+        3 => PeerMsg::AckEpoch {
+            epoch: hostile_epoch(rng, peer),
+            current_epoch: [-1, -2, 0, i64::from(i32::MAX)][rng.random_range(0..4)],
+            last_zxid: hostile_zxid(rng, peer),
+            snapshot_zxid: hostile_zxid(rng, peer),
+        },
+        4 => PeerMsg::Diff {
+            zxid: hostile_zxid(rng, peer),
+        },
+        5 => PeerMsg::Trunc {
+            zxid: hostile_zxid(rng, peer),
+        },
+        6 => PeerMsg::Snap {
+            zxid: hostile_zxid(rng, peer),
+            data: encode_state(std::slice::from_ref(&entry)),
+        },
+        7 => PeerMsg::Proposal(entry),
+        8 => PeerMsg::NewLeader {
+            zxid: hostile_zxid(rng, peer),
+        },
+        9 => PeerMsg::Ack {
+            zxid: hostile_zxid(rng, peer),
+        },
+        10 => PeerMsg::Commit {
+            zxid: hostile_zxid(rng, peer),
+        },
+        11 => PeerMsg::UpToDate {
+            committed: hostile_zxid(rng, peer),
+        },
+        12 => PeerMsg::Inform(entry),
+        13 => PeerMsg::Ping,
+        14 => PeerMsg::Request(Bytes::from_static(b"req")),
+        15 => PeerMsg::Sync {
+            token: rng.random(),
+        },
+        16 => PeerMsg::SyncReply {
+            token: rng.random(),
+        },
+        _ => {
+            let len = rng.random_range(0..40);
+            return (0..len).map(|_| rng.random()).collect();
+        }
+    };
+    let mut out = Vec::new();
+    wire::encode_peer(&msg, &mut out);
+    if rng.random_bool(0.1) && !out.is_empty() {
+        // A flipped byte: the decoder must refuse or accept it, never panic.
+        let i = rng.random_range(0..out.len());
+        out[i] ^= 1 << rng.random_range(0..8);
+    }
+    out
+}
+
+fn hostile_notification(rng: &mut StdRng, peer: &ZabPeer) -> Vec<u8> {
+    let note = Notification {
+        state: [
+            ServerState::Looking,
+            ServerState::Following,
+            ServerState::Leading,
+            ServerState::Observing,
+        ][rng.random_range(0..4)],
+        vote: Vote {
+            leader: rng.random_range(0..8),
+            zxid: hostile_zxid(rng, peer),
+            peer_epoch: hostile_epoch(rng, peer),
+        },
+        round: [0, 1, i64::MAX as u64, rng.random_range(0..10)][rng.random_range(0..4)],
+    };
+    let mut out = Vec::new();
+    wire::encode_notification(&note, &mut out);
+    if rng.random_bool(0.1) {
+        let i = rng.random_range(0..out.len());
+        out[i] ^= 1 << rng.random_range(0..8);
+    }
+    out
+}
+
+#[test]
+fn hostile_quorum_packets_and_notifications_never_panic_a_peer() {
+    // Peers in every role and phase a schedule reaches get garbage from the wire: what
+    // decodes goes in, and the peer may refuse it, drop the sender or go LOOKING, but it
+    // never panics (the invariants do not hold against a lying peer, so none is checked).
+    for seed in 0..300u64 {
+        let window = 3 + (seed % 5) as usize;
+        let mut sim = Sim::new(seed, 3, 1, window, Rules::minority(3, 1));
+        let steps = sim.rng.random_range(0..2500);
+        for _ in 0..steps {
+            sim.random_step();
+        }
+        let mut rng = StdRng::seed_from_u64(seed);
+        let ids: Vec<Sid> = sim.servers.keys().copied().collect();
+        for _ in 0..300 {
+            let id = ids[rng.random_range(0..ids.len())];
+            sim.now += rng.random_range(0..300);
+            let now = sim.now;
+            let Some(peer) = sim.servers.get_mut(&id).and_then(|s| s.peer.as_mut()) else {
+                continue;
+            };
+            let from = rng.random_range(0..8);
+            let input = match rng.random_range(0..10) {
+                0..=5 => match wire::decode_peer(&hostile_packet(&mut rng, peer)) {
+                    Ok(msg) => Input::Peer { from, msg },
+                    Err(_) => continue,
+                },
+                6 | 7 => match wire::decode_notification(&hostile_notification(&mut rng, peer)) {
+                    Ok(note) => Input::Notification { from, note },
+                    Err(_) => continue,
+                },
+                8 => Input::Connected { peer: from },
+                _ => Input::Tick,
+            };
+            peer.step(now, input);
+            let _ = peer.take_actions();
+        }
+    }
+}
