@@ -512,6 +512,32 @@ record!(ErrorTxn { err: i32 });
 record!(SubTxn { txn_type: i32, data: Vec<u8> });
 record!(MultiTxn { txns: Vec<SubTxn> });
 
+// Quorum (server-to-server) records, as zookeeper.jute defines them.
+record!(
+    /// Every message on the peer port: `type` is ZooKeeper's packet type (reference §4.3).
+    QuorumPacket { packet_type: i32, zxid: i64, data: Vec<u8>, authinfo: Vec<Id> }
+);
+record!(
+    /// FOLLOWERINFO / OBSERVERINFO payload.
+    LearnerInfo { serverid: i64, protocol_version: i32, config_version: i64 }
+);
+record!(
+    /// A FastLeaderElection notification (version 2 layout, then the config bytes).
+    ElectionNotification {
+        state: i32,
+        leader: i64,
+        zxid: i64,
+        election_epoch: i64,
+        peer_epoch: i64,
+        version: i32,
+        config: Vec<u8>,
+    }
+);
+record!(
+    /// The first bytes on an election connection: protocol version, sender id, address.
+    ElectionHello { protocol_version: i64, sid: i64, address: String }
+);
+
 /// The first frame from a client (no request header). `read_only` is absent from old clients.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ConnectRequest {

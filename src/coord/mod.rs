@@ -30,6 +30,7 @@ pub mod shell;
 pub mod store;
 pub mod tree;
 pub mod watch;
+pub mod zab;
 
 /// The version string we report as (`srvr`, `envi`, `mntr`); kazoo parses the leading digits.
 pub const ZK_VERSION: &str = "3.8.4-hdfs-ha, built on 2026-11-22 00:00 UTC";
