@@ -23,6 +23,7 @@ use super::jute::{
     PathRequest, Reader, SetAclTxn, SetDataTxn, SubTxn, TxnHeader,
 };
 use super::processor::TxnRecord;
+use super::zab;
 use super::tree::{DataTree, NodeRef, StatPersisted, Txn, WalkCursor};
 
 const LOG_MAGIC: &[u8; 4] = b"ZKLG";
@@ -214,8 +215,9 @@ fn txn_from(txn_type: i32, body: &[u8]) -> Result<Txn, jute::JuteError> {
     })
 }
 
-/// Appends one record to `out`.
-pub fn encode_record(rec: &TxnRecord, out: &mut Vec<u8>) {
+/// A txn as bytes: the jute `TxnHeader` then the txn record (the log record's payload and
+/// the data of a ZAB proposal).
+pub fn encode_txn(rec: &TxnRecord) -> Vec<u8> {
     let (txn_type, body) = txn_type_and_body(&rec.txn);
     let mut payload = TxnHeader {
         client_id: rec.session,
@@ -226,10 +228,35 @@ pub fn encode_record(rec: &TxnRecord, out: &mut Vec<u8>) {
     }
     .to_bytes();
     payload.extend_from_slice(&body);
-    out.extend_from_slice(&crc32c::crc32c(&payload).to_be_bytes());
+    payload
+}
+
+/// Decodes [`encode_txn`]'s bytes.
+pub fn decode_txn(payload: &[u8]) -> Result<TxnRecord, String> {
+    let mut r = Reader::new(payload, usize::MAX);
+    let hdr = TxnHeader::read(&mut r).map_err(|e| format!("bad txn header: {e}"))?;
+    let txn = txn_from(hdr.txn_type, &payload[r.position()..])
+        .map_err(|e| format!("bad txn body: {e}"))?;
+    Ok(TxnRecord {
+        session: hdr.client_id,
+        cxid: hdr.cxid,
+        zxid: hdr.zxid,
+        time_ms: hdr.time,
+        txn,
+    })
+}
+
+/// Frames a payload as a log record: checksum, length, payload, end marker.
+fn frame_record(payload: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(&crc32c::crc32c(payload).to_be_bytes());
     out.extend_from_slice(&(payload.len() as i32).to_be_bytes());
-    out.extend_from_slice(&payload);
+    out.extend_from_slice(payload);
     out.push(END_OF_RECORD);
+}
+
+/// Appends one record to `out`.
+pub fn encode_record(rec: &TxnRecord, out: &mut Vec<u8>) {
+    frame_record(&encode_txn(rec), out);
 }
 
 /// What reading a record at the start of `buf` found.
@@ -268,23 +295,9 @@ fn decode_record(buf: &[u8]) -> Decoded {
     if buf[8 + len] != END_OF_RECORD {
         return Decoded::Torn("missing end-of-record marker".into());
     }
-    let mut r = Reader::new(payload, usize::MAX);
-    let hdr = match TxnHeader::read(&mut r) {
-        Ok(h) => h,
-        Err(e) => return Decoded::Torn(format!("bad txn header: {e}")),
-    };
-    match txn_from(hdr.txn_type, &payload[r.position()..]) {
-        Ok(txn) => Decoded::Record(
-            TxnRecord {
-                session: hdr.client_id,
-                cxid: hdr.cxid,
-                zxid: hdr.zxid,
-                time_ms: hdr.time,
-                txn,
-            },
-            8 + len + 1,
-        ),
-        Err(e) => Decoded::Torn(format!("bad txn body: {e}")),
+    match decode_txn(payload) {
+        Ok(rec) => Decoded::Record(rec, 8 + len + 1),
+        Err(e) => Decoded::Torn(e),
     }
 }
 
@@ -476,12 +489,28 @@ impl TxnLog {
         let Some(first) = records.first() else {
             return Ok(());
         };
-        if self.file.is_none() {
-            self.open_new(first.zxid)?;
-        }
         let mut bytes = Vec::new();
         for rec in records {
             encode_record(rec, &mut bytes);
+        }
+        self.write_records(first.zxid, bytes)
+    }
+
+    /// Writes txns already encoded by [`encode_txn`] (a quorum's proposals), zxid first.
+    pub fn append_encoded(&mut self, txns: &[(i64, &[u8])]) -> Result<(), StoreError> {
+        let Some((first, _)) = txns.first() else {
+            return Ok(());
+        };
+        let mut bytes = Vec::new();
+        for (_, payload) in txns {
+            frame_record(payload, &mut bytes);
+        }
+        self.write_records(*first, bytes)
+    }
+
+    fn write_records(&mut self, first_zxid: i64, bytes: Vec<u8>) -> Result<(), StoreError> {
+        if self.file.is_none() {
+            self.open_new(first_zxid)?;
         }
         let end = self.pos + bytes.len() as u64;
         let path = self.path.clone();
@@ -526,6 +555,15 @@ impl TxnLog {
         self.sync()?;
         self.file = None;
         Ok(())
+    }
+
+    /// Drops every logged txn after `zxid` and every snapshot after it, durably: a quorum
+    /// learner's uncommitted tail that the leader's history lacks (TRUNC). Appends then
+    /// continue in a new file.
+    pub fn truncate_after(&mut self, zxid: i64) -> Result<(), StoreError> {
+        self.sync()?;
+        self.file = None;
+        truncate_logs(&self.config, zxid)
     }
 
     pub fn current_path(&self) -> Option<&Path> {
@@ -764,12 +802,32 @@ pub struct Recovered {
     pub resume: Option<(PathBuf, u64)>,
     /// Txns replayed from logs (to decide when the next snapshot is due).
     pub replayed: u64,
+    /// The last `tail_len` records replayed or skipped, in order, ending at `last_zxid`
+    /// when the log reaches it (a quorum leader syncs learners from them).
+    pub tail: Vec<TxnRecord>,
 }
 
 /// Loads the newest valid snapshot and replays the logs after it.
 pub fn recover(config: &StoreConfig) -> Result<Recovered, StoreError> {
+    recover_up_to(config, None, 0)
+}
+
+/// [`recover`], ignoring snapshots and txns after `limit`, and keeping the last `tail_len`
+/// records.
+pub fn recover_up_to(
+    config: &StoreConfig,
+    limit: Option<i64>,
+    tail_len: usize,
+) -> Result<Recovered, StoreError> {
+    // With a limit this reads the files of a running server (whose syncer may be appending
+    // past the limit): it changes nothing on disk then.
+    let live = limit.is_some();
+    let limit = limit.unwrap_or(i64::MAX);
+    let mut tail: std::collections::VecDeque<TxnRecord> = std::collections::VecDeque::new();
     // A snapshot a crash interrupted never became a snapshot: drop its temp file.
-    if let Ok(entries) = fs::read_dir(&config.snap_dir) {
+    if let Ok(entries) = fs::read_dir(&config.snap_dir)
+        && !live
+    {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().to_string();
             if name.starts_with(".snapshot.") && name.ends_with(".tmp") {
@@ -777,7 +835,8 @@ pub fn recover(config: &StoreConfig) -> Result<Recovered, StoreError> {
             }
         }
     }
-    let snaps = list_zxid_files(&config.snap_dir, "snapshot")?;
+    let mut snaps = list_zxid_files(&config.snap_dir, "snapshot")?;
+    snaps.retain(|(z, _)| *z <= limit);
     let mut base: Option<Snapshot> = None;
     for (_, path) in snaps.iter().rev() {
         let bytes = fs::read(path).map_err(io_err(path))?;
@@ -793,7 +852,9 @@ pub fn recover(config: &StoreConfig) -> Result<Recovered, StoreError> {
         }
     }
     let mut logs = list_zxid_files(&config.log_dir, "log")?;
-    logs.extend(adopt_spares(&config.log_dir)?);
+    if !live {
+        logs.extend(adopt_spares(&config.log_dir)?);
+    }
     logs.sort();
     let (mut tree, sessions, mut last_zxid) = match base {
         Some(s) => (s.tree, s.sessions, s.zxid),
@@ -852,8 +913,18 @@ pub fn recover(config: &StoreConfig) -> Result<Recovered, StoreError> {
         loop {
             match decode_record(&bytes[pos..]) {
                 Decoded::Record(rec, used) => {
+                    if rec.zxid > limit {
+                        pos += used;
+                        continue;
+                    }
+                    if tail_len > 0 {
+                        tail.push_back(rec.clone());
+                        if tail.len() > tail_len {
+                            tail.pop_front();
+                        }
+                    }
                     if rec.zxid > last_zxid {
-                        if rec.zxid != last_zxid + 1 {
+                        if !zab::follows(last_zxid, rec.zxid) {
                             return Err(StoreError::Corrupt {
                                 path: path.clone(),
                                 reason: format!("zxid gap: 0x{:x} after 0x{last_zxid:x}", rec.zxid),
@@ -876,6 +947,7 @@ pub fn recover(config: &StoreConfig) -> Result<Recovered, StoreError> {
                     pos += used;
                 }
                 Decoded::End => break,
+                Decoded::Torn(_) if live => break,
                 Decoded::Torn(reason) => {
                     if !is_last {
                         return Err(StoreError::Corrupt {
@@ -898,13 +970,103 @@ pub fn recover(config: &StoreConfig) -> Result<Recovered, StoreError> {
         }
     }
     tracing::info!("Snapshot and log loaded up to zxid 0x{last_zxid:x}");
+    // Only records of the history that ends at last_zxid make a usable tail.
+    while tail.back().is_some_and(|r| r.zxid > last_zxid) {
+        tail.pop_back();
+    }
+    let mut tail: Vec<TxnRecord> = tail.into_iter().collect();
+    if let Some(i) = (1..tail.len())
+        .rev()
+        .find(|i| !zab::follows(tail[i - 1].zxid, tail[*i].zxid))
+    {
+        tail.drain(..i);
+    }
     Ok(Recovered {
         tree,
         sessions: session_map.into_iter().collect(),
         last_zxid,
         resume,
         replayed,
+        tail,
     })
+}
+
+/// Removes txns after `zxid` from the logs (whole files that start after it, the tail of the
+/// one holding it) and snapshots taken after it, then syncs what changed.
+pub fn truncate_logs(config: &StoreConfig, zxid: i64) -> Result<(), StoreError> {
+    for (z, path) in list_zxid_files(&config.snap_dir, "snapshot")? {
+        if z > zxid {
+            fs::remove_file(&path).map_err(io_err(&path))?;
+        }
+    }
+    let logs = list_zxid_files(&config.log_dir, "log")?;
+    for (first, path) in logs {
+        if first > zxid {
+            tracing::info!("Removing {} (after 0x{zxid:x})", path.display());
+            fs::remove_file(&path).map_err(io_err(&path))?;
+            continue;
+        }
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(io_err(&path))?;
+        if bytes.len() < HEADER_LEN as usize {
+            continue;
+        }
+        let mut pos = HEADER_LEN as usize;
+        let mut cut = None;
+        while let Decoded::Record(rec, used) = decode_record(&bytes[pos..]) {
+            if rec.zxid > zxid {
+                cut = Some(pos);
+                break;
+            }
+            pos += used;
+        }
+        if let Some(at) = cut {
+            tracing::info!("Truncating {} at offset {at} (after 0x{zxid:x})", path.display());
+            file.set_len(at as u64).map_err(io_err(&path))?;
+            file.sync_all().map_err(io_err(&path))?;
+        }
+    }
+    sync_dir(&config.log_dir).map_err(io_err(&config.log_dir))?;
+    sync_dir(&config.snap_dir).map_err(io_err(&config.snap_dir))?;
+    Ok(())
+}
+
+/// Reads `version-2/<name>` (acceptedEpoch, currentEpoch): `None` when absent.
+pub fn read_epoch(config: &StoreConfig, name: &str) -> Result<Option<u32>, StoreError> {
+    let path = config.snap_dir.join(name);
+    match fs::read_to_string(&path) {
+        Ok(text) => text
+            .trim()
+            .parse::<u32>()
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt {
+                path: path.clone(),
+                reason: format!("not an epoch: {:?}", text.trim()),
+            }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err(&path)(e)),
+    }
+}
+
+/// Writes `version-2/<name>` durably: a temp file, fsync, rename, fsync of the directory.
+pub fn write_epoch(config: &StoreConfig, name: &str, epoch: u32) -> Result<(), StoreError> {
+    let dir = &config.snap_dir;
+    fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let path = dir.join(name);
+    let tmp = dir.join(format!("{name}.tmp"));
+    {
+        let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
+        f.write_all(epoch.to_string().as_bytes())
+            .map_err(io_err(&tmp))?;
+        f.sync_all().map_err(io_err(&tmp))?;
+    }
+    fs::rename(&tmp, &path).map_err(io_err(&path))?;
+    sync_dir(dir).map_err(io_err(dir))
 }
 
 /// Spare log files a crash left: one holding records was in use before its rename became
