@@ -20,6 +20,8 @@
 //!   once and a leader needs a majority of NEWLEADER acknowledgements;
 //! - only committed entries are applied, in zxid order, with no hole (a non-contiguous zxid
 //!   anywhere is an error that sends the learner back to LOOKING).
+//! - a learner's log is never truncated below its latest snapshot (which may hold a dead
+//!   leader's uncommitted tail): ACKEPOCH reports it, and the leader sends SNAP instead.
 
 pub mod wire;
 
@@ -128,6 +130,9 @@ pub enum PeerMsg {
         epoch: u32,
         current_epoch: i64,
         last_zxid: Zxid,
+        /// The zxid of the learner's latest snapshot: its log cannot be truncated below it,
+        /// so a leader whose history parts from the learner's before it must send SNAP.
+        snapshot_zxid: Zxid,
     },
     /// Sync by difference: the proposals that follow are the learner's missing txns.
     Diff {
@@ -346,6 +351,9 @@ pub struct Recovered {
     pub last_zxid: Zxid,
     /// The last logged entries (ending at `last_zxid`), contiguous, for DIFF syncs.
     pub tail: Vec<Entry>,
+    /// The zxid of the latest durable snapshot (0 without one): the log cannot be
+    /// truncated below it.
+    pub snapshot_zxid: Zxid,
 }
 
 /// The figures four-letter words report.
@@ -398,7 +406,10 @@ enum HandleStage {
     /// FOLLOWERINFO in; LEADERINFO sent (or waiting for the epoch).
     Info,
     /// ACKEPOCH in: waiting for the epoch quorum and the leader's currentEpoch.
-    EpochAcked { last_zxid: Zxid },
+    EpochAcked {
+        last_zxid: Zxid,
+        snapshot_zxid: Zxid,
+    },
     /// Sync content and NEWLEADER sent; `sync_end` is the last zxid in it.
     Syncing { sync_end: Zxid },
     /// NEWLEADER acknowledged.
@@ -482,6 +493,9 @@ pub struct ZabPeer {
     window: VecDeque<Entry>,
     /// The zxid right before the window's first entry.
     window_base: Zxid,
+    /// The zxid of the latest snapshot handed to storage: a TRUNC below it is impossible
+    /// (the txns before it exist only inside the snapshot), so leaders learn it in ACKEPOCH.
+    snapshot_zxid: Zxid,
     /// The election round (logicalclock).
     round: u64,
     role: Role,
@@ -540,6 +554,7 @@ impl ZabPeer {
             committed: 0,
             window,
             window_base,
+            snapshot_zxid: recovered.snapshot_zxid,
             round: 0,
             role: Role::Looking(Election {
                 vote: Vote {
@@ -1148,22 +1163,26 @@ impl ZabPeer {
         l.current_epoch_ready = true;
         l.phase = Phase::Synchronization;
         l.newleader_acked.insert(self.config.my_id);
-        let ready: Vec<(Sid, Zxid)> = l
+        let ready: Vec<(Sid, Zxid, Zxid)> = l
             .learners
             .iter()
             .filter_map(|(s, h)| match h.stage {
-                HandleStage::EpochAcked { last_zxid } => Some((*s, last_zxid)),
+                HandleStage::EpochAcked {
+                    last_zxid,
+                    snapshot_zxid,
+                } => Some((*s, last_zxid, snapshot_zxid)),
                 _ => None,
             })
             .collect();
-        for (sid, last) in ready {
-            self.sync_learner(sid, last);
+        for (sid, last, snapshot) in ready {
+            self.sync_learner(sid, last, snapshot);
         }
         self.maybe_establish();
     }
 
-    /// Sends `sid` what it lacks of our history, then NEWLEADER.
-    fn sync_learner(&mut self, sid: Sid, peer_last: Zxid) {
+    /// Sends `sid` what it lacks of our history, then NEWLEADER. `peer_snapshot` is the
+    /// learner's latest snapshot: a TRUNC below it could not be carried out.
+    fn sync_learner(&mut self, sid: Sid, peer_last: Zxid, peer_snapshot: Zxid) {
         let Role::Leading(l) = &self.role else {
             return;
         };
@@ -1176,13 +1195,7 @@ impl ZabPeer {
             self.last_zxid
         };
         let in_window = |z: Zxid| z == self.window_base || self.window.iter().any(|e| e.zxid == z);
-        let (first, from) = if peer_last == limit {
-            (PeerMsg::Diff { zxid: limit }, peer_last)
-        } else if peer_last > limit {
-            (PeerMsg::Trunc { zxid: limit }, limit)
-        } else if in_window(peer_last) {
-            (PeerMsg::Diff { zxid: limit }, peer_last)
-        } else if peer_last < self.window_base || self.applied < self.window_base {
+        let snap = || {
             (
                 PeerMsg::Snap {
                     zxid: self.applied,
@@ -1190,6 +1203,15 @@ impl ZabPeer {
                 },
                 self.applied,
             )
+        };
+        let (first, from) = if peer_last == limit {
+            (PeerMsg::Diff { zxid: limit }, peer_last)
+        } else if peer_last > limit {
+            (PeerMsg::Trunc { zxid: limit }, limit)
+        } else if in_window(peer_last) {
+            (PeerMsg::Diff { zxid: limit }, peer_last)
+        } else if peer_last < self.window_base || self.applied < self.window_base {
+            snap()
         } else {
             let common = self
                 .window
@@ -1199,6 +1221,13 @@ impl ZabPeer {
                 .max()
                 .unwrap_or(self.window_base);
             (PeerMsg::Trunc { zxid: common }, common)
+        };
+        // A snapshot from a leader that never established its epoch can hold txns no later
+        // leader has (ZOOKEEPER-1549): the learner cannot cut them out of it, so it gets
+        // ours whole instead.
+        let (first, from) = match first {
+            PeerMsg::Trunc { zxid } if zxid < peer_snapshot => snap(),
+            other => (other, from),
         };
         tracing::info!(
             sid = self.config.my_id,
@@ -1485,6 +1514,7 @@ impl ZabPeer {
                 epoch,
                 current_epoch,
                 last_zxid,
+                snapshot_zxid,
             } => {
                 let my_epoch = l.epoch;
                 let Some(h) = l.learners.get_mut(&from) else {
@@ -1499,7 +1529,10 @@ impl ZabPeer {
                     self.emit(Action::Disconnect { peer: from });
                     return;
                 }
-                h.stage = HandleStage::EpochAcked { last_zxid };
+                h.stage = HandleStage::EpochAcked {
+                    last_zxid,
+                    snapshot_zxid,
+                };
                 let observer = h.observer;
                 if !observer && current_epoch != -1 {
                     let (mine, my_last) = (i64::from(l.summary.0), l.summary.1);
@@ -1514,7 +1547,7 @@ impl ZabPeer {
                     l.epoch_acked.insert(from);
                 }
                 if l.current_epoch_ready {
-                    self.sync_learner(from, last_zxid);
+                    self.sync_learner(from, last_zxid, snapshot_zxid);
                 } else {
                     self.maybe_persist_current_epoch();
                 }
@@ -1689,6 +1722,7 @@ impl ZabPeer {
         let current_epoch = self.current_epoch;
         let accepted = self.accepted_epoch;
         let last_zxid = self.last_zxid;
+        let snapshot_zxid = self.snapshot_zxid;
         let Role::Learning(l) = &mut self.role else {
             return;
         };
@@ -1715,6 +1749,7 @@ impl ZabPeer {
                             epoch,
                             current_epoch: i64::from(current_epoch),
                             last_zxid,
+                            snapshot_zxid,
                         },
                     );
                 } else if epoch == accepted {
@@ -1724,6 +1759,7 @@ impl ZabPeer {
                             epoch,
                             current_epoch: -1,
                             last_zxid,
+                            snapshot_zxid,
                         },
                     );
                 } else {
@@ -1734,10 +1770,10 @@ impl ZabPeer {
             }
             (LearnerStage::Syncing, PeerMsg::Diff { .. }) => {}
             (LearnerStage::Syncing, PeerMsg::Trunc { zxid }) => {
-                if zxid > self.last_zxid {
+                if zxid > self.last_zxid || zxid < self.snapshot_zxid {
                     let why = format!(
-                        "TRUNC to 0x{zxid:x} beyond our last zxid 0x{:x}",
-                        self.last_zxid
+                        "Not able to truncate the log to 0x{zxid:x}: it holds 0x{:x} to 0x{:x}",
+                        self.snapshot_zxid, self.last_zxid
                     );
                     self.learner_fail(why);
                     return;
@@ -1766,6 +1802,7 @@ impl ZabPeer {
                 );
                 self.window.clear();
                 self.window_base = zxid;
+                self.snapshot_zxid = zxid;
                 self.last_zxid = zxid;
                 self.applied = zxid;
                 self.committed = self.committed.min(zxid);

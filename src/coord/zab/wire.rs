@@ -3,10 +3,10 @@
 //! jute records (`coord::jute`), each framed by a 4-byte big-endian length.
 //!
 //! Where our protocol differs from ZooKeeper's (a mixed ensemble is not a goal):
-//! ACKEPOCH carries the epoch it acknowledges after the currentEpoch; SNAP carries the
-//! snapshot in the packet's data instead of a stream after it; COMMIT and ACK are
-//! cumulative; a learner's sync request is packet type 100 (`zxid` = token) and the
-//! leader's answer is SYNC (7) with the same token.
+//! ACKEPOCH carries the epoch it acknowledges and the learner's snapshot zxid after the
+//! currentEpoch; SNAP carries the snapshot in the packet's data instead of a stream after
+//! it; COMMIT and ACK are cumulative; a learner's sync request is packet type 100 (`zxid` =
+//! token) and the leader's answer is SYNC (7) with the same token.
 
 use bytes::Bytes;
 
@@ -106,9 +106,11 @@ pub fn encode_peer(msg: &PeerMsg, out: &mut Vec<u8>) {
             epoch,
             current_epoch,
             last_zxid,
+            snapshot_zxid,
         } => {
             let mut data = (*current_epoch as i32).to_bytes();
             (*epoch as i32).write(&mut data);
+            snapshot_zxid.write(&mut data);
             packet(ACKEPOCH, *last_zxid, data)
         }
         PeerMsg::Diff { zxid } => packet(DIFF, *zxid, Vec::new()),
@@ -155,11 +157,13 @@ pub fn decode_peer(bytes: &[u8]) -> Result<PeerMsg, WireError> {
             let mut r = crate::coord::jute::Reader::new(&p.data, usize::MAX);
             let current = r.i32()?;
             let acked = r.i32()?;
+            let snapshot_zxid = r.i64()?;
             r.finish()?;
             PeerMsg::AckEpoch {
                 epoch: epoch_field("acknowledged epoch", i64::from(acked))?,
                 current_epoch: i64::from(current),
                 last_zxid: p.zxid,
+                snapshot_zxid,
             }
         }
         DIFF => PeerMsg::Diff { zxid: p.zxid },
@@ -282,6 +286,7 @@ mod tests {
                 epoch: 5,
                 current_epoch: -1,
                 last_zxid: make_zxid(4, 2),
+                snapshot_zxid: make_zxid(3, 1),
             },
             PeerMsg::Diff { zxid: 17 },
             PeerMsg::Trunc { zxid: 12 },
