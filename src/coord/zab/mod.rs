@@ -1491,6 +1491,21 @@ impl ZabPeer {
                 let Role::Leading(l) = &mut self.role else {
                     return;
                 };
+                if let Some(epoch) = l.epoch
+                    && !observer
+                    && accepted_epoch > epoch
+                {
+                    // It promised a later leader never to follow an earlier epoch, and it
+                    // keeps that promise (ZooKeeper's learner throws "Leaders epoch ... is
+                    // less than accepted epoch"): only a new election can bring it back,
+                    // and its acceptedEpoch will make that election's epoch higher.
+                    tracing::warn!(
+                        sid = self.config.my_id,
+                        "Follower {from} accepted epoch {accepted_epoch}, above our epoch {epoch}: it can never follow us; looking again"
+                    );
+                    self.start_looking();
+                    return;
+                }
                 l.learners.insert(
                     from,
                     Handle {
@@ -1753,6 +1768,18 @@ impl ZabPeer {
                         },
                     );
                 } else if epoch == accepted {
+                    self.send_after_persist(
+                        leader,
+                        PeerMsg::AckEpoch {
+                            epoch,
+                            current_epoch: -1,
+                            last_zxid,
+                            snapshot_zxid,
+                        },
+                    );
+                } else if l.observer {
+                    // An observer's promise guards nothing (it never counts in a quorum),
+                    // so it follows whichever leader serves; acceptedEpoch never goes down.
                     self.send_after_persist(
                         leader,
                         PeerMsg::AckEpoch {

@@ -915,3 +915,12 @@ fn regression_a_snapshot_from_a_leader_that_never_established_is_replaced_not_tr
     run_schedule(3589753012234117589, 3, 0, 3000);
     run_schedule(14986316843572235270, 3, 0, 3000);
 }
+
+#[test]
+fn regression_a_follower_that_accepted_a_later_epoch_gets_a_new_election() {
+    // Voters that acknowledged the epoch of a leader that never established could not
+    // follow the established leader of an earlier epoch, and nothing made it step down:
+    // the healed ensemble never converged.
+    run_schedule(8285795868390221765, 5, 1, 3000);
+    run_schedule(5991733643232447756, 5, 1, 3000);
+}
