@@ -8,10 +8,12 @@
 //!
 //! Checked after every step:
 //! 1. at most one leader is established per epoch;
-//! 2. a txn is committed (applied anywhere) only once it is durable on a majority of voters,
-//!    and a zxid is never committed with two different contents;
-//! 3. every server applies committed txns in zxid order without skipping one, so each
-//!    applied sequence is a prefix of one history;
+//! 2. a txn is committed (applied anywhere, or held by a server that starts serving) only
+//!    once it is durable on a majority of voters, and a zxid is never committed with two
+//!    different contents;
+//! 3. committed txns form one chain: every server applies them in zxid order, skipping
+//!    none, each right after the same predecessor everywhere, so each applied sequence and
+//!    each serving server's state is a prefix of one history;
 //! 4. an established leader's log holds every txn committed before (none lost across
 //!    leader changes);
 //! 5. acceptedEpoch / currentEpoch are on disk before a message that depends on them leaves,
@@ -146,6 +148,9 @@ pub(super) struct Sim {
     // Checker state.
     leaders: BTreeMap<u32, Sid>,
     committed: BTreeMap<Zxid, Bytes>,
+    /// The committed history as one chain: each committed zxid and the zxid right before
+    /// it wherever it was applied (0 for the first txn).
+    predecessor: BTreeMap<Zxid, Zxid>,
     next_txn: u64,
     next_token: u64,
     pending_syncs: BTreeMap<u64, Sid>,
@@ -180,6 +185,7 @@ impl Sim {
             isolated: BTreeMap::new(),
             leaders: BTreeMap::new(),
             committed: BTreeMap::new(),
+            predecessor: BTreeMap::new(),
             next_txn: 0,
             next_token: 0,
             pending_syncs: BTreeMap::new(),
@@ -394,10 +400,14 @@ impl Sim {
                         ));
                     }
                 }
+                self.check_serving_state(id);
             }
             Action::Serving(other) => {
                 self.trace
                     .push(format!("t={} {id} serving {other:?}", self.now));
+                if other.is_some() {
+                    self.check_serving_state(id);
+                }
             }
             Action::Request { .. } => {}
             Action::SyncDone { token } => {
@@ -436,6 +446,28 @@ impl Sim {
     /// Invariants 2 and 3, on every applied txn.
     fn check_apply(&mut self, id: Sid, entry: Entry) {
         let prev = self.servers[&id].state.last().map_or(0, |e| e.zxid);
+        self.check_committed(id, prev, &entry);
+        self.trace
+            .push(format!("t={} {id} apply 0x{:x}", self.now, entry.zxid));
+        self.servers.get_mut(&id).expect("server").state.push(entry);
+    }
+
+    /// A server that starts serving holds a prefix of the one committed history: its whole
+    /// state machine (txns replayed at boot and installed from a SNAP included, which no
+    /// Apply reported) is committed now, in the order every other server applies it.
+    fn check_serving_state(&mut self, id: Sid) {
+        let state = self.servers[&id].state.clone();
+        let mut prev = 0;
+        for entry in &state {
+            self.check_committed(id, prev, entry);
+            prev = entry.zxid;
+        }
+    }
+
+    /// `entry` is committed, right after `prev` on server `id`: the same txn at the same
+    /// zxid everywhere, durable on a majority of voters, and every server's committed txns
+    /// one chain (none skipped, none reordered).
+    fn check_committed(&mut self, id: Sid, prev: Zxid, entry: &Entry) {
         if entry.zxid <= prev {
             self.fail(format!(
                 "server {id} applied 0x{:x} after 0x{prev:x}",
@@ -445,6 +477,21 @@ impl Sim {
         if let Some((skipped, _)) = self.committed.range(prev + 1..entry.zxid).next() {
             self.fail(format!(
                 "server {id} applied 0x{:x} but skipped committed 0x{skipped:x}",
+                entry.zxid
+            ));
+        }
+        match self.predecessor.get(&entry.zxid) {
+            Some(p) if *p != prev => self.fail(format!(
+                "server {id} applied 0x{:x} after 0x{prev:x}, elsewhere it came after 0x{p:x}",
+                entry.zxid
+            )),
+            _ => {}
+        }
+        if let Some((next, p)) = self.predecessor.range(entry.zxid + 1..).next()
+            && *p < entry.zxid
+        {
+            self.fail(format!(
+                "server {id} applied 0x{:x}, which another server skipped (it applied 0x{next:x} right after 0x{p:x})",
                 entry.zxid
             ));
         }
@@ -459,7 +506,7 @@ impl Sim {
                     .config
                     .voters
                     .iter()
-                    .filter(|v| self.servers[v].disk.has(&entry))
+                    .filter(|v| self.servers[v].disk.has(entry))
                     .count();
                 if durable < crate::quorum::majority(self.config.voters.len()) {
                     self.fail(format!(
@@ -468,11 +515,9 @@ impl Sim {
                     ));
                 }
                 self.committed.insert(entry.zxid, entry.data.clone());
+                self.predecessor.insert(entry.zxid, prev);
             }
         }
-        self.trace
-            .push(format!("t={} {id} apply 0x{:x}", self.now, entry.zxid));
-        self.servers.get_mut(&id).expect("server").state.push(entry);
     }
 
     /// Closes the peer connection between `a` and `b` (either direction).
