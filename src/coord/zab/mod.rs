@@ -1549,9 +1549,16 @@ impl ZabPeer {
                     snapshot_zxid,
                 };
                 let observer = h.observer;
+                // Like Leader.waitForEpochAck, only the acks that make up the epoch quorum
+                // are compared with our state at election: once that quorum stands (it
+                // intersects every earlier commit quorum) a late follower's longer history
+                // is not committed, and sync truncates it.
+                let quorum_formed = l.current_seq.is_some() || l.current_epoch_ready;
                 if !observer && current_epoch != -1 {
                     let (mine, my_last) = (i64::from(l.summary.0), l.summary.1);
-                    if current_epoch > mine || (current_epoch == mine && last_zxid > my_last) {
+                    let ahead =
+                        current_epoch > mine || (current_epoch == mine && last_zxid > my_last);
+                    if ahead && !quorum_formed {
                         tracing::warn!(
                             sid = self.config.my_id,
                             "Follower {from} is ahead of the leader (epoch {current_epoch}, zxid 0x{last_zxid:x}): leader is behind, looking again"
