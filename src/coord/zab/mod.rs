@@ -37,6 +37,11 @@ use crate::quorum::majority_reached;
 pub type Sid = u64;
 pub type Zxid = i64;
 
+/// The highest epoch: a zxid of a higher one would be negative and order before every
+/// other (zxids are signed longs in ZooKeeper too). The wire refuses higher epochs, and a
+/// leader never proposes one.
+pub const MAX_EPOCH: u32 = i32::MAX as u32;
+
 pub fn zxid_epoch(zxid: Zxid) -> u32 {
     ((zxid as u64) >> 32) as u32
 }
@@ -541,6 +546,9 @@ impl ZabPeer {
             return Err(ZabError::BadTail(last.zxid));
         }
         let window_base = match window.front() {
+            Some(first) if first.zxid <= 0 || zxid_counter(first.zxid) == 0 => {
+                return Err(ZabError::BadTail(first.zxid));
+            }
             Some(first) => first.zxid - 1,
             None => recovered.last_zxid,
         };
@@ -1096,7 +1104,15 @@ impl ZabPeer {
         if l.epoch.is_some() || l.connecting.len() < majority {
             return;
         }
-        let epoch = l.connecting.values().copied().max().unwrap_or(0) + 1;
+        let highest = l.connecting.values().copied().max().unwrap_or(0);
+        let Some(epoch) = highest.checked_add(1).filter(|e| *e <= MAX_EPOCH) else {
+            // Nothing to propose: initLimit ends this attempt.
+            tracing::error!(
+                sid = self.config.my_id,
+                "no epoch above acceptedEpoch {highest} to propose"
+            );
+            return;
+        };
         l.epoch = Some(epoch);
         tracing::info!(
             sid = self.config.my_id,

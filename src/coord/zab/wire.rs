@@ -10,7 +10,9 @@
 
 use bytes::Bytes;
 
-use super::{Entry, Notification, PeerMsg, ServerState, Sid, Vote, make_zxid, zxid_epoch};
+use super::{
+    Entry, MAX_EPOCH, Notification, PeerMsg, ServerState, Sid, Vote, make_zxid, zxid_epoch,
+};
 use crate::coord::jute::{
     ElectionHello, ElectionNotification, Jute, JuteError, LearnerInfo, QuorumPacket,
 };
@@ -56,8 +58,12 @@ pub enum WireError {
     BadField { what: &'static str, value: i64 },
 }
 
+/// An epoch: one a zxid can carry (see [`MAX_EPOCH`]).
 fn epoch_field(what: &'static str, value: i64) -> Result<u32, WireError> {
-    u32::try_from(value).map_err(|_| WireError::BadField { what, value })
+    u32::try_from(value)
+        .ok()
+        .filter(|e| *e <= MAX_EPOCH)
+        .ok_or(WireError::BadField { what, value })
 }
 
 fn sid_field(value: i64) -> Result<Sid, WireError> {
@@ -363,5 +369,25 @@ mod tests {
             decode_peer(&out).unwrap_err().to_string(),
             "bad sid in a quorum packet: -4"
         );
+        // An epoch whose zxids would be negative (ordered before every other).
+        let mut out = Vec::new();
+        encode_peer(&PeerMsg::LeaderInfo { epoch: 1 << 31 }, &mut out);
+        assert_eq!(
+            decode_peer(&out).unwrap_err().to_string(),
+            "bad epoch in a quorum packet: 2147483648"
+        );
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic_a_decoder() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for _ in 0..20_000 {
+            let len = rng.random_range(0..64);
+            let bytes: Vec<u8> = (0..len).map(|_| rng.random()).collect();
+            let _ = decode_peer(&bytes);
+            let _ = decode_notification(&bytes);
+            let _ = decode_hello(&bytes);
+        }
     }
 }
