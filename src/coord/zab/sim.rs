@@ -83,12 +83,22 @@ impl Disk {
         self.log.last().map_or(snap, |e| e.zxid.max(snap))
     }
 
+    /// Whether `e` is in the history this disk recovers: log records at or below the
+    /// snapshot's zxid are left over from before it and never read again.
     fn has(&self, e: &Entry) -> bool {
-        self.log.iter().any(|x| x == e)
-            || self
-                .snapshot
-                .as_ref()
-                .is_some_and(|(z, st)| e.zxid <= *z && st.iter().any(|x| x == e))
+        match &self.snapshot {
+            Some((z, st)) if e.zxid <= *z => st.iter().any(|x| x == e),
+            _ => self.log.iter().any(|x| x == e),
+        }
+    }
+
+    /// Whether the history this disk recovers holds a txn at `zxid`.
+    fn reaches(&self, zxid: Zxid) -> bool {
+        match &self.snapshot {
+            Some((z, _)) if zxid == *z => true,
+            Some((z, st)) if zxid < *z => st.iter().any(|x| x.zxid == zxid),
+            _ => self.log.iter().any(|x| x.zxid == zxid),
+        }
     }
 }
 
@@ -431,7 +441,7 @@ impl Sim {
                 < zxid_epoch(*zxid))
             .then(|| format!("currentEpoch {} (NEWLEADER ack)", zxid_epoch(*zxid))),
             PeerMsg::Ack { zxid } => {
-                (disk.last_zxid() < *zxid).then(|| format!("txn 0x{zxid:x} before its ACK"))
+                (!disk.reaches(*zxid)).then(|| format!("txn 0x{zxid:x} before its ACK"))
             }
             _ => None,
         };
