@@ -3,8 +3,9 @@
 //! links, partitions, disks where only what was reported durable survives a crash (plus a
 //! random prefix of what was in flight), crashes and restarts, client proposals and sync
 //! barriers. Every schedule prints its seed; `ZAB_TEST_SEED=<n>` replays one schedule,
-//! `ZAB_TEST_SCHEDULES=<n>` runs more, `ZAB_TEST_TRACE=1` prints every event of a failing
-//! schedule (not only the last 40).
+//! `ZAB_TEST_SCHEDULES=<n>` runs more, `ZAB_TEST_STEPS=<n>` makes each schedule longer
+//! than its default 3000 fault-injecting steps, `ZAB_TEST_TRACE=1` prints every event of a
+//! failing schedule (not only the last 40).
 //!
 //! Checked after every step:
 //! 1. at most one leader is established per epoch;
@@ -921,6 +922,10 @@ fn run_schedule(seed: u64, voters: usize, observers: usize, steps: usize) {
 }
 
 fn run_many(name: &str, voters: usize, observers: usize, steps: usize, default: u64) {
+    let steps = std::env::var("ZAB_TEST_STEPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(steps);
     for seed in schedules(default) {
         println!("{name}: seed {seed} (replay with ZAB_TEST_SEED={seed})");
         let result = std::panic::catch_unwind(|| run_schedule(seed, voters, observers, steps));
