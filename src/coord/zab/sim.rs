@@ -19,7 +19,9 @@
 //!    leader changes);
 //! 5. acceptedEpoch / currentEpoch are on disk before a message that depends on them leaves,
 //!    and an ACK only covers durable txns.
-//!    At the end of a schedule the faults heal and the servers must converge.
+//!    At the end of a schedule the faults heal and the servers must converge; then a
+//!    random minority of voters crashes for good, and the rest must elect a leader holding
+//!    every committed txn and converge on it.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -812,6 +814,12 @@ impl Sim {
                 self.boot(*id);
             }
         }
+        self.run_until_converged();
+    }
+
+    /// Runs fault-free until every live server serves the same history.
+    fn run_until_converged(&mut self) {
+        let ids: Vec<Sid> = self.servers.keys().copied().collect();
         for round in 0..20_000 {
             for id in &ids {
                 self.persist(*id, true);
@@ -855,25 +863,25 @@ impl Sim {
             return false;
         }
         let target = lp.applied();
-        self.servers.values().all(|s| {
-            s.peer.as_ref().is_some_and(|p| {
+        self.servers
+            .values()
+            .filter_map(|s| s.peer.as_ref().map(|p| (s, p)))
+            .all(|(s, p)| {
                 p.serving().is_some()
                     && p.applied() == target
                     && s.state.last().map_or(0, |e| e.zxid) == target
             })
-        })
     }
 
+    /// Every live server holds the same history, with every committed txn in it.
     fn check_final(&self) {
-        let reference: Vec<&Entry> = self
+        let live: Vec<(&Sid, &Server)> = self
             .servers
-            .values()
-            .next()
-            .expect("one")
-            .state
             .iter()
+            .filter(|(_, s)| s.peer.is_some())
             .collect();
-        for (id, s) in &self.servers {
+        let reference: Vec<&Entry> = live.first().expect("one").1.state.iter().collect();
+        for (id, s) in live {
             if s.state.iter().collect::<Vec<_>>() != reference {
                 self.fail(format!("server {id} ended with a different history"));
             }
@@ -912,6 +920,19 @@ fn run_schedule(seed: u64, voters: usize, observers: usize, steps: usize) {
         }
     }
     sim.settle();
+    sim.check_final();
+    // DESIGN.md invariant 4, quorum part: with any minority of voters crashed for good
+    // (keeping only what their disks hold), the rest elect a leader that holds every
+    // committed txn (checked as it establishes) and converge on it.
+    let mut minority: Vec<Sid> = sim.config.voters.iter().copied().collect();
+    while minority.len() > (voters - 1) / 2 {
+        let i = sim.rng.random_range(0..minority.len());
+        minority.remove(i);
+    }
+    for id in &minority {
+        sim.crash(*id);
+    }
+    sim.run_until_converged();
     sim.check_final();
     println!(
         "  {} txns committed, {} leaders established, epochs {:?}",
