@@ -246,7 +246,8 @@ pub enum Action {
     Send { to: Sid, msg: PeerMsg },
     /// Send `PeerMsg::Snap` with the state machine as it is now (applied up to `zxid`).
     SendSnapshot { to: Sid, zxid: Zxid },
-    /// On the election channel to `to`.
+    /// On the election channel to `to`. Only the newest matters: a driver may drop an
+    /// older one still unsent to the same peer (ZooKeeper's QuorumCnxManager queues one).
     Elect { to: Sid, note: Notification },
     /// Open a peer connection to `leader` (replacing any); report [`Input::Connected`].
     ConnectLeader { leader: Sid },
