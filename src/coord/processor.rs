@@ -1364,7 +1364,12 @@ impl Processor {
                 self.sessions.get(id).map_or(0, |s| s.timeout_ms)
             });
             let mut pending = self.pending();
-            let txn = self.make_txn(&mut pending, id, &AuthInfo::default(), &Request::CloseSession);
+            let txn = self.make_txn(
+                &mut pending,
+                id,
+                &AuthInfo::default(),
+                &Request::CloseSession,
+            );
             let changes = pending.changes;
             if self.quorum.is_some() {
                 self.propose(id, 0, txn, changes, now);

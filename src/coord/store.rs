@@ -23,8 +23,8 @@ use super::jute::{
     PathRequest, Reader, SetAclTxn, SetDataTxn, SubTxn, TxnHeader,
 };
 use super::processor::TxnRecord;
-use super::zab;
 use super::tree::{DataTree, NodeRef, StatPersisted, Txn, WalkCursor};
+use super::zab;
 
 const LOG_MAGIC: &[u8; 4] = b"ZKLG";
 const SNAP_MAGIC: &[u8; 4] = b"ZKSN";
@@ -871,13 +871,17 @@ pub fn recover_up_to(
     };
     let mut session_map: std::collections::BTreeMap<i64, i32> = sessions.into_iter().collect();
     // The last log starting at or before the snapshot may hold later txns; earlier ones can't.
+    // Failing that, a log may start right after it in a later epoch (a quorum's first txn of
+    // an epoch is (epoch, 1), and a database may start empty at zxid 0).
     let first = logs
         .iter()
         .rposition(|(z, _)| *z <= last_zxid + 1)
+        .or_else(|| logs.iter().position(|(z, _)| zab::follows(last_zxid, *z)))
         .unwrap_or(0);
     let wanted = &logs[first.min(logs.len())..];
     if let Some((z, path)) = wanted.first()
         && *z > last_zxid + 1
+        && !zab::follows(last_zxid, *z)
     {
         return Err(StoreError::Inconsistent(format!(
             "{} starts at zxid 0x{z:x} but the database ends at 0x{last_zxid:x}: txns are missing",
@@ -1026,13 +1030,19 @@ pub fn truncate_logs(config: &StoreConfig, zxid: i64) -> Result<(), StoreError> 
             pos += used;
         }
         if let Some(at) = cut {
-            tracing::info!("Truncating {} at offset {at} (after 0x{zxid:x})", path.display());
+            tracing::info!(
+                "Truncating {} at offset {at} (after 0x{zxid:x})",
+                path.display()
+            );
             file.set_len(at as u64).map_err(io_err(&path))?;
             file.sync_all().map_err(io_err(&path))?;
         }
     }
-    sync_dir(&config.log_dir).map_err(io_err(&config.log_dir))?;
-    sync_dir(&config.snap_dir).map_err(io_err(&config.snap_dir))?;
+    for dir in [&config.log_dir, &config.snap_dir] {
+        if dir.exists() {
+            sync_dir(dir).map_err(io_err(dir))?;
+        }
+    }
     Ok(())
 }
 
@@ -1225,6 +1235,78 @@ mod tests {
             flipped[10] ^= 0x40;
             assert!(matches!(decode_record(&flipped), Decoded::Torn(_)));
         }
+    }
+
+    #[test]
+    fn quorum_logs_cross_epochs_truncate_exactly_and_recover_a_tail() {
+        use crate::coord::zab::make_zxid;
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config(dir.path());
+        let mut log = TxnLog::new(cfg.clone());
+        // Epoch 1: three txns; epoch 2 starts at counter 1 (a zxid "gap" that is no gap).
+        let e1: Vec<TxnRecord> = vec![
+            rec(make_zxid(1, 1), Txn::CreateSession { timeout_ms: 4000 }),
+            create(make_zxid(1, 2), "/a", 1),
+            create(make_zxid(1, 3), "/b", 2),
+        ];
+        log.append(&e1).unwrap();
+        let e2 = create(make_zxid(2, 1), "/c", 3);
+        let encoded = encode_txn(&e2);
+        assert_eq!(decode_txn(&encoded).unwrap().zxid, e2.zxid);
+        log.append_encoded(&[(e2.zxid, &encoded)]).unwrap();
+        log.sync().unwrap();
+        let r = recover_up_to(&cfg, None, 10).unwrap();
+        assert_eq!(r.last_zxid, make_zxid(2, 1));
+        let tail: Vec<i64> = r.tail.iter().map(|t| t.zxid).collect();
+        assert_eq!(
+            tail,
+            [
+                make_zxid(1, 1),
+                make_zxid(1, 2),
+                make_zxid(1, 3),
+                make_zxid(2, 1)
+            ]
+        );
+        // A read bounded at (1, 2) sees that prefix only and changes nothing on disk.
+        let r = recover_up_to(&cfg, Some(make_zxid(1, 2)), 1).unwrap();
+        assert_eq!(r.last_zxid, make_zxid(1, 2));
+        assert!(r.tree.get("/b").is_none());
+        assert_eq!(r.tail.len(), 1);
+        assert_eq!(recover(&cfg).unwrap().last_zxid, make_zxid(2, 1));
+
+        // TRUNC to (1, 2): the tail goes durably, appends continue in a new file.
+        log.truncate_after(make_zxid(1, 2)).unwrap();
+        assert_eq!(recover(&cfg).unwrap().last_zxid, make_zxid(1, 2));
+        log.append(&[create(make_zxid(3, 1), "/d", 2)]).unwrap();
+        log.sync().unwrap();
+        drop(log);
+        let r = recover(&cfg).unwrap();
+        assert_eq!(r.last_zxid, make_zxid(3, 1));
+        assert!(r.tree.get("/b").is_none() && r.tree.get("/c").is_none());
+        assert!(r.tree.get("/d").is_some());
+        // A history with a real hole is refused.
+        let mut log = TxnLog::new(cfg.clone());
+        log.roll().unwrap();
+        log.append(&[create(make_zxid(3, 3), "/e", 3)]).unwrap();
+        log.sync().unwrap();
+        assert!(matches!(recover(&cfg), Err(StoreError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn epoch_files_are_written_atomically_and_a_bad_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config(dir.path());
+        assert_eq!(read_epoch(&cfg, "acceptedEpoch").unwrap(), None);
+        write_epoch(&cfg, "acceptedEpoch", 7).unwrap();
+        write_epoch(&cfg, "acceptedEpoch", 8).unwrap();
+        assert_eq!(read_epoch(&cfg, "acceptedEpoch").unwrap(), Some(8));
+        assert!(!cfg.snap_dir.join("acceptedEpoch.tmp").exists());
+        fs::write(cfg.snap_dir.join("currentEpoch"), "x1").unwrap();
+        let err = read_epoch(&cfg, "currentEpoch").unwrap_err().to_string();
+        assert!(
+            err.contains("currentEpoch") && err.contains("not an epoch"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -51,8 +51,13 @@ enum Waiting {
 /// A request a learner forwarded, decoded.
 #[derive(Debug)]
 pub enum Forwarded {
-    CreateSession { session: i64, timeout: i32 },
-    Touch { sessions: Vec<i64> },
+    CreateSession {
+        session: i64,
+        timeout: i32,
+    },
+    Touch {
+        sessions: Vec<i64>,
+    },
     Request {
         session: i64,
         cxid: i32,
@@ -306,13 +311,16 @@ impl Processor {
             q.next_token += 1;
             let token = q.next_token;
             q.syncs.insert(token, session);
-            q.waiting.entry(session).or_default().push_back(Waiting::Sync {
-                conn,
-                xid,
-                path,
-                token,
-                done: false,
-            });
+            q.waiting
+                .entry(session)
+                .or_default()
+                .push_back(Waiting::Sync {
+                    conn,
+                    xid,
+                    path,
+                    token,
+                    done: false,
+                });
             self.out.syncs.push(token);
             return None;
         }
@@ -437,11 +445,7 @@ impl Processor {
             Txn::CreateSession { timeout_ms } => Some(*timeout_ms),
             _ => None,
         };
-        self.apply_record(
-            rec,
-            origin.as_ref().map(|(c, x, r)| (*c, *x, r)),
-            now,
-        );
+        self.apply_record(rec, origin.as_ref().map(|(c, x, r)| (*c, *x, r)), now);
         if let (Some((conn, read_only)), Some(timeout)) = (connecting, timeout) {
             self.bind(conn, session, timeout, now);
             tracing::info!("Established session 0x{session:x} with negotiated timeout {timeout}");
@@ -516,3 +520,6 @@ impl Processor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
