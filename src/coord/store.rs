@@ -1046,6 +1046,14 @@ pub fn truncate_logs(config: &StoreConfig, zxid: i64) -> Result<(), StoreError> 
     Ok(())
 }
 
+/// The zxid of the newest snapshot file, if any.
+pub fn latest_snapshot_zxid(config: &StoreConfig) -> Result<Option<i64>, StoreError> {
+    Ok(list_zxid_files(&config.snap_dir, "snapshot")?
+        .into_iter()
+        .map(|(z, _)| z)
+        .max())
+}
+
 /// Reads `version-2/<name>` (acceptedEpoch, currentEpoch): `None` when absent.
 pub fn read_epoch(config: &StoreConfig, name: &str) -> Result<Option<u32>, StoreError> {
     let path = config.snap_dir.join(name);

@@ -1,0 +1,1150 @@
+//! The quorum shell: drives the sans-IO [`ZabPeer`] and the request [`Processor`] (in quorum
+//! mode) with real sockets, clocks and disks. `run(conf, quorum, listeners, shutdown)` is the
+//! daemon of a `zkserver` whose zoo.cfg lists several servers.
+//!
+//! Threads and tasks: one core thread owns the processor, the peer and the txn log; tokio
+//! tasks own the sockets — the client port (shared with the standalone server), one election
+//! link per other server, and one quorum-port connection per learner (on a leader) or to the
+//! leader (on a learner). Every frame on the election and quorum ports is a 4-byte
+//! big-endian length and a jute record ([`wire`]).
+//!
+//! Invariants: a store op the peer asks for is performed — and the log fsynced — before
+//! [`Input::Persisted`] reports it, and nothing the peer holds back for it leaves before
+//! that; committed txns are applied through the processor in zxid order, and a client reply
+//! leaves only after the txn it answers was applied (so it is committed, i.e. durable on a
+//! majority); on the election port only the server with the larger id dials; bytes from the
+//! network that do not decode close their connection and never panic the server.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::four_letter::{self, ServerInfo, Telemetry};
+use super::processor::{Input as CoreInput, Now, Processor, QuorumRole};
+use super::server::{self, CoreMsg, Registry, ServerConf, ServerError, Shared, clock, deliver};
+use super::store::{self, StoreConfig, StoreError, TxnLog};
+use super::zab::{
+    self, Action, Entry, Input, PeerMsg, ServerState, Serving, Sid, StoreOp, ZabConfig, ZabPeer,
+    wire,
+};
+use crate::conf::{ConfError, LearnerType, ZooCfg};
+
+/// Where one server of the ensemble listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerAddrs {
+    /// `host:quorumPort`: learners connect to the leader here.
+    pub quorum: String,
+    /// `host:electionPort`.
+    pub election: String,
+}
+
+/// The ensemble, read once from zoo.cfg.
+#[derive(Debug, Clone)]
+pub struct QuorumConf {
+    pub zab: ZabConfig,
+    /// Every server of the ensemble, this one included.
+    pub servers: BTreeMap<Sid, PeerAddrs>,
+}
+
+impl QuorumConf {
+    pub fn from_zoo_cfg(cfg: &ZooCfg) -> Result<QuorumConf, ConfError> {
+        let fail = |reason: String| ConfError::ZooCfg {
+            path: cfg.path.clone(),
+            reason,
+        };
+        let my_id = cfg
+            .myid
+            .ok_or_else(|| fail("quorum mode needs myid".into()))?;
+        let mut voters = BTreeSet::new();
+        let mut observers = BTreeSet::new();
+        let mut servers = BTreeMap::new();
+        for (id, s) in &cfg.servers {
+            match s.learner_type {
+                LearnerType::Participant => voters.insert(*id),
+                LearnerType::Observer => observers.insert(*id),
+            };
+            servers.insert(
+                *id,
+                PeerAddrs {
+                    quorum: format!("{}:{}", s.host, s.quorum_port),
+                    election: format!("{}:{}", s.host, s.election_port),
+                },
+            );
+        }
+        let tick_ms = u64::from(cfg.tick_time_ms.max(1));
+        Ok(QuorumConf {
+            zab: ZabConfig {
+                my_id,
+                voters,
+                observers,
+                tick_ms,
+                init_limit: u64::from(cfg.init_limit),
+                sync_limit: u64::from(cfg.sync_limit),
+                // FastLeaderElection's finalizeWait, and a cap on its doubling resend interval
+                // well below ZooKeeper's 60 s: a lost vote costs at most this much.
+                finalize_wait_ms: 200,
+                max_notification_interval_ms: 2_000,
+                commit_log_count: 500,
+            },
+            servers,
+        })
+    }
+
+    fn my_addrs(&self) -> Option<&PeerAddrs> {
+        self.servers.get(&self.zab.my_id)
+    }
+}
+
+/// The sockets a quorum member serves, bound by the caller.
+pub struct QuorumListeners {
+    pub client: std::net::TcpListener,
+    pub metrics: Option<std::net::TcpListener>,
+    /// `host:quorumPort` of this server's line.
+    pub quorum: std::net::TcpListener,
+    /// `host:electionPort` of this server's line.
+    pub election: std::net::TcpListener,
+}
+
+/// Binds the quorum and election ports of this server's `server.N` line.
+pub fn bind_peer_ports(
+    quorum: &QuorumConf,
+) -> std::io::Result<(std::net::TcpListener, std::net::TcpListener)> {
+    let me = quorum.my_addrs().ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("server.{} is not in the ensemble", quorum.zab.my_id),
+        )
+    })?;
+    Ok((
+        std::net::TcpListener::bind(&me.quorum)?,
+        std::net::TcpListener::bind(&me.election)?,
+    ))
+}
+
+/// How long an election or learner handshake may take before the connection is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Election notifications are small; ZooKeeper caps them at 512 KiB.
+const MAX_ELECTION_FRAME: usize = 512 * 1024;
+/// How often the core steps the peer's clock (election timers want finer than tickTime/2).
+const ZAB_TICK: Duration = Duration::from_millis(50);
+
+/// Runs a quorum member until `shutdown` completes or the disk fails.
+pub async fn run(
+    conf: ServerConf,
+    quorum: QuorumConf,
+    listeners: QuorumListeners,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
+    let start = Instant::now();
+    let my_id = quorum.zab.my_id;
+    let store_conf = conf.store.clone();
+    let zab_conf = quorum.zab.clone();
+    let core_conf = conf.core.clone();
+    let booted =
+        tokio::task::spawn_blocking(move || boot(&store_conf, &zab_conf, &core_conf, start))
+            .await
+            .map_err(|e| ServerError::Log(e.to_string()))??;
+
+    let client = tokio::net::TcpListener::from_std({
+        listeners.client.set_nonblocking(true)?;
+        listeners.client
+    })?;
+    let client_port = client.local_addr()?.port();
+    tracing::info!(sid = my_id, "binding to port {}", client.local_addr()?);
+    let telemetry = Arc::new(Telemetry::default());
+    let registry: Registry = Arc::new(Mutex::new(HashMap::new()));
+    let info = ServerInfo {
+        client_port,
+        snap_dir: conf.store.snap_dir.clone(),
+        log_dir: conf.store.log_dir.clone(),
+        tick_time_ms: conf.tick_time_ms,
+        max_client_cnxns: conf.max_client_cnxns,
+        min_session_timeout_ms: conf.core.min_session_timeout_ms,
+        max_session_timeout_ms: conf.core.max_session_timeout_ms,
+        server_id: conf.server_id,
+        started: start,
+    };
+    let (core_tx, core_rx) = mpsc::channel::<CoreMsg>(1000);
+    let token = CancellationToken::new();
+    let fatal = CancellationToken::new();
+    let fatal_reason: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
+
+    let max_frame = conf.core.max_buffer.saturating_mul(64).max(64 << 20);
+    let net = Net::start(
+        &quorum,
+        core_tx.clone(),
+        token.clone(),
+        max_frame,
+        listeners.quorum,
+        listeners.election,
+    )?;
+
+    let core = {
+        let mut core = QuorumCore {
+            p: booted.processor,
+            peer: booted.peer,
+            log: TxnLog::new(conf.store.clone()),
+            store: conf.store.clone(),
+            zab: quorum.zab.clone(),
+            net: net.clone(),
+            registry: registry.clone(),
+            telemetry: telemetry.clone(),
+            info,
+            start,
+            max_queued: conf
+                .core
+                .max_buffer
+                .saturating_mul(server::MAX_QUEUED_FRAMES),
+            next_touch_report: 0,
+            touch_interval_ms: i64::from(conf.tick_time_ms.max(2) / 2),
+        };
+        let fatal = fatal.clone();
+        let fatal_reason = fatal_reason.clone();
+        std::thread::Builder::new()
+            .name("QuorumCore".into())
+            .spawn(move || {
+                if let Err(e) = core.run(core_rx) {
+                    tracing::error!("Severe unrecoverable error, from thread : QuorumCore: {e}");
+                    *fatal_reason.lock().expect("fatal lock") = Some(e.to_string());
+                    fatal.cancel();
+                }
+            })?
+    };
+
+    let shared = Arc::new(Shared {
+        core: core_tx.clone(),
+        registry: registry.clone(),
+        telemetry: telemetry.clone(),
+        whitelist: conf.four_letter_words.clone(),
+        max_buffer: conf.core.max_buffer,
+        max_client_cnxns: conf.max_client_cnxns,
+        per_ip: Mutex::new(HashMap::new()),
+        shutdown: token.clone(),
+    });
+    let ticker = {
+        let core_tx = core_tx.clone();
+        let token = token.clone();
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(ZAB_TICK);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = token.cancelled() => break,
+                    _ = interval.tick() => {
+                        if core_tx.send(CoreMsg::Input(CoreInput::Tick)).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        })
+    };
+    let metrics = match listeners.metrics {
+        Some(l) => Some(server::serve_metrics(l, core_tx.clone(), token.clone())?),
+        None => None,
+    };
+
+    server::serve_clients(client, &shared, shutdown, &fatal).await;
+    token.cancel();
+    ticker.abort();
+    let _ = core_tx.send(CoreMsg::Stop).await;
+    drop(core_tx);
+    drop(shared);
+    drop(net);
+    let _ = tokio::task::spawn_blocking(move || core.join()).await;
+    if let Some(m) = metrics {
+        let _ = m.await;
+    }
+    let reason = fatal_reason.lock().expect("fatal lock").clone();
+    match reason {
+        Some(r) => Err(ServerError::Log(r)),
+        None => Ok(()),
+    }
+}
+
+/// The state rebuilt from disk: at startup, and when the peer must start over.
+struct Booted {
+    processor: Processor,
+    peer: ZabPeer,
+}
+
+/// Loads the database and the epoch files and builds the processor and the peer on them.
+fn boot(
+    store_conf: &StoreConfig,
+    zab_conf: &ZabConfig,
+    core_conf: &super::processor::CoreConfig,
+    start: Instant,
+) -> Result<Booted, ServerError> {
+    let recovered = store::recover_up_to(store_conf, None, zab_conf.commit_log_count)?;
+    let last_epoch = zab::zxid_epoch(recovered.last_zxid);
+    // Missing epoch files start from the epoch of the last logged txn, as in ZooKeeper.
+    let accepted_epoch = store::read_epoch(store_conf, "acceptedEpoch")?.unwrap_or(last_epoch);
+    let current_epoch = store::read_epoch(store_conf, "currentEpoch")?.unwrap_or(last_epoch);
+    let tail: Vec<Entry> = recovered
+        .tail
+        .iter()
+        .map(|rec| Entry {
+            zxid: rec.zxid,
+            data: Bytes::from(store::encode_txn(rec)),
+        })
+        .collect();
+    let zab_recovered = zab::Recovered {
+        accepted_epoch,
+        current_epoch,
+        last_zxid: recovered.last_zxid,
+        tail,
+        snapshot_zxid: store::latest_snapshot_zxid(store_conf)?.unwrap_or(0),
+    };
+    tracing::info!(
+        sid = zab_conf.my_id,
+        "acceptedEpoch {accepted_epoch}, currentEpoch {current_epoch}, last zxid 0x{:x}, snapshot 0x{:x}",
+        recovered.last_zxid,
+        zab_recovered.snapshot_zxid
+    );
+    let now = clock(start);
+    let mut processor = Processor::restore(
+        core_conf.clone(),
+        recovered.tree,
+        &recovered.sessions,
+        recovered.last_zxid,
+        now,
+    );
+    processor.enable_quorum();
+    let peer = ZabPeer::new(zab_conf.clone(), zab_recovered, zab_ms(start))
+        .map_err(|e| ServerError::Log(format!("cannot start the ZAB peer: {e}")))?;
+    Ok(Booted { processor, peer })
+}
+
+fn zab_ms(start: Instant) -> u64 {
+    start.elapsed().as_millis() as u64
+}
+
+/// Errors of the core that stop the server: the disk failed, or the state is inconsistent.
+#[derive(Debug, thiserror::Error)]
+enum CoreError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Server(#[from] ServerError),
+    #[error("{0}")]
+    Inconsistent(String),
+}
+
+/// The core thread's state.
+struct QuorumCore {
+    p: Processor,
+    peer: ZabPeer,
+    log: TxnLog,
+    store: StoreConfig,
+    zab: ZabConfig,
+    net: Arc<Net>,
+    registry: Registry,
+    telemetry: Arc<Telemetry>,
+    info: ServerInfo,
+    start: Instant,
+    max_queued: usize,
+    /// Learner: when the next report of touched sessions goes to the leader (mono ms).
+    next_touch_report: i64,
+    touch_interval_ms: i64,
+}
+
+impl QuorumCore {
+    fn run(&mut self, mut rx: mpsc::Receiver<CoreMsg>) -> Result<(), CoreError> {
+        const MAX_BATCH: usize = 1000;
+        self.drive()?;
+        loop {
+            let Some(first) = rx.blocking_recv() else {
+                return Ok(());
+            };
+            let mut stop = self.handle(first);
+            for _ in 0..MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(msg) => stop |= self.handle(msg),
+                    Err(_) => break,
+                }
+            }
+            self.drive()?;
+            if stop {
+                self.log.sync()?;
+                return Ok(());
+            }
+        }
+    }
+
+    fn now(&self) -> Now {
+        clock(self.start)
+    }
+
+    /// One message; true for Stop.
+    fn handle(&mut self, msg: CoreMsg) -> bool {
+        match msg {
+            CoreMsg::Input(CoreInput::Tick) => {
+                let now = self.now();
+                self.p.step(CoreInput::Tick, now);
+                self.peer.step(zab_ms(self.start), Input::Tick);
+                if self.p.quorum_role() == Some(QuorumRole::Learner)
+                    && now.mono_ms >= self.next_touch_report
+                {
+                    self.next_touch_report = now.mono_ms + self.touch_interval_ms;
+                    let touched = self.p.take_touched();
+                    if !touched.is_empty() {
+                        let report = Processor::touch_report(touched);
+                        self.peer
+                            .step(zab_ms(self.start), Input::Forward(Bytes::from(report)));
+                    }
+                }
+            }
+            CoreMsg::Input(input) => {
+                if matches!(input, CoreInput::Request { .. }) {
+                    self.telemetry.outstanding.fetch_sub(1, Ordering::Relaxed);
+                }
+                let now = self.now();
+                self.p.step(input, now);
+            }
+            CoreMsg::Zab(input) => self.peer.step(zab_ms(self.start), input),
+            CoreMsg::FourLetter {
+                word,
+                conn,
+                addr,
+                mask,
+                reply,
+            } => {
+                self.p.four_letter_begin(conn, addr, self.now());
+                let text =
+                    four_letter::render(&word, mask, &mut self.p, &self.info, &self.telemetry);
+                self.p.four_letter_end(conn);
+                let _ = reply.send(text);
+            }
+            CoreMsg::Metrics { reply } => {
+                let _ = reply.send(four_letter::prometheus(
+                    &self.p,
+                    &self.info,
+                    &self.telemetry,
+                ));
+            }
+            CoreMsg::Stop => return true,
+        }
+        false
+    }
+
+    /// Moves outputs between the processor and the peer, performs the peer's actions, and
+    /// reports durable stores, until neither has anything more to say.
+    fn drive(&mut self) -> Result<(), CoreError> {
+        loop {
+            let out = self.p.take_output();
+            if !out.actions.is_empty() {
+                let registry = self.registry.lock().expect("registry lock");
+                for action in out.actions {
+                    deliver(&registry, action, self.max_queued);
+                }
+            }
+            for rec in out.proposals {
+                let data = Bytes::from(store::encode_txn(&rec));
+                match self.peer.propose(data) {
+                    Ok(zxid) if zxid == rec.zxid => {}
+                    Ok(zxid) => {
+                        // The processor and the peer count zxids separately; they must agree.
+                        tracing::error!(
+                            sid = self.zab.my_id,
+                            "the peer proposed 0x{zxid:x} for the processor's 0x{:x}: starting over",
+                            rec.zxid
+                        );
+                        return self.reboot();
+                    }
+                    // Not (or no longer) the leader: the role change drops the client.
+                    Err(_) => {}
+                }
+            }
+            let ms = zab_ms(self.start);
+            for f in out.forwards {
+                self.peer.step(ms, Input::Forward(Bytes::from(f)));
+            }
+            for token in out.syncs {
+                self.peer.step(ms, Input::Sync { token });
+            }
+            let actions = self.peer.take_actions();
+            if actions.is_empty() {
+                return Ok(());
+            }
+            let mut persisted = None;
+            let mut appended = false;
+            for action in actions {
+                match action {
+                    Action::Store { seq, op } => {
+                        if !self.store_op(op, &mut appended)? {
+                            return self.reboot();
+                        }
+                        persisted = Some(seq);
+                    }
+                    Action::Send { to, msg } => self.net.send(to, &msg),
+                    Action::SendSnapshot { to, zxid } => {
+                        if self.p.last_zxid() != zxid {
+                            return Err(CoreError::Inconsistent(format!(
+                                "asked for a snapshot at 0x{zxid:x}, applied 0x{:x}",
+                                self.p.last_zxid()
+                            )));
+                        }
+                        let data = store::serialize_snapshot(
+                            self.p.tree(),
+                            &self.p.sessions().all(),
+                            zxid,
+                        );
+                        self.net.send(
+                            to,
+                            &PeerMsg::Snap {
+                                zxid,
+                                data: Bytes::from(data),
+                            },
+                        );
+                    }
+                    Action::Elect { to, note } => self.net.elect(to, &note),
+                    Action::ConnectLeader { leader } => self.net.connect_leader(leader),
+                    Action::Disconnect { peer } => self.net.disconnect(peer),
+                    Action::Apply(entry) => {
+                        let rec = match store::decode_txn(&entry.data) {
+                            Ok(rec) if rec.zxid == entry.zxid => rec,
+                            Ok(rec) => {
+                                return Err(CoreError::Inconsistent(format!(
+                                    "committed entry 0x{:x} holds txn 0x{:x}",
+                                    entry.zxid, rec.zxid
+                                )));
+                            }
+                            Err(e) => {
+                                return Err(CoreError::Inconsistent(format!(
+                                    "committed entry 0x{:x} does not decode: {e}",
+                                    entry.zxid
+                                )));
+                            }
+                        };
+                        let now = self.now();
+                        self.p.apply_committed(rec, now);
+                    }
+                    Action::ResetState { zxid } => {
+                        self.log.sync()?;
+                        let r = store::recover_up_to(&self.store, Some(zxid), 0)?;
+                        if r.last_zxid != zxid {
+                            return Err(CoreError::Inconsistent(format!(
+                                "reset to 0x{zxid:x} but the disk holds up to 0x{:x}",
+                                r.last_zxid
+                            )));
+                        }
+                        tracing::info!(sid = self.zab.my_id, "state reset to 0x{zxid:x}");
+                        let now = self.now();
+                        self.p.reset_state(r.tree, &r.sessions, r.last_zxid, now);
+                    }
+                    Action::Serving(serving) => {
+                        let role = match serving {
+                            Some(Serving::Leader { epoch }) => QuorumRole::Leader { epoch },
+                            Some(Serving::Follower { .. } | Serving::Observer { .. }) => {
+                                QuorumRole::Learner
+                            }
+                            None => QuorumRole::NotServing,
+                        };
+                        tracing::info!(
+                            sid = self.zab.my_id,
+                            "serving: {:?} -> {role:?} ({})",
+                            self.p.quorum_role(),
+                            self.peer.state().name()
+                        );
+                        let now = self.now();
+                        self.p.set_quorum_role(role, now);
+                    }
+                    Action::Request { data, .. } => {
+                        let now = self.now();
+                        self.p.forwarded(&data, now);
+                    }
+                    Action::SyncDone { token } => {
+                        let now = self.now();
+                        self.p.sync_done(token, now);
+                    }
+                }
+            }
+            if let Some(seq) = persisted {
+                if appended {
+                    self.log.sync()?;
+                }
+                self.peer.step(zab_ms(self.start), Input::Persisted { seq });
+            }
+        }
+    }
+
+    /// Performs one store op; the log's appends are synced by the caller. False when the op
+    /// carries data that cannot be ours (a leader's bad txn or snapshot): the peer starts over.
+    fn store_op(&mut self, op: StoreOp, appended: &mut bool) -> Result<bool, CoreError> {
+        match op {
+            StoreOp::AcceptedEpoch(epoch) => {
+                store::write_epoch(&self.store, "acceptedEpoch", epoch)?;
+                tracing::info!(sid = self.zab.my_id, "acceptedEpoch = {epoch}");
+            }
+            StoreOp::CurrentEpoch(epoch) => {
+                store::write_epoch(&self.store, "currentEpoch", epoch)?;
+                tracing::info!(sid = self.zab.my_id, "currentEpoch = {epoch}");
+            }
+            StoreOp::Append(entry) => {
+                match store::decode_txn(&entry.data) {
+                    Ok(rec) if rec.zxid == entry.zxid => {}
+                    _ => {
+                        tracing::warn!(
+                            sid = self.zab.my_id,
+                            "refusing to log a txn 0x{:x} that does not decode as one",
+                            entry.zxid
+                        );
+                        return Ok(false);
+                    }
+                }
+                self.log.append_encoded(&[(entry.zxid, &entry.data)])?;
+                *appended = true;
+            }
+            StoreOp::Truncate(zxid) => {
+                tracing::info!(sid = self.zab.my_id, "truncating the log after 0x{zxid:x}");
+                self.log.truncate_after(zxid)?;
+            }
+            StoreOp::Snapshot { zxid, data } => {
+                match store::deserialize_snapshot(&data) {
+                    Ok(s) if s.zxid == zxid => {}
+                    other => {
+                        tracing::warn!(
+                            sid = self.zab.my_id,
+                            "refusing a snapshot at 0x{zxid:x}: {}",
+                            other.err().unwrap_or_else(|| "zxid mismatch".into())
+                        );
+                        return Ok(false);
+                    }
+                }
+                // Durable before anything reports its zxid (ZOOKEEPER-3642); the log after it
+                // is another history.
+                self.log.sync()?;
+                store::write_snapshot(&self.store, zxid, &data)?;
+                self.log.truncate_after(zxid)?;
+                tracing::info!(
+                    sid = self.zab.my_id,
+                    "installed the leader's snapshot at 0x{zxid:x}"
+                );
+            }
+        }
+        Ok(true)
+    }
+
+    /// Starts the peer over from what is durable: after a leader sent something this server
+    /// must not take, or the processor and the peer disagree.
+    fn reboot(&mut self) -> Result<(), CoreError> {
+        self.log.sync()?;
+        self.net.disconnect_all();
+        let now = self.now();
+        // Every client goes (their closes are delivered) before the state is replaced.
+        self.p.set_quorum_role(QuorumRole::NotServing, now);
+        let out = self.p.take_output();
+        {
+            let registry = self.registry.lock().expect("registry lock");
+            for action in out.actions {
+                deliver(&registry, action, self.max_queued);
+            }
+        }
+        let booted = boot(&self.store, &self.zab, self.p.config(), self.start)?;
+        self.p = booted.processor;
+        self.peer = booted.peer;
+        self.log = TxnLog::new(self.store.clone());
+        Ok(())
+    }
+}
+
+/// An open quorum-port connection.
+struct PeerLink {
+    id: u64,
+    tx: mpsc::UnboundedSender<Vec<u8>>,
+    closed: CancellationToken,
+}
+
+/// The sockets to the other servers.
+struct Net {
+    my_id: Sid,
+    servers: BTreeMap<Sid, PeerAddrs>,
+    core: mpsc::Sender<CoreMsg>,
+    /// The newest notification for each other server (older unsent ones are dropped).
+    votes: HashMap<Sid, watch::Sender<Option<Vec<u8>>>>,
+    /// Election connections from servers with a larger id, handed to their link.
+    incoming: HashMap<Sid, mpsc::Sender<TcpStream>>,
+    links: Mutex<HashMap<Sid, PeerLink>>,
+    next_link: AtomicU64,
+    token: CancellationToken,
+    max_frame: usize,
+    /// How long a learner keeps trying to reach its leader (initLimit ticks).
+    connect_deadline: Duration,
+    handle: tokio::runtime::Handle,
+}
+
+fn frame_of(fill: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut out = vec![0; 4];
+    fill(&mut out);
+    let len = (out.len() - 4) as u32;
+    out[..4].copy_from_slice(&len.to_be_bytes());
+    out
+}
+
+async fn read_frame<R: AsyncRead + Unpin>(r: &mut R, max: usize) -> std::io::Result<Vec<u8>> {
+    let len = r.read_u32().await? as usize;
+    if len > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("frame of {len} bytes is over the limit of {max}"),
+        ));
+    }
+    let mut buf = vec![0; len];
+    r.read_exact(&mut buf).await?;
+    Ok(buf)
+}
+
+async fn write_frames<W: AsyncWrite + Unpin>(
+    w: W,
+    rx: &mut mpsc::UnboundedReceiver<Vec<u8>>,
+) -> std::io::Result<()> {
+    let mut w = BufWriter::with_capacity(64 * 1024, w);
+    while let Some(frame) = rx.recv().await {
+        w.write_all(&frame).await?;
+        if rx.is_empty() {
+            w.flush().await?;
+        }
+    }
+    Ok(())
+}
+
+impl Net {
+    fn start(
+        quorum: &QuorumConf,
+        core: mpsc::Sender<CoreMsg>,
+        token: CancellationToken,
+        max_frame: usize,
+        quorum_listener: std::net::TcpListener,
+        election_listener: std::net::TcpListener,
+    ) -> std::io::Result<Arc<Net>> {
+        let my_id = quorum.zab.my_id;
+        let mut votes = HashMap::new();
+        let mut vote_rx = HashMap::new();
+        let mut incoming = HashMap::new();
+        let mut incoming_rx = HashMap::new();
+        for sid in quorum.servers.keys().copied().filter(|s| *s != my_id) {
+            let (tx, rx) = watch::channel(None);
+            votes.insert(sid, tx);
+            vote_rx.insert(sid, rx);
+            if sid > my_id {
+                let (tx, rx) = mpsc::channel(4);
+                incoming.insert(sid, tx);
+                incoming_rx.insert(sid, rx);
+            }
+        }
+        let net = Arc::new(Net {
+            my_id,
+            servers: quorum.servers.clone(),
+            core,
+            votes,
+            incoming,
+            links: Mutex::new(HashMap::new()),
+            next_link: AtomicU64::new(1),
+            token,
+            max_frame,
+            connect_deadline: Duration::from_millis(
+                quorum.zab.tick_ms * quorum.zab.init_limit.max(1),
+            ),
+            handle: tokio::runtime::Handle::current(),
+        });
+        for (sid, rx) in vote_rx {
+            let incoming = incoming_rx.remove(&sid);
+            tokio::spawn(election_link(net.clone(), sid, rx, incoming));
+        }
+        quorum_listener.set_nonblocking(true)?;
+        let quorum_listener = tokio::net::TcpListener::from_std(quorum_listener)?;
+        election_listener.set_nonblocking(true)?;
+        let election_listener = tokio::net::TcpListener::from_std(election_listener)?;
+        tokio::spawn(accept_learners(net.clone(), quorum_listener));
+        tokio::spawn(accept_election(net.clone(), election_listener));
+        Ok(net)
+    }
+
+    fn send(&self, to: Sid, msg: &PeerMsg) {
+        let links = self.links.lock().expect("links lock");
+        if let Some(link) = links.get(&to) {
+            let _ = link.tx.send(frame_of(|out| wire::encode_peer(msg, out)));
+        }
+    }
+
+    fn elect(&self, to: Sid, note: &zab::Notification) {
+        if let Some(tx) = self.votes.get(&to) {
+            tx.send_replace(Some(frame_of(|out| wire::encode_notification(note, out))));
+        }
+    }
+
+    fn disconnect(&self, peer: Sid) {
+        if let Some(link) = self.links.lock().expect("links lock").remove(&peer) {
+            link.closed.cancel();
+        }
+    }
+
+    fn disconnect_all(&self) {
+        for (_, link) in self.links.lock().expect("links lock").drain() {
+            link.closed.cancel();
+        }
+    }
+
+    /// Registers a new connection with `peer` (replacing any); its id and outbound queue.
+    fn register(&self, peer: Sid) -> (u64, mpsc::UnboundedReceiver<Vec<u8>>, CancellationToken) {
+        let id = self.next_link.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let closed = self.token.child_token();
+        let old = self.links.lock().expect("links lock").insert(
+            peer,
+            PeerLink {
+                id,
+                tx,
+                closed: closed.clone(),
+            },
+        );
+        if let Some(old) = old {
+            old.closed.cancel();
+        }
+        (id, rx, closed)
+    }
+
+    /// Forgets connection `id` with `peer` if it is still the current one; whether it was.
+    fn unregister(&self, peer: Sid, id: u64) -> bool {
+        let mut links = self.links.lock().expect("links lock");
+        if links.get(&peer).is_some_and(|l| l.id == id) {
+            links.remove(&peer);
+            return true;
+        }
+        false
+    }
+
+    /// Learner: dials the leader's quorum port until it answers or initLimit passes.
+    fn connect_leader(self: &Arc<Self>, leader: Sid) {
+        let Some(addr) = self.servers.get(&leader).map(|a| a.quorum.clone()) else {
+            return;
+        };
+        let (id, rx, closed) = self.register(leader);
+        let net = self.clone();
+        self.handle.spawn(async move {
+            let deadline = tokio::time::Instant::now() + net.connect_deadline;
+            let stream = loop {
+                let attempt = tokio::select! {
+                    _ = closed.cancelled() => return,
+                    r = tokio::time::timeout(HANDSHAKE_TIMEOUT, TcpStream::connect(&addr)) => r,
+                };
+                match attempt {
+                    Ok(Ok(s)) => break s,
+                    Ok(Err(e)) if tokio::time::Instant::now() >= deadline => {
+                        tracing::info!(
+                            sid = net.my_id,
+                            "cannot reach leader {leader} at {addr}: {e}"
+                        );
+                        break_link(&net, leader, id).await;
+                        return;
+                    }
+                    _ if tokio::time::Instant::now() >= deadline => {
+                        break_link(&net, leader, id).await;
+                        return;
+                    }
+                    _ => {
+                        tokio::select! {
+                            _ = closed.cancelled() => return,
+                            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                        }
+                    }
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            tracing::info!(sid = net.my_id, "connected to leader {leader} at {addr}");
+            if net
+                .core
+                .send(CoreMsg::Zab(Input::Connected { peer: leader }))
+                .await
+                .is_err()
+            {
+                return;
+            }
+            peer_connection(net, leader, id, stream, rx, closed).await;
+        });
+    }
+}
+
+/// Reports the end of connection `id` with `peer` to the core if it was the current one.
+async fn break_link(net: &Arc<Net>, peer: Sid, id: u64) {
+    if net.unregister(peer, id) {
+        let _ = net
+            .core
+            .send(CoreMsg::Zab(Input::Disconnected { peer }))
+            .await;
+    }
+}
+
+/// Carries one quorum-port connection until either side ends it or it is replaced.
+async fn peer_connection(
+    net: Arc<Net>,
+    peer: Sid,
+    id: u64,
+    stream: TcpStream,
+    mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
+    closed: CancellationToken,
+) {
+    let (mut reader, writer) = stream.into_split();
+    let reading = async {
+        loop {
+            let frame = match read_frame(&mut reader, net.max_frame).await {
+                Ok(f) => f,
+                Err(e) => {
+                    tracing::debug!(sid = net.my_id, peer, "peer connection ended: {e}");
+                    return;
+                }
+            };
+            match wire::decode_peer(&frame) {
+                Ok(msg) => {
+                    let input = Input::Peer { from: peer, msg };
+                    if net.core.send(CoreMsg::Zab(input)).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(sid = net.my_id, peer, "closing the connection: {e}");
+                    return;
+                }
+            }
+        }
+    };
+    tokio::select! {
+        _ = closed.cancelled() => {}
+        _ = reading => {}
+        _ = write_frames(writer, &mut rx) => {}
+    }
+    break_link(&net, peer, id).await;
+}
+
+/// Leader side of the quorum port: a learner's first frame names it.
+async fn accept_learners(net: Arc<Net>, listener: tokio::net::TcpListener) {
+    loop {
+        let (mut stream, addr) = tokio::select! {
+            _ = net.token.cancelled() => return,
+            a = listener.accept() => match a {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!("quorum port accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let net = net.clone();
+        tokio::spawn(async move {
+            let _ = stream.set_nodelay(true);
+            let first = tokio::time::timeout(
+                HANDSHAKE_TIMEOUT,
+                read_frame(&mut stream, MAX_ELECTION_FRAME),
+            )
+            .await;
+            let msg = match first.map(|r| r.map(|f| wire::decode_peer(&f))) {
+                Ok(Ok(Ok(msg))) => msg,
+                _ => {
+                    tracing::warn!("dropping a quorum connection from {addr}: no learner info");
+                    return;
+                }
+            };
+            let sid = match &msg {
+                PeerMsg::FollowerInfo { sid, .. } | PeerMsg::ObserverInfo { sid, .. } => *sid,
+                other => {
+                    tracing::warn!(
+                        "dropping a quorum connection from {addr}: {} before learner info",
+                        other.name()
+                    );
+                    return;
+                }
+            };
+            if sid == net.my_id || !net.servers.contains_key(&sid) {
+                tracing::warn!("dropping a quorum connection from {addr}: unknown server {sid}");
+                return;
+            }
+            let (id, rx, closed) = net.register(sid);
+            tracing::info!(sid = net.my_id, "learner {sid} connected from {addr}");
+            let input = Input::Peer { from: sid, msg };
+            if net.core.send(CoreMsg::Zab(input)).await.is_err() {
+                return;
+            }
+            peer_connection(net, sid, id, stream, rx, closed).await;
+        });
+    }
+}
+
+/// The election port: only servers with a larger id dial us (ZooKeeper's rule, so each
+/// pair keeps one connection); a hello from a smaller id is dropped, it waits for our dial.
+async fn accept_election(net: Arc<Net>, listener: tokio::net::TcpListener) {
+    loop {
+        let (mut stream, addr) = tokio::select! {
+            _ = net.token.cancelled() => return,
+            a = listener.accept() => match a {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!("election port accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let net = net.clone();
+        tokio::spawn(async move {
+            let hello = tokio::time::timeout(
+                HANDSHAKE_TIMEOUT,
+                read_frame(&mut stream, MAX_ELECTION_FRAME),
+            )
+            .await;
+            let sid = match hello.map(|r| r.map(|f| wire::decode_hello(&f))) {
+                Ok(Ok(Ok(sid))) => sid,
+                _ => {
+                    tracing::warn!("dropping an election connection from {addr}: bad hello");
+                    return;
+                }
+            };
+            match net.incoming.get(&sid) {
+                Some(tx) => {
+                    let _ = stream.set_nodelay(true);
+                    let _ = tx.send(stream).await;
+                }
+                None => tracing::info!(
+                    sid = net.my_id,
+                    "dropping an election connection from {sid} at {addr}: the larger id dials"
+                ),
+            }
+        });
+    }
+}
+
+/// The election link with `peer`: dials it (when our id is larger) or takes its dials, and
+/// carries notifications both ways, reconnecting for as long as the server runs.
+async fn election_link(
+    net: Arc<Net>,
+    peer: Sid,
+    mut votes: watch::Receiver<Option<Vec<u8>>>,
+    mut incoming: Option<mpsc::Receiver<TcpStream>>,
+) {
+    let Some(addr) = net.servers.get(&peer).map(|a| a.election.clone()) else {
+        return;
+    };
+    let my_addr = net
+        .servers
+        .get(&net.my_id)
+        .map(|a| a.election.clone())
+        .unwrap_or_default();
+    let mut next: Option<TcpStream> = None;
+    loop {
+        let stream = match next.take() {
+            Some(s) => s,
+            None => match incoming.as_mut() {
+                Some(rx) => tokio::select! {
+                    _ = net.token.cancelled() => return,
+                    s = rx.recv() => match s {
+                        Some(s) => s,
+                        None => return,
+                    },
+                },
+                None => {
+                    let dial = async {
+                        let mut s =
+                            tokio::time::timeout(HANDSHAKE_TIMEOUT, TcpStream::connect(&addr))
+                                .await
+                                .map_err(|_| {
+                                    std::io::Error::from(std::io::ErrorKind::TimedOut)
+                                })??;
+                        let _ = s.set_nodelay(true);
+                        let hello = frame_of(|out| wire::encode_hello(net.my_id, &my_addr, out));
+                        s.write_all(&hello).await?;
+                        Ok::<_, std::io::Error>(s)
+                    };
+                    match dial.await {
+                        Ok(s) => s,
+                        Err(_) => {
+                            tokio::select! {
+                                _ = net.token.cancelled() => return,
+                                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                            }
+                            continue;
+                        }
+                    }
+                }
+            },
+        };
+        tracing::debug!(sid = net.my_id, peer, "election link up");
+        // Whatever is pending may be stale; the core resends its vote on ElectionConnected.
+        votes.mark_unchanged();
+        if net
+            .core
+            .send(CoreMsg::Zab(Input::ElectionConnected { peer }))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let (mut reader, writer) = stream.into_split();
+        let reading = async {
+            loop {
+                let frame = match read_frame(&mut reader, MAX_ELECTION_FRAME).await {
+                    Ok(f) => f,
+                    Err(_) => return,
+                };
+                match wire::decode_notification(&frame) {
+                    Ok(note) => {
+                        let input = Input::Notification { from: peer, note };
+                        if net.core.send(CoreMsg::Zab(input)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(sid = net.my_id, peer, "closing the election link: {e}");
+                        return;
+                    }
+                }
+            }
+        };
+        let writing = async {
+            let mut w = writer;
+            while votes.changed().await.is_ok() {
+                let frame = votes.borrow_and_update().clone();
+                if let Some(frame) = frame
+                    && w.write_all(&frame).await.is_err()
+                {
+                    return;
+                }
+            }
+        };
+        let replaced = async {
+            match incoming.as_mut() {
+                Some(rx) => rx.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = net.token.cancelled() => return,
+            _ = reading => {}
+            _ = writing => {}
+            s = replaced => next = s,
+        }
+        if next.is_none() && incoming.is_none() {
+            tokio::select! {
+                _ = net.token.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+            }
+        }
+    }
+}
+
+/// This server's mode as `srvr` / `stat` print it.
+pub fn mode_name(state: ServerState) -> &'static str {
+    match state {
+        ServerState::Looking => "looking",
+        ServerState::Following => "follower",
+        ServerState::Leading => "leader",
+        ServerState::Observing => "observer",
+    }
+}
