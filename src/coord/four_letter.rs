@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use super::ZK_VERSION;
-use super::processor::Processor;
+use super::processor::{Processor, QuorumRole};
 use super::store::dir_size;
 
 /// What the server is and where, for `conf`, `envi`, `dirs`, `mntr`.
@@ -24,6 +24,22 @@ pub struct ServerInfo {
     pub max_session_timeout_ms: u32,
     pub server_id: u64,
     pub started: Instant,
+    /// Configured as a quorum's observer (`:observer` on its server line).
+    pub observer: bool,
+}
+
+/// What `srvr`, `stat` and `mntr` answer while a quorum member elects or syncs.
+pub const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requests\n";
+
+/// `Mode:` of `srvr` / `stat` and `zk_server_state` of `mntr`; `None` while not serving.
+pub fn mode(p: &Processor, info: &ServerInfo) -> Option<&'static str> {
+    match p.quorum_role() {
+        None => Some("standalone"),
+        Some(QuorumRole::Leader { .. }) => Some("leader"),
+        Some(QuorumRole::Learner) if info.observer => Some("observer"),
+        Some(QuorumRole::Learner) => Some("follower"),
+        Some(QuorumRole::NotServing) => None,
+    }
 }
 
 /// One connection's reply latencies in ms (`cons`: llat, minlat, avglat, maxlat).
@@ -177,7 +193,7 @@ fn hex(v: i64) -> String {
     format!("{:x}", v as u64)
 }
 
-fn srvr_body(p: &Processor, t: &Telemetry, out: &mut String) {
+fn srvr_body(p: &Processor, info: &ServerInfo, t: &Telemetry, out: &mut String) {
     let (min, avg, max) = t.latency();
     let s = p.stats();
     let _ = writeln!(out, "Latency min/avg/max: {min}/{}/{max}", java_double(avg));
@@ -190,7 +206,7 @@ fn srvr_body(p: &Processor, t: &Telemetry, out: &mut String) {
         t.outstanding.load(Ordering::Relaxed)
     );
     let _ = writeln!(out, "Zxid: 0x{}", hex(p.last_zxid()));
-    let _ = writeln!(out, "Mode: standalone");
+    let _ = writeln!(out, "Mode: {}", mode(p, info).unwrap_or("standalone"));
     let _ = writeln!(out, "Node count: {}", p.tree().node_count());
 }
 
@@ -316,7 +332,10 @@ pub fn monitor(p: &Processor, info: &ServerInfo, t: &Telemetry) -> Vec<(String, 
     let (fsyncs, fsync_sum, fsync_max) = t.fsync();
     vec![
         ("version".into(), ZK_VERSION.into()),
-        ("server_state".into(), "standalone".into()),
+        (
+            "server_state".into(),
+            mode(p, info).unwrap_or("standalone").into(),
+        ),
         ("avg_latency".into(), java_double(avg)),
         ("max_latency".into(), max.to_string()),
         ("min_latency".into(), min.to_string()),
@@ -395,19 +414,26 @@ pub fn render(
     t: &Telemetry,
 ) -> String {
     let mut out = String::new();
+    if matches!(
+        word,
+        "srvr" | "stat" | "mntr" | "cons" | "wchs" | "wchc" | "wchp" | "dump"
+    ) && mode(p, info).is_none()
+    {
+        return NOT_SERVING.to_string();
+    }
     match word {
         "ruok" => out.push_str("imok"),
         "isro" => out.push_str("rw"),
         "srvr" => {
             let _ = writeln!(out, "Zookeeper version: {ZK_VERSION}");
-            srvr_body(p, t, &mut out);
+            srvr_body(p, info, t, &mut out);
         }
         "stat" => {
             let _ = writeln!(out, "Zookeeper version: {ZK_VERSION}");
             out.push_str("Clients:\n");
             connection_lines(p, t, false, &mut out);
             out.push('\n');
-            srvr_body(p, t, &mut out);
+            srvr_body(p, info, t, &mut out);
         }
         "cons" => {
             connection_lines(p, t, true, &mut out);
@@ -594,8 +620,27 @@ mod tests {
             max_session_timeout_ms: 40000,
             server_id: 0,
             started: Instant::now(),
+            observer: false,
         };
         (p, info, Telemetry::default())
+    }
+
+    #[test]
+    fn quorum_members_report_their_mode_and_say_when_they_do_not_serve() {
+        let (mut p, mut info, t) = setup();
+        p.enable_quorum();
+        let now = Now::default();
+        for word in ["srvr", "stat", "mntr"] {
+            assert_eq!(render(word, None, &mut p, &info, &t), NOT_SERVING);
+        }
+        assert_eq!(render("ruok", None, &mut p, &info, &t), "imok");
+        p.set_quorum_role(QuorumRole::Leader { epoch: 1 }, now);
+        assert!(render("srvr", None, &mut p, &info, &t).contains("\nMode: leader\n"));
+        assert!(render("mntr", None, &mut p, &info, &t).contains("zk_server_state\tleader\n"));
+        p.set_quorum_role(QuorumRole::Learner, now);
+        assert!(render("stat", None, &mut p, &info, &t).contains("\nMode: follower\n"));
+        info.observer = true;
+        assert!(render("srvr", None, &mut p, &info, &t).contains("\nMode: observer\n"));
     }
 
     #[test]

@@ -171,6 +171,7 @@ pub async fn run(
         max_session_timeout_ms: conf.core.max_session_timeout_ms,
         server_id: conf.server_id,
         started: start,
+        observer: quorum.zab.observers.contains(&my_id),
     };
     let (core_tx, core_rx) = mpsc::channel::<CoreMsg>(1000);
     let token = CancellationToken::new();

@@ -269,6 +269,7 @@ pub async fn run(
         max_session_timeout_ms: conf.core.max_session_timeout_ms,
         server_id: conf.server_id,
         started: start,
+        observer: false,
     };
 
     let (core_tx, core_rx) = mpsc::channel::<CoreMsg>(1000);
