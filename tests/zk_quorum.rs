@@ -1,0 +1,309 @@
+//! A three-server `zkserver` quorum on 127.0.0.1/.2/.3, driven by the `zookeeper-client`
+//! crate: the servers elect a leader, a write through a follower is read on the others, the
+//! leader is killed with -9 under a write load and every acknowledged write is on the new
+//! leader and its follower, and the old leader rejoins as a follower with everything.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{Daemon, binary};
+use hdfs_ha::local_cluster::free_port;
+use zookeeper_client as zk;
+
+/// Deadline for an election or a rejoin (tickTime 200 ms, initLimit 10: a few seconds).
+const ELECTION_DEADLINE: Duration = Duration::from_secs(30);
+
+struct Member {
+    id: u64,
+    host: String,
+    client_port: u16,
+    cfg: PathBuf,
+    daemon: Option<Daemon>,
+}
+
+impl Member {
+    fn client_address(&self) -> String {
+        format!("{}:{}", self.host, self.client_port)
+    }
+
+    fn start(&mut self) {
+        self.daemon = Some(Daemon::start(
+            &format!("zk{}", self.id),
+            &binary("zkserver"),
+            &[self.cfg.display().to_string()],
+            &[],
+        ));
+    }
+
+    /// `Mode:` of `srvr`, or `None` when the server is down or not serving.
+    fn mode(&self) -> Option<String> {
+        let mut s = TcpStream::connect(self.client_address()).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        s.write_all(b"srvr").ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        out.lines()
+            .find_map(|l| l.strip_prefix("Mode: "))
+            .map(str::to_string)
+    }
+}
+
+/// The ensemble; its servers are killed when it goes out of scope, and their logs are
+/// printed when a test fails.
+struct Ensemble {
+    members: Vec<Member>,
+    _dir: tempfile::TempDir,
+}
+
+impl Ensemble {
+    fn new(n: u64) -> Ensemble {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let hosts: Vec<String> = (1..=n).map(|i| format!("127.0.0.{i}")).collect();
+        let port = |host: &str| free_port(host).expect("free port");
+        let lines: Vec<String> = hosts
+            .iter()
+            .enumerate()
+            .map(|(i, h)| format!("server.{}={h}:{}:{}", i + 1, port(h), port(h)))
+            .collect();
+        let members = hosts
+            .iter()
+            .enumerate()
+            .map(|(i, host)| {
+                let id = i as u64 + 1;
+                let data = dir.path().join(format!("zk{id}"));
+                std::fs::create_dir_all(&data).unwrap();
+                std::fs::write(data.join("myid"), format!("{id}\n")).unwrap();
+                let client_port = port(host);
+                let cfg = data.join("zoo.cfg");
+                std::fs::write(
+                    &cfg,
+                    format!(
+                        "tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={}\n\
+                         clientPort={client_port}\nclientPortAddress={host}\n\
+                         maxSessionTimeout=20000\nmetricsProvider.httpPort=0\n\
+                         admin.enableServer=false\n4lw.commands.whitelist=*\n{}\n",
+                        data.display(),
+                        lines.join("\n")
+                    ),
+                )
+                .unwrap();
+                Member {
+                    id,
+                    host: host.clone(),
+                    client_port,
+                    cfg,
+                    daemon: None,
+                }
+            })
+            .collect();
+        Ensemble { members, _dir: dir }
+    }
+
+    /// Waits until exactly one of `up` leads and the rest follow; returns the leader's index.
+    fn wait_for_leader(&self, up: &[usize]) -> usize {
+        let start = Instant::now();
+        loop {
+            let modes: Vec<Option<String>> = up.iter().map(|i| self.members[*i].mode()).collect();
+            let leaders: Vec<usize> = up
+                .iter()
+                .zip(&modes)
+                .filter(|(_, m)| m.as_deref() == Some("leader"))
+                .map(|(i, _)| *i)
+                .collect();
+            let followers = modes
+                .iter()
+                .filter(|m| m.as_deref() == Some("follower"))
+                .count();
+            if leaders.len() == 1 && followers == up.len() - 1 {
+                return leaders[0];
+            }
+            assert!(
+                start.elapsed() < ELECTION_DEADLINE,
+                "no settled ensemble among {up:?} after {ELECTION_DEADLINE:?}: modes {modes:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Ensemble {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            for m in &self.members {
+                if let Some(d) = &m.daemon {
+                    let lines = d.log_lines();
+                    let tail = lines.len().saturating_sub(40);
+                    eprintln!("---- zk{} log (last 40 lines)", m.id);
+                    for l in &lines[tail..] {
+                        eprintln!("{l}");
+                    }
+                }
+            }
+        }
+        for m in &mut self.members {
+            if let Some(mut d) = m.daemon.take() {
+                d.kill9();
+            }
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+async fn client(address: &str) -> zk::Client {
+    tokio::time::timeout(
+        ELECTION_DEADLINE,
+        zk::Client::connector()
+            .with_session_timeout(Duration::from_secs(10))
+            .connect(address),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("no session with {address} within {ELECTION_DEADLINE:?}"))
+    .unwrap_or_else(|e| panic!("cannot connect to {address}: {e}"))
+}
+
+/// Waits until `path` holds `want` as `address` serves it (a server catches up by itself;
+/// reads are not linearizable, so a read right after another server's write may be stale).
+async fn wait_for_data(address: &str, path: &str, want: &[u8]) {
+    let c = client(address).await;
+    let start = Instant::now();
+    loop {
+        match c.get_data(path).await {
+            Ok((data, _)) if data == want => return,
+            other => assert!(
+                start.elapsed() < ELECTION_DEADLINE,
+                "{address}: {path} is {other:?}, not {want:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every name in `want` is a child of `path` on `address` (after a sync through the leader).
+async fn assert_children(address: &str, path: &str, want: &BTreeSet<String>) {
+    let c = client(address).await;
+    c.sync(path).await.expect("sync");
+    let have: BTreeSet<String> = c
+        .list_children(path)
+        .await
+        .expect("list")
+        .into_iter()
+        .collect();
+    let missing: Vec<&String> = want.difference(&have).collect();
+    assert!(
+        missing.is_empty(),
+        "{address}: acknowledged writes missing under {path}: {missing:?}"
+    );
+}
+
+#[test]
+fn three_servers_elect_replicate_survive_a_killed_leader_and_take_it_back() {
+    let mut ensemble = Ensemble::new(3);
+    for m in &mut ensemble.members {
+        m.start();
+    }
+    let all = [0, 1, 2];
+    let leader = ensemble.wait_for_leader(&all);
+    let follower = (leader + 1) % 3;
+    let other = (leader + 2) % 3;
+    let addresses: Vec<String> = ensemble
+        .members
+        .iter()
+        .map(Member::client_address)
+        .collect();
+    let address = |i: usize| addresses[i].clone();
+    let persistent = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+    let rt = runtime();
+
+    // A write through a follower is forwarded, committed, and read everywhere.
+    rt.block_on(async {
+        let c = client(&address(follower)).await;
+        c.create("/q", b"v0", &persistent).await.expect("create /q");
+        let (data, _) = c.get_data("/q").await.expect("read own write");
+        assert_eq!(data, b"v0");
+        c.create("/load", b"", &persistent)
+            .await
+            .expect("create /load");
+        for i in all {
+            wait_for_data(&address(i), "/q", b"v0").await;
+        }
+    });
+
+    // A writer through the surviving follower keeps writing while the leader is killed;
+    // every write it saw acknowledged must survive.
+    let acked: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let acked = acked.clone();
+        let stop = stop.clone();
+        let target = address(follower);
+        let persistent = persistent.clone();
+        rt.spawn(async move {
+            let c = client(&target).await;
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let name = format!("n-{i:06}");
+                i += 1;
+                let path = format!("/load/{name}");
+                let write = c.create(&path, b"", &persistent);
+                if let Ok(Ok(_)) = tokio::time::timeout(Duration::from_secs(5), write).await {
+                    acked.lock().unwrap().insert(name);
+                }
+            }
+        })
+    };
+    let wait_acks = |n: usize| {
+        let start = Instant::now();
+        while acked.lock().unwrap().len() < n {
+            assert!(
+                start.elapsed() < ELECTION_DEADLINE,
+                "only {} writes acknowledged",
+                acked.lock().unwrap().len()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    wait_acks(20);
+    ensemble.members[leader]
+        .daemon
+        .as_mut()
+        .expect("leader running")
+        .kill9();
+    let new_leader = ensemble.wait_for_leader(&[follower, other]);
+    // The writer goes on in the new epoch.
+    let before = acked.lock().unwrap().len();
+    wait_acks(before + 20);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    rt.block_on(writer).expect("writer");
+    let acked = acked.lock().unwrap().clone();
+    rt.block_on(async {
+        for i in [follower, other] {
+            assert_children(&address(i), "/load", &acked).await;
+        }
+        let c = client(&address(new_leader)).await;
+        c.set_data("/q", b"v1", None)
+            .await
+            .expect("write in the new epoch");
+    });
+
+    // The old leader restarts, rejoins as a follower, and catches up on everything.
+    ensemble.members[leader].start();
+    let settled = ensemble.wait_for_leader(&all);
+    assert_eq!(settled, new_leader, "a rejoining server does not take over");
+    rt.block_on(async {
+        wait_for_data(&address(leader), "/q", b"v1").await;
+        assert_children(&address(leader), "/load", &acked).await;
+    });
+}
