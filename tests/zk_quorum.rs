@@ -87,7 +87,7 @@ impl Ensemble {
                         "tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={}\n\
                          clientPort={client_port}\nclientPortAddress={host}\n\
                          maxSessionTimeout=20000\nmetricsProvider.httpPort=0\n\
-                         admin.enableServer=false\n4lw.commands.whitelist=*\n{}\n",
+                         admin.enableServer=false\n4lw.commands.whitelist=*\nsnapCount=40\n{}\n",
                         data.display(),
                         lines.join("\n")
                     ),

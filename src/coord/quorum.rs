@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use rand::{Rng, SeedableRng};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
@@ -206,7 +207,18 @@ pub async fn run(
                 .saturating_mul(server::MAX_QUEUED_FRAMES),
             next_touch_report: 0,
             touch_interval_ms: i64::from(conf.tick_time_ms.max(2) / 2),
+            snap_count: conf.snap_count,
+            next_snapshot: 0,
+            rng: {
+                // Roll points are random in (snapCount/2, snapCount] so that the servers of
+                // an ensemble do not all snapshot at once; the seed is logged for replays.
+                let seed = rand::rng().random::<u64>();
+                tracing::info!(sid = my_id, "snapshot roll point seed {seed}");
+                rand::rngs::StdRng::seed_from_u64(seed)
+            },
+            purge: conf.purge_interval_hours > 0,
         };
+        core.next_snapshot = core.roll_point();
         let fatal = fatal.clone();
         let fatal_reason = fatal_reason.clone();
         std::thread::Builder::new()
@@ -289,9 +301,14 @@ fn boot(
     // Missing epoch files start from the epoch of the last logged txn, as in ZooKeeper.
     let accepted_epoch = store::read_epoch(store_conf, "acceptedEpoch")?.unwrap_or(last_epoch);
     let current_epoch = store::read_epoch(store_conf, "currentEpoch")?.unwrap_or(last_epoch);
+    let snapshot_zxid = store::latest_snapshot_zxid(store_conf)?.unwrap_or(0);
+    // Only txns logged after the snapshot are known to be of this server's history: a
+    // learner that installed its leader's snapshot may still hold an older history's txns
+    // before it (a crash before their removal), and they must never seed a DIFF.
     let tail: Vec<Entry> = recovered
         .tail
         .iter()
+        .filter(|rec| rec.zxid > snapshot_zxid)
         .map(|rec| Entry {
             zxid: rec.zxid,
             data: Bytes::from(store::encode_txn(rec)),
@@ -302,7 +319,7 @@ fn boot(
         current_epoch,
         last_zxid: recovered.last_zxid,
         tail,
-        snapshot_zxid: store::latest_snapshot_zxid(store_conf)?.unwrap_or(0),
+        snapshot_zxid,
     };
     tracing::info!(
         sid = zab_conf.my_id,
@@ -355,6 +372,12 @@ struct QuorumCore {
     /// Learner: when the next report of touched sessions goes to the leader (mono ms).
     next_touch_report: i64,
     touch_interval_ms: i64,
+    snap_count: u64,
+    /// Applied txns after which the next snapshot is taken.
+    next_snapshot: u64,
+    rng: rand::rngs::StdRng,
+    /// autopurge is on: old snapshots and logs go after each snapshot.
+    purge: bool,
 }
 
 impl QuorumCore {
@@ -373,6 +396,9 @@ impl QuorumCore {
                 }
             }
             self.drive()?;
+            if self.p.txns_since_snapshot() >= self.next_snapshot {
+                self.snapshot()?;
+            }
             if stop {
                 self.log.sync()?;
                 return Ok(());
@@ -625,6 +651,7 @@ impl QuorumCore {
                 self.log.sync()?;
                 store::write_snapshot(&self.store, zxid, &data)?;
                 self.log.truncate_after(zxid)?;
+                store::remove_logs_covered_by(&self.store, zxid)?;
                 tracing::info!(
                     sid = self.zab.my_id,
                     "installed the leader's snapshot at 0x{zxid:x}"
@@ -632,6 +659,37 @@ impl QuorumCore {
             }
         }
         Ok(true)
+    }
+
+    fn roll_point(&mut self) -> u64 {
+        let half = (self.snap_count / 2).max(1);
+        half + self
+            .rng
+            .random_range(1..=self.snap_count.saturating_sub(half).max(1))
+    }
+
+    /// Snapshots the applied (so committed) state and starts a new log file, so that a
+    /// restart replays a bounded log. Committed state is never truncated, so the peer may
+    /// keep believing in its older snapshot.
+    fn snapshot(&mut self) -> Result<(), CoreError> {
+        let zxid = self.p.last_zxid();
+        self.log.roll()?;
+        let image = store::serialize_snapshot(self.p.tree(), &self.p.sessions().all(), zxid);
+        tracing::info!(
+            sid = self.zab.my_id,
+            "Snapshotting: 0x{zxid:x} to {}",
+            self.store.snap_dir.display()
+        );
+        store::write_snapshot(&self.store, zxid, &image)?;
+        self.p.snapshot_taken();
+        self.next_snapshot = self.roll_point();
+        if self.purge {
+            match store::purge(&self.store) {
+                Ok(n) => tracing::info!("Purge task completed, {n} files removed"),
+                Err(e) => tracing::warn!("Error purging old snapshots and logs: {e}"),
+            }
+        }
+        Ok(())
     }
 
     /// Starts the peer over from what is durable: after a leader sent something this server

@@ -1046,6 +1046,27 @@ pub fn truncate_logs(config: &StoreConfig, zxid: i64) -> Result<(), StoreError> 
     Ok(())
 }
 
+/// Removes the log files that start at or before `zxid`, once a durable snapshot at `zxid`
+/// covers them and nothing after `zxid` is logged (a learner installing its leader's
+/// snapshot): what they hold may be another history, which must not be replayed or served.
+pub fn remove_logs_covered_by(config: &StoreConfig, zxid: i64) -> Result<(), StoreError> {
+    let mut removed = false;
+    for (first, path) in list_zxid_files(&config.log_dir, "log")? {
+        if first <= zxid {
+            tracing::info!(
+                "Removing {} (covered by snapshot 0x{zxid:x})",
+                path.display()
+            );
+            fs::remove_file(&path).map_err(io_err(&path))?;
+            removed = true;
+        }
+    }
+    if removed {
+        sync_dir(&config.log_dir).map_err(io_err(&config.log_dir))?;
+    }
+    Ok(())
+}
+
 /// The zxid of the newest snapshot file, if any.
 pub fn latest_snapshot_zxid(config: &StoreConfig) -> Result<Option<i64>, StoreError> {
     Ok(list_zxid_files(&config.snap_dir, "snapshot")?
