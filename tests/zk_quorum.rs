@@ -62,14 +62,20 @@ struct Ensemble {
 }
 
 impl Ensemble {
-    fn new(n: u64) -> Ensemble {
+    /// `voters` participants then `observers` observers, server N on 127.0.0.N, with
+    /// `extra` zoo.cfg lines.
+    fn new(voters: u64, observers: u64, extra: &str) -> Ensemble {
         let dir = tempfile::tempdir().expect("tempdir");
+        let n = voters + observers;
         let hosts: Vec<String> = (1..=n).map(|i| format!("127.0.0.{i}")).collect();
         let port = |host: &str| free_port(host).expect("free port");
         let lines: Vec<String> = hosts
             .iter()
             .enumerate()
-            .map(|(i, h)| format!("server.{}={h}:{}:{}", i + 1, port(h), port(h)))
+            .map(|(i, h)| {
+                let kind = if i as u64 >= voters { ":observer" } else { "" };
+                format!("server.{}={h}:{}:{}{kind}", i + 1, port(h), port(h))
+            })
             .collect();
         let members = hosts
             .iter()
@@ -81,13 +87,18 @@ impl Ensemble {
                 std::fs::write(data.join("myid"), format!("{id}\n")).unwrap();
                 let client_port = port(host);
                 let cfg = data.join("zoo.cfg");
+                let peer_type = if id > voters {
+                    "peerType=observer\n"
+                } else {
+                    ""
+                };
                 std::fs::write(
                     &cfg,
                     format!(
                         "tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={}\n\
                          clientPort={client_port}\nclientPortAddress={host}\n\
                          maxSessionTimeout=20000\nmetricsProvider.httpPort=0\n\
-                         admin.enableServer=false\n4lw.commands.whitelist=*\nsnapCount=40\n{}\n",
+                         admin.enableServer=false\n4lw.commands.whitelist=*\n{peer_type}{extra}{}\n",
                         data.display(),
                         lines.join("\n")
                     ),
@@ -210,7 +221,7 @@ async fn assert_children(address: &str, path: &str, want: &BTreeSet<String>) {
 
 #[test]
 fn three_servers_elect_replicate_survive_a_killed_leader_and_take_it_back() {
-    let mut ensemble = Ensemble::new(3);
+    let mut ensemble = Ensemble::new(3, 0, "snapCount=40\n");
     for m in &mut ensemble.members {
         m.start();
     }
@@ -305,5 +316,91 @@ fn three_servers_elect_replicate_survive_a_killed_leader_and_take_it_back() {
     rt.block_on(async {
         wait_for_data(&address(leader), "/q", b"v1").await;
         assert_children(&address(leader), "/load", &acked).await;
+    });
+}
+
+#[test]
+fn a_follower_past_the_diff_window_gets_a_snapshot_and_an_observer_serves() {
+    let mut ensemble = Ensemble::new(3, 1, "commitLogCount=20\n");
+    for m in &mut ensemble.members {
+        m.start();
+    }
+    let voters = [0, 1, 2];
+    let observer = 3;
+    let leader = ensemble.wait_for_leader(&voters);
+    let start = Instant::now();
+    while ensemble.members[observer].mode().as_deref() != Some("observer") {
+        assert!(
+            start.elapsed() < ELECTION_DEADLINE,
+            "the observer never serves"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let behind = (leader + 1) % 3;
+    ensemble.members[behind]
+        .daemon
+        .as_mut()
+        .expect("running")
+        .kill9();
+    let addresses: Vec<String> = ensemble
+        .members
+        .iter()
+        .map(Member::client_address)
+        .collect();
+    let persistent = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+    let rt = runtime();
+    // Writes through the observer (forwarded, committed by the two voters left), far more
+    // than the leader keeps for a DIFF.
+    let names: BTreeSet<String> = (0..100).map(|i| format!("n-{i:03}")).collect();
+    rt.block_on(async {
+        let c = client(&addresses[observer]).await;
+        c.create("/snap", b"", &persistent)
+            .await
+            .expect("create /snap");
+        let writes: Vec<_> = names
+            .iter()
+            .map(|n| {
+                let c = c.clone();
+                let path = format!("/snap/{n}");
+                let persistent = persistent.clone();
+                async move { c.create(&path, b"", &persistent).await.map(|_| ()) }
+            })
+            .collect();
+        for r in futures_util::future::join_all(writes).await {
+            r.expect("acknowledged");
+        }
+        assert_children(&addresses[observer], "/snap", &names).await;
+    });
+    // The lagging follower comes back: the leader syncs it with its state, not a diff.
+    let skip = ensemble.members[leader]
+        .daemon
+        .as_ref()
+        .map(|d| d.log_lines().len())
+        .unwrap_or(0);
+    ensemble.members[behind].start();
+    assert_eq!(ensemble.wait_for_leader(&voters), leader);
+    let behind_id = ensemble.members[behind].id;
+    ensemble.members[leader]
+        .daemon
+        .as_ref()
+        .expect("leader running")
+        .wait_for_line_after(
+            &format!("Synchronizing with learner {behind_id}: SNAP"),
+            skip,
+            ELECTION_DEADLINE,
+        );
+    rt.block_on(async {
+        assert_children(&addresses[behind], "/snap", &names).await;
+    });
+    // And after a restart it recovers from the snapshot it installed.
+    ensemble.members[behind]
+        .daemon
+        .as_mut()
+        .expect("running")
+        .kill9();
+    ensemble.members[behind].start();
+    assert_eq!(ensemble.wait_for_leader(&voters), leader);
+    rt.block_on(async {
+        assert_children(&addresses[behind], "/snap", &names).await;
     });
 }

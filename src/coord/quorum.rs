@@ -93,7 +93,7 @@ impl QuorumConf {
                 // well below ZooKeeper's 60 s: a lost vote costs at most this much.
                 finalize_wait_ms: 200,
                 max_notification_interval_ms: 2_000,
-                commit_log_count: 500,
+                commit_log_count: cfg.commit_log_count()?,
             },
             servers,
         })
