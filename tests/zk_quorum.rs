@@ -23,6 +23,8 @@ struct Member {
     id: u64,
     host: String,
     client_port: u16,
+    /// The quorum and election ports of its server line.
+    peer_ports: (u16, u16),
     cfg: PathBuf,
     daemon: Option<Daemon>,
 }
@@ -69,12 +71,14 @@ impl Ensemble {
         let n = voters + observers;
         let hosts: Vec<String> = (1..=n).map(|i| format!("127.0.0.{i}")).collect();
         let port = |host: &str| free_port(host).expect("free port");
+        let peer_ports: Vec<(u16, u16)> = hosts.iter().map(|h| (port(h), port(h))).collect();
         let lines: Vec<String> = hosts
             .iter()
+            .zip(&peer_ports)
             .enumerate()
-            .map(|(i, h)| {
+            .map(|(i, (h, (q, e)))| {
                 let kind = if i as u64 >= voters { ":observer" } else { "" };
-                format!("server.{}={h}:{}:{}{kind}", i + 1, port(h), port(h))
+                format!("server.{}={h}:{q}:{e}{kind}", i + 1)
             })
             .collect();
         let members = hosts
@@ -108,6 +112,7 @@ impl Ensemble {
                     id,
                     host: host.clone(),
                     client_port,
+                    peer_ports: peer_ports[i],
                     cfg,
                     daemon: None,
                 }
@@ -161,6 +166,26 @@ impl Drop for Ensemble {
             if let Some(mut d) = m.daemon.take() {
                 d.kill9();
             }
+        }
+    }
+}
+
+/// Garbage on a peer port: a length over every limit, a frame that is no record, bytes cut
+/// short, an election hello claiming an unknown id. Each connection must just be dropped.
+fn send_hostile_bytes(host: &str, port: u16) {
+    let junk: [&[u8]; 5] = [
+        &[0x7f, 0xff, 0xff, 0xff],
+        &[0, 0, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8],
+        &[0, 0, 0, 40, 0xff, 0xff],
+        &[0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 4, 0xde, 0xad, 0xbe, 0xef],
+        b"GET / HTTP/1.1\r\n\r\n",
+    ];
+    for bytes in junk {
+        if let Ok(mut s) = TcpStream::connect((host, port)) {
+            let _ = s.write_all(bytes);
+            let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
+            let mut sink = Vec::new();
+            let _ = s.read_to_end(&mut sink);
         }
     }
 }
@@ -227,6 +252,13 @@ fn three_servers_elect_replicate_survive_a_killed_leader_and_take_it_back() {
     }
     let all = [0, 1, 2];
     let leader = ensemble.wait_for_leader(&all);
+    // Hostile bytes on the peer ports of the leader and a follower change nothing.
+    for i in [leader, (leader + 1) % 3] {
+        let m = &ensemble.members[i];
+        send_hostile_bytes(&m.host, m.peer_ports.0);
+        send_hostile_bytes(&m.host, m.peer_ports.1);
+    }
+    assert_eq!(ensemble.wait_for_leader(&all), leader);
     let follower = (leader + 1) % 3;
     let other = (leader + 2) % 3;
     let addresses: Vec<String> = ensemble
