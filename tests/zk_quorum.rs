@@ -4,6 +4,8 @@
 //! leader and its follower, and the old leader rejoins as a follower with everything.
 
 mod common;
+#[path = "zk/raw.rs"]
+mod raw;
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
@@ -434,5 +436,55 @@ fn a_follower_past_the_diff_window_gets_a_snapshot_and_an_observer_serves() {
     assert_eq!(ensemble.wait_for_leader(&voters), leader);
     rt.block_on(async {
         assert_children(&addresses[behind], "/snap", &names).await;
+    });
+}
+
+#[test]
+fn a_session_on_a_follower_lives_while_it_pings_and_its_ephemeral_goes_when_it_expires() {
+    let mut ensemble = Ensemble::new(3, 0, "");
+    for m in &mut ensemble.members {
+        m.start();
+    }
+    let all = [0, 1, 2];
+    let leader = ensemble.wait_for_leader(&all);
+    let follower = (leader + 1) % 3;
+    let addresses: Vec<String> = ensemble
+        .members
+        .iter()
+        .map(Member::client_address)
+        .collect();
+    // A bare client (it never sends closeSession) with a 2 s session on a follower.
+    let mut c = raw::Raw::new_session(&addresses[follower], 2_000);
+    assert_eq!(c.timeout, 2_000);
+    assert_eq!(c.call(&raw::create("/eph", b"", 1)).0, 0);
+    // Only the leader expires sessions, from the touches the follower reports: pinging the
+    // follower for twice the timeout keeps the session and its ephemeral.
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(4_000) {
+        assert_eq!(c.call(&hdfs_ha::coord::jute::Request::Ping).0, 0);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let rt = runtime();
+    rt.block_on(async {
+        let l = client(&addresses[leader]).await;
+        assert!(
+            l.check_stat("/eph").await.expect("stat").is_some(),
+            "expired while pinging"
+        );
+    });
+    // Silence: the leader expires the session and the ephemeral goes everywhere.
+    drop(c);
+    rt.block_on(async {
+        for address in &addresses {
+            let z = client(address).await;
+            let start = Instant::now();
+            while z.check_stat("/eph").await.expect("stat").is_some() {
+                assert!(
+                    start.elapsed() < ELECTION_DEADLINE,
+                    "{address}: /eph outlived its session"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
     });
 }
