@@ -19,7 +19,7 @@
 //! - at most one leader is established per epoch: a server acknowledges an epoch at most
 //!   once and a leader needs a majority of NEWLEADER acknowledgements;
 //! - only committed entries are applied, in zxid order, with no hole (a non-contiguous zxid
-//!   anywhere is an error that sends the learner back to LOOKING).
+//!   anywhere is an error that sends the learner back to LOOKING);
 //! - a learner's log is never truncated below its latest snapshot (which may hold a dead
 //!   leader's uncommitted tail): ACKEPOCH reports it, and the leader sends SNAP instead.
 
