@@ -26,6 +26,19 @@ pub struct ServerInfo {
     pub started: Instant,
     /// Configured as a quorum's observer (`:observer` on its server line).
     pub observer: bool,
+    /// A quorum member's figures, refreshed by its core before each word.
+    pub quorum: Option<QuorumFigures>,
+}
+
+/// What a quorum member adds to `srvr` and `mntr`.
+#[derive(Debug, Clone, Default)]
+pub struct QuorumFigures {
+    /// `zk_peer_state`, e.g. `following - broadcast`.
+    pub peer_state: String,
+    /// Voters in the ensemble (`zk_quorum_size`).
+    pub quorum_size: usize,
+    /// The leader's figures (`None` on other servers).
+    pub leader: Option<super::zab::Status>,
 }
 
 /// What `srvr`, `stat` and `mntr` answer while a quorum member elects or syncs.
@@ -208,6 +221,13 @@ fn srvr_body(p: &Processor, info: &ServerInfo, t: &Telemetry, out: &mut String) 
     let _ = writeln!(out, "Zxid: 0x{}", hex(p.last_zxid()));
     let _ = writeln!(out, "Mode: {}", mode(p, info).unwrap_or("standalone"));
     let _ = writeln!(out, "Node count: {}", p.tree().node_count());
+    if let Some(l) = info.quorum.as_ref().and_then(|q| q.leader.as_ref()) {
+        let _ = writeln!(
+            out,
+            "Proposal sizes last/min/max: {}/{}/{}",
+            l.last_proposal_size, l.min_proposal_size, l.max_proposal_size
+        );
+    }
 }
 
 /// One line per connection: `[1]` for a connection with a session, `[0]` for one without
@@ -508,7 +528,47 @@ pub fn render(
             let _ = writeln!(out, "logdir_size: {}", dir_size(&info.log_dir));
         }
         "mntr" => {
-            for (k, v) in monitor(p, info, t) {
+            let mut figures = monitor(p, info, t);
+            if let Some(q) = &info.quorum {
+                let mut extra = vec![
+                    ("peer_state".to_string(), q.peer_state.clone()),
+                    ("quorum_size".to_string(), q.quorum_size.to_string()),
+                ];
+                if let Some(l) = &q.leader {
+                    extra.extend([
+                        ("learners".to_string(), l.learners.to_string()),
+                        (
+                            "synced_followers".to_string(),
+                            l.synced_followers.to_string(),
+                        ),
+                        (
+                            "synced_non_voting_followers".to_string(),
+                            l.synced_observers.to_string(),
+                        ),
+                        (
+                            "synced_observers".to_string(),
+                            l.synced_observers.to_string(),
+                        ),
+                        ("pending_syncs".to_string(), l.pending_syncs.to_string()),
+                        (
+                            "last_proposal_size".to_string(),
+                            l.last_proposal_size.to_string(),
+                        ),
+                        (
+                            "max_proposal_size".to_string(),
+                            l.max_proposal_size.to_string(),
+                        ),
+                        (
+                            "min_proposal_size".to_string(),
+                            l.min_proposal_size.to_string(),
+                        ),
+                    ]);
+                }
+                // After zk_version and zk_server_state, as ZooKeeper prints them.
+                let at = figures.len().min(2);
+                figures.splice(at..at, extra);
+            }
+            for (k, v) in figures {
                 let _ = writeln!(out, "zk_{k}\t{v}");
             }
         }
@@ -621,6 +681,7 @@ mod tests {
             server_id: 0,
             started: Instant::now(),
             observer: false,
+            quorum: None,
         };
         (p, info, Telemetry::default())
     }
@@ -641,6 +702,31 @@ mod tests {
         assert!(render("stat", None, &mut p, &info, &t).contains("\nMode: follower\n"));
         info.observer = true;
         assert!(render("srvr", None, &mut p, &info, &t).contains("\nMode: observer\n"));
+        info.observer = false;
+        p.set_quorum_role(QuorumRole::Leader { epoch: 2 }, now);
+        info.quorum = Some(QuorumFigures {
+            peer_state: "leading - broadcast".into(),
+            quorum_size: 3,
+            leader: Some(crate::coord::zab::Status {
+                learners: 2,
+                synced_followers: 2,
+                last_proposal_size: 7,
+                min_proposal_size: 5,
+                max_proposal_size: 9,
+                ..Default::default()
+            }),
+        });
+        let mntr = render("mntr", None, &mut p, &info, &t);
+        assert!(
+            mntr.starts_with(&format!(
+                "zk_version\t{ZK_VERSION}\nzk_server_state\tleader\nzk_peer_state\tleading - broadcast\nzk_quorum_size\t3\nzk_learners\t2\nzk_synced_followers\t2\n"
+            )),
+            "{mntr}"
+        );
+        assert!(
+            render("srvr", None, &mut p, &info, &t)
+                .ends_with("Proposal sizes last/min/max: 7/5/9\n")
+        );
     }
 
     #[test]

@@ -28,7 +28,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::four_letter::{self, ServerInfo, Telemetry};
+use super::four_letter::{self, QuorumFigures, ServerInfo, Telemetry};
 use super::processor::{Input as CoreInput, Now, Processor, QuorumRole};
 use super::server::{self, CoreMsg, Registry, ServerConf, ServerError, Shared, clock, deliver};
 use super::store::{self, StoreConfig, StoreError, TxnLog};
@@ -173,6 +173,7 @@ pub async fn run(
         server_id: conf.server_id,
         started: start,
         observer: quorum.zab.observers.contains(&my_id),
+        quorum: Some(QuorumFigures::default()),
     };
     let (core_tx, core_rx) = mpsc::channel::<CoreMsg>(1000);
     let token = CancellationToken::new();
@@ -444,6 +445,7 @@ impl QuorumCore {
                 mask,
                 reply,
             } => {
+                self.refresh_figures();
                 self.p.four_letter_begin(conn, addr, self.now());
                 let text =
                     four_letter::render(&word, mask, &mut self.p, &self.info, &self.telemetry);
@@ -451,6 +453,7 @@ impl QuorumCore {
                 let _ = reply.send(text);
             }
             CoreMsg::Metrics { reply } => {
+                self.refresh_figures();
                 let _ = reply.send(four_letter::prometheus(
                     &self.p,
                     &self.info,
@@ -659,6 +662,20 @@ impl QuorumCore {
             }
         }
         Ok(true)
+    }
+
+    /// The peer's figures for the four-letter words.
+    fn refresh_figures(&mut self) {
+        let state = self.peer.state();
+        let peer_state = match state {
+            ServerState::Looking => state.name().to_string(),
+            _ => format!("{} - {}", state.name(), self.peer.phase().name()),
+        };
+        self.info.quorum = Some(QuorumFigures {
+            peer_state,
+            quorum_size: self.zab.voters.len(),
+            leader: (state == ServerState::Leading).then(|| self.peer.status()),
+        });
     }
 
     fn roll_point(&mut self) -> u64 {

@@ -270,6 +270,7 @@ pub async fn run(
         server_id: conf.server_id,
         started: start,
         observer: false,
+        quorum: None,
     };
 
     let (core_tx, core_rx) = mpsc::channel::<CoreMsg>(1000);
