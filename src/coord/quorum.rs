@@ -1224,3 +1224,51 @@ pub fn mode_name(state: ServerState) -> &'static str {
         ServerState::Observing => "observer",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_lines_become_voters_observers_and_peer_addresses() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("myid"), "4\n").unwrap();
+        let text = format!(
+            "tickTime=500\ninitLimit=7\nsyncLimit=3\ndataDir={}\nclientPort=2181\n\
+             commitLogCount=42\n\
+             server.1=127.0.0.1:2888:3888\nserver.2=127.0.0.2:2888:3888;2182\n\
+             server.3=127.0.0.3:2888:3888:participant\nserver.4=127.0.0.4:2889:3889:observer\n",
+            dir.path().display()
+        );
+        let cfg = ZooCfg::parse(&dir.path().join("zoo.cfg"), &text).unwrap();
+        let q = QuorumConf::from_zoo_cfg(&cfg).unwrap();
+        assert_eq!(q.zab.my_id, 4);
+        assert_eq!(q.zab.voters, BTreeSet::from([1, 2, 3]));
+        assert_eq!(q.zab.observers, BTreeSet::from([4]));
+        assert_eq!(
+            (q.zab.tick_ms, q.zab.init_limit, q.zab.sync_limit),
+            (500, 7, 3)
+        );
+        assert_eq!(q.zab.commit_log_count, 42);
+        assert_eq!(
+            q.servers[&4],
+            PeerAddrs {
+                quorum: "127.0.0.4:2889".into(),
+                election: "127.0.0.4:3889".into(),
+            }
+        );
+        assert_eq!(q.servers[&2].quorum, "127.0.0.2:2888");
+    }
+
+    #[tokio::test]
+    async fn frames_over_the_limit_or_cut_short_are_errors_not_allocations() {
+        let mut big: &[u8] = &[0x7f, 0xff, 0xff, 0xff];
+        let err = read_frame(&mut big, 1024).await.unwrap_err();
+        assert!(err.to_string().contains("over the limit"), "{err}");
+        let mut short: &[u8] = &[0, 0, 0, 9, 1, 2];
+        assert!(read_frame(&mut short, 1024).await.is_err());
+        let framed = frame_of(|out| out.extend_from_slice(b"abc"));
+        let mut ok: &[u8] = &framed;
+        assert_eq!(read_frame(&mut ok, 1024).await.unwrap(), b"abc");
+    }
+}
