@@ -488,3 +488,106 @@ fn a_session_on_a_follower_lives_while_it_pings_and_its_ephemeral_goes_when_it_e
         }
     });
 }
+
+#[test]
+fn acknowledged_writes_survive_three_leader_kills_in_a_row() {
+    let mut ensemble = Ensemble::new(3, 0, "snapCount=30\n");
+    for m in &mut ensemble.members {
+        m.start();
+    }
+    let all = [0, 1, 2];
+    let mut leader = ensemble.wait_for_leader(&all);
+    let addresses: Vec<String> = ensemble
+        .members
+        .iter()
+        .map(Member::client_address)
+        .collect();
+    let persistent = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
+    let rt = runtime();
+    rt.block_on(async {
+        let c = client(&addresses[leader]).await;
+        c.create("/kills", b"", &persistent)
+            .await
+            .expect("create /kills");
+    });
+    // One writer per server, each through its own server only: writes through the leader
+    // and through followers are all in flight when the leader dies.
+    let acked: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = addresses
+        .iter()
+        .enumerate()
+        .map(|(w, target)| {
+            let acked = acked.clone();
+            let stop = stop.clone();
+            let target = target.clone();
+            let persistent = persistent.clone();
+            rt.spawn(async move {
+                let mut i = 0;
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    // A server being restarted refuses sessions for a while: try again.
+                    let connect = zk::Client::connector()
+                        .with_session_timeout(Duration::from_secs(10))
+                        .connect(&target);
+                    let Ok(Ok(c)) = tokio::time::timeout(Duration::from_secs(5), connect).await
+                    else {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    };
+                    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                        let name = format!("w{w}-{i:06}");
+                        i += 1;
+                        let path = format!("/kills/{name}");
+                        let write = c.create(&path, b"", &persistent);
+                        match tokio::time::timeout(Duration::from_secs(5), write).await {
+                            Ok(Ok(_)) => {
+                                acked.lock().unwrap().insert(name);
+                            }
+                            // The session or its server is gone: start over.
+                            _ => break,
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    let wait_acks = |n: usize| {
+        let start = Instant::now();
+        while acked.lock().unwrap().len() < n {
+            assert!(
+                start.elapsed() < ELECTION_DEADLINE,
+                "only {} writes acknowledged",
+                acked.lock().unwrap().len()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    for round in 0..3 {
+        let so_far = acked.lock().unwrap().len();
+        wait_acks(so_far + 30);
+        ensemble.members[leader]
+            .daemon
+            .as_mut()
+            .expect("leader running")
+            .kill9();
+        let survivors: Vec<usize> = all.iter().copied().filter(|i| *i != leader).collect();
+        let next = ensemble.wait_for_leader(&survivors);
+        let so_far = acked.lock().unwrap().len();
+        wait_acks(so_far + 10);
+        ensemble.members[leader].start();
+        assert_eq!(ensemble.wait_for_leader(&all), next, "round {round}");
+        leader = next;
+    }
+    let so_far = acked.lock().unwrap().len();
+    wait_acks(so_far + 10);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    for w in writers {
+        rt.block_on(w).expect("writer");
+    }
+    let acked = acked.lock().unwrap().clone();
+    rt.block_on(async {
+        for address in &addresses {
+            assert_children(address, "/kills", &acked).await;
+        }
+    });
+}
