@@ -644,6 +644,12 @@ impl Processor {
         if self.quorum_connect(conn, &req, read_only, now) {
             return;
         }
+        self.handshake(conn, req, read_only, now);
+    }
+
+    /// Answers a connect request from the local session table: a new session, or the
+    /// resumption of a live one (a wrong password or an unknown session gets timeOut 0).
+    fn handshake(&mut self, conn: ConnId, req: ConnectRequest, read_only: Option<bool>, now: Now) {
         let timeout = SessionTable::negotiate(
             req.timeout,
             self.config.min_session_timeout_ms,

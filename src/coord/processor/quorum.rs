@@ -104,6 +104,9 @@ pub(super) struct QuorumCtx {
     next_token: u64,
     /// Sync barriers in flight: token → session.
     syncs: HashMap<u64, i64>,
+    /// Learner: reconnects with a session unknown here, waiting for a sync through the
+    /// leader before they are answered: token → (connection, request, readOnly).
+    revalidating: HashMap<u64, (ConnId, ConnectRequest, Option<bool>)>,
 }
 
 impl Processor {
@@ -136,6 +139,7 @@ impl Processor {
         q.connecting.clear();
         q.syncs.clear();
         q.touched.clear();
+        q.revalidating.clear();
         match role {
             QuorumRole::NotServing => {
                 let conns: Vec<ConnId> = self.conns.keys().copied().collect();
@@ -358,6 +362,18 @@ impl Processor {
             return true;
         }
         if req.session_id != 0 {
+            // A learner may lag behind the createSession of a session made elsewhere: before
+            // declaring it expired, catch up with everything the leader proposed so far (a
+            // sync barrier), then decide from the local table (ZooKeeper asks the leader).
+            if role == QuorumRole::Learner && !self.sessions.is_live(req.session_id) {
+                if let Some(q) = self.quorum.as_mut() {
+                    q.next_token += 1;
+                    let token = q.next_token;
+                    q.revalidating.insert(token, (conn, req.clone(), read_only));
+                    self.out.syncs.push(token);
+                }
+                return true;
+            }
             self.note_touch(req.session_id);
             return false;
         }
@@ -467,6 +483,14 @@ impl Processor {
         let Some(q) = self.quorum.as_mut() else {
             return;
         };
+        if let Some((conn, req, read_only)) = q.revalidating.remove(&token) {
+            let session = req.session_id;
+            self.handshake(conn, req, read_only, now);
+            if self.sessions.is_live(session) {
+                self.note_touch(session);
+            }
+            return;
+        }
         let Some(session) = q.syncs.remove(&token) else {
             return;
         };

@@ -37,6 +37,8 @@ struct Ensemble {
     handshaken: Vec<BTreeSet<ConnId>>,
     next_xid: HashMap<(usize, ConnId), i32>,
     epoch: u32,
+    /// Every committed txn, in order (to catch a lagging server up).
+    committed: Vec<TxnRecord>,
 }
 
 impl Ensemble {
@@ -72,6 +74,7 @@ impl Ensemble {
             handshaken: vec![BTreeSet::new(); n],
             next_xid: HashMap::new(),
             epoch: 1,
+            committed: Vec::new(),
         };
         e.elect(1);
         e
@@ -173,6 +176,7 @@ impl Ensemble {
             let rec = self.proposed.pop_front().expect("a proposal to commit");
             // Through the bytes a proposal travels as, so the txn codec is covered too.
             let bytes = crate::coord::store::encode_txn(&rec);
+            self.committed.push(rec.clone());
             for p in &mut self.servers {
                 let rec = crate::coord::store::decode_txn(&bytes).unwrap();
                 p.apply_committed(rec, self.now);
@@ -551,4 +555,36 @@ fn not_serving_refuses_clients_and_bad_forwards_are_dropped() {
     }
     e.collect();
     assert!(e.proposed.is_empty());
+}
+
+#[test]
+fn a_learner_behind_a_sessions_creation_catches_up_before_answering_a_reconnect() {
+    let mut e = Ensemble::new(3);
+    let s = e.connect(1, 10);
+    // Server 2 has not applied the createSession yet.
+    let now = e.now;
+    e.servers[2].reset_state(DataTree::new(), &[], 0, now);
+    e.open(2, 20, s, SessionTable::password(s));
+    assert!(e.take(2).is_empty(), "no verdict before catching up");
+    assert_eq!(e.syncs.len(), 1, "a sync barrier through the leader");
+    let log = e.committed.clone();
+    for rec in log {
+        e.servers[2].apply_committed(rec, now);
+    }
+    e.collect();
+    e.commit(0);
+    match e.take(2).as_slice() {
+        [(20, Sent::Connected(r))] => assert_eq!((r.session_id, r.timeout), (s, 1000)),
+        other => panic!("{other:?}"),
+    }
+    // The session moved: server 2 reports its touches from now on.
+    assert_eq!(e.servers[2].take_touched(), vec![s]);
+    // A session nobody knows is still expired after the barrier.
+    e.open(2, 21, 0x7777, vec![0; 16]);
+    assert!(e.take(2).is_empty());
+    e.commit(0);
+    match e.take(2).as_slice() {
+        [(21, Sent::Connected(r)), (21, Sent::Closed)] => assert_eq!(r.timeout, 0),
+        other => panic!("{other:?}"),
+    }
 }
