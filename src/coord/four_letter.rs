@@ -28,6 +28,19 @@ pub struct ServerInfo {
     pub observer: bool,
     /// A quorum member's figures, refreshed by its core before each word.
     pub quorum: Option<QuorumFigures>,
+    /// A quorum member's ensemble, for `conf`.
+    pub ensemble: Option<EnsembleInfo>,
+}
+
+/// What `conf` adds in quorum mode.
+#[derive(Debug, Clone, Default)]
+pub struct EnsembleInfo {
+    pub init_limit: u64,
+    pub sync_limit: u64,
+    pub election_port: u16,
+    pub quorum_port: u16,
+    /// `server.N=host:quorumPort:electionPort:participant|observer[;clientHost:clientPort]`.
+    pub membership: Vec<String>,
 }
 
 /// What a quorum member adds to `srvr` and `mntr`.
@@ -477,6 +490,19 @@ pub fn render(
             for (k, v) in lines {
                 let _ = writeln!(out, "{k}={v}");
             }
+            if let Some(e) = &info.ensemble {
+                let _ = writeln!(out, "initLimit={}", e.init_limit);
+                let _ = writeln!(out, "syncLimit={}", e.sync_limit);
+                let _ = writeln!(out, "electionAlg=3");
+                let _ = writeln!(out, "electionPort={}", e.election_port);
+                let _ = writeln!(out, "quorumPort={}", e.quorum_port);
+                let _ = writeln!(out, "peerType={}", u8::from(info.observer));
+                let _ = writeln!(out, "membership: ");
+                for line in &e.membership {
+                    let _ = writeln!(out, "{line}");
+                }
+                let _ = writeln!(out, "version=0");
+            }
         }
         "envi" => {
             out.push_str("Environment:\n");
@@ -682,6 +708,7 @@ mod tests {
             started: Instant::now(),
             observer: false,
             quorum: None,
+            ensemble: None,
         };
         (p, info, Telemetry::default())
     }
@@ -726,6 +753,23 @@ mod tests {
         assert!(
             render("srvr", None, &mut p, &info, &t)
                 .ends_with("Proposal sizes last/min/max: 7/5/9\n")
+        );
+        info.ensemble = Some(EnsembleInfo {
+            init_limit: 10,
+            sync_limit: 5,
+            election_port: 3888,
+            quorum_port: 2888,
+            membership: vec![
+                "server.1=127.0.0.1:2888:3888:participant".into(),
+                "server.2=127.0.0.2:2888:3888:observer;127.0.0.2:2181".into(),
+            ],
+        });
+        let conf = render("conf", None, &mut p, &info, &t);
+        assert!(
+            conf.ends_with(
+                "serverId=0\ninitLimit=10\nsyncLimit=5\nelectionAlg=3\nelectionPort=3888\nquorumPort=2888\npeerType=0\nmembership: \nserver.1=127.0.0.1:2888:3888:participant\nserver.2=127.0.0.2:2888:3888:observer;127.0.0.2:2181\nversion=0\n"
+            ),
+            "{conf}"
         );
     }
 

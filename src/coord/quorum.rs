@@ -26,7 +26,7 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::four_letter::{self, QuorumFigures, ServerInfo, Telemetry};
+use super::four_letter::{self, EnsembleInfo, QuorumFigures, ServerInfo, Telemetry};
 use super::processor::{Input as CoreInput, Now, Processor, QuorumRole};
 use super::server::{self, CoreMsg, Registry, ServerConf, ServerError, Shared, clock, deliver};
 use super::store::{self, StoreConfig, StoreError, TxnLog};
@@ -54,6 +54,8 @@ pub struct QuorumConf {
     pub zab: ZabConfig,
     /// Every server of the ensemble, this one included.
     pub servers: BTreeMap<Sid, PeerAddrs>,
+    /// The server lines as `conf` prints them.
+    pub membership: Vec<String>,
 }
 
 impl QuorumConf {
@@ -68,7 +70,16 @@ impl QuorumConf {
         let mut voters = BTreeSet::new();
         let mut observers = BTreeSet::new();
         let mut servers = BTreeMap::new();
+        let mut membership = Vec::new();
         for (id, s) in &cfg.servers {
+            let mut line = format!(
+                "server.{id}={}:{}:{}:{}",
+                s.host, s.quorum_port, s.election_port, s.learner_type
+            );
+            if let Some((host, port)) = &s.client_address {
+                line.push_str(&format!(";{host}:{port}"));
+            }
+            membership.push(line);
             match s.learner_type {
                 LearnerType::Participant => voters.insert(*id),
                 LearnerType::Observer => observers.insert(*id),
@@ -97,6 +108,7 @@ impl QuorumConf {
                 commit_log_count: cfg.commit_log_count()?,
             },
             servers,
+            membership,
         })
     }
 
@@ -129,6 +141,19 @@ pub fn bind_peer_ports(
         std::net::TcpListener::bind(&me.quorum)?,
         std::net::TcpListener::bind(&me.election)?,
     ))
+}
+
+/// This server's (quorum, election) ports, from its server line.
+fn my_ports(quorum: &QuorumConf) -> (u16, u16) {
+    let port = |addr: &str| {
+        addr.rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0)
+    };
+    quorum
+        .my_addrs()
+        .map_or((0, 0), |a| (port(&a.quorum), port(&a.election)))
 }
 
 /// How long an election or learner handshake may take before the connection is dropped.
@@ -175,6 +200,16 @@ pub async fn run(
         started: start,
         observer: quorum.zab.observers.contains(&my_id),
         quorum: Some(QuorumFigures::default()),
+        ensemble: {
+            let (quorum_port, election_port) = my_ports(&quorum);
+            Some(EnsembleInfo {
+                init_limit: quorum.zab.init_limit,
+                sync_limit: quorum.zab.sync_limit,
+                election_port,
+                quorum_port,
+                membership: quorum.membership.clone(),
+            })
+        },
     };
     let (core_tx, core_rx) = mpsc::channel::<CoreMsg>(1000);
     let token = CancellationToken::new();
@@ -767,6 +802,16 @@ mod tests {
             }
         );
         assert_eq!(q.servers[&2].quorum, "127.0.0.2:2888");
+        assert_eq!(
+            q.membership,
+            [
+                "server.1=127.0.0.1:2888:3888:participant",
+                "server.2=127.0.0.2:2888:3888:participant;0.0.0.0:2182",
+                "server.3=127.0.0.3:2888:3888:participant",
+                "server.4=127.0.0.4:2889:3889:observer",
+            ]
+        );
+        assert_eq!(my_ports(&q), (2889, 3889));
     }
 
     #[tokio::test]

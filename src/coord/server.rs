@@ -271,6 +271,7 @@ pub async fn run(
         started: start,
         observer: false,
         quorum: None,
+        ensemble: None,
     };
 
     let (core_tx, core_rx) = mpsc::channel::<CoreMsg>(1000);
