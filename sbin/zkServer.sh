@@ -107,7 +107,8 @@ start)
     echo "FAILED TO WRITE PID"
     exit 1
   fi
-  # Wait until it serves (srvr is always whitelisted) or dies.
+  # Wait until it answers srvr (always whitelisted) or dies. A quorum member answers
+  # "not currently serving" until a quorum of its ensemble is up: that is started too.
   client_endpoint >/dev/null
   for _ in $(seq 1 300); do
     if ! kill -0 "$pid" >/dev/null 2>&1; then
@@ -115,7 +116,7 @@ start)
       echo "FAILED TO START"
       exit 1
     fi
-    if four_letter "$clientPortAddress" "$clientPort" srvr | grep -q '^Mode: '; then
+    if four_letter "$clientPortAddress" "$clientPort" srvr | grep -q -e '^Mode: ' -e 'not currently serving'; then
       echo STARTED
       exit 0
     fi

@@ -1,10 +1,12 @@
-//! `zkserver path/to/zoo.cfg`: one standalone coordination server in the foreground, like
-//! ZooKeeper's `QuorumPeerMain` (same messages and exit codes: 2 for a bad invocation or
-//! config, 3 for an unusable data directory, 1 for anything else).
+//! `zkserver path/to/zoo.cfg`: one coordination server in the foreground, like ZooKeeper's
+//! `QuorumPeerMain` — standalone, or a member of the quorum its `server.N` lines describe —
+//! (same messages and exit codes: 2 for a bad invocation or config, 3 for an unusable data
+//! directory, 1 for anything else).
 
 use std::path::Path;
 
 use hdfs_ha::conf::ZooCfg;
+use hdfs_ha::coord::quorum::{self, QuorumConf, QuorumListeners};
 use hdfs_ha::coord::server::{self, Listeners, ServerConf, ServerError};
 
 const USAGE: &str = "Usage: QuorumPeerMain configfile";
@@ -18,19 +20,24 @@ fn main() {
         std::process::exit(2);
     };
     tracing::info!("Reading configuration from: {path}");
-    let conf = match ZooCfg::load(Path::new(path)).and_then(|cfg| {
-        if cfg.is_distributed() {
-            return Err(hdfs_ha::conf::ConfError::ZooCfg {
-                path: cfg.path.clone(),
-                reason: "quorum mode (more than one participant) is not supported by this server yet; run it standalone".into(),
-            });
-        }
+    let (conf, quorum) = match ZooCfg::load(Path::new(path)).and_then(|cfg| {
         for warning in &cfg.warnings {
             tracing::warn!("{warning}");
         }
-        ServerConf::from_zoo_cfg(&cfg)
+        let quorum = cfg
+            .is_distributed()
+            .then(|| QuorumConf::from_zoo_cfg(&cfg))
+            .transpose()?;
+        Ok((ServerConf::from_zoo_cfg(&cfg)?, quorum))
     }) {
-        Ok(conf) => conf,
+        Ok((conf, quorum)) => {
+            if quorum.is_none() {
+                tracing::info!(
+                    "Either no config or no quorum defined in config, running in standalone mode"
+                );
+            }
+            (conf, quorum)
+        }
         Err(e) => {
             tracing::error!("Invalid config, exiting abnormally: {e}");
             eprintln!("Invalid config, exiting abnormally");
@@ -67,15 +74,36 @@ fn main() {
             None
         }
     };
+    let peer_ports = match quorum.as_ref().map(quorum::bind_peer_ports).transpose() {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(
+                "Unexpected exception, exiting abnormally: cannot bind the quorum or election port: {e}"
+            );
+            std::process::exit(1);
+        }
+    };
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    let result = runtime.block_on(server::run(conf, Listeners { client, metrics }, async {
+    let signalled = async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .expect("SIGTERM handler");
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
         }
-    }));
+    };
+    let result = match (quorum, peer_ports) {
+        (Some(quorum_conf), Some((quorum_port, election_port))) => {
+            let listeners = QuorumListeners {
+                client,
+                metrics,
+                quorum: quorum_port,
+                election: election_port,
+            };
+            runtime.block_on(quorum::run(conf, quorum_conf, listeners, signalled))
+        }
+        _ => runtime.block_on(server::run(conf, Listeners { client, metrics }, signalled)),
+    };
     match result {
         Ok(()) => std::process::exit(0),
         Err(e @ ServerError::Store(_)) => {

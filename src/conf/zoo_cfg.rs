@@ -378,6 +378,15 @@ impl ZooCfg {
         }
     }
 
+    /// Committed txns a quorum leader keeps in memory to sync a learner by DIFF
+    /// (`commitLogCount`, default 500, at least 1); a learner further behind gets a SNAP.
+    pub fn commit_log_count(&self) -> Result<usize, ConfError> {
+        Ok(self
+            .typed_property::<usize>("commitLogCount")?
+            .unwrap_or(500)
+            .max(1))
+    }
+
     /// Transactions between snapshots (`snapCount`, default 100000, at least 2).
     pub fn snap_count(&self) -> Result<u64, ConfError> {
         Ok(self

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use super::ZK_VERSION;
-use super::processor::Processor;
+use super::processor::{Processor, QuorumRole};
 use super::store::dir_size;
 
 /// What the server is and where, for `conf`, `envi`, `dirs`, `mntr`.
@@ -24,6 +24,48 @@ pub struct ServerInfo {
     pub max_session_timeout_ms: u32,
     pub server_id: u64,
     pub started: Instant,
+    /// Configured as a quorum's observer (`:observer` on its server line).
+    pub observer: bool,
+    /// A quorum member's figures, refreshed by its core before each word.
+    pub quorum: Option<QuorumFigures>,
+    /// A quorum member's ensemble, for `conf`.
+    pub ensemble: Option<EnsembleInfo>,
+}
+
+/// What `conf` adds in quorum mode.
+#[derive(Debug, Clone, Default)]
+pub struct EnsembleInfo {
+    pub init_limit: u64,
+    pub sync_limit: u64,
+    pub election_port: u16,
+    pub quorum_port: u16,
+    /// `server.N=host:quorumPort:electionPort:participant|observer[;clientHost:clientPort]`.
+    pub membership: Vec<String>,
+}
+
+/// What a quorum member adds to `srvr` and `mntr`.
+#[derive(Debug, Clone, Default)]
+pub struct QuorumFigures {
+    /// `zk_peer_state`, e.g. `following - broadcast`.
+    pub peer_state: String,
+    /// Voters in the ensemble (`zk_quorum_size`).
+    pub quorum_size: usize,
+    /// The leader's figures (`None` on other servers).
+    pub leader: Option<super::zab::Status>,
+}
+
+/// What `srvr`, `stat` and `mntr` answer while a quorum member elects or syncs.
+pub const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requests\n";
+
+/// `Mode:` of `srvr` / `stat` and `zk_server_state` of `mntr`; `None` while not serving.
+pub fn mode(p: &Processor, info: &ServerInfo) -> Option<&'static str> {
+    match p.quorum_role() {
+        None => Some("standalone"),
+        Some(QuorumRole::Leader { .. }) => Some("leader"),
+        Some(QuorumRole::Learner) if info.observer => Some("observer"),
+        Some(QuorumRole::Learner) => Some("follower"),
+        Some(QuorumRole::NotServing) => None,
+    }
 }
 
 /// One connection's reply latencies in ms (`cons`: llat, minlat, avglat, maxlat).
@@ -177,7 +219,7 @@ fn hex(v: i64) -> String {
     format!("{:x}", v as u64)
 }
 
-fn srvr_body(p: &Processor, t: &Telemetry, out: &mut String) {
+fn srvr_body(p: &Processor, info: &ServerInfo, t: &Telemetry, out: &mut String) {
     let (min, avg, max) = t.latency();
     let s = p.stats();
     let _ = writeln!(out, "Latency min/avg/max: {min}/{}/{max}", java_double(avg));
@@ -190,8 +232,15 @@ fn srvr_body(p: &Processor, t: &Telemetry, out: &mut String) {
         t.outstanding.load(Ordering::Relaxed)
     );
     let _ = writeln!(out, "Zxid: 0x{}", hex(p.last_zxid()));
-    let _ = writeln!(out, "Mode: standalone");
+    let _ = writeln!(out, "Mode: {}", mode(p, info).unwrap_or("standalone"));
     let _ = writeln!(out, "Node count: {}", p.tree().node_count());
+    if let Some(l) = info.quorum.as_ref().and_then(|q| q.leader.as_ref()) {
+        let _ = writeln!(
+            out,
+            "Proposal sizes last/min/max: {}/{}/{}",
+            l.last_proposal_size, l.min_proposal_size, l.max_proposal_size
+        );
+    }
 }
 
 /// One line per connection: `[1]` for a connection with a session, `[0]` for one without
@@ -314,7 +363,10 @@ pub fn monitor(p: &Processor, info: &ServerInfo, t: &Telemetry) -> Vec<(String, 
     let (fsyncs, fsync_sum, fsync_max) = t.fsync();
     vec![
         ("version".into(), ZK_VERSION.into()),
-        ("server_state".into(), "standalone".into()),
+        (
+            "server_state".into(),
+            mode(p, info).unwrap_or("standalone").into(),
+        ),
         ("avg_latency".into(), java_double(avg)),
         ("max_latency".into(), max.to_string()),
         ("min_latency".into(), min.to_string()),
@@ -393,19 +445,26 @@ pub fn render(
     t: &Telemetry,
 ) -> String {
     let mut out = String::new();
+    if matches!(
+        word,
+        "srvr" | "stat" | "mntr" | "cons" | "wchs" | "wchc" | "wchp" | "dump"
+    ) && mode(p, info).is_none()
+    {
+        return NOT_SERVING.to_string();
+    }
     match word {
         "ruok" => out.push_str("imok"),
         "isro" => out.push_str("rw"),
         "srvr" => {
             let _ = writeln!(out, "Zookeeper version: {ZK_VERSION}");
-            srvr_body(p, t, &mut out);
+            srvr_body(p, info, t, &mut out);
         }
         "stat" => {
             let _ = writeln!(out, "Zookeeper version: {ZK_VERSION}");
             out.push_str("Clients:\n");
             connection_lines(p, t, false, &mut out);
             out.push('\n');
-            srvr_body(p, t, &mut out);
+            srvr_body(p, info, t, &mut out);
         }
         "cons" => {
             connection_lines(p, t, true, &mut out);
@@ -428,6 +487,19 @@ pub fn render(
             ];
             for (k, v) in lines {
                 let _ = writeln!(out, "{k}={v}");
+            }
+            if let Some(e) = &info.ensemble {
+                let _ = writeln!(out, "initLimit={}", e.init_limit);
+                let _ = writeln!(out, "syncLimit={}", e.sync_limit);
+                let _ = writeln!(out, "electionAlg=3");
+                let _ = writeln!(out, "electionPort={}", e.election_port);
+                let _ = writeln!(out, "quorumPort={}", e.quorum_port);
+                let _ = writeln!(out, "peerType={}", u8::from(info.observer));
+                let _ = writeln!(out, "membership: ");
+                for line in &e.membership {
+                    let _ = writeln!(out, "{line}");
+                }
+                let _ = writeln!(out, "version=0");
             }
         }
         "envi" => {
@@ -480,7 +552,47 @@ pub fn render(
             let _ = writeln!(out, "logdir_size: {}", dir_size(&info.log_dir));
         }
         "mntr" => {
-            for (k, v) in monitor(p, info, t) {
+            let mut figures = monitor(p, info, t);
+            if let Some(q) = &info.quorum {
+                let mut extra = vec![
+                    ("peer_state".to_string(), q.peer_state.clone()),
+                    ("quorum_size".to_string(), q.quorum_size.to_string()),
+                ];
+                if let Some(l) = &q.leader {
+                    extra.extend([
+                        ("learners".to_string(), l.learners.to_string()),
+                        (
+                            "synced_followers".to_string(),
+                            l.synced_followers.to_string(),
+                        ),
+                        (
+                            "synced_non_voting_followers".to_string(),
+                            l.synced_observers.to_string(),
+                        ),
+                        (
+                            "synced_observers".to_string(),
+                            l.synced_observers.to_string(),
+                        ),
+                        ("pending_syncs".to_string(), l.pending_syncs.to_string()),
+                        (
+                            "last_proposal_size".to_string(),
+                            l.last_proposal_size.to_string(),
+                        ),
+                        (
+                            "max_proposal_size".to_string(),
+                            l.max_proposal_size.to_string(),
+                        ),
+                        (
+                            "min_proposal_size".to_string(),
+                            l.min_proposal_size.to_string(),
+                        ),
+                    ]);
+                }
+                // After zk_version and zk_server_state, as ZooKeeper prints them.
+                let at = figures.len().min(2);
+                figures.splice(at..at, extra);
+            }
+            for (k, v) in figures {
                 let _ = writeln!(out, "zk_{k}\t{v}");
             }
         }
@@ -592,8 +704,71 @@ mod tests {
             max_session_timeout_ms: 40000,
             server_id: 0,
             started: Instant::now(),
+            observer: false,
+            quorum: None,
+            ensemble: None,
         };
         (p, info, Telemetry::default())
+    }
+
+    #[test]
+    fn quorum_members_report_their_mode_and_say_when_they_do_not_serve() {
+        let (mut p, mut info, t) = setup();
+        p.enable_quorum();
+        let now = Now::default();
+        for word in ["srvr", "stat", "mntr"] {
+            assert_eq!(render(word, None, &mut p, &info, &t), NOT_SERVING);
+        }
+        assert_eq!(render("ruok", None, &mut p, &info, &t), "imok");
+        p.set_quorum_role(QuorumRole::Leader { epoch: 1 }, now);
+        assert!(render("srvr", None, &mut p, &info, &t).contains("\nMode: leader\n"));
+        assert!(render("mntr", None, &mut p, &info, &t).contains("zk_server_state\tleader\n"));
+        p.set_quorum_role(QuorumRole::Learner, now);
+        assert!(render("stat", None, &mut p, &info, &t).contains("\nMode: follower\n"));
+        info.observer = true;
+        assert!(render("srvr", None, &mut p, &info, &t).contains("\nMode: observer\n"));
+        info.observer = false;
+        p.set_quorum_role(QuorumRole::Leader { epoch: 2 }, now);
+        info.quorum = Some(QuorumFigures {
+            peer_state: "leading - broadcast".into(),
+            quorum_size: 3,
+            leader: Some(crate::coord::zab::Status {
+                learners: 2,
+                synced_followers: 2,
+                last_proposal_size: 7,
+                min_proposal_size: 5,
+                max_proposal_size: 9,
+                ..Default::default()
+            }),
+        });
+        let mntr = render("mntr", None, &mut p, &info, &t);
+        assert!(
+            mntr.starts_with(&format!(
+                "zk_version\t{ZK_VERSION}\nzk_server_state\tleader\nzk_peer_state\tleading - broadcast\nzk_quorum_size\t3\nzk_learners\t2\nzk_synced_followers\t2\n"
+            )),
+            "{mntr}"
+        );
+        assert!(
+            render("srvr", None, &mut p, &info, &t)
+                .ends_with("Proposal sizes last/min/max: 7/5/9\n")
+        );
+        info.ensemble = Some(EnsembleInfo {
+            init_limit: 10,
+            sync_limit: 5,
+            election_port: 3888,
+            quorum_port: 2888,
+            membership: vec![
+                "server.1=127.0.0.1:2888:3888:participant".into(),
+                "server.2=127.0.0.2:2888:3888:observer;127.0.0.2:2181".into(),
+            ],
+        });
+        let conf = render("conf", None, &mut p, &info, &t);
+        assert!(
+            conf.ends_with(
+                "serverId=0\ninitLimit=10\nsyncLimit=5\nelectionAlg=3\nelectionPort=3888\nquorumPort=2888\npeerType=0\nmembership: \nserver.1=127.0.0.1:2888:3888:participant\nserver.2=127.0.0.2:2888:3888:observer;127.0.0.2:2181\nversion=0\n"
+            ),
+            "{conf}"
+        );
     }
 
     #[test]

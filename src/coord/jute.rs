@@ -538,6 +538,14 @@ record!(
     ElectionHello { protocol_version: i64, sid: i64, address: String }
 );
 
+record!(
+    /// A client request a learner forwards to the leader (REQUEST's data): the session, the
+    /// client's xid, the op code and request body, and what the connection authenticated as.
+    /// Op createSession carries the negotiated timeout as its body; op ping carries the
+    /// sessions touched since the last report (`vector<long>`).
+    ForwardedRequest { session: i64, cxid: i32, op: i32, body: Vec<u8>, auth: Vec<Id>, is_super: bool }
+);
+
 /// The first frame from a client (no request header). `read_only` is absent from old clients.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ConnectRequest {

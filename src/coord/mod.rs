@@ -1,4 +1,4 @@
-//! The ZooKeeper-compatible coordination service (standalone, durable).
+//! The ZooKeeper-compatible coordination service (standalone or a ZAB quorum, durable).
 //!
 //! # Layout
 //!
@@ -13,6 +13,8 @@
 //!   fuzzy snapshots, log files prepared ahead, autopurge).
 //! - [`four_letter`] — four-letter words in ZooKeeper's formats and `/metrics` text.
 //! - [`shell`] — `zkcli`, a zkCli.sh-like shell on the `zookeeper-client` crate.
+//! - [`quorum`] — the quorum shell: drives the ZAB peer and the processor in quorum mode
+//!   over the election and quorum ports; `run(conf, quorum, listeners, shutdown)`.
 //! - [`server`] — the tokio shell: client connections, four-letter words, the core thread, the
 //!   log syncer, the metrics endpoint; `run(conf, listeners, shutdown)`.
 //!
@@ -24,6 +26,7 @@
 pub mod four_letter;
 pub mod jute;
 pub mod processor;
+pub mod quorum;
 pub mod server;
 pub mod session;
 pub mod shell;

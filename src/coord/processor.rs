@@ -117,8 +117,15 @@ pub struct TxnRecord {
 
 #[derive(Debug, Default)]
 pub struct Output {
+    /// Standalone: txns applied, to log before the actions are released.
     pub txns: Vec<TxnRecord>,
     pub actions: Vec<Action>,
+    /// Quorum leader: txns to propose, in zxid order.
+    pub proposals: Vec<TxnRecord>,
+    /// Quorum learner: encoded requests for the leader.
+    pub forwards: Vec<Vec<u8>>,
+    /// Quorum: sync barriers to pass through the leader.
+    pub syncs: Vec<u64>,
 }
 
 /// Per-connection counters (`cons`, `stat`).
@@ -187,6 +194,8 @@ pub struct Processor {
     /// The driver's clock at the last step (for `dump` and `cons`).
     now: Now,
     out: Output,
+    /// Quorum mode (`None`: standalone).
+    quorum: Option<quorum::QuorumCtx>,
 }
 
 /// A node as the tentative state of a request sees it.
@@ -197,9 +206,15 @@ struct View {
     acl: Arc<[Acl]>,
 }
 
-/// The tree plus the changes of earlier sub-ops of the same multi.
+/// Proposed but not yet applied changes (a quorum leader's "outstanding changes"): the
+/// zxid of the last proposal that touched each path and the node as it leaves the path.
+type Outstanding = HashMap<String, (i64, Option<View>)>;
+
+/// The tree, the leader's outstanding changes, and the changes of earlier sub-ops of the
+/// same request.
 struct Pending<'a> {
     tree: &'a DataTree,
+    outstanding: Option<&'a Outstanding>,
     changes: HashMap<String, Option<View>>,
 }
 
@@ -207,6 +222,7 @@ impl<'a> Pending<'a> {
     fn new(tree: &'a DataTree) -> Self {
         Pending {
             tree,
+            outstanding: None,
             changes: HashMap::new(),
         }
     }
@@ -215,11 +231,50 @@ impl<'a> Pending<'a> {
         if let Some(v) = self.changes.get(path) {
             return v.clone();
         }
+        if let Some((_, v)) = self.outstanding.and_then(|o| o.get(path)) {
+            return v.clone();
+        }
         self.tree.get(path).map(|n| View {
             stat: *n.stat(),
             num_children: n.num_children() as i32,
             acl: n.acl().clone(),
         })
+    }
+}
+
+impl Pending<'_> {
+    /// The ephemerals `session` will own once every outstanding change applies.
+    fn ephemerals_of(&self, session: i64) -> Vec<String> {
+        let mut paths: std::collections::BTreeSet<String> =
+            self.tree.ephemerals_of(session).into_iter().collect();
+        let outstanding = self
+            .outstanding
+            .into_iter()
+            .flatten()
+            .map(|(path, (_, view))| (path, view));
+        for (path, view) in outstanding.chain(self.changes.iter()) {
+            match view {
+                Some(v) if v.stat.ephemeral_owner == session => {
+                    paths.insert(path.clone());
+                }
+                None => {
+                    paths.remove(path);
+                }
+                Some(_) => {}
+            }
+        }
+        paths.into_iter().collect()
+    }
+
+    /// Records the deletion of `path` (a session's ephemeral going with it).
+    fn mark_deleted(&mut self, path: &str) {
+        if let Some(parent_path) = parent_of(path)
+            && let Some(mut parent) = self.get(parent_path)
+        {
+            parent.num_children -= 1;
+            self.changes.insert(parent_path.to_string(), Some(parent));
+        }
+        self.changes.insert(path.to_string(), None);
     }
 }
 
@@ -263,6 +318,7 @@ impl Processor {
             trace_mask: 306,
             now,
             out: Output::default(),
+            quorum: None,
         }
     }
 
@@ -471,22 +527,88 @@ impl Processor {
         }
     }
 
-    /// Takes the next zxid for `txn`, applies it, and queues its notifications.
-    fn commit(&mut self, session: i64, cxid: i32, txn: Txn, now: Now) -> i64 {
-        self.last_zxid += 1;
-        let zxid = self.last_zxid;
+    /// Standalone: takes the next zxid for `txn` and applies it. Quorum leader: proposes it.
+    fn submit(&mut self, session: i64, cxid: i32, txn: Txn, now: Now) {
+        if self.quorum.is_some() {
+            self.propose(session, cxid, txn, HashMap::new(), now);
+        } else {
+            self.last_zxid += 1;
+            let rec = TxnRecord {
+                session,
+                cxid,
+                zxid: self.last_zxid,
+                time_ms: now.wall_ms,
+                txn,
+            };
+            self.apply_record(rec, None, now);
+        }
+    }
+
+    /// Applies a committed txn: the tree, the session table, watch events, then the reply
+    /// to the request it came from when that request is `origin` (connection, xid, request).
+    fn apply_record(&mut self, rec: TxnRecord, origin: Option<(ConnId, i32, &Request)>, now: Now) {
+        let zxid = rec.zxid;
+        self.last_zxid = self.last_zxid.max(zxid);
         let mut changes = Vec::new();
-        self.tree.apply(zxid, now.wall_ms, &txn, &mut changes);
+        let mut results = Vec::new();
+        match (&rec.txn, origin.map(|(_, _, r)| r)) {
+            (Txn::Multi(subs), Some(Request::Multi(ops)))
+                if !subs.iter().all(|t| matches!(t, Txn::Error { .. })) =>
+            {
+                // Sub-txn by sub-txn, so each result sees the state after its own step.
+                for (sub, op) in subs.iter().zip(ops.iter()) {
+                    self.tree.apply(zxid, rec.time_ms, sub, &mut changes);
+                    let reply = reply_of(sub, op);
+                    results.push(reply.map_or(MultiResult::Check, |r| self.multi_result(&r)));
+                }
+            }
+            _ => self.tree.apply(zxid, rec.time_ms, &rec.txn, &mut changes),
+        }
+        match &rec.txn {
+            Txn::CreateSession { timeout_ms } if self.sessions.get(rec.session).is_none() => {
+                self.sessions.add(rec.session, *timeout_ms, now.mono_ms);
+            }
+            Txn::CloseSession { .. } => self.sessions.remove(rec.session),
+            _ => {}
+        }
         self.notify(&changes);
-        self.out.txns.push(TxnRecord {
-            session,
-            cxid,
-            zxid,
-            time_ms: now.wall_ms,
-            txn,
-        });
         self.txns_since_snapshot += 1;
-        zxid
+        let closes = matches!(rec.txn, Txn::CloseSession { .. });
+        if let Some((conn, xid, req)) = origin {
+            let (code, body) = match (&rec.txn, req) {
+                (Txn::Error { code }, _) => (
+                    Code::from_i32(*code).unwrap_or(Code::SystemError),
+                    Response::Empty,
+                ),
+                (Txn::Multi(subs), Request::Multi(_)) if results.is_empty() => (
+                    Code::Ok,
+                    Response::Multi(
+                        subs.iter()
+                            .map(|t| match t {
+                                Txn::Error { code } => MultiResult::Error(*code),
+                                _ => MultiResult::Error(Code::SystemError.as_i32()),
+                            })
+                            .collect(),
+                    ),
+                ),
+                (Txn::Multi(_), Request::Multi(_)) => (Code::Ok, Response::Multi(results)),
+                (txn, req) => (
+                    Code::Ok,
+                    reply_of(txn, req).map_or(Response::Empty, |r| self.single_result(&r)),
+                ),
+            };
+            self.reply(conn, xid, zxid, code, &body, now);
+            if closes {
+                tracing::info!("Closed session 0x{:x}", rec.session);
+                self.close(conn);
+            }
+        }
+        if closes && let Some(conn) = self.session_conn.get(&rec.session).copied() {
+            self.close(conn);
+        }
+        if self.quorum.is_none() {
+            self.out.txns.push(rec);
+        }
     }
 
     fn notify(&mut self, changes: &[Change]) {
@@ -519,6 +641,15 @@ impl Processor {
             return;
         }
         let read_only = req.read_only.map(|_| false);
+        if self.quorum_connect(conn, &req, read_only, now) {
+            return;
+        }
+        self.handshake(conn, req, read_only, now);
+    }
+
+    /// Answers a connect request from the local session table: a new session, or the
+    /// resumption of a live one (a wrong password or an unknown session gets timeOut 0).
+    fn handshake(&mut self, conn: ConnId, req: ConnectRequest, read_only: Option<bool>, now: Now) {
         let timeout = SessionTable::negotiate(
             req.timeout,
             self.config.min_session_timeout_ms,
@@ -527,7 +658,7 @@ impl Processor {
         if req.session_id == 0 {
             let id = self.sessions.allocate_id();
             self.sessions.add(id, timeout, now.mono_ms);
-            self.commit(
+            self.submit(
                 id,
                 0,
                 Txn::CreateSession {
@@ -655,9 +786,10 @@ impl Processor {
             }
         };
         let xid = header.xid;
+        self.note_touch(session);
         if req.is_write() {
             self.write(conn, session, xid, req, now);
-        } else {
+        } else if let Some(req) = self.quorum_read(conn, session, xid, req) {
             self.read(conn, session, xid, req, now);
         }
     }
@@ -670,94 +802,79 @@ impl Processor {
     }
 
     fn write(&mut self, conn: ConnId, session: i64, xid: i32, req: Request, now: Now) {
+        if self.quorum.is_some() {
+            self.quorum_write(conn, session, xid, req, now);
+            return;
+        }
         let auth = self.auth(conn);
+        let mut pending = Pending::new(&self.tree);
+        let txn = self.make_txn(&mut pending, session, &auth, &req);
+        if matches!(req, Request::CloseSession) {
+            self.sessions.set_closing(session);
+        }
+        self.last_zxid += 1;
+        let rec = TxnRecord {
+            session,
+            cxid: xid,
+            zxid: self.last_zxid,
+            time_ms: now.wall_ms,
+            txn,
+        };
+        self.apply_record(rec, Some((conn, xid, &req)), now);
+    }
+
+    /// The txn a write request becomes, validated against `pending` in ZooKeeper's check
+    /// order: a failed write is an error txn (a failed multi, one error per sub-op: 0 before
+    /// the failing one, its code, RUNTIMEINCONSISTENCY after), and still takes a zxid.
+    fn make_txn(
+        &self,
+        pending: &mut Pending<'_>,
+        session: i64,
+        auth: &AuthInfo,
+        req: &Request,
+    ) -> Txn {
         match req {
             Request::CloseSession => {
-                let paths = self.tree.ephemerals_of(session);
-                self.sessions.set_closing(session);
-                let zxid = self.commit(session, xid, Txn::CloseSession { paths }, now);
-                self.sessions.remove(session);
-                tracing::info!("Closed session 0x{session:x}");
-                self.reply(conn, xid, zxid, Code::Ok, &Response::Empty, now);
-                self.close(conn);
+                let paths = pending.ephemerals_of(session);
+                for path in &paths {
+                    pending.mark_deleted(path);
+                }
+                Txn::CloseSession { paths }
             }
             Request::Multi(ops) => {
-                let mut pending = Pending::new(&self.tree);
-                let mut prepared = Vec::new();
-                let mut failure = None;
+                let mut txns = Vec::new();
                 for (i, op) in ops.iter().enumerate() {
-                    match self.prep(&mut pending, session, &auth, op) {
-                        Ok(p) => prepared.push(p),
+                    match self.prep(pending, session, auth, op) {
+                        Ok((txn, _)) => txns.push(txn),
                         Err(code) => {
-                            failure = Some((i, code));
-                            break;
+                            pending.changes.clear();
+                            return Txn::Multi(
+                                (0..ops.len())
+                                    .map(|j| Txn::Error {
+                                        code: match j.cmp(&i) {
+                                            std::cmp::Ordering::Less => 0,
+                                            std::cmp::Ordering::Equal => code.as_i32(),
+                                            std::cmp::Ordering::Greater => {
+                                                Code::RuntimeInconsistency.as_i32()
+                                            }
+                                        },
+                                    })
+                                    .collect(),
+                            );
                         }
                     }
                 }
-                if let Some((index, code)) = failure {
-                    let zxid = self.commit(
-                        session,
-                        xid,
-                        Txn::Error {
-                            code: code.as_i32(),
-                        },
-                        now,
-                    );
-                    let results = (0..ops.len())
-                        .map(|i| {
-                            MultiResult::Error(match i.cmp(&index) {
-                                std::cmp::Ordering::Less => 0,
-                                std::cmp::Ordering::Equal => code.as_i32(),
-                                std::cmp::Ordering::Greater => Code::RuntimeInconsistency.as_i32(),
-                            })
-                        })
-                        .collect();
-                    self.reply(conn, xid, zxid, Code::Ok, &Response::Multi(results), now);
-                    return;
-                }
-                // Apply sub-txn by sub-txn so each result sees the state after its own step.
-                self.last_zxid += 1;
-                let zxid = self.last_zxid;
-                let mut txns = Vec::new();
-                let mut results = Vec::new();
-                let mut changes = Vec::new();
-                for (txn, reply) in prepared {
-                    self.tree.apply(zxid, now.wall_ms, &txn, &mut changes);
-                    results.push(self.multi_result(&reply));
-                    txns.push(txn);
-                }
-                self.notify(&changes);
-                self.out.txns.push(TxnRecord {
-                    session,
-                    cxid: xid,
-                    zxid,
-                    time_ms: now.wall_ms,
-                    txn: Txn::Multi(txns),
-                });
-                self.txns_since_snapshot += 1;
-                self.reply(conn, xid, zxid, Code::Ok, &Response::Multi(results), now);
+                Txn::Multi(txns)
             }
-            other => {
-                let mut pending = Pending::new(&self.tree);
-                match self.prep(&mut pending, session, &auth, &other) {
-                    Ok((txn, reply)) => {
-                        let zxid = self.commit(session, xid, txn, now);
-                        let body = self.single_result(&reply);
-                        self.reply(conn, xid, zxid, Code::Ok, &body, now);
-                    }
-                    Err(code) => {
-                        let zxid = self.commit(
-                            session,
-                            xid,
-                            Txn::Error {
-                                code: code.as_i32(),
-                            },
-                            now,
-                        );
-                        self.reply(conn, xid, zxid, code, &Response::Empty, now);
+            other => match self.prep(pending, session, auth, other) {
+                Ok((txn, _)) => txn,
+                Err(code) => {
+                    pending.changes.clear();
+                    Txn::Error {
+                        code: code.as_i32(),
                     }
                 }
-            }
+            },
         }
     }
 
@@ -1244,27 +1361,61 @@ impl Processor {
     }
 
     fn tick(&mut self, now: Now) {
+        // Only a standalone server or a quorum's leader expires sessions and reaps nodes.
+        if !matches!(self.quorum_role(), None | Some(QuorumRole::Leader { .. })) {
+            return;
+        }
         for id in self.sessions.expired(now.mono_ms) {
             tracing::info!("Expiring session 0x{id:x}, timeout of {}ms exceeded", {
                 self.sessions.get(id).map_or(0, |s| s.timeout_ms)
             });
-            let paths = self.tree.ephemerals_of(id);
-            self.commit(id, 0, Txn::CloseSession { paths }, now);
-            self.sessions.remove(id);
-            if let Some(conn) = self.session_conn.get(&id).copied() {
-                self.close(conn);
+            let mut pending = self.pending();
+            let txn = self.make_txn(
+                &mut pending,
+                id,
+                &AuthInfo::default(),
+                &Request::CloseSession,
+            );
+            let changes = pending.changes;
+            if self.quorum.is_some() {
+                self.propose(id, 0, txn, changes, now);
+            } else {
+                self.submit(id, 0, txn, now);
             }
         }
         if now.mono_ms >= self.next_reap_ms {
             self.next_reap_ms = now.mono_ms + self.config.container_check_interval_ms;
             for path in self.tree.reapable(now.wall_ms) {
-                let mut pending = Pending::new(&self.tree);
+                let mut pending = self.pending();
                 let req = Request::DeleteContainer { path };
                 if let Ok((txn, _)) = self.prep(&mut pending, 0, &AuthInfo::default(), &req) {
-                    self.commit(0, 0, txn, now);
+                    let changes = pending.changes;
+                    if self.quorum.is_some() {
+                        self.propose(0, 0, txn, changes, now);
+                    } else {
+                        self.submit(0, 0, txn, now);
+                    }
                 }
             }
         }
+    }
+}
+
+/// How the reply to `req` describes the applied `txn` (none for error and session txns).
+fn reply_of(txn: &Txn, req: &Request) -> Option<Reply> {
+    match txn {
+        Txn::Create { path, .. } => Some(Reply::Create {
+            path: path.clone(),
+            op: match req {
+                Request::Create { op, .. } => *op,
+                _ => jute::op::CREATE2,
+            },
+        }),
+        Txn::Delete { .. } => Some(Reply::Delete),
+        Txn::SetData { path, .. } => Some(Reply::SetData { path: path.clone() }),
+        Txn::SetAcl { path, .. } => Some(Reply::SetAcl { path: path.clone() }),
+        Txn::Check { .. } => Some(Reply::Check),
+        _ => None,
     }
 }
 
@@ -1300,5 +1451,8 @@ pub fn op_name(op_code: i32) -> &'static str {
     }
 }
 
+mod quorum;
 #[cfg(test)]
 mod tests;
+
+pub use quorum::{Forwarded, QuorumRole};

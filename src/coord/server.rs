@@ -142,8 +142,10 @@ pub enum ServerError {
 }
 
 /// A message to the core thread.
-enum CoreMsg {
+pub(super) enum CoreMsg {
     Input(Input),
+    /// Quorum mode: an input for the ZAB peer (a standalone core ignores it).
+    Zab(super::zab::Input),
     FourLetter {
         word: String,
         conn: ConnId,
@@ -168,14 +170,14 @@ struct Batch {
     started: Instant,
 }
 
-enum Outbound {
+pub(super) enum Outbound {
     Frame(Vec<u8>),
     Close,
 }
 
 /// Where a connection's outgoing frames go, and how many bytes wait there unwritten.
 #[derive(Clone)]
-struct Outlet {
+pub(super) struct Outlet {
     tx: mpsc::UnboundedSender<Outbound>,
     queued: Arc<std::sync::atomic::AtomicUsize>,
 }
@@ -183,22 +185,22 @@ struct Outlet {
 /// A client that stops reading while replies and events pile up for it is cut off once this
 /// many jute.maxbuffer-sized frames' worth of bytes wait for it (64 MiB by default), rather
 /// than growing the server's memory without bound.
-const MAX_QUEUED_FRAMES: usize = 64;
+pub(super) const MAX_QUEUED_FRAMES: usize = 64;
 
-type Registry = Arc<Mutex<HashMap<ConnId, Outlet>>>;
+pub(super) type Registry = Arc<Mutex<HashMap<ConnId, Outlet>>>;
 
-struct Shared {
-    core: mpsc::Sender<CoreMsg>,
-    registry: Registry,
-    telemetry: Arc<Telemetry>,
-    whitelist: FourLetterWhitelist,
-    max_buffer: usize,
-    max_client_cnxns: u32,
-    per_ip: Mutex<HashMap<IpAddr, u32>>,
-    shutdown: CancellationToken,
+pub(super) struct Shared {
+    pub(super) core: mpsc::Sender<CoreMsg>,
+    pub(super) registry: Registry,
+    pub(super) telemetry: Arc<Telemetry>,
+    pub(super) whitelist: FourLetterWhitelist,
+    pub(super) max_buffer: usize,
+    pub(super) max_client_cnxns: u32,
+    pub(super) per_ip: Mutex<HashMap<IpAddr, u32>>,
+    pub(super) shutdown: CancellationToken,
 }
 
-fn clock(start: Instant) -> Now {
+pub(super) fn clock(start: Instant) -> Now {
     Now {
         mono_ms: start.elapsed().as_millis() as i64,
         wall_ms: SystemTime::now()
@@ -267,6 +269,9 @@ pub async fn run(
         max_session_timeout_ms: conf.core.max_session_timeout_ms,
         server_id: conf.server_id,
         started: start,
+        observer: false,
+        quorum: None,
+        ensemble: None,
     };
 
     let (core_tx, core_rx) = mpsc::channel::<CoreMsg>(1000);
@@ -361,38 +366,73 @@ pub async fn run(
     };
 
     let metrics = match listeners.metrics {
-        Some(listener) => {
-            listener.set_nonblocking(true)?;
-            let listener = tokio::net::TcpListener::from_std(listener)?;
-            let core_tx = core_tx.clone();
-            let token = token.clone();
-            let app = axum::Router::new().route(
-                "/metrics",
-                axum::routing::get(move || {
-                    let core_tx = core_tx.clone();
-                    async move {
-                        let (reply, rx) = oneshot::channel();
-                        let _ = core_tx.send(CoreMsg::Metrics { reply }).await;
-                        let body = rx.await.unwrap_or_default();
-                        (
-                            [(
-                                axum::http::header::CONTENT_TYPE,
-                                "text/plain; version=0.0.4; charset=utf-8",
-                            )],
-                            body,
-                        )
-                    }
-                }),
-            );
-            Some(tokio::spawn(async move {
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async move { token.cancelled().await })
-                    .await;
-            }))
-        }
+        Some(listener) => Some(serve_metrics(listener, core_tx.clone(), token.clone())?),
         None => None,
     };
 
+    serve_clients(client, &shared, shutdown, &fatal).await;
+    token.cancel();
+    ticker.abort();
+    // Stop the core after what it already has; the syncer drains and releases, then exits.
+    let _ = core_tx.send(CoreMsg::Stop).await;
+    drop(core_tx);
+    drop(shared);
+    let _ = tokio::task::spawn_blocking(move || {
+        let _ = core.join();
+        let _ = syncer.join();
+        let _ = snapshotter.join();
+    })
+    .await;
+    if let Some(m) = metrics {
+        let _ = m.await;
+    }
+    let reason = fatal_reason.lock().expect("fatal lock").clone();
+    match reason {
+        Some(r) => Err(ServerError::Log(r)),
+        None => Ok(()),
+    }
+}
+
+/// Serves `/metrics` from the core's figures until `token` is cancelled.
+pub(super) fn serve_metrics(
+    listener: std::net::TcpListener,
+    core_tx: mpsc::Sender<CoreMsg>,
+    token: CancellationToken,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    listener.set_nonblocking(true)?;
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let core_tx = core_tx.clone();
+            async move {
+                let (reply, rx) = oneshot::channel();
+                let _ = core_tx.send(CoreMsg::Metrics { reply }).await;
+                let body = rx.await.unwrap_or_default();
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    body,
+                )
+            }
+        }),
+    );
+    Ok(tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { token.cancelled().await })
+            .await;
+    }))
+}
+
+/// Accepts clients until `shutdown` completes or `fatal` is cancelled.
+pub(super) async fn serve_clients(
+    client: tokio::net::TcpListener,
+    shared: &Arc<Shared>,
+    shutdown: impl Future<Output = ()>,
+    fatal: &CancellationToken,
+) {
     let mut next_conn: ConnId = 1;
     tokio::pin!(shutdown);
     loop {
@@ -406,7 +446,7 @@ pub async fn run(
                 Ok((stream, addr)) => {
                     let conn = next_conn;
                     next_conn += 1;
-                    if !admit(&shared, addr.ip()) {
+                    if !admit(shared, addr.ip()) {
                         tracing::warn!(
                             "Too many connections from /{} - max is {}",
                             addr.ip(),
@@ -427,25 +467,38 @@ pub async fn run(
             }
         }
     }
-    token.cancel();
-    ticker.abort();
-    // Stop the core after what it already has; the syncer drains and releases, then exits.
-    let _ = core_tx.send(CoreMsg::Stop).await;
-    drop(core_tx);
-    drop(shared);
-    let _ = tokio::task::spawn_blocking(move || {
-        let _ = core.join();
-        let _ = syncer.join();
-        let _ = snapshotter.join();
-    })
-    .await;
-    if let Some(m) = metrics {
-        let _ = m.await;
-    }
-    let reason = fatal_reason.lock().expect("fatal lock").clone();
-    match reason {
-        Some(r) => Err(ServerError::Log(r)),
-        None => Ok(()),
+}
+
+/// Hands one client action to its connection's writer (cutting off a client that does not
+/// read); false for a reply whose connection is gone.
+pub(super) fn deliver(
+    registry: &HashMap<ConnId, Outlet>,
+    action: Action,
+    max_queued: usize,
+) -> bool {
+    match action {
+        Action::Send { conn, frame } => {
+            let Some(out) = registry.get(&conn) else {
+                return false;
+            };
+            let len = frame.len();
+            let queued = out.queued.fetch_add(len, Ordering::Relaxed) + len;
+            if queued > max_queued {
+                tracing::warn!(
+                    "Closing connection {conn}: {queued} bytes queued for a client that does not read"
+                );
+                let _ = out.tx.send(Outbound::Close);
+            } else {
+                let _ = out.tx.send(Outbound::Frame(frame));
+            }
+            true
+        }
+        Action::Close { conn } => {
+            if let Some(out) = registry.get(&conn) {
+                let _ = out.tx.send(Outbound::Close);
+            }
+            true
+        }
     }
 }
 
@@ -588,6 +641,7 @@ fn core_loop(
                 CoreMsg::Metrics { reply } => {
                     let _ = reply.send(four_letter::prometheus(p, info, telemetry));
                 }
+                CoreMsg::Zab(_) => {}
                 CoreMsg::Stop => stop = true,
             };
             handle(first, &mut p);
@@ -681,32 +735,14 @@ fn sync_loop(
         for b in batches {
             let latency = b.started.elapsed().as_millis() as u64;
             for action in b.actions {
-                match action {
-                    Action::Send { conn, frame } => {
-                        let is_reply = frame.len() >= 8 && frame[4..8] != [0xff; 4];
-                        if is_reply {
-                            telemetry.record_latency(latency);
-                            samples.push((conn, latency));
-                        }
-                        if let Some(out) = registry.get(&conn) {
-                            let len = frame.len();
-                            let queued = out.queued.fetch_add(len, Ordering::Relaxed) + len;
-                            if queued > max_queued {
-                                tracing::warn!(
-                                    "Closing connection {conn}: {queued} bytes queued for a client that does not read"
-                                );
-                                let _ = out.tx.send(Outbound::Close);
-                            } else {
-                                let _ = out.tx.send(Outbound::Frame(frame));
-                            }
-                        }
-                    }
-                    Action::Close { conn } => {
-                        if let Some(out) = registry.get(&conn) {
-                            let _ = out.tx.send(Outbound::Close);
-                        }
-                    }
+                if let Action::Send { conn, frame } = &action
+                    && frame.len() >= 8
+                    && frame[4..8] != [0xff; 4]
+                {
+                    telemetry.record_latency(latency);
+                    samples.push((*conn, latency));
                 }
+                deliver(&registry, action, max_queued);
             }
         }
         // Under the registry lock, so a connection that closed (and was forgotten) meanwhile

@@ -24,6 +24,7 @@ use super::jute::{
 };
 use super::processor::TxnRecord;
 use super::tree::{DataTree, NodeRef, StatPersisted, Txn, WalkCursor};
+use super::zab;
 
 const LOG_MAGIC: &[u8; 4] = b"ZKLG";
 const SNAP_MAGIC: &[u8; 4] = b"ZKSN";
@@ -214,8 +215,9 @@ fn txn_from(txn_type: i32, body: &[u8]) -> Result<Txn, jute::JuteError> {
     })
 }
 
-/// Appends one record to `out`.
-pub fn encode_record(rec: &TxnRecord, out: &mut Vec<u8>) {
+/// A txn as bytes: the jute `TxnHeader` then the txn record (the log record's payload and
+/// the data of a ZAB proposal).
+pub fn encode_txn(rec: &TxnRecord) -> Vec<u8> {
     let (txn_type, body) = txn_type_and_body(&rec.txn);
     let mut payload = TxnHeader {
         client_id: rec.session,
@@ -226,10 +228,35 @@ pub fn encode_record(rec: &TxnRecord, out: &mut Vec<u8>) {
     }
     .to_bytes();
     payload.extend_from_slice(&body);
-    out.extend_from_slice(&crc32c::crc32c(&payload).to_be_bytes());
+    payload
+}
+
+/// Decodes [`encode_txn`]'s bytes.
+pub fn decode_txn(payload: &[u8]) -> Result<TxnRecord, String> {
+    let mut r = Reader::new(payload, usize::MAX);
+    let hdr = TxnHeader::read(&mut r).map_err(|e| format!("bad txn header: {e}"))?;
+    let txn = txn_from(hdr.txn_type, &payload[r.position()..])
+        .map_err(|e| format!("bad txn body: {e}"))?;
+    Ok(TxnRecord {
+        session: hdr.client_id,
+        cxid: hdr.cxid,
+        zxid: hdr.zxid,
+        time_ms: hdr.time,
+        txn,
+    })
+}
+
+/// Frames a payload as a log record: checksum, length, payload, end marker.
+fn frame_record(payload: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(&crc32c::crc32c(payload).to_be_bytes());
     out.extend_from_slice(&(payload.len() as i32).to_be_bytes());
-    out.extend_from_slice(&payload);
+    out.extend_from_slice(payload);
     out.push(END_OF_RECORD);
+}
+
+/// Appends one record to `out`.
+pub fn encode_record(rec: &TxnRecord, out: &mut Vec<u8>) {
+    frame_record(&encode_txn(rec), out);
 }
 
 /// What reading a record at the start of `buf` found.
@@ -268,23 +295,9 @@ fn decode_record(buf: &[u8]) -> Decoded {
     if buf[8 + len] != END_OF_RECORD {
         return Decoded::Torn("missing end-of-record marker".into());
     }
-    let mut r = Reader::new(payload, usize::MAX);
-    let hdr = match TxnHeader::read(&mut r) {
-        Ok(h) => h,
-        Err(e) => return Decoded::Torn(format!("bad txn header: {e}")),
-    };
-    match txn_from(hdr.txn_type, &payload[r.position()..]) {
-        Ok(txn) => Decoded::Record(
-            TxnRecord {
-                session: hdr.client_id,
-                cxid: hdr.cxid,
-                zxid: hdr.zxid,
-                time_ms: hdr.time,
-                txn,
-            },
-            8 + len + 1,
-        ),
-        Err(e) => Decoded::Torn(format!("bad txn body: {e}")),
+    match decode_txn(payload) {
+        Ok(rec) => Decoded::Record(rec, 8 + len + 1),
+        Err(e) => Decoded::Torn(e),
     }
 }
 
@@ -476,12 +489,28 @@ impl TxnLog {
         let Some(first) = records.first() else {
             return Ok(());
         };
-        if self.file.is_none() {
-            self.open_new(first.zxid)?;
-        }
         let mut bytes = Vec::new();
         for rec in records {
             encode_record(rec, &mut bytes);
+        }
+        self.write_records(first.zxid, bytes)
+    }
+
+    /// Writes txns already encoded by [`encode_txn`] (a quorum's proposals), zxid first.
+    pub fn append_encoded(&mut self, txns: &[(i64, &[u8])]) -> Result<(), StoreError> {
+        let Some((first, _)) = txns.first() else {
+            return Ok(());
+        };
+        let mut bytes = Vec::new();
+        for (_, payload) in txns {
+            frame_record(payload, &mut bytes);
+        }
+        self.write_records(*first, bytes)
+    }
+
+    fn write_records(&mut self, first_zxid: i64, bytes: Vec<u8>) -> Result<(), StoreError> {
+        if self.file.is_none() {
+            self.open_new(first_zxid)?;
         }
         let end = self.pos + bytes.len() as u64;
         let path = self.path.clone();
@@ -526,6 +555,15 @@ impl TxnLog {
         self.sync()?;
         self.file = None;
         Ok(())
+    }
+
+    /// Drops every logged txn after `zxid` and every snapshot after it, durably: a quorum
+    /// learner's uncommitted tail that the leader's history lacks (TRUNC). Appends then
+    /// continue in a new file.
+    pub fn truncate_after(&mut self, zxid: i64) -> Result<(), StoreError> {
+        self.sync()?;
+        self.file = None;
+        truncate_logs(&self.config, zxid)
     }
 
     pub fn current_path(&self) -> Option<&Path> {
@@ -764,12 +802,32 @@ pub struct Recovered {
     pub resume: Option<(PathBuf, u64)>,
     /// Txns replayed from logs (to decide when the next snapshot is due).
     pub replayed: u64,
+    /// The last `tail_len` records replayed or skipped, in order, ending at `last_zxid`
+    /// when the log reaches it (a quorum leader syncs learners from them).
+    pub tail: Vec<TxnRecord>,
 }
 
 /// Loads the newest valid snapshot and replays the logs after it.
 pub fn recover(config: &StoreConfig) -> Result<Recovered, StoreError> {
+    recover_up_to(config, None, 0)
+}
+
+/// [`recover`], ignoring snapshots and txns after `limit`, and keeping the last `tail_len`
+/// records.
+pub fn recover_up_to(
+    config: &StoreConfig,
+    limit: Option<i64>,
+    tail_len: usize,
+) -> Result<Recovered, StoreError> {
+    // With a limit this reads the files of a running server (whose syncer may be appending
+    // past the limit): it changes nothing on disk then.
+    let live = limit.is_some();
+    let limit = limit.unwrap_or(i64::MAX);
+    let mut tail: std::collections::VecDeque<TxnRecord> = std::collections::VecDeque::new();
     // A snapshot a crash interrupted never became a snapshot: drop its temp file.
-    if let Ok(entries) = fs::read_dir(&config.snap_dir) {
+    if let Ok(entries) = fs::read_dir(&config.snap_dir)
+        && !live
+    {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().to_string();
             if name.starts_with(".snapshot.") && name.ends_with(".tmp") {
@@ -777,7 +835,8 @@ pub fn recover(config: &StoreConfig) -> Result<Recovered, StoreError> {
             }
         }
     }
-    let snaps = list_zxid_files(&config.snap_dir, "snapshot")?;
+    let mut snaps = list_zxid_files(&config.snap_dir, "snapshot")?;
+    snaps.retain(|(z, _)| *z <= limit);
     let mut base: Option<Snapshot> = None;
     for (_, path) in snaps.iter().rev() {
         let bytes = fs::read(path).map_err(io_err(path))?;
@@ -793,7 +852,9 @@ pub fn recover(config: &StoreConfig) -> Result<Recovered, StoreError> {
         }
     }
     let mut logs = list_zxid_files(&config.log_dir, "log")?;
-    logs.extend(adopt_spares(&config.log_dir)?);
+    if !live {
+        logs.extend(adopt_spares(&config.log_dir)?);
+    }
     logs.sort();
     let (mut tree, sessions, mut last_zxid) = match base {
         Some(s) => (s.tree, s.sessions, s.zxid),
@@ -810,13 +871,17 @@ pub fn recover(config: &StoreConfig) -> Result<Recovered, StoreError> {
     };
     let mut session_map: std::collections::BTreeMap<i64, i32> = sessions.into_iter().collect();
     // The last log starting at or before the snapshot may hold later txns; earlier ones can't.
+    // Failing that, a log may start right after it in a later epoch (a quorum's first txn of
+    // an epoch is (epoch, 1), and a database may start empty at zxid 0).
     let first = logs
         .iter()
         .rposition(|(z, _)| *z <= last_zxid + 1)
+        .or_else(|| logs.iter().position(|(z, _)| zab::follows(last_zxid, *z)))
         .unwrap_or(0);
     let wanted = &logs[first.min(logs.len())..];
     if let Some((z, path)) = wanted.first()
         && *z > last_zxid + 1
+        && !zab::follows(last_zxid, *z)
     {
         return Err(StoreError::Inconsistent(format!(
             "{} starts at zxid 0x{z:x} but the database ends at 0x{last_zxid:x}: txns are missing",
@@ -852,8 +917,18 @@ pub fn recover(config: &StoreConfig) -> Result<Recovered, StoreError> {
         loop {
             match decode_record(&bytes[pos..]) {
                 Decoded::Record(rec, used) => {
+                    if rec.zxid > limit {
+                        pos += used;
+                        continue;
+                    }
+                    if tail_len > 0 {
+                        tail.push_back(rec.clone());
+                        if tail.len() > tail_len {
+                            tail.pop_front();
+                        }
+                    }
                     if rec.zxid > last_zxid {
-                        if rec.zxid != last_zxid + 1 {
+                        if !zab::follows(last_zxid, rec.zxid) {
                             return Err(StoreError::Corrupt {
                                 path: path.clone(),
                                 reason: format!("zxid gap: 0x{:x} after 0x{last_zxid:x}", rec.zxid),
@@ -876,6 +951,7 @@ pub fn recover(config: &StoreConfig) -> Result<Recovered, StoreError> {
                     pos += used;
                 }
                 Decoded::End => break,
+                Decoded::Torn(_) if live => break,
                 Decoded::Torn(reason) => {
                     if !is_last {
                         return Err(StoreError::Corrupt {
@@ -898,13 +974,138 @@ pub fn recover(config: &StoreConfig) -> Result<Recovered, StoreError> {
         }
     }
     tracing::info!("Snapshot and log loaded up to zxid 0x{last_zxid:x}");
+    // Only records of the history that ends at last_zxid make a usable tail.
+    while tail.back().is_some_and(|r| r.zxid > last_zxid) {
+        tail.pop_back();
+    }
+    let mut tail: Vec<TxnRecord> = tail.into_iter().collect();
+    if let Some(i) = (1..tail.len())
+        .rev()
+        .find(|i| !zab::follows(tail[i - 1].zxid, tail[*i].zxid))
+    {
+        tail.drain(..i);
+    }
     Ok(Recovered {
         tree,
         sessions: session_map.into_iter().collect(),
         last_zxid,
         resume,
         replayed,
+        tail,
     })
+}
+
+/// Removes txns after `zxid` from the logs (whole files that start after it, the tail of the
+/// one holding it) and snapshots taken after it, then syncs what changed.
+pub fn truncate_logs(config: &StoreConfig, zxid: i64) -> Result<(), StoreError> {
+    for (z, path) in list_zxid_files(&config.snap_dir, "snapshot")? {
+        if z > zxid {
+            fs::remove_file(&path).map_err(io_err(&path))?;
+        }
+    }
+    let logs = list_zxid_files(&config.log_dir, "log")?;
+    for (first, path) in logs {
+        if first > zxid {
+            tracing::info!("Removing {} (after 0x{zxid:x})", path.display());
+            fs::remove_file(&path).map_err(io_err(&path))?;
+            continue;
+        }
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(io_err(&path))?;
+        if bytes.len() < HEADER_LEN as usize {
+            continue;
+        }
+        let mut pos = HEADER_LEN as usize;
+        let mut cut = None;
+        while let Decoded::Record(rec, used) = decode_record(&bytes[pos..]) {
+            if rec.zxid > zxid {
+                cut = Some(pos);
+                break;
+            }
+            pos += used;
+        }
+        if let Some(at) = cut {
+            tracing::info!(
+                "Truncating {} at offset {at} (after 0x{zxid:x})",
+                path.display()
+            );
+            file.set_len(at as u64).map_err(io_err(&path))?;
+            file.sync_all().map_err(io_err(&path))?;
+        }
+    }
+    for dir in [&config.log_dir, &config.snap_dir] {
+        if dir.exists() {
+            sync_dir(dir).map_err(io_err(dir))?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes the log files that start at or before `zxid`, once a durable snapshot at `zxid`
+/// covers them and nothing after `zxid` is logged (a learner installing its leader's
+/// snapshot): what they hold may be another history, which must not be replayed or served.
+pub fn remove_logs_covered_by(config: &StoreConfig, zxid: i64) -> Result<(), StoreError> {
+    let mut removed = false;
+    for (first, path) in list_zxid_files(&config.log_dir, "log")? {
+        if first <= zxid {
+            tracing::info!(
+                "Removing {} (covered by snapshot 0x{zxid:x})",
+                path.display()
+            );
+            fs::remove_file(&path).map_err(io_err(&path))?;
+            removed = true;
+        }
+    }
+    if removed {
+        sync_dir(&config.log_dir).map_err(io_err(&config.log_dir))?;
+    }
+    Ok(())
+}
+
+/// The zxid of the newest snapshot file, if any.
+pub fn latest_snapshot_zxid(config: &StoreConfig) -> Result<Option<i64>, StoreError> {
+    Ok(list_zxid_files(&config.snap_dir, "snapshot")?
+        .into_iter()
+        .map(|(z, _)| z)
+        .max())
+}
+
+/// Reads `version-2/<name>` (acceptedEpoch, currentEpoch): `None` when absent.
+pub fn read_epoch(config: &StoreConfig, name: &str) -> Result<Option<u32>, StoreError> {
+    let path = config.snap_dir.join(name);
+    match fs::read_to_string(&path) {
+        Ok(text) => text
+            .trim()
+            .parse::<u32>()
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt {
+                path: path.clone(),
+                reason: format!("not an epoch: {:?}", text.trim()),
+            }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err(&path)(e)),
+    }
+}
+
+/// Writes `version-2/<name>` durably: a temp file, fsync, rename, fsync of the directory.
+pub fn write_epoch(config: &StoreConfig, name: &str, epoch: u32) -> Result<(), StoreError> {
+    let dir = &config.snap_dir;
+    fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let path = dir.join(name);
+    let tmp = dir.join(format!("{name}.tmp"));
+    {
+        let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
+        f.write_all(epoch.to_string().as_bytes())
+            .map_err(io_err(&tmp))?;
+        f.sync_all().map_err(io_err(&tmp))?;
+    }
+    fs::rename(&tmp, &path).map_err(io_err(&path))?;
+    sync_dir(dir).map_err(io_err(dir))
 }
 
 /// Spare log files a crash left: one holding records was in use before its rename became
@@ -1063,6 +1264,78 @@ mod tests {
             flipped[10] ^= 0x40;
             assert!(matches!(decode_record(&flipped), Decoded::Torn(_)));
         }
+    }
+
+    #[test]
+    fn quorum_logs_cross_epochs_truncate_exactly_and_recover_a_tail() {
+        use crate::coord::zab::make_zxid;
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config(dir.path());
+        let mut log = TxnLog::new(cfg.clone());
+        // Epoch 1: three txns; epoch 2 starts at counter 1 (a zxid "gap" that is no gap).
+        let e1: Vec<TxnRecord> = vec![
+            rec(make_zxid(1, 1), Txn::CreateSession { timeout_ms: 4000 }),
+            create(make_zxid(1, 2), "/a", 1),
+            create(make_zxid(1, 3), "/b", 2),
+        ];
+        log.append(&e1).unwrap();
+        let e2 = create(make_zxid(2, 1), "/c", 3);
+        let encoded = encode_txn(&e2);
+        assert_eq!(decode_txn(&encoded).unwrap().zxid, e2.zxid);
+        log.append_encoded(&[(e2.zxid, &encoded)]).unwrap();
+        log.sync().unwrap();
+        let r = recover_up_to(&cfg, None, 10).unwrap();
+        assert_eq!(r.last_zxid, make_zxid(2, 1));
+        let tail: Vec<i64> = r.tail.iter().map(|t| t.zxid).collect();
+        assert_eq!(
+            tail,
+            [
+                make_zxid(1, 1),
+                make_zxid(1, 2),
+                make_zxid(1, 3),
+                make_zxid(2, 1)
+            ]
+        );
+        // A read bounded at (1, 2) sees that prefix only and changes nothing on disk.
+        let r = recover_up_to(&cfg, Some(make_zxid(1, 2)), 1).unwrap();
+        assert_eq!(r.last_zxid, make_zxid(1, 2));
+        assert!(r.tree.get("/b").is_none());
+        assert_eq!(r.tail.len(), 1);
+        assert_eq!(recover(&cfg).unwrap().last_zxid, make_zxid(2, 1));
+
+        // TRUNC to (1, 2): the tail goes durably, appends continue in a new file.
+        log.truncate_after(make_zxid(1, 2)).unwrap();
+        assert_eq!(recover(&cfg).unwrap().last_zxid, make_zxid(1, 2));
+        log.append(&[create(make_zxid(3, 1), "/d", 2)]).unwrap();
+        log.sync().unwrap();
+        drop(log);
+        let r = recover(&cfg).unwrap();
+        assert_eq!(r.last_zxid, make_zxid(3, 1));
+        assert!(r.tree.get("/b").is_none() && r.tree.get("/c").is_none());
+        assert!(r.tree.get("/d").is_some());
+        // A history with a real hole is refused.
+        let mut log = TxnLog::new(cfg.clone());
+        log.roll().unwrap();
+        log.append(&[create(make_zxid(3, 3), "/e", 3)]).unwrap();
+        log.sync().unwrap();
+        assert!(matches!(recover(&cfg), Err(StoreError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn epoch_files_are_written_atomically_and_a_bad_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config(dir.path());
+        assert_eq!(read_epoch(&cfg, "acceptedEpoch").unwrap(), None);
+        write_epoch(&cfg, "acceptedEpoch", 7).unwrap();
+        write_epoch(&cfg, "acceptedEpoch", 8).unwrap();
+        assert_eq!(read_epoch(&cfg, "acceptedEpoch").unwrap(), Some(8));
+        assert!(!cfg.snap_dir.join("acceptedEpoch.tmp").exists());
+        fs::write(cfg.snap_dir.join("currentEpoch"), "x1").unwrap();
+        let err = read_epoch(&cfg, "currentEpoch").unwrap_err().to_string();
+        assert!(
+            err.contains("currentEpoch") && err.contains("not an epoch"),
+            "{err}"
+        );
     }
 
     #[test]

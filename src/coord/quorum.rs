@@ -1,0 +1,828 @@
+//! The quorum shell: drives the sans-IO [`ZabPeer`] and the request [`Processor`] (in quorum
+//! mode) with real sockets, clocks and disks. `run(conf, quorum, listeners, shutdown)` is the
+//! daemon of a `zkserver` whose zoo.cfg lists several servers.
+//!
+//! Threads and tasks: one core thread owns the processor, the peer and the txn log; tokio
+//! tasks ([`net`]) own the sockets — the client port (shared with the standalone server), one election
+//! link per other server, and one quorum-port connection per learner (on a leader) or to the
+//! leader (on a learner). Every frame on the election and quorum ports is a 4-byte
+//! big-endian length and a jute record ([`wire`]).
+//!
+//! Invariants: a store op the peer asks for is performed — and the log fsynced — before
+//! [`Input::Persisted`] reports it, and nothing the peer holds back for it leaves before
+//! that; committed txns are applied through the processor in zxid order, and a client reply
+//! leaves only after the txn it answers was applied (so it is committed, i.e. durable on a
+//! majority); on the election port only the server with the larger id dials; bytes from the
+//! network that do not decode close their connection and never panic the server.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rand::{Rng, SeedableRng};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::four_letter::{self, EnsembleInfo, QuorumFigures, ServerInfo, Telemetry};
+use super::processor::{Input as CoreInput, Now, Processor, QuorumRole};
+use super::server::{self, CoreMsg, Registry, ServerConf, ServerError, Shared, clock, deliver};
+use super::store::{self, StoreConfig, StoreError, TxnLog};
+use super::zab::{
+    self, Action, Entry, Input, PeerMsg, ServerState, Serving, Sid, StoreOp, ZabConfig, ZabPeer,
+};
+use crate::conf::{ConfError, LearnerType, ZooCfg};
+
+mod net;
+
+use net::Net;
+
+/// Where one server of the ensemble listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerAddrs {
+    /// `host:quorumPort`: learners connect to the leader here.
+    pub quorum: String,
+    /// `host:electionPort`.
+    pub election: String,
+}
+
+/// The ensemble, read once from zoo.cfg.
+#[derive(Debug, Clone)]
+pub struct QuorumConf {
+    pub zab: ZabConfig,
+    /// Every server of the ensemble, this one included.
+    pub servers: BTreeMap<Sid, PeerAddrs>,
+    /// The server lines as `conf` prints them.
+    pub membership: Vec<String>,
+}
+
+impl QuorumConf {
+    pub fn from_zoo_cfg(cfg: &ZooCfg) -> Result<QuorumConf, ConfError> {
+        let fail = |reason: String| ConfError::ZooCfg {
+            path: cfg.path.clone(),
+            reason,
+        };
+        let my_id = cfg
+            .myid
+            .ok_or_else(|| fail("quorum mode needs myid".into()))?;
+        let mut voters = BTreeSet::new();
+        let mut observers = BTreeSet::new();
+        let mut servers = BTreeMap::new();
+        let mut membership = Vec::new();
+        for (id, s) in &cfg.servers {
+            let mut line = format!(
+                "server.{id}={}:{}:{}:{}",
+                s.host, s.quorum_port, s.election_port, s.learner_type
+            );
+            if let Some((host, port)) = &s.client_address {
+                line.push_str(&format!(";{host}:{port}"));
+            }
+            membership.push(line);
+            match s.learner_type {
+                LearnerType::Participant => voters.insert(*id),
+                LearnerType::Observer => observers.insert(*id),
+            };
+            servers.insert(
+                *id,
+                PeerAddrs {
+                    quorum: format!("{}:{}", s.host, s.quorum_port),
+                    election: format!("{}:{}", s.host, s.election_port),
+                },
+            );
+        }
+        let tick_ms = u64::from(cfg.tick_time_ms.max(1));
+        Ok(QuorumConf {
+            zab: ZabConfig {
+                my_id,
+                voters,
+                observers,
+                tick_ms,
+                init_limit: u64::from(cfg.init_limit),
+                sync_limit: u64::from(cfg.sync_limit),
+                // FastLeaderElection's finalizeWait, and a cap on its doubling resend interval
+                // well below ZooKeeper's 60 s: a lost vote costs at most this much.
+                finalize_wait_ms: 200,
+                max_notification_interval_ms: 2_000,
+                commit_log_count: cfg.commit_log_count()?,
+            },
+            servers,
+            membership,
+        })
+    }
+
+    fn my_addrs(&self) -> Option<&PeerAddrs> {
+        self.servers.get(&self.zab.my_id)
+    }
+}
+
+/// The sockets a quorum member serves, bound by the caller.
+pub struct QuorumListeners {
+    pub client: std::net::TcpListener,
+    pub metrics: Option<std::net::TcpListener>,
+    /// `host:quorumPort` of this server's line.
+    pub quorum: std::net::TcpListener,
+    /// `host:electionPort` of this server's line.
+    pub election: std::net::TcpListener,
+}
+
+/// Binds the quorum and election ports of this server's `server.N` line.
+pub fn bind_peer_ports(
+    quorum: &QuorumConf,
+) -> std::io::Result<(std::net::TcpListener, std::net::TcpListener)> {
+    let me = quorum.my_addrs().ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("server.{} is not in the ensemble", quorum.zab.my_id),
+        )
+    })?;
+    Ok((
+        std::net::TcpListener::bind(&me.quorum)?,
+        std::net::TcpListener::bind(&me.election)?,
+    ))
+}
+
+/// This server's (quorum, election) ports, from its server line.
+fn my_ports(quorum: &QuorumConf) -> (u16, u16) {
+    let port = |addr: &str| {
+        addr.rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0)
+    };
+    quorum
+        .my_addrs()
+        .map_or((0, 0), |a| (port(&a.quorum), port(&a.election)))
+}
+
+/// How long an election or learner handshake may take before the connection is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Election notifications are small; ZooKeeper caps them at 512 KiB.
+const MAX_ELECTION_FRAME: usize = 512 * 1024;
+/// How often the core steps the peer's clock (election timers want finer than tickTime/2).
+const ZAB_TICK: Duration = Duration::from_millis(50);
+
+/// Runs a quorum member until `shutdown` completes or the disk fails.
+pub async fn run(
+    conf: ServerConf,
+    quorum: QuorumConf,
+    listeners: QuorumListeners,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
+    let start = Instant::now();
+    let my_id = quorum.zab.my_id;
+    let store_conf = conf.store.clone();
+    let zab_conf = quorum.zab.clone();
+    let core_conf = conf.core.clone();
+    let booted =
+        tokio::task::spawn_blocking(move || boot(&store_conf, &zab_conf, &core_conf, start))
+            .await
+            .map_err(|e| ServerError::Log(e.to_string()))??;
+
+    let client = tokio::net::TcpListener::from_std({
+        listeners.client.set_nonblocking(true)?;
+        listeners.client
+    })?;
+    let client_port = client.local_addr()?.port();
+    tracing::info!(sid = my_id, "binding to port {}", client.local_addr()?);
+    let telemetry = Arc::new(Telemetry::default());
+    let registry: Registry = Arc::new(Mutex::new(HashMap::new()));
+    let info = ServerInfo {
+        client_port,
+        snap_dir: conf.store.snap_dir.clone(),
+        log_dir: conf.store.log_dir.clone(),
+        tick_time_ms: conf.tick_time_ms,
+        max_client_cnxns: conf.max_client_cnxns,
+        min_session_timeout_ms: conf.core.min_session_timeout_ms,
+        max_session_timeout_ms: conf.core.max_session_timeout_ms,
+        server_id: conf.server_id,
+        started: start,
+        observer: quorum.zab.observers.contains(&my_id),
+        quorum: Some(QuorumFigures::default()),
+        ensemble: {
+            let (quorum_port, election_port) = my_ports(&quorum);
+            Some(EnsembleInfo {
+                init_limit: quorum.zab.init_limit,
+                sync_limit: quorum.zab.sync_limit,
+                election_port,
+                quorum_port,
+                membership: quorum.membership.clone(),
+            })
+        },
+    };
+    let (core_tx, core_rx) = mpsc::channel::<CoreMsg>(1000);
+    let token = CancellationToken::new();
+    let fatal = CancellationToken::new();
+    let fatal_reason: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
+
+    let max_frame = conf.core.max_buffer.saturating_mul(64).max(64 << 20);
+    let net = Net::start(
+        &quorum,
+        core_tx.clone(),
+        token.clone(),
+        max_frame,
+        listeners.quorum,
+        listeners.election,
+    )?;
+
+    let core = {
+        let mut core = QuorumCore {
+            p: booted.processor,
+            peer: booted.peer,
+            log: TxnLog::new(conf.store.clone()),
+            store: conf.store.clone(),
+            zab: quorum.zab.clone(),
+            net: net.clone(),
+            registry: registry.clone(),
+            telemetry: telemetry.clone(),
+            info,
+            start,
+            max_queued: conf
+                .core
+                .max_buffer
+                .saturating_mul(server::MAX_QUEUED_FRAMES),
+            next_touch_report: 0,
+            touch_interval_ms: i64::from(conf.tick_time_ms.max(2) / 2),
+            snap_count: conf.snap_count,
+            next_snapshot: 0,
+            rng: {
+                // Roll points are random in (snapCount/2, snapCount] so that the servers of
+                // an ensemble do not all snapshot at once; the seed is logged for replays.
+                let seed = rand::rng().random::<u64>();
+                tracing::info!(sid = my_id, "snapshot roll point seed {seed}");
+                rand::rngs::StdRng::seed_from_u64(seed)
+            },
+            purge: conf.purge_interval_hours > 0,
+        };
+        core.next_snapshot = core.roll_point();
+        let fatal = fatal.clone();
+        let fatal_reason = fatal_reason.clone();
+        std::thread::Builder::new()
+            .name("QuorumCore".into())
+            .spawn(move || {
+                if let Err(e) = core.run(core_rx) {
+                    tracing::error!("Severe unrecoverable error, from thread : QuorumCore: {e}");
+                    *fatal_reason.lock().expect("fatal lock") = Some(e.to_string());
+                    fatal.cancel();
+                }
+            })?
+    };
+
+    let shared = Arc::new(Shared {
+        core: core_tx.clone(),
+        registry: registry.clone(),
+        telemetry: telemetry.clone(),
+        whitelist: conf.four_letter_words.clone(),
+        max_buffer: conf.core.max_buffer,
+        max_client_cnxns: conf.max_client_cnxns,
+        per_ip: Mutex::new(HashMap::new()),
+        shutdown: token.clone(),
+    });
+    let ticker = {
+        let core_tx = core_tx.clone();
+        let token = token.clone();
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(ZAB_TICK);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = token.cancelled() => break,
+                    _ = interval.tick() => {
+                        if core_tx.send(CoreMsg::Input(CoreInput::Tick)).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        })
+    };
+    let metrics = match listeners.metrics {
+        Some(l) => Some(server::serve_metrics(l, core_tx.clone(), token.clone())?),
+        None => None,
+    };
+
+    server::serve_clients(client, &shared, shutdown, &fatal).await;
+    token.cancel();
+    ticker.abort();
+    let _ = core_tx.send(CoreMsg::Stop).await;
+    drop(core_tx);
+    drop(shared);
+    drop(net);
+    let _ = tokio::task::spawn_blocking(move || core.join()).await;
+    if let Some(m) = metrics {
+        let _ = m.await;
+    }
+    let reason = fatal_reason.lock().expect("fatal lock").clone();
+    match reason {
+        Some(r) => Err(ServerError::Log(r)),
+        None => Ok(()),
+    }
+}
+
+/// The state rebuilt from disk: at startup, and when the peer must start over.
+struct Booted {
+    processor: Processor,
+    peer: ZabPeer,
+}
+
+/// Loads the database and the epoch files and builds the processor and the peer on them.
+fn boot(
+    store_conf: &StoreConfig,
+    zab_conf: &ZabConfig,
+    core_conf: &super::processor::CoreConfig,
+    start: Instant,
+) -> Result<Booted, ServerError> {
+    let recovered = store::recover_up_to(store_conf, None, zab_conf.commit_log_count)?;
+    let last_epoch = zab::zxid_epoch(recovered.last_zxid);
+    // Missing epoch files start from the epoch of the last logged txn, as in ZooKeeper.
+    let accepted_epoch = store::read_epoch(store_conf, "acceptedEpoch")?.unwrap_or(last_epoch);
+    let current_epoch = store::read_epoch(store_conf, "currentEpoch")?.unwrap_or(last_epoch);
+    let snapshot_zxid = store::latest_snapshot_zxid(store_conf)?.unwrap_or(0);
+    // Only txns logged after the snapshot are known to be of this server's history: a
+    // learner that installed its leader's snapshot may still hold an older history's txns
+    // before it (a crash before their removal), and they must never seed a DIFF.
+    let tail: Vec<Entry> = recovered
+        .tail
+        .iter()
+        .filter(|rec| rec.zxid > snapshot_zxid)
+        .map(|rec| Entry {
+            zxid: rec.zxid,
+            data: Bytes::from(store::encode_txn(rec)),
+        })
+        .collect();
+    let zab_recovered = zab::Recovered {
+        accepted_epoch,
+        current_epoch,
+        last_zxid: recovered.last_zxid,
+        tail,
+        snapshot_zxid,
+    };
+    tracing::info!(
+        sid = zab_conf.my_id,
+        "acceptedEpoch {accepted_epoch}, currentEpoch {current_epoch}, last zxid 0x{:x}, snapshot 0x{:x}",
+        recovered.last_zxid,
+        zab_recovered.snapshot_zxid
+    );
+    let now = clock(start);
+    let mut processor = Processor::restore(
+        core_conf.clone(),
+        recovered.tree,
+        &recovered.sessions,
+        recovered.last_zxid,
+        now,
+    );
+    processor.enable_quorum();
+    let peer = ZabPeer::new(zab_conf.clone(), zab_recovered, zab_ms(start))
+        .map_err(|e| ServerError::Log(format!("cannot start the ZAB peer: {e}")))?;
+    Ok(Booted { processor, peer })
+}
+
+fn zab_ms(start: Instant) -> u64 {
+    start.elapsed().as_millis() as u64
+}
+
+/// Errors of the core that stop the server: the disk failed, or the state is inconsistent.
+#[derive(Debug, thiserror::Error)]
+enum CoreError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Server(#[from] ServerError),
+    #[error("{0}")]
+    Inconsistent(String),
+}
+
+/// The core thread's state.
+struct QuorumCore {
+    p: Processor,
+    peer: ZabPeer,
+    log: TxnLog,
+    store: StoreConfig,
+    zab: ZabConfig,
+    net: Arc<Net>,
+    registry: Registry,
+    telemetry: Arc<Telemetry>,
+    info: ServerInfo,
+    start: Instant,
+    max_queued: usize,
+    /// Learner: when the next report of touched sessions goes to the leader (mono ms).
+    next_touch_report: i64,
+    touch_interval_ms: i64,
+    snap_count: u64,
+    /// Applied txns after which the next snapshot is taken.
+    next_snapshot: u64,
+    rng: rand::rngs::StdRng,
+    /// autopurge is on: old snapshots and logs go after each snapshot.
+    purge: bool,
+}
+
+impl QuorumCore {
+    fn run(&mut self, mut rx: mpsc::Receiver<CoreMsg>) -> Result<(), CoreError> {
+        const MAX_BATCH: usize = 1000;
+        self.drive()?;
+        loop {
+            let Some(first) = rx.blocking_recv() else {
+                return Ok(());
+            };
+            let mut stop = self.handle(first);
+            for _ in 0..MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(msg) => stop |= self.handle(msg),
+                    Err(_) => break,
+                }
+            }
+            self.drive()?;
+            if self.p.txns_since_snapshot() >= self.next_snapshot {
+                self.snapshot()?;
+            }
+            if stop {
+                self.log.sync()?;
+                return Ok(());
+            }
+        }
+    }
+
+    fn now(&self) -> Now {
+        clock(self.start)
+    }
+
+    /// One message; true for Stop.
+    fn handle(&mut self, msg: CoreMsg) -> bool {
+        match msg {
+            CoreMsg::Input(CoreInput::Tick) => {
+                let now = self.now();
+                self.p.step(CoreInput::Tick, now);
+                self.peer.step(zab_ms(self.start), Input::Tick);
+                if self.p.quorum_role() == Some(QuorumRole::Learner)
+                    && now.mono_ms >= self.next_touch_report
+                {
+                    self.next_touch_report = now.mono_ms + self.touch_interval_ms;
+                    let touched = self.p.take_touched();
+                    if !touched.is_empty() {
+                        let report = Processor::touch_report(touched);
+                        self.peer
+                            .step(zab_ms(self.start), Input::Forward(Bytes::from(report)));
+                    }
+                }
+            }
+            CoreMsg::Input(input) => {
+                if matches!(input, CoreInput::Request { .. }) {
+                    self.telemetry.outstanding.fetch_sub(1, Ordering::Relaxed);
+                }
+                let now = self.now();
+                self.p.step(input, now);
+            }
+            CoreMsg::Zab(input) => self.peer.step(zab_ms(self.start), input),
+            CoreMsg::FourLetter {
+                word,
+                conn,
+                addr,
+                mask,
+                reply,
+            } => {
+                self.refresh_figures();
+                self.p.four_letter_begin(conn, addr, self.now());
+                let text =
+                    four_letter::render(&word, mask, &mut self.p, &self.info, &self.telemetry);
+                self.p.four_letter_end(conn);
+                let _ = reply.send(text);
+            }
+            CoreMsg::Metrics { reply } => {
+                self.refresh_figures();
+                let _ = reply.send(four_letter::prometheus(
+                    &self.p,
+                    &self.info,
+                    &self.telemetry,
+                ));
+            }
+            CoreMsg::Stop => return true,
+        }
+        false
+    }
+
+    /// Moves outputs between the processor and the peer, performs the peer's actions, and
+    /// reports durable stores, until neither has anything more to say.
+    fn drive(&mut self) -> Result<(), CoreError> {
+        loop {
+            let out = self.p.take_output();
+            if !out.actions.is_empty() {
+                let registry = self.registry.lock().expect("registry lock");
+                for action in out.actions {
+                    deliver(&registry, action, self.max_queued);
+                }
+            }
+            for rec in out.proposals {
+                let data = Bytes::from(store::encode_txn(&rec));
+                match self.peer.propose(data) {
+                    Ok(zxid) if zxid == rec.zxid => {}
+                    Ok(zxid) => {
+                        // The processor and the peer count zxids separately; they must agree.
+                        tracing::error!(
+                            sid = self.zab.my_id,
+                            "the peer proposed 0x{zxid:x} for the processor's 0x{:x}: starting over",
+                            rec.zxid
+                        );
+                        return self.reboot();
+                    }
+                    // Not (or no longer) the leader: the role change drops the client.
+                    Err(_) => {}
+                }
+            }
+            let ms = zab_ms(self.start);
+            for f in out.forwards {
+                self.peer.step(ms, Input::Forward(Bytes::from(f)));
+            }
+            for token in out.syncs {
+                self.peer.step(ms, Input::Sync { token });
+            }
+            let actions = self.peer.take_actions();
+            if actions.is_empty() {
+                return Ok(());
+            }
+            let mut persisted = None;
+            let mut appended = false;
+            for action in actions {
+                match action {
+                    Action::Store { seq, op } => {
+                        if !self.store_op(op, &mut appended)? {
+                            return self.reboot();
+                        }
+                        persisted = Some(seq);
+                    }
+                    Action::Send { to, msg } => self.net.send(to, &msg),
+                    Action::SendSnapshot { to, zxid } => {
+                        if self.p.last_zxid() != zxid {
+                            return Err(CoreError::Inconsistent(format!(
+                                "asked for a snapshot at 0x{zxid:x}, applied 0x{:x}",
+                                self.p.last_zxid()
+                            )));
+                        }
+                        let data = store::serialize_snapshot(
+                            self.p.tree(),
+                            &self.p.sessions().all(),
+                            zxid,
+                        );
+                        self.net.send(
+                            to,
+                            &PeerMsg::Snap {
+                                zxid,
+                                data: Bytes::from(data),
+                            },
+                        );
+                    }
+                    Action::Elect { to, note } => self.net.elect(to, &note),
+                    Action::ConnectLeader { leader } => self.net.connect_leader(leader),
+                    Action::Disconnect { peer } => self.net.disconnect(peer),
+                    Action::Apply(entry) => {
+                        let rec = match store::decode_txn(&entry.data) {
+                            Ok(rec) if rec.zxid == entry.zxid => rec,
+                            Ok(rec) => {
+                                return Err(CoreError::Inconsistent(format!(
+                                    "committed entry 0x{:x} holds txn 0x{:x}",
+                                    entry.zxid, rec.zxid
+                                )));
+                            }
+                            Err(e) => {
+                                return Err(CoreError::Inconsistent(format!(
+                                    "committed entry 0x{:x} does not decode: {e}",
+                                    entry.zxid
+                                )));
+                            }
+                        };
+                        let now = self.now();
+                        self.p.apply_committed(rec, now);
+                    }
+                    Action::ResetState { zxid } => {
+                        self.log.sync()?;
+                        let r = store::recover_up_to(&self.store, Some(zxid), 0)?;
+                        if r.last_zxid != zxid {
+                            return Err(CoreError::Inconsistent(format!(
+                                "reset to 0x{zxid:x} but the disk holds up to 0x{:x}",
+                                r.last_zxid
+                            )));
+                        }
+                        tracing::info!(sid = self.zab.my_id, "state reset to 0x{zxid:x}");
+                        let now = self.now();
+                        self.p.reset_state(r.tree, &r.sessions, r.last_zxid, now);
+                    }
+                    Action::Serving(serving) => {
+                        let role = match serving {
+                            Some(Serving::Leader { epoch }) => QuorumRole::Leader { epoch },
+                            Some(Serving::Follower { .. } | Serving::Observer { .. }) => {
+                                QuorumRole::Learner
+                            }
+                            None => QuorumRole::NotServing,
+                        };
+                        tracing::info!(
+                            sid = self.zab.my_id,
+                            "serving: {:?} -> {role:?} ({})",
+                            self.p.quorum_role(),
+                            self.peer.state().name()
+                        );
+                        let now = self.now();
+                        self.p.set_quorum_role(role, now);
+                    }
+                    Action::Request { data, .. } => {
+                        let now = self.now();
+                        self.p.forwarded(&data, now);
+                    }
+                    Action::SyncDone { token } => {
+                        let now = self.now();
+                        self.p.sync_done(token, now);
+                    }
+                }
+            }
+            if let Some(seq) = persisted {
+                if appended {
+                    self.log.sync()?;
+                }
+                self.peer.step(zab_ms(self.start), Input::Persisted { seq });
+            }
+        }
+    }
+
+    /// Performs one store op; the log's appends are synced by the caller. False when the op
+    /// carries data that cannot be ours (a leader's bad txn or snapshot): the peer starts over.
+    fn store_op(&mut self, op: StoreOp, appended: &mut bool) -> Result<bool, CoreError> {
+        match op {
+            StoreOp::AcceptedEpoch(epoch) => {
+                store::write_epoch(&self.store, "acceptedEpoch", epoch)?;
+                tracing::info!(sid = self.zab.my_id, "acceptedEpoch = {epoch}");
+            }
+            StoreOp::CurrentEpoch(epoch) => {
+                store::write_epoch(&self.store, "currentEpoch", epoch)?;
+                tracing::info!(sid = self.zab.my_id, "currentEpoch = {epoch}");
+            }
+            StoreOp::Append(entry) => {
+                match store::decode_txn(&entry.data) {
+                    Ok(rec) if rec.zxid == entry.zxid => {}
+                    _ => {
+                        tracing::warn!(
+                            sid = self.zab.my_id,
+                            "refusing to log a txn 0x{:x} that does not decode as one",
+                            entry.zxid
+                        );
+                        return Ok(false);
+                    }
+                }
+                self.log.append_encoded(&[(entry.zxid, &entry.data)])?;
+                *appended = true;
+            }
+            StoreOp::Truncate(zxid) => {
+                tracing::info!(sid = self.zab.my_id, "truncating the log after 0x{zxid:x}");
+                self.log.truncate_after(zxid)?;
+            }
+            StoreOp::Snapshot { zxid, data } => {
+                match store::deserialize_snapshot(&data) {
+                    Ok(s) if s.zxid == zxid => {}
+                    other => {
+                        tracing::warn!(
+                            sid = self.zab.my_id,
+                            "refusing a snapshot at 0x{zxid:x}: {}",
+                            other.err().unwrap_or_else(|| "zxid mismatch".into())
+                        );
+                        return Ok(false);
+                    }
+                }
+                // Durable before anything reports its zxid (ZOOKEEPER-3642); the log after it
+                // is another history.
+                self.log.sync()?;
+                store::write_snapshot(&self.store, zxid, &data)?;
+                self.log.truncate_after(zxid)?;
+                store::remove_logs_covered_by(&self.store, zxid)?;
+                tracing::info!(
+                    sid = self.zab.my_id,
+                    "installed the leader's snapshot at 0x{zxid:x}"
+                );
+            }
+        }
+        Ok(true)
+    }
+
+    /// The peer's figures for the four-letter words.
+    fn refresh_figures(&mut self) {
+        let state = self.peer.state();
+        let peer_state = match state {
+            ServerState::Looking => state.name().to_string(),
+            _ => format!("{} - {}", state.name(), self.peer.phase().name()),
+        };
+        self.info.quorum = Some(QuorumFigures {
+            peer_state,
+            quorum_size: self.zab.voters.len(),
+            leader: (state == ServerState::Leading).then(|| self.peer.status()),
+        });
+    }
+
+    fn roll_point(&mut self) -> u64 {
+        let half = (self.snap_count / 2).max(1);
+        half + self
+            .rng
+            .random_range(1..=self.snap_count.saturating_sub(half).max(1))
+    }
+
+    /// Snapshots the applied (so committed) state and starts a new log file, so that a
+    /// restart replays a bounded log. Committed state is never truncated, so the peer may
+    /// keep believing in its older snapshot.
+    fn snapshot(&mut self) -> Result<(), CoreError> {
+        let zxid = self.p.last_zxid();
+        self.log.roll()?;
+        let image = store::serialize_snapshot(self.p.tree(), &self.p.sessions().all(), zxid);
+        tracing::info!(
+            sid = self.zab.my_id,
+            "Snapshotting: 0x{zxid:x} to {}",
+            self.store.snap_dir.display()
+        );
+        store::write_snapshot(&self.store, zxid, &image)?;
+        self.p.snapshot_taken();
+        self.next_snapshot = self.roll_point();
+        if self.purge {
+            match store::purge(&self.store) {
+                Ok(n) => tracing::info!("Purge task completed, {n} files removed"),
+                Err(e) => tracing::warn!("Error purging old snapshots and logs: {e}"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts the peer over from what is durable: after a leader sent something this server
+    /// must not take, or the processor and the peer disagree.
+    fn reboot(&mut self) -> Result<(), CoreError> {
+        self.log.sync()?;
+        self.net.disconnect_all();
+        let now = self.now();
+        // Every client goes (their closes are delivered) before the state is replaced.
+        self.p.set_quorum_role(QuorumRole::NotServing, now);
+        let out = self.p.take_output();
+        {
+            let registry = self.registry.lock().expect("registry lock");
+            for action in out.actions {
+                deliver(&registry, action, self.max_queued);
+            }
+        }
+        let booted = boot(&self.store, &self.zab, self.p.config(), self.start)?;
+        self.p = booted.processor;
+        self.peer = booted.peer;
+        self.log = TxnLog::new(self.store.clone());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::net::{frame_of, read_frame};
+    use super::*;
+
+    #[test]
+    fn server_lines_become_voters_observers_and_peer_addresses() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("myid"), "4\n").unwrap();
+        let text = format!(
+            "tickTime=500\ninitLimit=7\nsyncLimit=3\ndataDir={}\nclientPort=2181\n\
+             commitLogCount=42\n\
+             server.1=127.0.0.1:2888:3888\nserver.2=127.0.0.2:2888:3888;2182\n\
+             server.3=127.0.0.3:2888:3888:participant\nserver.4=127.0.0.4:2889:3889:observer\n",
+            dir.path().display()
+        );
+        let cfg = ZooCfg::parse(&dir.path().join("zoo.cfg"), &text).unwrap();
+        let q = QuorumConf::from_zoo_cfg(&cfg).unwrap();
+        assert_eq!(q.zab.my_id, 4);
+        assert_eq!(q.zab.voters, BTreeSet::from([1, 2, 3]));
+        assert_eq!(q.zab.observers, BTreeSet::from([4]));
+        assert_eq!(
+            (q.zab.tick_ms, q.zab.init_limit, q.zab.sync_limit),
+            (500, 7, 3)
+        );
+        assert_eq!(q.zab.commit_log_count, 42);
+        assert_eq!(
+            q.servers[&4],
+            PeerAddrs {
+                quorum: "127.0.0.4:2889".into(),
+                election: "127.0.0.4:3889".into(),
+            }
+        );
+        assert_eq!(q.servers[&2].quorum, "127.0.0.2:2888");
+        assert_eq!(
+            q.membership,
+            [
+                "server.1=127.0.0.1:2888:3888:participant",
+                "server.2=127.0.0.2:2888:3888:participant;0.0.0.0:2182",
+                "server.3=127.0.0.3:2888:3888:participant",
+                "server.4=127.0.0.4:2889:3889:observer",
+            ]
+        );
+        assert_eq!(my_ports(&q), (2889, 3889));
+    }
+
+    #[tokio::test]
+    async fn frames_over_the_limit_or_cut_short_are_errors_not_allocations() {
+        let mut big: &[u8] = &[0x7f, 0xff, 0xff, 0xff];
+        let err = read_frame(&mut big, 1024).await.unwrap_err();
+        assert!(err.to_string().contains("over the limit"), "{err}");
+        let mut short: &[u8] = &[0, 0, 0, 9, 1, 2];
+        assert!(read_frame(&mut short, 1024).await.is_err());
+        let framed = frame_of(|out| out.extend_from_slice(b"abc"));
+        let mut ok: &[u8] = &framed;
+        assert_eq!(read_frame(&mut ok, 1024).await.unwrap(), b"abc");
+    }
+}
