@@ -288,11 +288,21 @@ fn the_shipped_cluster_configuration() {
     assert_ne!(jn("127.0.0.1:8485"), jn("127.0.0.2:8485"));
     assert!(jn("127.0.0.3:8485").ends_with("journal-127.0.0.3:8485"));
 
-    // The shipped zoo.cfg is the standalone server ha.zookeeper.quorum names.
+    // The shipped zoo.cfg is the three-server quorum ha.zookeeper.quorum names, one server on
+    // each loopback host.
     let zoo = hdfs_ha::conf::ZooCfg::load(&conf_dir.join("zoo.cfg")).unwrap();
-    assert!(zoo.servers.is_empty());
+    let clients: Vec<String> = zoo
+        .servers
+        .values()
+        .map(|s| {
+            let (host, port) = s.client_address.clone().unwrap();
+            assert_eq!(host, s.host);
+            format!("{host}:{port}")
+        })
+        .collect();
+    assert_eq!(clients.len(), 3);
     assert_eq!(
         ha::zookeeper_quorum(&conf).unwrap().connect_string(),
-        format!("127.0.0.1:{}", zoo.client_port.unwrap())
+        clients.join(",")
     );
 }
