@@ -473,6 +473,16 @@ impl QuorumCore {
                 let now = self.now();
                 self.p.step(input, now);
             }
+            // A connection reports its end only while it is current, but a newer one with
+            // the same server may have been opened before the core reads the report: then
+            // the report is about a connection the peer has already replaced.
+            CoreMsg::Zab(Input::Disconnected { peer }) if self.net.has_link(peer) => {
+                tracing::debug!(
+                    sid = self.zab.my_id,
+                    peer,
+                    "ignoring the end of a replaced connection"
+                );
+            }
             CoreMsg::Zab(input) => self.peer.step(zab_ms(self.start), input),
             CoreMsg::FourLetter {
                 word,

@@ -155,6 +155,11 @@ impl Net {
         }
     }
 
+    /// Whether a connection with `peer` is current (open or being dialled).
+    pub(super) fn has_link(&self, peer: Sid) -> bool {
+        self.links.lock().expect("links lock").contains_key(&peer)
+    }
+
     pub(super) fn disconnect_all(&self) {
         for (_, link) in self.links.lock().expect("links lock").drain() {
             link.closed.cancel();
