@@ -290,7 +290,23 @@ fn the_shipped_cluster_configuration() {
 
     // The shipped zoo.cfg is the three-server quorum ha.zookeeper.quorum names, one server on
     // each loopback host.
-    let zoo = hdfs_ha::conf::ZooCfg::load(&conf_dir.join("zoo.cfg")).unwrap();
+    // Each server runs with a copy whose dataDir holds its myid, as start-dfs.sh makes them.
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(data.path().join("myid"), "1\n").unwrap();
+    let text: String = std::fs::read_to_string(conf_dir.join("zoo.cfg"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            if l.starts_with("dataDir=") {
+                format!("dataDir={}\n", data.path().display())
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let copy = data.path().join("zoo.cfg");
+    std::fs::write(&copy, text).unwrap();
+    let zoo = hdfs_ha::conf::ZooCfg::load(&copy).unwrap();
     let clients: Vec<String> = zoo
         .servers
         .values()
