@@ -269,34 +269,14 @@ pub async fn run(
             })?
     };
 
-    let shared = Arc::new(Shared {
-        core: core_tx.clone(),
-        registry: registry.clone(),
-        telemetry: telemetry.clone(),
-        whitelist: conf.four_letter_words.clone(),
-        max_buffer: conf.core.max_buffer,
-        max_client_cnxns: conf.max_client_cnxns,
-        per_ip: Mutex::new(HashMap::new()),
-        shutdown: token.clone(),
-    });
-    let ticker = {
-        let core_tx = core_tx.clone();
-        let token = token.clone();
-        tokio::spawn(async move {
-            let mut interval = tokio::time::interval(ZAB_TICK);
-            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = token.cancelled() => break,
-                    _ = interval.tick() => {
-                        if core_tx.send(CoreMsg::Input(CoreInput::Tick)).await.is_err() {
-                            break;
-                        }
-                    }
-                }
-            }
-        })
-    };
+    let shared = Shared::new(
+        core_tx.clone(),
+        registry.clone(),
+        telemetry.clone(),
+        &conf,
+        token.clone(),
+    );
+    let ticker = server::spawn_ticker(core_tx.clone(), token.clone(), ZAB_TICK);
     let metrics = match listeners.metrics {
         Some(l) => Some(server::serve_metrics(l, core_tx.clone(), token.clone())?),
         None => None,

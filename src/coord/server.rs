@@ -200,6 +200,51 @@ pub(super) struct Shared {
     pub(super) shutdown: CancellationToken,
 }
 
+impl Shared {
+    /// What every client connection of a server (standalone or quorum member) shares.
+    pub(super) fn new(
+        core: mpsc::Sender<CoreMsg>,
+        registry: Registry,
+        telemetry: Arc<Telemetry>,
+        conf: &ServerConf,
+        shutdown: CancellationToken,
+    ) -> Arc<Shared> {
+        Arc::new(Shared {
+            core,
+            registry,
+            telemetry,
+            whitelist: conf.four_letter_words.clone(),
+            max_buffer: conf.core.max_buffer,
+            max_client_cnxns: conf.max_client_cnxns,
+            per_ip: Mutex::new(HashMap::new()),
+            shutdown,
+        })
+    }
+}
+
+/// Sends the core a tick every `period` (a late tick is not made up for) until `token` is
+/// cancelled or the core is gone.
+pub(super) fn spawn_ticker(
+    core: mpsc::Sender<CoreMsg>,
+    token: CancellationToken,
+    period: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(period);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = token.cancelled() => break,
+                _ = interval.tick() => {
+                    if core.send(CoreMsg::Input(Input::Tick)).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    })
+}
+
 pub(super) fn clock(start: Instant) -> Now {
     Now {
         mono_ms: start.elapsed().as_millis() as i64,
@@ -334,36 +379,17 @@ pub async fn run(
     };
 
     let token = CancellationToken::new();
-    let shared = Arc::new(Shared {
-        core: core_tx.clone(),
-        registry: registry.clone(),
-        telemetry: telemetry.clone(),
-        whitelist: conf.four_letter_words.clone(),
-        max_buffer: conf.core.max_buffer,
-        max_client_cnxns: conf.max_client_cnxns,
-        per_ip: Mutex::new(HashMap::new()),
-        shutdown: token.clone(),
-    });
+    let shared = Shared::new(
+        core_tx.clone(),
+        registry.clone(),
+        telemetry.clone(),
+        &conf,
+        token.clone(),
+    );
 
     // Ticks: session expiry and container reaping.
-    let ticker = {
-        let core_tx = core_tx.clone();
-        let token = token.clone();
-        let period = Duration::from_millis(u64::from(conf.tick_time_ms.max(2) / 2));
-        tokio::spawn(async move {
-            let mut interval = tokio::time::interval(period);
-            loop {
-                tokio::select! {
-                    _ = token.cancelled() => break,
-                    _ = interval.tick() => {
-                        if core_tx.send(CoreMsg::Input(Input::Tick)).await.is_err() {
-                            break;
-                        }
-                    }
-                }
-            }
-        })
-    };
+    let period = Duration::from_millis(u64::from(conf.tick_time_ms.max(2) / 2));
+    let ticker = spawn_ticker(core_tx.clone(), token.clone(), period);
 
     let metrics = match listeners.metrics {
         Some(listener) => Some(serve_metrics(listener, core_tx.clone(), token.clone())?),

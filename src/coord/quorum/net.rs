@@ -297,20 +297,30 @@ async fn peer_connection(
     break_link(&net, peer, id).await;
 }
 
-/// Leader side of the quorum port: a learner's first frame names it.
-async fn accept_learners(net: Arc<Net>, listener: tokio::net::TcpListener) {
+/// The next connection on `listener`; `None` once the server stops. A failed accept (out of
+/// file descriptors, …) is logged and retried after a pause instead of spinning.
+async fn accept(
+    net: &Net,
+    listener: &tokio::net::TcpListener,
+    port: &str,
+) -> Option<(tokio::net::TcpStream, std::net::SocketAddr)> {
     loop {
-        let (mut stream, addr) = tokio::select! {
-            _ = net.token.cancelled() => return,
-            a = listener.accept() => match a {
-                Ok(a) => a,
+        tokio::select! {
+            _ = net.token.cancelled() => return None,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => return Some(accepted),
                 Err(e) => {
-                    tracing::warn!("quorum port accept failed: {e}");
+                    tracing::warn!("{port} port accept failed: {e}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
                 }
             },
-        };
+        }
+    }
+}
+
+/// Leader side of the quorum port: a learner's first frame names it.
+async fn accept_learners(net: Arc<Net>, listener: tokio::net::TcpListener) {
+    while let Some((mut stream, addr)) = accept(&net, &listener, "quorum").await {
         let net = net.clone();
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);
@@ -354,18 +364,7 @@ async fn accept_learners(net: Arc<Net>, listener: tokio::net::TcpListener) {
 /// The election port: only servers with a larger id dial us (ZooKeeper's rule, so each
 /// pair keeps one connection); a hello from a smaller id is dropped, it waits for our dial.
 async fn accept_election(net: Arc<Net>, listener: tokio::net::TcpListener) {
-    loop {
-        let (mut stream, addr) = tokio::select! {
-            _ = net.token.cancelled() => return,
-            a = listener.accept() => match a {
-                Ok(a) => a,
-                Err(e) => {
-                    tracing::warn!("election port accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
+    while let Some((mut stream, addr)) = accept(&net, &listener, "election").await {
         let net = net.clone();
         tokio::spawn(async move {
             let hello = tokio::time::timeout(
