@@ -124,6 +124,17 @@ impl Ensemble {
     }
 
     /// Waits until exactly one of `up` leads and the rest follow; returns the leader's index.
+    fn start_all(&mut self) {
+        for m in &mut self.members {
+            m.start();
+        }
+    }
+
+    /// Each member's client `host:port`, in member order.
+    fn client_addresses(&self) -> Vec<String> {
+        self.members.iter().map(Member::client_address).collect()
+    }
+
     fn wait_for_leader(&self, up: &[usize]) -> usize {
         let start = Instant::now();
         loop {
@@ -214,6 +225,19 @@ async fn client(address: &str) -> zk::Client {
 
 /// Waits until `path` holds `want` as `address` serves it (a server catches up by itself;
 /// reads are not linearizable, so a read right after another server's write may be stale).
+/// Waits until at least `n` writes of a load are acknowledged.
+fn wait_for_acks(acked: &Mutex<BTreeSet<String>>, n: usize) {
+    let start = Instant::now();
+    while acked.lock().unwrap().len() < n {
+        assert!(
+            start.elapsed() < ELECTION_DEADLINE,
+            "only {} writes acknowledged",
+            acked.lock().unwrap().len()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 async fn wait_for_data(address: &str, path: &str, want: &[u8]) {
     let c = client(address).await;
     let start = Instant::now();
@@ -249,9 +273,7 @@ async fn assert_children(address: &str, path: &str, want: &BTreeSet<String>) {
 #[test]
 fn three_servers_elect_replicate_survive_a_killed_leader_and_take_it_back() {
     let mut ensemble = Ensemble::new(3, 0, "snapCount=40\n");
-    for m in &mut ensemble.members {
-        m.start();
-    }
+    ensemble.start_all();
     let all = [0, 1, 2];
     let leader = ensemble.wait_for_leader(&all);
     // Hostile bytes on the peer ports of the leader and a follower change nothing.
@@ -263,11 +285,7 @@ fn three_servers_elect_replicate_survive_a_killed_leader_and_take_it_back() {
     assert_eq!(ensemble.wait_for_leader(&all), leader);
     let follower = (leader + 1) % 3;
     let other = (leader + 2) % 3;
-    let addresses: Vec<String> = ensemble
-        .members
-        .iter()
-        .map(Member::client_address)
-        .collect();
+    let addresses = ensemble.client_addresses();
     let address = |i: usize| addresses[i].clone();
     let persistent = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
     let rt = runtime();
@@ -309,17 +327,7 @@ fn three_servers_elect_replicate_survive_a_killed_leader_and_take_it_back() {
             }
         })
     };
-    let wait_acks = |n: usize| {
-        let start = Instant::now();
-        while acked.lock().unwrap().len() < n {
-            assert!(
-                start.elapsed() < ELECTION_DEADLINE,
-                "only {} writes acknowledged",
-                acked.lock().unwrap().len()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    };
+    let wait_acks = |n: usize| wait_for_acks(&acked, n);
     wait_acks(20);
     ensemble.members[leader]
         .daemon
@@ -356,9 +364,7 @@ fn three_servers_elect_replicate_survive_a_killed_leader_and_take_it_back() {
 #[test]
 fn a_follower_past_the_diff_window_gets_a_snapshot_and_an_observer_serves() {
     let mut ensemble = Ensemble::new(3, 1, "commitLogCount=20\n");
-    for m in &mut ensemble.members {
-        m.start();
-    }
+    ensemble.start_all();
     let voters = [0, 1, 2];
     let observer = 3;
     let leader = ensemble.wait_for_leader(&voters);
@@ -376,11 +382,7 @@ fn a_follower_past_the_diff_window_gets_a_snapshot_and_an_observer_serves() {
         .as_mut()
         .expect("running")
         .kill9();
-    let addresses: Vec<String> = ensemble
-        .members
-        .iter()
-        .map(Member::client_address)
-        .collect();
+    let addresses = ensemble.client_addresses();
     let persistent = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
     let rt = runtime();
     // Writes through the observer (forwarded, committed by the two voters left), far more
@@ -442,17 +444,11 @@ fn a_follower_past_the_diff_window_gets_a_snapshot_and_an_observer_serves() {
 #[test]
 fn a_session_on_a_follower_lives_while_it_pings_and_its_ephemeral_goes_when_it_expires() {
     let mut ensemble = Ensemble::new(3, 0, "");
-    for m in &mut ensemble.members {
-        m.start();
-    }
+    ensemble.start_all();
     let all = [0, 1, 2];
     let leader = ensemble.wait_for_leader(&all);
     let follower = (leader + 1) % 3;
-    let addresses: Vec<String> = ensemble
-        .members
-        .iter()
-        .map(Member::client_address)
-        .collect();
+    let addresses = ensemble.client_addresses();
     // A bare client (it never sends closeSession) with a 2 s session on a follower.
     let mut c = raw::Raw::new_session(&addresses[follower], 2_000);
     assert_eq!(c.timeout, 2_000);
@@ -492,16 +488,10 @@ fn a_session_on_a_follower_lives_while_it_pings_and_its_ephemeral_goes_when_it_e
 #[test]
 fn acknowledged_writes_survive_three_leader_kills_in_a_row() {
     let mut ensemble = Ensemble::new(3, 0, "snapCount=30\n");
-    for m in &mut ensemble.members {
-        m.start();
-    }
+    ensemble.start_all();
     let all = [0, 1, 2];
     let mut leader = ensemble.wait_for_leader(&all);
-    let addresses: Vec<String> = ensemble
-        .members
-        .iter()
-        .map(Member::client_address)
-        .collect();
+    let addresses = ensemble.client_addresses();
     let persistent = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
     let rt = runtime();
     rt.block_on(async {
@@ -551,17 +541,7 @@ fn acknowledged_writes_survive_three_leader_kills_in_a_row() {
             })
         })
         .collect();
-    let wait_acks = |n: usize| {
-        let start = Instant::now();
-        while acked.lock().unwrap().len() < n {
-            assert!(
-                start.elapsed() < ELECTION_DEADLINE,
-                "only {} writes acknowledged",
-                acked.lock().unwrap().len()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    };
+    let wait_acks = |n: usize| wait_for_acks(&acked, n);
     for round in 0..3 {
         let so_far = acked.lock().unwrap().len();
         wait_acks(so_far + 30);
@@ -595,16 +575,10 @@ fn acknowledged_writes_survive_three_leader_kills_in_a_row() {
 #[test]
 fn a_paused_leader_is_replaced_and_on_waking_follows_without_acknowledging_alone() {
     let mut ensemble = Ensemble::new(3, 0, "");
-    for m in &mut ensemble.members {
-        m.start();
-    }
+    ensemble.start_all();
     let all = [0, 1, 2];
     let old = ensemble.wait_for_leader(&all);
-    let addresses: Vec<String> = ensemble
-        .members
-        .iter()
-        .map(Member::client_address)
-        .collect();
+    let addresses = ensemble.client_addresses();
     let persistent = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
     let rt = runtime();
     let on_old = rt.block_on(async {
