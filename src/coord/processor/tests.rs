@@ -16,7 +16,7 @@ struct Harness {
 
 /// A decoded frame the core sent.
 #[derive(Debug, Clone, PartialEq)]
-enum Sent {
+pub(super) enum Sent {
     Connected(ConnectResponse),
     Reply {
         xid: i32,
@@ -26,6 +26,26 @@ enum Sent {
     },
     Event(WatcherEvent),
     Closed,
+}
+
+/// A frame the core sent: the connect response when it is a connection's first, else a reply
+/// or a watch event.
+pub(super) fn decode_frame(frame: &[u8], first: bool) -> Sent {
+    let body = &frame[4..];
+    if first {
+        return Sent::Connected(ConnectResponse::from_bytes(body, MAX).unwrap());
+    }
+    let hdr = ReplyHeader::read(&mut jute::Reader::new(body, MAX)).unwrap();
+    if hdr.xid == -1 {
+        Sent::Event(WatcherEvent::from_bytes(&body[16..], MAX).unwrap())
+    } else {
+        Sent::Reply {
+            xid: hdr.xid,
+            zxid: hdr.zxid,
+            err: hdr.err,
+            body: body[16..].to_vec(),
+        }
+    }
 }
 
 impl Harness {
@@ -61,31 +81,10 @@ impl Harness {
             .map(|a| match a {
                 Action::Close { conn } => (conn, Sent::Closed),
                 Action::Send { conn, frame } => {
-                    let body = &frame[4..];
-                    let hdr = ReplyHeader::read(&mut jute::Reader::new(body, MAX)).unwrap();
                     let first = !*handshaken.get(&conn).unwrap_or(&false)
                         && !self.next_xid.contains_key(&conn);
                     handshaken.insert(conn, true);
-                    if first {
-                        return (
-                            conn,
-                            Sent::Connected(ConnectResponse::from_bytes(body, MAX).unwrap()),
-                        );
-                    }
-                    if hdr.xid == -1 {
-                        let ev = WatcherEvent::from_bytes(&body[16..], MAX).unwrap();
-                        (conn, Sent::Event(ev))
-                    } else {
-                        (
-                            conn,
-                            Sent::Reply {
-                                xid: hdr.xid,
-                                zxid: hdr.zxid,
-                                err: hdr.err,
-                                body: body[16..].to_vec(),
-                            },
-                        )
-                    }
+                    (conn, decode_frame(&frame, first))
                 }
             })
             .collect()

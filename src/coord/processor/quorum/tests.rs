@@ -3,24 +3,11 @@
 //! majority of ACKs), so each ordering rule can be checked at the moment it matters.
 
 use super::*;
-use crate::coord::jute::ReplyHeader;
+use crate::coord::processor::tests::{Sent, decode_frame};
 use crate::coord::tree::open_acl_unsafe;
 
 const MAX: usize = jute::DEFAULT_MAX_BUFFER;
 const LEADER: usize = 0;
-
-#[derive(Debug, Clone, PartialEq)]
-enum Sent {
-    Connected(ConnectResponse),
-    Reply {
-        xid: i32,
-        zxid: i64,
-        err: i32,
-        body: Vec<u8>,
-    },
-    Event(WatcherEvent),
-    Closed,
-}
 
 /// Servers 0 (leader) .. n-1 (learners), each with its own connections.
 struct Ensemble {
@@ -123,33 +110,8 @@ impl Ensemble {
                 let s = match a {
                     Action::Close { conn } => (conn, Sent::Closed),
                     Action::Send { conn, frame } => {
-                        let body = &frame[4..];
-                        if self.handshaken[i].insert(conn) {
-                            (
-                                conn,
-                                Sent::Connected(ConnectResponse::from_bytes(body, MAX).unwrap()),
-                            )
-                        } else {
-                            let hdr = ReplyHeader::read(&mut jute::Reader::new(body, MAX)).unwrap();
-                            if hdr.xid == -1 {
-                                (
-                                    conn,
-                                    Sent::Event(
-                                        WatcherEvent::from_bytes(&body[16..], MAX).unwrap(),
-                                    ),
-                                )
-                            } else {
-                                (
-                                    conn,
-                                    Sent::Reply {
-                                        xid: hdr.xid,
-                                        zxid: hdr.zxid,
-                                        err: hdr.err,
-                                        body: body[16..].to_vec(),
-                                    },
-                                )
-                            }
-                        }
+                        let first = self.handshaken[i].insert(conn);
+                        (conn, decode_frame(&frame, first))
                     }
                 };
                 self.sent[i].push(s);
