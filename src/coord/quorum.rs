@@ -189,15 +189,6 @@ pub async fn run(
     let telemetry = Arc::new(Telemetry::default());
     let registry: Registry = Arc::new(Mutex::new(HashMap::new()));
     let info = ServerInfo {
-        client_port,
-        snap_dir: conf.store.snap_dir.clone(),
-        log_dir: conf.store.log_dir.clone(),
-        tick_time_ms: conf.tick_time_ms,
-        max_client_cnxns: conf.max_client_cnxns,
-        min_session_timeout_ms: conf.core.min_session_timeout_ms,
-        max_session_timeout_ms: conf.core.max_session_timeout_ms,
-        server_id: conf.server_id,
-        started: start,
         observer: quorum.zab.observers.contains(&my_id),
         quorum: Some(QuorumFigures::default()),
         ensemble: {
@@ -210,6 +201,7 @@ pub async fn run(
                 membership: quorum.membership.clone(),
             })
         },
+        ..server::standalone_info(&conf, client_port, start)
     };
     let (core_tx, core_rx) = mpsc::channel::<CoreMsg>(1000);
     let token = CancellationToken::new();

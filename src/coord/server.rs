@@ -200,6 +200,25 @@ pub(super) struct Shared {
     pub(super) shutdown: CancellationToken,
 }
 
+/// What the four-letter words report of a standalone server (a quorum member adds its role
+/// and ensemble).
+pub(super) fn standalone_info(conf: &ServerConf, client_port: u16, start: Instant) -> ServerInfo {
+    ServerInfo {
+        client_port,
+        snap_dir: conf.store.snap_dir.clone(),
+        log_dir: conf.store.log_dir.clone(),
+        tick_time_ms: conf.tick_time_ms,
+        max_client_cnxns: conf.max_client_cnxns,
+        min_session_timeout_ms: conf.core.min_session_timeout_ms,
+        max_session_timeout_ms: conf.core.max_session_timeout_ms,
+        server_id: conf.server_id,
+        started: start,
+        observer: false,
+        quorum: None,
+        ensemble: None,
+    }
+}
+
 impl Shared {
     /// What every client connection of a server (standalone or quorum member) shares.
     pub(super) fn new(
@@ -304,20 +323,7 @@ pub async fn run(
     );
     let telemetry = Arc::new(Telemetry::default());
     let registry: Registry = Arc::new(Mutex::new(HashMap::new()));
-    let info = ServerInfo {
-        client_port,
-        snap_dir: conf.store.snap_dir.clone(),
-        log_dir: conf.store.log_dir.clone(),
-        tick_time_ms: conf.tick_time_ms,
-        max_client_cnxns: conf.max_client_cnxns,
-        min_session_timeout_ms: conf.core.min_session_timeout_ms,
-        max_session_timeout_ms: conf.core.max_session_timeout_ms,
-        server_id: conf.server_id,
-        started: start,
-        observer: false,
-        quorum: None,
-        ensemble: None,
-    };
+    let info = standalone_info(&conf, client_port, start);
 
     let (core_tx, core_rx) = mpsc::channel::<CoreMsg>(1000);
     let (sync_tx, sync_rx) = std::sync::mpsc::sync_channel::<Batch>(64);
