@@ -10,6 +10,7 @@
 //! - [`coord`] — the ZooKeeper-compatible coordination server (`zkserver`, `zkcli`).
 //! - [`admin`] — the `hdfs` front: Hadoop-style command lines, `getconf`, `version`.
 //! - [`host`] — this machine's host name.
+//! - [`java_data`] — Java's `DataOutput`/`DataInput` and Hadoop's `Writable` primitives.
 //! - [`log`] — the log line format every binary writes (log4j's default pattern).
 //! - [`zkfc`] — the ZK failover controller: elector, health monitor, fencing, the daemon.
 //! - [`local_cluster`] — daemons of a loopback cluster as child processes (for benchmarks).
@@ -21,6 +22,7 @@ pub mod conf;
 pub mod coord;
 pub mod host;
 pub mod ipc;
+pub mod java_data;
 pub mod journal;
 pub mod local_cluster;
 pub mod log;

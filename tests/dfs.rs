@@ -213,11 +213,11 @@ impl ClientProtocol for FakeNameNode {
     ) -> Result<pb::AppendResponseProto, RemoteException> {
         self.admit("append", &r.call, &r.user, true)?;
         let mut shared = self.shared.lock().unwrap();
-        let op = shared
+        let ops = shared
             .namespace
-            .plan_append(&r.src, r.length, now_ms())
+            .plan_append(&r.src, r.length, now_ms(), "127.0.0.1")
             .map_err(refused)?;
-        FakeNameNode::apply(&mut shared.namespace, vec![op])?;
+        FakeNameNode::apply(&mut shared.namespace, ops)?;
         let status = shared.namespace.get_file_info(&r.src).map_err(refused)?;
         Ok(pb::AppendResponseProto {
             fs: status.map(proto_status),

@@ -299,6 +299,7 @@ fn empty_image(identity: &NamespaceIdentity, conf: &NameNodeConf) -> FsImage {
     FsImage {
         txid: 0,
         identity: identity.clone(),
+        ids: ns.ids(),
         entries: ns.entries(),
     }
 }

@@ -220,34 +220,7 @@ impl<'a> Reader<'a> {
 
 /// UTF-8, or Java's modified UTF-8 (CESU-8 surrogate pairs) converted to UTF-8.
 fn decode_string(bytes: &[u8]) -> Result<String, JuteError> {
-    if let Ok(s) = std::str::from_utf8(bytes) {
-        return Ok(s.to_string());
-    }
-    // Decode as a sequence of UTF-16 code units from 1/2/3-byte sequences.
-    let mut units: Vec<u16> = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        let cont = |k: usize| -> Result<u16, JuteError> {
-            match bytes.get(i + k) {
-                Some(c) if c & 0xc0 == 0x80 => Ok(u16::from(c & 0x3f)),
-                _ => Err(JuteError::BadString),
-            }
-        };
-        if b < 0x80 {
-            units.push(u16::from(b));
-            i += 1;
-        } else if b & 0xe0 == 0xc0 {
-            units.push((u16::from(b & 0x1f) << 6) | cont(1)?);
-            i += 2;
-        } else if b & 0xf0 == 0xe0 {
-            units.push((u16::from(b & 0x0f) << 12) | (cont(1)? << 6) | cont(2)?);
-            i += 3;
-        } else {
-            return Err(JuteError::BadString);
-        }
-    }
-    String::from_utf16(&units).map_err(|_| JuteError::BadString)
+    crate::java_data::decode_modified_utf8(bytes).ok_or(JuteError::BadString)
 }
 
 /// A value with a jute encoding.

@@ -9,7 +9,8 @@
 //! current/last-writer-epoch       "<decimal>\n"
 //! current/committed-txid          8-byte big-endian long, written in place (BestEffortLongFile)
 //! current/paxos/<segment start>   PersistedRecoveryPaxosData, length-delimited protobuf, crc32c
-//!                                 of those bytes (u32 big-endian), "\n", text rendering (debug only)
+//!                                 of those bytes (u32 big-endian), "\n", text rendering; Hadoop's
+//!                                 files (no crc32c) are read when their text agrees
 //! current/edits_inprogress_<start>, edits_<start>-<end>, ...   segments, named by `EditFile`
 //! ```
 //!
@@ -506,43 +507,67 @@ fn paxos_text(data: &PaxosData) -> String {
     )
 }
 
+/// Reads a paxos file as we write it (checksum, newline, text) or as Hadoop's JournalNode
+/// writes it (newline, text: no checksum). A file without our checksum is accepted only when
+/// the text after the message states the same txids and epoch, so damage to either is caught.
 fn decode_paxos(bytes: &[u8]) -> Result<PaxosData, String> {
     let mut rest = bytes;
     let len = prost::decode_length_delimiter(&mut rest)
         .map_err(|err| format!("paxos data has no valid length prefix: {err}"))?;
-    let message_end = (bytes.len() - rest.len()).saturating_add(len);
+    let message_start = bytes.len() - rest.len();
+    let message_end = message_start.saturating_add(len);
     let crc_end = message_end.saturating_add(PAXOS_CRC_LEN);
-    if bytes.len() <= crc_end {
+    let after = bytes.get(message_end..).unwrap_or_default();
+    let decode = || {
+        PersistedRecoveryPaxosData::decode(&bytes[message_start..message_end])
+            .map(|message| PaxosData {
+                segment: SegmentState {
+                    start_txid: message.segment_state.start_tx_id,
+                    end_txid: message.segment_state.end_tx_id,
+                    in_progress: message.segment_state.is_in_progress,
+                },
+                accepted_in_epoch: message.accepted_in_epoch,
+            })
+            .map_err(|err| format!("paxos data does not decode: {err}"))
+    };
+    let ours = after.len() > PAXOS_CRC_LEN && after[PAXOS_CRC_LEN] == b'\n';
+    let hadoops = after.first() == Some(&b'\n');
+    if ours {
+        let stored = u32::from_be_bytes(
+            bytes[message_end..crc_end]
+                .try_into()
+                .map_err(|_| "paxos checksum is not 4 bytes".to_string())?,
+        );
+        let computed = crc32c::crc32c(&bytes[..message_end]);
+        if stored == computed {
+            return decode();
+        }
+        if !hadoops {
+            return Err(format!(
+                "paxos data checksum mismatch: stored {stored:#010x}, computed {computed:#010x}"
+            ));
+        }
+    }
+    if hadoops {
+        let data = decode()?;
+        let text = String::from_utf8_lossy(&after[1..]);
+        let states = |field: &str, value: u64| text.contains(&format!("{field}: {value}\n"));
+        if states("startTxId", data.segment.start_txid)
+            && states("endTxId", data.segment.end_txid)
+            && states("acceptedInEpoch", data.accepted_in_epoch)
+        {
+            return Ok(data);
+        }
+        return Err("paxos data does not match the text written after it".to_string());
+    }
+    if after.len() <= PAXOS_CRC_LEN {
         return Err(format!(
             "paxos data is truncated: {} bytes, expected at least {}",
             bytes.len(),
             crc_end.saturating_add(1)
         ));
     }
-    let stored = u32::from_be_bytes(
-        bytes[message_end..crc_end]
-            .try_into()
-            .map_err(|_| "paxos checksum is not 4 bytes".to_string())?,
-    );
-    let computed = crc32c::crc32c(&bytes[..message_end]);
-    if stored != computed {
-        return Err(format!(
-            "paxos data checksum mismatch: stored {stored:#010x}, computed {computed:#010x}"
-        ));
-    }
-    if bytes[crc_end] != b'\n' {
-        return Err("paxos data is not followed by a newline".to_string());
-    }
-    let message = PersistedRecoveryPaxosData::decode(&bytes[bytes.len() - rest.len()..message_end])
-        .map_err(|err| format!("paxos data does not decode: {err}"))?;
-    Ok(PaxosData {
-        segment: SegmentState {
-            start_txid: message.segment_state.start_tx_id,
-            end_txid: message.segment_state.end_tx_id,
-            in_progress: message.segment_state.is_in_progress,
-        },
-        accepted_in_epoch: message.accepted_in_epoch,
-    })
+    Err("paxos data is not followed by a newline".to_string())
 }
 
 #[cfg(test)]
@@ -919,6 +944,20 @@ mod tests {
         // The text after the newline is for people only.
         fs::write(&path, &whole[..16]).unwrap();
         assert_eq!(s.read_paxos(4).unwrap(), Some(paxos(4, 9, 3)));
+        // A Hadoop JournalNode's file: the message, a newline and Java's text rendering, no
+        // checksum; read when the text agrees with the message, refused when it does not.
+        let message = &whole[..11];
+        let java_text = "segmentState {\n  startTxId: 4\n  endTxId: 9\n  isInProgress: true\n}\n\
+                         acceptedInEpoch: 3\n\n";
+        fs::write(&path, [message, b"\n", java_text.as_bytes()].concat()).unwrap();
+        assert_eq!(s.read_paxos(4).unwrap(), Some(paxos(4, 9, 3)));
+        let lying = java_text.replace("endTxId: 9", "endTxId: 8");
+        fs::write(&path, [message, b"\n", lying.as_bytes()].concat()).unwrap();
+        assert_invalid_data(
+            s.read_paxos(4).unwrap_err(),
+            &path,
+            "does not match the text",
+        );
         // Leftover temp files are not decisions.
         fs::write(dir.join("current/paxos/7.tmp"), b"x").unwrap();
         assert_eq!(s.list_paxos().unwrap(), vec![4]);

@@ -890,10 +890,12 @@ impl<S: JournalStorage> Journal<S> {
             }
         }
         self.storage.append(&temp, &[], true)?;
-        let scan = self.storage.scan(&temp, false)?;
+        // A copy of a Hadoop JournalNode's in-progress segment ends in its preallocation
+        // padding: that is dropped (and the drop made durable), anything else is refused.
+        let scan = self.storage.scan(&temp, true)?;
         if scan.first_txid != Some(segment.start_txid)
             || scan.last_txid != Some(segment.end_txid)
-            || scan.tail_len != 0
+            || (scan.tail_len != 0 && !scan.tail_is_padding)
         {
             let _ = self.storage.delete(&temp);
             return Err(JournalError::Download(format!(
@@ -1114,7 +1116,15 @@ impl<S: JournalStorage> Journal<S> {
             let scan = self
                 .storage
                 .scan(&latest, matches!(latest, EditFile::InProgress { .. }))?;
-            if scan.tail_len > 0 {
+            if scan.tail_is_padding {
+                tracing::info!(
+                    jid = %self.jid,
+                    "Dropped {} bytes of OP_INVALID preallocation at the end of {}{}",
+                    scan.tail_len,
+                    self.file_path(&latest),
+                    self.suffix()
+                );
+            } else if scan.tail_len > 0 {
                 tracing::warn!(
                     jid = %self.jid,
                     "Truncated {} bytes at the end of {} ({}){}",

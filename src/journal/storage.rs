@@ -198,6 +198,9 @@ pub struct EditFileScan {
     pub tail_len: u64,
     /// Why the tail is bad, when there is one.
     pub tail_problem: Option<String>,
+    /// Whether the tail is only OP_INVALID preallocation (as Hadoop leaves an in-progress
+    /// segment): nothing was lost.
+    pub tail_is_padding: bool,
 }
 
 impl EditFileScan {
@@ -247,7 +250,7 @@ pub trait JournalStorage: Send {
 /// Scans the bytes of an edit file (header and records); the first record must carry
 /// `expected_first` when given. Shared by every storage so that all judge files alike.
 pub fn scan_edit_bytes(bytes: &[u8], expected_first: Option<u64>) -> EditFileScan {
-    use super::edits::{HEADER_LEN, parse_segment_header, scan_records};
+    use super::edits::{HEADER_LEN, TailProblem, parse_segment_header, scan_records};
     let layout_version = match parse_segment_header(bytes) {
         Ok(version) => version,
         Err(reason) => {
@@ -259,11 +262,13 @@ pub fn scan_edit_bytes(bytes: &[u8], expected_first: Option<u64>) -> EditFileSca
                 valid_len: 0,
                 tail_len: bytes.len() as u64,
                 tail_problem: (!bytes.is_empty()).then_some(reason),
+                tail_is_padding: false,
             };
         }
     };
     let records = scan_records(&bytes[HEADER_LEN..], expected_first);
     let valid_len = (HEADER_LEN + records.valid_len) as u64;
+    let tail_is_padding = matches!(records.problem, Some(TailProblem::Padding { .. }));
     EditFileScan {
         layout_version: Some(layout_version),
         first_txid: records.first_txid,
@@ -272,6 +277,7 @@ pub fn scan_edit_bytes(bytes: &[u8], expected_first: Option<u64>) -> EditFileSca
         valid_len,
         tail_len: bytes.len() as u64 - valid_len,
         tail_problem: records.problem.map(|p| p.to_string()),
+        tail_is_padding,
     }
 }
 

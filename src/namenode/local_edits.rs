@@ -516,7 +516,9 @@ mod tests {
         let segments = recover_segments(&[dir.path().to_path_buf()]).unwrap();
         let err = read_segment(&segments[0]).unwrap_err();
         assert!(
-            err.contains(name) && err.contains("checksum mismatch at txid 4"),
+            err.contains(name)
+                && err.contains("Transaction is corrupt")
+                && err.contains("at txid 4"),
             "{err}"
         );
         // A file shorter than its name says is refused too.

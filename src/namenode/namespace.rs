@@ -1,12 +1,12 @@
-//! The namespace: a tree of directories and files (path, length, replication, permission,
-//! owner, group, times; no blocks). Changes are *planned* against the current tree (checked,
+//! The namespace: a tree of directories and files (path, replication, permission, owner,
+//! group, times, and blocks that exist only as ids and lengths: no DataNode holds them). Changes are *planned* against the current tree (checked,
 //! with Hadoop's exceptions and messages) into edit ops, and *applied* from edit ops — the same
 //! `apply` serves the active, the standby tailing edits, and loading at startup, so every
 //! NameNode that applies the same ops holds the same tree.
 
 use std::collections::BTreeMap;
 
-use super::ops::{Attributes, EditOp};
+use super::ops::{Attributes, Block, EditOp};
 
 /// A refusal, as the Hadoop exception a client sees (`class` is its simple name).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,10 +54,104 @@ enum INode {
     },
     File {
         meta: Meta,
-        length: u64,
+        blocks: Vec<Block>,
         replication: u16,
         block_size: u64,
     },
+}
+
+/// The last inode id, block id and generation stamp handed out: new ones continue from
+/// them, so that no id is ever reused (they travel in images and advance with every op).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ids {
+    pub last_inode_id: u64,
+    pub last_block_id: u64,
+    pub last_genstamp: u64,
+}
+
+impl Default for Ids {
+    /// Hadoop's starting points: the root is inode 16385 (`INodeId.ROOT_INODE_ID`), block ids
+    /// start after 2^30 (`SequentialBlockIdGenerator.LAST_RESERVED_BLOCK_ID`) and generation
+    /// stamps after 1000 (`GenerationStamp.LAST_RESERVED_STAMP`).
+    fn default() -> Self {
+        Ids {
+            last_inode_id: 16385,
+            last_block_id: 1 << 30,
+            last_genstamp: 1000,
+        }
+    }
+}
+
+impl Ids {
+    fn next_inode_id(&mut self) -> u64 {
+        self.last_inode_id += 1;
+        self.last_inode_id
+    }
+
+    /// Blocks that take a file from `blocks` to `new_length` bytes: the last block is filled
+    /// up to `block_size`, then new blocks are allocated.
+    fn grow(&mut self, blocks: &[Block], new_length: u64, block_size: u64) -> Vec<Block> {
+        let block_size = block_size.max(1);
+        let mut out = blocks.to_vec();
+        let mut missing = new_length.saturating_sub(file_length(blocks));
+        if let Some(last) = out.last_mut() {
+            let room = block_size.saturating_sub(last.num_bytes).min(missing);
+            last.num_bytes += room;
+            missing -= room;
+        }
+        while missing > 0 {
+            let num_bytes = missing.min(block_size);
+            self.last_block_id += 1;
+            self.last_genstamp += 1;
+            out.push(Block {
+                id: self.last_block_id,
+                num_bytes,
+                genstamp: self.last_genstamp,
+            });
+            missing -= num_bytes;
+        }
+        out
+    }
+
+    /// Advances past the ids an applied op used.
+    fn saw_inode(&mut self, id: u64) {
+        self.last_inode_id = self.last_inode_id.max(id);
+    }
+
+    fn saw_blocks(&mut self, blocks: &[Block]) {
+        for block in blocks {
+            self.last_block_id = self.last_block_id.max(block.id);
+            self.last_genstamp = self.last_genstamp.max(block.genstamp);
+        }
+    }
+}
+
+fn file_length(blocks: &[Block]) -> u64 {
+    blocks.iter().map(|b| b.num_bytes).sum()
+}
+
+/// The client name a call from `machine` writes a file under (the mock's client protocol
+/// names the caller's address only).
+fn client_name(machine: &str) -> String {
+    format!("DFSClient_NONMAPREDUCE_{machine}")
+}
+
+/// Hadoop's limits on a path a client names (`NameNodeRpcServer.checkPathLength`).
+const MAX_PATH_LENGTH: usize = 8000;
+const MAX_PATH_DEPTH: usize = 1000;
+
+/// Refuses a path over Hadoop's limits, as `call` (`mkdirs`, `create`, `rename`) does.
+fn check_path_length(call: &str, path: &str, parts: &[&str]) -> Result<(), NamespaceError> {
+    if path.encode_utf16().count() > MAX_PATH_LENGTH || parts.len() > MAX_PATH_DEPTH {
+        return Err(NamespaceError::new(
+            "IOException",
+            format!(
+                "{call}: Pathname too long.  Limit {MAX_PATH_LENGTH} characters, \
+                 {MAX_PATH_DEPTH} levels."
+            ),
+        ));
+    }
+    Ok(())
 }
 
 impl INode {
@@ -76,11 +170,11 @@ impl INode {
         let (is_dir, length, replication, block_size, children) = match self {
             INode::Dir { children, .. } => (true, 0, 0, 0, children.len() as i32),
             INode::File {
-                length,
+                blocks,
                 replication,
                 block_size,
                 ..
-            } => (false, *length, *replication, *block_size, 0),
+            } => (false, file_length(blocks), *replication, *block_size, 0),
         };
         FileStatus {
             name: name.to_string(),
@@ -120,6 +214,8 @@ pub struct FileStatus {
 pub struct ImageEntry {
     pub path: String,
     pub status: FileStatus,
+    /// A file's blocks (their lengths sum to `status.length`); none for a directory.
+    pub blocks: Vec<Block>,
 }
 
 /// The path components of a valid absolute path (Hadoop's `DFSUtil.isValidName`): it starts
@@ -155,6 +251,7 @@ pub fn normalize(path: &str) -> Result<String, NamespaceError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Namespace {
     root: INode,
+    ids: Ids,
 }
 
 impl Namespace {
@@ -165,7 +262,13 @@ impl Namespace {
                 meta: Meta::from_attrs(root_attrs),
                 children: BTreeMap::new(),
             },
+            ids: Ids::default(),
         }
+    }
+
+    /// The last ids handed out (they go into images).
+    pub fn ids(&self) -> Ids {
+        self.ids
     }
 
     fn lookup(&self, parts: &[&str]) -> Option<&INode> {
@@ -232,6 +335,20 @@ impl Namespace {
         create_parent: bool,
     ) -> Result<Vec<EditOp>, NamespaceError> {
         let parts = components(path)?;
+        check_path_length("mkdirs", path, &parts)?;
+        let mut ids = self.ids;
+        self.mkdir_ops(path, attrs, create_parent, &mut ids)
+    }
+
+    /// The ops of `mkdirs`, with inode ids from `ids`.
+    fn mkdir_ops(
+        &self,
+        path: &str,
+        attrs: &Attributes,
+        create_parent: bool,
+        ids: &mut Ids,
+    ) -> Result<Vec<EditOp>, NamespaceError> {
+        let parts = components(path)?;
         if let Some(file) = self.file_ancestor(&parts) {
             return Err(NamespaceError::new(
                 "ParentNotDirectoryException",
@@ -262,6 +379,7 @@ impl Namespace {
         }
         Ok((existing..parts.len())
             .map(|i| EditOp::Mkdir {
+                inode_id: ids.next_inode_id(),
                 path: format!("/{}", parts[..=i].join("/")),
                 attrs: Attributes {
                     // Parents made on the way get write+execute for the owner, as Hadoop does.
@@ -291,6 +409,7 @@ impl Namespace {
         client: &str,
     ) -> Result<Vec<EditOp>, NamespaceError> {
         let parts = components(path)?;
+        check_path_length("create", path, &parts)?;
         let path = normalize(path)?;
         if parts.is_empty() {
             return Err(NamespaceError::new(
@@ -320,6 +439,7 @@ impl Namespace {
             _ => {}
         }
         let mut ops = Vec::new();
+        let mut ids = self.ids;
         let parent = &parts[..parts.len() - 1];
         if self.lookup(parent).is_none() {
             if !create_parent {
@@ -332,26 +452,41 @@ impl Namespace {
                 permission: 0o755,
                 ..attrs.clone()
             };
-            ops.extend(self.plan_mkdirs(&format!("/{}", parent.join("/")), &dir_attrs, true)?);
+            let parent = format!("/{}", parent.join("/"));
+            ops.extend(self.mkdir_ops(&parent, &dir_attrs, true, &mut ids)?);
         }
+        // Hadoop logs a create as the file opened (OP_ADD), then, when the writer is done,
+        // closed with its blocks (OP_CLOSE); the mock writes all of it at once.
         ops.push(EditOp::Add {
-            path,
+            inode_id: ids.next_inode_id(),
+            path: path.clone(),
             attrs: attrs.clone(),
             replication,
-            length,
             block_size,
             overwrite,
+            client_name: client_name(client),
+            client_machine: client.to_string(),
+        });
+        ops.push(EditOp::Close {
+            path,
+            attrs: attrs.clone(),
+            atime: attrs.mtime,
+            replication,
+            block_size,
+            blocks: ids.grow(&[], length, block_size),
         });
         Ok(ops)
     }
 
-    /// Plans `append` (the file grows by `length` bytes).
+    /// Plans `append` by `client` (the file grows by `length` bytes): the file reopened
+    /// (OP_APPEND), then closed with its grown blocks (OP_CLOSE).
     pub fn plan_append(
         &self,
         path: &str,
         length: u64,
         mtime: u64,
-    ) -> Result<EditOp, NamespaceError> {
+        client: &str,
+    ) -> Result<Vec<EditOp>, NamespaceError> {
         let parts = components(path)?;
         let path = normalize(path)?;
         match self.lookup(&parts) {
@@ -364,12 +499,33 @@ impl Namespace {
                 format!("Failed to append to non-existent file {path}, which is a directory"),
             )),
             Some(INode::File {
-                length: current, ..
-            }) => Ok(EditOp::Append {
-                path,
-                new_length: current.saturating_add(length),
-                mtime,
-            }),
+                meta,
+                blocks,
+                replication,
+                block_size,
+            }) => {
+                let new_length = file_length(blocks).saturating_add(length);
+                Ok(vec![
+                    EditOp::Append {
+                        path: path.clone(),
+                        client_name: client_name(client),
+                        client_machine: client.to_string(),
+                    },
+                    EditOp::Close {
+                        path,
+                        attrs: Attributes {
+                            permission: meta.permission,
+                            owner: meta.owner.clone(),
+                            group: meta.group.clone(),
+                            mtime,
+                        },
+                        atime: meta.atime,
+                        replication: *replication,
+                        block_size: *block_size,
+                        blocks: { self.ids }.grow(blocks, new_length, *block_size),
+                    },
+                ])
+            }
         }
     }
 
@@ -408,6 +564,7 @@ impl Namespace {
     ) -> Result<Option<EditOp>, NamespaceError> {
         let src_parts = components(src)?;
         let dst_parts = components(dst)?;
+        check_path_length("rename", dst, &dst_parts)?;
         let src = normalize(src)?;
         let mut dst = normalize(dst)?;
         if src_parts.is_empty() || self.lookup(&src_parts).is_none() {
@@ -445,7 +602,11 @@ impl Namespace {
             |what: &str| NamespaceError::new("IOException", format!("cannot apply {op:?}: {what}"));
         match op {
             EditOp::StartLogSegment | EditOp::EndLogSegment => Ok(()),
-            EditOp::Mkdir { path, attrs } => {
+            EditOp::Mkdir {
+                inode_id,
+                path,
+                attrs,
+            } => {
                 let parts = components(path)?;
                 let (name, parent) = parts
                     .split_last()
@@ -471,13 +632,14 @@ impl Namespace {
                     },
                 );
                 meta.mtime = attrs.mtime;
+                self.ids.saw_inode(*inode_id);
                 Ok(())
             }
             EditOp::Add {
+                inode_id,
                 path,
                 attrs,
                 replication,
-                length,
                 block_size,
                 ..
             } => {
@@ -498,26 +660,47 @@ impl Namespace {
                     name.to_string(),
                     INode::File {
                         meta: Meta::from_attrs(attrs),
-                        length: *length,
+                        blocks: Vec::new(),
                         replication: *replication,
                         block_size: *block_size,
                     },
                 );
                 meta.mtime = attrs.mtime;
+                self.ids.saw_inode(*inode_id);
                 Ok(())
             }
-            EditOp::Append {
+            EditOp::Close {
                 path,
-                new_length,
-                mtime,
+                attrs,
+                atime,
+                replication,
+                block_size,
+                blocks,
             } => {
                 let parts = components(path)?;
-                match self.lookup_mut(&parts) {
-                    Some(INode::File { meta, length, .. }) => {
-                        *length = *new_length;
-                        meta.mtime = *mtime;
-                        Ok(())
-                    }
+                let Some(INode::File {
+                    meta,
+                    blocks: current,
+                    replication: current_replication,
+                    block_size: current_block_size,
+                }) = self.lookup_mut(&parts)
+                else {
+                    return Err(diverged("no such file"));
+                };
+                *meta = Meta {
+                    atime: *atime,
+                    ..Meta::from_attrs(attrs)
+                };
+                current.clone_from(blocks);
+                *current_replication = *replication;
+                *current_block_size = *block_size;
+                self.ids.saw_blocks(blocks);
+                Ok(())
+            }
+            EditOp::Append { path, .. } => {
+                let parts = components(path)?;
+                match self.lookup(&parts) {
+                    Some(INode::File { .. }) => Ok(()),
                     _ => Err(diverged("no such file")),
                 }
             }
@@ -576,6 +759,10 @@ impl Namespace {
             out.push(ImageEntry {
                 path: path.clone(),
                 status: node.status(name),
+                blocks: match node {
+                    INode::File { blocks, .. } => blocks.clone(),
+                    INode::Dir { .. } => Vec::new(),
+                },
             });
             if let INode::Dir { children, .. } = node {
                 for (child, n) in children {
@@ -593,8 +780,9 @@ impl Namespace {
         out
     }
 
-    /// Rebuilds a namespace from image entries (the root first, parents before children).
-    pub fn from_entries(entries: &[ImageEntry]) -> Result<Namespace, NamespaceError> {
+    /// Rebuilds a namespace from image entries (the root first, parents before children) and
+    /// the image's last ids.
+    pub fn from_entries(entries: &[ImageEntry], ids: Ids) -> Result<Namespace, NamespaceError> {
         let bad = |what: String| NamespaceError::new("IOException", format!("bad image: {what}"));
         let (root, rest) = entries.split_first().ok_or_else(|| bad("no root".into()))?;
         if root.path != "/" || !root.status.is_dir {
@@ -612,6 +800,7 @@ impl Namespace {
                 meta: meta_of(&root.status),
                 children: BTreeMap::new(),
             },
+            ids,
         };
         for entry in rest {
             let parts = components(&entry.path)?;
@@ -629,9 +818,17 @@ impl Namespace {
                     children: BTreeMap::new(),
                 }
             } else {
+                if file_length(&entry.blocks) != s.length {
+                    return Err(bad(format!(
+                        "{} is {} bytes but its blocks hold {}",
+                        entry.path,
+                        s.length,
+                        file_length(&entry.blocks)
+                    )));
+                }
                 INode::File {
                     meta,
-                    length: s.length,
+                    blocks: entry.blocks.clone(),
                     replication: s.replication,
                     block_size: s.block_size,
                 }
@@ -759,8 +956,10 @@ mod tests {
         assert_eq!(
             ns.plan_create("/a/f", &file_attrs(), true, true, 3, 0, 128, "c")
                 .unwrap()
-                .len(),
-            1
+                .iter()
+                .map(EditOp::name)
+                .collect::<Vec<_>>(),
+            ["OP_ADD", "OP_CLOSE"]
         );
         let err = ns
             .plan_create("/n/f", &file_attrs(), false, false, 3, 0, 128, "c")
@@ -769,8 +968,10 @@ mod tests {
         assert_eq!(
             ns.plan_create("/n/m/f", &file_attrs(), false, true, 3, 0, 128, "c")
                 .unwrap()
-                .len(),
-            3
+                .iter()
+                .map(EditOp::name)
+                .collect::<Vec<_>>(),
+            ["OP_MKDIR", "OP_MKDIR", "OP_ADD", "OP_CLOSE"]
         );
         let err = ns
             .plan_create("/a/f/g", &file_attrs(), false, true, 3, 0, 128, "c")
@@ -867,14 +1068,107 @@ mod tests {
     #[test]
     fn append_grows_a_file() {
         let mut ns = sample();
-        let op = ns.plan_append("/a/f", 5, 9).unwrap();
-        ns.apply(&op).unwrap();
-        assert_eq!(ns.get_file_info("/a/f").unwrap().unwrap().length, 15);
+        let ops = ns.plan_append("/a/f", 5, 9, "c").unwrap();
+        assert_eq!(ops[0].name(), "OP_APPEND");
+        run(&mut ns, ops);
+        let status = ns.get_file_info("/a/f").unwrap().unwrap();
+        assert_eq!((status.length, status.mtime), (15, 9));
         assert_eq!(
-            ns.plan_append("/nope", 5, 9).unwrap_err().class,
+            ns.plan_append("/nope", 5, 9, "c").unwrap_err().class,
             "FileNotFoundException"
         );
-        assert!(ns.plan_append("/a", 5, 9).is_err());
+        assert!(ns.plan_append("/a", 5, 9, "c").is_err());
+    }
+
+    #[test]
+    fn file_lengths_are_blocks_that_fill_up_before_new_ones_are_allocated() {
+        let mut ns = Namespace::new(&attrs(0));
+        let ops = ns
+            .plan_create("/f", &file_attrs(), false, false, 3, 250, 100, "c")
+            .unwrap();
+        let EditOp::Close { blocks, .. } = &ops[1] else {
+            panic!("{ops:?}")
+        };
+        let first = Ids::default().last_block_id + 1;
+        assert_eq!(
+            blocks
+                .iter()
+                .map(|b| (b.id, b.num_bytes))
+                .collect::<Vec<_>>(),
+            [(first, 100), (first + 1, 100), (first + 2, 50)]
+        );
+        run(&mut ns, ops);
+        let ops = ns.plan_append("/f", 70, 3, "c").unwrap();
+        let EditOp::Close { blocks, .. } = &ops[1] else {
+            panic!("{ops:?}")
+        };
+        // The last block fills up to 100 bytes, then one new block takes the other 20.
+        assert_eq!(
+            blocks
+                .iter()
+                .map(|b| (b.id, b.num_bytes))
+                .collect::<Vec<_>>(),
+            [
+                (first, 100),
+                (first + 1, 100),
+                (first + 2, 100),
+                (first + 3, 20)
+            ]
+        );
+        run(&mut ns, ops);
+        assert_eq!(ns.get_file_info("/f").unwrap().unwrap().length, 320);
+        assert_eq!(ns.ids().last_block_id, first + 3);
+        // A file created empty has no blocks, and ids never go back after a delete.
+        let op = ns.plan_delete("/f", false, 4).unwrap().unwrap();
+        ns.apply(&op).unwrap();
+        let ops = ns
+            .plan_create("/g", &file_attrs(), false, false, 3, 1, 100, "c")
+            .unwrap();
+        let EditOp::Close { blocks, .. } = &ops[1] else {
+            panic!("{ops:?}")
+        };
+        assert_eq!(blocks[0].id, first + 4);
+    }
+
+    #[test]
+    fn new_inodes_take_the_next_ids_and_replay_restores_them() {
+        let mut ns = Namespace::new(&attrs(0));
+        let ops = ns
+            .plan_create("/a/b/f", &file_attrs(), false, true, 3, 0, 100, "c")
+            .unwrap();
+        let ids: Vec<u64> = ops
+            .iter()
+            .filter_map(|op| match op {
+                EditOp::Mkdir { inode_id, .. } | EditOp::Add { inode_id, .. } => Some(*inode_id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ids, [16386, 16387, 16388]);
+        let mut replica = Namespace::new(&attrs(0));
+        run(&mut ns, ops.clone());
+        run(&mut replica, ops);
+        assert_eq!(replica.ids(), ns.ids());
+        assert_eq!(ns.ids().last_inode_id, 16388);
+    }
+
+    #[test]
+    fn paths_over_hadoops_limits_are_refused() {
+        let ns = Namespace::new(&attrs(0));
+        let long = format!("/{}", "x".repeat(8000));
+        let err = ns.plan_mkdirs(&long, &attrs(1), true).unwrap_err();
+        assert_eq!(
+            err.message,
+            "mkdirs: Pathname too long.  Limit 8000 characters, 1000 levels."
+        );
+        let deep = "/d".repeat(1001);
+        let err = ns
+            .plan_create(&deep, &file_attrs(), false, true, 3, 0, 100, "c")
+            .unwrap_err();
+        assert!(
+            err.message.starts_with("create: Pathname too long."),
+            "{err}"
+        );
+        assert!(ns.plan_mkdirs(&"/d".repeat(1000), &attrs(1), true).is_ok());
     }
 
     #[test]
@@ -887,10 +1181,19 @@ mod tests {
             },
             EditOp::Append {
                 path: "/a".into(),
-                new_length: 1,
-                mtime: 1,
+                client_name: "c".into(),
+                client_machine: "c".into(),
+            },
+            EditOp::Close {
+                path: "/a/nope".into(),
+                attrs: attrs(1),
+                atime: 1,
+                replication: 1,
+                block_size: 1,
+                blocks: Vec::new(),
             },
             EditOp::Mkdir {
+                inode_id: 1 << 20,
                 path: "/a/f/x".into(),
                 attrs: attrs(1),
             },
@@ -913,10 +1216,15 @@ mod tests {
         run(&mut ns, ops);
         let entries = ns.entries();
         assert_eq!(entries[0].path, "/");
-        assert_eq!(Namespace::from_entries(&entries).unwrap(), ns);
-        assert!(Namespace::from_entries(&entries[1..]).is_err());
+        assert_eq!(Namespace::from_entries(&entries, ns.ids()).unwrap(), ns);
+        assert!(Namespace::from_entries(&entries[1..], ns.ids()).is_err());
         let mut swapped = entries.clone();
         swapped.swap(1, 2);
-        assert!(Namespace::from_entries(&swapped).is_err());
+        assert!(Namespace::from_entries(&swapped, ns.ids()).is_err());
+        // A file whose blocks do not add up to its length is a bad image.
+        let mut short = entries.clone();
+        let file = short.iter_mut().find(|e| !e.status.is_dir).unwrap();
+        file.status.length += 1;
+        assert!(Namespace::from_entries(&short, ns.ids()).is_err());
     }
 }

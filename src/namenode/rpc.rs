@@ -187,15 +187,16 @@ impl ClientProtocol for ClientService {
 
     async fn append(
         &self,
-        _: &Caller,
+        caller: &Caller,
         r: pb::AppendRequestProto,
     ) -> Result<pb::AppendResponseProto, RemoteException> {
+        let client = caller.address.to_string();
         let mtime = super::server::now_millis();
         let answer = self
             .nn
             .mutate(
                 call_id(&r.call),
-                |ns| ns.plan_append(&r.src, r.length, mtime).map(|op| vec![op]),
+                |ns| ns.plan_append(&r.src, r.length, mtime, &client),
                 NameNode::file_after,
             )
             .await?;

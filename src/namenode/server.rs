@@ -205,7 +205,8 @@ impl NameNode {
                 )
             })?;
         let image = storage.load_image(txid).map_err(|e| e.to_string())?;
-        let namespace = Namespace::from_entries(&image.entries).map_err(|e| e.to_string())?;
+        let namespace =
+            Namespace::from_entries(&image.entries, image.ids).map_err(|e| e.to_string())?;
         tracing::info!(
             "Loaded image for txid {txid} from {}",
             storage.dirs()[0].display()
@@ -469,14 +470,16 @@ impl NameNode {
             }
             return Step::Answer(Ok(reply), observed);
         }
+        // The call id goes with the last op that logs one (OP_ADD of a create, not the
+        // OP_CLOSE after it); mkdirs logs none, as Hadoop's does not.
+        let answering = ops.iter().rposition(EditOp::logs_call);
         let payloads: Vec<Vec<u8>> = ops
             .iter()
             .enumerate()
             .map(|(i, op)| {
                 LoggedOp {
                     op: op.clone(),
-                    // The call id goes with the op that answers it (the last one).
-                    call: call.clone().filter(|_| i + 1 == ops.len()),
+                    call: call.clone().filter(|_| Some(i) == answering),
                 }
                 .encode()
             })
@@ -915,6 +918,7 @@ impl NameNode {
             FsImage {
                 txid: inner.last_applied,
                 identity: self.identity.clone(),
+                ids: inner.namespace.ids(),
                 entries: inner.namespace.entries(),
             }
         };

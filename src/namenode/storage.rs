@@ -37,7 +37,8 @@ use std::time::Instant;
 
 use prost::Message;
 
-use super::namespace::{FileStatus, ImageEntry};
+use super::namespace::{FileStatus, Ids, ImageEntry};
+use super::ops::Block;
 use crate::proto::namenode as pb;
 use crate::storage_dir::{
     At, CURRENT_DIR, LOCK_FILE, StorageError, StorageLock, StorageResult, TMP_SUFFIX, VERSION_FILE,
@@ -84,6 +85,8 @@ impl fmt::Display for NamespaceIdentity {
 pub struct FsImage {
     pub txid: u64,
     pub identity: NamespaceIdentity,
+    /// The last ids handed out (`Namespace::ids`).
+    pub ids: Ids,
     /// Every inode, the root first and parents before children (`Namespace::entries`).
     pub entries: Vec<ImageEntry>,
 }
@@ -554,6 +557,9 @@ fn encode_image(image: &FsImage) -> Vec<u8> {
         layout_version: image.identity.layout_version,
         c_time: image.identity.ctime,
         inodes: image.entries.iter().map(inode_proto).collect(),
+        last_inode_id: image.ids.last_inode_id,
+        last_block_id: image.ids.last_block_id,
+        last_gen_stamp: image.ids.last_genstamp,
     };
     let payload = proto.encode_to_vec();
     let mut bytes = Vec::with_capacity(IMAGE_HEADER_LEN + payload.len() + IMAGE_CRC_LEN);
@@ -579,6 +585,15 @@ fn inode_proto(entry: &ImageEntry) -> pb::INodeProto {
         mtime: status.mtime,
         atime: status.atime,
         block_size: status.block_size,
+        blocks: entry
+            .blocks
+            .iter()
+            .map(|b| pb::BlockProto {
+                block_id: b.id,
+                num_bytes: b.num_bytes,
+                gen_stamp: b.genstamp,
+            })
+            .collect(),
     }
 }
 
@@ -637,6 +652,15 @@ fn image_from_proto(proto: pb::FsImageProto) -> Result<FsImage, String> {
             Ok(ImageEntry {
                 path: inode.path,
                 status,
+                blocks: inode
+                    .blocks
+                    .iter()
+                    .map(|b| Block {
+                        id: b.block_id,
+                        num_bytes: b.num_bytes,
+                        genstamp: b.gen_stamp,
+                    })
+                    .collect(),
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
@@ -648,6 +672,12 @@ fn image_from_proto(proto: pb::FsImageProto) -> Result<FsImage, String> {
             block_pool_id: proto.block_pool_id,
             layout_version: proto.layout_version,
             ctime: proto.c_time,
+        },
+        // Never below Hadoop's starting points, whatever an image says.
+        ids: Ids {
+            last_inode_id: proto.last_inode_id.max(Ids::default().last_inode_id),
+            last_block_id: proto.last_block_id.max(Ids::default().last_block_id),
+            last_genstamp: proto.last_gen_stamp.max(Ids::default().last_genstamp),
         },
         entries,
     })
@@ -684,6 +714,7 @@ mod tests {
         FsImage {
             txid: 0,
             identity: identity(),
+            ids: Ids::default(),
             entries: Namespace::new(&attrs(0)).entries(),
         }
     }
@@ -718,10 +749,10 @@ mod tests {
                 .unwrap();
             apply(&mut ns, ops);
         }
-        let op = ns
-            .plan_append("/user/alice/data/part-00000", 5, 99)
+        let ops = ns
+            .plan_append("/user/alice/data/part-00000", 5, 99, "c")
             .unwrap();
-        apply(&mut ns, vec![op]);
+        apply(&mut ns, ops);
         let op = ns
             .plan_rename("/user/alice/logs", "/user/logs", 100)
             .unwrap()
@@ -734,6 +765,7 @@ mod tests {
         FsImage {
             txid,
             identity: identity(),
+            ids: ns.ids(),
             entries: ns.entries(),
         }
     }
@@ -816,7 +848,7 @@ mod tests {
         let image = storage.load_image(0).unwrap();
         assert_eq!(image, empty_image());
         assert_eq!(
-            Namespace::from_entries(&image.entries).unwrap(),
+            Namespace::from_entries(&image.entries, image.ids).unwrap(),
             Namespace::new(&attrs(0))
         );
     }
@@ -854,7 +886,7 @@ mod tests {
         assert_eq!(storage.latest_image_txid().unwrap(), Some(27));
         let loaded = storage.load_image(27).unwrap();
         assert_eq!(loaded, image);
-        let rebuilt = Namespace::from_entries(&loaded.entries).unwrap();
+        let rebuilt = Namespace::from_entries(&loaded.entries, loaded.ids).unwrap();
         assert_eq!(rebuilt, ns);
         let status = rebuilt
             .get_file_info("/user/alice/data/part-00000")
