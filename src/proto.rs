@@ -47,3 +47,10 @@ pub mod ipc {
 pub mod hazkinfo {
     tonic::include_proto!("hadoop.hdfs");
 }
+
+/// Hadoop 3.3.6's QJournalProtocol and InterQJournalProtocol messages (proto2), as real
+/// NameNodes and JournalNodes send them over Hadoop IPC.
+#[allow(non_camel_case_types)]
+pub mod hadoop_qjournal {
+    tonic::include_proto!("hadoop.hdfs.qjournal");
+}

@@ -41,12 +41,14 @@
 //!
 //! - [`frame`]: the bytes — pure encoders and decoders, no I/O;
 //! - [`server`]: one connection of a server, and the [`server::Service`] a protocol implements;
-//! - [`client`]: one multiplexed client connection.
+//! - [`client`]: one multiplexed client connection;
+//! - [`accept`]: a port that serves IPC and gRPC side by side.
 //!
 //! The NameNode serves this on its RPC port beside its gRPC services (HAServiceProtocol and
 //! NamenodeProtocol): a connection that starts with `hrpc` is IPC, one that starts with the
 //! HTTP/2 preface is gRPC (see [`is_http2`]).
 
+pub mod accept;
 pub mod client;
 pub mod frame;
 pub mod server;

@@ -62,15 +62,17 @@ pub enum DispatchError {
     Undecodable(prost::DecodeError),
 }
 
-/// A protocol served over IPC: the one place that maps method names to handlers.
+/// The protocols served on one IPC port: the one place that maps method names to handlers.
 pub trait Service: Send + Sync + 'static {
-    /// The protocol's name, as calls declare it.
-    fn protocol(&self) -> &'static str;
+    /// The protocol names calls may declare (`declaringClassProtocolName`).
+    fn protocols(&self) -> &'static [&'static str];
 
-    /// Decodes `payload` as `method`'s request and starts the call.
+    /// Decodes `payload` as the request of `method` of `protocol` (one of `protocols()`) and
+    /// starts the call.
     fn call(
         &self,
         caller: &Arc<Caller>,
+        protocol: &str,
         method: &str,
         payload: Bytes,
     ) -> Result<ResponseFuture, DispatchError>;
@@ -337,7 +339,7 @@ impl<S: Service> Connection<S> {
 
     /// Starts a call, or answers at once when it names no method of ours.
     fn start(&mut self, caller: &Arc<Caller>, call: InboundCall) -> Result<(), Fatal> {
-        if call.protocol != self.service.protocol() {
+        if !self.service.protocols().contains(&call.protocol.as_str()) {
             let message = format!("Unknown protocol: {}", call.protocol);
             self.answer_error(
                 call.call_id,
@@ -347,7 +349,10 @@ impl<S: Service> Connection<S> {
             );
             return Ok(());
         }
-        match self.service.call(caller, &call.method, call.payload) {
+        match self
+            .service
+            .call(caller, &call.protocol, &call.method, call.payload)
+        {
             Ok(future) => {
                 self.running.push(Running {
                     call_id: call.call_id,
@@ -358,7 +363,7 @@ impl<S: Service> Connection<S> {
             Err(DispatchError::NoSuchMethod) => {
                 let message = format!(
                     "Unknown method {} called on {} protocol.",
-                    call.method, caller.protocol
+                    call.method, call.protocol
                 );
                 tracing::warn!("{message}");
                 self.answer_error(
@@ -487,13 +492,14 @@ mod tests {
     struct Echo;
 
     impl Service for Echo {
-        fn protocol(&self) -> &'static str {
-            PROTOCOL
+        fn protocols(&self) -> &'static [&'static str] {
+            &[PROTOCOL]
         }
 
         fn call(
             &self,
             caller: &Arc<Caller>,
+            _protocol: &str,
             method: &str,
             payload: Bytes,
         ) -> Result<ResponseFuture, DispatchError> {

@@ -108,4 +108,26 @@ impl JournalError {
             _ => "IOException",
         }
     }
+
+    /// The fully qualified Java class of the exception, as Hadoop IPC carries it (so that a
+    /// Java client unwraps it into the same exception).
+    pub fn java_class(&self) -> &'static str {
+        match self.exception_class() {
+            "JournalNotFormattedException" => {
+                "org.apache.hadoop.hdfs.qjournal.protocol.JournalNotFormattedException"
+            }
+            "JournalOutOfSyncException" => {
+                "org.apache.hadoop.hdfs.qjournal.protocol.JournalOutOfSyncException"
+            }
+            "IllegalStateException" => "java.lang.IllegalStateException",
+            "IllegalArgumentException" => "java.lang.IllegalArgumentException",
+            "AssertionError" => "java.lang.AssertionError",
+            // Hadoop 3.4's class; a 3.3 client, which has none, sees a RemoteException.
+            "NewerTxnIdException" => "org.apache.hadoop.hdfs.qjournal.server.NewerTxnIdException",
+            "CacheMissException" => {
+                "org.apache.hadoop.hdfs.qjournal.server.JournaledEditsCache$CacheMissException"
+            }
+            _ => "java.io.IOException",
+        }
+    }
 }

@@ -6,13 +6,16 @@
 //!   on-disk layout) and [`MemStorage`] (in memory, with simulated crashes and faults);
 //! - [`Journal`] enforces the rules (promised epochs, writer epoch, ipc serials, committed
 //!   txid, segment recovery) over any storage, without sockets or threads;
-//! - the edits cache serves in-progress tailing.
+//! - the edits cache serves in-progress tailing;
+//! - [`service`] serves the journals over gRPC (our QJM), [`ipc`] over Hadoop IPC with
+//!   Hadoop's own messages (a real NameNode or JournalNode), on one port.
 
 mod cache;
 pub mod edits;
 mod error;
 mod file_storage;
 mod http;
+pub mod ipc;
 #[allow(clippy::module_inception)]
 mod journal;
 mod mem_storage;

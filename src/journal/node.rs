@@ -1,6 +1,7 @@
 //! The JournalNode daemon (`journalnode`, `hdfs journalnode`): its typed configuration and
-//! `run`, which serves QJournalProtocol on `dfs.journalnode.rpc-address` and `/jmx` and
-//! `/prom` on `dfs.journalnode.http-address`, until shutdown.
+//! `run`, which serves QJournalProtocol on `dfs.journalnode.rpc-address` (Hadoop IPC with
+//! Hadoop's messages for real NameNodes and JournalNodes, gRPC for ours, told apart by their
+//! first bytes) and `/jmx` and `/prom` on `dfs.journalnode.http-address`, until shutdown.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -11,9 +12,11 @@ use tokio::net::TcpListener;
 
 use super::FileStorage;
 use super::http;
+use super::ipc::HadoopJournalService;
 use super::service::{JournalNodeService, JournalStorageFactory, Journals};
 use super::storage::StorageError;
 use crate::conf::{ConfError, Configuration, HostPort};
+use crate::ipc::server::ServerConf;
 use crate::proto::qjournal::q_journal_protocol_service_server::QJournalProtocolServiceServer;
 
 /// What a JournalNode is configured with.
@@ -29,6 +32,8 @@ pub struct JournalNodeConf {
     /// The edits cache per journal (`dfs.journalnode.edit-cache-size.bytes`), enabled by
     /// `dfs.ha.tail-edits.in-progress`.
     pub cache_capacity: Option<usize>,
+    /// `ipc.maximum.data.length`: the longest IPC request frame the RPC port reads.
+    pub ipc_max_data_length: usize,
 }
 
 impl JournalNodeConf {
@@ -62,11 +67,17 @@ impl JournalNodeConf {
         } else {
             None
         };
+        let ipc_max_data_length = conf
+            .get_int("ipc.maximum.data.length")?
+            .map_or(crate::ipc::frame::DEFAULT_MAX_DATA_LENGTH, |n| {
+                n.max(0) as usize
+            });
         Ok(JournalNodeConf {
             rpc_address,
             http_address,
             edits_dir,
             cache_capacity,
+            ipc_max_data_length,
         })
     }
 }
@@ -140,6 +151,16 @@ async fn bind(address: &HostPort) -> Result<TcpListener, JournalNodeError> {
         })
 }
 
+/// The URL other nodes reach a server bound to `bound` at: a wildcard bind is advertised under
+/// this host's name, as Hadoop's HTTP server does.
+fn advertised_url(bound: SocketAddr) -> String {
+    if bound.ip().is_unspecified() {
+        format!("http://{}:{}", crate::host::host_name(), bound.port())
+    } else {
+        format!("http://{bound}")
+    }
+}
+
 /// Runs a JournalNode until `shutdown` completes.
 pub async fn run(
     conf: JournalNodeConf,
@@ -161,6 +182,11 @@ pub async fn run(
         conf.cache_capacity,
     ));
     let service = JournalNodeService::new(journals.clone(), format!("http://{rpc_bound}"));
+    let hadoop_service = Arc::new(HadoopJournalService::new(
+        journals.clone(),
+        advertised_url(http_bound),
+        http_bound.port(),
+    ));
     tracing::info!("JournalNode RPC server is listening on {rpc_bound}");
     tracing::info!("JournalNode HTTP server is listening on {http_bound}");
     tracing::info!(
@@ -177,17 +203,27 @@ pub async fn run(
             .with_graceful_shutdown(http_token.cancelled_owned())
             .await
     });
+    // Small answers must not wait for delayed ACKs (Nagle): every batch is one; the accept
+    // loop sets TCP_NODELAY on every connection.
+    let (grpc_connections, grpc_incoming) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(crate::ipc::accept::accept_rpc(
+        rpc_listener,
+        grpc_connections,
+        hadoop_service,
+        ServerConf {
+            max_data_length: conf.ipc_max_data_length,
+        },
+        token.clone(),
+    ));
     let rpc_token = token.clone();
     let rpc = tonic::transport::Server::builder()
-        .tcp_nodelay(true)
         .add_service(
             QJournalProtocolServiceServer::new(service)
                 .max_decoding_message_size(256 << 20)
                 .max_encoding_message_size(256 << 20),
         )
         .serve_with_incoming_shutdown(
-            // Small answers must not wait for delayed ACKs (Nagle): every batch is one.
-            tonic::transport::server::TcpIncoming::from(rpc_listener).with_nodelay(Some(true)),
+            tokio_stream::wrappers::ReceiverStream::new(grpc_incoming),
             rpc_token.cancelled_owned(),
         );
     let stop = token.clone();

@@ -56,18 +56,36 @@ impl<F: JournalStorageFactory> Journals<F> {
     /// The journal `jid`, opened (and its newest segment scanned) on first use.
     pub fn get(&self, jid: &str) -> Result<SharedJournal<F::Storage>, Status> {
         check_journal_id(jid).map_err(Status::invalid_argument)?;
+        self.journal(jid).map_err(to_status)
+    }
+
+    /// [`Journals::get`], with the journal's own error.
+    pub fn journal(&self, jid: &str) -> Result<SharedJournal<F::Storage>, JournalError> {
+        check_journal_id(jid).map_err(JournalError::IllegalArgument)?;
         let mut journals = self.journals.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(journal) = journals.get(jid) {
             return Ok(journal.clone());
         }
-        let storage = self
-            .factory
-            .open(jid)
-            .map_err(|e| to_status(JournalError::Storage(e)))?;
-        let journal = Journal::open(jid, storage, self.cache_capacity).map_err(to_status)?;
+        let storage = self.factory.open(jid)?;
+        let journal = Journal::open(jid, storage, self.cache_capacity)?;
         let shared = Arc::new(Mutex::new(journal));
         journals.insert(jid.to_string(), shared.clone());
         Ok(shared)
+    }
+
+    /// Runs `op` on journal `jid` on a blocking thread (journal operations fsync).
+    pub async fn run<T: Send + 'static>(
+        &self,
+        jid: &str,
+        op: impl FnOnce(&mut Journal<F::Storage>) -> Result<T, JournalError> + Send + 'static,
+    ) -> Result<T, JournalError> {
+        let journal = self.journal(jid)?;
+        tokio::task::spawn_blocking(move || {
+            let mut journal = journal.lock().unwrap_or_else(|p| p.into_inner());
+            op(&mut journal)
+        })
+        .await
+        .map_err(|e| JournalError::Assertion(format!("journal task failed: {e}")))?
     }
 
     /// The journals opened so far, by id.
@@ -100,14 +118,8 @@ impl<F: JournalStorageFactory> JournalNodeService<F> {
         jid: &str,
         op: impl FnOnce(&mut Journal<F::Storage>) -> Result<T, JournalError> + Send + 'static,
     ) -> Result<T, Status> {
-        let journal = self.journals.get(jid)?;
-        tokio::task::spawn_blocking(move || {
-            let mut journal = journal.lock().unwrap_or_else(|p| p.into_inner());
-            op(&mut journal)
-        })
-        .await
-        .map_err(|e| Status::internal(format!("journal task failed: {e}")))?
-        .map_err(to_status)
+        check_journal_id(jid).map_err(Status::invalid_argument)?;
+        self.journals.run(jid, op).await.map_err(to_status)
     }
 }
 

@@ -9,11 +9,9 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 use super::conf::NameNodeConf;
 use super::http;
@@ -26,9 +24,6 @@ use crate::ipc;
 use crate::ipc::server::ServerConf;
 use crate::proto::haservice::ha_service_protocol_service_server::HaServiceProtocolServiceServer;
 use crate::proto::namenode::namenode_protocol_server::NamenodeProtocolServer;
-
-/// How long a new connection may take to send the four bytes that tell its transport.
-const SNIFF_LIMIT: Duration = Duration::from_secs(20);
 
 async fn bind(address: &HostPort) -> Result<TcpListener, String> {
     let addr = address
@@ -73,7 +68,7 @@ pub async fn run(
     let ipc_conf = ServerConf {
         max_data_length: nn.conf().ipc_max_data_length,
     };
-    tokio::spawn(accept_rpc(
+    tokio::spawn(ipc::accept::accept_rpc(
         rpc_listener,
         grpc_connections,
         client_protocol,
@@ -123,68 +118,4 @@ pub async fn run(
         return Err(message);
     }
     served.map_err(|e| e.to_string())
-}
-
-/// Accepts RPC connections (with TCP_NODELAY: small calls must not wait 40 ms for Nagle) and
-/// hands each to its transport.
-async fn accept_rpc(
-    listener: TcpListener,
-    grpc: mpsc::Sender<std::io::Result<TcpStream>>,
-    client_protocol: Arc<ClientProtocolServer<ClientService>>,
-    ipc_conf: ServerConf,
-    token: CancellationToken,
-) {
-    loop {
-        let accepted = tokio::select! {
-            _ = token.cancelled() => return,
-            accepted = listener.accept() => accepted,
-        };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
-            Err(err) => {
-                // Out of file descriptors and the like: back off instead of spinning.
-                tracing::warn!("RPC server could not accept a connection: {err}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        let grpc = grpc.clone();
-        let client_protocol = client_protocol.clone();
-        let token = token.clone();
-        tokio::spawn(async move {
-            match sniff_http2(&stream, &token).await {
-                Some(true) => {
-                    let _ = grpc.send(Ok(stream)).await;
-                }
-                Some(false) => {
-                    ipc::server::serve_connection(stream, client_protocol, ipc_conf, token).await;
-                }
-                None => {}
-            }
-        });
-    }
-}
-
-/// Whether a new connection speaks HTTP/2, from its first bytes (peeked, not consumed);
-/// `None` when it closes, stays silent too long, or the NameNode stops first.
-async fn sniff_http2(stream: &TcpStream, token: &CancellationToken) -> Option<bool> {
-    let deadline = tokio::time::Instant::now() + SNIFF_LIMIT;
-    let mut first = [0u8; 4];
-    loop {
-        let peeked = tokio::select! {
-            _ = token.cancelled() => return None,
-            _ = tokio::time::sleep_until(deadline) => return None,
-            peeked = stream.peek(&mut first) => peeked.ok()?,
-        };
-        if peeked == 0 {
-            return None;
-        }
-        if peeked == first.len() || !ipc::could_be_http2(&first[..peeked]) {
-            return Some(ipc::is_http2(&first[..peeked]));
-        }
-        // A few bytes that could still be the preface: wait for the rest (peek returns at
-        // once while bytes are buffered, so pause between looks).
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
 }

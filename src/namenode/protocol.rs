@@ -98,13 +98,14 @@ macro_rules! client_protocol {
         }
 
         impl<T: ClientProtocol> Service for ClientProtocolServer<T> {
-            fn protocol(&self) -> &'static str {
-                PROTOCOL
+            fn protocols(&self) -> &'static [&'static str] {
+                &[PROTOCOL]
             }
 
             fn call(
                 &self,
                 caller: &Arc<Caller>,
+                _protocol: &str,
                 method: &str,
                 payload: Bytes,
             ) -> Result<ResponseFuture, DispatchError> {
