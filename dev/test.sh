@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 # coordination-server interop tests (tests/zk_interop.rs, zkCli.sh) and the side-by-side
 # benchmark; sshd, ssh, fuser and nc for the sshfence tests.
 debian_packages=(zookeeper openssh-server openssh-client psmisc netcat-openbsd)
+# Maven fetches the real Hadoop 3.3.6 jars the interop tests run (dev/hadoop-jars.sh).
+command -v mvn >/dev/null 2>&1 || debian_packages+=(maven)
 # PyPI packages the tests need: kazoo, a ZooKeeper client we did not write (tests/zk_interop.rs).
 pypi_packages=(kazoo)
 
@@ -29,6 +31,10 @@ if ! python3 -c "import $(IFS=,; echo "${pypi_packages[*]}")" 2>/dev/null; then
   # A Debian-managed python3 refuses user installs (PEP 668) unless told otherwise.
   "${pip[@]}" "${pypi_packages[@]}" || "${pip[@]}" --break-system-packages "${pypi_packages[@]}"
 fi
+
+echo "== Hadoop 3.3.6 jars (Maven Central, cached)"
+HDFS_HA_HADOOP_LIB=$(dev/hadoop-jars.sh)
+export HDFS_HA_HADOOP_LIB
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

@@ -44,6 +44,29 @@ fn real_uid() -> String {
         .unwrap_or_else(|| "0".to_string())
 }
 
+/// How Java prints a configured address (`InetSocketAddress.getHostName`): an IP literal is
+/// named by the first host name `/etc/hosts` gives it (the resolver's `files` source, which
+/// is what names loopback addresses); anything else, or an address it does not list, is kept.
+pub fn display_host(host: &str) -> String {
+    if host.parse::<std::net::IpAddr>().is_err() {
+        return host.to_string();
+    }
+    std::fs::read_to_string("/etc/hosts")
+        .ok()
+        .and_then(|hosts| name_in_hosts(&hosts, host))
+        .unwrap_or_else(|| host.to_string())
+}
+
+/// The first name hosts(5) text gives `ip`.
+fn name_in_hosts(hosts: &str, ip: &str) -> Option<String> {
+    let ip: std::net::IpAddr = ip.parse().ok()?;
+    hosts.lines().find_map(|line| {
+        let mut fields = line.split('#').next()?.split_whitespace();
+        let address: std::net::IpAddr = fields.next()?.parse().ok()?;
+        (address == ip).then(|| fields.next().map(str::to_string))?
+    })
+}
+
 /// The name of `uid` in passwd(5) text.
 fn passwd_name(passwd: &str, uid: &str) -> Option<String> {
     passwd.lines().find_map(|line| {
@@ -55,6 +78,22 @@ fn passwd_name(passwd: &str, uid: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ip_literals_are_named_from_hosts_like_java_names_them() {
+        let hosts = "# comment\n127.0.0.1\tlocalhost vm\n::1 ip6-localhost\n127.0.0.1 other\n";
+        assert_eq!(
+            name_in_hosts(hosts, "127.0.0.1").as_deref(),
+            Some("localhost")
+        );
+        assert_eq!(
+            name_in_hosts(hosts, "::1").as_deref(),
+            Some("ip6-localhost")
+        );
+        assert_eq!(name_in_hosts(hosts, "127.0.0.2"), None);
+        assert_eq!(name_in_hosts(hosts, "not-an-ip"), None);
+        assert_eq!(display_host("m1.example"), "m1.example");
+    }
 
     #[test]
     fn a_uid_is_named_from_passwd() {

@@ -54,3 +54,9 @@ pub mod hazkinfo {
 pub mod hadoop_qjournal {
     tonic::include_proto!("hadoop.hdfs.qjournal");
 }
+
+/// Hadoop 3.3.6's HAServiceProtocol messages (proto2), as real `hdfs haadmin` and ZKFCs send
+/// them over Hadoop IPC.
+pub mod hadoop_haservice {
+    tonic::include_proto!("hadoop.ha");
+}

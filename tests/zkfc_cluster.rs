@@ -328,7 +328,11 @@ async fn haadmin_failover_back_and_forth_fences_nobody_and_loses_no_write() {
         let expected: Vec<String> = (0..2)
             .map(|i| {
                 let state = if i == second { "active" } else { "standby" };
-                format!("{:<50} {:<10}", cluster.nns.rpc[i], state)
+                format!(
+                    "{:<50} {:<10}",
+                    common::java_named(&cluster.nns.rpc[i]),
+                    state
+                )
             })
             .collect();
         assert_eq!(lines, expected);

@@ -188,7 +188,10 @@ async fn states_and_health() {
         out,
         format!(
             "{:<50} {:<10}\n{:<50} {:<10}\n",
-            s.nns[0].address, "active", s.nns[1].address, "standby"
+            common::java_named(&s.nns[0].address),
+            "active",
+            common::java_named(&s.nns[1].address),
+            "standby"
         )
     );
     // A NameNode that does not answer.
@@ -199,7 +202,7 @@ async fn states_and_health() {
     assert!(
         second.starts_with(&format!(
             "{:<50} Failed to connect: Call From ",
-            s.nns[1].address
+            common::java_named(&s.nns[1].address)
         )) && second.contains(&format!(
             " to {} failed on connection exception: java.net.ConnectException: Connection refused",
             s.nns[1].address

@@ -519,7 +519,12 @@ impl HaAdmin<'_, '_> {
         }
         for id in ids {
             let target = self.resolve(&id)?;
-            let address = format!("{}:{}", target.address.host, target.address.port);
+            // Named as Hadoop names it: an IP literal by its /etc/hosts name.
+            let address = format!(
+                "{}:{}",
+                crate::host::display_host(&target.address.host),
+                target.address.port
+            );
             let state = match self.client(&target, self.timeouts.cli_check).await {
                 Ok(client) => client.get_service_status().await.map_err(Failure::from),
                 Err(e) => Err(e),

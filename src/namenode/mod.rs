@@ -7,6 +7,7 @@
 //! - [`server`]: HA states, the active writer, the tailing standby, checkpoints;
 //! - [`rpc`] and `http`: the services on the RPC and HTTP ports; [`protocol`]:
 //!   ClientNamenodeProtocol over IPC (method table, server dispatch, typed client);
+//!   [`ha_ipc`]: Hadoop's HAServiceProtocol over IPC, for a real `hdfs haadmin` or ZKFC;
 //!   [`node`]: the daemon;
 //! - [`retry_cache`]: answers to retried calls; [`local_edits`]: the active's local copy of
 //!   its edits;
@@ -14,6 +15,7 @@
 
 pub mod client;
 pub mod conf;
+pub mod ha_ipc;
 mod http;
 pub mod local_edits;
 pub mod namespace;

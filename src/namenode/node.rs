@@ -4,8 +4,8 @@
 //!
 //! The RPC port carries two transports: a connection that opens with the HTTP/2 preface is a
 //! gRPC client (a ZKFC, `haadmin`, the other NameNode) and goes to the gRPC server; any other
-//! is a Hadoop IPC client of ClientNamenodeProtocol (`hrpc`, or bytes the IPC server refuses
-//! with Hadoop's answers).
+//! is a Hadoop IPC client (`hrpc`, or bytes the IPC server refuses with Hadoop's answers) of
+//! ClientNamenodeProtocol or of Hadoop's own HAServiceProtocol (a real `hdfs haadmin` or ZKFC).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 use super::conf::NameNodeConf;
+use super::ha_ipc::NameNodeIpc;
 use super::http;
 use super::protocol::ClientProtocolServer;
 use super::rpc::{ClientService, HaService, NamenodeService};
@@ -62,16 +63,17 @@ pub async fn run(
             .await
     });
     let (grpc_connections, grpc_incoming) = mpsc::channel(64);
-    let client_protocol = Arc::new(ClientProtocolServer(Arc::new(ClientService {
+    let ipc_service = Arc::new(NameNodeIpc {
         nn: nn.clone(),
-    })));
+        client: ClientProtocolServer(Arc::new(ClientService { nn: nn.clone() })),
+    });
     let ipc_conf = ServerConf {
         max_data_length: nn.conf().ipc_max_data_length,
     };
     tokio::spawn(ipc::accept::accept_rpc(
         rpc_listener,
         grpc_connections,
-        client_protocol,
+        ipc_service,
         ipc_conf,
         token.clone(),
     ));

@@ -50,6 +50,7 @@ pub fn qualified_class(class: &str) -> String {
         | "PathIsNotEmptyDirectoryException"
         | "InvalidPathException" => "org.apache.hadoop.fs",
         "AccessControlException" => "org.apache.hadoop.security",
+        "HealthCheckFailedException" | "ServiceFailedException" => "org.apache.hadoop.ha",
         "SafeModeException" => "org.apache.hadoop.hdfs.server.namenode",
         _ => "org.apache.hadoop.ipc",
     };

@@ -231,6 +231,15 @@ pub fn wait_until<T>(what: &str, deadline: Duration, mut check: impl FnMut() -> 
 }
 pub mod cluster;
 pub mod dummy_nn;
+pub mod hadoop;
 pub mod sshd;
 pub mod zkfc;
 pub mod zookeeper;
+
+/// `host:port` as Hadoop prints a configured address: an IP literal by its `/etc/hosts` name.
+pub fn java_named(address: &str) -> String {
+    match address.rsplit_once(':') {
+        Some((host, port)) => format!("{}:{port}", hdfs_ha::host::display_host(host)),
+        None => address.to_string(),
+    }
+}

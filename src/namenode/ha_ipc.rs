@@ -1,0 +1,132 @@
+//! HAServiceProtocol over Hadoop IPC, with Hadoop 3.3.6's own messages
+//! (`proto/hadoop_haservice.proto`), on the NameNode's RPC port beside ClientNamenodeProtocol:
+//! what a real `hdfs haadmin` (DFSHAAdmin) and a real DFSZKFailoverController call. The rules
+//! are the NameNode's ([`NameNode::transition_to_active`] and the rest), shared with the gRPC
+//! service our ZKFC uses; wire types are converted here.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use prost::Message;
+
+use super::protocol::{self, ClientProtocol, ClientProtocolServer};
+use super::server::{HaState, NameNode, NnError, RequestSource};
+use crate::ipc::server::{Caller, DispatchError, RemoteException, ResponseFuture, Service};
+use crate::proto::hadoop_haservice as pb;
+
+/// The protocol `hdfs haadmin` and ZKFCs declare.
+pub const PROTOCOL: &str = "org.apache.hadoop.ha.HAServiceProtocol";
+
+fn source_of(info: &pb::HaStateChangeRequestInfoProto) -> RequestSource {
+    match info.req_source() {
+        pb::HaRequestSource::RequestByUserForced => RequestSource::UserForced,
+        pb::HaRequestSource::RequestByZkfc => RequestSource::Zkfc,
+        pb::HaRequestSource::RequestByUser => RequestSource::User,
+    }
+}
+
+/// Hadoop's wire has no STOPPING state: a stopping NameNode answers as one going away.
+fn state_proto(state: HaState) -> Result<pb::HaServiceStateProto, NnError> {
+    match state {
+        HaState::Initializing => Ok(pb::HaServiceStateProto::Initializing),
+        HaState::Standby => Ok(pb::HaServiceStateProto::Standby),
+        HaState::Active => Ok(pb::HaServiceStateProto::Active),
+        HaState::Stopping => Err(NnError::new("IOException", "The NameNode is stopping")),
+    }
+}
+
+/// One HAServiceProtocol call, decoded.
+enum HaCall {
+    MonitorHealth,
+    ToActive(RequestSource),
+    ToStandby(RequestSource),
+    ToObserver,
+    ServiceStatus,
+}
+
+fn decode(method: &str, payload: Bytes) -> Result<HaCall, DispatchError> {
+    let undecodable = DispatchError::Undecodable;
+    Ok(match method {
+        "monitorHealth" => {
+            pb::MonitorHealthRequestProto::decode(payload).map_err(undecodable)?;
+            HaCall::MonitorHealth
+        }
+        "transitionToActive" => {
+            let r = pb::TransitionToActiveRequestProto::decode(payload).map_err(undecodable)?;
+            HaCall::ToActive(source_of(&r.req_info))
+        }
+        "transitionToStandby" => {
+            let r = pb::TransitionToStandbyRequestProto::decode(payload).map_err(undecodable)?;
+            HaCall::ToStandby(source_of(&r.req_info))
+        }
+        "transitionToObserver" => {
+            pb::TransitionToObserverRequestProto::decode(payload).map_err(undecodable)?;
+            HaCall::ToObserver
+        }
+        "getServiceStatus" => {
+            pb::GetServiceStatusRequestProto::decode(payload).map_err(undecodable)?;
+            HaCall::ServiceStatus
+        }
+        _ => return Err(DispatchError::NoSuchMethod),
+    })
+}
+
+async fn run(nn: &Arc<NameNode>, who: &str, call: HaCall) -> Result<Vec<u8>, NnError> {
+    match call {
+        HaCall::MonitorHealth => {
+            nn.monitor_health()?;
+            Ok(pb::MonitorHealthResponseProto {}.encode_to_vec())
+        }
+        HaCall::ToActive(source) => {
+            nn.transition_to_active(source, who).await?;
+            Ok(pb::TransitionToActiveResponseProto {}.encode_to_vec())
+        }
+        HaCall::ToStandby(source) => {
+            nn.transition_to_standby(source, who).await?;
+            Ok(pb::TransitionToStandbyResponseProto {}.encode_to_vec())
+        }
+        HaCall::ToObserver => Err(NnError::new(
+            "ServiceFailedException",
+            "This NameNode does not support the observer state",
+        )),
+        HaCall::ServiceStatus => {
+            let (state, ready, reason) = nn.service_status();
+            Ok(pb::GetServiceStatusResponseProto {
+                state: state_proto(state)? as i32,
+                ready_to_become_active: Some(ready),
+                not_ready_reason: reason,
+            }
+            .encode_to_vec())
+        }
+    }
+}
+
+/// Everything the NameNode serves over IPC: ClientNamenodeProtocol and HAServiceProtocol.
+pub struct NameNodeIpc<T: ClientProtocol> {
+    pub nn: Arc<NameNode>,
+    pub client: ClientProtocolServer<T>,
+}
+
+impl<T: ClientProtocol> Service for NameNodeIpc<T> {
+    fn protocols(&self) -> &'static [&'static str] {
+        &[protocol::PROTOCOL, PROTOCOL]
+    }
+
+    fn call(
+        &self,
+        caller: &Arc<Caller>,
+        protocol: &str,
+        method: &str,
+        payload: Bytes,
+    ) -> Result<ResponseFuture, DispatchError> {
+        if protocol != PROTOCOL {
+            return self.client.call(caller, protocol, method, payload);
+        }
+        let call = decode(method, payload)?;
+        let nn = self.nn.clone();
+        let who = caller.address.to_string();
+        Ok(Box::pin(async move {
+            run(&nn, &who, call).await.map_err(RemoteException::from)
+        }))
+    }
+}
