@@ -1,20 +1,27 @@
-//! The JournalNode's HTTP endpoints: `/jmx` (Hadoop's JSON, beans `JournalNodeInfo` and one
-//! `Journal-<jid>` per journal, with `?qry=` filtering) and `/prom` (Prometheus text).
+//! The JournalNode's HTTP endpoints: `/getJournal` (a segment file, as Hadoop's
+//! `GetJournalEditServlet` serves it to NameNodes reading edits and to JournalNodes recovering
+//! or syncing), `/jmx` (Hadoop's JSON, beans `JournalNodeInfo` and one `Journal-<jid>` per
+//! journal, with `?qry=` filtering) and `/prom` (Prometheus text).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
+use super::JournalError;
+use super::edits::{HEADER_LEN, scan_records};
 use super::journal::JournalStatus;
 use super::service::{JournalStorageFactory, Journals};
+use super::storage::{EditFile, JournalStorage};
 
 pub fn router<F: JournalStorageFactory>(journals: Arc<Journals<F>>) -> Router {
     Router::new()
+        .route("/getJournal", get(get_journal::<F>))
         .route("/jmx", get(jmx::<F>))
         .route("/prom", get(prom::<F>))
         .with_state(journals)
@@ -208,4 +215,262 @@ async fn prom<F: JournalStorageFactory>(
         )],
         prometheus_text(&statuses(&journals)),
     )
+}
+
+/// What `/getJournal` answers: the segment file, or Hadoop's error status and text.
+#[derive(Debug, PartialEq, Eq)]
+enum Served {
+    Segment { name: String, bytes: Vec<u8> },
+    Refused(StatusCode, String),
+}
+
+/// `GetJournalEditServlet.doGet`: `jid`, `segmentTxId`, `storageInfo`
+/// (`layoutVersion:namespaceID:cTime:clusterID`, checked when given), `inProgressOk` (true
+/// unless `false`). An in-progress segment is served up to its last whole op.
+fn serve_segment<F: JournalStorageFactory>(
+    journals: &Journals<F>,
+    params: &HashMap<String, String>,
+) -> Served {
+    let failed = |err: String| {
+        Served::Refused(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("getedit failed. {err}"),
+        )
+    };
+    let jid = params.get("jid").map(String::as_str).unwrap_or_default();
+    let in_progress_ok = !params
+        .get("inProgressOk")
+        .is_some_and(|v| v.eq_ignore_ascii_case("false"));
+    let journal = match journals.journal(jid) {
+        Ok(journal) => journal,
+        Err(err) => return failed(err.to_string()),
+    };
+    let journal = journal.lock().unwrap_or_else(|p| p.into_inner());
+    let (my_nsid, my_cid) = journal
+        .storage_info()
+        .map(|s| (s.namespace_id, s.cluster_id.clone()))
+        .unwrap_or_default();
+    if let Some(theirs) = params.get("storageInfo") {
+        let fields: Vec<&str> = theirs.split(':').collect();
+        let their_nsid = fields.get(1).and_then(|n| n.parse::<i64>().ok());
+        let their_cid = fields.get(3).copied().unwrap_or_default();
+        if their_nsid != Some(i64::from(my_nsid)) || their_cid != my_cid {
+            return Served::Refused(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "This node has namespaceId '{my_nsid} and clusterId '{my_cid}' but the \
+                     requesting node expected '{}' and '{their_cid}'",
+                    fields.get(1).copied().unwrap_or_default()
+                ),
+            );
+        }
+    }
+    let segment_txid = match params.get("segmentTxId") {
+        None => return failed("Invalid request has no segmentTxId parameter".to_string()),
+        Some(v) => match v.parse::<u64>() {
+            Ok(txid) => txid,
+            Err(_) => return failed(format!("For input string: \"{v}\"")),
+        },
+    };
+    let storage = journal.storage();
+    let files = match storage.list_edit_files() {
+        Ok(files) => files,
+        Err(err) => return failed(JournalError::Storage(err).to_string()),
+    };
+    let file = files.into_iter().find(|f| match f {
+        EditFile::Finalized { start, .. } => *start == segment_txid,
+        EditFile::InProgress { start } => in_progress_ok && *start == segment_txid,
+        _ => false,
+    });
+    let Some(file) = file else {
+        return Served::Refused(
+            StatusCode::NOT_FOUND,
+            format!("No edit log found starting at txid {segment_txid}"),
+        );
+    };
+    let mut bytes = match storage.read(&file, 0, usize::MAX) {
+        Ok(bytes) => bytes,
+        Err(err) => return failed(JournalError::Storage(err).to_string()),
+    };
+    if matches!(file, EditFile::InProgress { .. }) && bytes.len() >= HEADER_LEN {
+        let whole = scan_records(&bytes[HEADER_LEN..], Some(segment_txid)).valid_len;
+        bytes.truncate(HEADER_LEN + whole);
+    }
+    Served::Segment {
+        name: file.file_name(),
+        bytes,
+    }
+}
+
+async fn get_journal<F: JournalStorageFactory>(
+    State(journals): State<Arc<Journals<F>>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let served = tokio::task::spawn_blocking(move || serve_segment(&journals, &params)).await;
+    match served {
+        Ok(Served::Segment { name, bytes }) => (
+            [
+                (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename={name}"),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(Served::Refused(status, message)) => (status, message).into_response(),
+        Err(err) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("getedit failed. {err}"),
+        )
+            .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::edits::{encode_batch, segment_header};
+    use crate::journal::storage::StorageError;
+    use crate::journal::{MemStorage, NamespaceInfo, RequestInfo};
+
+    struct MemFactory;
+
+    impl JournalStorageFactory for MemFactory {
+        type Storage = MemStorage;
+        fn open(&self, jid: &str) -> Result<MemStorage, StorageError> {
+            Ok(MemStorage::new(format!("/jn/{jid}")))
+        }
+    }
+
+    fn req(serial: u64) -> RequestInfo {
+        RequestInfo {
+            epoch: 1,
+            ipc_serial: serial,
+            committed_txid: None,
+            client: "127.0.0.1".into(),
+        }
+    }
+
+    fn records(first: u64, n: u64) -> Vec<u8> {
+        let payloads: Vec<Vec<u8>> = (first..first + n)
+            .map(|t| format!("op{t}").into_bytes())
+            .collect();
+        encode_batch(first, payloads.iter().map(Vec::as_slice))
+    }
+
+    /// Segment 1-3 finalized, segment 4 in progress with txids 4-5.
+    fn journals() -> Journals<MemFactory> {
+        let journals = Journals::new(MemFactory, None);
+        let journal = journals.journal("ns1").unwrap();
+        let mut j = journal.lock().unwrap();
+        let ns = NamespaceInfo {
+            namespace_id: 42,
+            cluster_id: "CID-1".into(),
+            block_pool_id: "BP-1".into(),
+            layout_version: -66,
+            ctime: 0,
+        };
+        j.format(&ns, false).unwrap();
+        j.new_epoch(&ns, 1, "127.0.0.1").unwrap();
+        j.start_log_segment(&req(1), 1, -66).unwrap();
+        j.journal(&req(2), 1, 1, 3, &records(1, 3)).unwrap();
+        j.finalize_log_segment(&req(3), 1, 3).unwrap();
+        j.start_log_segment(&req(4), 4, -66).unwrap();
+        j.journal(&req(5), 4, 4, 2, &records(4, 2)).unwrap();
+        drop(j);
+        journals
+    }
+
+    fn query(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn file(first: u64, n: u64) -> Vec<u8> {
+        let mut bytes = segment_header(-66).to_vec();
+        bytes.extend_from_slice(&records(first, n));
+        bytes
+    }
+
+    #[test]
+    fn segments_are_served_whole_finalized_or_in_progress() {
+        let journals = journals();
+        let info = "-66:42:0:CID-1";
+        assert_eq!(
+            serve_segment(
+                &journals,
+                &query(&[("jid", "ns1"), ("segmentTxId", "1"), ("storageInfo", info)])
+            ),
+            Served::Segment {
+                name: "edits_0000000000000000001-0000000000000000003".into(),
+                bytes: file(1, 3),
+            }
+        );
+        assert_eq!(
+            serve_segment(&journals, &query(&[("jid", "ns1"), ("segmentTxId", "4")])),
+            Served::Segment {
+                name: "edits_inprogress_0000000000000000004".into(),
+                bytes: file(4, 2),
+            }
+        );
+        assert_eq!(
+            serve_segment(
+                &journals,
+                &query(&[
+                    ("jid", "ns1"),
+                    ("segmentTxId", "4"),
+                    ("inProgressOk", "false")
+                ])
+            ),
+            Served::Refused(
+                StatusCode::NOT_FOUND,
+                "No edit log found starting at txid 4".into()
+            )
+        );
+    }
+
+    #[test]
+    fn bad_requests_get_hadoops_statuses_and_texts() {
+        let journals = journals();
+        assert_eq!(
+            serve_segment(
+                &journals,
+                &query(&[
+                    ("jid", "ns1"),
+                    ("segmentTxId", "1"),
+                    ("storageInfo", "-66:7:0:CID-2")
+                ])
+            ),
+            Served::Refused(
+                StatusCode::FORBIDDEN,
+                "This node has namespaceId '42 and clusterId 'CID-1' but the requesting node \
+                 expected '7' and 'CID-2'"
+                    .into()
+            )
+        );
+        let refused = |pairs: &[(&str, &str)]| match serve_segment(&journals, &query(pairs)) {
+            Served::Refused(status, message) => (status, message),
+            other => panic!("{other:?}"),
+        };
+        let (status, message) = refused(&[("jid", "ns1")]);
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            message,
+            "getedit failed. Invalid request has no segmentTxId parameter"
+        );
+        let (status, message) = refused(&[("jid", "ns1"), ("segmentTxId", "x1")]);
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(message.contains("x1"), "{message}");
+        let (status, message) = refused(&[("segmentTxId", "1")]);
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(message.contains("bad journal id"), "{message}");
+        assert_eq!(
+            refused(&[("jid", "ns1"), ("segmentTxId", "2")]).0,
+            StatusCode::NOT_FOUND
+        );
+    }
 }

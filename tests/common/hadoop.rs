@@ -36,3 +36,88 @@ pub fn java(conf_dir: &Path, class: &str, args: &[&str]) -> Output {
         .output()
         .unwrap_or_else(|e| panic!("cannot run java {class}: {e}"))
 }
+
+/// A conf dir for Hadoop's daemons: `core-site.xml` and `hdfs-site.xml` with `props`, a
+/// log4j.properties that logs to stderr (where [`super::Daemon`] reads), and the empty
+/// `webapps/*` folders Hadoop's HTTP servers look for on the classpath (the tarball ships
+/// them, the jars do not).
+pub fn write_conf(dir: &Path, core: &[(&str, String)], hdfs: &[(&str, String)]) {
+    std::fs::create_dir_all(dir).unwrap();
+    for webapp in ["hdfs", "journal", "static"] {
+        std::fs::create_dir_all(dir.join("webapps").join(webapp)).unwrap();
+    }
+    std::fs::write(dir.join("core-site.xml"), hdfs_ha::conf::site_xml(core)).unwrap();
+    std::fs::write(dir.join("hdfs-site.xml"), hdfs_ha::conf::site_xml(hdfs)).unwrap();
+    std::fs::write(
+        dir.join("log4j.properties"),
+        "log4j.rootLogger=INFO,console\n\
+         log4j.appender.console=org.apache.log4j.ConsoleAppender\n\
+         log4j.appender.console.target=System.err\n\
+         log4j.appender.console.layout=org.apache.log4j.PatternLayout\n\
+         log4j.appender.console.layout.ConversionPattern=%d{ISO8601} %p %c{2}: %m%n\n",
+    )
+    .unwrap();
+}
+
+/// Starts a Hadoop daemon (`class`, e.g. Hadoop's NameNode) with `conf_dir` on its classpath;
+/// it is killed when the returned daemon is dropped.
+pub fn start_daemon(name: &str, conf_dir: &Path, class: &str, args: &[&str]) -> super::Daemon {
+    let classpath = format!("{}:{}/*", conf_dir.display(), lib().display());
+    let mut all = vec!["-cp".to_string(), classpath, class.to_string()];
+    all.extend(args.iter().map(|a| a.to_string()));
+    super::Daemon::start(name, Path::new("java"), &all, &[])
+}
+
+/// Hadoop's `hdfs oev -p xml` of an edits file: its (opcode, txid, path or source) records,
+/// or oev's complaint.
+pub fn oev_records(file: &Path) -> Result<Vec<(String, u64, String)>, String> {
+    let out_dir = tempfile::tempdir().unwrap();
+    let xml_path = out_dir.path().join("edits.xml");
+    let out = java(
+        out_dir.path(),
+        "org.apache.hadoop.hdfs.tools.offlineEditsViewer.OfflineEditsViewer",
+        &[
+            "-i",
+            &file.display().to_string(),
+            "-o",
+            &xml_path.display().to_string(),
+            "-p",
+            "xml",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let xml = std::fs::read_to_string(&xml_path).unwrap_or_default();
+    // oev exits 0 even when it could not read the file; it then says so and ends the XML early.
+    if !out.status.success()
+        || !xml.trim_end().ends_with("</EDITS>")
+        || stderr.contains("Exception")
+    {
+        return Err(format!(
+            "oev of {} failed ({:?}): {stderr}",
+            file.display(),
+            out.status.code()
+        ));
+    }
+    let tag = |record: &str, name: &str| -> Option<String> {
+        let open = format!("<{name}>");
+        let start = record.find(&open)? + open.len();
+        let end = record[start..].find(&format!("</{name}>"))? + start;
+        Some(record[start..end].to_string())
+    };
+    assert_eq!(tag(&xml, "EDITS_VERSION").as_deref(), Some("-66"), "{xml}");
+    Ok(xml
+        .split("<RECORD>")
+        .skip(1)
+        .map(|record| {
+            (
+                tag(record, "OPCODE").unwrap_or_default(),
+                tag(record, "TXID")
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or(0),
+                tag(record, "PATH")
+                    .or_else(|| tag(record, "SRC"))
+                    .unwrap_or_default(),
+            )
+        })
+        .collect())
+}
