@@ -8,72 +8,8 @@ mod common;
 
 use std::path::Path;
 
-use common::cluster::{DEADLINE, JournalNodes, free_port};
-use common::hadoop::{java, oev_records, start_daemon, write_conf};
-
-struct RealNameNode {
-    conf: tempfile::TempDir,
-    _data: tempfile::TempDir,
-    rpc: String,
-}
-
-impl RealNameNode {
-    fn configure(jns: &JournalNodes) -> RealNameNode {
-        let conf = tempfile::tempdir().unwrap();
-        let data = tempfile::tempdir().unwrap();
-        let rpc = format!("127.0.0.1:{}", free_port("127.0.0.1"));
-        let http = format!("127.0.0.1:{}", free_port("127.0.0.1"));
-        write_conf(
-            conf.path(),
-            &[
-                ("fs.defaultFS", format!("hdfs://{rpc}")),
-                (
-                    "hadoop.tmp.dir",
-                    data.path().join("tmp").display().to_string(),
-                ),
-            ],
-            &[
-                (
-                    "dfs.namenode.name.dir",
-                    data.path().join("name").display().to_string(),
-                ),
-                ("dfs.namenode.edits.dir", jns.qjournal_uri("realnn")),
-                ("dfs.namenode.rpc-address", rpc.clone()),
-                ("dfs.namenode.http-address", http),
-                ("dfs.namenode.safemode.threshold-pct", "0".into()),
-            ],
-        );
-        RealNameNode {
-            conf,
-            _data: data,
-            rpc,
-        }
-    }
-
-    fn start(&self) -> common::Daemon {
-        let port = self.rpc.rsplit(':').next().unwrap();
-        let nn = start_daemon(
-            "real-nn",
-            self.conf.path(),
-            "org.apache.hadoop.hdfs.server.namenode.NameNode",
-            &[],
-        );
-        nn.wait_for_line(
-            &format!("IPC Server listener on {port}: starting"),
-            DEADLINE,
-        );
-        nn
-    }
-
-    /// The real FsShell (`hdfs dfs`): its exit code and stdout.
-    fn dfs(&self, args: &[&str]) -> (Option<i32>, String) {
-        let out = java(self.conf.path(), "org.apache.hadoop.fs.FsShell", args);
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).to_string(),
-        )
-    }
-}
+use common::cluster::JournalNodes;
+use common::hadoop::{RealNameNode, oev_records};
 
 /// Every `edits_*` file under a JournalNode's journal directory.
 fn segments(journal_dir: &Path) -> Vec<std::path::PathBuf> {
@@ -93,17 +29,8 @@ fn segments(journal_dir: &Path) -> Vec<std::path::PathBuf> {
 #[test]
 fn a_real_namenode_writes_recovers_and_reads_its_edits_on_our_journalnodes() {
     let jns = JournalNodes::start(false);
-    let nn = RealNameNode::configure(&jns);
-    let out = java(
-        nn.conf.path(),
-        "org.apache.hadoop.hdfs.server.namenode.NameNode",
-        &["-format", "-force", "-nonInteractive"],
-    );
-    assert!(
-        out.status.success(),
-        "format: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let nn = RealNameNode::configure(&jns.qjournal_uri("realnn"));
+    nn.format();
     let mut daemon = nn.start();
     for args in [
         &["-mkdir", "-p", "/user/a/b/c"][..],

@@ -121,3 +121,93 @@ pub fn oev_records(file: &Path) -> Result<Vec<(String, u64, String)>, String> {
         })
         .collect())
 }
+
+/// A real Hadoop NameNode (not HA) whose edits dir is a quorum journal.
+pub struct RealNameNode {
+    pub conf: tempfile::TempDir,
+    _data: tempfile::TempDir,
+    pub rpc: String,
+}
+
+impl RealNameNode {
+    pub fn configure(qjournal_uri: &str) -> RealNameNode {
+        let conf = tempfile::tempdir().unwrap();
+        let data = tempfile::tempdir().unwrap();
+        let rpc = format!("127.0.0.1:{}", super::cluster::free_port("127.0.0.1"));
+        let http = format!("127.0.0.1:{}", super::cluster::free_port("127.0.0.1"));
+        write_conf(
+            conf.path(),
+            &[
+                ("fs.defaultFS", format!("hdfs://{rpc}")),
+                (
+                    "hadoop.tmp.dir",
+                    data.path().join("tmp").display().to_string(),
+                ),
+            ],
+            &[
+                (
+                    "dfs.namenode.name.dir",
+                    data.path().join("name").display().to_string(),
+                ),
+                ("dfs.namenode.edits.dir", qjournal_uri.to_string()),
+                ("dfs.namenode.rpc-address", rpc.clone()),
+                ("dfs.namenode.http-address", http),
+                ("dfs.namenode.safemode.threshold-pct", "0".into()),
+            ],
+        );
+        RealNameNode {
+            conf,
+            _data: data,
+            rpc,
+        }
+    }
+
+    /// Formats it (and its journal).
+    pub fn format(&self) {
+        let out = java(
+            self.conf.path(),
+            "org.apache.hadoop.hdfs.server.namenode.NameNode",
+            &["-format", "-force", "-nonInteractive"],
+        );
+        assert!(
+            out.status.success(),
+            "format: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    pub fn start(&self) -> super::Daemon {
+        let port = self.rpc.rsplit(':').next().unwrap();
+        let nn = start_daemon(
+            "real-nn",
+            self.conf.path(),
+            "org.apache.hadoop.hdfs.server.namenode.NameNode",
+            &[],
+        );
+        nn.wait_for_line(
+            &format!("IPC Server listener on {port}: starting"),
+            super::STARTUP_DEADLINE,
+        );
+        nn
+    }
+
+    /// The real DFSAdmin (`hdfs dfsadmin`): its exit code.
+    pub fn dfsadmin(&self, args: &[&str]) -> Option<i32> {
+        java(
+            self.conf.path(),
+            "org.apache.hadoop.hdfs.tools.DFSAdmin",
+            args,
+        )
+        .status
+        .code()
+    }
+
+    /// The real FsShell (`hdfs dfs`): its exit code and stdout.
+    pub fn dfs(&self, args: &[&str]) -> (Option<i32>, String) {
+        let out = java(self.conf.path(), "org.apache.hadoop.fs.FsShell", args);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    }
+}

@@ -1,0 +1,203 @@
+//! Mixed quorums under a real Hadoop 3.3.6 NameNode: real Hadoop JournalNodes and ours side by
+//! side, ours killed and restarted during writes and brought back at the next segment, and one
+//! JournalNode directory taken over by ours from a real JournalNode and given back, with
+//! nothing lost (the NameNode is killed -9 at the end and restarts with every change).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::Daemon;
+use common::cluster::free_port;
+use common::hadoop::{RealNameNode, oev_records, start_daemon, write_conf};
+
+/// One JournalNode slot: an address and a directory, served by Hadoop's JournalNode or ours.
+struct Slot {
+    host: String,
+    rpc_port: u16,
+    http_port: u16,
+    dir: PathBuf,
+    conf: tempfile::TempDir,
+    daemon: Option<Daemon>,
+}
+
+impl Slot {
+    fn new(root: &Path, i: usize) -> Slot {
+        let host = format!("127.0.0.{}", i + 1);
+        let slot = Slot {
+            rpc_port: free_port(&host),
+            http_port: free_port(&host),
+            dir: root.join(format!("jn{i}")),
+            conf: tempfile::tempdir().unwrap(),
+            host,
+            daemon: None,
+        };
+        write_conf(
+            slot.conf.path(),
+            &[],
+            &[
+                (
+                    "dfs.journalnode.rpc-address",
+                    format!("{}:{}", slot.host, slot.rpc_port),
+                ),
+                (
+                    "dfs.journalnode.http-address",
+                    format!("{}:{}", slot.host, slot.http_port),
+                ),
+                ("dfs.journalnode.edits.dir", slot.dir.display().to_string()),
+            ],
+        );
+        slot
+    }
+
+    fn address(&self) -> String {
+        format!("{}:{}", self.host, self.rpc_port)
+    }
+
+    fn start_real(&mut self) {
+        self.stop();
+        let jn = start_daemon(
+            &format!("real-jn-{}", self.host),
+            self.conf.path(),
+            "org.apache.hadoop.hdfs.qjournal.server.JournalNode",
+            &[],
+        );
+        jn.wait_for_line(
+            &format!("IPC Server listener on {}: starting", self.rpc_port),
+            common::STARTUP_DEADLINE,
+        );
+        self.daemon = Some(jn);
+    }
+
+    fn start_ours(&mut self) {
+        self.stop();
+        let args: Vec<String> = [
+            format!("dfs.journalnode.rpc-address={}", self.address()),
+            format!(
+                "dfs.journalnode.http-address={}:{}",
+                self.host, self.http_port
+            ),
+            format!("dfs.journalnode.edits.dir={}", self.dir.display()),
+        ]
+        .into_iter()
+        .flat_map(|d| ["-D".to_string(), d])
+        .collect();
+        let jn = Daemon::start(
+            &format!("jn-{}", self.host),
+            &common::binary("journalnode"),
+            &args,
+            &[],
+        );
+        jn.wait_for_address("JournalNode RPC server is listening on");
+        self.daemon = Some(jn);
+    }
+
+    /// kill -9.
+    fn stop(&mut self) {
+        if let Some(mut d) = self.daemon.take() {
+            d.kill9();
+        }
+    }
+}
+
+fn ok(nn: &RealNameNode, args: &[&str]) {
+    assert_eq!(nn.dfs(args).0, Some(0), "hdfs dfs {args:?}");
+}
+
+fn roll(nn: &RealNameNode) {
+    assert_eq!(nn.dfsadmin(&["-rollEdits"]), Some(0));
+}
+
+#[test]
+fn mixed_quorums_keep_every_edit_while_journalnodes_change_hands() {
+    let root = tempfile::tempdir().unwrap();
+    let mut slots: Vec<Slot> = (0..3).map(|i| Slot::new(root.path(), i)).collect();
+    // Two real JournalNodes and one of ours.
+    slots[0].start_real();
+    slots[1].start_ours();
+    slots[2].start_real();
+    let addresses: Vec<String> = slots.iter().map(Slot::address).collect();
+    let nn = RealNameNode::configure(&format!("qjournal://{}/mixed", addresses.join(";")));
+    nn.format();
+    let mut namenode = nn.start();
+    ok(&nn, &["-mkdir", "-p", "/one/a"]);
+
+    // Ours dies during writes: the other two carry on; restarted, it joins at the next segment.
+    slots[1].stop();
+    ok(&nn, &["-mkdir", "/two"]);
+    slots[1].start_ours();
+    roll(&nn);
+    ok(&nn, &["-mkdir", "/three"]);
+
+    // One real and two of ours: the real JournalNode's directory is taken over by ours...
+    slots[0].start_ours();
+    ok(&nn, &["-mkdir", "/four"]);
+    roll(&nn);
+    ok(&nn, &["-mkdir", "/five"]);
+    roll(&nn);
+    // ...and given back to a real one, which reads what ours wrote.
+    slots[0].start_real();
+    ok(&nn, &["-mkdir", "/six"]);
+    roll(&nn);
+    ok(&nn, &["-mkdir", "/seven"]);
+
+    namenode.kill9();
+    let _namenode = nn.start();
+    let (code, listing) = nn.dfs(&["-ls", "-R", "/"]);
+    assert_eq!(code, Some(0));
+    let paths: Vec<&str> = listing
+        .lines()
+        .filter_map(|l| l.split_whitespace().last())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/five", "/four", "/one", "/one/a", "/seven", "/six", "/three", "/two"
+        ],
+        "{listing}"
+    );
+
+    // Every finalized segment in every directory is Hadoop's format, whoever wrote it, and
+    // each JournalNode that came back took part again: ours after its restart (/three), ours
+    // on the real one's directory (/five), the real one back on it after ours (/seven).
+    let must_hold = [
+        vec!["/one/a", "/five", "/seven"],
+        // Killed inside the first segment, ours never finalizes it (no JournalNode sync yet).
+        vec!["/three", "/five", "/seven"],
+        vec![
+            "/one/a", "/two", "/three", "/four", "/five", "/six", "/seven",
+        ],
+    ];
+    for (slot, wanted) in slots.iter().zip(must_hold) {
+        let current = slot.dir.join("mixed").join("current");
+        let mut finalized: Vec<PathBuf> = std::fs::read_dir(&current)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("edits_0"))
+            })
+            .collect();
+        finalized.sort();
+        assert!(finalized.len() >= 2, "{}: {finalized:?}", current.display());
+        let mut mkdirs = Vec::new();
+        for file in finalized {
+            let records = oev_records(&file).unwrap();
+            assert_eq!(records[0].0, "OP_START_LOG_SEGMENT", "{}", file.display());
+            mkdirs.extend(
+                records
+                    .into_iter()
+                    .filter(|r| r.0 == "OP_MKDIR")
+                    .map(|r| r.2),
+            );
+        }
+        for path in wanted {
+            assert!(
+                mkdirs.iter().any(|m| m == path),
+                "{} lacks OP_MKDIR {path}: {mkdirs:?}",
+                current.display()
+            );
+        }
+    }
+}
