@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The test command: installs what the tests need on a fresh machine, then runs the lints
-# (rustfmt, clippy with warnings as errors) and every test. Safe to run again; installs are
-# skipped when already present.
+# The test command: installs what the tests need on a fresh machine (Debian and PyPI packages,
+# and the real Apache Hadoop 3.3.6 jars from Maven Central, cached by dev/hadoop-jars.sh in
+# $HDFS_HA_HADOOP_LIB, default ~/.cache/hdfs-ha/hadoop-3.3.6/lib, and exported for the Hadoop
+# interop tests), then runs the lints (rustfmt, clippy with warnings as errors) and every test.
+# Safe to run again; installs and the fetch are skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -68,57 +68,207 @@ pub fn start_daemon(name: &str, conf_dir: &Path, class: &str, args: &[&str]) -> 
     super::Daemon::start(name, Path::new("java"), &all, &[])
 }
 
-/// Hadoop's `hdfs oev -p xml` of an edits file: its (opcode, txid, path or source) records,
-/// or oev's complaint.
-pub fn oev_records(file: &Path) -> Result<Vec<(String, u64, String)>, String> {
+/// Hadoop's OfflineEditsViewer, the class behind `hdfs oev`.
+pub const OEV: &str = "org.apache.hadoop.hdfs.tools.offlineEditsViewer.OfflineEditsViewer";
+
+/// What the real `hdfs oev -i <input> -p <processor>` wrote (`xml`, `stats`, `binary`: read
+/// the result as text with `binary` only to compare it), or oev's complaint. oev 3.3.6 reports
+/// a bad header on stderr (`Encountered exception. Exiting: ...`) and an op it cannot read after
+/// the ops before it, in its output: `<ERROR>...</ERROR>` after `</EDITS>` with `-p xml`,
+/// `EXITING ON ERROR: ...` with `-p stats`. It exits -1 then; the exit code, stderr and the
+/// output are all checked, and the error carries oev's own words and, for xml, the last op it
+/// did read.
+pub fn oev(input: &Path, processor: &str) -> Result<String, String> {
+    oev_bytes(input, processor).map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// [`oev`]'s output as bytes (an edits file with `-p binary`).
+pub fn oev_bytes(input: &Path, processor: &str) -> Result<Vec<u8>, String> {
     let out_dir = tempfile::tempdir().unwrap();
-    let xml_path = out_dir.path().join("edits.xml");
-    let out = java(
+    let output = out_dir.path().join(format!("oev.{processor}"));
+    let run = java(
         out_dir.path(),
-        "org.apache.hadoop.hdfs.tools.offlineEditsViewer.OfflineEditsViewer",
+        OEV,
         &[
             "-i",
-            &file.display().to_string(),
+            &input.display().to_string(),
             "-o",
-            &xml_path.display().to_string(),
+            &output.display().to_string(),
             "-p",
-            "xml",
+            processor,
         ],
     );
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let xml = std::fs::read_to_string(&xml_path).unwrap_or_default();
-    // oev exits 0 even when it could not read the file; it then says so and ends the XML early.
-    if !out.status.success()
-        || !xml.trim_end().ends_with("</EDITS>")
-        || stderr.contains("Exception")
+    let bytes = std::fs::read(&output).unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    // Two SLF4J bindings in Hadoop's dependencies and log4j without appenders say so on
+    // stderr on every run; everything else there is oev's.
+    let stderr: Vec<String> = String::from_utf8_lossy(&run.stderr)
+        .lines()
+        .filter(|l| !l.starts_with("SLF4J:") && !l.starts_with("log4j:"))
+        .map(str::to_string)
+        .collect();
+    let mut complaints: Vec<String> = Vec::new();
+    if let Some(line) = stderr.iter().find(|l| l.contains("Exiting:")) {
+        complaints.push(line.clone());
+    }
+    if let Some(at) = text.find("<ERROR>") {
+        let error = &text[at + "<ERROR>".len()..];
+        complaints.push(error.split("</ERROR>").next().unwrap_or(error).to_string());
+    }
+    if let Some(line) = text.lines().find(|l| l.contains("EXITING ON ERROR")) {
+        complaints.push(line.trim().to_string());
+    }
+    let truncated = processor == "xml" && !text.trim_end().ends_with("</EDITS>");
+    // Not any line: a JVM may say "Picked up JAVA_TOOL_OPTIONS" and still do its work.
+    let failed = stderr
+        .iter()
+        .any(|l| l.contains("Exception") || l.contains("Error") || l.contains("ERROR"));
+    if run.status.success() && complaints.is_empty() && !failed && !truncated {
+        return Ok(bytes);
+    }
+    let mut error = format!(
+        "oev -p {processor} of {} failed (exit {:?})",
+        input.display(),
+        run.status.code()
+    );
+    // oev may say the same thing twice (stderr and output): once is enough.
+    complaints.dedup_by(|later, earlier| earlier.contains(later.as_str()));
+    for complaint in &complaints {
+        error.push_str(&format!("\n  oev: {complaint}"));
+    }
+    if processor == "xml"
+        && let Some(last) = text
+            .split("</EDITS>")
+            .next()
+            .and_then(|xml| edits_xml(&format!("{xml}</EDITS>")).ok())
+            .and_then(|edits| edits.records.last().cloned())
     {
-        return Err(format!(
-            "oev of {} failed ({:?}): {stderr}",
-            file.display(),
-            out.status.code()
+        error.push_str(&format!(
+            "\n  the last op oev read: {} txid {} {}",
+            last.opcode, last.txid, last.path
         ));
     }
-    let tag = |record: &str, name: &str| -> Option<String> {
-        let open = format!("<{name}>");
-        let start = record.find(&open)? + open.len();
-        let end = record[start..].find(&format!("</{name}>"))? + start;
-        Some(record[start..end].to_string())
-    };
-    assert_eq!(tag(&xml, "EDITS_VERSION").as_deref(), Some("-66"), "{xml}");
-    Ok(xml
-        .split("<RECORD>")
-        .skip(1)
-        .map(|record| {
-            (
-                tag(record, "OPCODE").unwrap_or_default(),
-                tag(record, "TXID")
-                    .and_then(|t| t.parse().ok())
-                    .unwrap_or(0),
-                tag(record, "PATH")
-                    .or_else(|| tag(record, "SRC"))
-                    .unwrap_or_default(),
-            )
-        })
+    if !stderr.is_empty() {
+        error.push_str(&format!("\n  stderr:\n{}", stderr.join("\n")));
+    }
+    Err(error)
+}
+
+/// One `<RECORD>` of oev's XML, as far as these tests look.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OevRecord {
+    /// `OP_MKDIR`, `OP_ADD`, ...
+    pub opcode: String,
+    pub txid: u64,
+    /// `<PATH>`, or `<SRC>` for a rename; empty for ops on no path.
+    pub path: String,
+    /// `<DST>` of a rename; empty otherwise.
+    pub dst: String,
+}
+
+/// oev's XML of one edits file.
+#[derive(Debug)]
+pub struct OevEdits {
+    /// `<EDITS_VERSION>`: the file's layout version.
+    pub version: i32,
+    pub records: Vec<OevRecord>,
+}
+
+/// Reads oev's XML (`<EDITS><EDITS_VERSION>..</EDITS_VERSION><RECORD><OPCODE>..</OPCODE>
+/// <DATA><TXID>..</TXID><PATH>..</PATH>..</DATA></RECORD>..</EDITS>`): the fields of each
+/// record's `<DATA>` itself, not of the elements nested in it (blocks, permissions).
+pub fn edits_xml(xml: &str) -> Result<OevEdits, String> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::reader::Reader::from_str(xml);
+    // Open elements, outermost first; `text` collects the innermost one's text, entities
+    // written back as `&name;` and unescaped when it closes.
+    let mut open: Vec<String> = Vec::new();
+    let mut text = String::new();
+    let mut version = None;
+    let mut records: Vec<OevRecord> = Vec::new();
+    let mut txid: Option<String> = None;
+    loop {
+        let event = reader
+            .read_event()
+            .map_err(|e| format!("oev's XML at byte {}: {e}", reader.error_position()))?;
+        match event {
+            Event::Start(start) => {
+                let name = start.name().as_ref().to_string();
+                if name == "RECORD" {
+                    records.push(OevRecord {
+                        opcode: String::new(),
+                        txid: 0,
+                        path: String::new(),
+                        dst: String::new(),
+                    });
+                    txid = None;
+                }
+                open.push(name);
+                text.clear();
+            }
+            Event::Text(t) => text.push_str(&t.into_inner()),
+            Event::GeneralRef(r) => text.push_str(&format!("&{};", r.into_inner())),
+            Event::End(_) => {
+                let value = quick_xml::escape::unescape(&text)
+                    .map_err(|e| format!("oev's XML: {e} in {text:?}"))?
+                    .into_owned();
+                let path: Vec<&str> = open.iter().map(String::as_str).collect();
+                match path.as_slice() {
+                    ["EDITS", "EDITS_VERSION"] => {
+                        version = Some(
+                            value
+                                .parse()
+                                .map_err(|_| format!("EDITS_VERSION {value:?}"))?,
+                        );
+                    }
+                    ["EDITS", "RECORD", field] | ["EDITS", "RECORD", "DATA", field] => {
+                        let record = records.last_mut().expect("inside a RECORD");
+                        match *field {
+                            "OPCODE" => record.opcode = value,
+                            "TXID" => txid = Some(value),
+                            "PATH" | "SRC" => record.path = value,
+                            "DST" => record.dst = value,
+                            _ => {}
+                        }
+                    }
+                    ["EDITS", "RECORD"] => {
+                        let record = records.last_mut().expect("a RECORD");
+                        let raw = txid
+                            .take()
+                            .ok_or_else(|| format!("no TXID in {record:?}"))?;
+                        record.txid = raw.parse().map_err(|_| format!("TXID {raw:?}"))?;
+                    }
+                    _ => {}
+                }
+                open.pop();
+                text.clear();
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if !open.is_empty() {
+        return Err(format!("oev's XML ends inside <{}>", open.join("><")));
+    }
+    let version = version.ok_or("no <EDITS_VERSION> in oev's XML")?;
+    Ok(OevEdits { version, records })
+}
+
+/// Hadoop's `hdfs oev -p xml` of an edits file of layout version -66: its (opcode, txid, path
+/// or source) records, or oev's complaint.
+pub fn oev_records(file: &Path) -> Result<Vec<(String, u64, String)>, String> {
+    let edits = edits_xml(&oev(file, "xml")?)?;
+    if edits.version != -66 {
+        return Err(format!(
+            "{}: EDITS_VERSION {}, not -66",
+            file.display(),
+            edits.version
+        ));
+    }
+    Ok(edits
+        .records
+        .into_iter()
+        .map(|r| (r.opcode, r.txid, r.path))
         .collect())
 }
 
