@@ -45,14 +45,8 @@ fn a_real_namenode_writes_recovers_and_reads_its_edits_on_our_journalnodes() {
     // it, and reads every edit back from them.
     daemon.kill9();
     let _daemon = nn.start();
-    let (code, listing) = nn.dfs(&["-ls", "-R", "/"]);
-    assert_eq!(code, Some(0));
-    let paths: Vec<&str> = listing
-        .lines()
-        .filter_map(|l| l.split_whitespace().last())
-        .collect();
     assert_eq!(
-        paths,
+        nn.all_paths(),
         [
             "/user",
             "/user/a",
@@ -60,7 +54,6 @@ fn a_real_namenode_writes_recovers_and_reads_its_edits_on_our_journalnodes() {
             "/user/a/moved",
             "/user/a/moved/c"
         ],
-        "{listing}"
     );
 
     // The real oev reads every segment on every one of our JournalNodes.

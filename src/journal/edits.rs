@@ -288,6 +288,15 @@ pub fn split_records(bytes: &[u8]) -> Result<Vec<(u64, &[u8])>, TailProblem> {
     Ok(out)
 }
 
+/// Consecutive records `first..first + n` with small distinct payloads, for tests.
+#[cfg(test)]
+pub(crate) fn test_records(first: u64, n: u64) -> Vec<u8> {
+    let payloads: Vec<Vec<u8>> = (first..first + n)
+        .map(|t| format!("op{t}").into_bytes())
+        .collect();
+    encode_batch(first, payloads.iter().map(Vec::as_slice))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

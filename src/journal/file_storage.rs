@@ -578,17 +578,10 @@ mod tests {
     use std::time::UNIX_EPOCH;
 
     use super::*;
-    use crate::journal::edits::encode_batch;
+    use crate::journal::edits::{encode_batch, test_records as records};
     use crate::journal::storage::conformance;
     use crate::journal::{Journal, NamespaceInfo, RequestInfo};
     use crate::storage_dir::{LOCK_FILE, TMP_SUFFIX, render_version};
-
-    fn records(first: u64, n: u64) -> Vec<u8> {
-        let payloads: Vec<Vec<u8>> = (first..first + n)
-            .map(|t| format!("op{t}").into_bytes())
-            .collect();
-        encode_batch(first, payloads.iter().map(Vec::as_slice))
-    }
 
     fn formatted(dir: &Path) -> FileStorage {
         let mut s = FileStorage::open(dir).unwrap();

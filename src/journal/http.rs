@@ -331,18 +331,9 @@ async fn get_journal<F: JournalStorageFactory>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::edits::{encode_batch, segment_header};
-    use crate::journal::storage::StorageError;
-    use crate::journal::{MemStorage, NamespaceInfo, RequestInfo};
-
-    struct MemFactory;
-
-    impl JournalStorageFactory for MemFactory {
-        type Storage = MemStorage;
-        fn open(&self, jid: &str) -> Result<MemStorage, StorageError> {
-            Ok(MemStorage::new(format!("/jn/{jid}")))
-        }
-    }
+    use crate::journal::edits::{segment_header, test_records as records};
+    use crate::journal::mem_storage::MemFactory;
+    use crate::journal::{NamespaceInfo, RequestInfo};
 
     fn req(serial: u64) -> RequestInfo {
         RequestInfo {
@@ -351,13 +342,6 @@ mod tests {
             committed_txid: None,
             client: "127.0.0.1".into(),
         }
-    }
-
-    fn records(first: u64, n: u64) -> Vec<u8> {
-        let payloads: Vec<Vec<u8>> = (first..first + n)
-            .map(|t| format!("op{t}").into_bytes())
-            .collect();
-        encode_batch(first, payloads.iter().map(Vec::as_slice))
     }
 
     /// Segment 1-3 finalized, segment 4 in progress with txids 4-5.

@@ -532,20 +532,10 @@ mod tests {
     use crate::ipc::client::{CallError, Connection, ConnectionContext};
     use crate::ipc::frame::DEFAULT_MAX_RESPONSE_LENGTH;
     use crate::ipc::server::{ServerConf, serve_connection};
-    use crate::journal::MemStorage;
-    use crate::journal::edits::{OP_INVALID, encode_batch, segment_header};
-    use crate::journal::storage::StorageError;
+    use crate::journal::edits::{OP_INVALID, segment_header, test_records as records};
+    use crate::journal::mem_storage::MemFactory;
 
     const JID: &str = "ns1";
-
-    struct MemFactory;
-
-    impl JournalStorageFactory for MemFactory {
-        type Storage = MemStorage;
-        fn open(&self, jid: &str) -> Result<MemStorage, StorageError> {
-            Ok(MemStorage::new(format!("/jn/{jid}")))
-        }
-    }
 
     async fn serve() -> (SocketAddr, CancellationToken) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -616,13 +606,6 @@ mod tests {
             committed_tx_id: None,
             name_service_id: None,
         }
-    }
-
-    fn records(first: u64, n: u64) -> Vec<u8> {
-        let payloads: Vec<Vec<u8>> = (first..first + n)
-            .map(|t| format!("op{t}").into_bytes())
-            .collect();
-        encode_batch(first, payloads.iter().map(Vec::as_slice))
     }
 
     fn failure<T: std::fmt::Debug>(outcome: Result<T, CallError>) -> (String, String) {

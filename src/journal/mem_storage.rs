@@ -267,6 +267,18 @@ impl JournalStorage for MemStorage {
     }
 }
 
+/// Journals kept in memory, one fresh `MemStorage` per journal id, for tests of the services.
+#[cfg(test)]
+pub(crate) struct MemFactory;
+
+#[cfg(test)]
+impl super::service::JournalStorageFactory for MemFactory {
+    type Storage = MemStorage;
+    fn open(&self, jid: &str) -> Result<MemStorage, StorageError> {
+        Ok(MemStorage::new(format!("/jn/{jid}")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

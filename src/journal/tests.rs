@@ -1,7 +1,7 @@
 //! The rules of one journal, after Hadoop's `TestJournal`, over the in-memory storage (the
 //! file storage runs the same conformance suite and its own tests).
 
-use super::edits::{HEADER_LEN, decode_records, encode_batch};
+use super::edits::{HEADER_LEN, decode_records, test_records as records};
 use super::*;
 
 const JID: &str = "test-journal";
@@ -23,13 +23,6 @@ fn req(epoch: u64, serial: u64) -> RequestInfo {
         committed_txid: None,
         client: "127.0.0.1".into(),
     }
-}
-
-fn records(first: u64, n: u64) -> Vec<u8> {
-    let payloads: Vec<Vec<u8>> = (first..first + n)
-        .map(|t| format!("op{t}").into_bytes())
-        .collect();
-    encode_batch(first, payloads.iter().map(Vec::as_slice))
 }
 
 fn formatted() -> (Journal<MemStorage>, MemStorage) {

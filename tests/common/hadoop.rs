@@ -352,6 +352,16 @@ impl RealNameNode {
         .code()
     }
 
+    /// Every path below `/`, as the real `hdfs dfs -ls -R /` lists them.
+    pub fn all_paths(&self) -> Vec<String> {
+        let (code, listing) = self.dfs(&["-ls", "-R", "/"]);
+        assert_eq!(code, Some(0), "ls -R /");
+        listing
+            .lines()
+            .filter_map(|l| l.split_whitespace().last().map(str::to_string))
+            .collect()
+    }
+
     /// The real FsShell (`hdfs dfs`): its exit code and stdout.
     pub fn dfs(&self, args: &[&str]) -> (Option<i32>, String) {
         let out = java(self.conf.path(), "org.apache.hadoop.fs.FsShell", args);
