@@ -1,25 +1,6 @@
 //! Code generated from `proto/*.proto` by `build.rs`. Only service modules use these types;
 //! they never travel past a service boundary into the cores.
 
-/// HAServiceProtocol: a NameNode's HA state, driven by a ZKFC or `hdfs haadmin`.
-#[allow(non_camel_case_types)]
-pub mod haservice {
-    tonic::include_proto!("hdfs_ha.haservice");
-
-    impl HaServiceStateProto {
-        /// The lowercase name Hadoop prints (`hdfs haadmin -getServiceState`).
-        pub fn display_name(self) -> &'static str {
-            match self {
-                HaServiceStateProto::Initializing => "initializing",
-                HaServiceStateProto::Active => "active",
-                HaServiceStateProto::Standby => "standby",
-                HaServiceStateProto::Observer => "observer",
-                HaServiceStateProto::Stopping => "stopping",
-            }
-        }
-    }
-}
-
 /// QJournalProtocol: the NameNode's QuorumJournalManager talking to JournalNodes.
 #[allow(non_camel_case_types)]
 pub mod qjournal {
@@ -30,11 +11,6 @@ pub mod qjournal {
 #[allow(non_camel_case_types)]
 pub mod namenode {
     tonic::include_proto!("hdfs_ha.namenode");
-}
-
-/// ZKFCProtocol: cedeActive and gracefulFailover between ZKFCs and from `hdfs haadmin`.
-pub mod zkfc {
-    tonic::include_proto!("hdfs_ha.zkfc");
 }
 
 /// Hadoop IPC's headers (`RpcHeader.proto`, `ProtobufRpcEngine2.proto`,
@@ -57,6 +33,25 @@ pub mod hadoop_qjournal {
 
 /// Hadoop 3.3.6's HAServiceProtocol messages (proto2), as real `hdfs haadmin` and ZKFCs send
 /// them over Hadoop IPC.
+/// Also hdfs-ha's `watchHealth` messages (`proto/hdfs_ha_health.proto`).
 pub mod hadoop_haservice {
     tonic::include_proto!("hadoop.ha");
+
+    impl HaServiceStateProto {
+        /// The lowercase name Hadoop prints (`hdfs haadmin -getServiceState`).
+        pub fn display_name(self) -> &'static str {
+            match self {
+                HaServiceStateProto::Initializing => "initializing",
+                HaServiceStateProto::Active => "active",
+                HaServiceStateProto::Standby => "standby",
+                HaServiceStateProto::Observer => "observer",
+            }
+        }
+    }
+}
+
+/// Hadoop 3.3.6's ZKFCProtocol messages (proto2): `cedeActive` and `gracefulFailover`, as
+/// real `hdfs haadmin` and ZKFCs send them to a ZKFC over Hadoop IPC.
+pub mod hadoop_zkfc {
+    tonic::include_proto!("hadoop.zkfc");
 }

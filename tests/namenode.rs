@@ -11,8 +11,8 @@ use std::time::Duration;
 use common::cluster::{DEADLINE, JournalNodes, NameNodes, format_and_start};
 use hdfs_ha::ipc::client::CallError;
 use hdfs_ha::namenode::protocol::simple_class;
-use hdfs_ha::proto::haservice::HaRequestSource;
 use hdfs_ha::proto::namenode as pb;
+use hdfs_ha::zkfc::rpc::RequestSource;
 
 fn call(client: u8, id: i32) -> Option<pb::RpcCallProto> {
     Some(pb::RpcCallProto {
@@ -147,9 +147,7 @@ async fn format_bootstrap_transitions_and_tailing() {
         )
     );
 
-    nns.transition(0, true, HaRequestSource::RequestByUser)
-        .await
-        .unwrap();
+    nns.transition(0, true, RequestSource::User).await.unwrap();
     assert_eq!(nns.state(0).await, "active");
     let client = nns.client(0).await;
     assert!(
@@ -175,12 +173,8 @@ async fn format_bootstrap_transitions_and_tailing() {
     wait_txid(&nns, 1, written).await;
 
     // Hand over: nn1 to standby, nn2 to active; nn2 has everything.
-    nns.transition(0, false, HaRequestSource::RequestByUser)
-        .await
-        .unwrap();
-    nns.transition(1, true, HaRequestSource::RequestByUser)
-        .await
-        .unwrap();
+    nns.transition(0, false, RequestSource::User).await.unwrap();
+    nns.transition(1, true, RequestSource::User).await.unwrap();
     assert_eq!(listing(&nns, 1, "/user/tester/dir").await, vec!["f"]);
     let err = nns
         .client(0)
@@ -225,9 +219,7 @@ async fn kill_the_active_under_load_and_lose_nothing_acknowledged() {
     let jns = JournalNodes::start(true);
     let mut nns = NameNodes::configure(&jns, &[]);
     format_and_start(&mut nns);
-    nns.transition(0, true, HaRequestSource::RequestByUser)
-        .await
-        .unwrap();
+    nns.transition(0, true, RequestSource::User).await.unwrap();
     nns.client(0)
         .await
         .mkdirs(&mkdirs("/load", 1))
@@ -265,9 +257,7 @@ async fn kill_the_active_under_load_and_lose_nothing_acknowledged() {
     for w in writers {
         w.await.unwrap();
     }
-    nns.transition(1, true, HaRequestSource::RequestByUser)
-        .await
-        .unwrap();
+    nns.transition(1, true, RequestSource::User).await.unwrap();
     let present = listing(&nns, 1, "/load").await;
     let acked = acked.lock().unwrap().clone();
     for path in &acked {
@@ -295,15 +285,11 @@ async fn two_actives_forced_by_hand_the_older_epoch_is_refused_and_exits() {
     let jns = JournalNodes::start(true);
     let mut nns = NameNodes::configure(&jns, &[]);
     format_and_start(&mut nns);
-    nns.transition(0, true, HaRequestSource::RequestByUser)
-        .await
-        .unwrap();
+    nns.transition(0, true, RequestSource::User).await.unwrap();
     let old = nns.client(0).await;
     old.mkdirs(&mkdirs("/before", 1)).await.unwrap();
     // nn2 made active without fencing nn1: its new epoch fences nn1 at the JournalNodes.
-    nns.transition(1, true, HaRequestSource::RequestByUser)
-        .await
-        .unwrap();
+    nns.transition(1, true, RequestSource::User).await.unwrap();
     let err = old.mkdirs(&mkdirs("/after", 2)).await.unwrap_err();
     assert!(!err.to_string().is_empty());
     let mut nn1 = nns.nodes[0].take().unwrap();
@@ -345,9 +331,7 @@ async fn checkpoints_reach_the_active_old_edits_are_purged_and_bootstrap_checks_
         ],
     );
     format_and_start(&mut nns);
-    nns.transition(0, true, HaRequestSource::RequestByUser)
-        .await
-        .unwrap();
+    nns.transition(0, true, RequestSource::User).await.unwrap();
     let client = nns.client(0).await;
     for i in 0..200 {
         client
@@ -459,9 +443,7 @@ async fn jmx_reports_the_ha_state_and_journal_status_and_bad_bytes_harm_nobody()
     let jns = JournalNodes::start(true);
     let mut nns = NameNodes::configure(&jns, &[]);
     format_and_start(&mut nns);
-    nns.transition(0, true, HaRequestSource::RequestByUser)
-        .await
-        .unwrap();
+    nns.transition(0, true, RequestSource::User).await.unwrap();
     let client = nns.client(0).await;
     client.mkdirs(&mkdirs("/m", 1)).await.unwrap();
 
@@ -540,9 +522,7 @@ async fn hdfs_dfs_against_real_namenodes_follows_the_active() {
     let jns = JournalNodes::start(true);
     let mut nns = NameNodes::configure(&jns, &[]);
     format_and_start(&mut nns);
-    nns.transition(1, true, HaRequestSource::RequestByUser)
-        .await
-        .unwrap();
+    nns.transition(1, true, RequestSource::User).await.unwrap();
     let ok = |out: std::process::Output| {
         assert_eq!(
             out.status.code(),
@@ -572,12 +552,8 @@ async fn hdfs_dfs_against_real_namenodes_follows_the_active() {
     );
     assert!(ls.trim_end().ends_with("/user/alice/data/f.txt"), "{ls}");
     // Fail over by hand: the client finds the new active.
-    nns.transition(1, false, HaRequestSource::RequestByUser)
-        .await
-        .unwrap();
-    nns.transition(0, true, HaRequestSource::RequestByUser)
-        .await
-        .unwrap();
+    nns.transition(1, false, RequestSource::User).await.unwrap();
+    nns.transition(0, true, RequestSource::User).await.unwrap();
     let stat = ok(nns.hdfs(&["dfs", "-stat", "%b %F %n", "/user/alice/data/f.txt"], ""));
     assert_eq!(stat, "1234 regular file f.txt\n");
     let out = nns.hdfs(&["dfs", "-mkdir", "/user/alice/data"], "");
@@ -613,9 +589,7 @@ async fn initialize_shared_edits_reseeds_lost_journalnodes_from_the_local_edits(
     let mut jns = JournalNodes::start(true);
     let mut nns = NameNodes::configure(&jns, &[]);
     format_and_start(&mut nns);
-    nns.transition(0, true, HaRequestSource::RequestByUser)
-        .await
-        .unwrap();
+    nns.transition(0, true, RequestSource::User).await.unwrap();
     let client = nns.client(0).await;
     client.mkdirs(&mkdirs("/kept", 1)).await.unwrap();
     for n in 0..20 {
@@ -662,9 +636,7 @@ async fn initialize_shared_edits_reseeds_lost_journalnodes_from_the_local_edits(
     nns.start(0);
     nns.start(1);
     wait_txid(&nns, 1, written).await;
-    nns.transition(1, true, HaRequestSource::RequestByUser)
-        .await
-        .unwrap();
+    nns.transition(1, true, RequestSource::User).await.unwrap();
     let files = listing(&nns, 1, "/kept").await;
     assert_eq!(files.len(), 20, "{files:?}");
     nns.client(1)

@@ -74,7 +74,8 @@ async fn auto_failover_on_bad_health_and_fail_back_fencing_the_unreachable() {
 async fn auto_failover_when_the_active_changes_state_behind_our_back() {
     for kind in ZkServerKind::all() {
         let cluster = two_nodes(kind);
-        cluster.nns[0].set(|s| s.state = hdfs_ha::proto::haservice::HaServiceStateProto::Standby);
+        cluster.nns[0]
+            .set(|s| s.state = hdfs_ha::proto::hadoop_haservice::HaServiceStateProto::Standby);
         cluster.wait_active(1);
         cluster.zkfc(0).wait_for_line(
             &format!(

@@ -6,7 +6,7 @@ mod common;
 
 use common::dummy_nn::DummyNn;
 use common::zkfc::{outcome, run_hdfs, write_site};
-use hdfs_ha::proto::haservice::{HaRequestSource, HaServiceStateProto};
+use hdfs_ha::proto::hadoop_haservice::{HaRequestSource, HaServiceStateProto};
 
 struct Setup {
     nns: Vec<DummyNn>,

@@ -25,9 +25,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hdfs_ha::conf::Configuration;
+use hdfs_ha::conf::HostPort;
 use hdfs_ha::local_cluster::{self, Process, percentile};
 use hdfs_ha::namenode::client::DfsClient;
-use hdfs_ha::proto::haservice as ha;
+use hdfs_ha::zkfc::health::ServiceState;
+use hdfs_ha::zkfc::rpc::HaClient;
 
 struct Args {
     runs: usize,
@@ -303,21 +305,12 @@ impl Cluster {
         std::fs::read_to_string(path).unwrap_or_default()
     }
 
-    async fn state(&self, i: usize) -> Option<ha::HaServiceStateProto> {
-        let mut client =
-            ha::ha_service_protocol_service_client::HaServiceProtocolServiceClient::connect(
-                format!("http://{}", self.rpc[i]),
-            )
+    async fn state(&self, i: usize) -> Option<ServiceState> {
+        let address = HostPort::parse(&self.rpc[i], None).ok()?;
+        let client = HaClient::connect(&address, Duration::from_secs(2), 0)
             .await
             .ok()?;
-        let status = tokio::time::timeout(
-            Duration::from_secs(2),
-            client.get_service_status(ha::GetServiceStatusRequestProto {}),
-        )
-        .await
-        .ok()?
-        .ok()?;
-        Some(status.into_inner().state())
+        Some(client.get_service_status().await.ok()?.state)
     }
 
     /// Waits until one NameNode is active and the other's ZKFC is in the election as standby.
@@ -325,7 +318,7 @@ impl Cluster {
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let states = [self.state(0).await, self.state(1).await];
-            let active = (0..2).find(|&i| states[i] == Some(ha::HaServiceStateProto::Active));
+            let active = (0..2).find(|&i| states[i] == Some(ServiceState::Active));
             if let Some(a) = active {
                 let standby = 1 - a;
                 // Back in the election: the last thing its ZKFC did was to become standby.
@@ -344,7 +337,7 @@ impl Cluster {
                     (Some(_), None) => true,
                     _ => false,
                 };
-                if states[standby] == Some(ha::HaServiceStateProto::Standby) && in_election {
+                if states[standby] == Some(ServiceState::Standby) && in_election {
                     return Ok(a);
                 }
             }

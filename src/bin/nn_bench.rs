@@ -18,11 +18,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use hdfs_ha::conf::HostPort;
 use hdfs_ha::conf::{Configuration, site_xml};
 use hdfs_ha::local_cluster::{self, Process};
 use hdfs_ha::namenode::client::DfsClient;
-use hdfs_ha::proto::haservice as ha;
 use hdfs_ha::proto::namenode as pb;
+use hdfs_ha::zkfc::rpc::{HaClient, RequestSource};
 
 type NnProtocol = pb::namenode_protocol_client::NamenodeProtocolClient<tonic::transport::Channel>;
 
@@ -154,21 +155,13 @@ async fn run(args: Args) -> Result<(), String> {
         ],
     )?;
     processes.push(start_nn("nn2")?.0);
-    let mut ha_client =
-        ha::ha_service_protocol_service_client::HaServiceProtocolServiceClient::connect(format!(
-            "http://{}",
-            rpc[0]
-        ))
+    let nn1 = HostPort::parse(&rpc[0], None)?;
+    HaClient::connect(&nn1, Duration::from_secs(20), 0)
+        .await
+        .map_err(|e| e.to_string())?
+        .transition_to_active(RequestSource::User)
         .await
         .map_err(|e| e.to_string())?;
-    ha_client
-        .transition_to_active(ha::TransitionToActiveRequestProto {
-            req_info: Some(ha::HaStateChangeRequestInfoProto {
-                req_source: ha::HaRequestSource::RequestByUser as i32,
-            }),
-        })
-        .await
-        .map_err(|e| e.message().to_string())?;
 
     println!(
         "nn-bench: 3 JournalNodes, nn1 active at {}, nn2 standby at {}; fsync on; {} s per point",

@@ -1,7 +1,7 @@
-//! One RPC port, two transports: accepts connections (with TCP_NODELAY: small calls must not
-//! wait 40 ms for Nagle) and hands each to Hadoop IPC or, when it starts with the HTTP/2
-//! preface, to a gRPC server fed from a channel. Shared by every daemon whose RPC port serves
-//! both (the NameNode, the JournalNode).
+//! Accepting RPC connections (with TCP_NODELAY: small calls must not wait 40 ms for Nagle):
+//! every one to Hadoop IPC ([`accept_ipc`], the ZKFC's port), or, on a port that serves both
+//! transports ([`accept_rpc`], the NameNode's and the JournalNode's), to Hadoop IPC or — when
+//! it starts with the HTTP/2 preface — to a gRPC server fed from a channel.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +15,24 @@ use super::server::{self, ServerConf, Service};
 /// How long a new connection may take to send the four bytes that tell its transport.
 const SNIFF_LIMIT: Duration = Duration::from_secs(20);
 
+/// Accepts connections on `listener` until `token` is cancelled, each served by `service`.
+pub async fn accept_ipc<S: Service>(
+    listener: TcpListener,
+    service: Arc<S>,
+    conf: ServerConf,
+    token: CancellationToken,
+) {
+    accept(listener, &token.clone(), move |stream| {
+        tokio::spawn(server::serve_connection(
+            stream,
+            service.clone(),
+            conf,
+            token.clone(),
+        ));
+    })
+    .await
+}
+
 /// Accepts connections on `listener` until `token` is cancelled: IPC ones are served by
 /// `service`, gRPC ones are sent to `grpc` (a tonic server's incoming stream).
 pub async fn accept_rpc<S: Service>(
@@ -24,6 +42,25 @@ pub async fn accept_rpc<S: Service>(
     conf: ServerConf,
     token: CancellationToken,
 ) {
+    accept(listener, &token.clone(), move |stream| {
+        let grpc = grpc.clone();
+        let service = service.clone();
+        let token = token.clone();
+        tokio::spawn(async move {
+            match sniff_http2(&stream, &token).await {
+                Some(true) => {
+                    let _ = grpc.send(Ok(stream)).await;
+                }
+                Some(false) => server::serve_connection(stream, service, conf, token).await,
+                None => {}
+            }
+        });
+    })
+    .await
+}
+
+/// The accept loop: every accepted connection (with TCP_NODELAY) goes to `serve`.
+async fn accept(listener: TcpListener, token: &CancellationToken, serve: impl Fn(TcpStream)) {
     loop {
         let accepted = tokio::select! {
             _ = token.cancelled() => return,
@@ -39,18 +76,7 @@ pub async fn accept_rpc<S: Service>(
             }
         };
         let _ = stream.set_nodelay(true);
-        let grpc = grpc.clone();
-        let service = service.clone();
-        let token = token.clone();
-        tokio::spawn(async move {
-            match sniff_http2(&stream, &token).await {
-                Some(true) => {
-                    let _ = grpc.send(Ok(stream)).await;
-                }
-                Some(false) => server::serve_connection(stream, service, conf, token).await,
-                None => {}
-            }
-        });
+        serve(stream);
     }
 }
 

@@ -204,6 +204,17 @@ impl Connection {
         self.shared.state().closed.is_some()
     }
 
+    /// Waits until the connection closes (the server went away, broke it, or answered
+    /// FATAL), and says why: how a caller hears of a peer's death without calling.
+    pub async fn closed(&self) -> CallError {
+        self.shared.stop.cancelled().await;
+        self.shared
+            .state()
+            .closed
+            .clone()
+            .unwrap_or_else(|| CallError::broken("the connection closed"))
+    }
+
     /// Calls `method` with `request` and waits for its answer.
     pub async fn call<Req: Message, Resp: Message + Default>(
         &self,

@@ -3,8 +3,13 @@
 //! what a real `hdfs haadmin` (DFSHAAdmin) and a real DFSZKFailoverController call. The rules
 //! are the NameNode's ([`NameNode::transition_to_active`] and the rest), shared with the gRPC
 //! service our ZKFC uses; wire types are converted here.
+//!
+//! Beside Hadoop's five calls it answers our ZKFC's `watchHealth` (see `crate::zkfc::rpc`): a
+//! long poll answered when this NameNode's report differs from the one the caller last saw,
+//! or after [`WATCH_HOLD`] with the same one.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use prost::Message;
@@ -16,6 +21,12 @@ use crate::proto::hadoop_haservice as pb;
 
 /// The protocol `hdfs haadmin` and ZKFCs declare.
 pub const PROTOCOL: &str = "org.apache.hadoop.ha.HAServiceProtocol";
+
+/// How often a held `watchHealth` looks for a change of state or health.
+const WATCH_PERIOD: Duration = Duration::from_millis(50);
+/// How long a `watchHealth` is held without a change: a call whose caller went away ends
+/// by itself (a call that started runs to its end, see `crate::ipc::server`).
+pub const WATCH_HOLD: Duration = Duration::from_secs(10);
 
 fn source_of(info: &pb::HaStateChangeRequestInfoProto) -> RequestSource {
     match info.req_source() {
@@ -42,6 +53,7 @@ enum HaCall {
     ToStandby(RequestSource),
     ToObserver,
     ServiceStatus,
+    WatchHealth(Option<pb::HealthReportProto>),
 }
 
 fn decode(method: &str, payload: Bytes) -> Result<HaCall, DispatchError> {
@@ -66,6 +78,10 @@ fn decode(method: &str, payload: Bytes) -> Result<HaCall, DispatchError> {
         "getServiceStatus" => {
             pb::GetServiceStatusRequestProto::decode(payload).map_err(undecodable)?;
             HaCall::ServiceStatus
+        }
+        crate::zkfc::rpc::WATCH_HEALTH => {
+            let r = pb::WatchHealthRequestProto::decode(payload).map_err(undecodable)?;
+            HaCall::WatchHealth(r.last)
         }
         _ => return Err(DispatchError::NoSuchMethod),
     })
@@ -97,6 +113,38 @@ async fn run(nn: &Arc<NameNode>, who: &str, call: HaCall) -> Result<Vec<u8>, NnE
                 not_ready_reason: reason,
             }
             .encode_to_vec())
+        }
+        HaCall::WatchHealth(last) => Ok(watch_health(nn, last).await?.encode_to_vec()),
+    }
+}
+
+/// This NameNode's state and health now; a stopping NameNode fails the watch, so that its
+/// RPC server can drain.
+fn health_report(nn: &NameNode) -> Result<pb::HealthReportProto, NnError> {
+    let stopping = || NnError::new("HealthCheckFailedException", "The NameNode is stopping");
+    let state = state_proto(nn.state()).map_err(|_| stopping())?;
+    let health = nn.monitor_health();
+    Ok(pb::HealthReportProto {
+        state: state as i32,
+        healthy: health.is_ok(),
+        unhealthy_reason: health.err().map(|e| e.message),
+    })
+}
+
+async fn watch_health(
+    nn: &NameNode,
+    last: Option<pb::HealthReportProto>,
+) -> Result<pb::HealthReportProto, NnError> {
+    let fatal = nn.fatal_token();
+    let until = tokio::time::Instant::now() + WATCH_HOLD;
+    loop {
+        let report = health_report(nn)?;
+        if last.as_ref() != Some(&report) || tokio::time::Instant::now() >= until {
+            return Ok(report);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(WATCH_PERIOD) => {}
+            _ = fatal.cancelled(), if !fatal.is_cancelled() => {}
         }
     }
 }

@@ -17,13 +17,12 @@ use super::conf::NameNodeConf;
 use super::ha_ipc::NameNodeIpc;
 use super::http;
 use super::protocol::ClientProtocolServer;
-use super::rpc::{ClientService, HaService, NamenodeService};
+use super::rpc::{ClientService, NamenodeService};
 use super::server::NameNode;
 use super::storage::NameNodeStorage;
 use crate::conf::HostPort;
 use crate::ipc;
 use crate::ipc::server::ServerConf;
-use crate::proto::haservice::ha_service_protocol_service_server::HaServiceProtocolServiceServer;
 use crate::proto::namenode::namenode_protocol_server::NamenodeProtocolServer;
 
 async fn bind(address: &HostPort) -> Result<TcpListener, String> {
@@ -78,9 +77,6 @@ pub async fn run(
         token.clone(),
     ));
     let rpc = tonic::transport::Server::builder()
-        .add_service(HaServiceProtocolServiceServer::new(HaService {
-            nn: nn.clone(),
-        }))
         .add_service(
             NamenodeProtocolServer::new(NamenodeService { nn: nn.clone() })
                 .max_decoding_message_size(usize::MAX)

@@ -1,5 +1,5 @@
 //! The NameNode's services: ClientNamenodeProtocol (over IPC, see [`super::protocol`]), and
-//! HAServiceProtocol and NamenodeProtocol (gRPC, for the ZKFC and the other NameNode); and the
+//! NamenodeProtocol (gRPC, for the other NameNode); and the
 //! one conversion of NameNode errors for each transport — to IPC exceptions (Hadoop's class
 //! and message) and to gRPC statuses (the class in the `exception-class` metadata).
 
@@ -14,17 +14,13 @@ use super::namespace::FileStatus;
 use super::ops::CallId;
 use super::protocol::{ClientProtocol, qualified_class};
 use super::retry_cache::CachedAnswer;
-use super::server::{HaState, NameNode, NnError, RequestSource};
+use super::server::{HaState, NameNode, NnError};
 use crate::ipc::server::{Caller, RemoteException};
 use crate::journal::service::EXCEPTION_CLASS_KEY;
-use crate::proto::haservice as ha;
 use crate::proto::namenode as pb;
 
 /// Bytes per image chunk.
 const IMAGE_CHUNK: usize = 1 << 20;
-
-/// How often a health stream looks for a change of state or health to report.
-const HEALTH_WATCH_PERIOD: Duration = Duration::from_millis(50);
 
 /// The single conversion of NameNode errors to the exceptions IPC answers carry.
 impl From<NnError> for RemoteException {
@@ -54,13 +50,6 @@ pub fn to_status(err: NnError) -> Status {
         status.metadata_mut().insert(EXCEPTION_CLASS_KEY, value);
     }
     status
-}
-
-fn caller<T>(request: &Request<T>) -> String {
-    request
-        .remote_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".to_string())
 }
 
 fn call_id(call: &Option<pb::RpcCallProto>) -> Option<CallId> {
@@ -271,131 +260,6 @@ impl ClientProtocol for ClientService {
         Ok(pb::GetFileInfoResponseProto {
             fs: status.as_ref().map(status_proto),
         })
-    }
-}
-
-pub struct HaService {
-    pub nn: Arc<NameNode>,
-}
-
-fn source_of(info: &Option<ha::HaStateChangeRequestInfoProto>) -> RequestSource {
-    match info.as_ref().map(|i| i.req_source()) {
-        Some(ha::HaRequestSource::RequestByUserForced) => RequestSource::UserForced,
-        Some(ha::HaRequestSource::RequestByZkfc) => RequestSource::Zkfc,
-        _ => RequestSource::User,
-    }
-}
-
-fn state_proto(state: HaState) -> ha::HaServiceStateProto {
-    match state {
-        HaState::Initializing => ha::HaServiceStateProto::Initializing,
-        HaState::Standby => ha::HaServiceStateProto::Standby,
-        HaState::Active => ha::HaServiceStateProto::Active,
-        HaState::Stopping => ha::HaServiceStateProto::Stopping,
-    }
-}
-
-#[tonic::async_trait]
-impl ha::ha_service_protocol_service_server::HaServiceProtocolService for HaService {
-    async fn monitor_health(
-        &self,
-        _: Request<ha::MonitorHealthRequestProto>,
-    ) -> Result<Response<ha::MonitorHealthResponseProto>, Status> {
-        self.nn.monitor_health().map_err(to_status)?;
-        Ok(Response::new(ha::MonitorHealthResponseProto {}))
-    }
-
-    async fn transition_to_active(
-        &self,
-        request: Request<ha::TransitionToActiveRequestProto>,
-    ) -> Result<Response<ha::TransitionToActiveResponseProto>, Status> {
-        let who = caller(&request);
-        let source = source_of(&request.get_ref().req_info);
-        self.nn
-            .transition_to_active(source, &who)
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(ha::TransitionToActiveResponseProto {}))
-    }
-
-    async fn transition_to_standby(
-        &self,
-        request: Request<ha::TransitionToStandbyRequestProto>,
-    ) -> Result<Response<ha::TransitionToStandbyResponseProto>, Status> {
-        let who = caller(&request);
-        let source = source_of(&request.get_ref().req_info);
-        self.nn
-            .transition_to_standby(source, &who)
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(ha::TransitionToStandbyResponseProto {}))
-    }
-
-    async fn transition_to_observer(
-        &self,
-        _: Request<ha::TransitionToObserverRequestProto>,
-    ) -> Result<Response<ha::TransitionToObserverResponseProto>, Status> {
-        Err(to_status(NnError::new(
-            "ServiceFailedException",
-            "This NameNode does not support the observer state",
-        )))
-    }
-
-    async fn get_service_status(
-        &self,
-        _: Request<ha::GetServiceStatusRequestProto>,
-    ) -> Result<Response<ha::GetServiceStatusResponseProto>, Status> {
-        let (state, ready, reason) = self.nn.service_status();
-        Ok(Response::new(ha::GetServiceStatusResponseProto {
-            state: state_proto(state) as i32,
-            ready_to_become_active: ready,
-            not_ready_reason: reason,
-        }))
-    }
-
-    type watchHealthStream = ReceiverStream<Result<ha::HealthReportProto, Status>>;
-
-    /// The ZKFC's health stream: a report now and on every change of state or health, and an
-    /// error when the NameNode stops. Its real use is the connection itself: when this process
-    /// dies, the ZKFC's stream breaks at once.
-    async fn watch_health(
-        &self,
-        _: Request<ha::WatchHealthRequestProto>,
-    ) -> Result<Response<Self::watchHealthStream>, Status> {
-        let nn = self.nn.clone();
-        let (tx, rx) = tokio::sync::mpsc::channel(4);
-        tokio::spawn(async move {
-            let fatal = nn.fatal_token();
-            let mut tick = tokio::time::interval(HEALTH_WATCH_PERIOD);
-            let mut last = None;
-            loop {
-                let health = nn.monitor_health();
-                let report = ha::HealthReportProto {
-                    state: state_proto(nn.state()) as i32,
-                    healthy: health.is_ok(),
-                    unhealthy_reason: health.err().map(|e| e.message),
-                };
-                // A stopping NameNode ends the stream, so that its RPC server can drain.
-                if nn.state() == HaState::Stopping {
-                    let stopping =
-                        NnError::new("HealthCheckFailedException", "The NameNode is stopping");
-                    let _ = tx.send(Err(to_status(stopping))).await;
-                    return;
-                }
-                if last.as_ref() != Some(&report) {
-                    if tx.send(Ok(report.clone())).await.is_err() {
-                        return;
-                    }
-                    last = Some(report);
-                }
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = tx.closed() => return,
-                    _ = fatal.cancelled() => {}
-                }
-            }
-        });
-        Ok(Response::new(ReceiverStream::new(rx)))
     }
 }
 

@@ -221,7 +221,7 @@ impl Zkfc {
             ZkfcInput::Timer(ZkfcTimer::Elector(timer)) if self.cede.is_none() => {
                 self.elector_step(ElectorEvent::Timer(timer))
             }
-            input if self.busy() => self.deferred.push_back(input),
+            input if self.busy() => self.defer(input),
             ZkfcInput::Elector(event) => self.elector_step(event),
             ZkfcInput::Timer(ZkfcTimer::Elector(timer)) => {
                 self.elector_step(ElectorEvent::Timer(timer))
@@ -400,6 +400,18 @@ impl Zkfc {
         self.quit_on_bad_state = true;
         self.mismatch_count = 0;
         self.service_state = ServiceState::Initializing;
+    }
+
+    /// Keeps `input` for when the elector is idle. Only the newest service status waits: in
+    /// Hadoop the health monitor's thread blocks on the lock with one report in hand, so a
+    /// long fence leaves one stale report, not one per check interval (two stale reports in
+    /// a row would look like someone changed the NameNode's state behind our back).
+    fn defer(&mut self, input: ZkfcInput) {
+        if matches!(input, ZkfcInput::ServiceStatus(_)) {
+            self.deferred
+                .retain(|waiting| !matches!(waiting, ZkfcInput::ServiceStatus(_)));
+        }
+        self.deferred.push_back(input);
     }
 
     fn cede_active(&mut self, id: u64, millis: i64) {
@@ -774,6 +786,51 @@ mod tests {
             ),
             vec![zk(ZkRequest::Connect { client: 2 })]
         );
+    }
+
+    #[test]
+    fn stale_reports_from_a_long_fence_count_once() {
+        let t = Instant::now();
+        let mut z = core(t);
+        z.step(t, I::ServiceStatus(ServiceState::Standby));
+        z.step(t, I::HealthChanged(HealthState::ServiceHealthy));
+        z.step(
+            t,
+            el(ElectorEvent::LockCreated {
+                client: C,
+                result: Ok(()),
+            }),
+        );
+        // While the old active is fenced, checks every second report standby: they wait.
+        for _ in 0..3 {
+            assert_eq!(z.step(t, I::ServiceStatus(ServiceState::Standby)), vec![]);
+        }
+        z.step(
+            t,
+            el(ElectorEvent::BreadcrumbRead {
+                client: C,
+                result: Err(super::super::elector::ZkCode::NoNode),
+            }),
+        );
+        z.step(
+            t,
+            el(ElectorEvent::BreadcrumbWritten {
+                client: C,
+                result: Ok(()),
+            }),
+        );
+        z.step(t, I::LocalActive(Ok(())));
+        z.step(
+            t,
+            el(ElectorEvent::LockStat {
+                client: C,
+                result: Ok(MINE),
+            }),
+        );
+        // One stale report is one mismatch; the next fresh one settles it.
+        assert_eq!(z.step(t, I::ServiceStatus(ServiceState::Active)), vec![]);
+        assert_eq!(z.elector_state(), ElectorState::Active);
+        assert_eq!(z.service_state(), ServiceState::Active);
     }
 
     #[test]

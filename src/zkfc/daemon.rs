@@ -29,12 +29,14 @@ use super::fence::NodeFencer;
 use super::health::{
     CheckOutcome, HealthAction, HealthInput, HealthMonitor, HealthState, ServiceState,
 };
-use super::rpc::{CallError, HaClient, RequestSource, ZkfcClient, hadoop_status};
+use super::rpc::{CallError, HaClient, RequestSource, ZKFC_PROTOCOL, ZkfcClient};
 use super::target::NnTarget;
-use crate::proto::zkfc as zp;
-use crate::proto::zkfc::zkfc_protocol_service_server::{
-    ZkfcProtocolService, ZkfcProtocolServiceServer,
+use crate::ipc::server::{
+    Caller, DispatchError, RemoteException, ResponseFuture, ServerConf, Service,
 };
+use crate::namenode::protocol::qualified_class;
+use crate::proto::hadoop_zkfc as zp;
+use prost::Message;
 
 const LOG: &str = "org.apache.hadoop.ha.ZKFailoverController";
 
@@ -154,14 +156,12 @@ pub async fn run(
         },
     });
     let stop_rpc = CancellationToken::new();
-    let rpc = tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(ZkfcProtocolServiceServer::new(ZkfcRpc { shared }))
-            .serve_with_incoming_shutdown(
-                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
-                stop_rpc.clone().cancelled_owned(),
-            ),
-    );
+    let rpc = tokio::spawn(crate::ipc::accept::accept_ipc(
+        listener,
+        Arc::new(ZkfcRpc { shared }),
+        ServerConf::default(),
+        stop_rpc.clone(),
+    ));
 
     let (nn_tx, nn_rx) = mpsc::unbounded_channel();
     let nn_worker = tokio::spawn(nn_worker(conf.clone(), nn_rx, tx.clone()));
@@ -466,22 +466,11 @@ async fn health_monitor(conf: Arc<ZkfcConf>, tx: mpsc::UnboundedSender<Msg>) {
                     let Some(client) = clients.get(&conn).cloned() else {
                         continue;
                     };
+                    let changed = send.clone();
                     let stream = tokio::spawn(async move {
-                        let error = match client.watch_health().await {
-                            Err(e) => e.to_string(),
-                            Ok(mut reports) => {
-                                // The first report is the state the first check sees.
-                                let mut first = true;
-                                loop {
-                                    match reports.message().await {
-                                        Ok(Some(_)) if first => first = false,
-                                        Ok(Some(_)) => send(HealthInput::StreamChanged { conn }),
-                                        Ok(None) => break "the health stream ended".to_string(),
-                                        Err(status) => break status.message().to_string(),
-                                    }
-                                }
-                            }
-                        };
+                        let error = client
+                            .watch_health(|| changed(HealthInput::StreamChanged { conn }))
+                            .await;
                         send(HealthInput::StreamBroken { conn, error });
                     });
                     streams.insert(conn, stream);
@@ -524,43 +513,75 @@ struct ZkfcRpc {
     shared: Arc<Shared>,
 }
 
-#[tonic::async_trait]
-impl ZkfcProtocolService for ZkfcRpc {
-    async fn cede_active(
-        &self,
-        request: tonic::Request<zp::CedeActiveRequestProto>,
-    ) -> Result<tonic::Response<zp::CedeActiveResponseProto>, tonic::Status> {
-        let millis = request.get_ref().millis_to_cede;
-        if millis > 0 {
-            let from = request
-                .remote_addr()
-                .map(|a| a.ip().to_string())
-                .unwrap_or_else(|| "unknown".into());
-            tracing::info!(
-                target: LOG,
-                "Requested by {} (auth:SIMPLE) at /{from} to cede active role.",
-                crate::namenode::client::current_user()
-            );
-        }
-        let (reply, done) = oneshot::channel();
-        self.shared
-            .tx
-            .send(Msg::Cede { millis, reply })
-            .map_err(|_| hadoop_status("IOException", "The ZK failover controller is stopping"))?;
-        done.await
-            .map_err(|_| hadoop_status("IOException", "The ZK failover controller is stopping"))?;
-        Ok(tonic::Response::new(zp::CedeActiveResponseProto {}))
+/// An exception for the RPC's caller (`class` is a simple name, as the core's errors give it).
+fn remote(class: &str, message: impl Into<String>) -> RemoteException {
+    RemoteException {
+        class: qualified_class(class),
+        message: message.into(),
+    }
+}
+
+impl Service for ZkfcRpc {
+    fn protocols(&self) -> &'static [&'static str] {
+        &[ZKFC_PROTOCOL]
     }
 
-    async fn graceful_failover(
+    fn call(
         &self,
-        _: tonic::Request<zp::GracefulFailoverRequestProto>,
-    ) -> Result<tonic::Response<zp::GracefulFailoverResponseProto>, tonic::Status> {
-        graceful_failover(&self.shared)
-            .await
-            .map_err(|(class, message)| hadoop_status(class, message))?;
-        Ok(tonic::Response::new(zp::GracefulFailoverResponseProto {}))
+        caller: &Arc<Caller>,
+        _protocol: &str,
+        method: &str,
+        payload: bytes::Bytes,
+    ) -> Result<ResponseFuture, DispatchError> {
+        let shared = self.shared.clone();
+        match method {
+            "cedeActive" => {
+                let request = zp::CedeActiveRequestProto::decode(payload)
+                    .map_err(DispatchError::Undecodable)?;
+                // Java reads the uint32 field into an int.
+                let millis = request.millis_to_cede as i32;
+                let caller = caller.clone();
+                Ok(Box::pin(async move {
+                    cede_active(&shared, &caller, millis).await?;
+                    Ok(zp::CedeActiveResponseProto {}.encode_to_vec())
+                }))
+            }
+            "gracefulFailover" => {
+                zp::GracefulFailoverRequestProto::decode(payload)
+                    .map_err(DispatchError::Undecodable)?;
+                Ok(Box::pin(async move {
+                    graceful_failover(&shared)
+                        .await
+                        .map_err(|(class, message)| remote(class, message))?;
+                    Ok(zp::GracefulFailoverResponseProto {}.encode_to_vec())
+                }))
+            }
+            _ => Err(DispatchError::NoSuchMethod),
+        }
     }
+}
+
+/// `cedeActive(millis)`: goes through the core.
+async fn cede_active(shared: &Shared, caller: &Caller, millis: i32) -> Result<(), RemoteException> {
+    if millis > 0 {
+        let user = if caller.user.is_empty() {
+            crate::namenode::client::current_user()
+        } else {
+            caller.user.clone()
+        };
+        tracing::info!(
+            target: LOG,
+            "Requested by {user} (auth:SIMPLE) at /{} to cede active role.",
+            caller.address
+        );
+    }
+    let stopping = || remote("IOException", "The ZK failover controller is stopping");
+    let (reply, done) = oneshot::channel();
+    shared
+        .tx
+        .send(Msg::Cede { millis, reply })
+        .map_err(|_| stopping())?;
+    done.await.map_err(|_| stopping())
 }
 
 /// `doGracefulFailover`: make the local NameNode active by asking every other ZKFC to cede,

@@ -1,19 +1,33 @@
-//! The ZKFC's and `hdfs haadmin`'s clients: HAServiceProtocol to a NameNode and
-//! ZKFCProtocol to a ZKFC, over gRPC, with per-call timeouts and failures in the words of
+//! The ZKFC's and `hdfs haadmin`'s clients: HAServiceProtocol to a NameNode and ZKFCProtocol
+//! to a ZKFC, over Hadoop IPC with Hadoop 3.3.6's own messages — so they drive a real
+//! NameNode or ZKFC as well as ours — with per-call timeouts and failures in the words of
 //! Hadoop's IPC client (`Call From … failed on connection exception: …`). Wire types stay here.
+//!
+//! One extra call, `watchHealth`, is ours: a long poll that our NameNode answers when its state
+//! or health changes. A Hadoop NameNode does not know it; there the watch is the connection
+//! itself, whose closing tells of the NameNode's death before the next poll would.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use tonic::transport::{Channel, Endpoint};
+use prost::Message;
 
 use super::health::ServiceState;
 use crate::conf::HostPort;
-use crate::journal::service::EXCEPTION_CLASS_KEY;
-use crate::namenode::client::{ClientError, connect_timeout, connection_failure};
-use crate::proto::haservice as ha;
-use crate::proto::haservice::ha_service_protocol_service_client::HaServiceProtocolServiceClient;
-use crate::proto::zkfc as zp;
-use crate::proto::zkfc::zkfc_protocol_service_client::ZkfcProtocolServiceClient;
+use crate::ipc::client::{self, Connection, ConnectionContext};
+use crate::ipc::frame::{DEFAULT_MAX_RESPONSE_LENGTH, class};
+use crate::namenode::client::{ClientError, connect_timeout, connection_failure, current_user};
+use crate::namenode::ha_ipc::PROTOCOL as HA_PROTOCOL;
+use crate::namenode::protocol::simple_class;
+use crate::proto::hadoop_haservice as ha;
+use crate::proto::hadoop_zkfc as zp;
+
+/// The protocol a ZKFC serves on `dfs.ha.zkfc.port`.
+pub const ZKFC_PROTOCOL: &str = "org.apache.hadoop.ha.ZKFCProtocol";
+/// Both protocols are at version 1.
+const PROTOCOL_VERSION: u64 = 1;
+/// Our long-polled health call (see the module doc).
+pub const WATCH_HEALTH: &str = "watchHealth";
 
 /// Who asks for an HA state change (`HARequestSource`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,15 +38,15 @@ pub enum RequestSource {
 }
 
 impl RequestSource {
-    fn proto(self) -> Option<ha::HaStateChangeRequestInfoProto> {
+    fn proto(self) -> ha::HaStateChangeRequestInfoProto {
         let source = match self {
             RequestSource::User => ha::HaRequestSource::RequestByUser,
             RequestSource::UserForced => ha::HaRequestSource::RequestByUserForced,
             RequestSource::Zkfc => ha::HaRequestSource::RequestByZkfc,
         };
-        Some(ha::HaStateChangeRequestInfoProto {
+        ha::HaStateChangeRequestInfoProto {
             req_source: source as i32,
-        })
+        }
     }
 }
 
@@ -50,26 +64,16 @@ pub enum CallError {
 impl CallError {
     /// Whether this is the service saying it is unhealthy (`HealthCheckFailedException`).
     pub fn is_health_check_failure(&self) -> bool {
-        matches!(self, CallError::Remote { class, .. } if class == "HealthCheckFailedException")
+        self.is_remote("HealthCheckFailedException")
     }
 
-    fn from_status(address: &HostPort, status: &tonic::Status, timeout: Duration) -> CallError {
-        if let Some(class) = status.metadata().get(EXCEPTION_CLASS_KEY) {
-            return CallError::Remote {
-                class: class.to_str().unwrap_or("IOException").to_string(),
-                message: status.message().to_string(),
-            };
-        }
-        match status.code() {
-            tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled => {
-                CallError::Unreachable(connection_failure(address, status, timeout).to_string())
-            }
-            tonic::Code::DeadlineExceeded => CallError::Unreachable(read_timeout(address, timeout)),
-            _ => CallError::Remote {
-                class: "IOException".to_string(),
-                message: status.message().to_string(),
-            },
-        }
+    /// Whether the service does not know the method (a Hadoop daemon asked for one of ours).
+    pub fn is_no_such_method(&self) -> bool {
+        self.is_remote(simple_class(class::NO_SUCH_METHOD))
+    }
+
+    fn is_remote(&self, simple: &str) -> bool {
+        matches!(self, CallError::Remote { class, .. } if class == simple)
     }
 }
 
@@ -88,30 +92,92 @@ fn read_timeout(address: &HostPort, timeout: Duration) -> String {
     )
 }
 
-/// Opens a channel to `address`, trying `1 + retries` times (at once: a refused connection
-/// means nothing listens there now; waiting between tries, as Hadoop's IPC client does for
-/// a second, would only delay a failover).
-async fn channel(
-    address: &HostPort,
+/// One IPC connection to a NameNode or a ZKFC, for one protocol, with a timeout for
+/// connecting and for every call. Clones share the connection.
+#[derive(Debug, Clone)]
+struct Peer {
+    address: HostPort,
     timeout: Duration,
-    retries: u32,
-) -> Result<Channel, CallError> {
-    let endpoint = Endpoint::from_shared(format!("http://{address}"))
-        .map_err(|e| CallError::Unreachable(format!("{address}: {e}")))?
-        .connect_timeout(timeout)
-        .timeout(timeout)
-        .tcp_nodelay(true);
-    let mut attempt = 0;
-    loop {
-        let err = match tokio::time::timeout(timeout, endpoint.connect()).await {
-            Ok(Ok(channel)) => return Ok(channel),
-            Ok(Err(err)) => connection_failure(address, &err, timeout),
-            Err(_) => connect_timeout(address, timeout),
+    connection: Arc<Connection>,
+}
+
+impl Peer {
+    /// Connects, trying `1 + retries` times (at once: a refused connection means nothing
+    /// listens there now; waiting between tries, as Hadoop's IPC client does for a second,
+    /// would only delay a failover).
+    async fn connect(
+        address: &HostPort,
+        protocol: &'static str,
+        timeout: Duration,
+        retries: u32,
+    ) -> Result<Peer, CallError> {
+        let context = ConnectionContext {
+            protocol,
+            protocol_version: PROTOCOL_VERSION,
+            user: current_user(),
+            client_id: rand::random(),
+            max_response_length: DEFAULT_MAX_RESPONSE_LENGTH,
         };
-        if attempt >= retries {
-            return Err(err.into());
+        let mut attempt = 0;
+        loop {
+            let connecting = Connection::connect(&address.host, address.port, context.clone());
+            let err = match tokio::time::timeout(timeout, connecting).await {
+                Ok(Ok(connection)) => {
+                    return Ok(Peer {
+                        address: address.clone(),
+                        timeout,
+                        connection: Arc::new(connection),
+                    });
+                }
+                Ok(Err(err)) => connection_failure(address, &err, timeout),
+                Err(_) => connect_timeout(address, timeout),
+            };
+            if attempt >= retries {
+                return Err(err.into());
+            }
+            attempt += 1;
         }
-        attempt += 1;
+    }
+
+    fn failure(&self, err: client::CallError) -> CallError {
+        match err {
+            client::CallError::Remote(failure) => CallError::Remote {
+                class: simple_class(&failure.class).to_string(),
+                message: failure.message,
+            },
+            client::CallError::Io { kind, message } => CallError::Unreachable(
+                connection_failure(
+                    &self.address,
+                    &std::io::Error::new(kind, message),
+                    self.timeout,
+                )
+                .to_string(),
+            ),
+        }
+    }
+
+    /// Calls `method`, waiting at most the timeout (or without limit when `bounded` is false).
+    async fn call<Req: Message, Resp: Message + Default>(
+        &self,
+        method: &str,
+        request: &Req,
+        bounded: bool,
+    ) -> Result<Resp, CallError> {
+        let call = self.connection.call(method, request);
+        let outcome = if bounded {
+            match tokio::time::timeout(self.timeout, call).await {
+                Ok(outcome) => outcome,
+                Err(_) => {
+                    return Err(CallError::Unreachable(read_timeout(
+                        &self.address,
+                        self.timeout,
+                    )));
+                }
+            }
+        } else {
+            call.await
+        };
+        outcome.map_err(|e| self.failure(e))
     }
 }
 
@@ -129,17 +195,12 @@ pub fn service_state(state: ha::HaServiceStateProto) -> ServiceState {
         ha::HaServiceStateProto::Active => ServiceState::Active,
         ha::HaServiceStateProto::Standby => ServiceState::Standby,
         ha::HaServiceStateProto::Observer => ServiceState::Observer,
-        ha::HaServiceStateProto::Stopping => ServiceState::Stopping,
     }
 }
 
 /// An HAServiceProtocol client for one NameNode (Hadoop's `getProxy(conf, timeout)`).
 #[derive(Debug, Clone)]
-pub struct HaClient {
-    address: HostPort,
-    timeout: Duration,
-    client: HaServiceProtocolServiceClient<Channel>,
-}
+pub struct HaClient(Peer);
 
 impl HaClient {
     /// Connects, with `timeout` for the connection and for every call.
@@ -148,149 +209,115 @@ impl HaClient {
         timeout: Duration,
         retries: u32,
     ) -> Result<HaClient, CallError> {
-        let channel = channel(address, timeout, retries).await?;
-        Ok(HaClient {
-            address: address.clone(),
-            timeout,
-            client: HaServiceProtocolServiceClient::new(channel),
-        })
-    }
-
-    async fn call<T, F>(&self, rpc: F) -> Result<T, CallError>
-    where
-        F: std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
-    {
-        match tokio::time::timeout(self.timeout, rpc).await {
-            Ok(Ok(response)) => Ok(response.into_inner()),
-            Ok(Err(status)) => Err(CallError::from_status(&self.address, &status, self.timeout)),
-            Err(_) => Err(CallError::Unreachable(read_timeout(
-                &self.address,
-                self.timeout,
-            ))),
-        }
+        Ok(HaClient(
+            Peer::connect(address, HA_PROTOCOL, timeout, retries).await?,
+        ))
     }
 
     pub async fn get_service_status(&self) -> Result<ServiceStatus, CallError> {
-        let mut client = self.client.clone();
-        let status = self
-            .call(client.get_service_status(ha::GetServiceStatusRequestProto {}))
+        let status: ha::GetServiceStatusResponseProto = self
+            .0
+            .call(
+                "getServiceStatus",
+                &ha::GetServiceStatusRequestProto {},
+                true,
+            )
             .await?;
         Ok(ServiceStatus {
             state: service_state(status.state()),
-            ready_to_become_active: status.ready_to_become_active,
+            ready_to_become_active: status.ready_to_become_active(),
             not_ready_reason: status.not_ready_reason,
         })
     }
 
     pub async fn monitor_health(&self) -> Result<(), CallError> {
-        let mut client = self.client.clone();
-        self.call(client.monitor_health(ha::MonitorHealthRequestProto {}))
-            .await
-            .map(|_| ())
+        let _: ha::MonitorHealthResponseProto = self
+            .0
+            .call("monitorHealth", &ha::MonitorHealthRequestProto {}, true)
+            .await?;
+        Ok(())
     }
 
     pub async fn transition_to_active(&self, source: RequestSource) -> Result<(), CallError> {
-        let mut client = self.client.clone();
-        self.call(
-            client.transition_to_active(ha::TransitionToActiveRequestProto {
-                req_info: source.proto(),
-            }),
-        )
-        .await
-        .map(|_| ())
+        let request = ha::TransitionToActiveRequestProto {
+            req_info: source.proto(),
+        };
+        let _: ha::TransitionToActiveResponseProto =
+            self.0.call("transitionToActive", &request, true).await?;
+        Ok(())
     }
 
     pub async fn transition_to_standby(&self, source: RequestSource) -> Result<(), CallError> {
-        let mut client = self.client.clone();
-        self.call(
-            client.transition_to_standby(ha::TransitionToStandbyRequestProto {
-                req_info: source.proto(),
-            }),
-        )
-        .await
-        .map(|_| ())
+        let request = ha::TransitionToStandbyRequestProto {
+            req_info: source.proto(),
+        };
+        let _: ha::TransitionToStandbyResponseProto =
+            self.0.call("transitionToStandby", &request, true).await?;
+        Ok(())
     }
 
     pub async fn transition_to_observer(&self, source: RequestSource) -> Result<(), CallError> {
-        let mut client = self.client.clone();
-        self.call(
-            client.transition_to_observer(ha::TransitionToObserverRequestProto {
-                req_info: source.proto(),
-            }),
-        )
-        .await
-        .map(|_| ())
+        let request = ha::TransitionToObserverRequestProto {
+            req_info: source.proto(),
+        };
+        let _: ha::TransitionToObserverResponseProto =
+            self.0.call("transitionToObserver", &request, true).await?;
+        Ok(())
     }
 
-    /// Opens the health stream (no timeout: it stays open while the NameNode lives).
-    pub async fn watch_health(&self) -> Result<tonic::Streaming<ha::HealthReportProto>, CallError> {
-        let mut client = self.client.clone();
-        let request = tonic::Request::new(ha::WatchHealthRequestProto {});
-        match tokio::time::timeout(self.timeout, client.watch_health(request)).await {
-            Ok(Ok(response)) => Ok(response.into_inner()),
-            Ok(Err(status)) => Err(CallError::from_status(&self.address, &status, self.timeout)),
-            Err(_) => Err(CallError::Unreachable(read_timeout(
-                &self.address,
-                self.timeout,
-            ))),
+    /// Watches the NameNode until the watch breaks, calling `changed` on every change of its
+    /// state or health after the first report, and returns why it broke. Against a NameNode
+    /// without `watchHealth` (Hadoop's) it returns when the connection closes.
+    pub async fn watch_health(&self, mut changed: impl FnMut()) -> String {
+        let mut last: Option<ha::HealthReportProto> = None;
+        loop {
+            let request = ha::WatchHealthRequestProto { last: last.clone() };
+            match self.0.call(WATCH_HEALTH, &request, false).await {
+                Ok(report) => {
+                    if last.as_ref().is_some_and(|l| *l != report) {
+                        changed();
+                    }
+                    last = Some(report);
+                }
+                Err(e) if e.is_no_such_method() => {
+                    return self.0.failure(self.0.connection.closed().await).to_string();
+                }
+                Err(e) => return e.to_string(),
+            }
         }
     }
 }
 
 /// A ZKFCProtocol client for one ZKFC (Hadoop's `getZKFCProxy(conf, timeout)`).
 #[derive(Debug, Clone)]
-pub struct ZkfcClient {
-    address: HostPort,
-    timeout: Duration,
-    client: ZkfcProtocolServiceClient<Channel>,
-}
+pub struct ZkfcClient(Peer);
 
 impl ZkfcClient {
     pub async fn connect(address: &HostPort, timeout: Duration) -> Result<ZkfcClient, CallError> {
-        let channel = channel(address, timeout, 0).await?;
-        Ok(ZkfcClient {
-            address: address.clone(),
-            timeout,
-            client: ZkfcProtocolServiceClient::new(channel),
-        })
+        Ok(ZkfcClient(
+            Peer::connect(address, ZKFC_PROTOCOL, timeout, 0).await?,
+        ))
     }
 
-    async fn call<T, F>(&self, rpc: F) -> Result<T, CallError>
-    where
-        F: std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
-    {
-        match tokio::time::timeout(self.timeout, rpc).await {
-            Ok(Ok(response)) => Ok(response.into_inner()),
-            Ok(Err(status)) => Err(CallError::from_status(&self.address, &status, self.timeout)),
-            Err(_) => Err(CallError::Unreachable(read_timeout(
-                &self.address,
-                self.timeout,
-            ))),
-        }
-    }
-
+    /// `cedeActive(millis)`: a negative time is sent as Hadoop's Java client sends an int
+    /// into the `uint32` field (its two's complement).
     pub async fn cede_active(&self, millis: i32) -> Result<(), CallError> {
-        let mut client = self.client.clone();
-        self.call(client.cede_active(zp::CedeActiveRequestProto {
-            millis_to_cede: millis,
-        }))
-        .await
-        .map(|_| ())
+        let request = zp::CedeActiveRequestProto {
+            millis_to_cede: millis as u32,
+        };
+        let _: zp::CedeActiveResponseProto = self.0.call("cedeActive", &request, true).await?;
+        Ok(())
     }
 
     pub async fn graceful_failover(&self) -> Result<(), CallError> {
-        let mut client = self.client.clone();
-        self.call(client.graceful_failover(zp::GracefulFailoverRequestProto {}))
-            .await
-            .map(|_| ())
+        let _: zp::GracefulFailoverResponseProto = self
+            .0
+            .call(
+                "gracefulFailover",
+                &zp::GracefulFailoverRequestProto {},
+                true,
+            )
+            .await?;
+        Ok(())
     }
-}
-
-/// A gRPC status carrying a Hadoop exception (`class` in the `exception-class` metadata).
-pub fn hadoop_status(class: &str, message: impl Into<String>) -> tonic::Status {
-    let mut status = tonic::Status::new(tonic::Code::FailedPrecondition, message.into());
-    if let Ok(value) = class.parse() {
-        status.metadata_mut().insert(EXCEPTION_CLASS_KEY, value);
-    }
-    status
 }

@@ -9,11 +9,12 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::{Daemon, STARTUP_DEADLINE, binary};
+use hdfs_ha::conf::HostPort;
 use hdfs_ha::conf::site_xml;
 use hdfs_ha::ipc::frame::DEFAULT_MAX_RESPONSE_LENGTH;
 use hdfs_ha::namenode::protocol::{ClientProtocolClient, connection_context};
-use hdfs_ha::proto::haservice as ha;
 use hdfs_ha::proto::namenode as pb;
+use hdfs_ha::zkfc::rpc::{CallError, HaClient, RequestSource};
 
 /// A free TCP port on `host` for a daemon to bind (see [`hdfs_ha::local_cluster::free_port`]).
 pub fn free_port(host: &str) -> u16 {
@@ -214,18 +215,12 @@ impl NameNodes {
         }
     }
 
-    pub async fn ha(
-        &self,
-        i: usize,
-    ) -> ha::ha_service_protocol_service_client::HaServiceProtocolServiceClient<
-        tonic::transport::Channel,
-    > {
-        ha::ha_service_protocol_service_client::HaServiceProtocolServiceClient::connect(format!(
-            "http://{}",
-            self.rpc[i]
-        ))
-        .await
-        .unwrap()
+    /// An HAServiceProtocol client of NameNode `i` (the one our ZKFC and haadmin use).
+    pub async fn ha(&self, i: usize) -> HaClient {
+        let address = HostPort::parse(&self.rpc[i], None).unwrap();
+        HaClient::connect(&address, Duration::from_secs(20), 0)
+            .await
+            .unwrap()
     }
 
     /// A ClientNamenodeProtocol client of NameNode `i` on a connection of its own.
@@ -250,36 +245,21 @@ impl NameNodes {
     }
 
     pub async fn state(&self, i: usize) -> String {
-        let status = self
-            .ha(i)
-            .await
-            .get_service_status(ha::GetServiceStatusRequestProto {})
-            .await
-            .unwrap()
-            .into_inner();
-        status.state().display_name().to_string()
+        let status = self.ha(i).await.get_service_status().await.unwrap();
+        status.state.to_string()
     }
 
     pub async fn transition(
         &self,
         i: usize,
         active: bool,
-        source: ha::HaRequestSource,
-    ) -> Result<(), tonic::Status> {
-        let req_info = Some(ha::HaStateChangeRequestInfoProto {
-            req_source: source as i32,
-        });
-        let mut client = self.ha(i).await;
+        source: RequestSource,
+    ) -> Result<(), CallError> {
+        let client = self.ha(i).await;
         if active {
-            client
-                .transition_to_active(ha::TransitionToActiveRequestProto { req_info })
-                .await
-                .map(|_| ())
+            client.transition_to_active(source).await
         } else {
-            client
-                .transition_to_standby(ha::TransitionToStandbyRequestProto { req_info })
-                .await
-                .map(|_| ())
+            client.transition_to_standby(source).await
         }
     }
 

@@ -1,5 +1,5 @@
 //! A stand-in NameNode for ZKFC and haadmin tests (Hadoop's `DummyHAService`): it serves
-//! HAServiceProtocol on 127.0.0.x with a state the test controls — healthy or not, failing to
+//! HAServiceProtocol over Hadoop IPC (and our `watchHealth`) on 127.0.0.x with a state the test controls — healthy or not, failing to
 //! become active or standby, reachable or not — and counts its transitions.
 
 #![allow(dead_code)]
@@ -7,12 +7,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hdfs_ha::proto::haservice as ha;
-use hdfs_ha::proto::haservice::ha_service_protocol_service_server::{
-    HaServiceProtocolService, HaServiceProtocolServiceServer,
+use bytes::Bytes;
+use hdfs_ha::ipc::server::{
+    Caller, DispatchError, RemoteException, ResponseFuture, ServerConf, Service,
 };
-use tokio_stream::wrappers::ReceiverStream;
-use tonic::{Request, Response, Status};
+use hdfs_ha::proto::hadoop_haservice as ha;
+use prost::Message;
 
 /// What a test can see and change.
 #[derive(Debug, Clone)]
@@ -21,6 +21,9 @@ pub struct DummyState {
     pub healthy: bool,
     pub fail_to_become_active: bool,
     pub fail_to_become_standby: bool,
+    /// Whether it answers our `watchHealth` (false: it answers as a Hadoop NameNode does,
+    /// with RpcNoSuchMethodException).
+    pub watch_health: bool,
     pub active_transitions: u32,
     pub standby_transitions: u32,
     /// Request sources of the transitions, in order.
@@ -28,118 +31,126 @@ pub struct DummyState {
 }
 
 #[derive(Clone)]
-struct Service {
+struct DummyService {
     state: Arc<Mutex<DummyState>>,
 }
 
-fn failure(class: &str, message: &str) -> Status {
-    let mut status = Status::failed_precondition(message);
-    status
-        .metadata_mut()
-        .insert("exception-class", class.parse().unwrap());
-    status
+fn failure(class: &str, message: &str) -> RemoteException {
+    RemoteException {
+        class: format!("org.apache.hadoop.ha.{class}"),
+        message: message.to_string(),
+    }
 }
 
-#[tonic::async_trait]
-impl HaServiceProtocolService for Service {
-    async fn monitor_health(
-        &self,
-        _: Request<ha::MonitorHealthRequestProto>,
-    ) -> Result<Response<ha::MonitorHealthResponseProto>, Status> {
+impl DummyService {
+    fn monitor_health(&self) -> Result<ha::MonitorHealthResponseProto, RemoteException> {
         if !self.state.lock().unwrap().healthy {
             return Err(failure(
                 "HealthCheckFailedException",
                 "The NameNode has no resources available",
             ));
         }
-        Ok(Response::new(ha::MonitorHealthResponseProto {}))
+        Ok(ha::MonitorHealthResponseProto {})
     }
 
-    async fn transition_to_active(
+    fn transition(
         &self,
-        request: Request<ha::TransitionToActiveRequestProto>,
-    ) -> Result<Response<ha::TransitionToActiveResponseProto>, Status> {
-        let source = request.into_inner().req_info.map(|r| r.req_source());
+        to: ha::HaServiceStateProto,
+        info: &ha::HaStateChangeRequestInfoProto,
+    ) -> Result<(), RemoteException> {
         let mut s = self.state.lock().unwrap();
-        s.sources.extend(source);
-        if s.fail_to_become_active {
+        s.sources.push(info.req_source());
+        let fail = match to {
+            ha::HaServiceStateProto::Active => s.fail_to_become_active,
+            _ => s.fail_to_become_standby,
+        };
+        if fail {
             return Err(failure("ServiceFailedException", "injected failure"));
         }
-        if s.state != ha::HaServiceStateProto::Active {
-            s.active_transitions += 1;
-        }
-        s.state = ha::HaServiceStateProto::Active;
-        Ok(Response::new(ha::TransitionToActiveResponseProto {}))
-    }
-
-    async fn transition_to_standby(
-        &self,
-        request: Request<ha::TransitionToStandbyRequestProto>,
-    ) -> Result<Response<ha::TransitionToStandbyResponseProto>, Status> {
-        let source = request.into_inner().req_info.map(|r| r.req_source());
-        let mut s = self.state.lock().unwrap();
-        s.sources.extend(source);
-        if s.fail_to_become_standby {
-            return Err(failure("ServiceFailedException", "injected failure"));
-        }
-        if s.state != ha::HaServiceStateProto::Standby {
-            s.standby_transitions += 1;
-        }
-        s.state = ha::HaServiceStateProto::Standby;
-        Ok(Response::new(ha::TransitionToStandbyResponseProto {}))
-    }
-
-    async fn transition_to_observer(
-        &self,
-        _: Request<ha::TransitionToObserverRequestProto>,
-    ) -> Result<Response<ha::TransitionToObserverResponseProto>, Status> {
-        Err(failure(
-            "ServiceFailedException",
-            "This NameNode does not support the observer state",
-        ))
-    }
-
-    async fn get_service_status(
-        &self,
-        _: Request<ha::GetServiceStatusRequestProto>,
-    ) -> Result<Response<ha::GetServiceStatusResponseProto>, Status> {
-        let s = self.state.lock().unwrap();
-        Ok(Response::new(ha::GetServiceStatusResponseProto {
-            state: s.state as i32,
-            ready_to_become_active: true,
-            not_ready_reason: None,
-        }))
-    }
-
-    type watchHealthStream = ReceiverStream<Result<ha::HealthReportProto, Status>>;
-
-    async fn watch_health(
-        &self,
-        _: Request<ha::WatchHealthRequestProto>,
-    ) -> Result<Response<Self::watchHealthStream>, Status> {
-        let state = self.state.clone();
-        let (tx, rx) = tokio::sync::mpsc::channel(4);
-        tokio::spawn(async move {
-            let mut last = None;
-            loop {
-                let report = {
-                    let s = state.lock().unwrap();
-                    ha::HealthReportProto {
-                        state: s.state as i32,
-                        healthy: s.healthy,
-                        unhealthy_reason: None,
-                    }
-                };
-                if last.as_ref() != Some(&report) {
-                    if tx.send(Ok(report.clone())).await.is_err() {
-                        return;
-                    }
-                    last = Some(report);
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
+        if s.state != to {
+            match to {
+                ha::HaServiceStateProto::Active => s.active_transitions += 1,
+                _ => s.standby_transitions += 1,
             }
-        });
-        Ok(Response::new(ReceiverStream::new(rx)))
+        }
+        s.state = to;
+        Ok(())
+    }
+
+    fn report(&self) -> ha::HealthReportProto {
+        let s = self.state.lock().unwrap();
+        ha::HealthReportProto {
+            state: s.state as i32,
+            healthy: s.healthy,
+            unhealthy_reason: None,
+        }
+    }
+
+    /// Our long poll: answers when the report differs from `last` (or after a while).
+    async fn watch_health(&self, last: Option<ha::HealthReportProto>) -> ha::HealthReportProto {
+        let until = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let report = self.report();
+            if last.as_ref() != Some(&report) || tokio::time::Instant::now() >= until {
+                return report;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Service for DummyService {
+    fn protocols(&self) -> &'static [&'static str] {
+        &["org.apache.hadoop.ha.HAServiceProtocol"]
+    }
+
+    fn call(
+        &self,
+        _caller: &Arc<Caller>,
+        _protocol: &str,
+        method: &str,
+        payload: Bytes,
+    ) -> Result<ResponseFuture, DispatchError> {
+        let undecodable = DispatchError::Undecodable;
+        let this = self.clone();
+        let answer: Result<Vec<u8>, RemoteException> = match method {
+            "monitorHealth" => {
+                ha::MonitorHealthRequestProto::decode(payload).map_err(undecodable)?;
+                this.monitor_health().map(|r| r.encode_to_vec())
+            }
+            "transitionToActive" => {
+                let r = ha::TransitionToActiveRequestProto::decode(payload).map_err(undecodable)?;
+                this.transition(ha::HaServiceStateProto::Active, &r.req_info)
+                    .map(|()| ha::TransitionToActiveResponseProto {}.encode_to_vec())
+            }
+            "transitionToStandby" => {
+                let r =
+                    ha::TransitionToStandbyRequestProto::decode(payload).map_err(undecodable)?;
+                this.transition(ha::HaServiceStateProto::Standby, &r.req_info)
+                    .map(|()| ha::TransitionToStandbyResponseProto {}.encode_to_vec())
+            }
+            "transitionToObserver" => Err(failure(
+                "ServiceFailedException",
+                "This NameNode does not support the observer state",
+            )),
+            "getServiceStatus" => {
+                let s = this.state.lock().unwrap();
+                Ok(ha::GetServiceStatusResponseProto {
+                    state: s.state as i32,
+                    ready_to_become_active: Some(true),
+                    not_ready_reason: None,
+                }
+                .encode_to_vec())
+            }
+            "watchHealth" if this.state.lock().unwrap().watch_health => {
+                let r = ha::WatchHealthRequestProto::decode(payload).map_err(undecodable)?;
+                return Ok(Box::pin(async move {
+                    Ok(this.watch_health(r.last).await.encode_to_vec())
+                }));
+            }
+            _ => return Err(DispatchError::NoSuchMethod),
+        };
+        Ok(Box::pin(async move { answer }))
     }
 }
 
@@ -162,6 +173,7 @@ impl DummyNn {
                 healthy: true,
                 fail_to_become_active: false,
                 fail_to_become_standby: false,
+                watch_health: true,
                 active_transitions: 0,
                 standby_transitions: 0,
                 sources: Vec::new(),
@@ -175,9 +187,9 @@ impl DummyNn {
         self.stop();
         let listener = std::net::TcpListener::bind(&self.address).unwrap();
         listener.set_nonblocking(true).unwrap();
-        let service = Service {
+        let service = Arc::new(DummyService {
             state: self.state.clone(),
-        };
+        });
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -187,9 +199,8 @@ impl DummyNn {
                 .unwrap();
             runtime.spawn(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                let _ = tonic::transport::Server::builder()
-                    .add_service(HaServiceProtocolServiceServer::new(service))
-                    .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
+                let token = tokio_util::sync::CancellationToken::new();
+                hdfs_ha::ipc::accept::accept_ipc(listener, service, ServerConf::default(), token)
                     .await;
             });
             let _ = stopped.recv();

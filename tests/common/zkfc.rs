@@ -119,22 +119,11 @@ impl HaCluster {
 
     /// The HA state of NameNode `i`, or `None` when it does not answer.
     pub async fn state(&self, i: usize) -> Option<String> {
-        use hdfs_ha::proto::haservice as ha;
-        let mut client =
-            ha::ha_service_protocol_service_client::HaServiceProtocolServiceClient::connect(
-                format!("http://{}", self.nns.rpc[i]),
-            )
+        let address = hdfs_ha::conf::HostPort::parse(&self.nns.rpc[i], None).ok()?;
+        let client = hdfs_ha::zkfc::rpc::HaClient::connect(&address, Duration::from_secs(2), 0)
             .await
             .ok()?;
-        let status = tokio::time::timeout(
-            Duration::from_secs(2),
-            client.get_service_status(ha::GetServiceStatusRequestProto {}),
-        )
-        .await
-        .ok()?
-        .ok()?
-        .into_inner();
-        Some(status.state().display_name().to_string())
+        Some(client.get_service_status().await.ok()?.state.to_string())
     }
 
     /// Waits until exactly one NameNode is active; returns it.
