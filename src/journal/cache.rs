@@ -17,6 +17,8 @@ pub struct EditsCache {
     records: VecDeque<(u64, Vec<u8>)>,
     bytes: usize,
     capacity: usize,
+    /// The layout version the cached edits are written in (of the segment they belong to).
+    layout_version: Option<i32>,
 }
 
 impl EditsCache {
@@ -25,7 +27,22 @@ impl EditsCache {
             records: VecDeque::new(),
             bytes: 0,
             capacity,
+            layout_version: None,
         }
+    }
+
+    /// A segment in `layout_version` begins: edits of another layout are dropped (Hadoop's
+    /// cache keeps one layout, whose header it serves before the edits).
+    pub fn begin_segment(&mut self, layout_version: i32) {
+        if self.layout_version != Some(layout_version) {
+            self.clear();
+            self.layout_version = Some(layout_version);
+        }
+    }
+
+    /// The layout version of the cached edits, once a segment has begun.
+    pub fn layout_version(&self) -> Option<i32> {
+        self.layout_version
     }
 
     /// Lowest and highest cached txids.

@@ -285,15 +285,25 @@ impl<F: JournalStorageFactory> Inner<F> {
         r: pb::GetJournaledEditsRequestProto,
     ) -> Result<pb::GetJournaledEditsResponseProto, JournalError> {
         let (since, max) = (r.since_tx_id, r.max_txns as usize);
-        let (count, bytes) = self
+        let (count, records, layout) = self
             .journals
             .run(&r.jid.identifier, move |j| {
-                j.get_journaled_edits(since, max)
+                let (count, records) = j.get_journaled_edits(since, max)?;
+                Ok((count, records, j.journaled_edits_layout()))
             })
             .await?;
+        // As Hadoop's JournaledEditsCache: edits come after the edit log header of their
+        // layout (a reader parses them as a stream of their own); no edits, no header.
+        let mut edit_log = Vec::new();
+        if count > 0
+            && let Some(layout) = layout
+        {
+            edit_log.extend_from_slice(&crate::journal::edits::segment_header(layout));
+        }
+        edit_log.extend_from_slice(&records);
         Ok(pb::GetJournaledEditsResponseProto {
             txn_count: count as u32,
-            edit_log: Some(bytes),
+            edit_log: Some(edit_log),
         })
     }
 
@@ -538,9 +548,13 @@ mod tests {
     const JID: &str = "ns1";
 
     async fn serve() -> (SocketAddr, CancellationToken) {
+        serve_with_cache(None).await
+    }
+
+    async fn serve_with_cache(cache: Option<usize>) -> (SocketAddr, CancellationToken) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
-        let journals = Arc::new(Journals::new(MemFactory, None));
+        let journals = Arc::new(Journals::new(MemFactory, cache));
         let service = Arc::new(HadoopJournalService::new(
             journals,
             "http://127.0.0.1:8480".into(),
@@ -743,6 +757,30 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(synced, manifest);
+        token.cancel();
+    }
+
+    #[tokio::test]
+    async fn journaled_edits_come_after_the_edit_log_header_as_hadoops_cache_serves_them() {
+        let (address, token) = serve_with_cache(Some(1 << 20)).await;
+        let c = connect(address, QJOURNAL_PROTOCOL).await;
+        written(&c).await;
+        let ask = |since| pb::GetJournaledEditsRequestProto {
+            jid: jid(),
+            since_tx_id: since,
+            max_txns: 2,
+            name_service_id: None,
+        };
+        let edits: pb::GetJournaledEditsResponseProto =
+            c.call("getJournaledEdits", &ask(2)).await.unwrap();
+        assert_eq!(edits.txn_count, 2);
+        let mut expected = crate::journal::edits::segment_header(-66).to_vec();
+        expected.extend_from_slice(&records(2, 2));
+        assert_eq!(edits.edit_log.unwrap(), expected);
+        // Nothing new: no edits and no header.
+        let none: pb::GetJournaledEditsResponseProto =
+            c.call("getJournaledEdits", &ask(4)).await.unwrap();
+        assert_eq!((none.txn_count, none.edit_log.unwrap()), (0, Vec::new()));
         token.cancel();
     }
 

@@ -598,6 +598,9 @@ impl<S: JournalStorage> Journal<S> {
         self.storage.delete_paxos(txid)?;
         self.storage
             .create(&EditFile::InProgress { start: txid }, layout_version)?;
+        if let Some(cache) = &mut self.cache {
+            cache.begin_segment(layout_version);
+        }
         self.cur_segment = Some(OpenSegment { start: txid });
         self.next_txid = txid;
         Ok(())
@@ -982,6 +985,12 @@ impl<S: JournalStorage> Journal<S> {
                 Err(err)
             }
         }
+    }
+
+    /// The layout version of the edits `get_journaled_edits` serves (none before a segment
+    /// began since this JournalNode started, when the cache is empty anyway).
+    pub fn journaled_edits_layout(&self) -> Option<i32> {
+        self.cache.as_ref().and_then(|c| c.layout_version())
     }
 
     /// Raw bytes of the segment starting at `start` (in progress or finalized), for readers and

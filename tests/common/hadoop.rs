@@ -43,11 +43,22 @@ pub fn java(conf_dir: &Path, class: &str, args: &[&str]) -> Output {
 /// them, the jars do not).
 pub fn write_conf(dir: &Path, core: &[(&str, String)], hdfs: &[(&str, String)]) {
     std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("core-site.xml"), hdfs_ha::conf::site_xml(core)).unwrap();
+    std::fs::write(dir.join("hdfs-site.xml"), hdfs_ha::conf::site_xml(hdfs)).unwrap();
+    prepare_daemon_conf(dir);
+}
+
+/// What Hadoop's daemons and tools need in a conf dir beside hdfs-site.xml: a core-site.xml
+/// (FsShell refuses to start without one), the empty `webapps/*` folders and a
+/// log4j.properties that logs to stderr.
+pub fn prepare_daemon_conf(dir: &Path) {
+    let core = dir.join("core-site.xml");
+    if !core.exists() {
+        std::fs::write(core, hdfs_ha::conf::site_xml::<&str, &str>(&[])).unwrap();
+    }
     for webapp in ["hdfs", "journal", "static"] {
         std::fs::create_dir_all(dir.join("webapps").join(webapp)).unwrap();
     }
-    std::fs::write(dir.join("core-site.xml"), hdfs_ha::conf::site_xml(core)).unwrap();
-    std::fs::write(dir.join("hdfs-site.xml"), hdfs_ha::conf::site_xml(hdfs)).unwrap();
     std::fs::write(
         dir.join("log4j.properties"),
         "log4j.rootLogger=INFO,console\n\
@@ -370,4 +381,67 @@ impl RealNameNode {
             String::from_utf8_lossy(&out.stdout).to_string(),
         )
     }
+}
+
+/// Hadoop's NameNode class.
+pub const NAMENODE: &str = "org.apache.hadoop.hdfs.server.namenode.NameNode";
+
+/// Properties a real NameNode pair on [`super::cluster::NameNodes`]' conf dir needs beside
+/// ours: Hadoop's own failover proxy for its clients, and its scratch space under `data`.
+pub fn real_pair_props(data: &Path) -> Vec<(String, String)> {
+    vec![
+        (
+            "dfs.client.failover.proxy.provider.ns1".into(),
+            "org.apache.hadoop.hdfs.server.namenode.ha.ConfiguredFailoverProxyProvider".into(),
+        ),
+        ("hadoop.tmp.dir".into(), data.display().to_string()),
+    ]
+}
+
+/// Starts real NameNode `i` of the pair `nns` describes (the same conf, addresses and name
+/// dirs as ours would use) and waits for its RPC server.
+pub fn start_real_nn(nns: &mut super::cluster::NameNodes, i: usize) {
+    prepare_daemon_conf(nns.conf_dir.path());
+    let id = format!("dfs.ha.namenode.id={}", super::cluster::NN_IDS[i]);
+    let d = start_daemon(
+        &format!("real-{}", super::cluster::NN_IDS[i]),
+        nns.conf_dir.path(),
+        NAMENODE,
+        &["-D", &id],
+    );
+    let port = nns.rpc[i].rsplit(':').next().unwrap();
+    d.wait_for_line(
+        &format!("IPC Server listener on {port}: starting"),
+        super::STARTUP_DEADLINE,
+    );
+    nns.nodes[i] = Some(d);
+}
+
+/// Formats real nn1 (and the shared journal), starts it, bootstraps real nn2 from it and
+/// starts it: both standby.
+pub fn format_and_start_real(nns: &mut super::cluster::NameNodes) {
+    // Hadoop's tools read fs.defaultFS from core-site.xml only (FsShell's plain
+    // Configuration never loads hdfs-site.xml): without it they act on the local disk.
+    std::fs::write(
+        nns.conf_dir.path().join("core-site.xml"),
+        hdfs_ha::conf::site_xml(&[("fs.defaultFS", "hdfs://ns1")]),
+    )
+    .unwrap();
+    prepare_daemon_conf(nns.conf_dir.path());
+    let conf = nns.conf_dir.path().to_path_buf();
+    let run = |i: usize, args: &[&str]| {
+        let id = format!("dfs.ha.namenode.id={}", super::cluster::NN_IDS[i]);
+        let mut all = vec!["-D", &id];
+        all.extend_from_slice(args);
+        let out = java(&conf, NAMENODE, &all);
+        assert!(
+            out.status.success(),
+            "real namenode {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(0, &["-format", "-force", "-nonInteractive"]);
+    start_real_nn(nns, 0);
+    run(1, &["-bootstrapStandby", "-force", "-nonInteractive"]);
+    start_real_nn(nns, 1);
 }
