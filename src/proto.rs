@@ -1,12 +1,6 @@
 //! Code generated from `proto/*.proto` by `build.rs`. Only service modules use these types;
 //! they never travel past a service boundary into the cores.
 
-/// QJournalProtocol: the NameNode's QuorumJournalManager talking to JournalNodes.
-#[allow(non_camel_case_types)]
-pub mod qjournal {
-    tonic::include_proto!("hdfs_ha.qjournal");
-}
-
 /// The NameNode's client and NameNode-to-NameNode protocols, edit ops and fsimage records.
 #[allow(non_camel_case_types)]
 pub mod namenode {

@@ -13,7 +13,7 @@ use common::cluster::JournalNodes;
 use common::{Daemon, STARTUP_DEADLINE, binary};
 use hdfs_ha::conf::QjournalUri;
 use hdfs_ha::journal::NamespaceInfo;
-use hdfs_ha::qjm::{GrpcChannel, JournalChannel, QjmConf, QjmError, QuorumJournalManager};
+use hdfs_ha::qjm::{IpcChannel, JournalChannel, QjmConf, QjmError, QuorumJournalManager};
 
 const JID: &str = "mycluster";
 const LV: i32 = -66;
@@ -32,7 +32,7 @@ fn uri(jns: &JournalNodes) -> QjournalUri {
     QjournalUri::parse(&jns.qjournal_uri(JID)).unwrap()
 }
 
-fn manager(jns: &JournalNodes) -> QuorumJournalManager<GrpcChannel> {
+fn manager(jns: &JournalNodes) -> QuorumJournalManager<IpcChannel> {
     let conf = QjmConf {
         write_txns_timeout: Duration::from_secs(10),
         connect_timeout: Duration::from_secs(2),
@@ -43,16 +43,16 @@ fn manager(jns: &JournalNodes) -> QuorumJournalManager<GrpcChannel> {
 }
 
 /// A channel to JournalNode `i` alone.
-fn channel(jns: &JournalNodes, i: usize) -> GrpcChannel {
+fn channel(jns: &JournalNodes, i: usize) -> IpcChannel {
     let (host, port) = jns.addresses[i].rsplit_once(':').unwrap();
-    GrpcChannel::new(
+    IpcChannel::new(
         host,
         port.parse().unwrap(),
         JID,
         None,
+        Some(ns()),
         Duration::from_secs(2),
     )
-    .unwrap()
 }
 
 /// A 200-byte edit that says which txid it is.
@@ -64,7 +64,7 @@ fn payload(txid: u64) -> Vec<u8> {
 
 /// Streams edits in segments of `per_segment` until `stop`; records the last acknowledged txid.
 async fn stream_edits(
-    qjm: Arc<QuorumJournalManager<GrpcChannel>>,
+    qjm: Arc<QuorumJournalManager<IpcChannel>>,
     first: u64,
     per_segment: u64,
     acked: Arc<AtomicU64>,
@@ -201,7 +201,7 @@ async fn two_journal_nodes_killed_fail_the_writer_and_lose_nothing_acknowledged(
 }
 
 /// Waits until a JournalNode's newest segment reaches `txid`.
-async fn wait_for_end(channel: &GrpcChannel, txid: u64) {
+async fn wait_for_end(channel: &IpcChannel, txid: u64) {
     let reached = async {
         loop {
             if let Ok(m) = channel.get_edit_log_manifest(1, true).await
@@ -357,12 +357,18 @@ async fn bad_journal_ids_and_unformatted_journals_get_hadoops_messages() {
     let (host, port) = jns.addresses[0].rsplit_once(':').unwrap();
     let port: u16 = port.parse().unwrap();
     for bad in [".hidden", "a/b"] {
-        let channel = GrpcChannel::new(host, port, bad, None, Duration::from_secs(2)).unwrap();
+        let channel = IpcChannel::new(host, port, bad, None, None, Duration::from_secs(2));
         let err = channel.is_formatted().await.unwrap_err().to_string();
         assert_eq!(err, format!("bad journal id: {bad}"));
     }
-    let channel =
-        GrpcChannel::new(host, port, "never-formatted", None, Duration::from_secs(2)).unwrap();
+    let channel = IpcChannel::new(
+        host,
+        port,
+        "never-formatted",
+        None,
+        None,
+        Duration::from_secs(2),
+    );
     assert!(!channel.is_formatted().await.unwrap());
     let err = channel.get_journal_state().await.unwrap_err();
     assert_eq!(err.class(), Some("JournalNotFormattedException"));

@@ -16,7 +16,7 @@ use crate::namenode::rpc::namenode_client;
 use crate::namenode::storage::{FsImage, NameNodeStorage, NamespaceIdentity};
 use crate::namenode::{local_edits, node};
 use crate::proto::namenode as pb;
-use crate::qjm::{GrpcChannel, QuorumJournalManager};
+use crate::qjm::{IpcChannel, QuorumJournalManager};
 
 pub const USAGE: &str = "Usage: hdfs namenode [-backup] | [-checkpoint] | [-format [-clusterid cid ] [-force] [-nonInteractive] ] | [-upgrade [-clusterid cid] [-renameReserved<k-v pairs>] ] | [-upgradeOnly [-clusterid cid] [-renameReserved<k-v pairs>] ] | [-rollback] | [-rollingUpgrade <rollback|started> ] | [-importCheckpoint] | [-initializeSharedEdits] | [-bootstrapStandby [-force] [-nonInteractive] [-skipSharedEditsCheck] ] | [-recover [ -force] ] | [-metadataVersion ]";
 
@@ -317,7 +317,7 @@ fn namespace_info(id: &NamespaceIdentity) -> NamespaceInfo {
 fn qjm_for(
     conf: &NameNodeConf,
     id: Option<&NamespaceIdentity>,
-) -> Result<QuorumJournalManager<GrpcChannel>, String> {
+) -> Result<QuorumJournalManager<IpcChannel>, String> {
     QuorumJournalManager::connect(
         conf.qjm.clone(),
         &conf.shared_edits,
@@ -702,7 +702,7 @@ async fn initialize_shared_edits(
 async fn copy_local_edits(
     conf: &NameNodeConf,
     storage: &NameNodeStorage,
-    qjm: &QuorumJournalManager<GrpcChannel>,
+    qjm: &QuorumJournalManager<IpcChannel>,
 ) -> Result<(), String> {
     let image_txid = storage
         .latest_image_txid()

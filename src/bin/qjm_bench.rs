@@ -184,6 +184,6 @@ async fn run(args: Args) -> Result<(), String> {
 }
 
 /// Batches of edits JournalNode 0 has acknowledged so far.
-async fn batches_written(qjm: &QuorumJournalManager<hdfs_ha::qjm::GrpcChannel>) -> u64 {
+async fn batches_written(qjm: &QuorumJournalManager<hdfs_ha::qjm::IpcChannel>) -> u64 {
     qjm.loggers().first().map(|l| l.batches_sent()).unwrap_or(0)
 }

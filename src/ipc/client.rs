@@ -7,6 +7,7 @@
 //! error and the connection stays closed: its owner makes a new one for the next call.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -138,13 +139,13 @@ impl Drop for Connection {
 }
 
 /// Removes a call's entry when its caller stops waiting before the answer came.
-struct Abandon<'a> {
-    shared: &'a Shared,
+struct Abandon {
+    shared: Arc<Shared>,
     call_id: i32,
     answered: bool,
 }
 
-impl Drop for Abandon<'_> {
+impl Drop for Abandon {
     fn drop(&mut self) {
         if !self.answered {
             self.shared.state().pending.remove(&self.call_id);
@@ -221,6 +222,52 @@ impl Connection {
         method: &str,
         request: &Req,
     ) -> Result<Resp, CallError> {
+        self.send(method, request).await
+    }
+
+    /// Queues the call now, before the returned future is polled, and returns the wait for
+    /// its answer: calls sent one after the other leave in that order, whoever awaits them.
+    /// Dropping the future abandons the call (its answer, if any, is discarded).
+    pub fn send<Req: Message, Resp: Message + Default>(
+        &self,
+        method: &str,
+        request: &Req,
+    ) -> impl Future<Output = Result<Resp, CallError>> + Send + 'static + use<Req, Resp> {
+        let queued = self.enqueue(method, request);
+        let shared = self.shared.clone();
+        let method = method.to_string();
+        async move {
+            let (call_id, answer) = queued?;
+            let mut abandon = Abandon {
+                shared,
+                call_id,
+                answered: false,
+            };
+            let outcome = answer.await;
+            abandon.answered = true;
+            let body = match outcome {
+                Ok(result) => result?,
+                Err(_) => {
+                    return Err(abandon
+                        .shared
+                        .state()
+                        .closed
+                        .clone()
+                        .unwrap_or_else(|| CallError::broken("the connection closed")));
+                }
+            };
+            Resp::decode(body).map_err(|e| {
+                CallError::broken(format!("the answer to {method} is not its response: {e}"))
+            })
+        }
+    }
+
+    /// Puts the call's frame in the outbox and wakes the writer.
+    fn enqueue<Req: Message>(
+        &self,
+        method: &str,
+        request: &Req,
+    ) -> Result<(i32, oneshot::Receiver<Result<Bytes, CallError>>), CallError> {
         let (reply, answer) = oneshot::channel();
         let context = &self.shared.context;
         let (call_id, wake) = {
@@ -248,27 +295,7 @@ impl Connection {
         if wake {
             self.shared.wake_writer.notify_one();
         }
-        let mut abandon = Abandon {
-            shared: &self.shared,
-            call_id,
-            answered: false,
-        };
-        let outcome = answer.await;
-        abandon.answered = true;
-        let body = match outcome {
-            Ok(result) => result?,
-            Err(_) => {
-                return Err(self
-                    .shared
-                    .state()
-                    .closed
-                    .clone()
-                    .unwrap_or_else(|| CallError::broken("the connection closed")));
-            }
-        };
-        Resp::decode(body).map_err(|e| {
-            CallError::broken(format!("the answer to {method} is not its response: {e}"))
-        })
+        Ok((call_id, answer))
     }
 }
 

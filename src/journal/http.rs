@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use super::JournalError;
 use super::edits::{HEADER_LEN, scan_records};
 use super::journal::JournalStatus;
-use super::service::{JournalStorageFactory, Journals};
+use super::journals::{JournalStorageFactory, Journals};
 use super::storage::{EditFile, JournalStorage};
 
 pub fn router<F: JournalStorageFactory>(journals: Arc<Journals<F>>) -> Router {

@@ -16,8 +16,8 @@ use prost::Message;
 
 use super::JournalError;
 use super::edits::{HEADER_LEN, NEWEST_LAYOUT_VERSION, parse_segment_header};
-use super::journal::{NamespaceInfo, RequestInfo, SegmentSink};
-use super::service::{JournalStorageFactory, Journals};
+use super::journal::{EditLogManifest, NamespaceInfo, RemoteEditLog, RequestInfo, SegmentSink};
+use super::journals::{JournalStorageFactory, Journals, QueuedBatch};
 use super::storage::SegmentState;
 use crate::ipc::server::{Caller, DispatchError, RemoteException, ResponseFuture, Service};
 use crate::proto::hadoop_qjournal as pb;
@@ -75,7 +75,8 @@ fn request_info(caller: &Caller, info: &pb::RequestInfoProto) -> (String, Reques
     )
 }
 
-fn namespace_info(ns: &pb::NamespaceInfoProto) -> NamespaceInfo {
+/// The namespace a writer names (`NamespaceInfoProto`), as the journal keeps it.
+pub fn namespace_info(ns: &pb::NamespaceInfoProto) -> NamespaceInfo {
     NamespaceInfo {
         namespace_id: ns.storage_info.namespce_id,
         cluster_id: ns.storage_info.cluster_id.clone(),
@@ -86,7 +87,57 @@ fn namespace_info(ns: &pb::NamespaceInfoProto) -> NamespaceInfo {
     }
 }
 
-fn segment_state(s: &pb::SegmentStateProto) -> SegmentState {
+/// The wire form of a writer's namespace, as Hadoop's `PBHelper.convert(NamespaceInfo)` fills
+/// it: the build and software versions are this build's.
+pub fn namespace_proto(ns: &NamespaceInfo) -> pb::NamespaceInfoProto {
+    pb::NamespaceInfoProto {
+        build_version: env!("CARGO_PKG_VERSION").to_string(),
+        unused: 0,
+        block_pool_id: ns.block_pool_id.clone(),
+        storage_info: pb::StorageInfoProto {
+            // Java puts the negative layout version into a uint32.
+            layout_version: ns.layout_version as u32,
+            namespce_id: ns.namespace_id,
+            cluster_id: ns.cluster_id.clone(),
+            c_time: ns.ctime,
+        },
+        software_version: env!("CARGO_PKG_VERSION").to_string(),
+        capabilities: Some(0),
+        state: None,
+    }
+}
+
+pub fn manifest_proto(manifest: &EditLogManifest) -> pb::RemoteEditLogManifestProto {
+    pb::RemoteEditLogManifestProto {
+        logs: manifest
+            .logs
+            .iter()
+            .map(|l| pb::RemoteEditLogProto {
+                start_tx_id: l.start_txid,
+                end_tx_id: l.end_txid,
+                is_in_progress: Some(l.in_progress),
+            })
+            .collect(),
+        committed_txn_id: manifest.committed_txid,
+    }
+}
+
+pub fn edit_log_manifest(manifest: &pb::RemoteEditLogManifestProto) -> EditLogManifest {
+    EditLogManifest {
+        logs: manifest
+            .logs
+            .iter()
+            .map(|l| RemoteEditLog {
+                start_txid: l.start_tx_id,
+                end_txid: l.end_tx_id,
+                in_progress: l.is_in_progress.unwrap_or(false),
+            })
+            .collect(),
+        committed_txid: manifest.committed_txn_id,
+    }
+}
+
+pub fn segment_state(s: &pb::SegmentStateProto) -> SegmentState {
     SegmentState {
         start_txid: s.start_tx_id,
         end_txid: s.end_tx_id,
@@ -94,7 +145,7 @@ fn segment_state(s: &pb::SegmentStateProto) -> SegmentState {
     }
 }
 
-fn segment_proto(s: &SegmentState) -> pb::SegmentStateProto {
+pub fn segment_proto(s: &SegmentState) -> pb::SegmentStateProto {
     pb::SegmentStateProto {
         start_tx_id: s.start_txid,
         end_tx_id: s.end_txid,
@@ -191,24 +242,24 @@ impl<F: JournalStorageFactory> Inner<F> {
         Ok(pb::StartLogSegmentResponseProto {})
     }
 
-    async fn journal(
-        &self,
-        caller: &Caller,
-        r: pb::JournalRequestProto,
-    ) -> Result<pb::JournalResponseProto, JournalError> {
-        let (jid, info) = request_info(caller, &r.req_info);
-        self.journals
-            .run(&jid, move |j| {
-                j.journal(
-                    &info,
-                    r.segment_txn_id,
-                    r.first_txn_id,
-                    r.num_txns,
-                    &r.records,
-                )
-            })
-            .await?;
-        Ok(pb::JournalResponseProto {})
+    /// `journal`: queued now, behind every batch this JournalNode received before it, so a
+    /// writer may send batches without waiting for each answer.
+    fn journal(&self, caller: &Caller, r: pb::JournalRequestProto) -> ResponseFuture {
+        let (jid, req) = request_info(caller, &r.req_info);
+        let applied = self.journals.submit_journal(
+            &jid,
+            QueuedBatch {
+                req,
+                segment_txid: r.segment_txn_id,
+                first_txid: r.first_txn_id,
+                num_txns: r.num_txns,
+                records: r.records,
+            },
+        );
+        Box::pin(async move {
+            applied.await.map_err(remote)?;
+            Ok(pb::JournalResponseProto {}.encode_to_vec())
+        })
     }
 
     async fn heartbeat(
@@ -262,18 +313,7 @@ impl<F: JournalStorageFactory> Inner<F> {
             })
             .await?;
         Ok(pb::GetEditLogManifestResponseProto {
-            manifest: pb::RemoteEditLogManifestProto {
-                logs: manifest
-                    .logs
-                    .iter()
-                    .map(|l| pb::RemoteEditLogProto {
-                        start_tx_id: l.start_txid,
-                        end_tx_id: l.end_txid,
-                        is_in_progress: Some(l.in_progress),
-                    })
-                    .collect(),
-                committed_txn_id: manifest.committed_txid,
-            },
+            manifest: manifest_proto(&manifest),
             http_port: self.http_port,
             from_url: Some(self.http_url.clone()),
         })
@@ -409,6 +449,11 @@ impl<F: JournalStorageFactory> Service for HadoopJournalService<F> {
                 "getEditLogManifestFromJournal" => get_edit_log_manifest(GetEditLogManifestRequestProto),
             } unsupported {});
         }
+        if method == "journal" {
+            let request =
+                pb::JournalRequestProto::decode(payload).map_err(DispatchError::Undecodable)?;
+            return Ok(self.0.journal(caller, request));
+        }
         dispatch!(self.0, caller, method, payload, {
             "isFormatted" => is_formatted(IsFormattedRequestProto),
             "getJournalCTime" => get_journal_c_time(GetJournalCTimeRequestProto),
@@ -416,7 +461,6 @@ impl<F: JournalStorageFactory> Service for HadoopJournalService<F> {
             "getJournalState" => get_journal_state(GetJournalStateRequestProto),
             "newEpoch" => new_epoch(NewEpochRequestProto),
             "format" => format(FormatRequestProto),
-            "journal" => journal(JournalRequestProto),
             "heartbeat" => heartbeat(HeartbeatRequestProto),
             "startLogSegment" => start_log_segment(StartLogSegmentRequestProto),
             "finalizeLogSegment" => finalize_log_segment(FinalizeLogSegmentRequestProto),
@@ -435,12 +479,56 @@ impl<F: JournalStorageFactory> Service for HadoopJournalService<F> {
     }
 }
 
+/// The `/getJournal` URL of segment `segment_txid` on the JournalNode whose HTTP server is
+/// `http_url` (`http://host:port`), as Hadoop's `GetJournalEditServlet.buildPath` makes it:
+/// `storageInfo` is `layoutVersion:namespaceID:cTime:clusterID` (the servlet refuses a
+/// mismatch), and in-progress segments are asked for too.
+pub fn get_journal_url(
+    http_url: &str,
+    jid: &str,
+    segment_txid: u64,
+    ns: Option<&NamespaceInfo>,
+) -> String {
+    let mut url = format!(
+        "{}/getJournal?jid={}&segmentTxId={segment_txid}",
+        http_url.trim_end_matches('/'),
+        url_encode(jid)
+    );
+    if let Some(ns) = ns {
+        let storage_info = format!(
+            "{}:{}:{}:{}",
+            ns.layout_version, ns.namespace_id, ns.ctime, ns.cluster_id
+        );
+        url.push_str(&format!("&storageInfo={}", url_encode(&storage_info)));
+    }
+    url.push_str("&inProgressOk=true");
+    url
+}
+
+/// `application/x-www-form-urlencoded`, as Java's `URLEncoder` writes it.
+fn url_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'*' | b'_' => {
+                out.push(byte as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
 /// The most bytes of a segment download's header section (status line and headers).
 const MAX_HTTP_HEAD: usize = 64 << 10;
 
 /// Downloads a segment file from `url` (a `/getJournal` URL) into `sink`: HTTP/1.1 GET, the
 /// body being the segment file, header included.
-async fn fetch_over_http(url: &str, sink: &mut dyn SegmentSink) -> Result<(), JournalError> {
+pub(crate) async fn fetch_over_http<S: SegmentSink + ?Sized>(
+    url: &str,
+    sink: &mut S,
+) -> Result<(), JournalError> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let failed = |e: String| JournalError::Download(format!("Unable to download {url}: {e}"));
     let rest = url
@@ -781,6 +869,52 @@ mod tests {
         let none: pb::GetJournaledEditsResponseProto =
             c.call("getJournaledEdits", &ask(4)).await.unwrap();
         assert_eq!((none.txn_count, none.edit_log.unwrap()), (0, Vec::new()));
+        token.cancel();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pipelined_journal_calls_apply_in_the_order_they_were_sent() {
+        let (address, token) = serve_with_cache(Some(1 << 20)).await;
+        let c = connect(address, QJOURNAL_PROTOCOL).await;
+        written(&c).await;
+        // 200 one-edit batches (txids 4..=203) leave before any answer is awaited; a batch
+        // applied out of order would be refused for a gap in the txids.
+        let pending: Vec<_> = (4..204u64)
+            .map(|txid| {
+                c.send::<_, pb::JournalResponseProto>(
+                    "journal",
+                    &pb::JournalRequestProto {
+                        req_info: req(1, txid - 1),
+                        first_txn_id: txid,
+                        num_txns: 1,
+                        records: records(txid, 1),
+                        segment_txn_id: 1,
+                        name_service_id: None,
+                    },
+                )
+            })
+            .collect();
+        for (txid, answer) in (4u64..).zip(pending) {
+            answer
+                .await
+                .unwrap_or_else(|e| panic!("journal of txid {txid}: {e}"));
+        }
+        let edits: pb::GetJournaledEditsResponseProto = c
+            .call(
+                "getJournaledEdits",
+                &pb::GetJournaledEditsRequestProto {
+                    jid: jid(),
+                    since_tx_id: 1,
+                    max_txns: 500,
+                    name_service_id: None,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(edits.txn_count, 203);
+        let mut expected = segment_header(-66).to_vec();
+        expected.extend_from_slice(&records(1, 203));
+        assert_eq!(edits.edit_log.unwrap(), expected);
         token.cancel();
     }
 

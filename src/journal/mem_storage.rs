@@ -272,7 +272,7 @@ impl JournalStorage for MemStorage {
 pub(crate) struct MemFactory;
 
 #[cfg(test)]
-impl super::service::JournalStorageFactory for MemFactory {
+impl super::journals::JournalStorageFactory for MemFactory {
     type Storage = MemStorage;
     fn open(&self, jid: &str) -> Result<MemStorage, StorageError> {
         Ok(MemStorage::new(format!("/jn/{jid}")))

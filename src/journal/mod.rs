@@ -18,10 +18,10 @@ mod http;
 pub mod ipc;
 #[allow(clippy::module_inception)]
 mod journal;
+pub mod journals;
 mod mem_storage;
 mod metrics;
 pub mod node;
-pub mod service;
 pub mod storage;
 
 pub use error::JournalError;

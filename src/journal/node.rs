@@ -13,11 +13,10 @@ use tokio::net::TcpListener;
 use super::FileStorage;
 use super::http;
 use super::ipc::HadoopJournalService;
-use super::service::{JournalNodeService, JournalStorageFactory, Journals};
+use super::journals::{JournalStorageFactory, Journals};
 use super::storage::StorageError;
 use crate::conf::{ConfError, Configuration, HostPort};
 use crate::ipc::server::ServerConf;
-use crate::proto::qjournal::q_journal_protocol_service_server::QJournalProtocolServiceServer;
 
 /// What a JournalNode is configured with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,7 +180,6 @@ pub async fn run(
         },
         conf.cache_capacity,
     ));
-    let service = JournalNodeService::new(journals.clone(), format!("http://{rpc_bound}"));
     let hadoop_service = Arc::new(HadoopJournalService::new(
         journals.clone(),
         advertised_url(http_bound),
@@ -205,37 +203,22 @@ pub async fn run(
     });
     // Small answers must not wait for delayed ACKs (Nagle): every batch is one; the accept
     // loop sets TCP_NODELAY on every connection.
-    let (grpc_connections, grpc_incoming) = tokio::sync::mpsc::channel(64);
-    tokio::spawn(crate::ipc::accept::accept_rpc(
+    let rpc = tokio::spawn(crate::ipc::accept::accept_ipc(
         rpc_listener,
-        grpc_connections,
         hadoop_service,
         ServerConf {
             max_data_length: conf.ipc_max_data_length,
         },
         token.clone(),
     ));
-    let rpc_token = token.clone();
-    let rpc = tonic::transport::Server::builder()
-        .add_service(
-            QJournalProtocolServiceServer::new(service)
-                .max_decoding_message_size(256 << 20)
-                .max_encoding_message_size(256 << 20),
-        )
-        .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::ReceiverStream::new(grpc_incoming),
-            rpc_token.cancelled_owned(),
-        );
-    let stop = token.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        tracing::info!("SHUTDOWN_MSG: Shutting down JournalNode at {rpc_bound}");
-        stop.cancel();
-    });
-    let served = rpc.await;
+    shutdown.await;
+    tracing::info!("SHUTDOWN_MSG: Shutting down JournalNode at {rpc_bound}");
     token.cancel();
-    let _ = http_task.await;
-    served.map_err(|e| JournalNodeError::Serve(e.to_string()))
+    let _ = rpc.await;
+    http_task
+        .await
+        .map_err(|e| JournalNodeError::Serve(e.to_string()))?
+        .map_err(|e| JournalNodeError::Serve(e.to_string()))
 }
 
 #[cfg(test)]

@@ -16,7 +16,6 @@ use super::protocol::{ClientProtocol, qualified_class};
 use super::retry_cache::CachedAnswer;
 use super::server::{HaState, NameNode, NnError};
 use crate::ipc::server::{Caller, RemoteException};
-use crate::journal::service::EXCEPTION_CLASS_KEY;
 use crate::proto::namenode as pb;
 
 /// Bytes per image chunk.
@@ -33,6 +32,9 @@ impl From<NnError> for RemoteException {
 }
 
 /// The single conversion of NameNode errors to gRPC statuses.
+/// The metadata key naming the Hadoop exception class of an error status.
+const EXCEPTION_CLASS_KEY: &str = "exception-class";
+
 pub fn to_status(err: NnError) -> Status {
     use tonic::Code;
     let code = match err.class.as_str() {

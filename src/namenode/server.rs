@@ -25,7 +25,7 @@ use super::retry_cache::{Begin, CachedAnswer, RetryCache};
 use super::storage::{FsImage, NameNodeStorage, NamespaceIdentity};
 use crate::journal::NamespaceInfo;
 use crate::journal::edits::EditRecord;
-use crate::qjm::{EditLogWriter, GrpcChannel, QjmError, QuorumJournalManager};
+use crate::qjm::{EditLogWriter, IpcChannel, QjmError, QuorumJournalManager};
 
 /// Hadoop's message when the NameNode must stop at once.
 const SHUTDOWN_NOW: &str = "Error encountered requiring NN shutdown. Shutting down immediately.";
@@ -108,8 +108,8 @@ impl From<NamespaceError> for NnError {
 
 /// The writer of the active NameNode.
 struct ActiveWriter {
-    qjm: Arc<QuorumJournalManager<GrpcChannel>>,
-    writer: Arc<EditLogWriter<GrpcChannel>>,
+    qjm: Arc<QuorumJournalManager<IpcChannel>>,
+    writer: Arc<EditLogWriter<IpcChannel>>,
 }
 
 struct Inner {
@@ -302,7 +302,7 @@ impl NameNode {
         }
     }
 
-    fn qjm(&self) -> Result<QuorumJournalManager<GrpcChannel>, QjmError> {
+    fn qjm(&self) -> Result<QuorumJournalManager<IpcChannel>, QjmError> {
         QuorumJournalManager::connect(
             self.conf.qjm.clone(),
             &self.conf.shared_edits,
@@ -693,9 +693,9 @@ impl NameNode {
     /// Opens the segment starting at `start`; its first edit marks the start.
     async fn open_segment(
         &self,
-        qjm: &Arc<QuorumJournalManager<GrpcChannel>>,
+        qjm: &Arc<QuorumJournalManager<IpcChannel>>,
         start: u64,
-    ) -> Result<Arc<EditLogWriter<GrpcChannel>>, String> {
+    ) -> Result<Arc<EditLogWriter<IpcChannel>>, String> {
         let writer = Arc::new(
             qjm.start_log_segment(start, LAYOUT_VERSION)
                 .await

@@ -73,6 +73,10 @@ impl LocalChannel {
         }
     }
 
+    fn url(&self) -> String {
+        Self::url_of(&self.name)
+    }
+
     fn url_of(name: &str) -> String {
         format!("local://{name}")
     }
@@ -127,8 +131,8 @@ impl JournalChannel for LocalChannel {
         self.name.clone()
     }
 
-    fn url(&self) -> String {
-        Self::url_of(&self.name)
+    async fn segment_url(&self, _segment_txid: u64) -> ChannelResult<String> {
+        Ok(self.url())
     }
 
     async fn is_formatted(&self) -> ChannelResult<bool> {

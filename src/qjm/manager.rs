@@ -15,8 +15,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::call::{Needed, QuorumOutcome, quorum_call};
-use super::channel::{ChannelResult, GrpcChannel, JournalChannel};
+use super::channel::{ChannelResult, JournalChannel};
 use super::error::{LoggerError, QjmError, quorum_exception};
+use super::ipc_channel::IpcChannel;
 use super::logger::Logger;
 use super::recovery::{RecoveryDecision, decide};
 use super::writer::EditLogWriter;
@@ -146,7 +147,7 @@ impl<C: JournalChannel> fmt::Display for QuorumJournalManager<C> {
     }
 }
 
-impl QuorumJournalManager<GrpcChannel> {
+impl QuorumJournalManager<IpcChannel> {
     /// A manager for the JournalNodes of `uri`. Every host is resolved now, as Hadoop does, so
     /// a misspelled name fails at start rather than at the first write.
     pub fn connect(
@@ -163,15 +164,14 @@ impl QuorumJournalManager<GrpcChannel> {
                     node.host
                 ))
             })?;
-            let channel = GrpcChannel::new(
+            channels.push(IpcChannel::new(
                 &node.host,
                 node.port,
                 &uri.journal_id,
                 name_service_id.clone(),
+                ns.clone(),
                 conf.connect_timeout,
-            )
-            .map_err(QjmError::IllegalState)?;
-            channels.push(channel);
+            ));
         }
         if let Some(warning) = uri.even_count_warning() {
             tracing::warn!("{warning}");
@@ -367,7 +367,16 @@ impl<C: JournalChannel> QuorumJournalManager<C> {
             "Using the log of {} to recover segment {segment_txid}: {segment}",
             self.core.names[source]
         );
-        let url = self.core.loggers[source].channel().url();
+        let url = self.core.loggers[source]
+            .channel()
+            .segment_url(segment_txid)
+            .await
+            .map_err(|e| {
+                QjmError::IllegalState(format!(
+                    "no URL for segment {segment_txid} on {}: {e}",
+                    self.core.names[source]
+                ))
+            })?;
         self.core
             .call(
                 &format!("acceptRecovery({segment})"),

@@ -10,6 +10,7 @@
 mod call;
 pub mod channel;
 mod error;
+mod ipc_channel;
 mod local;
 mod logger;
 mod manager;
@@ -17,8 +18,9 @@ pub mod recovery;
 mod writer;
 
 pub use call::{Needed, QuorumOutcome, quorum_call};
-pub use channel::{GrpcChannel, JournalChannel, WriterInfo};
+pub use channel::{JournalChannel, WriterInfo};
 pub use error::{LoggerError, QjmError};
+pub use ipc_channel::IpcChannel;
 pub use local::{FaultPlan, FaultPoint, LocalChannel, LocalCluster, SharedMemJournal};
 pub use logger::Logger;
 pub use manager::{QjmConf, QuorumJournalManager};
