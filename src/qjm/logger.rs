@@ -1,8 +1,11 @@
 //! `Logger`: the writer's view of one JournalNode (Hadoop's `IPCLoggerChannel`). It owns the
 //! request fields the JournalNode checks — the epoch, an ipc serial that increases with every
-//! writer request, the committed txid — and keeps writer requests in order: batches of edits
-//! are pipelined (several in flight, answered in order), every other writer request waits until
-//! no batch is in flight and goes alone.
+//! writer request, the committed txid — and keeps writer requests in order: a batch of edits
+//! goes out once the one before it on this JournalNode is answered (as Hadoop's logger does: a
+//! Hadoop JournalNode's handler threads may run the calls of one connection in any order, so
+//! pipelined batches would arrive with gaps), while later batches wait their turn without
+//! holding up the other JournalNodes; every other writer request waits until no batch is in
+//! flight and goes alone.
 //!
 //! A logger whose `journal` fails is out of sync: further edits to it fail at once (it still
 //! heartbeats at most once a second, so the JournalNode learns the committed txid), until the
@@ -15,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Mutex, Notify};
+use tokio::sync::{Mutex, Notify, oneshot};
 
 use super::channel::{ChannelResult, JournalChannel, WriterInfo};
 use super::error::LoggerError;
@@ -34,7 +37,6 @@ struct WriterState {
     epoch: u64,
     /// The next ipc serial to send (Hadoop starts each epoch at 0).
     next_serial: u64,
-    out_of_sync: bool,
     last_heartbeat: Option<Instant>,
 }
 
@@ -44,6 +46,8 @@ pub struct Logger<C: JournalChannel> {
     lane: Mutex<WriterState>,
     /// Batches sent and not yet answered; other requests wait for zero.
     in_flight: AtomicUsize,
+    /// Closed when the newest batch handed in is answered; the next one waits for it.
+    last_batch: std::sync::Mutex<Option<oneshot::Receiver<()>>>,
     drained: Notify,
     /// The txid known to be on a majority (0 = none yet).
     committed_txid: AtomicU64,
@@ -53,8 +57,10 @@ pub struct Logger<C: JournalChannel> {
     batches_sent: AtomicU64,
     /// The highest txid this JournalNode acknowledged.
     acked_txid: AtomicU64,
-    /// Mirrors the out-of-sync flag for status reports that cannot wait for the lane.
-    out_of_sync_now: std::sync::atomic::AtomicBool,
+    /// Set when a batch fails, cleared when the next segment starts on this JournalNode. Set
+    /// by the failed batch itself before it counts as answered, so the batch behind it, a
+    /// request waiting for the batches to drain, and the next segment all see it.
+    out_of_sync: std::sync::atomic::AtomicBool,
 }
 
 impl<C: JournalChannel> Logger<C> {
@@ -63,13 +69,14 @@ impl<C: JournalChannel> Logger<C> {
             channel,
             lane: Mutex::new(WriterState::default()),
             in_flight: AtomicUsize::new(0),
+            last_batch: std::sync::Mutex::new(None),
             drained: Notify::new(),
             committed_txid: AtomicU64::new(0),
             queued_bytes: AtomicUsize::new(0),
             queue_limit,
             batches_sent: AtomicU64::new(0),
             acked_txid: AtomicU64::new(0),
-            out_of_sync_now: std::sync::atomic::AtomicBool::new(false),
+            out_of_sync: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -82,7 +89,7 @@ impl<C: JournalChannel> Logger<C> {
         if committed > acked {
             text.push_str(&format!(" ({} txns behind)", committed - acked));
         }
-        if self.out_of_sync_now.load(Ordering::Relaxed) {
+        if self.out_of_sync.load(Ordering::SeqCst) {
             text.push_str(" (will try to re-sync on next segment)");
         }
         text
@@ -116,7 +123,7 @@ impl<C: JournalChannel> Logger<C> {
     }
 
     pub async fn is_out_of_sync(&self) -> bool {
-        self.lane.lock().await.out_of_sync
+        self.out_of_sync.load(Ordering::SeqCst)
     }
 
     /// Batches of edits this JournalNode acknowledged.
@@ -172,20 +179,20 @@ impl<C: JournalChannel> Logger<C> {
         self.channel
             .start_log_segment(info, txid, layout_version)
             .await?;
-        if state.out_of_sync {
+        if self.out_of_sync.swap(false, Ordering::SeqCst) {
             tracing::info!(
                 "Restarting previously-stopped writes to {} in segment starting at txid {txid}",
                 self.address()
             );
-            state.out_of_sync = false;
-            self.out_of_sync_now.store(false, Ordering::Relaxed);
         }
         Ok(())
     }
 
-    /// Sends a batch of edits (or, with `num_txns == 0`, only the committed txid) behind every
-    /// batch sent before it, and returns the ticket to await its answer. Batches of one writer
-    /// must be sent in txid order, one `send_journal` completing before the next starts.
+    /// Queues a batch of edits (or, with `num_txns == 0`, only the committed txid) behind every
+    /// batch queued before it, and returns the ticket that sends it once they are answered and
+    /// then awaits its own answer. Batches of one writer must be queued in txid order, one
+    /// `send_journal` completing before the next starts, and every ticket must be polled to
+    /// completion (the writer spawns them).
     pub async fn send_journal(
         self: &Arc<Self>,
         segment_txid: u64,
@@ -195,7 +202,7 @@ impl<C: JournalChannel> Logger<C> {
     ) -> JournalTicket {
         let size = records.len();
         let mut state = self.lane.lock().await;
-        if state.out_of_sync {
+        if self.out_of_sync.load(Ordering::SeqCst) {
             // Let the JournalNode learn the committed txid, at most once a second.
             if num_txns > 0
                 && state
@@ -215,20 +222,42 @@ impl<C: JournalChannel> Logger<C> {
                 queued_bytes: queued,
                 limit: self.queue_limit,
             };
-            self.mark_out_of_sync(&mut state, first_txid, num_txns, &err);
+            self.mark_out_of_sync(first_txid, num_txns, &err);
             return Box::pin(std::future::ready(Err(err)));
         }
         let info = self.info(&mut state);
         self.queued_bytes.fetch_add(size, Ordering::Relaxed);
         self.in_flight.fetch_add(1, Ordering::SeqCst);
-        let answer = self
-            .channel
-            .journal(info, segment_txid, first_txid, num_txns, records);
+        let (answered, next_waits) = oneshot::channel::<()>();
+        let previous = self
+            .last_batch
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(next_waits);
         drop(state);
         let logger = self.clone();
-        let sent = Instant::now();
         Box::pin(async move {
-            let result = answer.await;
+            if let Some(previous) = previous {
+                // Answered or abandoned, either way its turn is over.
+                let _ = previous.await;
+            }
+            let sent = Instant::now();
+            let result = if logger.out_of_sync.load(Ordering::SeqCst) {
+                // The batch before it failed: this one would leave a gap.
+                Err(LoggerError::Disabled)
+            } else {
+                logger
+                    .channel
+                    .journal(info, segment_txid, first_txid, num_txns, records)
+                    .await
+            };
+            if num_txns > 0
+                && let Err(err) = &result
+                && !matches!(err, LoggerError::Disabled)
+            {
+                logger.mark_out_of_sync(first_txid, num_txns, err);
+            }
+            drop(answered);
             logger.queued_bytes.fetch_sub(size, Ordering::Relaxed);
             logger.in_flight.fetch_sub(1, Ordering::SeqCst);
             logger.drained.notify_waiters();
@@ -239,32 +268,23 @@ impl<C: JournalChannel> Logger<C> {
                     logger.address()
                 );
             }
-            match &result {
-                Ok(()) if num_txns > 0 => {
-                    logger.batches_sent.fetch_add(1, Ordering::Relaxed);
-                    logger
-                        .acked_txid
-                        .fetch_max(first_txid + u64::from(num_txns) - 1, Ordering::Relaxed);
-                }
-                Err(err) if num_txns > 0 => {
-                    let mut state = logger.lane.lock().await;
-                    logger.mark_out_of_sync(&mut state, first_txid, num_txns, err);
-                }
-                _ => {}
+            if num_txns > 0 && result.is_ok() {
+                logger.batches_sent.fetch_add(1, Ordering::Relaxed);
+                logger
+                    .acked_txid
+                    .fetch_max(first_txid + u64::from(num_txns) - 1, Ordering::Relaxed);
             }
             result
         })
     }
 
-    fn mark_out_of_sync(&self, state: &mut WriterState, first: u64, count: u32, err: &LoggerError) {
-        if !state.out_of_sync {
+    fn mark_out_of_sync(&self, first: u64, count: u32, err: &LoggerError) {
+        if !self.out_of_sync.swap(true, Ordering::SeqCst) {
             tracing::warn!(
                 "Remote journal {} failed to write txns {first}-{}. Will try to write to this JN again after the next log roll. {err}",
                 self.address(),
                 first + u64::from(count).max(1) - 1
             );
-            state.out_of_sync = true;
-            self.out_of_sync_now.store(true, Ordering::Relaxed);
         }
     }
 

@@ -2,8 +2,8 @@
 //!
 //! Callers hand in edit payloads and get their txids back once the edits are on a majority of
 //! JournalNodes. Edits handed in while batches are on their way gather into the next batch,
-//! which goes out as one `journal` request; a few batches may be in flight at once (each
-//! JournalNode handles them in order), and they are acknowledged strictly in txid order. A
+//! which goes out as one `journal` request once the one before it is on a majority, and they
+//! are acknowledged strictly in txid order. A
 //! batch that fails to reach a majority fails the writer: every waiting caller gets the error,
 //! nothing after it is ever acknowledged (this is how a fenced active stops).
 
@@ -209,9 +209,11 @@ struct InFlight {
     quorum: tokio::task::JoinHandle<Result<(), QjmError>>,
 }
 
-/// Most batches in flight at once. Each JournalNode handles a writer's batches in order and
-/// may sync several with one fsync, so keeping a few in flight hides the round trip.
-const MAX_IN_FLIGHT: usize = 8;
+/// Most batches in flight at once. A JournalNode takes a writer's batches one at a time (see
+/// the logger), so a second batch would only wait there, fixed in size; edits gathered while
+/// one batch is out go together in the next (as Hadoop's double-buffered edit log does), which
+/// measured 4× the edits/s of a window of 8 at 64 writers (BENCHMARKS.md).
+const MAX_IN_FLIGHT: usize = 1;
 
 /// Sends what callers gathered as batches, up to [`MAX_IN_FLIGHT`] at once, and acknowledges
 /// them strictly in txid order.
