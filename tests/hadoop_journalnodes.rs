@@ -5,100 +5,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use common::Daemon;
-use common::cluster::free_port;
-use common::hadoop::{RealNameNode, oev_records, start_daemon, write_conf};
-
-/// One JournalNode slot: an address and a directory, served by Hadoop's JournalNode or ours.
-struct Slot {
-    host: String,
-    rpc_port: u16,
-    http_port: u16,
-    dir: PathBuf,
-    conf: tempfile::TempDir,
-    daemon: Option<Daemon>,
-}
-
-impl Slot {
-    fn new(root: &Path, i: usize) -> Slot {
-        let host = format!("127.0.0.{}", i + 1);
-        let slot = Slot {
-            rpc_port: free_port(&host),
-            http_port: free_port(&host),
-            dir: root.join(format!("jn{i}")),
-            conf: tempfile::tempdir().unwrap(),
-            host,
-            daemon: None,
-        };
-        write_conf(
-            slot.conf.path(),
-            &[],
-            &[
-                (
-                    "dfs.journalnode.rpc-address",
-                    format!("{}:{}", slot.host, slot.rpc_port),
-                ),
-                (
-                    "dfs.journalnode.http-address",
-                    format!("{}:{}", slot.host, slot.http_port),
-                ),
-                ("dfs.journalnode.edits.dir", slot.dir.display().to_string()),
-            ],
-        );
-        slot
-    }
-
-    fn address(&self) -> String {
-        format!("{}:{}", self.host, self.rpc_port)
-    }
-
-    fn start_real(&mut self) {
-        self.stop();
-        let jn = start_daemon(
-            &format!("real-jn-{}", self.host),
-            self.conf.path(),
-            "org.apache.hadoop.hdfs.qjournal.server.JournalNode",
-            &[],
-        );
-        jn.wait_for_line(
-            &format!("IPC Server listener on {}: starting", self.rpc_port),
-            common::STARTUP_DEADLINE,
-        );
-        self.daemon = Some(jn);
-    }
-
-    fn start_ours(&mut self) {
-        self.stop();
-        let args: Vec<String> = [
-            format!("dfs.journalnode.rpc-address={}", self.address()),
-            format!(
-                "dfs.journalnode.http-address={}:{}",
-                self.host, self.http_port
-            ),
-            format!("dfs.journalnode.edits.dir={}", self.dir.display()),
-        ]
-        .into_iter()
-        .flat_map(|d| ["-D".to_string(), d])
-        .collect();
-        let jn = Daemon::start(
-            &format!("jn-{}", self.host),
-            &common::binary("journalnode"),
-            &args,
-            &[],
-        );
-        jn.wait_for_address("JournalNode RPC server is listening on");
-        self.daemon = Some(jn);
-    }
-
-    /// kill -9.
-    fn stop(&mut self) {
-        if let Some(mut d) = self.daemon.take() {
-            d.kill9();
-        }
-    }
-}
+use common::hadoop::{JnSlot, RealNameNode, oev_records};
 
 fn ok(nn: &RealNameNode, args: &[&str]) {
     assert_eq!(nn.dfs(args).0, Some(0), "hdfs dfs {args:?}");
@@ -111,12 +20,12 @@ fn roll(nn: &RealNameNode) {
 #[test]
 fn mixed_quorums_keep_every_edit_while_journalnodes_change_hands() {
     let root = tempfile::tempdir().unwrap();
-    let mut slots: Vec<Slot> = (0..3).map(|i| Slot::new(root.path(), i)).collect();
+    let mut slots: Vec<JnSlot> = (0..3).map(|i| JnSlot::new(root.path(), i)).collect();
     // Two real JournalNodes and one of ours.
     slots[0].start_real();
     slots[1].start_ours();
     slots[2].start_real();
-    let addresses: Vec<String> = slots.iter().map(Slot::address).collect();
+    let addresses: Vec<String> = slots.iter().map(JnSlot::address).collect();
     let nn = RealNameNode::configure(&format!("qjournal://{}/mixed", addresses.join(";")));
     nn.format();
     let mut namenode = nn.start();

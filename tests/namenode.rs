@@ -8,41 +8,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use common::cluster::{DEADLINE, JournalNodes, NameNodes, format_and_start};
+use common::cluster::{
+    DEADLINE, JournalNodes, NameNodes, create_request as create, format_and_start, listing,
+    mkdirs_request, wait_txid,
+};
 use hdfs_ha::ipc::client::CallError;
 use hdfs_ha::namenode::protocol::simple_class;
 use hdfs_ha::proto::namenode as pb;
 use hdfs_ha::zkfc::rpc::RequestSource;
 
-fn call(client: u8, id: i32) -> Option<pb::RpcCallProto> {
-    Some(pb::RpcCallProto {
-        client_id: vec![client; 16],
-        call_id: id,
-    })
-}
-
 fn mkdirs(src: &str, id: i32) -> pb::MkdirsRequestProto {
-    pb::MkdirsRequestProto {
-        src: src.into(),
-        permission: 0o755,
-        create_parent: true,
-        call: call(1, id),
-        user: "tester".into(),
-    }
-}
-
-fn create(src: &str, client: u8, id: i32) -> pb::CreateRequestProto {
-    pb::CreateRequestProto {
-        src: src.into(),
-        permission: 0o644,
-        overwrite: false,
-        create_parent: true,
-        replication: 3,
-        length: 7,
-        call: call(client, id),
-        user: "tester".into(),
-        block_size: 0,
-    }
+    mkdirs_request(src, 1, id)
 }
 
 /// The exception a call failed with: (simple class name, message).
@@ -50,30 +26,6 @@ fn exception(err: &CallError) -> (&str, &str) {
     match err {
         CallError::Remote(failure) => (simple_class(&failure.class), failure.message.as_str()),
         CallError::Io { message, .. } => ("", message.as_str()),
-    }
-}
-
-async fn listing(nns: &NameNodes, i: usize, path: &str) -> Vec<String> {
-    let resp = nns
-        .client(i)
-        .await
-        .get_listing(&pb::GetListingRequestProto { src: path.into() })
-        .await
-        .unwrap();
-    resp.dir_list
-        .map(|l| l.partial_listing.into_iter().map(|s| s.path).collect())
-        .unwrap_or_default()
-}
-
-async fn wait_txid(nns: &NameNodes, i: usize, at_least: u64) {
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while nns.txid(i).await < at_least {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "nn{} did not reach txid {at_least}",
-            i + 1
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

@@ -109,6 +109,12 @@ pub const NN_IDS: [&str; 2] = ["nn1", "nn2"];
 impl NameNodes {
     /// Writes the conf dir; `extra` adds properties to hdfs-site.xml.
     pub fn configure(jns: &JournalNodes, extra: &[(&str, &str)]) -> NameNodes {
+        NameNodes::configure_on(jns.qjournal_uri("ns1"), extra)
+    }
+
+    /// As [`NameNodes::configure`], with the shared edits dir `qjournal_uri` (any
+    /// JournalNodes: ours, Hadoop's, or both).
+    pub fn configure_on(qjournal_uri: String, extra: &[(&str, &str)]) -> NameNodes {
         let conf_dir = tempfile::tempdir().unwrap();
         let data = tempfile::tempdir().unwrap();
         let rpc = [
@@ -122,10 +128,7 @@ impl NameNodes {
         let mut props: Vec<(String, String)> = vec![
             ("dfs.nameservices".into(), "ns1".into()),
             ("dfs.ha.namenodes.ns1".into(), "nn1,nn2".into()),
-            (
-                "dfs.namenode.shared.edits.dir".into(),
-                jns.qjournal_uri("ns1"),
-            ),
+            ("dfs.namenode.shared.edits.dir".into(), qjournal_uri),
             ("dfs.ha.tail-edits.in-progress".into(), "true".into()),
             ("dfs.ha.tail-edits.period".into(), "10ms".into()),
             ("fs.defaultFS".into(), "hdfs://ns1".into()),
@@ -225,11 +228,14 @@ impl NameNodes {
 
     /// A ClientNamenodeProtocol client of NameNode `i` on a connection of its own.
     pub async fn client(&self, i: usize) -> ClientProtocolClient {
+        self.try_client(i).await.unwrap()
+    }
+
+    /// As [`NameNodes::client`], for a NameNode that may be gone.
+    pub async fn try_client(&self, i: usize) -> std::io::Result<ClientProtocolClient> {
         let (host, port) = self.rpc[i].rsplit_once(':').unwrap();
         let context = connection_context("tester", [0; 16], DEFAULT_MAX_RESPONSE_LENGTH);
-        ClientProtocolClient::connect(host, port.parse().unwrap(), context)
-            .await
-            .unwrap()
+        ClientProtocolClient::connect(host, port.parse().unwrap(), context).await
     }
 
     pub async fn nn_protocol(
@@ -303,3 +309,62 @@ pub fn path_exists(path: &Path) -> bool {
 }
 
 pub const DEADLINE: Duration = STARTUP_DEADLINE;
+
+fn call(client: u8, id: i32) -> Option<pb::RpcCallProto> {
+    Some(pb::RpcCallProto {
+        client_id: vec![client; 16],
+        call_id: id,
+    })
+}
+
+/// A `mkdirs -p` of `src` as call `id` of client `[client; 16]` (a retry cache key).
+pub fn mkdirs_request(src: &str, client: u8, id: i32) -> pb::MkdirsRequestProto {
+    pb::MkdirsRequestProto {
+        src: src.into(),
+        permission: 0o755,
+        create_parent: true,
+        call: call(client, id),
+        user: "tester".into(),
+    }
+}
+
+/// A create of a 7-byte file `src` as call `id` of client `[client; 16]`.
+pub fn create_request(src: &str, client: u8, id: i32) -> pb::CreateRequestProto {
+    pb::CreateRequestProto {
+        src: src.into(),
+        permission: 0o644,
+        overwrite: false,
+        create_parent: true,
+        replication: 3,
+        length: 7,
+        call: call(client, id),
+        user: "tester".into(),
+        block_size: 0,
+    }
+}
+
+/// The names in directory `path` on NameNode `i`.
+pub async fn listing(nns: &NameNodes, i: usize, path: &str) -> Vec<String> {
+    let resp = nns
+        .client(i)
+        .await
+        .get_listing(&pb::GetListingRequestProto { src: path.into() })
+        .await
+        .unwrap();
+    resp.dir_list
+        .map(|l| l.partial_listing.into_iter().map(|s| s.path).collect())
+        .unwrap_or_default()
+}
+
+/// Waits (with a deadline) until NameNode `i` has applied txid `at_least`.
+pub async fn wait_txid(nns: &NameNodes, i: usize, at_least: u64) {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while nns.txid(i).await < at_least {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "nn{} did not reach txid {at_least}",
+            i + 1
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

@@ -445,3 +445,95 @@ pub fn format_and_start_real(nns: &mut super::cluster::NameNodes) {
     run(1, &["-bootstrapStandby", "-force", "-nonInteractive"]);
     start_real_nn(nns, 1);
 }
+
+/// One JournalNode slot on 127.0.0.(i+1): an address and a directory, served by Hadoop's
+/// JournalNode or ours, with the edits cache for in-progress tailing on.
+pub struct JnSlot {
+    pub host: String,
+    pub rpc_port: u16,
+    pub http_port: u16,
+    pub dir: PathBuf,
+    conf: tempfile::TempDir,
+    daemon: Option<super::Daemon>,
+}
+
+impl JnSlot {
+    pub fn new(root: &Path, i: usize) -> JnSlot {
+        let host = format!("127.0.0.{}", i + 1);
+        let slot = JnSlot {
+            rpc_port: super::cluster::free_port(&host),
+            http_port: super::cluster::free_port(&host),
+            dir: root.join(format!("jn{i}")),
+            conf: tempfile::tempdir().unwrap(),
+            host,
+            daemon: None,
+        };
+        write_conf(
+            slot.conf.path(),
+            &[],
+            &[
+                (
+                    "dfs.journalnode.rpc-address",
+                    format!("{}:{}", slot.host, slot.rpc_port),
+                ),
+                (
+                    "dfs.journalnode.http-address",
+                    format!("{}:{}", slot.host, slot.http_port),
+                ),
+                ("dfs.journalnode.edits.dir", slot.dir.display().to_string()),
+                ("dfs.ha.tail-edits.in-progress", "true".into()),
+            ],
+        );
+        slot
+    }
+
+    pub fn address(&self) -> String {
+        format!("{}:{}", self.host, self.rpc_port)
+    }
+
+    pub fn start_real(&mut self) {
+        self.stop();
+        let jn = start_daemon(
+            &format!("real-jn-{}", self.host),
+            self.conf.path(),
+            "org.apache.hadoop.hdfs.qjournal.server.JournalNode",
+            &[],
+        );
+        jn.wait_for_line(
+            &format!("IPC Server listener on {}: starting", self.rpc_port),
+            super::STARTUP_DEADLINE,
+        );
+        self.daemon = Some(jn);
+    }
+
+    pub fn start_ours(&mut self) {
+        self.stop();
+        let args: Vec<String> = [
+            format!("dfs.journalnode.rpc-address={}", self.address()),
+            format!(
+                "dfs.journalnode.http-address={}:{}",
+                self.host, self.http_port
+            ),
+            format!("dfs.journalnode.edits.dir={}", self.dir.display()),
+            "dfs.ha.tail-edits.in-progress=true".to_string(),
+        ]
+        .into_iter()
+        .flat_map(|d| ["-D".to_string(), d])
+        .collect();
+        let jn = super::Daemon::start(
+            &format!("jn-{}", self.host),
+            &super::binary("journalnode"),
+            &args,
+            &[],
+        );
+        jn.wait_for_address("JournalNode RPC server is listening on");
+        self.daemon = Some(jn);
+    }
+
+    /// kill -9.
+    pub fn stop(&mut self) {
+        if let Some(mut d) = self.daemon.take() {
+            d.kill9();
+        }
+    }
+}
