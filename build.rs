@@ -12,10 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     protos.retain(|p| p.extension().is_some_and(|ext| ext == "proto"));
     protos.sort();
     let descriptors = protox::compile(&protos, [&proto_dir])?;
-    tonic_prost_build::configure()
-        .build_server(true)
-        .build_client(true)
-        .compile_fds(descriptors)?;
+    prost_build::Config::new().compile_fds(descriptors)?;
     build_info();
     Ok(())
 }

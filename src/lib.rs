@@ -4,9 +4,10 @@
 //!
 //! - [`conf`] — Hadoop `Configuration` (core-site.xml, hdfs-site.xml, `-D`), the typed HA view,
 //!   and `zoo.cfg`.
-//! - [`proto`] — the gRPC services and messages generated from `proto/` (wire types stay
-//!   inside the services that use them).
-//! - [`ipc`] — Hadoop IPC: the framed, multiplexed transport of the NameNode's client protocol.
+//! - [`proto`] — the messages generated from `proto/` (wire types stay inside the services
+//!   that use them).
+//! - [`ipc`] — Hadoop IPC: the framed, multiplexed transport of every daemon-to-daemon
+//!   protocol.
 //! - [`coord`] — the ZooKeeper-compatible coordination server (`zkserver`, `zkcli`).
 //! - [`admin`] — the `hdfs` front: Hadoop-style command lines, `getconf`, `version`.
 //! - [`host`] — this machine's host name.
@@ -21,6 +22,7 @@ pub mod admin;
 pub mod conf;
 pub mod coord;
 pub mod host;
+pub(crate) mod http_client;
 pub mod ipc;
 pub mod java_data;
 pub mod journal;

@@ -4,32 +4,40 @@
 /// The NameNode's client and NameNode-to-NameNode protocols, edit ops and fsimage records.
 #[allow(non_camel_case_types)]
 pub mod namenode {
-    tonic::include_proto!("hdfs_ha.namenode");
+    include!(concat!(env!("OUT_DIR"), "/hdfs_ha.namenode.rs"));
 }
 
 /// Hadoop IPC's headers (`RpcHeader.proto`, `ProtobufRpcEngine2.proto`,
 /// `IpcConnectionContext.proto`): the framing of the client protocol (see `crate::ipc`).
 pub mod ipc {
-    tonic::include_proto!("hadoop.common");
+    include!(concat!(env!("OUT_DIR"), "/hadoop.common.rs"));
 }
 
 /// Hadoop's `HAZKInfo.proto`: the ActiveNodeInfo record stored in ZooKeeper by the ZKFCs.
 pub mod hazkinfo {
-    tonic::include_proto!("hadoop.hdfs");
+    include!(concat!(env!("OUT_DIR"), "/hadoop.hdfs.rs"));
 }
 
 /// Hadoop 3.3.6's QJournalProtocol and InterQJournalProtocol messages (proto2), as real
 /// NameNodes and JournalNodes send them over Hadoop IPC.
 #[allow(non_camel_case_types)]
 pub mod hadoop_qjournal {
-    tonic::include_proto!("hadoop.hdfs.qjournal");
+    include!(concat!(env!("OUT_DIR"), "/hadoop.hdfs.qjournal.rs"));
 }
+
+/// Hadoop 3.3.6's NamenodeProtocol messages (proto2), as one NameNode asks them of another
+/// over Hadoop IPC. They use the NamespaceInfo of `hadoop_qjournal`, which the generated code
+/// names by its package's last part.
+pub mod hadoop_namenode {
+    include!(concat!(env!("OUT_DIR"), "/hadoop.hdfs.namenode.rs"));
+}
+use hadoop_qjournal as qjournal;
 
 /// Hadoop 3.3.6's HAServiceProtocol messages (proto2), as real `hdfs haadmin` and ZKFCs send
 /// them over Hadoop IPC.
 /// Also hdfs-ha's `watchHealth` messages (`proto/hdfs_ha_health.proto`).
 pub mod hadoop_haservice {
-    tonic::include_proto!("hadoop.ha");
+    include!(concat!(env!("OUT_DIR"), "/hadoop.ha.rs"));
 
     impl HaServiceStateProto {
         /// The lowercase name Hadoop prints (`hdfs haadmin -getServiceState`).
@@ -47,5 +55,5 @@ pub mod hadoop_haservice {
 /// Hadoop 3.3.6's ZKFCProtocol messages (proto2): `cedeActive` and `gracefulFailover`, as
 /// real `hdfs haadmin` and ZKFCs send them to a ZKFC over Hadoop IPC.
 pub mod hadoop_zkfc {
-    tonic::include_proto!("hadoop.zkfc");
+    include!(concat!(env!("OUT_DIR"), "/hadoop.zkfc.rs"));
 }

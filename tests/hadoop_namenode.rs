@@ -2,14 +2,18 @@
 //! three of our JournalNodes, over Hadoop IPC with Hadoop's own QJournalProtocol: formatted,
 //! written through the real FsShell, killed -9 and restarted (segment recovery on our
 //! JournalNodes, then the edits read back over `/getJournal`), with every acknowledged change
-//! kept; and the real `hdfs oev` reads every segment our JournalNodes stored.
+//! kept; and the real `hdfs oev` reads every segment our JournalNodes stored. And a real
+//! NameNode bootstraps as the standby of ours: Hadoop's `-bootstrapStandby` asks our NameNode
+//! NamenodeProtocol over IPC, checks the shared edits on our JournalNodes, and downloads our
+//! fsimage from `/imagetransfer` with its length and MD5 checked.
 
 mod common;
 
 use std::path::Path;
 
-use common::cluster::JournalNodes;
-use common::hadoop::{RealNameNode, oev_records};
+use common::cluster::{JournalNodes, NameNodes, mkdirs_request};
+use common::hadoop::{NAMENODE, RealNameNode, java, oev_records, prepare_daemon_conf};
+use hdfs_ha::zkfc::rpc::RequestSource;
 
 /// Every `edits_*` file under a JournalNode's journal directory.
 fn segments(journal_dir: &Path) -> Vec<std::path::PathBuf> {
@@ -79,4 +83,99 @@ fn a_real_namenode_writes_recovers_and_reads_its_edits_on_our_journalnodes() {
         assert!(has("OP_RENAME_OLD", "/user/a/b"), "{ops:?}");
         assert!(has("OP_DELETE", "/tmp"), "{ops:?}");
     }
+}
+
+/// The `key=value` lines of a name dir's `current/VERSION`, without the date comment.
+fn version_file(name_dir: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(name_dir.join("current").join("VERSION")).unwrap();
+    let mut lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_namenode_bootstraps_as_the_standby_of_ours() {
+    let jns = JournalNodes::start(false);
+    let scratch = tempfile::tempdir().unwrap();
+    let tmp = scratch.path().display().to_string();
+    let mut nns = NameNodes::configure(&jns, &[("hadoop.tmp.dir", &tmp)]);
+    let out = nns.namenode_cmd(0, &["-format", "-nonInteractive"], "");
+    assert_eq!(out.status.code(), Some(0), "format: {out:?}");
+    nns.start(0);
+    nns.transition(0, true, RequestSource::User).await.unwrap();
+    let client = nns.client(0).await;
+    for (i, dir) in ["/a", "/a/b", "/c"].iter().enumerate() {
+        client
+            .mkdirs(&mkdirs_request(dir, 1, i as i32))
+            .await
+            .unwrap();
+    }
+
+    // Hadoop's BootstrapStandby, as `hdfs namenode -bootstrapStandby` runs it for nn2.
+    prepare_daemon_conf(nns.conf_dir.path());
+    let out = java(
+        nns.conf_dir.path(),
+        NAMENODE,
+        &[
+            "-D",
+            "dfs.ha.namenode.id=nn2",
+            "-bootstrapStandby",
+            "-force",
+            "-nonInteractive",
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "real bootstrapStandby: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("About to bootstrap Standby ID nn2 from:")
+            && stdout.contains("Other Namenode ID: nn1")
+            && stdout.contains("isUpgradeFinalized: true"),
+        "{stdout}"
+    );
+    // The same namespace, and our image byte for byte beside the MD5 Hadoop wrote for it.
+    let (ours, theirs) = (nns.name_dir(0), nns.name_dir(1));
+    let identity = |lines: Vec<String>| -> Vec<String> {
+        lines
+            .into_iter()
+            .filter(|l| {
+                [
+                    "namespaceID=",
+                    "clusterID=",
+                    "blockpoolID=",
+                    "layoutVersion=",
+                ]
+                .iter()
+                .any(|k| l.starts_with(k))
+            })
+            .collect()
+    };
+    assert_eq!(
+        identity(version_file(&theirs)),
+        identity(version_file(&ours))
+    );
+    let image = "fsimage_0000000000000000000";
+    let downloaded = std::fs::read(theirs.join("current").join(image)).unwrap();
+    assert_eq!(
+        downloaded,
+        std::fs::read(ours.join("current").join(image)).unwrap()
+    );
+    let md5 = std::fs::read_to_string(theirs.join("current").join(format!("{image}.md5"))).unwrap();
+    assert!(
+        md5.starts_with(&hdfs_ha::namenode::peer::md5_hex(&downloaded)),
+        "{md5}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(theirs.join("current").join("seen_txid"))
+            .unwrap()
+            .trim(),
+        "0"
+    );
 }

@@ -1,5 +1,5 @@
 //! Three real `journalnode` processes on 127.0.0.1, .2 and .3, written to through the quorum
-//! journal client over gRPC: a JournalNode killed mid-write and restarted, two killed, and a
+//! journal client over Hadoop IPC: a JournalNode killed mid-write and restarted, two killed, and a
 //! corrupt last record truncated on restart.
 
 mod common;

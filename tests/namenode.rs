@@ -164,6 +164,70 @@ async fn format_bootstrap_transitions_and_tailing() {
     };
     assert_eq!(code(1), "200");
     assert_eq!(code(0), "405");
+
+    // HTTP: /imagetransfer, Hadoop's ImageServlet. `curl` answers "<code> <body>".
+    let transfer = |i: usize, args: &[&str], query: &str| {
+        let out = std::process::Command::new("curl")
+            .args(["-s", "-w", " %{http_code}"])
+            .args(args)
+            .arg(format!("http://{}/imagetransfer?{query}", nns.http[i]))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once(' ').unwrap();
+        (code.to_string(), body.to_string())
+    };
+    let put = ["-X", "PUT", "--data-binary", "not an image"];
+    let (code, body) = transfer(0, &put, "txid=999&imageFile=IMAGE&File-Length=12");
+    assert_eq!(code, "417", "{body}");
+    assert!(
+        body.ends_with(
+            "is currently not in a state which can accept uploads of new fsimages. State: STANDBY"
+        ),
+        "{body}"
+    );
+    let (code, body) = transfer(1, &put, "txid=0&imageFile=IMAGE&File-Length=12");
+    assert_eq!(code, "409", "{body}");
+    assert_eq!(
+        body,
+        "Either current namenode has checkpointed or another checkpointer already uploaded an checkpoint for txid 0"
+    );
+    let (code, body) = transfer(1, &put, "txid=999&imageFile=IMAGE&File-Length=99");
+    assert_eq!(code, "410", "{body}");
+    assert!(
+        body.contains("received length 12 is not of the advertised size 99"),
+        "{body}"
+    );
+    let mut bad_md5 = put.to_vec();
+    bad_md5.extend(["-H", "X-MD5-Digest: 00000000000000000000000000000000"]);
+    let (code, body) = transfer(1, &bad_md5, "txid=999&imageFile=IMAGE&File-Length=12");
+    assert_eq!(code, "410", "{body}");
+    assert!(
+        body.contains("does not match advertised digest 0000"),
+        "{body}"
+    );
+    // Bytes that pass the transfer checks but are no image are refused, not stored.
+    let (code, body) = transfer(1, &put, "txid=999&imageFile=IMAGE&File-Length=12");
+    assert_eq!(code, "410", "{body}");
+    assert!(body.starts_with("PutImage failed."), "{body}");
+    let (code, body) = transfer(1, &[], "getimage=1&txid=0&storageInfo=-66:1:0:CID-other");
+    assert_eq!(code, "403", "{body}");
+    assert!(
+        body.starts_with("This namenode has storage info -66:"),
+        "{body}"
+    );
+    assert!(
+        body.ends_with(" but the secondary expected -66:1:0:CID-other"),
+        "{body}"
+    );
+    let (code, body) = transfer(1, &[], "getimage=1&txid=12345");
+    assert_eq!(code, "410", "{body}");
+    assert_eq!(
+        body,
+        "GetImage failed. java.io.IOException: Could not find image with txid 12345"
+    );
+    let (code, _) = transfer(1, &["-o", "/dev/null"], "getimage=1&txid=latest");
+    assert_eq!(code, "200");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

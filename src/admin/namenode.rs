@@ -8,14 +8,12 @@ use std::time::Duration;
 use super::daemon::run_daemon;
 use super::{Context, generic_and_conf};
 use crate::conf::Configuration;
-use crate::journal::NamespaceInfo;
 use crate::namenode::conf::{LAYOUT_VERSION, NameNodeConf};
 use crate::namenode::namespace::Namespace;
 use crate::namenode::ops::Attributes;
-use crate::namenode::rpc::namenode_client;
+use crate::namenode::peer::{PeerClient, download_image};
 use crate::namenode::storage::{FsImage, NameNodeStorage, NamespaceIdentity};
 use crate::namenode::{local_edits, node};
-use crate::proto::namenode as pb;
 use crate::qjm::{IpcChannel, QuorumJournalManager};
 
 pub const USAGE: &str = "Usage: hdfs namenode [-backup] | [-checkpoint] | [-format [-clusterid cid ] [-force] [-nonInteractive] ] | [-upgrade [-clusterid cid] [-renameReserved<k-v pairs>] ] | [-upgradeOnly [-clusterid cid] [-renameReserved<k-v pairs>] ] | [-rollback] | [-rollingUpgrade <rollback|started> ] | [-importCheckpoint] | [-initializeSharedEdits] | [-bootstrapStandby [-force] [-nonInteractive] [-skipSharedEditsCheck] ] | [-recover [ -force] ] | [-metadataVersion ]";
@@ -304,16 +302,6 @@ fn empty_image(identity: &NamespaceIdentity, conf: &NameNodeConf) -> FsImage {
     }
 }
 
-fn namespace_info(id: &NamespaceIdentity) -> NamespaceInfo {
-    NamespaceInfo {
-        namespace_id: id.namespace_id,
-        cluster_id: id.cluster_id.clone(),
-        block_pool_id: id.block_pool_id.clone(),
-        layout_version: id.layout_version,
-        ctime: id.ctime,
-    }
-}
-
 fn qjm_for(
     conf: &NameNodeConf,
     id: Option<&NamespaceIdentity>,
@@ -321,7 +309,7 @@ fn qjm_for(
     QuorumJournalManager::connect(
         conf.qjm.clone(),
         &conf.shared_edits,
-        id.map(namespace_info),
+        id.map(NamespaceIdentity::namespace_info),
         Some(conf.nameservice_id.clone()),
     )
     .map_err(|e| e.to_string())
@@ -448,25 +436,24 @@ async fn bootstrap_standby(
     let timeout = conf.qjm.connect_timeout.min(Duration::from_secs(20));
     let mut remote = None;
     for peer in &conf.peers {
-        match namenode_client(&peer.rpc_address, timeout).await {
-            Ok(mut client) => match client.version_request(pb::VersionRequestProto {}).await {
-                Ok(version) => {
-                    remote = Some((peer.clone(), client, version.into_inner()));
-                    break;
-                }
-                Err(status) => tracing::warn!(
-                    "Unable to fetch namespace information from active NN at {}: {}",
-                    peer.rpc_address,
-                    status.message()
-                ),
-            },
+        let asked = async {
+            let client = PeerClient::connect(&peer.rpc_address, timeout).await?;
+            let version = client.version().await?;
+            let finalized = client.is_upgrade_finalized().await?;
+            Ok::<_, crate::ipc::peer::CallError>((client, version, finalized))
+        };
+        match asked.await {
+            Ok((client, version, finalized)) => {
+                remote = Some((peer.clone(), client, version, finalized));
+                break;
+            }
             Err(err) => tracing::warn!(
-                "Unable to fetch namespace information from active NN at {}: {err}",
+                "Unable to fetch namespace information from remote NN at {}: {err}",
                 peer.rpc_address
             ),
         }
     }
-    let Some((peer, mut client, version)) = remote else {
+    let Some((peer, client, version, finalized)) = remote else {
         let _ = writeln!(
             ctx.err,
             "Unable to fetch namespace information from any remote NN. Possible NameNodes: [{}]",
@@ -478,11 +465,12 @@ async fn bootstrap_standby(
         );
         return 2;
     };
-    if version.layout_version != LAYOUT_VERSION {
+    let remote_id = version.identity;
+    if remote_id.layout_version != LAYOUT_VERSION {
         let _ = writeln!(
             ctx.err,
             "Layout version on remote node ({}) does not match this node's layout version ({LAYOUT_VERSION})",
-            version.layout_version
+            remote_id.layout_version
         );
         return 3;
     }
@@ -509,11 +497,11 @@ async fn bootstrap_standby(
         conf.nameservice_id,
         peer.namenode_id,
         peer.rpc_address,
-        version.namespace_id,
-        version.block_pool_id,
-        version.cluster_id,
-        version.layout_version,
-        version.is_upgrade_finalized,
+        remote_id.namespace_id,
+        remote_id.block_pool_id,
+        remote_id.cluster_id,
+        remote_id.layout_version,
+        finalized,
     );
     let mut storage = match NameNodeStorage::open(&conf.name_dirs) {
         Ok(s) => s,
@@ -532,22 +520,22 @@ async fn bootstrap_standby(
     if !confirm_format(ctx, &items, force, interactive) {
         return 5;
     }
-    let ids = match client
-        .get_transaction_id(pb::GetTransactionIdRequestProto {})
-        .await
-    {
-        Ok(r) => r.into_inner(),
-        Err(status) => {
+    let ids = async {
+        let checkpoint = client.most_recent_checkpoint_txid().await?;
+        let current = client.transaction_id().await?;
+        Ok::<_, crate::ipc::peer::CallError>((current, checkpoint))
+    };
+    let (current, checkpoint) = match ids.await {
+        Ok(ids) => ids,
+        Err(err) => {
             let _ = writeln!(
                 ctx.err,
-                "Unable to get the transaction ids of {}: {}",
-                peer.rpc_address,
-                status.message()
+                "Unable to get the transaction ids of {}: {err}",
+                peer.rpc_address
             );
             return 1;
         }
     };
-    let (current, checkpoint) = (ids.tx_id, ids.most_recent_checkpoint_tx_id);
     if !skip_shared_edits_check
         && current > checkpoint
         && let Err(err) = check_shared_edits(&conf, checkpoint + 1, current).await
@@ -563,38 +551,22 @@ async fn bootstrap_standby(
             return 6;
         }
     }
-    let mut stream = match client
-        .get_image(pb::GetImageRequestProto { tx_id: checkpoint })
-        .await
-    {
-        Ok(s) => s.into_inner(),
-        Err(status) => {
-            let _ = writeln!(
-                ctx.err,
-                "Unable to download the image from {}: {}",
-                peer.rpc_address,
-                status.message()
-            );
+    let Some(http_address) = &peer.http_address else {
+        let _ = writeln!(
+            ctx.err,
+            "No HTTP address is configured for NameNode {}",
+            peer.namenode_id
+        );
+        return 1;
+    };
+    let bytes = match download_image(http_address, checkpoint, &remote_id, true).await {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            let _ = writeln!(ctx.err, "{err}");
             return 1;
         }
     };
-    let mut bytes = Vec::new();
-    loop {
-        match stream.message().await {
-            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk.data),
-            Ok(None) => break,
-            Err(status) => {
-                let _ = writeln!(
-                    ctx.err,
-                    "Image transfer from {} failed: {}",
-                    peer.rpc_address,
-                    status.message()
-                );
-                return 1;
-            }
-        }
-    }
-    let source = format!("fsimage_{checkpoint:019} from {}", peer.rpc_address);
+    let source = format!("fsimage_{checkpoint:019} from http://{http_address}");
     let image = match NameNodeStorage::decode_image(&bytes, &source) {
         Ok(image) => image,
         Err(err) => {

@@ -22,10 +22,8 @@ use hdfs_ha::conf::HostPort;
 use hdfs_ha::conf::{Configuration, site_xml};
 use hdfs_ha::local_cluster::{self, Process};
 use hdfs_ha::namenode::client::DfsClient;
-use hdfs_ha::proto::namenode as pb;
+use hdfs_ha::namenode::peer::PeerClient;
 use hdfs_ha::zkfc::rpc::{HaClient, RequestSource};
-
-type NnProtocol = pb::namenode_protocol_client::NamenodeProtocolClient<tonic::transport::Channel>;
 
 struct Args {
     clients: Vec<usize>,
@@ -223,26 +221,25 @@ async fn run(args: Args) -> Result<(), String> {
 
 /// Samples how long the standby takes to apply what the active has written.
 async fn sample_lag(rpc: [String; 2], stop: Arc<AtomicBool>) -> Result<Vec<Duration>, String> {
-    let mut active = NnProtocol::connect(format!("http://{}", rpc[0]))
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut standby = NnProtocol::connect(format!("http://{}", rpc[1]))
-        .await
-        .map_err(|e| e.to_string())?;
-    let txid = |c: &mut NnProtocol| {
-        let mut c = c.clone();
+    let connect = |address: &str| {
+        let address = HostPort::parse(address, None);
         async move {
-            c.get_transaction_id(pb::GetTransactionIdRequestProto {})
+            PeerClient::connect(&address?, Duration::from_secs(20))
                 .await
-                .map(|r| r.into_inner().tx_id)
-                .map_err(|e| e.message().to_string())
+                .map_err(|e| e.to_string())
         }
+    };
+    let active = connect(&rpc[0]).await?;
+    let standby = connect(&rpc[1]).await?;
+    let txid = |c: &PeerClient| {
+        let c = c.clone();
+        async move { c.transaction_id().await.map_err(|e| e.to_string()) }
     };
     let mut lags = Vec::new();
     while !stop.load(Ordering::SeqCst) {
-        let written = txid(&mut active).await?;
+        let written = txid(&active).await?;
         let t0 = Instant::now();
-        while txid(&mut standby).await? < written {
+        while txid(&standby).await? < written {
             if t0.elapsed() > Duration::from_secs(30) {
                 return Err(format!("the standby did not reach txid {written} in 30 s"));
             }

@@ -42,27 +42,15 @@
 //! - [`frame`]: the bytes — pure encoders and decoders, no I/O;
 //! - [`server`]: one connection of a server, and the [`server::Service`] a protocol implements;
 //! - [`client`]: one multiplexed client connection;
-//! - [`accept`]: a port that serves IPC and gRPC side by side.
+//! - [`peer`]: a client connection for one protocol, with timeouts and Hadoop's failure texts;
+//! - [`accept`]: the accept loop of a port.
 //!
-//! The NameNode serves this on its RPC port beside its gRPC services (HAServiceProtocol and
-//! NamenodeProtocol): a connection that starts with `hrpc` is IPC, one that starts with the
-//! HTTP/2 preface is gRPC (see [`is_http2`]).
+//! Every daemon-to-daemon protocol runs over it: the NameNode's ClientNamenodeProtocol,
+//! HAServiceProtocol and NamenodeProtocol, the JournalNode's QJournalProtocol and
+//! InterQJournalProtocol, the ZKFC's ZKFCProtocol.
 
 pub mod accept;
 pub mod client;
 pub mod frame;
+pub mod peer;
 pub mod server;
-
-/// The first bytes of an HTTP/2 connection (`PRI * HTTP/2.0\r\n…`): what a gRPC client sends.
-const HTTP2_PREFACE_START: &[u8; 4] = b"PRI ";
-
-/// Whether a connection that starts with `first` (at least four bytes) speaks HTTP/2.
-pub fn is_http2(first: &[u8]) -> bool {
-    first.starts_with(HTTP2_PREFACE_START)
-}
-
-/// Whether a connection that starts with `first` (fewer than four bytes) may still turn out
-/// to speak HTTP/2.
-pub fn could_be_http2(first: &[u8]) -> bool {
-    HTTP2_PREFACE_START.starts_with(first)
-}

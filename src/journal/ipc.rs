@@ -1,7 +1,7 @@
 //! QJournalProtocol and InterQJournalProtocol over Hadoop IPC, with Hadoop 3.3.6's own
 //! messages (`proto/hadoop_qjournal.proto`): what a real NameNode's QuorumJournalManager and a
-//! real JournalNode's sync daemon send to our JournalNodes, on the same RPC port as our gRPC
-//! service (`crate::ipc::accept`). Wire types are converted here and nowhere else; every
+//! real JournalNode's sync daemon send to our JournalNodes, and what our own QJM
+//! (`crate::qjm::IpcChannel`) sends. Wire types are converted here and nowhere else; every
 //! [`JournalError`] becomes Hadoop's exception (fully qualified class and message) in
 //! [`remote`].
 //!
@@ -19,6 +19,7 @@ use super::edits::{HEADER_LEN, NEWEST_LAYOUT_VERSION, parse_segment_header};
 use super::journal::{EditLogManifest, NamespaceInfo, RemoteEditLog, RequestInfo, SegmentSink};
 use super::journals::{JournalStorageFactory, Journals, QueuedBatch};
 use super::storage::SegmentState;
+use crate::http_client::{self, url_encode};
 use crate::ipc::server::{Caller, DispatchError, RemoteException, ResponseFuture, Service};
 use crate::proto::hadoop_qjournal as pb;
 
@@ -495,33 +496,13 @@ pub fn get_journal_url(
         url_encode(jid)
     );
     if let Some(ns) = ns {
-        let storage_info = format!(
-            "{}:{}:{}:{}",
-            ns.layout_version, ns.namespace_id, ns.ctime, ns.cluster_id
-        );
+        let storage_info =
+            http_client::storage_info(ns.layout_version, ns.namespace_id, ns.ctime, &ns.cluster_id);
         url.push_str(&format!("&storageInfo={}", url_encode(&storage_info)));
     }
     url.push_str("&inProgressOk=true");
     url
 }
-
-/// `application/x-www-form-urlencoded`, as Java's `URLEncoder` writes it.
-fn url_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        match byte {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'*' | b'_' => {
-                out.push(byte as char)
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
-}
-
-/// The most bytes of a segment download's header section (status line and headers).
-const MAX_HTTP_HEAD: usize = 64 << 10;
 
 /// Downloads a segment file from `url` (a `/getJournal` URL) into `sink`: HTTP/1.1 GET, the
 /// body being the segment file, header included.
@@ -529,63 +510,19 @@ pub(crate) async fn fetch_over_http<S: SegmentSink + ?Sized>(
     url: &str,
     sink: &mut S,
 ) -> Result<(), JournalError> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let failed = |e: String| JournalError::Download(format!("Unable to download {url}: {e}"));
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| failed("only http:// URLs are supported".into()))?;
-    let (authority, path) = match rest.find('/') {
-        Some(at) => (&rest[..at], &rest[at..]),
-        None => (rest, "/"),
-    };
-    let mut stream = tokio::net::TcpStream::connect(authority)
+    let mut response = http_client::request("GET", url, &[], &[])
         .await
-        .map_err(|e| failed(e.to_string()))?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .map_err(|e| failed(e.to_string()))?;
-    // The status line and headers, then whatever of the body came with them.
-    let mut buf = Vec::new();
-    let head_end = loop {
-        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break at + 4;
-        }
-        if buf.len() > MAX_HTTP_HEAD {
-            return Err(failed("the response headers are too long".into()));
-        }
-        let mut chunk = [0u8; 8192];
-        let n = stream
-            .read(&mut chunk)
-            .await
-            .map_err(|e| failed(e.to_string()))?;
-        if n == 0 {
-            return Err(failed(
-                "the connection closed before the headers ended".into(),
-            ));
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-    let status = head.split_whitespace().nth(1).unwrap_or_default();
-    let content_length = head.lines().find_map(|line| {
-        let (name, value) = line.split_once(':')?;
-        name.eq_ignore_ascii_case("content-length")
-            .then(|| value.trim().parse::<u64>().ok())
-            .flatten()
-    });
-    let mut body = buf.split_off(head_end);
-    if status != "200" {
-        let _ = stream.read_to_end(&mut body).await;
-        let first_line = head.lines().next().unwrap_or_default();
-        let detail = String::from_utf8_lossy(&body);
-        return Err(failed(format!("{first_line}: {}", detail.trim())));
+        .map_err(failed)?;
+    if response.status != 200 {
+        return Err(failed(response.refusal().await));
     }
+    let content_length = response.content_length();
     // The header, then the ops as they arrive (the journal checks the whole copy after).
+    let mut chunk = vec![0u8; 1 << 20];
+    let mut body = Vec::new();
     while body.len() < HEADER_LEN {
-        let mut chunk = [0u8; 8192];
-        let n = stream
+        let n = response
             .read(&mut chunk)
             .await
             .map_err(|e| failed(e.to_string()))?;
@@ -598,9 +535,8 @@ pub(crate) async fn fetch_over_http<S: SegmentSink + ?Sized>(
     sink.begin(layout)?;
     let mut received = body.len() as u64;
     sink.write(&body[HEADER_LEN..])?;
-    let mut chunk = vec![0u8; 1 << 20];
     loop {
-        let n = stream
+        let n = response
             .read(&mut chunk)
             .await
             .map_err(|e| failed(e.to_string()))?;

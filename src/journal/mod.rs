@@ -7,8 +7,8 @@
 //! - [`Journal`] enforces the rules (promised epochs, writer epoch, ipc serials, committed
 //!   txid, segment recovery) over any storage, without sockets or threads;
 //! - the edits cache serves in-progress tailing;
-//! - [`service`] serves the journals over gRPC (our QJM), [`ipc`] over Hadoop IPC with
-//!   Hadoop's own messages (a real NameNode or JournalNode), on one port.
+//! - [`ipc`] serves the journals over Hadoop IPC with Hadoop's own messages (a real
+//!   NameNode or JournalNode, and ours).
 
 mod cache;
 pub mod edits;

@@ -1,7 +1,6 @@
 //! The JournalNode daemon (`journalnode`, `hdfs journalnode`): its typed configuration and
 //! `run`, which serves QJournalProtocol on `dfs.journalnode.rpc-address` (Hadoop IPC with
-//! Hadoop's messages for real NameNodes and JournalNodes, gRPC for ours, told apart by their
-//! first bytes) and `/jmx` and `/prom` on `dfs.journalnode.http-address`, until shutdown.
+//! Hadoop's messages, for real NameNodes and JournalNodes and ours) and `/jmx` and `/prom` on `dfs.journalnode.http-address`, until shutdown.
 
 use std::future::Future;
 use std::net::SocketAddr;

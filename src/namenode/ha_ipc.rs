@@ -1,8 +1,8 @@
 //! HAServiceProtocol over Hadoop IPC, with Hadoop 3.3.6's own messages
 //! (`proto/hadoop_haservice.proto`), on the NameNode's RPC port beside ClientNamenodeProtocol:
 //! what a real `hdfs haadmin` (DFSHAAdmin) and a real DFSZKFailoverController call. The rules
-//! are the NameNode's ([`NameNode::transition_to_active`] and the rest), shared with the gRPC
-//! service our ZKFC uses; wire types are converted here.
+//! are the NameNode's ([`NameNode::transition_to_active`] and the rest), the same for
+//! our ZKFC; wire types are converted here.
 //!
 //! Beside Hadoop's five calls it answers our ZKFC's `watchHealth` (see `crate::zkfc::rpc`): a
 //! long poll answered when this NameNode's report differs from the one the caller last saw,
@@ -14,6 +14,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use prost::Message;
 
+use super::peer;
 use super::protocol::{self, ClientProtocol, ClientProtocolServer};
 use super::server::{HaState, NameNode, NnError, RequestSource};
 use crate::ipc::server::{Caller, DispatchError, RemoteException, ResponseFuture, Service};
@@ -149,7 +150,8 @@ async fn watch_health(
     }
 }
 
-/// Everything the NameNode serves over IPC: ClientNamenodeProtocol and HAServiceProtocol.
+/// Everything the NameNode serves over IPC: ClientNamenodeProtocol, HAServiceProtocol and
+/// NamenodeProtocol (`super::peer`).
 pub struct NameNodeIpc<T: ClientProtocol> {
     pub nn: Arc<NameNode>,
     pub client: ClientProtocolServer<T>,
@@ -157,7 +159,7 @@ pub struct NameNodeIpc<T: ClientProtocol> {
 
 impl<T: ClientProtocol> Service for NameNodeIpc<T> {
     fn protocols(&self) -> &'static [&'static str] {
-        &[protocol::PROTOCOL, PROTOCOL]
+        &[protocol::PROTOCOL, PROTOCOL, peer::PROTOCOL]
     }
 
     fn call(
@@ -167,6 +169,13 @@ impl<T: ClientProtocol> Service for NameNodeIpc<T> {
         method: &str,
         payload: Bytes,
     ) -> Result<ResponseFuture, DispatchError> {
+        if protocol == peer::PROTOCOL {
+            let call = peer::decode(method, payload)?;
+            let nn = self.nn.clone();
+            return Ok(Box::pin(async move {
+                peer::run(&nn, call).await.map_err(RemoteException::from)
+            }));
+        }
         if protocol != PROTOCOL {
             return self.client.call(caller, protocol, method, payload);
         }

@@ -1,18 +1,25 @@
 //! The NameNode's HTTP endpoints: `/isActive` (200 `I am Active!`, 405 `I am not Active!`, for
 //! load balancers), `/jmx` (Hadoop's beans `NameNodeStatus`, `FSNamesystem`, `NameNodeInfo`),
-//! `/prom` (Prometheus text) and `/` (a status page).
+//! `/prom` (Prometheus text), `/` (a status page) and `/imagetransfer` (Hadoop's
+//! `ImageServlet`: a peer NameNode fetches an fsimage with GET, uploads a checkpoint with PUT;
+//! the client half is `super::peer`).
 
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
+use std::collections::HashMap;
+
 use axum::Router;
-use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
+use super::peer::{MD5_HEADER, md5_hex, storage_info};
 use super::server::{HaState, NameNode};
+use super::storage::image_file_name;
 
 pub fn router(nn: Arc<NameNode>) -> Router {
     Router::new()
@@ -20,6 +27,12 @@ pub fn router(nn: Arc<NameNode>) -> Router {
         .route("/jmx", get(jmx))
         .route("/prom", get(prom))
         .route("/", get(status_page))
+        .route(
+            "/imagetransfer",
+            get(get_image)
+                .put(put_image)
+                .layer(DefaultBodyLimit::disable()),
+        )
         .with_state(nn)
 }
 
@@ -209,4 +222,147 @@ async fn status_page(State(nn): State<Arc<NameNode>>) -> impl IntoResponse {
         escape(&conf.namenode_id),
         escape(&nn.identity().cluster_id),
     ))
+}
+
+/// A refusal as the servlet's `sendError` makes it: the status and the message as text.
+fn refuse(status: StatusCode, message: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        message,
+    )
+        .into_response()
+}
+
+/// Hadoop's check that the peer works for the same namespace: the 403 refusal, if any.
+fn storage_info_refusal(nn: &NameNode, params: &HashMap<String, String>) -> Option<Response> {
+    let theirs = params.get("storageInfo")?;
+    let mine = storage_info(nn.identity());
+    (*theirs != mine).then(|| {
+        refuse(
+            StatusCode::FORBIDDEN,
+            format!("This namenode has storage info {mine} but the secondary expected {theirs}"),
+        )
+    })
+}
+
+/// `GET /imagetransfer?getimage=1&txid=N|latest`: the image file, with `Content-Length`,
+/// `X-MD5-Digest` and its name (`X-Image-Edits-Name`). Edits are not served here: an HA
+/// NameNode's edits are on the JournalNodes.
+async fn get_image(
+    State(nn): State<Arc<NameNode>>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let failed = |e: String| refuse(StatusCode::GONE, format!("GetImage failed. {e}"));
+    if params.get("getimage").map(String::as_str) != Some("1") {
+        return failed("java.io.IOException: Illegal parameters to TransferFsImage".into());
+    }
+    if let Some(refusal) = storage_info_refusal(&nn, &params) {
+        return refusal;
+    }
+    let txid = match params.get("txid").map(String::as_str) {
+        Some("latest") => 0,
+        Some(t) => match t.parse::<u64>() {
+            Ok(t) => t,
+            Err(_) => {
+                return failed("java.io.IOException: Illegal parameters to TransferFsImage".into());
+            }
+        },
+        None => return failed("java.io.IOException: Illegal parameters to TransferFsImage".into()),
+    };
+    let served = tokio::task::spawn_blocking(move || nn.image_bytes(txid)).await;
+    let (txid, bytes) = match served {
+        Ok(Ok(image)) => image,
+        Ok(Err(_)) => {
+            return failed(format!(
+                "java.io.IOException: Could not find image with txid {txid}"
+            ));
+        }
+        Err(e) => return failed(format!("java.io.IOException: {e}")),
+    };
+    let name = image_file_name(txid);
+    (
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename={name}"),
+            ),
+            (header::HeaderName::from_static("x-image-edits-name"), name),
+            (
+                header::HeaderName::from_static("x-md5-digest"),
+                md5_hex(&bytes),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// `PUT /imagetransfer?txid=N&imageFile=IMAGE&File-Length=…&storageInfo=…`: a checkpoint
+/// from the standby, taken only by the active and only when newer than its own (Hadoop's
+/// 417 and 409 otherwise); the length and the `X-MD5-Digest` are checked before it is saved.
+async fn put_image(
+    State(nn): State<Arc<NameNode>>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let txid = params.get("txid").and_then(|t| t.parse::<u64>().ok());
+    let (Some(txid), Some("IMAGE")) = (txid, params.get("imageFile").map(String::as_str)) else {
+        return refuse(
+            StatusCode::GONE,
+            "PutImage failed. java.io.IOException: Illegal parameters to TransferFsImage".into(),
+        );
+    };
+    if let Some(refusal) = storage_info_refusal(&nn, &params) {
+        return refusal;
+    }
+    let state = nn.state();
+    if state != HaState::Active {
+        return refuse(
+            StatusCode::EXPECTATION_FAILED,
+            format!(
+                "Nameode {} is currently not in a state which can accept uploads of new fsimages. State: {}",
+                nn.conf().http_address.host,
+                state.name().to_uppercase()
+            ),
+        );
+    }
+    if txid <= nn.transaction_ids().1 {
+        return refuse(
+            StatusCode::CONFLICT,
+            format!(
+                "Either current namenode has checkpointed or another checkpointer already uploaded an checkpoint for txid {txid}"
+            ),
+        );
+    }
+    let failed = |e: String| {
+        refuse(
+            StatusCode::GONE,
+            format!("PutImage failed. java.io.IOException: {e}"),
+        )
+    };
+    if let Some(length) = params.get("File-Length")
+        && length.parse::<u64>().ok() != Some(body.len() as u64)
+    {
+        return failed(format!(
+            "File {} received length {} is not of the advertised size {length}",
+            image_file_name(txid),
+            body.len()
+        ));
+    }
+    if let Some(digest) = headers.get(MD5_HEADER).and_then(|d| d.to_str().ok()) {
+        let actual = md5_hex(&body);
+        if !digest.eq_ignore_ascii_case(&actual) {
+            return failed(format!(
+                "File {} computed digest {actual} does not match advertised digest {digest}",
+                image_file_name(txid)
+            ));
+        }
+    }
+    match nn.accept_image(txid, body.to_vec()).await {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(err) => failed(err.message),
+    }
 }

@@ -21,6 +21,7 @@ pub mod local_edits;
 pub mod namespace;
 pub mod node;
 pub mod ops;
+pub mod peer;
 pub mod protocol;
 pub mod retry_cache;
 pub mod rpc;

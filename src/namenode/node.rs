@@ -2,28 +2,25 @@
 //! HA and NameNode protocols on `dfs.namenode.rpc-address` and HTTP on
 //! `dfs.namenode.http-address`, starts in standby, and runs until shutdown or a fatal error.
 //!
-//! The RPC port carries two transports: a connection that opens with the HTTP/2 preface is a
-//! gRPC client (a ZKFC, `haadmin`, the other NameNode) and goes to the gRPC server; any other
-//! is a Hadoop IPC client (`hrpc`, or bytes the IPC server refuses with Hadoop's answers) of
-//! ClientNamenodeProtocol or of Hadoop's own HAServiceProtocol (a real `hdfs haadmin` or ZKFC).
+//! The RPC port speaks Hadoop IPC (`hrpc`; other bytes get Hadoop's answers): a client's
+//! ClientNamenodeProtocol, HAServiceProtocol from `hdfs haadmin` and ZKFCs, NamenodeProtocol
+//! from the other NameNode (ours or Hadoop's).
 
 use std::future::Future;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 
 use super::conf::NameNodeConf;
 use super::ha_ipc::NameNodeIpc;
 use super::http;
 use super::protocol::ClientProtocolServer;
-use super::rpc::{ClientService, NamenodeService};
+use super::rpc::ClientService;
 use super::server::NameNode;
 use super::storage::NameNodeStorage;
 use crate::conf::HostPort;
 use crate::ipc;
 use crate::ipc::server::ServerConf;
-use crate::proto::namenode::namenode_protocol_server::NamenodeProtocolServer;
 
 async fn bind(address: &HostPort) -> Result<TcpListener, String> {
     let addr = address
@@ -33,9 +30,6 @@ async fn bind(address: &HostPort) -> Result<TcpListener, String> {
         .await
         .map_err(|e| format!("Problem binding to [{address}] java.net.BindException: {e}"))
 }
-
-/// How long a stopping NameNode waits for its RPC connections to close.
-const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Runs a NameNode until `shutdown` completes (Ok) or it hits a fatal error (Err, the message).
 pub async fn run(
@@ -61,7 +55,6 @@ pub async fn run(
             .with_graceful_shutdown(http_token.cancelled_owned())
             .await
     });
-    let (grpc_connections, grpc_incoming) = mpsc::channel(64);
     let ipc_service = Arc::new(NameNodeIpc {
         nn: nn.clone(),
         client: ClientProtocolServer(Arc::new(ClientService { nn: nn.clone() })),
@@ -69,23 +62,12 @@ pub async fn run(
     let ipc_conf = ServerConf {
         max_data_length: nn.conf().ipc_max_data_length,
     };
-    tokio::spawn(ipc::accept::accept_rpc(
+    let rpc_task = tokio::spawn(ipc::accept::accept_ipc(
         rpc_listener,
-        grpc_connections,
         ipc_service,
         ipc_conf,
         token.clone(),
     ));
-    let rpc = tonic::transport::Server::builder()
-        .add_service(
-            NamenodeProtocolServer::new(NamenodeService { nn: nn.clone() })
-                .max_decoding_message_size(usize::MAX)
-                .max_encoding_message_size(usize::MAX),
-        )
-        .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::ReceiverStream::new(grpc_incoming),
-            token.clone().cancelled_owned(),
-        );
     nn.start_standby().await;
     tracing::info!(
         "NameNode {} of {} is in standby state",
@@ -100,20 +82,11 @@ pub async fn run(
         stopping.stop().await;
         stop.cancel();
     });
-    // Stopping waits for clients to drain, but not for ever: a frozen peer (a stopped ZKFC
-    // holding its health stream open) never acknowledges the HTTP/2 goaway.
-    let drain_limit = token.clone();
-    let served = tokio::select! {
-        served = rpc => served,
-        _ = async {
-            drain_limit.cancelled().await;
-            tokio::time::sleep(DRAIN_LIMIT).await;
-        } => Ok(()),
-    };
-    token.cancel();
+    token.cancelled().await;
+    let _ = rpc_task.await;
     let _ = http_task.await;
-    if let Some(message) = nn.fatal_message() {
-        return Err(message);
+    match nn.fatal_message() {
+        Some(message) => Err(message),
+        None => Ok(()),
     }
-    served.map_err(|e| e.to_string())
 }

@@ -1,25 +1,18 @@
-//! The NameNode's services: ClientNamenodeProtocol (over IPC, see [`super::protocol`]), and
-//! NamenodeProtocol (gRPC, for the other NameNode); and the
-//! one conversion of NameNode errors for each transport — to IPC exceptions (Hadoop's class
-//! and message) and to gRPC statuses (the class in the `exception-class` metadata).
+//! The NameNode's ClientNamenodeProtocol service (over IPC, see [`super::protocol`]), the one
+//! conversion of NameNode errors to IPC exceptions (Hadoop's class and message), and the
+//! upload of a checkpoint to the active NameNode.
 
 use std::sync::Arc;
-use std::time::Duration;
-
-use tokio_stream::wrappers::ReceiverStream;
-use tonic::{Request, Response, Status};
 
 use super::conf::NameNodeConf;
 use super::namespace::FileStatus;
 use super::ops::CallId;
 use super::protocol::{ClientProtocol, qualified_class};
 use super::retry_cache::CachedAnswer;
-use super::server::{HaState, NameNode, NnError};
+use super::server::{NameNode, NnError};
+use super::storage::NamespaceIdentity;
 use crate::ipc::server::{Caller, RemoteException};
 use crate::proto::namenode as pb;
-
-/// Bytes per image chunk.
-const IMAGE_CHUNK: usize = 1 << 20;
 
 /// The single conversion of NameNode errors to the exceptions IPC answers carry.
 impl From<NnError> for RemoteException {
@@ -29,29 +22,6 @@ impl From<NnError> for RemoteException {
             message: err.message,
         }
     }
-}
-
-/// The single conversion of NameNode errors to gRPC statuses.
-/// The metadata key naming the Hadoop exception class of an error status.
-const EXCEPTION_CLASS_KEY: &str = "exception-class";
-
-pub fn to_status(err: NnError) -> Status {
-    use tonic::Code;
-    let code = match err.class.as_str() {
-        "StandbyException" => Code::FailedPrecondition,
-        "FileNotFoundException" => Code::NotFound,
-        "FileAlreadyExistsException" => Code::AlreadyExists,
-        "AccessControlException" => Code::PermissionDenied,
-        "InvalidPathException"
-        | "ParentNotDirectoryException"
-        | "PathIsNotEmptyDirectoryException" => Code::InvalidArgument,
-        _ => Code::Internal,
-    };
-    let mut status = Status::new(code, err.message);
-    if let Ok(value) = err.class.parse() {
-        status.metadata_mut().insert(EXCEPTION_CLASS_KEY, value);
-    }
-    status
 }
 
 fn call_id(call: &Option<pb::RpcCallProto>) -> Option<CallId> {
@@ -265,158 +235,25 @@ impl ClientProtocol for ClientService {
     }
 }
 
-pub struct NamenodeService {
-    pub nn: Arc<NameNode>,
-}
-
-#[tonic::async_trait]
-impl pb::namenode_protocol_server::NamenodeProtocol for NamenodeService {
-    async fn version_request(
-        &self,
-        _: Request<pb::VersionRequestProto>,
-    ) -> Result<Response<pb::VersionResponseProto>, Status> {
-        let id = self.nn.identity();
-        Ok(Response::new(pb::VersionResponseProto {
-            namespace_id: id.namespace_id,
-            cluster_id: id.cluster_id.clone(),
-            block_pool_id: id.block_pool_id.clone(),
-            layout_version: id.layout_version,
-            c_time: id.ctime,
-            software_version: env!("CARGO_PKG_VERSION").to_string(),
-            is_upgrade_finalized: true,
-        }))
-    }
-
-    async fn get_transaction_id(
-        &self,
-        _: Request<pb::GetTransactionIdRequestProto>,
-    ) -> Result<Response<pb::GetTransactionIdResponseProto>, Status> {
-        let (txid, checkpoint) = self.nn.transaction_ids();
-        Ok(Response::new(pb::GetTransactionIdResponseProto {
-            tx_id: txid,
-            most_recent_checkpoint_tx_id: checkpoint,
-        }))
-    }
-
-    type getImageStream = ReceiverStream<Result<pb::ImageChunkProto, Status>>;
-
-    async fn get_image(
-        &self,
-        request: Request<pb::GetImageRequestProto>,
-    ) -> Result<Response<Self::getImageStream>, Status> {
-        let (txid, bytes) = self
-            .nn
-            .image_bytes(request.into_inner().tx_id)
-            .map_err(to_status)?;
-        let (tx, rx) = tokio::sync::mpsc::channel(4);
-        tokio::spawn(async move {
-            let mut chunks = bytes.chunks(IMAGE_CHUNK).peekable();
-            let mut first = true;
-            if chunks.peek().is_none() {
-                let _ = tx
-                    .send(Ok(pb::ImageChunkProto {
-                        tx_id: Some(txid),
-                        data: Vec::new(),
-                    }))
-                    .await;
-            }
-            for chunk in chunks {
-                let message = pb::ImageChunkProto {
-                    tx_id: first.then_some(txid),
-                    data: chunk.to_vec(),
-                };
-                first = false;
-                if tx.send(Ok(message)).await.is_err() {
-                    return;
-                }
-            }
-        });
-        Ok(Response::new(ReceiverStream::new(rx)))
-    }
-
-    async fn put_image(
-        &self,
-        request: Request<tonic::Streaming<pb::ImageChunkProto>>,
-    ) -> Result<Response<pb::PutImageResponseProto>, Status> {
-        if self.nn.state() != HaState::Active {
-            return Err(to_status(NnError::new(
-                "IOException",
-                format!(
-                    "This namenode has state {} and does not accept checkpoints",
-                    self.nn.state().name()
-                ),
-            )));
-        }
-        let mut stream = request.into_inner();
-        let mut txid = None;
-        let mut bytes = Vec::new();
-        while let Some(chunk) = stream.message().await? {
-            if let Some(t) = chunk.tx_id {
-                txid = Some(t);
-            }
-            bytes.extend_from_slice(&chunk.data);
-        }
-        let txid = txid.ok_or_else(|| Status::invalid_argument("putImage sent no txid"))?;
-        self.nn.accept_image(txid, bytes).await.map_err(to_status)?;
-        Ok(Response::new(pb::PutImageResponseProto { accepted: true }))
-    }
-}
-
-/// A NamenodeProtocol client for another NameNode.
-pub async fn namenode_client(
-    address: &crate::conf::HostPort,
-    timeout: Duration,
-) -> Result<pb::namenode_protocol_client::NamenodeProtocolClient<tonic::transport::Channel>, String>
-{
-    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
-        .map_err(|e| e.to_string())?
-        .connect_timeout(timeout)
-        .timeout(Duration::from_secs(600))
-        .tcp_nodelay(true);
-    let channel = endpoint
-        .connect()
-        .await
-        .map_err(|e| format!("{address}: {e}"))?;
-    Ok(
-        pb::namenode_protocol_client::NamenodeProtocolClient::new(channel)
-            .max_decoding_message_size(usize::MAX)
-            .max_encoding_message_size(usize::MAX),
-    )
-}
-
-/// Sends a checkpoint to whichever other NameNode is active.
-pub async fn upload_image_to_active(conf: &NameNodeConf, txid: u64, bytes: Vec<u8>) {
+/// Sends a checkpoint to whichever other NameNode is active (the others refuse it).
+pub async fn upload_image_to_active(
+    conf: &NameNodeConf,
+    identity: &NamespaceIdentity,
+    txid: u64,
+    bytes: Vec<u8>,
+) {
     for peer in &conf.peers {
-        let mut client = match namenode_client(&peer.rpc_address, conf.qjm.connect_timeout).await {
-            Ok(c) => c,
-            Err(err) => {
-                tracing::debug!(
-                    "Cannot reach {} to upload fsimage_{txid:019}: {err}",
-                    peer.namenode_id
-                );
-                continue;
-            }
+        let Some(http) = &peer.http_address else {
+            continue;
         };
-        let chunks: Vec<pb::ImageChunkProto> = bytes
-            .chunks(IMAGE_CHUNK)
-            .enumerate()
-            .map(|(i, c)| pb::ImageChunkProto {
-                tx_id: (i == 0).then_some(txid),
-                data: c.to_vec(),
-            })
-            .collect();
-        match client.put_image(tokio_stream::iter(chunks)).await {
-            Ok(_) => {
-                tracing::info!(
-                    "Uploaded image with txid {txid} to namenode at {}",
-                    peer.rpc_address
-                );
+        match super::peer::upload_image(http, txid, identity, &bytes).await {
+            Ok(()) => {
+                tracing::info!("Uploaded image with txid {txid} to namenode at http://{http}");
                 return;
             }
-            Err(status) => tracing::debug!(
-                "{} did not take fsimage_{txid:019}: {}",
-                peer.namenode_id,
-                status.message()
+            Err(err) => tracing::debug!(
+                "{} did not take fsimage_{txid:019}: {err}",
+                peer.namenode_id
             ),
         }
     }

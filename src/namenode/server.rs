@@ -67,6 +67,8 @@ pub enum RequestSource {
 pub enum Category {
     Read,
     Write,
+    /// The edit log's own calls (`rollEditLog`).
+    Journal,
 }
 
 /// Why a NameNode refused a request; `class` is the Hadoop exception a client sees.
@@ -89,6 +91,7 @@ impl NnError {
         let category = match category {
             Category::Read => "READ",
             Category::Write => "WRITE",
+            Category::Journal => "JOURNAL",
         };
         NnError::new(
             "StandbyException",
@@ -311,7 +314,8 @@ impl NameNode {
         )
     }
 
-    fn check(&self, category: Category) -> Result<(), NnError> {
+    /// Refuses `category` unless this NameNode is active (`checkOperation`).
+    pub fn check(&self, category: Category) -> Result<(), NnError> {
         let state = self.inner().state;
         if state != HaState::Active {
             return Err(NnError::standby(category, state));
@@ -943,7 +947,7 @@ impl NameNode {
             inner.last_checkpoint_at = Instant::now();
             inner.record_image(txid, retain);
         }
-        super::rpc::upload_image_to_active(&self.conf, txid, bytes).await;
+        super::rpc::upload_image_to_active(&self.conf, &self.identity, txid, bytes).await;
         Ok(txid)
     }
 

@@ -39,6 +39,7 @@ use prost::Message;
 
 use super::namespace::{FileStatus, Ids, ImageEntry};
 use super::ops::Block;
+use crate::journal::NamespaceInfo;
 use crate::proto::namenode as pb;
 use crate::storage_dir::{
     At, CURRENT_DIR, LOCK_FILE, StorageError, StorageLock, StorageResult, TMP_SUFFIX, VERSION_FILE,
@@ -67,6 +68,31 @@ pub struct NamespaceIdentity {
     pub block_pool_id: String,
     pub layout_version: i32,
     pub ctime: u64,
+}
+
+impl NamespaceIdentity {
+    /// The part of it a JournalNode keeps and Hadoop's `NamespaceInfo` carries.
+    pub fn namespace_info(&self) -> NamespaceInfo {
+        NamespaceInfo {
+            namespace_id: self.namespace_id,
+            cluster_id: self.cluster_id.clone(),
+            block_pool_id: self.block_pool_id.clone(),
+            layout_version: self.layout_version,
+            ctime: self.ctime,
+        }
+    }
+}
+
+impl From<&NamespaceInfo> for NamespaceIdentity {
+    fn from(ns: &NamespaceInfo) -> Self {
+        NamespaceIdentity {
+            namespace_id: ns.namespace_id,
+            cluster_id: ns.cluster_id.clone(),
+            block_pool_id: ns.block_pool_id.clone(),
+            layout_version: ns.layout_version,
+            ctime: ns.ctime,
+        }
+    }
 }
 
 impl fmt::Display for NamespaceIdentity {

@@ -1,7 +1,7 @@
 //! The quorum journal client inside the NameNode (Hadoop's QuorumJournalManager): epochs,
 //! recovery of the newest segment, batched quorum writes, and reads for tailing.
 //!
-//! - [`channel`]: one JournalNode as requests (`JournalChannel`), over gRPC or in process;
+//! - [`channel`]: one JournalNode as requests (`JournalChannel`), over Hadoop IPC ([`IpcChannel`]) or in process;
 //! - [`Logger`]: a writer's ordered, epoch-stamped requests to one JournalNode;
 //! - [`call`]: waiting for a majority (or all), with Hadoop's timeouts and messages;
 //! - [`recovery`]: the recovery decision, as pure functions;

@@ -7,25 +7,18 @@
 //! or health changes. A Hadoop NameNode does not know it; there the watch is the connection
 //! itself, whose closing tells of the NameNode's death before the next poll would.
 
-use std::sync::Arc;
 use std::time::Duration;
-
-use prost::Message;
 
 use super::health::ServiceState;
 use crate::conf::HostPort;
-use crate::ipc::client::{self, Connection, ConnectionContext};
-use crate::ipc::frame::{DEFAULT_MAX_RESPONSE_LENGTH, class};
-use crate::namenode::client::{ClientError, connect_timeout, connection_failure, current_user};
+pub use crate::ipc::peer::CallError;
+use crate::ipc::peer::Peer;
 use crate::namenode::ha_ipc::PROTOCOL as HA_PROTOCOL;
-use crate::namenode::protocol::simple_class;
 use crate::proto::hadoop_haservice as ha;
 use crate::proto::hadoop_zkfc as zp;
 
 /// The protocol a ZKFC serves on `dfs.ha.zkfc.port`.
 pub const ZKFC_PROTOCOL: &str = "org.apache.hadoop.ha.ZKFCProtocol";
-/// Both protocols are at version 1.
-const PROTOCOL_VERSION: u64 = 1;
 /// Our long-polled health call (see the module doc).
 pub const WATCH_HEALTH: &str = "watchHealth";
 
@@ -47,137 +40,6 @@ impl RequestSource {
         ha::HaStateChangeRequestInfoProto {
             req_source: source as i32,
         }
-    }
-}
-
-/// Why a call failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CallError {
-    /// The service answered with a Hadoop exception (`class` is its simple name).
-    #[error("{message}")]
-    Remote { class: String, message: String },
-    /// No answer (refused, broken, timed out), in Hadoop's IPC words.
-    #[error("{0}")]
-    Unreachable(String),
-}
-
-impl CallError {
-    /// Whether this is the service saying it is unhealthy (`HealthCheckFailedException`).
-    pub fn is_health_check_failure(&self) -> bool {
-        self.is_remote("HealthCheckFailedException")
-    }
-
-    /// Whether the service does not know the method (a Hadoop daemon asked for one of ours).
-    pub fn is_no_such_method(&self) -> bool {
-        self.is_remote(simple_class(class::NO_SUCH_METHOD))
-    }
-
-    fn is_remote(&self, simple: &str) -> bool {
-        matches!(self, CallError::Remote { class, .. } if class == simple)
-    }
-}
-
-impl From<ClientError> for CallError {
-    fn from(err: ClientError) -> CallError {
-        CallError::Unreachable(err.to_string())
-    }
-}
-
-/// Hadoop's message for a call that got no answer in time.
-fn read_timeout(address: &HostPort, timeout: Duration) -> String {
-    format!(
-        "Call From {} to {address} failed on socket timeout exception: java.net.SocketTimeoutException: {} millis timeout while waiting for channel to be ready for read. ch : java.nio.channels.SocketChannel[connected remote={address}]; For more details see:  http://wiki.apache.org/hadoop/SocketTimeout",
-        crate::host::host_name(),
-        timeout.as_millis()
-    )
-}
-
-/// One IPC connection to a NameNode or a ZKFC, for one protocol, with a timeout for
-/// connecting and for every call. Clones share the connection.
-#[derive(Debug, Clone)]
-struct Peer {
-    address: HostPort,
-    timeout: Duration,
-    connection: Arc<Connection>,
-}
-
-impl Peer {
-    /// Connects, trying `1 + retries` times (at once: a refused connection means nothing
-    /// listens there now; waiting between tries, as Hadoop's IPC client does for a second,
-    /// would only delay a failover).
-    async fn connect(
-        address: &HostPort,
-        protocol: &'static str,
-        timeout: Duration,
-        retries: u32,
-    ) -> Result<Peer, CallError> {
-        let context = ConnectionContext {
-            protocol,
-            protocol_version: PROTOCOL_VERSION,
-            user: current_user(),
-            client_id: rand::random(),
-            max_response_length: DEFAULT_MAX_RESPONSE_LENGTH,
-        };
-        let mut attempt = 0;
-        loop {
-            let connecting = Connection::connect(&address.host, address.port, context.clone());
-            let err = match tokio::time::timeout(timeout, connecting).await {
-                Ok(Ok(connection)) => {
-                    return Ok(Peer {
-                        address: address.clone(),
-                        timeout,
-                        connection: Arc::new(connection),
-                    });
-                }
-                Ok(Err(err)) => connection_failure(address, &err, timeout),
-                Err(_) => connect_timeout(address, timeout),
-            };
-            if attempt >= retries {
-                return Err(err.into());
-            }
-            attempt += 1;
-        }
-    }
-
-    fn failure(&self, err: client::CallError) -> CallError {
-        match err {
-            client::CallError::Remote(failure) => CallError::Remote {
-                class: simple_class(&failure.class).to_string(),
-                message: failure.message,
-            },
-            client::CallError::Io { kind, message } => CallError::Unreachable(
-                connection_failure(
-                    &self.address,
-                    &std::io::Error::new(kind, message),
-                    self.timeout,
-                )
-                .to_string(),
-            ),
-        }
-    }
-
-    /// Calls `method`, waiting at most the timeout (or without limit when `bounded` is false).
-    async fn call<Req: Message, Resp: Message + Default>(
-        &self,
-        method: &str,
-        request: &Req,
-        bounded: bool,
-    ) -> Result<Resp, CallError> {
-        let call = self.connection.call(method, request);
-        let outcome = if bounded {
-            match tokio::time::timeout(self.timeout, call).await {
-                Ok(outcome) => outcome,
-                Err(_) => {
-                    return Err(CallError::Unreachable(read_timeout(
-                        &self.address,
-                        self.timeout,
-                    )));
-                }
-            }
-        } else {
-            call.await
-        };
-        outcome.map_err(|e| self.failure(e))
     }
 }
 

@@ -1,6 +1,5 @@
 //! A cluster on loopback for tests: JournalNodes on 127.0.0.1-3 and NameNodes on 127.0.0.1-2,
-//! real processes, a generated conf dir, clients for the NameNodes' protocols (IPC for
-//! ClientNamenodeProtocol, gRPC for the others).
+//! real processes, a generated conf dir, clients for the NameNodes' protocols (all over Hadoop IPC).
 
 #![allow(dead_code)]
 
@@ -12,6 +11,7 @@ use super::{Daemon, STARTUP_DEADLINE, binary};
 use hdfs_ha::conf::HostPort;
 use hdfs_ha::conf::site_xml;
 use hdfs_ha::ipc::frame::DEFAULT_MAX_RESPONSE_LENGTH;
+use hdfs_ha::namenode::peer::PeerClient;
 use hdfs_ha::namenode::protocol::{ClientProtocolClient, connection_context};
 use hdfs_ha::proto::namenode as pb;
 use hdfs_ha::zkfc::rpc::{CallError, HaClient, RequestSource};
@@ -238,16 +238,12 @@ impl NameNodes {
         ClientProtocolClient::connect(host, port.parse().unwrap(), context).await
     }
 
-    pub async fn nn_protocol(
-        &self,
-        i: usize,
-    ) -> pb::namenode_protocol_client::NamenodeProtocolClient<tonic::transport::Channel> {
-        pb::namenode_protocol_client::NamenodeProtocolClient::connect(format!(
-            "http://{}",
-            self.rpc[i]
-        ))
-        .await
-        .unwrap()
+    /// A NamenodeProtocol client, as the other NameNode connects.
+    pub async fn nn_protocol(&self, i: usize) -> PeerClient {
+        let address = HostPort::parse(&self.rpc[i], None).unwrap();
+        PeerClient::connect(&address, Duration::from_secs(20))
+            .await
+            .unwrap()
     }
 
     pub async fn state(&self, i: usize) -> String {
@@ -270,13 +266,7 @@ impl NameNodes {
     }
 
     pub async fn txid(&self, i: usize) -> u64 {
-        self.nn_protocol(i)
-            .await
-            .get_transaction_id(pb::GetTransactionIdRequestProto {})
-            .await
-            .unwrap()
-            .into_inner()
-            .tx_id
+        self.nn_protocol(i).await.transaction_id().await.unwrap()
     }
 
     pub fn name_dir(&self, i: usize) -> PathBuf {
