@@ -1,5 +1,6 @@
 //! Mixed quorums under a real Hadoop 3.3.6 NameNode: real Hadoop JournalNodes and ours side by
-//! side, ours killed and restarted during writes and brought back at the next segment, and one
+//! side, all syncing with each other, ours killed and restarted during writes, brought back at
+//! the next segment and given the segment it missed by JournalNode sync, and one
 //! JournalNode directory taken over by ours from a real JournalNode and given back, with
 //! nothing lost (the NameNode is killed -9 at the end and restarts with every change).
 
@@ -21,12 +22,17 @@ fn roll(nn: &RealNameNode) {
 fn mixed_quorums_keep_every_edit_while_journalnodes_change_hands() {
     let root = tempfile::tempdir().unwrap();
     let mut slots: Vec<JnSlot> = (0..3).map(|i| JnSlot::new(root.path(), i)).collect();
+    let addresses: Vec<String> = slots.iter().map(JnSlot::address).collect();
+    let uri = format!("qjournal://{}/mixed", addresses.join(";"));
+    // Every JournalNode, Hadoop's and ours, syncs with the others (JournalNodeSyncer).
+    for slot in &mut slots {
+        slot.sync_with(&uri, 300);
+    }
     // Two real JournalNodes and one of ours.
     slots[0].start_real();
     slots[1].start_ours();
     slots[2].start_real();
-    let addresses: Vec<String> = slots.iter().map(JnSlot::address).collect();
-    let nn = RealNameNode::configure(&format!("qjournal://{}/mixed", addresses.join(";")));
+    let nn = RealNameNode::configure(&uri);
     nn.format();
     let mut namenode = nn.start();
     ok(&nn, &["-mkdir", "-p", "/one/a"]);
@@ -50,6 +56,22 @@ fn mixed_quorums_keep_every_edit_while_journalnodes_change_hands() {
     roll(&nn);
     ok(&nn, &["-mkdir", "/seven"]);
 
+    // Ours was killed inside the first segment; JournalNode sync fetches that segment, which
+    // the real JournalNodes finalized meanwhile, from one of them.
+    let first = slots[1].dir.join("mixed").join("current");
+    let deadline = std::time::Instant::now() + common::STARTUP_DEADLINE;
+    while !std::fs::read_dir(&first).unwrap().any(|e| {
+        let name = e.unwrap().file_name();
+        name.to_string_lossy()
+            .starts_with("edits_0000000000000000001-")
+    }) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "ours never synced the first segment"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+
     namenode.kill9();
     let _namenode = nn.start();
     assert_eq!(
@@ -64,8 +86,8 @@ fn mixed_quorums_keep_every_edit_while_journalnodes_change_hands() {
     // on the real one's directory (/five), the real one back on it after ours (/seven).
     let must_hold = [
         vec!["/one/a", "/five", "/seven"],
-        // Killed inside the first segment, ours never finalizes it (no JournalNode sync yet).
-        vec!["/three", "/five", "/seven"],
+        // Killed inside the first segment, ours got it back by sync.
+        vec!["/one/a", "/two", "/three", "/five", "/seven"],
         vec![
             "/one/a", "/two", "/three", "/four", "/five", "/six", "/seven",
         ],

@@ -1,6 +1,7 @@
 //! Three real `journalnode` processes on 127.0.0.1, .2 and .3, written to through the quorum
-//! journal client over Hadoop IPC: a JournalNode killed mid-write and restarted, two killed, and a
-//! corrupt last record truncated on restart.
+//! journal client over Hadoop IPC: a JournalNode killed mid-write and restarted, two killed, a
+//! corrupt last record truncated on restart, and a JournalNode that was down while segments
+//! were finalized getting them back from the others by JournalNode sync.
 
 mod common;
 
@@ -466,4 +467,72 @@ async fn a_full_disk_fails_one_journal_while_the_others_keep_serving() {
         acked,
         "edits on disk differ from the acknowledged ones"
     );
+}
+
+/// The finalized segments (`edits_<start>-<end>`) in JournalNode `i`'s journal.
+fn finalized_segments(jns: &JournalNodes, i: usize) -> Vec<String> {
+    let current = jns.edits_dir(i).join(JID).join("current");
+    let mut names: Vec<String> = std::fs::read_dir(&current)
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| n.starts_with("edits_0"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_journal_node_down_while_segments_were_finalized_gets_them_by_sync() {
+    let mut jns = JournalNodes::start_synced(JID, 100);
+    let qjm = Arc::new(manager(&jns));
+    qjm.format(false).await.unwrap();
+    assert_eq!(qjm.recover_unfinalized_segments().await.unwrap(), None);
+    let write_segment = |start: u64| {
+        let qjm = qjm.clone();
+        async move {
+            let writer = qjm.start_log_segment(start, LV).await.unwrap();
+            let batch: Vec<Vec<u8>> = (start..start + 10).map(payload).collect();
+            let refs: Vec<&[u8]> = batch.iter().map(Vec::as_slice).collect();
+            writer.write(&refs).await.unwrap();
+            let last = writer.close().await.unwrap();
+            qjm.finalize_log_segment(start, last).await.unwrap();
+        }
+    };
+    write_segment(1).await;
+    // JournalNode 2 misses two whole segments.
+    jns.kill9(2);
+    write_segment(11).await;
+    write_segment(21).await;
+    jns.restart(2);
+    // The writer takes it back at the next segment, whose calls tell it that txid 30 is
+    // committed; sync then fetches 11-20 and 21-30 from the others.
+    write_segment(31).await;
+    let expected = [
+        "edits_0000000000000000001-0000000000000000010",
+        "edits_0000000000000000011-0000000000000000020",
+        "edits_0000000000000000021-0000000000000000030",
+        "edits_0000000000000000031-0000000000000000040",
+    ];
+    let deadline = tokio::time::Instant::now() + STARTUP_DEADLINE;
+    while finalized_segments(&jns, 2) != expected {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "JournalNode 2 holds {:?}",
+            finalized_segments(&jns, 2)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for name in &expected[1..3] {
+        let path = |i: usize| jns.edits_dir(i).join(JID).join("current").join(name);
+        assert_eq!(
+            std::fs::read(path(2)).unwrap(),
+            std::fs::read(path(0)).unwrap(),
+            "{name}"
+        );
+    }
+    // With the other two gone, the synced node and one more still serve every edit.
+    jns.kill9(0);
+    check_all_present(&jns, 40).await;
 }

@@ -330,6 +330,18 @@ pub fn shared_edits(
 /// (`DFSUtil.getJournalNodeAddresses`): the generic key, else the first nameservice whose
 /// NameNodes name one; duplicates removed.
 pub fn journal_node_hosts(conf: &Configuration) -> Result<Vec<String>, ConfError> {
+    let mut hosts: Vec<String> = Vec::new();
+    for node in journal_node_addresses(conf)? {
+        if !hosts.contains(&node.host) {
+            hosts.push(node.host);
+        }
+    }
+    Ok(hosts)
+}
+
+/// The JournalNodes of the cluster's shared edits URIs, found as [`journal_node_hosts`]
+/// finds them; duplicates removed.
+pub fn journal_node_addresses(conf: &Configuration) -> Result<Vec<HostPort>, ConfError> {
     let mut uris = Vec::new();
     if let Some(uri) = shared_edits(conf, None, None)? {
         uris.push(uri);
@@ -346,13 +358,13 @@ pub fn journal_node_hosts(conf: &Configuration) -> Result<Vec<String>, ConfError
             }
         }
     }
-    let mut hosts: Vec<String> = Vec::new();
+    let mut nodes: Vec<HostPort> = Vec::new();
     for node in uris.iter().flat_map(|u| &u.journal_nodes) {
-        if !hosts.contains(&node.host) {
-            hosts.push(node.host.clone());
+        if !nodes.contains(node) {
+            nodes.push(node.clone());
         }
     }
-    Ok(hosts)
+    Ok(nodes)
 }
 
 /// `dfs.ha.automatic-failover.enabled[.<ns>]`.

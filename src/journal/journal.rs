@@ -877,14 +877,32 @@ impl<S: JournalStorage> Journal<S> {
             start: segment.start_txid,
             epoch: req.epoch,
         };
+        self.download_segment(temp, segment, fetch)
+    }
+
+    /// Downloads a copy of `segment` into `temp`, fsyncs it and checks that it holds exactly
+    /// the segment's txids; a copy that does not is deleted.
+    fn download_segment(
+        &mut self,
+        temp: EditFile,
+        segment: &SegmentState,
+        fetch: &mut dyn FnMut(&mut dyn SegmentSink) -> Result<(), JournalError>,
+    ) -> Result<EditFile, JournalError> {
         {
             let mut sink = TempSink {
                 storage: &mut self.storage,
                 file: &temp,
                 started: false,
             };
-            fetch(&mut sink)?;
-            if !sink.started {
+            let fetched = fetch(&mut sink);
+            let started = sink.started;
+            if let Err(err) = fetched {
+                if started {
+                    let _ = self.storage.delete(&temp);
+                }
+                return Err(err);
+            }
+            if !started {
                 return Err(JournalError::Download(format!(
                     "The source of segment {} sent no data{}",
                     segment.start_txid,
@@ -910,6 +928,90 @@ impl<S: JournalStorage> Journal<S> {
             )));
         }
         Ok(temp)
+    }
+
+    /// JournalNode sync (Hadoop's `JournalNodeSyncer`): installs `log`, a finalized segment
+    /// another JournalNode holds, where this journal has a gap. It is taken only when every
+    /// txid of it is at or below this journal's committed txid (Hadoop's rule: a committed
+    /// txid is final on a majority, so the copy cannot disagree with what this journal would
+    /// have written) and when no segment here overlaps it (sync fills gaps), but for a stale
+    /// in-progress prefix of it. The copy is downloaded beside the segments (`edits_inprogress_<start>.sync`),
+    /// checked to hold exactly the segment's txids, fsynced, and renamed into place. `Ok(false)`
+    /// when the segment is not taken.
+    pub fn install_synced_segment(
+        &mut self,
+        log: &RemoteEditLog,
+        fetch: &mut dyn FnMut(&mut dyn SegmentSink) -> Result<(), JournalError>,
+    ) -> Result<bool, JournalError> {
+        self.check_formatted()?;
+        let segment = SegmentState {
+            start_txid: log.start_txid,
+            end_txid: log.end_txid,
+            in_progress: false,
+        };
+        if log.in_progress || log.end_txid < log.start_txid {
+            return Ok(false);
+        }
+        if self.committed_txid.is_none_or(|c| log.end_txid > c) {
+            tracing::debug!(
+                jid = %self.jid,
+                "Not syncing segment {segment}: beyond the committed txid {:?}{}",
+                self.committed_txid,
+                self.suffix()
+            );
+            return Ok(false);
+        }
+        let mut stale = None;
+        for file in self.storage.list_edit_files()? {
+            let range = match file {
+                EditFile::Finalized { start, end } => start..=end,
+                EditFile::InProgress { start } => {
+                    let last = self.storage.scan(&file, false)?.last_txid;
+                    start..=last.unwrap_or(start).max(start)
+                }
+                _ => continue,
+            };
+            if *range.end() < log.start_txid || log.end_txid < *range.start() {
+                continue;
+            }
+            // An in-progress segment left by a writer that went away, holding no more than a
+            // prefix of the committed segment, is the one thing sync replaces (moved aside as
+            // `.stale`): its txids past the committed ones, if any, were never committed.
+            let open = self.cur_segment.as_ref().map(|c| c.start);
+            if matches!(file, EditFile::InProgress { start } if start == log.start_txid)
+                && *range.end() <= log.end_txid
+                && open != Some(log.start_txid)
+            {
+                stale = Some(file);
+                continue;
+            }
+            tracing::debug!(
+                jid = %self.jid,
+                "Not syncing segment {segment}: {file} overlaps it{}",
+                self.suffix()
+            );
+            return Ok(false);
+        }
+        let temp = EditFile::Aside {
+            start: log.start_txid,
+            suffix: "sync".to_string(),
+        };
+        let temp = self.download_segment(temp, &segment, fetch)?;
+        if let Some(stale) = stale {
+            self.move_aside(&stale, "stale")?;
+        }
+        let finalized = EditFile::Finalized {
+            start: log.start_txid,
+            end: log.end_txid,
+        };
+        self.storage.rename(&temp, &finalized)?;
+        tracing::info!(
+            jid = %self.jid,
+            "Synced segment {} from another JournalNode{}",
+            self.file_path(&finalized),
+            self.suffix()
+        );
+        Ok(true)
     }
 
     /// `getEditLogManifest`: the segments from `since_txid` on (anyone may ask).

@@ -8,7 +8,8 @@
 //!   txid, segment recovery) over any storage, without sockets or threads;
 //! - the edits cache serves in-progress tailing;
 //! - [`ipc`] serves the journals over Hadoop IPC with Hadoop's own messages (a real
-//!   NameNode or JournalNode, and ours).
+//!   NameNode or JournalNode, and ours);
+//! - [`sync`] fetches the finalized segments a journal missed from the other JournalNodes.
 
 mod cache;
 pub mod edits;
@@ -23,6 +24,7 @@ mod mem_storage;
 mod metrics;
 pub mod node;
 pub mod storage;
+pub mod sync;
 
 pub use error::JournalError;
 pub use file_storage::FileStorage;

@@ -1,11 +1,14 @@
 //! The JournalNode daemon (`journalnode`, `hdfs journalnode`): its typed configuration and
 //! `run`, which serves QJournalProtocol on `dfs.journalnode.rpc-address` (Hadoop IPC with
-//! Hadoop's messages, for real NameNodes and JournalNodes and ours) and `/jmx` and `/prom` on `dfs.journalnode.http-address`, until shutdown.
+//! Hadoop's messages, for real NameNodes and JournalNodes and ours), `/getJournal`, `/jmx` and
+//! `/prom` on `dfs.journalnode.http-address`, and syncs with the other JournalNodes
+//! (`super::sync`), until shutdown.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 
@@ -14,7 +17,9 @@ use super::http;
 use super::ipc::HadoopJournalService;
 use super::journals::{JournalStorageFactory, Journals};
 use super::storage::StorageError;
-use crate::conf::{ConfError, Configuration, HostPort};
+use super::sync::{SyncConf, other_journal_nodes};
+use crate::conf::ha::journal_node_addresses;
+use crate::conf::{ConfError, Configuration, HostPort, TimeUnit};
 use crate::ipc::server::ServerConf;
 
 /// What a JournalNode is configured with.
@@ -32,6 +37,11 @@ pub struct JournalNodeConf {
     pub cache_capacity: Option<usize>,
     /// `ipc.maximum.data.length`: the longest IPC request frame the RPC port reads.
     pub ipc_max_data_length: usize,
+    /// The JournalNodes JournalNode sync asks (those of `dfs.namenode.shared.edits.dir`,
+    /// this one among them; empty when `dfs.journalnode.enable.sync` is false).
+    pub sync_journal_nodes: Vec<HostPort>,
+    /// `dfs.journalnode.sync.interval`.
+    pub sync_interval: Duration,
 }
 
 impl JournalNodeConf {
@@ -70,12 +80,21 @@ impl JournalNodeConf {
             .map_or(crate::ipc::frame::DEFAULT_MAX_DATA_LENGTH, |n| {
                 n.max(0) as usize
             });
+        let sync_journal_nodes = if conf.get_bool("dfs.journalnode.enable.sync", true)? {
+            journal_node_addresses(conf)?
+        } else {
+            Vec::new()
+        };
+        let sync_interval =
+            conf.get_duration("dfs.journalnode.sync.interval", TimeUnit::Milliseconds)?;
         Ok(JournalNodeConf {
             rpc_address,
             http_address,
             edits_dir,
             cache_capacity,
             ipc_max_data_length,
+            sync_journal_nodes,
+            sync_interval,
         })
     }
 }
@@ -195,8 +214,9 @@ pub async fn run(
 
     let token = tokio_util::sync::CancellationToken::new();
     let http_token = token.clone();
+    let http_journals = journals.clone();
     let http_task = tokio::spawn(async move {
-        axum::serve(http_listener, http::router(journals))
+        axum::serve(http_listener, http::router(http_journals))
             .with_graceful_shutdown(http_token.cancelled_owned())
             .await
     });
@@ -210,10 +230,20 @@ pub async fn run(
         },
         token.clone(),
     ));
+    let sync = tokio::spawn(super::sync::run(
+        journals.clone(),
+        conf.edits_dir.clone(),
+        SyncConf {
+            peers: other_journal_nodes(&conf.sync_journal_nodes, rpc_bound),
+            interval: conf.sync_interval,
+        },
+        token.clone(),
+    ));
     shutdown.await;
     tracing::info!("SHUTDOWN_MSG: Shutting down JournalNode at {rpc_bound}");
     token.cancel();
     let _ = rpc.await;
+    let _ = sync.await;
     http_task
         .await
         .map_err(|e| JournalNodeError::Serve(e.to_string()))?

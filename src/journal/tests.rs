@@ -799,3 +799,103 @@ fn discard_segments_moves_later_segments_to_trash() {
         ]
     );
 }
+
+/// A heartbeat that tells the journal the writer's committed txid.
+fn commit(j: &mut Journal<MemStorage>, w: &mut Writer, committed: u64) {
+    let mut r = w.req();
+    r.committed_txid = Some(committed);
+    j.heartbeat(&r).unwrap();
+}
+
+fn finalized(start: u64, end: u64) -> RemoteEditLog {
+    RemoteEditLog {
+        start_txid: start,
+        end_txid: end,
+        in_progress: false,
+    }
+}
+
+#[test]
+fn sync_fills_a_committed_gap_with_an_exact_copy_and_nothing_else() {
+    // The source holds 1-5, 6-10 and 11-15; this journal missed 6-10 (it was down).
+    let (mut source, _) = formatted();
+    let mut ws = Writer::new(&mut source, 1);
+    for start in [1, 6, 11] {
+        ws.write_segment(&mut source, start, 5, true);
+    }
+    // It went down during 6-10 (two of its txids written here), and came back at 11.
+    let (mut j, _) = formatted();
+    let mut w = Writer::new(&mut j, 1);
+    w.write_segment(&mut j, 1, 5, true);
+    w.write_segment(&mut j, 6, 2, false);
+    w.write_segment(&mut j, 11, 5, true);
+
+    // Not before the txids are known committed here.
+    let gap = finalized(6, 10);
+    assert!(
+        !j.install_synced_segment(&gap, &mut fetch_from(&mut source, 6))
+            .unwrap()
+    );
+    commit(&mut j, &mut w, 9);
+    assert!(
+        !j.install_synced_segment(&gap, &mut fetch_from(&mut source, 6))
+            .unwrap()
+    );
+    commit(&mut j, &mut w, 15);
+
+    // A copy that is not the segment it claims to be is refused and leaves nothing behind.
+    let claimed = finalized(6, 9);
+    let err = err_text(j.install_synced_segment(&claimed, &mut fetch_from(&mut source, 6)));
+    assert!(err.contains("not the accepted range"), "{err}");
+    let names = |j: &Journal<MemStorage>| -> Vec<String> {
+        let files = j.storage().list_edit_files().unwrap();
+        files.iter().map(EditFile::file_name).collect()
+    };
+    assert_eq!(names(&j).len(), 3, "{:?}", names(&j));
+
+    assert!(
+        j.install_synced_segment(&gap, &mut fetch_from(&mut source, 6))
+            .unwrap()
+    );
+    let manifest = j.get_edit_log_manifest(0, false).unwrap();
+    let starts: Vec<(u64, u64)> = manifest
+        .logs
+        .iter()
+        .map(|l| (l.start_txid, l.end_txid))
+        .collect();
+    assert_eq!(starts, [(1, 5), (6, 10), (11, 15)]);
+    assert_eq!(
+        j.read_segment(6, 0, usize::MAX).unwrap(),
+        source.read_segment(6, 0, usize::MAX).unwrap()
+    );
+    assert!(
+        names(&j).iter().all(|n| !n.ends_with(".sync")),
+        "{:?}",
+        names(&j)
+    );
+
+    // What overlaps a segment here, finalized or open, is never taken.
+    assert!(
+        !j.install_synced_segment(&gap, &mut fetch_from(&mut source, 6))
+            .unwrap()
+    );
+    let r = w.req();
+    j.start_log_segment(&r, 16, -66).unwrap();
+    let r = w.req();
+    j.journal(&r, 16, 16, 2, &records(16, 2)).unwrap();
+    ws.write_segment(&mut source, 16, 5, true);
+    commit(&mut j, &mut w, 20);
+    let open = finalized(16, 20);
+    assert!(
+        !j.install_synced_segment(&open, &mut fetch_from(&mut source, 16))
+            .unwrap()
+    );
+}
+
+#[test]
+fn sync_leaves_an_unformatted_journal_alone() {
+    let mut j = Journal::open(JID, MemStorage::new("/jn/x"), None).unwrap();
+    let (mut source, _) = formatted();
+    let err = err_text(j.install_synced_segment(&finalized(1, 5), &mut fetch_from(&mut source, 1)));
+    assert!(err.contains("not formatted"), "{err}");
+}

@@ -28,6 +28,8 @@ pub struct JournalNodes {
     pub addresses: Vec<String>,
     conf_dir: tempfile::TempDir,
     cache: bool,
+    /// `-D` properties every node starts with beside its own.
+    extra: Vec<String>,
 }
 
 impl JournalNodes {
@@ -39,11 +41,42 @@ impl JournalNodes {
             addresses: Vec::new(),
             conf_dir: tempfile::tempdir().unwrap(),
             cache,
+            extra: Vec::new(),
         };
         for i in 0..3 {
             let (d, a) = jns.launch(i, &format!("127.0.0.{}:0", i + 1));
             jns.nodes.push(Some(d));
             jns.addresses.push(a);
+        }
+        jns
+    }
+
+    /// Three JournalNodes (with the edits cache) that know each other through
+    /// `dfs.namenode.shared.edits.dir` (journal `jid`) and sync every `sync_interval_ms`.
+    pub fn start_synced(jid: &str, sync_interval_ms: u64) -> JournalNodes {
+        let addresses: Vec<String> = (1..=3)
+            .map(|i| {
+                let host = format!("127.0.0.{i}");
+                format!("{host}:{}", free_port(&host))
+            })
+            .collect();
+        let mut jns = JournalNodes {
+            root: tempfile::tempdir().unwrap(),
+            nodes: Vec::new(),
+            addresses,
+            conf_dir: tempfile::tempdir().unwrap(),
+            cache: true,
+            extra: Vec::new(),
+        };
+        jns.extra = vec![
+            format!("dfs.namenode.shared.edits.dir={}", jns.qjournal_uri(jid)),
+            format!("dfs.journalnode.sync.interval={sync_interval_ms}"),
+        ];
+        for i in 0..3 {
+            let address = jns.addresses[i].clone();
+            let (d, bound) = jns.launch(i, &address);
+            assert_eq!(bound, address);
+            jns.nodes.push(Some(d));
         }
         jns
     }
@@ -60,6 +93,7 @@ impl JournalNodes {
             format!("dfs.ha.tail-edits.in-progress={}", self.cache),
         ]
         .into_iter()
+        .chain(self.extra.iter().cloned())
         .flat_map(|d| ["-D".to_string(), d])
         .collect();
         let d = Daemon::start(

@@ -455,6 +455,8 @@ pub struct JnSlot {
     pub dir: PathBuf,
     conf: tempfile::TempDir,
     daemon: Option<super::Daemon>,
+    /// Properties beside the slot's own, for both kinds of JournalNode.
+    extra: Vec<(String, String)>,
 }
 
 impl JnSlot {
@@ -467,24 +469,43 @@ impl JnSlot {
             conf: tempfile::tempdir().unwrap(),
             host,
             daemon: None,
+            extra: Vec::new(),
         };
-        write_conf(
-            slot.conf.path(),
-            &[],
-            &[
-                (
-                    "dfs.journalnode.rpc-address",
-                    format!("{}:{}", slot.host, slot.rpc_port),
-                ),
-                (
-                    "dfs.journalnode.http-address",
-                    format!("{}:{}", slot.host, slot.http_port),
-                ),
-                ("dfs.journalnode.edits.dir", slot.dir.display().to_string()),
-                ("dfs.ha.tail-edits.in-progress", "true".into()),
-            ],
-        );
+        slot.write_conf();
         slot
+    }
+
+    fn write_conf(&self) {
+        let mut props = vec![
+            (
+                "dfs.journalnode.rpc-address",
+                format!("{}:{}", self.host, self.rpc_port),
+            ),
+            (
+                "dfs.journalnode.http-address",
+                format!("{}:{}", self.host, self.http_port),
+            ),
+            ("dfs.journalnode.edits.dir", self.dir.display().to_string()),
+            ("dfs.ha.tail-edits.in-progress", "true".into()),
+        ];
+        props.extend(self.extra.iter().map(|(k, v)| (k.as_str(), v.clone())));
+        write_conf(self.conf.path(), &[], &props);
+    }
+
+    /// From its next start, the JournalNode knows the others through
+    /// `dfs.namenode.shared.edits.dir` and syncs with them every `interval_ms`.
+    pub fn sync_with(&mut self, qjournal_uri: &str, interval_ms: u64) {
+        self.extra = vec![
+            (
+                "dfs.namenode.shared.edits.dir".into(),
+                qjournal_uri.to_string(),
+            ),
+            (
+                "dfs.journalnode.sync.interval".into(),
+                interval_ms.to_string(),
+            ),
+        ];
+        self.write_conf();
     }
 
     pub fn address(&self) -> String {
@@ -518,6 +539,7 @@ impl JnSlot {
             "dfs.ha.tail-edits.in-progress=true".to_string(),
         ]
         .into_iter()
+        .chain(self.extra.iter().map(|(k, v)| format!("{k}={v}")))
         .flat_map(|d| ["-D".to_string(), d])
         .collect();
         let jn = super::Daemon::start(
