@@ -1,8 +1,9 @@
 //! ZKFCs and NameNodes from both sides over Hadoop IPC (HAServiceProtocol and ZKFCProtocol with
 //! Hadoop's messages), through our coordination server:
 //! - real Hadoop 3.3.6 ZKFCs (DFSZKFailoverController, from the jars `dev/hadoop-jars.sh`
-//!   fetched) driving our NameNodes: the real `-formatZK`, one of ours elected active, and a
-//!   kill -9 of it failed over to the other;
+//!   fetched) driving our NameNodes: the real `-formatZK`, one of ours elected active (the lock
+//!   and breadcrumb znodes byte for byte what our ZKFC writes), and a kill -9 of it failed
+//!   over to the other;
 //! - our ZKFCs driving real NameNodes (their edits on our JournalNodes): our `-formatZK`, a
 //!   kill -9 of the active real NameNode failed over with every acknowledged directory, and a
 //!   graceful failover asked by the real `hdfs haadmin -failover` through our ZKFCs' port.
@@ -15,9 +16,11 @@ use common::cluster::{JournalNodes, NN_IDS, NameNodes, format_and_start};
 use common::hadoop::{format_and_start_real, java, real_pair_props, start_daemon, start_real_nn};
 use common::zkfc::{auto_failover_props, start_zkfc, zkfc_ports};
 use common::zookeeper::{ZkServer, ZkServerKind};
+use hdfs_ha::conf::Configuration;
 use hdfs_ha::local_cluster::percentile;
 use hdfs_ha::zkfc::health::ServiceState;
 use hdfs_ha::zkfc::rpc::HaClient;
+use hdfs_ha::zkfc::target::NnTarget;
 
 const ZKFC: &str = "org.apache.hadoop.hdfs.tools.DFSZKFailoverController";
 
@@ -104,6 +107,28 @@ fn real_zkfcs_elect_and_fail_over_our_namenodes() {
     });
     let other = 1 - first;
     assert_eq!(state(&nns, other), "standby");
+    // The lock and the breadcrumb the real ZKFC wrote are, byte for byte, the ActiveNodeInfo
+    // our ZKFC writes for the same NameNode.
+    let mut conf = Configuration::new();
+    conf.add_resource_file(&nns.conf_dir.path().join("hdfs-site.xml"))
+        .unwrap();
+    let ours = NnTarget::resolve(&conf, "ns1", NN_IDS[first])
+        .unwrap()
+        .to_active_node_info();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (lock, crumb) = runtime.block_on(async {
+        let client = common::zkfc::zk_client(&zk).await;
+        let read = |path: &'static str| {
+            let client = &client;
+            async move { client.get_data(path).await.unwrap().0 }
+        };
+        (
+            read("/hadoop-ha/ns1/ActiveStandbyElectorLock").await,
+            read("/hadoop-ha/ns1/ActiveBreadCrumb").await,
+        )
+    });
+    assert_eq!(lock, ours, "lock znode");
+    assert_eq!(crumb, ours, "breadcrumb znode");
     // Writes go to the active, through our client.
     let out = nns.hdfs(&["dfs", "-mkdir", "-p", "/elected/by/hadoop"], "");
     assert_eq!(out.status.code(), Some(0));

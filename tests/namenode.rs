@@ -147,6 +147,18 @@ async fn format_bootstrap_transitions_and_tailing() {
         .unwrap();
     assert_eq!(again.fs.unwrap().length, 7);
 
+    // NamenodeProtocol's rollEditLog, as a standby's edit tailer asks the active: the active
+    // starts a new segment, a standby refuses.
+    let before = nns.txid(1).await;
+    let started = nns.nn_protocol(1).await.roll_edit_log().await.unwrap();
+    assert!(started > before, "rolled to {started} from {before}");
+    assert_eq!(nns.txid(1).await, started);
+    let err = nns.nn_protocol(0).await.roll_edit_log().await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Operation category JOURNAL is not supported in state standby. Visit https://s.apache.org/sbnn-error"
+    );
+
     // HTTP: /isActive for load balancers.
     let code = |i: usize| {
         let out = std::process::Command::new("curl")

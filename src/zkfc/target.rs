@@ -4,7 +4,7 @@
 //! record (HAZKInfo.proto) that names it in ZooKeeper.
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, ToSocketAddrs};
 
 use prost::Message;
 
@@ -136,12 +136,14 @@ impl NnTarget {
         ]
     }
 
-    /// This NameNode's `ActiveNodeInfo`, serialized as Hadoop's ZKFC writes it.
+    /// This NameNode's `ActiveNodeInfo`, serialized as Hadoop's ZKFC writes it: the host is
+    /// `InetSocketAddress.getHostName()` of the configured address, so an IP literal is
+    /// written under the name the resolver gives it (`127.0.0.1` as `localhost`).
     pub fn to_active_node_info(&self) -> Vec<u8> {
         ActiveNodeInfo {
             nameservice_id: self.nameservice_id.clone(),
             namenode_id: self.namenode_id.clone(),
-            hostname: self.address.host.clone(),
+            hostname: crate::host::display_host(&self.address.host),
             port: i32::from(self.address.port),
             zkfc_port: i32::from(self.zkfc_address.port),
         }
@@ -159,10 +161,14 @@ impl NnTarget {
             info.hostname.clone(),
             u16::try_from(info.port).unwrap_or(DEFAULT_NAMENODE_RPC_PORT),
         );
-        let stored_ip = stored.resolve().ok().map(|a| a.ip());
+        // A name (`localhost`) may stand for several addresses: any of them will do.
+        let stored_ips: Vec<IpAddr> = (stored.host.as_str(), stored.port)
+            .to_socket_addrs()
+            .map(|addrs| addrs.map(|a| a.ip()).collect())
+            .unwrap_or_default();
         let same = i32::from(target.address.port) == info.port
-            && match (stored_ip, target.ip) {
-                (Some(a), Some(b)) => a == b,
+            && match target.ip {
+                Some(ip) if !stored_ips.is_empty() => stored_ips.contains(&ip),
                 _ => stored.host == target.address.host,
             };
         if !same {
@@ -271,8 +277,11 @@ mod tests {
         expected.extend_from_slice(b"ns1");
         expected.extend_from_slice(&[0x12, 3]);
         expected.extend_from_slice(b"nn1");
-        expected.extend_from_slice(&[0x1a, 9]);
-        expected.extend_from_slice(b"127.0.0.1");
+        // The host as Java's getHostName() names 127.0.0.1 on this machine (`localhost`
+        // where /etc/hosts says so).
+        let host = crate::host::display_host("127.0.0.1");
+        expected.extend_from_slice(&[0x1a, host.len() as u8]);
+        expected.extend_from_slice(host.as_bytes());
         expected.extend_from_slice(&[0x20, 0xd4, 0x3e, 0x28, 0xd3, 0x3e]);
         assert_eq!(data, expected);
         let back = NnTarget::from_active_node_info(&c, &data).unwrap();
