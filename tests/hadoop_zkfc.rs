@@ -6,7 +6,9 @@
 //!   over to the other;
 //! - our ZKFCs driving real NameNodes (their edits on our JournalNodes): our `-formatZK`, a
 //!   kill -9 of the active real NameNode failed over with every acknowledged directory, and a
-//!   graceful failover asked by the real `hdfs haadmin -failover` through our ZKFCs' port.
+//!   graceful failover asked by the real `hdfs haadmin -failover` through our ZKFCs' port;
+//! - real NameNodes under real ZKFCs with their edits on our JournalNodes: a kill -9 failover
+//!   through the real FsShell, and Hadoop's `oev` over every segment our JournalNodes hold.
 
 mod common;
 
@@ -324,6 +326,73 @@ fn our_zkfcs_fail_over_real_namenodes_killed_or_asked_by_the_real_haadmin() {
         listing.contains("/by/our/zkfc") && listing.contains("/by/our/second"),
         "{listing}"
     );
+}
+
+#[test]
+fn real_namenodes_under_real_zkfcs_fail_over_on_our_journalnodes_and_oev_reads_them() {
+    // Nothing of ours but the JournalNodes (and the coordination server): Hadoop's NameNodes,
+    // ZKFCs and FsShell.
+    let RealPair {
+        mut nns,
+        zkfcs: _zkfcs,
+        _jns: jns,
+        _zk,
+        _data,
+    } = RealPair::start(true);
+    let first = wait_elected(&nns);
+    let other = 1 - first;
+    real_dfs(&nns, &["-mkdir", "-p", "/real/all/the/way"]);
+    nns.kill9(first);
+    assert!(
+        active_within(&nns, other, Duration::from_secs(60)),
+        "{} not active after the kill -9 of {}",
+        NN_IDS[other],
+        NN_IDS[first]
+    );
+    let listing = real_dfs(&nns, &["-ls", "-R", "/real"]);
+    assert!(listing.contains("/real/all/the/way"), "{listing}");
+    real_dfs(&nns, &["-mkdir", "/after"]);
+    assert_eq!(
+        java(
+            nns.conf_dir.path(),
+            "org.apache.hadoop.hdfs.tools.DFSAdmin",
+            &["-rollEdits"]
+        )
+        .status
+        .code(),
+        Some(0)
+    );
+
+    // Every finalized segment on every one of our JournalNodes reads with Hadoop's oev, as
+    // one run of txids holding both directories.
+    for i in 0..3 {
+        let current = jns.edits_dir(i).join("ns1").join("current");
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&current)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("edits_0"))
+            })
+            .collect();
+        files.sort();
+        let mut ops = Vec::new();
+        for file in &files {
+            ops.extend(common::hadoop::oev_records(file).unwrap());
+        }
+        let txids: Vec<u64> = ops.iter().map(|r| r.1).collect();
+        assert!(
+            !txids.is_empty() && txids.windows(2).all(|w| w[1] == w[0] + 1),
+            "journalnode {i}: txids {txids:?}"
+        );
+        for dir in ["/real/all/the/way", "/after"] {
+            assert!(
+                ops.iter().any(|r| r.0 == "OP_MKDIR" && r.2 == dir),
+                "journalnode {i} lacks OP_MKDIR {dir}: {ops:?}"
+            );
+        }
+    }
 }
 
 /// The failover benchmark of BENCHMARKS.md (not run by the test command): a real NameNode
