@@ -397,6 +397,11 @@ impl JournalStorage for FileStorage {
         Ok(bytes)
     }
 
+    fn len(&self, file: &EditFile) -> StorageResult<u64> {
+        let path = self.edit_path(file);
+        Ok(fs::metadata(&path).at("stat", &path)?.len())
+    }
+
     fn rename(&mut self, from: &EditFile, to: &EditFile) -> StorageResult<()> {
         // Nothing appends to a file after it is renamed (finalized, recovered into place, or
         // moved aside).

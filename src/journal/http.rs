@@ -220,9 +220,27 @@ async fn prom<F: JournalStorageFactory>(
 /// What `/getJournal` answers: the segment file, or Hadoop's error status and text.
 #[derive(Debug, PartialEq, Eq)]
 enum Served {
-    Segment { name: String, bytes: Vec<u8> },
+    Segment { name: String, body: SegmentBody },
     Refused(StatusCode, String),
 }
+
+/// The bytes of a served segment.
+#[derive(Debug, PartialEq, Eq)]
+enum SegmentBody {
+    /// An in-progress segment, read up to its last whole op.
+    Bytes(Vec<u8>),
+    /// A finalized segment (it never changes), streamed from the file in chunks of
+    /// [`STREAM_CHUNK`] bytes, each read under the journal's lock: a segment of any size is
+    /// served without holding it in memory or holding the journal.
+    File {
+        jid: String,
+        file: EditFile,
+        len: u64,
+    },
+}
+
+/// Bytes per chunk of a streamed segment.
+const STREAM_CHUNK: usize = 1 << 20;
 
 /// `GetJournalEditServlet.doGet`: `jid`, `segmentTxId`, `storageInfo`
 /// (`layoutVersion:namespaceID:cTime:clusterID`, checked when given), `inProgressOk` (true
@@ -288,37 +306,103 @@ fn serve_segment<F: JournalStorageFactory>(
             format!("No edit log found starting at txid {segment_txid}"),
         );
     };
+    let name = file.file_name();
+    if !matches!(file, EditFile::InProgress { .. }) {
+        return match storage.len(&file) {
+            Ok(len) => Served::Segment {
+                name,
+                body: SegmentBody::File {
+                    jid: jid.to_string(),
+                    file,
+                    len,
+                },
+            },
+            Err(err) => failed(JournalError::Storage(err).to_string()),
+        };
+    }
     let mut bytes = match storage.read(&file, 0, usize::MAX) {
         Ok(bytes) => bytes,
         Err(err) => return failed(JournalError::Storage(err).to_string()),
     };
-    if matches!(file, EditFile::InProgress { .. }) && bytes.len() >= HEADER_LEN {
+    if bytes.len() >= HEADER_LEN {
         let whole = scan_records(&bytes[HEADER_LEN..], Some(segment_txid)).valid_len;
         bytes.truncate(HEADER_LEN + whole);
     }
     Served::Segment {
-        name: file.file_name(),
-        bytes,
+        name,
+        body: SegmentBody::Bytes(bytes),
     }
+}
+
+/// Streams `len` bytes of finalized `file` of journal `jid`, a chunk at a time; a read that
+/// fails (the segment purged meanwhile) ends the stream with an error, so the client sees a
+/// body shorter than its `Content-Length`.
+fn stream_segment<F: JournalStorageFactory>(
+    journals: Arc<Journals<F>>,
+    jid: String,
+    file: EditFile,
+    len: u64,
+    chunk: usize,
+) -> axum::body::Body {
+    let chunks = futures_util::stream::unfold(0u64, move |offset| {
+        let (journals, jid, file) = (journals.clone(), jid.clone(), file.clone());
+        async move {
+            if offset >= len {
+                return None;
+            }
+            let want = usize::try_from(len - offset).map_or(chunk, |n| n.min(chunk));
+            let read = tokio::task::spawn_blocking(move || {
+                let journal = journals
+                    .journal(&jid)
+                    .map_err(|e| std::io::Error::other(e.to_string()))?;
+                let journal = journal.lock().unwrap_or_else(|p| p.into_inner());
+                journal
+                    .storage()
+                    .read(&file, offset, want)
+                    .map_err(|e| std::io::Error::other(e.to_string()))
+            })
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
+            match read {
+                Ok(bytes) if !bytes.is_empty() => {
+                    let next = offset + bytes.len() as u64;
+                    Some((Ok(axum::body::Bytes::from(bytes)), next))
+                }
+                Ok(_) => Some((Err(std::io::Error::other("the segment ended early")), len)),
+                Err(err) => Some((Err(err), len)),
+            }
+        }
+    });
+    axum::body::Body::from_stream(chunks)
 }
 
 async fn get_journal<F: JournalStorageFactory>(
     State(journals): State<Arc<Journals<F>>>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let served = tokio::task::spawn_blocking(move || serve_segment(&journals, &params)).await;
+    let serving = journals.clone();
+    let served = tokio::task::spawn_blocking(move || serve_segment(&serving, &params)).await;
     match served {
-        Ok(Served::Segment { name, bytes }) => (
-            [
-                (header::CONTENT_TYPE, "application/octet-stream".to_string()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename={name}"),
-                ),
-            ],
-            bytes,
-        )
-            .into_response(),
+        Ok(Served::Segment { name, body }) => {
+            let (len, body) = match body {
+                SegmentBody::Bytes(bytes) => (bytes.len() as u64, axum::body::Body::from(bytes)),
+                SegmentBody::File { jid, file, len } => {
+                    (len, stream_segment(journals, jid, file, len, STREAM_CHUNK))
+                }
+            };
+            (
+                [
+                    (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename={name}"),
+                    ),
+                    (header::CONTENT_LENGTH, len.to_string()),
+                ],
+                body,
+            )
+                .into_response()
+        }
         Ok(Served::Refused(status, message)) => (status, message).into_response(),
         Err(err) => (
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -391,14 +475,18 @@ mod tests {
             ),
             Served::Segment {
                 name: "edits_0000000000000000001-0000000000000000003".into(),
-                bytes: file(1, 3),
+                body: SegmentBody::File {
+                    jid: "ns1".into(),
+                    file: EditFile::Finalized { start: 1, end: 3 },
+                    len: file(1, 3).len() as u64,
+                },
             }
         );
         assert_eq!(
             serve_segment(&journals, &query(&[("jid", "ns1"), ("segmentTxId", "4")])),
             Served::Segment {
                 name: "edits_inprogress_0000000000000000004".into(),
-                bytes: file(4, 2),
+                body: SegmentBody::Bytes(file(4, 2)),
             }
         );
         assert_eq!(
@@ -415,6 +503,27 @@ mod tests {
                 "No edit log found starting at txid 4".into()
             )
         );
+    }
+
+    #[tokio::test]
+    async fn a_finalized_segment_streams_chunk_by_chunk_and_a_purged_one_breaks_off() {
+        let journals = Arc::new(journals());
+        let whole = file(1, 3);
+        let segment = EditFile::Finalized { start: 1, end: 3 };
+        let len = whole.len() as u64;
+        let body = stream_segment(journals.clone(), "ns1".into(), segment.clone(), len, 7);
+        let streamed = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+        assert_eq!(streamed.as_ref(), whole.as_slice());
+        // Gone before the stream ends: an error, never a short body that looks whole.
+        let body = stream_segment(journals.clone(), "ns1".into(), segment.clone(), len, 7);
+        journals
+            .journal("ns1")
+            .unwrap()
+            .lock()
+            .unwrap()
+            .purge_logs_older_than(&req(6), 4)
+            .unwrap();
+        assert!(axum::body::to_bytes(body, usize::MAX).await.is_err());
     }
 
     #[test]

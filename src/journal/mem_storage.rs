@@ -248,6 +248,15 @@ impl JournalStorage for MemStorage {
         Ok(f.data[start..end].to_vec())
     }
 
+    fn len(&self, file: &EditFile) -> StorageResult<u64> {
+        let disk = self.disk();
+        let Some(f) = disk.files.get(file) else {
+            drop(disk);
+            return Err(self.missing("stat", file));
+        };
+        Ok(f.data.len() as u64)
+    }
+
     fn rename(&mut self, from: &EditFile, to: &EditFile) -> StorageResult<()> {
         let mut disk = self.disk();
         let Some(mut f) = disk.files.remove(from) else {

@@ -242,6 +242,8 @@ pub trait JournalStorage: Send {
     fn scan(&mut self, file: &EditFile, repair: bool) -> StorageResult<EditFileScan>;
     /// Raw bytes of `file` (header included) from `offset`, at most `max_len`.
     fn read(&self, file: &EditFile, offset: u64, max_len: usize) -> StorageResult<Vec<u8>>;
+    /// The length of `file` in bytes, header included.
+    fn len(&self, file: &EditFile) -> StorageResult<u64>;
     /// Atomically renames `from` to `to`, replacing `to`.
     fn rename(&mut self, from: &EditFile, to: &EditFile) -> StorageResult<()>;
     fn delete(&mut self, file: &EditFile) -> StorageResult<()>;
@@ -383,6 +385,7 @@ pub(crate) mod conformance {
         assert_eq!(scan.tail_len, 0);
         let bytes = s.read(&open, 0, usize::MAX).unwrap();
         assert_eq!(bytes.len() as u64, scan.valid_len);
+        assert_eq!(s.len(&open).unwrap(), scan.valid_len);
         assert_eq!(s.read(&open, 4, 4).unwrap(), bytes[4..8].to_vec());
         assert!(
             s.read(&open, bytes.len() as u64 + 10, 4)
@@ -412,6 +415,7 @@ pub(crate) mod conformance {
         s.delete(&aside).unwrap();
         assert_eq!(s.list_edit_files().unwrap(), vec![done, next]);
         assert!(s.scan(&EditFile::InProgress { start: 77 }, false).is_err());
+        assert!(s.len(&EditFile::InProgress { start: 77 }).is_err());
     }
 
     fn repair_truncates_a_torn_tail<S: JournalStorage>(s: &mut S) {
