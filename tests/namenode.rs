@@ -240,6 +240,8 @@ async fn format_bootstrap_transitions_and_tailing() {
     );
     let (code, _) = transfer(1, &["-o", "/dev/null"], "getimage=1&txid=latest");
     assert_eq!(code, "200");
+    let (code, _) = transfer(1, &["-o", "/dev/null"], "getimage=1&txid=0");
+    assert_eq!(code, "200");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

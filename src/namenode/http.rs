@@ -261,9 +261,9 @@ async fn get_image(
         return refusal;
     }
     let txid = match params.get("txid").map(String::as_str) {
-        Some("latest") => 0,
+        Some("latest") => None,
         Some(t) => match t.parse::<u64>() {
-            Ok(t) => t,
+            Ok(t) => Some(t),
             Err(_) => {
                 return failed("java.io.IOException: Illegal parameters to TransferFsImage".into());
             }
@@ -274,6 +274,7 @@ async fn get_image(
     let (txid, bytes) = match served {
         Ok(Ok(image)) => image,
         Ok(Err(_)) => {
+            let txid = txid.map_or("latest".to_string(), |t| t.to_string());
             return failed(format!(
                 "java.io.IOException: Could not find image with txid {txid}"
             ));

@@ -989,17 +989,16 @@ impl NameNode {
         Ok(())
     }
 
-    /// The stored bytes of the newest fsimage (`txid` 0) or of `fsimage_<txid>`.
-    pub fn image_bytes(&self, txid: u64) -> Result<(u64, Vec<u8>), NnError> {
+    /// The stored bytes of `fsimage_<txid>`, or of the newest fsimage when `txid` is `None`.
+    pub fn image_bytes(&self, txid: Option<u64>) -> Result<(u64, Vec<u8>), NnError> {
         let storage = self.storage.lock().unwrap_or_else(|p| p.into_inner());
         let io = |e: crate::journal::StorageError| NnError::new("IOException", e.to_string());
-        let txid = if txid == 0 {
-            storage
+        let txid = match txid {
+            Some(txid) => txid,
+            None => storage
                 .latest_image_txid()
                 .map_err(io)?
-                .ok_or_else(|| NnError::new("IOException", "no fsimage"))?
-        } else {
-            txid
+                .ok_or_else(|| NnError::new("IOException", "no fsimage"))?,
         };
         Ok((txid, storage.image_bytes(txid).map_err(io)?))
     }
