@@ -5,14 +5,18 @@
 //! kept; and the real `hdfs oev` reads every segment our JournalNodes stored. And a real
 //! NameNode bootstraps as the standby of ours: Hadoop's `-bootstrapStandby` asks our NameNode
 //! NamenodeProtocol over IPC, checks the shared edits on our JournalNodes, and downloads our
-//! fsimage from `/imagetransfer` with its length and MD5 checked.
+//! fsimage from `/imagetransfer` with its length and MD5 checked. The other way round, our
+//! `-bootstrapStandby` asks a real NameNode the same calls and downloads its image, and says
+//! clearly that it cannot load Hadoop's protobuf fsimage.
 
 mod common;
 
 use std::path::Path;
 
 use common::cluster::{JournalNodes, NameNodes, mkdirs_request};
-use common::hadoop::{NAMENODE, RealNameNode, java, oev_records, prepare_daemon_conf};
+use common::hadoop::{
+    NAMENODE, RealNameNode, java, oev_records, prepare_daemon_conf, start_real_nn,
+};
 use hdfs_ha::zkfc::rpc::RequestSource;
 
 /// Every `edits_*` file under a JournalNode's journal directory.
@@ -177,5 +181,58 @@ async fn a_real_namenode_bootstraps_as_the_standby_of_ours() {
             .unwrap()
             .trim(),
         "0"
+    );
+}
+
+#[test]
+fn our_bootstrap_from_a_real_namenode_fetches_its_image_and_says_it_cannot_load_it() {
+    let jns = JournalNodes::start(false);
+    let scratch = tempfile::tempdir().unwrap();
+    let tmp = scratch.path().display().to_string();
+    let mut nns = NameNodes::configure(&jns, &[("hadoop.tmp.dir", &tmp)]);
+    prepare_daemon_conf(nns.conf_dir.path());
+    let out = java(
+        nns.conf_dir.path(),
+        NAMENODE,
+        &[
+            "-D",
+            "dfs.ha.namenode.id=nn1",
+            "-format",
+            "-force",
+            "-nonInteractive",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "real format: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    start_real_nn(&mut nns, 0);
+
+    // NamenodeProtocol and /imagetransfer against Hadoop's own servers: the banner names the
+    // real namespace, and the image arrives (length and MD5 checked) before it is refused.
+    let out = nns.namenode_cmd(1, &["-bootstrapStandby", "-nonInteractive"], "");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let real_version = version_file(&nns.name_dir(0));
+    let namespace_id = real_version
+        .iter()
+        .find_map(|l| l.strip_prefix("namespaceID="))
+        .unwrap();
+    assert!(
+        stdout.contains("About to bootstrap Standby ID nn2 from:")
+            && stdout.contains(&format!("Namespace ID: {namespace_id}"))
+            && stdout.contains("Layout version: -66"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("fsimage_0000000000000000000 from http://")
+            && stderr.contains(
+                "it is a Hadoop protobuf fsimage (HDFSIMG1), which this NameNode cannot load"
+            ),
+        "{stderr}"
     );
 }

@@ -54,6 +54,8 @@ const SEEN_TXID_FILE: &str = "seen_txid";
 /// Hadoop's `NNStorage.NameNodeFile.IMAGE` prefix.
 const IMAGE_PREFIX: &str = "fsimage_";
 const IMAGE_MAGIC: &[u8; 8] = b"HAIMAGE\0";
+/// The first bytes of Hadoop's own (protobuf) fsimage, `FSImageUtil.MAGIC_HEADER`.
+const HADOOP_IMAGE_MAGIC: &[u8; 8] = b"HDFSIMG1";
 /// The fsimage format this code writes and reads.
 const IMAGE_FORMAT_VERSION: u32 = 1;
 /// Magic, format version, payload length.
@@ -299,6 +301,16 @@ impl NameNodeStorage {
                 ),
             )
         };
+        if bytes.starts_with(HADOOP_IMAGE_MAGIC) {
+            return Err(StorageError::new(
+                "read",
+                source,
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "it is a Hadoop protobuf fsimage (HDFSIMG1), which this NameNode cannot load",
+                ),
+            ));
+        }
         let magic_len = bytes.len().min(IMAGE_MAGIC.len());
         if bytes[..magic_len] != IMAGE_MAGIC[..magic_len] {
             return Err(corrupt(source, "not an fsimage (bad magic)".into()));
