@@ -688,3 +688,40 @@ async fn initialize_shared_edits_reseeds_lost_journalnodes_from_the_local_edits(
     let jn_files = files_in(&jns.edits_dir(0).join("ns1/current"));
     assert!(jn_files.contains(&finalized), "{jn_files:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_rpc_address_serves_the_ha_and_namenode_protocols_too() {
+    let jns = JournalNodes::start(false);
+    let service: Vec<String> = (1..=2)
+        .map(|i| {
+            let host = format!("127.0.0.{i}");
+            format!("{host}:{}", common::cluster::free_port(&host))
+        })
+        .collect();
+    let mut nns = NameNodes::configure(
+        &jns,
+        &[
+            ("dfs.namenode.servicerpc-address.ns1.nn1", &service[0]),
+            ("dfs.namenode.servicerpc-address.ns1.nn2", &service[1]),
+        ],
+    );
+    format_and_start(&mut nns);
+    nns.nodes[0]
+        .as_ref()
+        .unwrap()
+        .wait_for_line("NameNode service RPC up at", common::STARTUP_DEADLINE);
+    // What ZKFCs and haadmin use when a service address is configured (HAServiceTarget).
+    let address = hdfs_ha::conf::HostPort::parse(&service[0], None).unwrap();
+    let ha = hdfs_ha::zkfc::rpc::HaClient::connect(&address, Duration::from_secs(20), 0)
+        .await
+        .unwrap();
+    ha.transition_to_active(RequestSource::User).await.unwrap();
+    assert_eq!(nns.state(0).await, "active");
+    let peer = hdfs_ha::namenode::peer::PeerClient::connect(&address, Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!(peer.transaction_id().await.unwrap(), nns.txid(0).await);
+    // Our haadmin finds nn1 at its service address and reports the same.
+    let out = nns.hdfs(&["haadmin", "-getServiceState", "nn1"], "");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "active");
+}

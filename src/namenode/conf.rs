@@ -29,6 +29,10 @@ pub struct NameNodeConf {
     pub rpc_bind: HostPort,
     /// The RPC address as configured (what other nodes and messages use).
     pub rpc_address: HostPort,
+    /// Where the service RPC server listens, when `dfs.namenode.servicerpc-address` is set
+    /// (host replaced by `dfs.namenode.servicerpc-bind-host`): the address ZKFCs and the other
+    /// NameNode use then. It serves the same protocols as the RPC port.
+    pub service_rpc_bind: Option<HostPort>,
     pub http_address: HostPort,
     /// `dfs.namenode.name.dir`.
     pub name_dirs: Vec<PathBuf>,
@@ -114,6 +118,17 @@ impl NameNodeConf {
         {
             rpc_bind.host = host;
         }
+        let mut service_rpc_bind = mine.get_host_port(
+            "dfs.namenode.servicerpc-address",
+            Some(ha::DEFAULT_NAMENODE_RPC_PORT),
+        )?;
+        if let Some(bind) = &mut service_rpc_bind
+            && let Some(host) = mine
+                .get_trimmed("dfs.namenode.servicerpc-bind-host")?
+                .filter(|h| !h.is_empty())
+        {
+            bind.host = host;
+        }
         let http_address = mine
             .get_host_port("dfs.namenode.http-address", Some(9870))?
             .unwrap_or_else(|| HostPort::new("0.0.0.0", 9870));
@@ -176,6 +191,7 @@ impl NameNodeConf {
             namenode_id: nn,
             rpc_bind,
             rpc_address,
+            service_rpc_bind,
             http_address,
             name_dirs,
             edits_dirs,

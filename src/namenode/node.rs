@@ -4,7 +4,8 @@
 //!
 //! The RPC port speaks Hadoop IPC (`hrpc`; other bytes get Hadoop's answers): a client's
 //! ClientNamenodeProtocol, HAServiceProtocol from `hdfs haadmin` and ZKFCs, NamenodeProtocol
-//! from the other NameNode (ours or Hadoop's).
+//! from the other NameNode (ours or Hadoop's). With `dfs.namenode.servicerpc-address` set, a
+//! second port serves the same, as Hadoop's service RPC server does.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -41,6 +42,10 @@ pub async fn run(
     let http_address = conf.http_address.clone();
     let nn = NameNode::load(conf, storage)?;
     let rpc_listener = bind(&rpc_bind).await?;
+    let service_listener = match &nn.conf().service_rpc_bind {
+        Some(address) => Some(bind(address).await?),
+        None => None,
+    };
     let http_listener = bind(&http_address).await?;
     let rpc_bound = rpc_listener.local_addr().map_err(|e| e.to_string())?;
     let http_bound = http_listener.local_addr().map_err(|e| e.to_string())?;
@@ -62,6 +67,16 @@ pub async fn run(
     let ipc_conf = ServerConf {
         max_data_length: nn.conf().ipc_max_data_length,
     };
+    if let Some(listener) = service_listener {
+        let bound = listener.local_addr().map_err(|e| e.to_string())?;
+        tracing::info!("NameNode service RPC up at: {bound}");
+        tokio::spawn(ipc::accept::accept_ipc(
+            listener,
+            ipc_service.clone(),
+            ipc_conf,
+            token.clone(),
+        ));
+    }
     let rpc_task = tokio::spawn(ipc::accept::accept_ipc(
         rpc_listener,
         ipc_service,
