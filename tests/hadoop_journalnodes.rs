@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use common::hadoop::{JnSlot, RealNameNode, oev_records};
 
 fn ok(nn: &RealNameNode, args: &[&str]) {
@@ -58,13 +56,11 @@ fn mixed_quorums_keep_every_edit_while_journalnodes_change_hands() {
 
     // Ours was killed inside the first segment; JournalNode sync fetches that segment, which
     // the real JournalNodes finalized meanwhile, from one of them.
-    let first = slots[1].dir.join("mixed").join("current");
     let deadline = std::time::Instant::now() + common::STARTUP_DEADLINE;
-    while !std::fs::read_dir(&first).unwrap().any(|e| {
-        let name = e.unwrap().file_name();
-        name.to_string_lossy()
-            .starts_with("edits_0000000000000000001-")
-    }) {
+    while !common::finalized_segments(&slots[1].dir.join("mixed"))
+        .iter()
+        .any(|f| f.to_string_lossy().contains("edits_0000000000000000001-"))
+    {
         assert!(
             std::time::Instant::now() < deadline,
             "ours never synced the first segment"
@@ -94,16 +90,7 @@ fn mixed_quorums_keep_every_edit_while_journalnodes_change_hands() {
     ];
     for (slot, wanted) in slots.iter().zip(must_hold) {
         let current = slot.dir.join("mixed").join("current");
-        let mut finalized: Vec<PathBuf> = std::fs::read_dir(&current)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("edits_0"))
-            })
-            .collect();
-        finalized.sort();
+        let finalized = common::finalized_segments(&slot.dir.join("mixed"));
         assert!(finalized.len() >= 2, "{}: {finalized:?}", current.display());
         let mut mkdirs = Vec::new();
         for file in finalized {

@@ -18,18 +18,7 @@ use hdfs_ha::zkfc::rpc::RequestSource;
 
 /// The finalized segments (`edits_<first>-<last>`) in a real JournalNode's journal `ns1`.
 fn finalized(slot: &JnSlot) -> Vec<PathBuf> {
-    let current = slot.dir.join("ns1").join("current");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&current)
-        .unwrap_or_else(|e| panic!("{}: {e}", current.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("edits_0"))
-        })
-        .collect();
-    files.sort();
-    files
+    common::finalized_segments(&slot.dir.join("ns1"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -366,17 +366,7 @@ fn real_namenodes_under_real_zkfcs_fail_over_on_our_journalnodes_and_oev_reads_t
     // Every finalized segment on every one of our JournalNodes reads with Hadoop's oev, as
     // one run of txids holding both directories.
     for i in 0..3 {
-        let current = jns.edits_dir(i).join("ns1").join("current");
-        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&current)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("edits_0"))
-            })
-            .collect();
-        files.sort();
+        let files = common::finalized_segments(&jns.edits_dir(i).join("ns1"));
         let mut ops = Vec::new();
         for file in &files {
             ops.extend(common::hadoop::oev_records(file).unwrap());

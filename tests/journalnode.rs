@@ -469,18 +469,12 @@ async fn a_full_disk_fails_one_journal_while_the_others_keep_serving() {
     );
 }
 
-/// The finalized segments (`edits_<start>-<end>`) in JournalNode `i`'s journal.
+/// The names of the finalized segments in JournalNode `i`'s journal.
 fn finalized_segments(jns: &JournalNodes, i: usize) -> Vec<String> {
-    let current = jns.edits_dir(i).join(JID).join("current");
-    let mut names: Vec<String> = std::fs::read_dir(&current)
-        .map(|d| {
-            d.filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .filter(|n| n.starts_with("edits_0"))
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
+    common::finalized_segments(&jns.edits_dir(i).join(JID))
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -229,6 +229,24 @@ pub fn wait_until<T>(what: &str, deadline: Duration, mut check: impl FnMut() -> 
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+/// The finalized segments (`edits_<first>-<last>`) of a journal directory
+/// (`<edits dir>/<jid>`), in txid order; none when it has no `current/`.
+pub fn finalized_segments(journal_dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(journal_dir.join("current")) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("edits_0"))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 pub mod cluster;
 pub mod dummy_nn;
 pub mod hadoop;
