@@ -9,6 +9,21 @@ use tokio::net::TcpStream;
 /// The most bytes of a response's status line and headers.
 const MAX_HEAD: usize = 64 << 10;
 
+/// Why a request got no HTTP answer. `Display` is the reason alone: callers name the URL.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("only http:// URLs are supported")]
+    NotHttpUrl,
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("the response headers are too long")]
+    HeadTooLong,
+    #[error("the connection closed before the headers ended")]
+    ClosedInHead,
+    #[error("not an HTTP response: {0}")]
+    NotHttp(String),
+}
+
 /// A response whose status line and headers have been read; the body follows.
 pub struct Response {
     /// The status code (`200`).
@@ -62,24 +77,19 @@ impl Response {
 }
 
 /// Sends `method url` with `body` (sent with a `Content-Length` when the method is not GET)
-/// and reads the answer's headers. Only `http://` URLs; errors are the reason alone (the
-/// caller names the URL).
+/// and reads the answer's headers. Only `http://` URLs.
 pub async fn request(
     method: &str,
     url: &str,
     headers: &[(&str, String)],
     body: &[u8],
-) -> Result<Response, String> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| "only http:// URLs are supported".to_string())?;
+) -> Result<Response, HttpError> {
+    let rest = url.strip_prefix("http://").ok_or(HttpError::NotHttpUrl)?;
     let (authority, path) = match rest.find('/') {
         Some(at) => (&rest[..at], &rest[at..]),
         None => (rest, "/"),
     };
-    let mut stream = TcpStream::connect(authority)
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut stream = TcpStream::connect(authority).await?;
     let _ = stream.set_nodelay(true);
     let mut head =
         format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
@@ -90,27 +100,24 @@ pub async fn request(
         head.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     head.push_str("\r\n");
-    stream
-        .write_all(head.as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
-    stream.write_all(body).await.map_err(|e| e.to_string())?;
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(body).await?;
     read_head(stream).await
 }
 
-async fn read_head(mut stream: TcpStream) -> Result<Response, String> {
+async fn read_head(mut stream: TcpStream) -> Result<Response, HttpError> {
     let mut buf = Vec::new();
     let head_end = loop {
         if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             break at + 4;
         }
         if buf.len() > MAX_HEAD {
-            return Err("the response headers are too long".to_string());
+            return Err(HttpError::HeadTooLong);
         }
         let mut chunk = [0u8; 8192];
-        let n = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
+        let n = stream.read(&mut chunk).await?;
         if n == 0 {
-            return Err("the connection closed before the headers ended".to_string());
+            return Err(HttpError::ClosedInHead);
         }
         buf.extend_from_slice(&chunk[..n]);
     };
@@ -121,7 +128,7 @@ async fn read_head(mut stream: TcpStream) -> Result<Response, String> {
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("not an HTTP response: {status_line}"))?;
+        .ok_or_else(|| HttpError::NotHttp(status_line.clone()))?;
     let headers = lines
         .filter_map(|line| {
             let (name, value) = line.split_once(':')?;
@@ -219,7 +226,7 @@ mod tests {
     async fn bytes_that_are_not_http_are_refused_by_name() {
         let (url, _server) = one_shot(b"SSH-2.0-OpenSSH\r\n\r\n").await;
         let err = request("GET", &url, &[], &[]).await.err().unwrap();
-        assert_eq!(err, "not an HTTP response: SSH-2.0-OpenSSH");
+        assert_eq!(err.to_string(), "not an HTTP response: SSH-2.0-OpenSSH");
         assert!(request("GET", "https://x/", &[], &[]).await.is_err());
     }
 

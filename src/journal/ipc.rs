@@ -513,7 +513,7 @@ pub(crate) async fn fetch_over_http<S: SegmentSink + ?Sized>(
     let failed = |e: String| JournalError::Download(format!("Unable to download {url}: {e}"));
     let mut response = http_client::request("GET", url, &[], &[])
         .await
-        .map_err(failed)?;
+        .map_err(|e| failed(e.to_string()))?;
     if response.status != 200 {
         return Err(failed(response.refusal().await));
     }

@@ -15,9 +15,9 @@ use md5::{Digest, Md5};
 use prost::Message;
 
 use super::server::{Category, HaState, NameNode, NnError};
-use super::storage::NamespaceIdentity;
+use super::storage::{NamespaceIdentity, image_file_name};
 use crate::conf::HostPort;
-use crate::http_client::{self, url_encode};
+use crate::http_client::{self, HttpError, url_encode};
 use crate::ipc::peer::{CallError, Peer};
 use crate::ipc::server::DispatchError;
 use crate::journal::ipc::{namespace_info, namespace_proto};
@@ -220,6 +220,52 @@ pub fn md5_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// Why an image transfer failed. `Display` is Hadoop's wording with the URL.
+#[derive(Debug, thiserror::Error)]
+pub enum TransferError {
+    /// No HTTP answer.
+    #[error("Image transfer servlet at {url} failed: {source}")]
+    Unreachable { url: String, source: HttpError },
+    /// The servlet refused (Hadoop's `HttpGetFailedException` text): its status and message
+    /// (`417`, `Nameode … is currently not in a state which can accept uploads …`).
+    #[error(
+        "Image transfer servlet at {url} failed with status code {status}\nResponse message:\n{message}"
+    )]
+    Refused {
+        url: String,
+        status: u16,
+        message: String,
+    },
+    #[error(
+        "Image transfer from {url} failed: File {name} received length {received} is not of the advertised size {advertised}"
+    )]
+    Length {
+        url: String,
+        name: String,
+        received: u64,
+        advertised: u64,
+    },
+    #[error(
+        "Image transfer from {url} failed: File {name} computed digest {computed} does not match advertised digest {advertised}"
+    )]
+    Digest {
+        url: String,
+        name: String,
+        computed: String,
+        advertised: String,
+    },
+}
+
+async fn refused(url: String, response: http_client::Response) -> TransferError {
+    let status = response.status;
+    let body = response.body().await.unwrap_or_default();
+    TransferError::Refused {
+        url,
+        status,
+        message: String::from_utf8_lossy(&body).trim().to_string(),
+    }
+}
+
 /// Downloads `fsimage_<txid>` from the NameNode whose HTTP server is `http`, as
 /// `TransferFsImage.downloadImageToStorage` does: the servlet checks `identity` against its
 /// own; the length and the MD5 the answer announces are checked here.
@@ -228,7 +274,7 @@ pub async fn download_image(
     txid: u64,
     identity: &NamespaceIdentity,
     bootstrap_standby: bool,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, TransferError> {
     let mut url = format!(
         "http://{http}/imagetransfer?getimage=1&txid={txid}&storageInfo={}",
         url_encode(&storage_info(identity))
@@ -236,55 +282,68 @@ pub async fn download_image(
     if bootstrap_standby {
         url.push_str("&bootstrapstandby=true");
     }
-    let failed = |e: String| format!("Image transfer from {url} failed: {e}");
+    let unreachable = |source: HttpError| TransferError::Unreachable {
+        url: url.clone(),
+        source,
+    };
     let response = http_client::request("GET", &url, &[], &[])
         .await
-        .map_err(failed)?;
+        .map_err(unreachable)?;
     if response.status != 200 {
-        return Err(failed(response.refusal().await));
+        return Err(refused(url, response).await);
     }
     let length = response.content_length();
     let digest = response.header(MD5_HEADER).map(str::to_string);
-    let bytes = response.body().await.map_err(|e| failed(e.to_string()))?;
-    if let Some(length) = length
-        && length != bytes.len() as u64
+    let bytes = response
+        .body()
+        .await
+        .map_err(|e| unreachable(HttpError::Io(e)))?;
+    let name = image_file_name(txid);
+    if let Some(advertised) = length
+        && advertised != bytes.len() as u64
     {
-        return Err(failed(format!(
-            "File fsimage_{txid:019} received length {} is not of the advertised size {length}",
-            bytes.len()
-        )));
+        return Err(TransferError::Length {
+            url,
+            name,
+            received: bytes.len() as u64,
+            advertised,
+        });
     }
-    if let Some(digest) = digest {
-        let actual = md5_hex(&bytes);
-        if !digest.eq_ignore_ascii_case(&actual) {
-            return Err(failed(format!(
-                "File fsimage_{txid:019} computed digest {actual} does not match advertised digest {digest}"
-            )));
+    if let Some(advertised) = digest {
+        let computed = md5_hex(&bytes);
+        if !advertised.eq_ignore_ascii_case(&computed) {
+            return Err(TransferError::Digest {
+                url,
+                name,
+                computed,
+                advertised,
+            });
         }
     }
     Ok(bytes)
 }
 
 /// Uploads `fsimage_<txid>` to the NameNode whose HTTP server is `http`, as
-/// `TransferFsImage.uploadImageFromStorage` does. Refusals come back as the servlet's status
+/// `TransferFsImage.uploadImageFromStorage` does; a refusal carries the servlet's status
 /// line and text (`HTTP/1.1 417 …`, `HTTP/1.1 409 …`).
 pub async fn upload_image(
     http: &HostPort,
     txid: u64,
     identity: &NamespaceIdentity,
     bytes: &[u8],
-) -> Result<(), String> {
+) -> Result<(), TransferError> {
     let url = format!(
         "http://{http}/imagetransfer?txid={txid}&imageFile=IMAGE&File-Length={}&storageInfo={}",
         bytes.len(),
         url_encode(&storage_info(identity))
     );
     let headers = [(MD5_HEADER, md5_hex(bytes))];
-    let response = http_client::request("PUT", &url, &headers, bytes)
-        .await
-        .map_err(|e| format!("{url}: {e}"))?;
+    let response = match http_client::request("PUT", &url, &headers, bytes).await {
+        Ok(response) => response,
+        Err(source) => return Err(TransferError::Unreachable { url, source }),
+    };
     if response.status != 200 {
-        return Err(response.refusal().await);
+        return Err(refused(url, response).await);
     }
     Ok(())
 }
@@ -292,6 +351,67 @@ pub async fn upload_image(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A server on 127.0.0.1 that answers one request with `answer`.
+    async fn answering(answer: &'static [u8]) -> HostPort {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut request = vec![0u8; 1 << 16];
+            let _ = s.read(&mut request).await;
+            s.write_all(answer).await.unwrap();
+        });
+        HostPort::new("127.0.0.1", port)
+    }
+
+    fn identity() -> NamespaceIdentity {
+        NamespaceIdentity {
+            namespace_id: 7,
+            cluster_id: "CID-x".into(),
+            block_pool_id: "BP-x".into(),
+            layout_version: -66,
+            ctime: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn transfer_failures_are_told_in_hadoops_words() {
+        let http = answering(
+            b"HTTP/1.1 417 Expectation Failed\r\n\r\nNameode 127.0.0.2 is currently not in a state which can accept uploads of new fsimages. State: STANDBY",
+        )
+        .await;
+        let err = upload_image(&http, 5, &identity(), b"x").await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "Image transfer servlet at http://{http}/imagetransfer?txid=5&imageFile=IMAGE&File-Length=1&storageInfo=-66%3A7%3A0%3ACID-x failed with status code 417\nResponse message:\nNameode 127.0.0.2 is currently not in a state which can accept uploads of new fsimages. State: STANDBY"
+            )
+        );
+        let http = answering(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nX-MD5-Digest: 00000000000000000000000000000000\r\n\r\nabc",
+        )
+        .await;
+        let err = download_image(&http, 9, &identity(), false)
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().ends_with(
+                "File fsimage_0000000000000000009 computed digest 900150983cd24fb0d6963f7d28e17f72 does not match advertised digest 00000000000000000000000000000000"
+            ),
+            "{err}"
+        );
+        let http = answering(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc").await;
+        let err = download_image(&http, 9, &identity(), true)
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("received length 3 is not of the advertised size 9"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn md5_is_hex_as_hadoop_prints_it() {
