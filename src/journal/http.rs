@@ -69,6 +69,7 @@ pub fn beans(statuses: &[(String, JournalStatus)]) -> Vec<Value> {
             "BytesServedViaRpc": s.metrics.bytes_served_via_rpc,
             "RpcRequestCacheMissAmountNumMisses": s.metrics.rpc_request_cache_misses,
             "RpcEmptyResponses": s.metrics.rpc_empty_responses,
+            "NumEditLogsSynced": s.metrics.num_edit_logs_synced,
             "CurrentLagTxns": lag(s),
             "LastWrittenTxId": s.highest_written_txid,
             "LastPromisedEpoch": s.last_promised_epoch,
@@ -121,7 +122,13 @@ type PromMetric = (
 /// Prometheus text exposition of every journal's metrics.
 pub fn prometheus_text(statuses: &[(String, JournalStatus)]) -> String {
     let mut out = String::new();
-    let metrics: [PromMetric; 10] = [
+    let metrics: [PromMetric; 11] = [
+        (
+            "journalnode_edit_logs_synced_total",
+            "counter",
+            "Finalized segments taken from another JournalNode by sync",
+            |s| s.metrics.num_edit_logs_synced as f64,
+        ),
         (
             "journalnode_batches_written_total",
             "counter",

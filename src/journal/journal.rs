@@ -1005,6 +1005,7 @@ impl<S: JournalStorage> Journal<S> {
             end: log.end_txid,
         };
         self.storage.rename(&temp, &finalized)?;
+        self.metrics.num_edit_logs_synced += 1;
         tracing::info!(
             jid = %self.jid,
             "Synced segment {} from another JournalNode{}",

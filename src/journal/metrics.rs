@@ -17,6 +17,8 @@ pub struct JournalMetrics {
     pub bytes_served_via_rpc: u64,
     pub rpc_empty_responses: u64,
     pub rpc_request_cache_misses: u64,
+    /// Finalized segments taken from another JournalNode by sync (`NumEditLogsSynced`).
+    pub num_edit_logs_synced: u64,
     /// Recent fsync latencies in microseconds, oldest first.
     syncs_micros: VecDeque<u64>,
     pub syncs_total: u64,

@@ -857,6 +857,7 @@ fn sync_fills_a_committed_gap_with_an_exact_copy_and_nothing_else() {
         j.install_synced_segment(&gap, &mut fetch_from(&mut source, 6))
             .unwrap()
     );
+    assert_eq!(j.status().metrics.num_edit_logs_synced, 1);
     let manifest = j.get_edit_log_manifest(0, false).unwrap();
     let starts: Vec<(u64, u64)> = manifest
         .logs
