@@ -14,9 +14,7 @@ mod common;
 use std::path::Path;
 
 use common::cluster::{JournalNodes, NameNodes, mkdirs_request};
-use common::hadoop::{
-    NAMENODE, RealNameNode, java, oev_records, prepare_daemon_conf, start_real_nn,
-};
+use common::hadoop::{RealNameNode, oev_records, real_namenode_cmd, start_real_nn};
 use hdfs_ha::zkfc::rpc::RequestSource;
 
 /// Every `edits_*` file under a JournalNode's journal directory.
@@ -120,18 +118,7 @@ async fn a_real_namenode_bootstraps_as_the_standby_of_ours() {
     }
 
     // Hadoop's BootstrapStandby, as `hdfs namenode -bootstrapStandby` runs it for nn2.
-    prepare_daemon_conf(nns.conf_dir.path());
-    let out = java(
-        nns.conf_dir.path(),
-        NAMENODE,
-        &[
-            "-D",
-            "dfs.ha.namenode.id=nn2",
-            "-bootstrapStandby",
-            "-force",
-            "-nonInteractive",
-        ],
-    );
+    let out = real_namenode_cmd(&nns, 1, &["-bootstrapStandby", "-force", "-nonInteractive"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -190,18 +177,7 @@ fn our_bootstrap_from_a_real_namenode_fetches_its_image_and_says_it_cannot_load_
     let scratch = tempfile::tempdir().unwrap();
     let tmp = scratch.path().display().to_string();
     let mut nns = NameNodes::configure(&jns, &[("hadoop.tmp.dir", &tmp)]);
-    prepare_daemon_conf(nns.conf_dir.path());
-    let out = java(
-        nns.conf_dir.path(),
-        NAMENODE,
-        &[
-            "-D",
-            "dfs.ha.namenode.id=nn1",
-            "-format",
-            "-force",
-            "-nonInteractive",
-        ],
-    );
+    let out = real_namenode_cmd(&nns, 0, &["-format", "-force", "-nonInteractive"]);
     assert!(
         out.status.success(),
         "real format: {}",

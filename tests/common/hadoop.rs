@@ -417,6 +417,16 @@ pub fn start_real_nn(nns: &mut super::cluster::NameNodes, i: usize) {
     nns.nodes[i] = Some(d);
 }
 
+/// Runs Hadoop's NameNode class as NameNode `i` of `nns` (`-D dfs.ha.namenode.id=<nn>
+/// <args>`, e.g. `-format` or `-bootstrapStandby`) and returns what it printed.
+pub fn real_namenode_cmd(nns: &super::cluster::NameNodes, i: usize, args: &[&str]) -> Output {
+    prepare_daemon_conf(nns.conf_dir.path());
+    let id = format!("dfs.ha.namenode.id={}", super::cluster::NN_IDS[i]);
+    let mut all = vec!["-D", &id];
+    all.extend_from_slice(args);
+    java(nns.conf_dir.path(), NAMENODE, &all)
+}
+
 /// Formats real nn1 (and the shared journal), starts it, bootstraps real nn2 from it and
 /// starts it: both standby.
 pub fn format_and_start_real(nns: &mut super::cluster::NameNodes) {
@@ -427,22 +437,17 @@ pub fn format_and_start_real(nns: &mut super::cluster::NameNodes) {
         hdfs_ha::conf::site_xml(&[("fs.defaultFS", "hdfs://ns1")]),
     )
     .unwrap();
-    prepare_daemon_conf(nns.conf_dir.path());
-    let conf = nns.conf_dir.path().to_path_buf();
-    let run = |i: usize, args: &[&str]| {
-        let id = format!("dfs.ha.namenode.id={}", super::cluster::NN_IDS[i]);
-        let mut all = vec!["-D", &id];
-        all.extend_from_slice(args);
-        let out = java(&conf, NAMENODE, &all);
+    let run = |nns: &super::cluster::NameNodes, i: usize, args: &[&str]| {
+        let out = real_namenode_cmd(nns, i, args);
         assert!(
             out.status.success(),
             "real namenode {args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
     };
-    run(0, &["-format", "-force", "-nonInteractive"]);
+    run(nns, 0, &["-format", "-force", "-nonInteractive"]);
     start_real_nn(nns, 0);
-    run(1, &["-bootstrapStandby", "-force", "-nonInteractive"]);
+    run(nns, 1, &["-bootstrapStandby", "-force", "-nonInteractive"]);
     start_real_nn(nns, 1);
 }
 
