@@ -14,6 +14,7 @@ use common::cluster::JournalNodes;
 use common::{Daemon, STARTUP_DEADLINE, binary};
 use hdfs_ha::conf::QjournalUri;
 use hdfs_ha::journal::NamespaceInfo;
+use hdfs_ha::journal::storage::scan_edit_bytes;
 use hdfs_ha::qjm::{IpcChannel, JournalChannel, QjmConf, QjmError, QuorumJournalManager};
 
 const JID: &str = "mycluster";
@@ -248,7 +249,10 @@ async fn a_corrupt_last_record_is_truncated_when_the_journal_node_restarts() {
     jns.kill9(0);
     let file = newest_in_progress(&jns.edits_dir(0));
     let mut bytes = std::fs::read(&file).unwrap();
-    let n = bytes.len();
+    // Killed, the JournalNode left its OP_INVALID preallocation after the edits.
+    let n = scan_edit_bytes(&bytes, Some(1)).valid_len as usize;
+    assert!(bytes[n..].iter().all(|&b| b == 0xFF), "a fill after the edits");
+    bytes.truncate(n);
     bytes[n - 1] ^= 0xFF;
     bytes.extend_from_slice(b"torn tail");
     std::fs::write(&file, &bytes).unwrap();

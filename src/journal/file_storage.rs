@@ -27,6 +27,12 @@
 //! - creating, renaming and deleting a file fsync its directory before returning; an
 //!   `append(.., sync)` returns after fdatasync; a failed append is rolled back to the length
 //!   before it (best effort), so no half-written record is left for the next one to follow;
+//! - the edit file held open is preallocated as Hadoop's `EditLogFileOutputStream` does it:
+//!   1 MiB at a time of `OP_INVALID` (0xFF) bytes ahead of the appends, so that an fdatasync
+//!   rarely has to persist a new file size. Every read, length and scan of that file stops at
+//!   its last append; the fill is cut off when the file is let go (finalized, renamed, another
+//!   file opened), and a fill a crash left behind is what a scan reports as padding and a
+//!   repair truncates — as for a Java JournalNode's files;
 //! - content that is not in its format is an `InvalidData` error naming the file, never a
 //!   default value.
 
@@ -37,7 +43,7 @@ use std::path::{Path, PathBuf};
 
 use prost::Message;
 
-use super::edits::{HEADER_LEN, segment_header};
+use super::edits::{HEADER_LEN, OP_INVALID, segment_header};
 use super::storage::{
     EditFile, EditFileScan, JournalStorage, PaxosData, PersistedLong, SegmentState, StorageError,
     StorageInfo, StorageResult, expected_first_txid, scan_edit_bytes,
@@ -74,13 +80,64 @@ pub struct FileStorage {
     committed_txid: Option<File>,
 }
 
+/// Hadoop's `EditLogFileOutputStream` preallocation step (`MIN_PREALLOCATION_LENGTH`).
+const PREALLOCATION: u64 = 1 << 20;
+
 /// An edit file held open for appends.
 struct OpenEdit {
     file: EditFile,
     handle: File,
-    /// Bytes in the file: where the next append goes. Appends write at this offset rather than
-    /// at the file position, which a repair truncation would leave past the end.
+    /// Bytes of the file that are edits: where the next append goes. Appends write at this
+    /// offset rather than at the file position, which a repair truncation would leave past the
+    /// end.
     len: u64,
+    /// Bytes in the file: `len` plus the `OP_INVALID` fill written ahead of the appends.
+    allocated: u64,
+    /// False once a fill failed (the disk is full): appends then grow the file as they go,
+    /// until the next file is opened.
+    preallocate: bool,
+}
+
+impl OpenEdit {
+    fn new(file: &EditFile, handle: File, len: u64) -> OpenEdit {
+        OpenEdit {
+            file: file.clone(),
+            handle,
+            len,
+            allocated: len,
+            preallocate: true,
+        }
+    }
+
+    /// Fills the file with `OP_INVALID` bytes, a step at a time, until `need` bytes fit. A fill
+    /// that fails is taken back: preallocation saves time and is never worth an error.
+    fn preallocate(&mut self, need: u64) {
+        if !self.preallocate || need <= self.allocated {
+            return;
+        }
+        let fill = vec![OP_INVALID; PREALLOCATION as usize];
+        let before = self.allocated;
+        while self.allocated < need {
+            if let Err(err) = self.handle.write_all_at(&fill, self.allocated) {
+                tracing::debug!("no preallocation for {}: {err}", self.file.file_name());
+                let _ = self.handle.set_len(before);
+                self.allocated = before;
+                self.preallocate = false;
+                return;
+            }
+            self.allocated += PREALLOCATION;
+        }
+    }
+
+    /// Cuts off the fill, so that the file holds its edits and nothing after them, durably.
+    fn trim(&mut self, path: &Path) -> StorageResult<()> {
+        if self.allocated > self.len {
+            self.handle.set_len(self.len).at("truncate", path)?;
+            self.handle.sync_all().at("fsync", path)?;
+            self.allocated = self.len;
+        }
+        Ok(())
+    }
 }
 
 impl FileStorage {
@@ -109,32 +166,60 @@ impl FileStorage {
         self.current.join(file.file_name())
     }
 
-    /// The open handle of `file`, opening it (and forgetting any other) if needed.
+    /// The open handle of `file`, opening it (and letting any other go) if needed. A file
+    /// opened again starts appending after its edits: a fill a crash left at its end is cut
+    /// off first.
     fn open_for_append(&mut self, file: &EditFile) -> StorageResult<&mut OpenEdit> {
-        let edit = match self.open_edit.take_if(|e| e.file == *file) {
-            Some(edit) => edit,
-            None => {
-                let path = self.edit_path(file);
-                let handle = OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .open(&path)
-                    .at("open", &path)?;
-                let len = handle.metadata().at("stat", &path)?.len();
-                OpenEdit {
-                    file: file.clone(),
-                    handle,
-                    len,
-                }
+        if self.open_edit.as_ref().is_some_and(|e| e.file == *file) {
+            return Ok(self.open_edit.as_mut().expect("checked above"));
+        }
+        self.let_go()?;
+        let path = self.edit_path(file);
+        let handle = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .at("open", &path)?;
+        let mut len = handle.metadata().at("stat", &path)?.len();
+        if ends_with_fill(&handle, len).at("read", &path)? {
+            let bytes = fs::read(&path).at("read", &path)?;
+            let scan = scan_edit_bytes(&bytes, expected_first_txid(file));
+            if scan.tail_len > 0 {
+                handle.set_len(scan.valid_len).at("truncate", &path)?;
+                handle.sync_all().at("fsync", &path)?;
+                len = scan.valid_len;
             }
-        };
-        Ok(self.open_edit.insert(edit))
+        }
+        Ok(self.open_edit.insert(OpenEdit::new(file, handle, len)))
     }
 
-    /// Closes `file`'s handle if it is the one held open.
-    fn forget_edit(&mut self, file: &EditFile) {
+    /// Lets the held-open file go, its fill cut off.
+    fn let_go(&mut self) -> StorageResult<()> {
+        match self.open_edit.take() {
+            Some(mut edit) => {
+                let path = self.edit_path(&edit.file);
+                edit.trim(&path)
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Lets `file` go if it is the one held open.
+    fn forget_edit(&mut self, file: &EditFile) -> StorageResult<()> {
         if self.open_edit.as_ref().is_some_and(|e| e.file == *file) {
-            self.open_edit = None;
+            self.let_go()?;
+        }
+        Ok(())
+    }
+
+    /// How many bytes of `file` are edits (for the held-open file, without its fill).
+    fn edit_len(&self, file: &EditFile, handle: &File) -> StorageResult<u64> {
+        match &self.open_edit {
+            Some(edit) if edit.file == *file => Ok(edit.len),
+            _ => {
+                let path = self.edit_path(file);
+                Ok(handle.metadata().at("stat", &path)?.len())
+            }
         }
     }
 
@@ -312,7 +397,7 @@ impl JournalStorage for FileStorage {
     }
 
     fn create(&mut self, file: &EditFile, layout_version: i32) -> StorageResult<()> {
-        self.forget_edit(file);
+        self.let_go()?;
         let path = self.edit_path(file);
         let handle = OpenOptions::new()
             .read(true)
@@ -326,11 +411,7 @@ impl JournalStorage for FileStorage {
             .at("write", &path)?;
         handle.sync_all().at("fsync", &path)?;
         sync_dir(&self.current)?;
-        self.open_edit = Some(OpenEdit {
-            file: file.clone(),
-            handle,
-            len: HEADER_LEN as u64,
-        });
+        self.open_edit = Some(OpenEdit::new(file, handle, HEADER_LEN as u64));
         Ok(())
     }
 
@@ -338,6 +419,7 @@ impl JournalStorage for FileStorage {
         let edit = self.open_for_append(file)?;
         let mut result = Ok(());
         if !bytes.is_empty() {
+            edit.preallocate(edit.len + bytes.len() as u64);
             result = edit
                 .handle
                 .write_all_at(bytes, edit.len)
@@ -352,8 +434,8 @@ impl JournalStorage for FileStorage {
                 Ok(())
             }
             Err((op, source)) => {
-                // Roll back what may have reached the file, so that the next append (or a
-                // scan) does not find a half-written record; then start afresh.
+                // Roll back what may have reached the file (and the fill), so that the next
+                // append (or a scan) does not find a half-written record; then start afresh.
                 let _ = edit.handle.set_len(edit.len);
                 self.open_edit = None;
                 Err(StorageError::new(
@@ -367,12 +449,16 @@ impl JournalStorage for FileStorage {
 
     fn scan(&mut self, file: &EditFile, repair: bool) -> StorageResult<EditFileScan> {
         let path = self.edit_path(file);
-        let bytes = fs::read(&path).at("read", &path)?;
+        let mut bytes = fs::read(&path).at("read", &path)?;
+        if let Some(edit) = self.open_edit.as_ref().filter(|e| e.file == *file) {
+            bytes.truncate(usize::try_from(edit.len).unwrap_or(usize::MAX));
+        }
         let scan = scan_edit_bytes(&bytes, expected_first_txid(file));
         if repair && scan.tail_len > 0 {
             let edit = self.open_for_append(file)?;
             edit.handle.set_len(scan.valid_len).at("truncate", &path)?;
             edit.len = scan.valid_len;
+            edit.allocated = scan.valid_len;
             edit.handle.sync_all().at("fsync", &path)?;
         }
         Ok(scan)
@@ -388,7 +474,7 @@ impl JournalStorage for FileStorage {
                 &opened
             }
         };
-        let len = handle.metadata().at("stat", &path)?.len();
+        let len = self.edit_len(file, handle)?;
         let start = offset.min(len);
         let count =
             usize::try_from(len - start).map_or(max_len, |available| available.min(max_len));
@@ -398,15 +484,20 @@ impl JournalStorage for FileStorage {
     }
 
     fn len(&self, file: &EditFile) -> StorageResult<u64> {
-        let path = self.edit_path(file);
-        Ok(fs::metadata(&path).at("stat", &path)?.len())
+        match &self.open_edit {
+            Some(edit) if edit.file == *file => Ok(edit.len),
+            _ => {
+                let path = self.edit_path(file);
+                Ok(fs::metadata(&path).at("stat", &path)?.len())
+            }
+        }
     }
 
     fn rename(&mut self, from: &EditFile, to: &EditFile) -> StorageResult<()> {
         // Nothing appends to a file after it is renamed (finalized, recovered into place, or
-        // moved aside).
-        self.forget_edit(from);
-        self.forget_edit(to);
+        // moved aside); it keeps its edits and no fill, as Hadoop's stream leaves it on close.
+        self.forget_edit(from)?;
+        self.forget_edit(to)?;
         let (from_path, to_path) = (self.edit_path(from), self.edit_path(to));
         fs::rename(&from_path, &to_path).map_err(|source| {
             StorageError::new(
@@ -419,7 +510,9 @@ impl JournalStorage for FileStorage {
     }
 
     fn delete(&mut self, file: &EditFile) -> StorageResult<()> {
-        self.forget_edit(file);
+        if self.open_edit.as_ref().is_some_and(|e| e.file == *file) {
+            self.open_edit = None;
+        }
         let path = self.edit_path(file);
         match fs::remove_file(&path) {
             Ok(()) => sync_dir(&self.current),
@@ -427,6 +520,17 @@ impl JournalStorage for FileStorage {
             Err(err) => Err(err).at("remove", &path),
         }
     }
+}
+
+/// Whether the last byte of a file `len` bytes long is `OP_INVALID`: a fill may follow its
+/// edits (or its last record ends in that byte; a scan tells).
+fn ends_with_fill(handle: &File, len: u64) -> io::Result<bool> {
+    if len <= HEADER_LEN as u64 {
+        return Ok(false);
+    }
+    let mut last = [0u8];
+    handle.read_exact_at(&mut last, len - 1)?;
+    Ok(last[0] == OP_INVALID)
 }
 
 // ---- VERSION -------------------------------------------------------------------------------
@@ -834,7 +938,63 @@ mod tests {
     }
 
     #[test]
-    fn a_torn_tail_on_disk_is_truncated_by_scan_with_repair() {
+    fn the_open_file_is_preallocated_and_reads_stop_at_its_edits() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("ns1");
+        let mut s = formatted(&dir);
+        let open = EditFile::InProgress { start: 1 };
+        s.create(&open, -66).unwrap();
+        let path = dir.join("current").join(open.file_name());
+        let edits = records(1, 3);
+        s.append(&open, &edits, true).unwrap();
+        let valid_len = (HEADER_LEN + edits.len()) as u64;
+        // On disk: the edits, then OP_INVALID up to a whole preallocation step.
+        let on_disk = fs::read(&path).unwrap();
+        assert_eq!(on_disk.len() as u64, HEADER_LEN as u64 + PREALLOCATION);
+        assert_eq!(on_disk[HEADER_LEN..valid_len as usize], edits[..]);
+        assert!(
+            on_disk[valid_len as usize..]
+                .iter()
+                .all(|&b| b == OP_INVALID)
+        );
+        // What the storage says of it stops at the edits.
+        assert_eq!(s.len(&open).unwrap(), valid_len);
+        assert_eq!(
+            s.read(&open, 0, usize::MAX).unwrap(),
+            on_disk[..valid_len as usize]
+        );
+        let scan = s.scan(&open, false).unwrap();
+        assert_eq!(
+            (scan.last_txid, scan.valid_len, scan.tail_len),
+            (Some(3), valid_len, 0)
+        );
+        // Appends go on inside the fill without growing the file, and past it by a step.
+        s.append(&open, &records(4, 1), true).unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().len(),
+            HEADER_LEN as u64 + PREALLOCATION
+        );
+        let big: Vec<Vec<u8>> = (0..2).map(|_| vec![7u8; 600 << 10]).collect();
+        s.append(&open, &encode_batch(5, big.iter().map(Vec::as_slice)), true)
+            .unwrap();
+        assert_eq!(
+            fs::metadata(&path).unwrap().len(),
+            HEADER_LEN as u64 + 2 * PREALLOCATION
+        );
+        assert_eq!(s.scan(&open, false).unwrap().last_txid, Some(6));
+        // Finalized, the file keeps its edits and no fill, as Hadoop's stream leaves it.
+        let len = s.len(&open).unwrap();
+        let finalized = EditFile::Finalized { start: 1, end: 6 };
+        s.rename(&open, &finalized).unwrap();
+        let path = dir.join("current").join(finalized.file_name());
+        assert_eq!(fs::metadata(&path).unwrap().len(), len);
+        assert_eq!(s.len(&finalized).unwrap(), len);
+        let scan = s.scan(&finalized, false).unwrap();
+        assert_eq!((scan.last_txid, scan.tail_len), (Some(6), 0));
+    }
+
+    #[test]
+    fn a_fill_or_a_torn_tail_left_by_a_crash_is_truncated_by_scan_with_repair() {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("ns1");
         let mut s = formatted(&dir);
@@ -843,12 +1003,25 @@ mod tests {
         s.append(&open, &records(1, 3), true).unwrap();
         let valid_len = (HEADER_LEN + records(1, 3).len()) as u64;
         let path = dir.join("current").join(open.file_name());
+        // Dropped without letting the file go, as a crash leaves it: the fill stays.
+        drop(s);
+        let mut s = FileStorage::open(&dir).unwrap();
+        let scan = s.scan(&open, false).unwrap();
+        assert_eq!((scan.last_txid, scan.valid_len), (Some(3), valid_len));
+        assert!(scan.tail_is_padding, "{scan:?}");
+        assert_eq!(scan.tail_len, PREALLOCATION - records(1, 3).len() as u64);
+        let repaired = s.scan(&open, true).unwrap();
+        assert_eq!(repaired.last_txid, Some(3));
+        assert_eq!(fs::metadata(&path).unwrap().len(), valid_len);
+        drop(s);
+
+        // Half a record, as a write cut by a crash leaves it.
         let tear = |garbage: &[u8]| {
             let mut f = OpenOptions::new().append(true).open(&path).unwrap();
             f.write_all(garbage).unwrap();
         };
-        // Half a record, as a write cut by a crash leaves it.
         tear(&records(4, 1)[..10]);
+        let mut s = FileStorage::open(&dir).unwrap();
         let scan = s.scan(&open, false).unwrap();
         assert_eq!(
             (scan.last_txid, scan.valid_len, scan.tail_len),
@@ -857,22 +1030,34 @@ mod tests {
         assert_eq!(fs::metadata(&path).unwrap().len(), valid_len + 10);
         let repaired = s.scan(&open, true).unwrap();
         assert_eq!(repaired.last_txid, Some(3));
-        assert_eq!(fs::metadata(&path).unwrap().len(), valid_len);
         // The held-open handle appends right after the valid prefix.
         s.append(&open, &records(4, 1), true).unwrap();
         let scan = s.scan(&open, false).unwrap();
         assert_eq!((scan.last_txid, scan.tail_len), (Some(4), 0));
 
-        // After a restart (no handle held), garbage is truncated the same way.
+        // Bytes after the fill are not padding: a repair cuts them off with it.
         drop(s);
         tear(&[0xde, 0xad, 0xbe, 0xef].repeat(9));
         let mut s = FileStorage::open(&dir).unwrap();
-        let before = fs::metadata(&path).unwrap().len();
+        let scan = s.scan(&open, false).unwrap();
+        assert!(!scan.tail_is_padding, "{scan:?}");
         let repaired = s.scan(&open, true).unwrap();
-        assert_eq!((repaired.last_txid, repaired.tail_len), (Some(4), 36));
-        assert_eq!(fs::metadata(&path).unwrap().len(), before - 36);
+        assert_eq!(repaired.last_txid, Some(4));
+        assert_eq!(fs::metadata(&path).unwrap().len(), repaired.valid_len);
+        drop(s);
+
+        // A file opened for append after a crash, without a scan first, appends after its
+        // edits, not after the fill.
+        let mut s = FileStorage::open(&dir).unwrap();
         s.append(&open, &records(5, 2), true).unwrap();
-        assert_eq!(s.scan(&open, false).unwrap().last_txid, Some(6));
+        drop(s);
+        let mut s = FileStorage::open(&dir).unwrap();
+        s.append(&open, &records(7, 1), true).unwrap();
+        let scan = s.scan(&open, false).unwrap();
+        assert_eq!(
+            (scan.last_txid, scan.num_txns, scan.tail_len),
+            (Some(7), 7, 0)
+        );
     }
 
     #[test]
