@@ -1,5 +1,5 @@
 //! Compiles `proto/*.proto` into Rust with protox (a pure-Rust protobuf compiler), so that a
-//! build needs no system `protoc`.
+//! build needs no system `protoc`, and writes the compiled descriptors to `descriptors.bin`.
 
 use std::path::PathBuf;
 
@@ -11,8 +11,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect::<Result<_, _>>()?;
     protos.retain(|p| p.extension().is_some_and(|ext| ext == "proto"));
     protos.sort();
-    let descriptors = protox::compile(&protos, [&proto_dir])?;
-    prost_build::Config::new().compile_fds(descriptors)?;
+    let mut compiler = protox::Compiler::new([&proto_dir])?;
+    compiler
+        .include_source_info(true)
+        .include_imports(true)
+        .open_files(&protos)?;
+    // The compiled descriptors themselves too (`crate::proto::FILE_DESCRIPTOR_SET`), so that
+    // tests can hold our messages against Hadoop's.
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").ok_or("OUT_DIR is not set")?);
+    std::fs::write(
+        out_dir.join("descriptors.bin"),
+        compiler.encode_file_descriptor_set(),
+    )?;
+    prost_build::Config::new().compile_fds(compiler.file_descriptor_set())?;
     build_info();
     Ok(())
 }

@@ -13,10 +13,20 @@ pub mod ipc {
     include!(concat!(env!("OUT_DIR"), "/hadoop.common.rs"));
 }
 
-/// Hadoop's `HAZKInfo.proto`: the ActiveNodeInfo record stored in ZooKeeper by the ZKFCs.
-pub mod hazkinfo {
+/// Hadoop 3.3.6's ClientNamenodeProtocol messages (proto2) and the `hdfs.proto` types they
+/// carry, as DFSClient sends them to a NameNode over Hadoop IPC
+/// (`proto/hadoop_client.proto`). Hadoop's package `hadoop.hdfs` also holds `HAZKInfo.proto`,
+/// so this module is [`hazkinfo`] too. `HAServiceStateResponseProto` uses the
+/// HAServiceStateProto of `hadoop_haservice`, which the generated code names by its package's
+/// last part.
+#[allow(non_camel_case_types)]
+pub mod hadoop_client {
     include!(concat!(env!("OUT_DIR"), "/hadoop.hdfs.rs"));
 }
+use hadoop_haservice as ha;
+
+/// Hadoop's `HAZKInfo.proto`: the ActiveNodeInfo record stored in ZooKeeper by the ZKFCs.
+pub use hadoop_client as hazkinfo;
 
 /// Hadoop 3.3.6's QJournalProtocol and InterQJournalProtocol messages (proto2), as real
 /// NameNodes and JournalNodes send them over Hadoop IPC.
@@ -57,3 +67,7 @@ pub mod hadoop_haservice {
 pub mod hadoop_zkfc {
     include!(concat!(env!("OUT_DIR"), "/hadoop.zkfc.rs"));
 }
+
+/// Every `proto/*.proto` file as `build.rs` compiled it: an encoded `FileDescriptorSet`, for
+/// tests that hold our messages against the descriptors in Hadoop's jars.
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptors.bin"));
