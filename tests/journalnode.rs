@@ -251,7 +251,10 @@ async fn a_corrupt_last_record_is_truncated_when_the_journal_node_restarts() {
     let mut bytes = std::fs::read(&file).unwrap();
     // Killed, the JournalNode left its OP_INVALID preallocation after the edits.
     let n = scan_edit_bytes(&bytes, Some(1)).valid_len as usize;
-    assert!(bytes[n..].iter().all(|&b| b == 0xFF), "a fill after the edits");
+    assert!(
+        bytes[n..].iter().all(|&b| b == 0xFF),
+        "a fill after the edits"
+    );
     bytes.truncate(n);
     bytes[n - 1] ^= 0xFF;
     bytes.extend_from_slice(b"torn tail");
