@@ -131,10 +131,17 @@ impl OpenEdit {
 
     /// Cuts off the fill, so that the file holds its edits and nothing after them, durably.
     fn trim(&mut self, path: &Path) -> StorageResult<()> {
-        if self.allocated > self.len {
-            self.handle.set_len(self.len).at("truncate", path)?;
+        self.cut_to(self.len, path)
+    }
+
+    /// Cuts the file to its first `len` bytes, all of them edits, durably (a repair of a torn
+    /// tail, or the fill cut off); nothing to do when the file is that long already.
+    fn cut_to(&mut self, len: u64, path: &Path) -> StorageResult<()> {
+        if (self.len, self.allocated) != (len, len) {
+            self.handle.set_len(len).at("truncate", path)?;
             self.handle.sync_all().at("fsync", path)?;
-            self.allocated = self.len;
+            self.len = len;
+            self.allocated = len;
         }
         Ok(())
     }
@@ -170,8 +177,8 @@ impl FileStorage {
     /// opened again starts appending after its edits: a fill a crash left at its end is cut
     /// off first.
     fn open_for_append(&mut self, file: &EditFile) -> StorageResult<&mut OpenEdit> {
-        if self.open_edit.as_ref().is_some_and(|e| e.file == *file) {
-            return Ok(self.open_edit.as_mut().expect("checked above"));
+        if self.held(file).is_some() {
+            return Ok(self.open_edit.as_mut().expect("held above"));
         }
         self.let_go()?;
         let path = self.edit_path(file);
@@ -180,17 +187,20 @@ impl FileStorage {
             .write(true)
             .open(&path)
             .at("open", &path)?;
-        let mut len = handle.metadata().at("stat", &path)?.len();
-        if ends_with_fill(&handle, len).at("read", &path)? {
+        let len = handle.metadata().at("stat", &path)?.len();
+        let ends_with_fill = ends_with_fill(&handle, len).at("read", &path)?;
+        let edit = self.open_edit.insert(OpenEdit::new(file, handle, len));
+        if ends_with_fill {
             let bytes = fs::read(&path).at("read", &path)?;
             let scan = scan_edit_bytes(&bytes, expected_first_txid(file));
-            if scan.tail_len > 0 {
-                handle.set_len(scan.valid_len).at("truncate", &path)?;
-                handle.sync_all().at("fsync", &path)?;
-                len = scan.valid_len;
-            }
+            edit.cut_to(scan.valid_len, &path)?;
         }
-        Ok(self.open_edit.insert(OpenEdit::new(file, handle, len)))
+        Ok(edit)
+    }
+
+    /// The held-open file, if it is `file`.
+    fn held(&self, file: &EditFile) -> Option<&OpenEdit> {
+        self.open_edit.as_ref().filter(|e| e.file == *file)
     }
 
     /// Lets the held-open file go, its fill cut off.
@@ -206,21 +216,10 @@ impl FileStorage {
 
     /// Lets `file` go if it is the one held open.
     fn forget_edit(&mut self, file: &EditFile) -> StorageResult<()> {
-        if self.open_edit.as_ref().is_some_and(|e| e.file == *file) {
+        if self.held(file).is_some() {
             self.let_go()?;
         }
         Ok(())
-    }
-
-    /// How many bytes of `file` are edits (for the held-open file, without its fill).
-    fn edit_len(&self, file: &EditFile, handle: &File) -> StorageResult<u64> {
-        match &self.open_edit {
-            Some(edit) if edit.file == *file => Ok(edit.len),
-            _ => {
-                let path = self.edit_path(file);
-                Ok(handle.metadata().at("stat", &path)?.len())
-            }
-        }
     }
 
     fn read_committed_txid(&self) -> StorageResult<Option<u64>> {
@@ -450,16 +449,12 @@ impl JournalStorage for FileStorage {
     fn scan(&mut self, file: &EditFile, repair: bool) -> StorageResult<EditFileScan> {
         let path = self.edit_path(file);
         let mut bytes = fs::read(&path).at("read", &path)?;
-        if let Some(edit) = self.open_edit.as_ref().filter(|e| e.file == *file) {
+        if let Some(edit) = self.held(file) {
             bytes.truncate(usize::try_from(edit.len).unwrap_or(usize::MAX));
         }
         let scan = scan_edit_bytes(&bytes, expected_first_txid(file));
         if repair && scan.tail_len > 0 {
-            let edit = self.open_for_append(file)?;
-            edit.handle.set_len(scan.valid_len).at("truncate", &path)?;
-            edit.len = scan.valid_len;
-            edit.allocated = scan.valid_len;
-            edit.handle.sync_all().at("fsync", &path)?;
+            self.open_for_append(file)?.cut_to(scan.valid_len, &path)?;
         }
         Ok(scan)
     }
@@ -467,14 +462,13 @@ impl JournalStorage for FileStorage {
     fn read(&self, file: &EditFile, offset: u64, max_len: usize) -> StorageResult<Vec<u8>> {
         let path = self.edit_path(file);
         let opened;
-        let handle = match &self.open_edit {
-            Some(edit) if edit.file == *file => &edit.handle,
-            _ => {
+        let (handle, len) = match self.held(file) {
+            Some(edit) => (&edit.handle, edit.len),
+            None => {
                 opened = File::open(&path).at("open", &path)?;
-                &opened
+                (&opened, opened.metadata().at("stat", &path)?.len())
             }
         };
-        let len = self.edit_len(file, handle)?;
         let start = offset.min(len);
         let count =
             usize::try_from(len - start).map_or(max_len, |available| available.min(max_len));
@@ -484,9 +478,9 @@ impl JournalStorage for FileStorage {
     }
 
     fn len(&self, file: &EditFile) -> StorageResult<u64> {
-        match &self.open_edit {
-            Some(edit) if edit.file == *file => Ok(edit.len),
-            _ => {
+        match self.held(file) {
+            Some(edit) => Ok(edit.len),
+            None => {
                 let path = self.edit_path(file);
                 Ok(fs::metadata(&path).at("stat", &path)?.len())
             }
@@ -510,7 +504,7 @@ impl JournalStorage for FileStorage {
     }
 
     fn delete(&mut self, file: &EditFile) -> StorageResult<()> {
-        if self.open_edit.as_ref().is_some_and(|e| e.file == *file) {
+        if self.held(file).is_some() {
             self.open_edit = None;
         }
         let path = self.edit_path(file);
