@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use super::namenode::confirm;
 use super::{Context, GENERIC_USAGE, generic_and_conf};
-use crate::conf::Configuration;
 use crate::conf::ha;
+use crate::conf::{ConfError, Configuration};
 use crate::zkfc::conf::{FailoverTimeouts, FencerConf};
 use crate::zkfc::failover::{FailoverController, FailoverError};
 use crate::zkfc::rpc::{CallError, HaClient, RequestSource, ZkfcClient};
-use crate::zkfc::target::NnTarget;
+use crate::zkfc::target::{NnTarget, TargetError};
 
 const LOG: &str = "org.apache.hadoop.ha.HAAdmin";
 
@@ -167,6 +167,18 @@ impl From<CallError> for Failure {
     }
 }
 
+impl From<ConfError> for Failure {
+    fn from(e: ConfError) -> Failure {
+        Failure::IllegalArgument(e.to_string())
+    }
+}
+
+impl From<TargetError> for Failure {
+    fn from(e: TargetError) -> Failure {
+        Failure::IllegalArgument(e.to_string())
+    }
+}
+
 struct HaAdmin<'c, 'a> {
     ctx: &'c mut Context<'a>,
     conf: Configuration,
@@ -295,8 +307,7 @@ impl HaAdmin<'_, '_> {
         if let Some(ns) = &self.nameservice {
             return Ok(ns.clone());
         }
-        let list =
-            ha::nameservice_ids(&self.conf).map_err(|e| Failure::IllegalArgument(e.to_string()))?;
+        let list = ha::nameservice_ids(&self.conf)?;
         match list.len() {
             1 => Ok(list[0].clone()),
             0 => Err(Failure::IllegalArgument(
@@ -311,12 +322,12 @@ impl HaAdmin<'_, '_> {
 
     fn resolve(&self, id: &str) -> Result<NnTarget, Failure> {
         let ns = self.nameservice()?;
-        NnTarget::resolve(&self.conf, &ns, id).map_err(Failure::IllegalArgument)
+        Ok(NnTarget::resolve(&self.conf, &ns, id)?)
     }
 
     fn target_ids(&self) -> Result<Vec<String>, Failure> {
         let ns = self.nameservice()?;
-        ha::namenode_ids(&self.conf, &ns).map_err(|e| Failure::IllegalArgument(e.to_string()))
+        Ok(ha::namenode_ids(&self.conf, &ns)?)
     }
 
     fn wrong_arity(&mut self, cmd: &str) -> Result<i32, Failure> {
@@ -472,7 +483,7 @@ impl HaAdmin<'_, '_> {
                 Err(e) => Err(e.into()),
             };
         }
-        let fencer = FencerConf::from_conf(&from.conf).map_err(Failure::IllegalArgument)?;
+        let fencer = FencerConf::from_conf(&from.conf)?;
         let controller = FailoverController {
             timeouts: self.timeouts,
             fencer,

@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::health::HealthConf;
-use super::target::NnTarget;
+use super::target::{NnTarget, TargetError};
 use crate::conf::ha::{self, LocalNameNode};
-use crate::conf::{Configuration, TimeUnit};
+use crate::conf::{ConfError, Configuration, TimeUnit};
 
 /// One ACL entry: a ZooKeeper scheme, an id, and the `rwcda` permission bits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,12 +55,10 @@ pub struct FencerConf {
 }
 
 impl FencerConf {
-    pub fn from_conf(conf: &Configuration) -> Result<FencerConf, String> {
+    pub fn from_conf(conf: &Configuration) -> Result<FencerConf, ConfError> {
         Ok(FencerConf {
             shell_timeout: millis(conf, "dfs.ha.fencing.shell.timeout.ms")?,
-            ssh_key_files: conf
-                .get_trimmed_strings("dfs.ha.fencing.ssh.private-key-files")
-                .map_err(|e| e.to_string())?,
+            ssh_key_files: conf.get_trimmed_strings("dfs.ha.fencing.ssh.private-key-files")?,
             ssh_connect_timeout: millis(conf, "dfs.ha.fencing.ssh.connect-timeout")?,
         })
     }
@@ -80,7 +78,7 @@ pub struct FailoverTimeouts {
 }
 
 impl FailoverTimeouts {
-    pub fn from_conf(conf: &Configuration) -> Result<FailoverTimeouts, String> {
+    pub fn from_conf(conf: &Configuration) -> Result<FailoverTimeouts, ConfError> {
         Ok(FailoverTimeouts {
             graceful_fence: millis(conf, "ha.failover-controller.graceful-fence.rpc-timeout.ms")?,
             graceful_fence_retries: int(
@@ -115,62 +113,75 @@ pub struct ZkfcConf {
     pub base: Configuration,
 }
 
-/// Why a ZKFC cannot be configured, split by the exit code `hdfs zkfc` gives it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a ZKFC cannot be configured; the texts are Hadoop's (`DFSZKFailoverController.create`,
+/// `ZKFailoverController.initZK`, `ZKUtil`), which `hdfs zkfc` logs before it exits 1.
+#[derive(Debug, thiserror::Error)]
 pub enum ZkfcConfError {
-    /// Not an HA NameNode, or no NameNode id: Hadoop's `HadoopIllegalArgumentException`.
-    NotHa(String),
-    /// Anything else wrong with the configuration.
-    Invalid(String),
-}
+    #[error("HA is not enabled for this namenode.")]
+    HaNotEnabled,
 
-impl std::fmt::Display for ZkfcConfError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ZkfcConfError::NotHa(m) | ZkfcConfError::Invalid(m) => f.write_str(m),
-        }
-    }
+    #[error(
+        "Could not get the namenode ID of this node. You may run zkfc on the node other than namenode."
+    )]
+    NoNameNodeId,
+
+    #[error("Invalid ZK session timeout {0}")]
+    SessionTimeout(u128),
+
+    /// `@file` indirection naming a file that cannot be read.
+    #[error("Unable to read {path}: {source}")]
+    Indirection {
+        path: String,
+        source: std::io::Error,
+    },
+
+    #[error("ACL '{0}' not of expected form scheme:id:perm")]
+    AclForm(String),
+
+    #[error("Invalid permission '{perm}' in permission string '{perms}'")]
+    AclPermission { perm: char, perms: String },
+
+    #[error("Auth '{0}' not of expected form scheme:auth")]
+    AuthForm(String),
+
+    #[error("cannot resolve the ZKFC RPC address: {0}")]
+    RpcBind(#[source] std::io::Error),
+
+    #[error(transparent)]
+    Target(#[from] TargetError),
+
+    #[error(transparent)]
+    Conf(#[from] ConfError),
 }
 
 impl ZkfcConf {
     /// The local NameNode, as `DFSZKFailoverController.create` finds it.
     pub fn local_target(conf: &Configuration) -> Result<NnTarget, ZkfcConfError> {
-        let not_ha = || ZkfcConfError::NotHa("HA is not enabled for this namenode.".into());
         let LocalNameNode {
             nameservice_id,
             namenode_id,
-        } = ha::local_namenode(conf).map_err(|e| ZkfcConfError::NotHa(e.to_string()))?;
-        let ns = nameservice_id.ok_or_else(not_ha)?;
-        if !ha::is_ha_enabled(conf, &ns).map_err(|e| ZkfcConfError::Invalid(e.to_string()))? {
-            return Err(not_ha());
+        } = ha::local_namenode(conf)?;
+        let ns = nameservice_id.ok_or(ZkfcConfError::HaNotEnabled)?;
+        if !ha::is_ha_enabled(conf, &ns)? {
+            return Err(ZkfcConfError::HaNotEnabled);
         }
-        let nn = namenode_id.ok_or_else(|| {
-            ZkfcConfError::NotHa(
-                "Could not get the namenode ID of this node. You may run zkfc on the node other than namenode."
-                    .into(),
-            )
-        })?;
-        NnTarget::resolve(conf, &ns, &nn).map_err(ZkfcConfError::NotHa)
+        let nn = namenode_id.ok_or(ZkfcConfError::NoNameNodeId)?;
+        Ok(NnTarget::resolve(conf, &ns, &nn)?)
     }
 
     /// The rest of the configuration, once the local target is known and automatic failover
     /// is on.
     pub fn from_conf(local: NnTarget, conf: &Configuration) -> Result<ZkfcConf, ZkfcConfError> {
-        let invalid = ZkfcConfError::Invalid;
-        let others = NnTarget::all(conf, &local.nameservice_id)
-            .map_err(invalid)?
+        let others = NnTarget::all(conf, &local.nameservice_id)?
             .into_iter()
             .filter(|t| t.namenode_id != local.namenode_id)
             .collect();
         let mine = local.conf.clone();
-        let zk = zk_settings(&mine, &local.nameservice_id).map_err(invalid)?;
+        let zk = zk_settings(&mine, &local.nameservice_id)?;
         let health = HealthConf {
-            check_interval: millis(&mine, "ha.health-monitor.check-interval.ms")
-                .map_err(invalid)?,
-            connect_retry_interval: millis(&mine, "ha.health-monitor.connect-retry-interval.ms")
-                .map_err(invalid)?,
-            sleep_after_disconnect: millis(&mine, "ha.health-monitor.sleep-after-disconnect.ms")
-                .map_err(invalid)?,
+            check_interval: millis(&mine, "ha.health-monitor.check-interval.ms")?,
+            connect_retry_interval: millis(&mine, "ha.health-monitor.connect-retry-interval.ms")?,
+            sleep_after_disconnect: millis(&mine, "ha.health-monitor.sleep-after-disconnect.ms")?,
         };
         let bind_host = [
             "dfs.namenode.servicerpc-bind-host",
@@ -186,15 +197,14 @@ impl ZkfcConf {
         .unwrap_or_else(|| local.address.host.clone());
         let rpc_bind = crate::conf::HostPort::new(bind_host, local.zkfc_address.port)
             .resolve()
-            .map_err(|e| invalid(format!("cannot resolve the ZKFC RPC address: {e}")))?;
+            .map_err(ZkfcConfError::RpcBind)?;
         Ok(ZkfcConf {
             others,
             zk,
             health,
-            health_rpc_timeout: millis(&mine, "ha.health-monitor.rpc-timeout.ms")
-                .map_err(invalid)?,
-            timeouts: FailoverTimeouts::from_conf(&mine).map_err(invalid)?,
-            fencer: FencerConf::from_conf(&mine).map_err(invalid)?,
+            health_rpc_timeout: millis(&mine, "ha.health-monitor.rpc-timeout.ms")?,
+            timeouts: FailoverTimeouts::from_conf(&mine)?,
+            fencer: FencerConf::from_conf(&mine)?,
             rpc_bind,
             conf: mine,
             base: conf.clone(),
@@ -204,21 +214,13 @@ impl ZkfcConf {
 }
 
 /// The ZooKeeper settings for nameservice `ns` (`ZKFailoverController.initZK`).
-pub fn zk_settings(conf: &Configuration, ns: &str) -> Result<ZkSettings, String> {
-    let quorum = ha::zookeeper_quorum(conf).map_err(|e| e.to_string())?;
+pub fn zk_settings(conf: &Configuration, ns: &str) -> Result<ZkSettings, ZkfcConfError> {
+    let quorum = ha::zookeeper_quorum(conf)?;
     let session_timeout = millis(conf, "ha.zookeeper.session-timeout.ms")?;
     if session_timeout.is_zero() {
-        return Err(format!(
-            "Invalid ZK session timeout {}",
-            session_timeout.as_millis()
-        ));
+        return Err(ZkfcConfError::SessionTimeout(session_timeout.as_millis()));
     }
-    let acl_text = resolve_indirection(
-        &conf
-            .get("ha.zookeeper.acl")
-            .map_err(|e| e.to_string())?
-            .unwrap_or_default(),
-    )?;
+    let acl_text = resolve_indirection(&conf.get("ha.zookeeper.acl")?.unwrap_or_default())?;
     let mut acls = parse_acls(&acl_text)?;
     if acls.is_empty() {
         // ZooKeeper's CREATOR_ALL_ACL.
@@ -228,16 +230,10 @@ pub fn zk_settings(conf: &Configuration, ns: &str) -> Result<ZkSettings, String>
             perms: 31,
         });
     }
-    let auth_text = resolve_indirection(
-        &conf
-            .get("ha.zookeeper.auth")
-            .map_err(|e| e.to_string())?
-            .unwrap_or_default(),
-    )?;
+    let auth_text = resolve_indirection(&conf.get("ha.zookeeper.auth")?.unwrap_or_default())?;
     let auths = parse_auths(&auth_text)?;
     let parent = conf
-        .get_trimmed("ha.zookeeper.parent-znode")
-        .map_err(|e| e.to_string())?
+        .get_trimmed("ha.zookeeper.parent-znode")?
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| "/hadoop-ha".to_string());
     let parent_znode = if parent.ends_with('/') {
@@ -259,42 +255,42 @@ pub fn zk_settings(conf: &Configuration, ns: &str) -> Result<ZkSettings, String>
     })
 }
 
-fn millis(conf: &Configuration, key: &str) -> Result<Duration, String> {
-    let value = conf
-        .get_time_duration(key, TimeUnit::Milliseconds)
-        .map_err(|e| e.to_string())?;
+fn millis(conf: &Configuration, key: &str) -> Result<Duration, ConfError> {
+    let value = conf.get_time_duration(key, TimeUnit::Milliseconds)?;
     Ok(value.and_then(|d| d.to_std()).unwrap_or(Duration::ZERO))
 }
 
-fn int(conf: &Configuration, key: &str, default: u32) -> Result<u32, String> {
+fn int(conf: &Configuration, key: &str, default: u32) -> Result<u32, ConfError> {
     Ok(conf
-        .get_int(key)
-        .map_err(|e| e.to_string())?
+        .get_int(key)?
         .map(|v| v.max(0) as u32)
         .unwrap_or(default))
 }
 
 /// `ZKUtil.resolveConfIndirection`: a value starting with `@` names a file holding it.
-pub fn resolve_indirection(value: &str) -> Result<String, String> {
+pub fn resolve_indirection(value: &str) -> Result<String, ZkfcConfError> {
     let value = value.trim();
     match value.strip_prefix('@') {
         Some(path) => std::fs::read_to_string(path)
             .map(|s| s.trim().to_string())
-            .map_err(|e| format!("Unable to read {path}: {e}")),
+            .map_err(|source| ZkfcConfError::Indirection {
+                path: path.to_string(),
+                source,
+            }),
         None => Ok(value.to_string()),
     }
 }
 
 /// `ZKUtil.parseACLs`: comma-separated `scheme:id:perm`, the id being everything between the
 /// first and the last colon.
-pub fn parse_acls(text: &str) -> Result<Vec<ZkAcl>, String> {
+pub fn parse_acls(text: &str) -> Result<Vec<ZkAcl>, ZkfcConfError> {
     let mut acls = Vec::new();
     for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
         let (Some(first), Some(last)) = (entry.find(':'), entry.rfind(':')) else {
-            return Err(format!("ACL '{entry}' not of expected form scheme:id:perm"));
+            return Err(ZkfcConfError::AclForm(entry.to_string()));
         };
         if first == last {
-            return Err(format!("ACL '{entry}' not of expected form scheme:id:perm"));
+            return Err(ZkfcConfError::AclForm(entry.to_string()));
         }
         let perm_text = &entry[last + 1..];
         let mut perms = 0;
@@ -306,9 +302,10 @@ pub fn parse_acls(text: &str) -> Result<Vec<ZkAcl>, String> {
                 'd' => 8,
                 'a' => 16,
                 _ => {
-                    return Err(format!(
-                        "Invalid permission '{c}' in permission string '{perm_text}'"
-                    ));
+                    return Err(ZkfcConfError::AclPermission {
+                        perm: c,
+                        perms: perm_text.to_string(),
+                    });
                 }
             };
         }
@@ -322,7 +319,7 @@ pub fn parse_acls(text: &str) -> Result<Vec<ZkAcl>, String> {
 }
 
 /// `ZKUtil.parseAuth`: comma-separated `scheme:auth`.
-pub fn parse_auths(text: &str) -> Result<Vec<ZkAuth>, String> {
+pub fn parse_auths(text: &str) -> Result<Vec<ZkAuth>, ZkfcConfError> {
     text.split(',')
         .map(str::trim)
         .filter(|e| !e.is_empty())
@@ -331,7 +328,7 @@ pub fn parse_auths(text: &str) -> Result<Vec<ZkAuth>, String> {
                 scheme: scheme.to_string(),
                 auth: auth.as_bytes().to_vec(),
             }),
-            None => Err(format!("Auth '{entry}' not of expected form scheme:auth")),
+            None => Err(ZkfcConfError::AuthForm(entry.to_string())),
         })
         .collect()
 }
@@ -359,11 +356,11 @@ mod tests {
             ]
         );
         assert_eq!(
-            parse_acls("world:anyone").unwrap_err(),
+            parse_acls("world:anyone").unwrap_err().to_string(),
             "ACL 'world:anyone' not of expected form scheme:id:perm"
         );
         assert_eq!(
-            parse_acls("world:anyone:rwx").unwrap_err(),
+            parse_acls("world:anyone:rwx").unwrap_err().to_string(),
             "Invalid permission 'x' in permission string 'rwx'"
         );
         assert!(parse_acls("").unwrap().is_empty());
@@ -375,7 +372,7 @@ mod tests {
             }]
         );
         assert_eq!(
-            parse_auths("nocolon").unwrap_err(),
+            parse_auths("nocolon").unwrap_err().to_string(),
             "Auth 'nocolon' not of expected form scheme:auth"
         );
     }
@@ -392,6 +389,7 @@ mod tests {
         assert!(
             resolve_indirection("@/nonexistent/file")
                 .unwrap_err()
+                .to_string()
                 .starts_with("Unable to read /nonexistent/file")
         );
     }
@@ -423,7 +421,7 @@ mod tests {
         assert_eq!(settings.acls[0].scheme, "auth");
         c.unset("ha.zookeeper.quorum");
         assert_eq!(
-            zk_settings(&c, "ns1").unwrap_err(),
+            zk_settings(&c, "ns1").unwrap_err().to_string(),
             "Missing required configuration 'ha.zookeeper.quorum' for ZooKeeper quorum"
         );
     }

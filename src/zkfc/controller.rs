@@ -22,10 +22,12 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use super::elector::{
-    ClientId, Elector, ElectorAction, ElectorConf, ElectorEvent, ElectorState, ElectorTimer,
-    SessionId, ZkRequest,
+    AppError, ClientId, Elector, ElectorAction, ElectorConf, ElectorEvent, ElectorState,
+    ElectorTimer, SessionId, ZkRequest,
 };
+use super::fence::FenceError;
 use super::health::{HealthState, ServiceState};
+use super::rpc::CallError;
 
 const LOG: &str = "org.apache.hadoop.ha.ZKFailoverController";
 
@@ -50,11 +52,11 @@ pub enum ZkfcInput {
     /// A health check returned this status of the local NameNode.
     ServiceStatus(ServiceState),
     /// The answer to [`ZkfcAction::TransitionToActive`].
-    LocalActive(Result<(), String>),
+    LocalActive(Result<(), CallError>),
     /// The answer to [`ZkfcAction::TransitionToStandby`].
-    LocalStandby(Result<(), String>),
+    LocalStandby(Result<(), CallError>),
     /// The answer to [`ZkfcAction::FenceOldActive`].
-    Fenced(Result<(), String>),
+    Fenced(Result<(), FenceError>),
     /// `cedeActive(millis)`, request `id`.
     Cede {
         id: u64,
@@ -63,7 +65,7 @@ pub enum ZkfcInput {
     /// The answer to [`ZkfcAction::CedeToStandby`].
     CedeStandby {
         id: u64,
-        result: Result<(), String>,
+        result: Result<(), CallError>,
     },
     Timer(ZkfcTimer),
 }
@@ -213,7 +215,7 @@ impl Zkfc {
                         status: format!("Unable to fence old active: {cause}"),
                     });
                 }
-                self.elector_step(ElectorEvent::Fenced(result));
+                self.elector_step(ElectorEvent::Fenced(result.map_err(AppError::Fence)));
             }
             ZkfcInput::CedeStandby { id, result } => self.on_cede_standby(id, result),
             // ZooKeeper traffic waits only for a cede; the elector orders it itself.
@@ -268,7 +270,7 @@ impl Zkfc {
         }
     }
 
-    fn on_local_active(&mut self, result: Result<(), String>) {
+    fn on_local_active(&mut self, result: Result<(), CallError>) {
         match result {
             Ok(()) => {
                 let status = format!("Successfully transitioned {} to active state", self.local);
@@ -287,14 +289,12 @@ impl Zkfc {
                     succeeded: false,
                     status: format!("{status}\n{cause}"),
                 });
-                self.elector_step(ElectorEvent::AppActive(Err(format!(
-                    "Couldn't transition to active: {cause}"
-                ))));
+                self.elector_step(ElectorEvent::AppActive(Err(AppError::Transition(cause))));
             }
         }
     }
 
-    fn on_local_standby(&mut self, result: Result<(), String>) {
+    fn on_local_standby(&mut self, result: Result<(), CallError>) {
         match result {
             Ok(()) => tracing::info!(
                 target: LOG,
@@ -425,7 +425,7 @@ impl Zkfc {
         self.actions.push(ZkfcAction::CedeToStandby { id });
     }
 
-    fn on_cede_standby(&mut self, id: u64, result: Result<(), String>) {
+    fn on_cede_standby(&mut self, id: u64, result: Result<(), CallError>) {
         let Some((cede_id, millis)) = self.cede else {
             return;
         };
@@ -689,7 +689,7 @@ mod tests {
             t,
             I::CedeStandby {
                 id: 1,
-                result: Err("timed out".into()),
+                result: Err(CallError::Unreachable("timed out".into())),
             },
         );
         assert_eq!(actions[0], zk(ZkRequest::Close { client: C }));
@@ -852,7 +852,10 @@ mod tests {
                 result: Ok((b"nn2".to_vec(), 3)),
             }),
         );
-        let actions = z.step(t, I::Fenced(Err("Unable to fence NameNode at nn2".into())));
+        let actions = z.step(
+            t,
+            I::Fenced(Err(FenceError::Failed("NameNode at nn2".into()))),
+        );
         assert_eq!(
             actions[0],
             A::ActiveAttempt {

@@ -25,12 +25,13 @@ use super::conf::ZkfcConf;
 use super::controller::{Zkfc, ZkfcAction, ZkfcCoreConf, ZkfcInput};
 use super::elector::{ClientId, ElectorConf, ElectorEvent, SessionId, ZkRequest};
 use super::failover::FailoverController;
-use super::fence::NodeFencer;
+use super::fence::{FenceError, NodeFencer};
 use super::health::{
     CheckOutcome, HealthAction, HealthInput, HealthMonitor, HealthState, ServiceState,
 };
 use super::rpc::{CallError, HaClient, RequestSource, ZKFC_PROTOCOL, ZkfcClient};
-use super::target::NnTarget;
+use super::target::{NnTarget, TargetError};
+use super::zk::ZkError;
 use crate::ipc::server::{
     Caller, DispatchError, RemoteException, ResponseFuture, ServerConf, Service,
 };
@@ -40,13 +41,54 @@ use prost::Message;
 
 const LOG: &str = "org.apache.hadoop.ha.ZKFailoverController";
 
+/// Why a running ZKFC stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("Problem binding to [{address}] java.net.BindException: {source}")]
+    Bind {
+        address: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+
+    /// The core gave up (`ZKFailoverController.fatalError`); its message.
+    #[error("ZK Failover Controller failed: {0}")]
+    Fatal(String),
+}
+
+/// Why `gracefulFailover` failed, and the exception its caller gets for it.
+#[derive(Debug, thiserror::Error)]
+enum GracefulError {
+    /// Hadoop's `ServiceFailedException`.
+    #[error("{0}")]
+    ServiceFailed(String),
+
+    #[error(transparent)]
+    Zk(#[from] ZkError),
+
+    #[error(transparent)]
+    Target(#[from] TargetError),
+
+    #[error(transparent)]
+    Call(CallError),
+}
+
+impl GracefulError {
+    fn remote(self) -> RemoteException {
+        let class = match self {
+            GracefulError::ServiceFailed(_) => "ServiceFailedException",
+            _ => "IOException",
+        };
+        remote(class, self.to_string())
+    }
+}
+
 /// Everything that reaches the core's loop.
 enum Msg {
     Input(ZkfcInput),
     /// A session the core asked for is open (or could not be opened).
     Opened {
         client: ClientId,
-        result: Result<zk::Client, String>,
+        result: Result<zk::Client, ZkError>,
     },
     /// `cedeActive(millis)` from the RPC server.
     Cede {
@@ -91,7 +133,7 @@ struct AdminSession {
 }
 
 impl AdminSession {
-    async fn active_data(&self) -> Result<Option<Vec<u8>>, String> {
+    async fn active_data(&self) -> Result<Option<Vec<u8>>, ZkError> {
         let mut slot = self.client.lock().await;
         for _ in 0..2 {
             if slot.is_none() {
@@ -101,14 +143,10 @@ impl AdminSession {
             match super::zk::active_data(client, &self.conf.zk).await {
                 Ok(data) => return Ok(data),
                 Err(zk::Error::SessionExpired) | Err(zk::Error::ClientClosed) => *slot = None,
-                Err(e) => {
-                    return Err(format!(
-                        "Unexpected ZooKeeper issue fetching active node info: {e}"
-                    ));
-                }
+                Err(e) => return Err(ZkError::ActiveData(e)),
             }
         }
-        Err("Unexpected ZooKeeper issue fetching active node info: session expired".into())
+        Err(ZkError::ActiveData(zk::Error::SessionExpired))
     }
 }
 
@@ -127,7 +165,7 @@ pub async fn run(
     conf: ZkfcConf,
     admin: zk::Client,
     shutdown: impl Future<Output = ()> + Send,
-) -> Result<(), String> {
+) -> Result<(), DaemonError> {
     let conf = Arc::new(conf);
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let (status_tx, status_rx) = watch::channel(CoreStatus {
@@ -139,11 +177,9 @@ pub async fn run(
     tracing::info!(target: LOG, "ZKFC RpcServer binding to {}", conf.rpc_bind);
     let listener = tokio::net::TcpListener::bind(conf.rpc_bind)
         .await
-        .map_err(|e| {
-            format!(
-                "Problem binding to [{}] java.net.BindException: {e}",
-                conf.rpc_bind
-            )
+        .map_err(|source| DaemonError::Bind {
+            address: conf.rpc_bind,
+            source,
         })?;
     let shared = Arc::new(Shared {
         conf: conf.clone(),
@@ -207,7 +243,7 @@ pub async fn run(
             message = rx.recv() => {
                 let Some(message) = message else { break Ok(()) };
                 if let Err(fatal) = driver.handle(message) {
-                    break Err(format!("ZK Failover Controller failed: {fatal}"));
+                    break Err(fatal);
                 }
             }
             _ = &mut shutdown => break Ok(()),
@@ -237,7 +273,7 @@ struct Driver {
 }
 
 impl Driver {
-    fn handle(&mut self, message: Msg) -> Result<(), String> {
+    fn handle(&mut self, message: Msg) -> Result<(), DaemonError> {
         match message {
             Msg::Input(input) => self.step(input),
             Msg::Opened { client, result } => match result {
@@ -269,7 +305,7 @@ impl Driver {
         }
     }
 
-    fn step(&mut self, input: ZkfcInput) -> Result<(), String> {
+    fn step(&mut self, input: ZkfcInput) -> Result<(), DaemonError> {
         let actions = self.core.step(Instant::now(), input);
         self.status.send_if_modified(|s| {
             let now = CoreStatus {
@@ -286,7 +322,7 @@ impl Driver {
         Ok(())
     }
 
-    fn execute(&mut self, action: ZkfcAction) -> Result<(), String> {
+    fn execute(&mut self, action: ZkfcAction) -> Result<(), DaemonError> {
         match action {
             ZkfcAction::Zk(ZkRequest::Connect { client }) => {
                 let tx = self.tx.clone();
@@ -344,7 +380,7 @@ impl Driver {
                     let _ = reply.send(());
                 }
             }
-            ZkfcAction::Fatal(message) => return Err(message),
+            ZkfcAction::Fatal(message) => return Err(DaemonError::Fatal(message)),
         }
         Ok(())
     }
@@ -377,20 +413,21 @@ async fn nn_worker(
     }
 }
 
-async fn local_transition(conf: &ZkfcConf, timeout: Duration, active: bool) -> Result<(), String> {
-    let client = HaClient::connect(&conf.local.address, timeout, 0)
-        .await
-        .map_err(|e| e.to_string())?;
-    let result = if active {
+async fn local_transition(
+    conf: &ZkfcConf,
+    timeout: Duration,
+    active: bool,
+) -> Result<(), CallError> {
+    let client = HaClient::connect(&conf.local.address, timeout, 0).await?;
+    if active {
         client.transition_to_active(RequestSource::Zkfc).await
     } else {
         client.transition_to_standby(RequestSource::Zkfc).await
-    };
-    result.map_err(|e| e.to_string())
+    }
 }
 
 /// `fenceOldActive` / `doFence`: a graceful fence first, then the configured methods.
-async fn fence_old_active(conf: &ZkfcConf, data: &[u8]) -> Result<(), String> {
+async fn fence_old_active(conf: &ZkfcConf, data: &[u8]) -> Result<(), FenceError> {
     let target = NnTarget::from_active_node_info(&conf.base, data)?;
     tracing::info!(target: LOG, "Should fence: {target}");
     let controller = FailoverController {
@@ -407,10 +444,10 @@ async fn fence_old_active(conf: &ZkfcConf, data: &[u8]) -> Result<(), String> {
     }
     let fencer = NodeFencer::for_target(&target, &conf.fencer).map_err(|e| {
         tracing::error!(target: LOG, "Couldn't fence old active {target}: {e}");
-        "Unable to fence old active".to_string()
+        FenceError::NotConfigured
     })?;
     if !fencer.fence(&target).await {
-        return Err(format!("Unable to fence {target}"));
+        return Err(FenceError::Failed(target.to_string()));
     }
     Ok(())
 }
@@ -552,7 +589,7 @@ impl Service for ZkfcRpc {
                 Ok(Box::pin(async move {
                     graceful_failover(&shared)
                         .await
-                        .map_err(|(class, message)| remote(class, message))?;
+                        .map_err(GracefulError::remote)?;
                     Ok(zp::GracefulFailoverResponseProto {}.encode_to_vec())
                 }))
             }
@@ -586,8 +623,8 @@ async fn cede_active(shared: &Shared, caller: &Caller, millis: i32) -> Result<()
 
 /// `doGracefulFailover`: make the local NameNode active by asking every other ZKFC to cede,
 /// the active one last, and waiting for our own election attempt.
-async fn graceful_failover(shared: &Shared) -> Result<(), (&'static str, String)> {
-    let failed = |m: String| ("ServiceFailedException", m);
+async fn graceful_failover(shared: &Shared) -> Result<(), GracefulError> {
+    let failed = GracefulError::ServiceFailed;
     let conf = &shared.conf;
     let local = &conf.local;
     let timeout = conf.timeouts.graceful_fence * 2;
@@ -606,16 +643,11 @@ async fn graceful_failover(shared: &Shared) -> Result<(), (&'static str, String)
     }
 
     // Phase 2: who is active now.
-    let data = shared
-        .admin
-        .active_data()
-        .await
-        .map_err(|e| ("IOException", e))?;
+    let data = shared.admin.active_data().await?;
     let Some(data) = data else {
         return Err(failed("No other node is currently active.".into()));
     };
-    let old_active =
-        NnTarget::from_active_node_info(&conf.base, &data).map_err(|e| ("IOException", e))?;
+    let old_active = NnTarget::from_active_node_info(&conf.base, &data)?;
     if old_active.same_address(local) {
         tracing::info!(
             target: LOG,
@@ -646,7 +678,7 @@ async fn graceful_failover(shared: &Shared) -> Result<(), (&'static str, String)
         );
         let client = ZkfcClient::connect(&remote.zkfc_address, timeout)
             .await
-            .map_err(|e| ("IOException", e.to_string()))?;
+            .map_err(GracefulError::Call)?;
         client
             .cede_active(timeout.as_millis() as i32)
             .await
@@ -654,7 +686,7 @@ async fn graceful_failover(shared: &Shared) -> Result<(), (&'static str, String)
                 CallError::Remote { class, message } if class == "ServiceFailedException" => {
                     failed(message)
                 }
-                other => ("IOException", other.to_string()),
+                other => GracefulError::Call(other),
             })?;
         ceded.push(client);
     }

@@ -26,6 +26,10 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::time::Duration;
 
+use super::fence::FenceError;
+use super::rpc::CallError;
+use super::zk::ZkError;
+
 /// The ephemeral lock znode's name inside the parent znode.
 pub const LOCK_FILENAME: &str = "ActiveStandbyElectorLock";
 /// The persistent breadcrumb znode's name inside the parent znode.
@@ -197,6 +201,19 @@ pub enum ElectorTimer {
     Reconnect(u64),
 }
 
+/// Why the application could not take the active role the elector won for it; the elector
+/// logs it, releases the lock and rejoins later.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AppError {
+    /// The old active could not be fenced.
+    #[error(transparent)]
+    Fence(#[from] FenceError),
+
+    /// The local NameNode refused or missed `transitionToActive`.
+    #[error("Couldn't transition to active: {0}")]
+    Transition(#[source] CallError),
+}
+
 /// An input to the elector.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ElectorEvent {
@@ -212,7 +229,7 @@ pub enum ElectorEvent {
     },
     ConnectFailed {
         client: ClientId,
-        error: String,
+        error: ZkError,
     },
     LockCreated {
         client: ClientId,
@@ -246,9 +263,9 @@ pub enum ElectorEvent {
         event: SessionEvent,
     },
     /// The application's answer to [`ElectorAction::FenceOldActive`].
-    Fenced(Result<(), String>),
+    Fenced(Result<(), AppError>),
     /// The application's answer to [`ElectorAction::BecomeActive`].
-    AppActive(Result<(), String>),
+    AppActive(Result<(), AppError>),
     /// The application finished [`ElectorAction::BecomeStandby`].
     AppStandby,
     Timer(ElectorTimer),
@@ -652,7 +669,7 @@ impl Elector {
         self.create_lock_node();
     }
 
-    fn on_connect_failed(&mut self, client: ClientId, error: String) {
+    fn on_connect_failed(&mut self, client: ClientId, error: ZkError) {
         let Some(Busy::Connecting { client: c, attempt }) = self.busy else {
             return;
         };
@@ -1087,7 +1104,7 @@ impl Elector {
         }
     }
 
-    fn on_fenced(&mut self, result: Result<(), String>) {
+    fn on_fenced(&mut self, result: Result<(), AppError>) {
         let Some(Busy::Activating {
             step: Activation::Fencing { version },
             ..
@@ -1101,7 +1118,7 @@ impl Elector {
         }
     }
 
-    fn on_app_active(&mut self, result: Result<(), String>) {
+    fn on_app_active(&mut self, result: Result<(), AppError>) {
         let Some(Busy::Activating {
             step: Activation::AppActive,
             origin,
@@ -1121,7 +1138,7 @@ impl Elector {
 
     /// Winning failed: release the lock (close the session), and rejoin after a pause with a
     /// new session so that another node gets its chance.
-    fn activation_failed(&mut self, cause: &str) {
+    fn activation_failed(&mut self, cause: &dyn fmt::Display) {
         tracing::warn!(target: LOG, "Exception handling the winning of election: {cause}");
         self.busy = None;
         self.re_join_election(SLEEP_AFTER_FAILURE_TO_BECOME_ACTIVE);
@@ -1163,6 +1180,11 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A `transitionToActive` that got no answer.
+    fn refused(why: &str) -> AppError {
+        AppError::Transition(CallError::Unreachable(why.into()))
+    }
     use ElectorAction as A;
     use ElectorEvent as E;
 
@@ -1298,7 +1320,7 @@ mod tests {
         e.step(read(Err(ZkCode::NoNode)));
         e.step(written());
         assert_eq!(
-            e.step(E::AppActive(Err("Couldn't make NameNode active".into()))),
+            e.step(E::AppActive(Err(refused("Couldn't make NameNode active")))),
             vec![
                 A::Zk(ZkRequest::Close { client: C }),
                 A::Schedule {
@@ -1332,7 +1354,9 @@ mod tests {
         e.step(E::Join(DATA.to_vec()));
         e.step(created(Ok(())));
         e.step(read(Ok((OTHER.to_vec(), 1))));
-        let actions = e.step(E::Fenced(Err("Unable to fence NameNode at nn1".into())));
+        let actions = e.step(E::Fenced(Err(AppError::Fence(FenceError::Failed(
+            "NameNode at nn1".into(),
+        )))));
         assert_eq!(actions[0], A::Zk(ZkRequest::Close { client: C }));
         assert!(matches!(actions[1], A::Schedule { after, .. } if after.as_millis() == 1000));
     }
@@ -1350,7 +1374,7 @@ mod tests {
         assert_eq!(e.step(stat(Ok(MINE))), vec![get_breadcrumb(C)]);
         e.step(read(Err(ZkCode::NoNode)));
         e.step(written());
-        let actions = e.step(E::AppActive(Err("no".into())));
+        let actions = e.step(E::AppActive(Err(refused("no"))));
         assert_eq!(actions[0], A::Zk(ZkRequest::Close { client: C }));
         assert!(matches!(actions[1], A::Schedule { .. }));
     }
@@ -1696,7 +1720,7 @@ mod tests {
         assert_eq!(
             e.step(E::ConnectFailed {
                 client: 1,
-                error: "Connection timed out".into()
+                error: ZkError::ConnectTimeout(Duration::from_millis(5000))
             }),
             vec![A::Schedule {
                 timer: ElectorTimer::Reconnect(1),
@@ -1709,7 +1733,7 @@ mod tests {
         );
         e.step(E::ConnectFailed {
             client: 2,
-            error: "again".into(),
+            error: ZkError::ConnectTimeout(Duration::from_millis(5000)),
         });
         assert_eq!(
             e.step(E::Timer(ElectorTimer::Reconnect(2))),

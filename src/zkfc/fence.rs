@@ -24,7 +24,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 
 use super::conf::FencerConf;
-use super::target::NnTarget;
+use super::target::{NnTarget, TargetError};
 use crate::conf::FenceMethod;
 
 const LOG: &str = "org.apache.hadoop.ha.NodeFencer";
@@ -33,6 +33,22 @@ const SSH_LOG: &str = "org.apache.hadoop.ha.SshFenceByTcpPort";
 
 /// How much of a command the output prefix shows (`ShellCommandFencer.ABBREV_LENGTH`).
 const ABBREV_LENGTH: usize = 20;
+
+/// Why an old active NameNode was not fenced (`ZKFailoverController.doFence`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FenceError {
+    /// The lock or breadcrumb names no NameNode of our configuration.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+
+    /// The old active has no fencing method configured.
+    #[error("Unable to fence old active")]
+    NotConfigured,
+
+    /// Every configured method failed; names the target (`NameNode at host/ip:port`).
+    #[error("Unable to fence {0}")]
+    Failed(String),
+}
 
 /// The configured fencing methods of one target, run in order.
 #[derive(Debug, Clone)]
@@ -43,7 +59,7 @@ pub struct NodeFencer {
 
 impl NodeFencer {
     /// The fencer of `target`, or why it has none (Hadoop's `checkFencingConfigured`).
-    pub fn for_target(target: &NnTarget, conf: &FencerConf) -> Result<NodeFencer, String> {
+    pub fn for_target(target: &NnTarget, conf: &FencerConf) -> Result<NodeFencer, TargetError> {
         Ok(NodeFencer {
             methods: target.fence_methods()?.to_vec(),
             conf: conf.clone(),
@@ -68,22 +84,14 @@ impl NodeFencer {
                     ssh_fence(user.as_deref(), *port, target, &self.conf).await
                 }
             };
-            match fenced {
-                Ok(true) => {
-                    tracing::info!(
-                        target: LOG,
-                        "====== Fencing successful by method {method} ======"
-                    );
-                    return true;
-                }
-                Ok(false) => {
-                    tracing::warn!(target: LOG, "Fencing method {method} was unsuccessful.")
-                }
-                Err(cause) => tracing::error!(
+            if fenced {
+                tracing::info!(
                     target: LOG,
-                    "Fencing method {method} failed with an unexpected error. {cause}"
-                ),
+                    "====== Fencing successful by method {method} ======"
+                );
+                return true;
             }
+            tracing::warn!(target: LOG, "Fencing method {method} was unsuccessful.");
         }
         tracing::error!(target: LOG, "Unable to fence service by any configured method.");
         false
@@ -149,14 +157,14 @@ async fn run_logged(
     prefix_of: impl Fn(u32) -> String,
     timeout: Duration,
     what: &str,
-) -> Result<Option<i32>, String> {
+) -> std::io::Result<Option<i32>> {
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    let mut child = command.spawn().map_err(|e| e.to_string())?;
+    let mut child = command.spawn()?;
     let pid = child.id().unwrap_or(0);
     if log == SHELL_LOG {
         tracing::info!(target: SHELL_LOG, "Launched fencing command '{what}' with pid {pid}");
@@ -185,7 +193,7 @@ async fn run_logged(
     .await;
     match finished {
         Ok(Ok(status)) => Ok(Some(status.code().unwrap_or(-1))),
-        Ok(Err(e)) => Err(e.to_string()),
+        Ok(Err(e)) => Err(e),
         Err(_) => {
             tracing::warn!(
                 target: SHELL_LOG,
@@ -200,7 +208,7 @@ async fn run_logged(
 }
 
 /// `shell(command)`.
-async fn shell_fence(command: &str, target: &NnTarget, timeout: Duration) -> Result<bool, String> {
+async fn shell_fence(command: &str, target: &NnTarget, timeout: Duration) -> bool {
     let mut cmd = tokio::process::Command::new("bash");
     cmd.arg("-e").arg("-c").arg(command);
     for (key, value) in shell_environment(target) {
@@ -216,11 +224,11 @@ async fn shell_fence(command: &str, target: &NnTarget, timeout: Duration) -> Res
     )
     .await
     {
-        Ok(Some(code)) => Ok(code == 0),
-        Ok(None) => Ok(false),
+        Ok(Some(code)) => code == 0,
+        Ok(None) => false,
         Err(e) => {
             tracing::warn!(target: SHELL_LOG, "Unable to execute {command}: {e}");
-            Ok(false)
+            false
         }
     }
 }
@@ -234,7 +242,7 @@ async fn ssh_run(
     host: &str,
     remote: &str,
     conf: &FencerConf,
-) -> Result<Option<i32>, String> {
+) -> std::io::Result<Option<i32>> {
     let connect_secs = conf.ssh_connect_timeout.as_millis().div_ceil(1000).max(1);
     let mut cmd = tokio::process::Command::new("ssh");
     cmd.args([
@@ -274,7 +282,7 @@ async fn ssh_fence(
     ssh_port: u16,
     target: &NnTarget,
     conf: &FencerConf,
-) -> Result<bool, String> {
+) -> bool {
     let user = user
         .map(str::to_string)
         .unwrap_or_else(crate::namenode::client::current_user);
@@ -283,14 +291,14 @@ async fn ssh_fence(
     tracing::info!(target: SSH_LOG, "Connecting to {host}...");
     tracing::info!(target: SSH_LOG, "Looking for process running on port {port}");
     let kill = format!("PATH=$PATH:/sbin:/usr/sbin fuser -v -k -n tcp {port}");
-    let unable = |why: &str| {
+    let unable = |why: &dyn std::fmt::Display| {
         tracing::warn!(target: SSH_LOG, "Unable to connect to {host} as user {user}: {why}");
-        Ok(false)
+        false
     };
     let rc = match ssh_run(&user, ssh_port, &host, &kill, conf).await {
-        Ok(Some(SSH_FAILED)) => return unable("ssh exited with status 255"),
+        Ok(Some(SSH_FAILED)) => return unable(&"ssh exited with status 255"),
         Ok(Some(rc)) => rc,
-        Ok(None) => return unable("timed out"),
+        Ok(None) => return unable(&"timed out"),
         Err(e) => return unable(&e),
     };
     tracing::info!(target: SSH_LOG, "Connected to {host}");
@@ -300,7 +308,7 @@ async fn ssh_fence(
                 target: SSH_LOG,
                 "Successfully killed process that was listening on port {port}"
             );
-            Ok(true)
+            true
         }
         1 => {
             tracing::info!(
@@ -314,20 +322,20 @@ async fn ssh_fence(
                         target: SSH_LOG,
                         "Unable to fence - it is running but we cannot kill it"
                     );
-                    Ok(false)
+                    false
                 }
-                Ok(Some(SSH_FAILED)) => unable("ssh exited with status 255"),
+                Ok(Some(SSH_FAILED)) => unable(&"ssh exited with status 255"),
                 Ok(Some(_)) => {
                     tracing::info!(target: SSH_LOG, "Verified that the service is down.");
-                    Ok(true)
+                    true
                 }
-                Ok(None) => unable("timed out"),
+                Ok(None) => unable(&"timed out"),
                 Err(e) => unable(&e),
             }
         }
         rc => {
             tracing::info!(target: SSH_LOG, "rc: {rc}");
-            Ok(false)
+            false
         }
     }
 }

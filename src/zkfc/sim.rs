@@ -23,7 +23,9 @@ use super::elector::{
     ClientId, ElectorConf, ElectorEvent, ElectorState, NodeEvent, SessionEvent, SessionId, ZkCode,
     ZkRequest,
 };
+use super::fence::FenceError;
 use super::health::{HealthState, ServiceState};
+use super::rpc::CallError;
 
 const SESSION_TIMEOUT: Duration = Duration::from_millis(2000);
 
@@ -547,7 +549,7 @@ impl Sim {
         );
     }
 
-    fn fence(&mut self, target: usize, seed: u64) -> Result<(), String> {
+    fn fence(&mut self, target: usize, seed: u64) -> Result<(), FenceError> {
         let faults = self.faults;
         if self.nodes[target].nn != Nn::Dead && (!faults || self.rng.chance(0.7)) {
             self.set_nn(target, Nn::Standby, seed);
@@ -557,7 +559,7 @@ impl Sim {
             self.kill_nn(target, seed);
             return Ok(());
         }
-        Err(format!("Unable to fence NameNode at nn{target}"))
+        Err(FenceError::Failed(format!("NameNode at nn{target}")))
     }
 
     fn carry_out(&mut self, node: usize, actions: Vec<ZkfcAction>, seed: u64) {
@@ -573,8 +575,8 @@ impl Sim {
                     self.stats.activations += 1;
                     let fail = self.faults && self.rng.chance(0.05);
                     let result = match self.nodes[node].nn {
-                        Nn::Dead => Err("Connection refused".to_string()),
-                        _ if fail => Err("injected failure".to_string()),
+                        Nn::Dead => Err(CallError::Unreachable("Connection refused".into())),
+                        _ if fail => Err(CallError::Unreachable("injected failure".into())),
                         _ => {
                             self.set_nn(node, Nn::Active, seed);
                             Ok(())
@@ -601,9 +603,9 @@ impl Sim {
         }
     }
 
-    fn standby(&mut self, node: usize, seed: u64) -> Result<(), String> {
+    fn standby(&mut self, node: usize, seed: u64) -> Result<(), CallError> {
         if self.nodes[node].nn == Nn::Dead {
-            return Err("Connection refused".into());
+            return Err(CallError::Unreachable("Connection refused".into()));
         }
         self.set_nn(node, Nn::Standby, seed);
         Ok(())

@@ -9,8 +9,49 @@ use std::net::{IpAddr, ToSocketAddrs};
 use prost::Message;
 
 use crate::conf::ha::{self, DEFAULT_NAMENODE_RPC_PORT};
-use crate::conf::{Configuration, FenceMethod, HostPort};
+use crate::conf::{ConfError, Configuration, FenceMethod, HostPort};
 use crate::proto::hazkinfo::ActiveNodeInfo;
+
+/// Why a NameNode cannot be addressed, fenced or recognised, in Hadoop's words
+/// (`NNHAServiceTarget`, `checkFencingConfigured`, `DFSZKFailoverController.dataToTarget`).
+/// `Clone` and `Eq`, as the ZKFC core's inputs are: a target keeps its fencing error until
+/// someone needs a fencer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    #[error("Unable to determine service address for namenode '{0}'")]
+    UnknownNameNode(String),
+
+    #[error("invalid dfs.ha.zkfc.port for {namenode}: {port}")]
+    ZkfcPort { namenode: String, port: i32 },
+
+    /// No fencing method configured; names the target (`NameNode at host/ip:port`).
+    #[error("No fencer configured for {0}")]
+    NoFencer(String),
+
+    /// A lock or breadcrumb that is not an `ActiveNodeInfo`; the data in hex.
+    #[error("Invalid data in ZK: {0}")]
+    InvalidZkData(String),
+
+    #[error(
+        "Mismatched address stored in ZK for {target}: Stored protobuf was {stored}, address from our own configuration for this NameNode was {configured}"
+    )]
+    MismatchedAddress {
+        target: String,
+        stored: String,
+        configured: String,
+    },
+
+    /// The configuration itself, as [`ConfError`] renders it (which names the file, key or
+    /// value; kept as text because a `ConfError` may carry an `io::Error`).
+    #[error("{0}")]
+    Conf(String),
+}
+
+impl From<ConfError> for TargetError {
+    fn from(err: ConfError) -> Self {
+        TargetError::Conf(err.to_string())
+    }
+}
 
 /// `dfs.ha.zkfc.port` when not set.
 pub const DEFAULT_ZKFC_PORT: u16 = 8019;
@@ -33,7 +74,7 @@ pub struct NnTarget {
     pub auto_failover: bool,
     /// The fencing methods configured for it, or the configuration error (kept, as Hadoop
     /// keeps it, until someone needs a fencer).
-    pub fencing: Result<Vec<FenceMethod>, String>,
+    pub fencing: Result<Vec<FenceMethod>, TargetError>,
     /// The configuration as this NameNode sees it (its scoped keys promoted); fencing scripts
     /// get it as their environment.
     pub conf: Configuration,
@@ -46,14 +87,13 @@ impl NnTarget {
         conf: &Configuration,
         nameservice: &str,
         namenode: &str,
-    ) -> Result<NnTarget, String> {
-        let unknown = || format!("Unable to determine service address for namenode '{namenode}'");
-        let known = ha::namenode_ids(conf, nameservice).map_err(|e| e.to_string())?;
+    ) -> Result<NnTarget, TargetError> {
+        let unknown = || TargetError::UnknownNameNode(namenode.to_string());
+        let known = ha::namenode_ids(conf, nameservice)?;
         if !known.iter().any(|id| id == namenode) {
             return Err(unknown());
         }
-        let mine =
-            ha::for_namenode(conf, Some(nameservice), Some(namenode)).map_err(|e| e.to_string())?;
+        let mine = ha::for_namenode(conf, Some(nameservice), Some(namenode))?;
         let address = first_address(
             &mine,
             &[
@@ -64,18 +104,15 @@ impl NnTarget {
         .ok_or_else(unknown)?;
         let health_address = first_address(&mine, &["dfs.namenode.lifeline.rpc-address"])?
             .unwrap_or_else(|| address.clone());
-        let zkfc_port = match mine
-            .get_int("dfs.ha.zkfc.port")
-            .map_err(|e| e.to_string())?
-        {
-            Some(port) => u16::try_from(port)
-                .map_err(|_| format!("invalid dfs.ha.zkfc.port for {namenode}: {port}"))?,
+        let zkfc_port = match mine.get_int("dfs.ha.zkfc.port")? {
+            Some(port) => u16::try_from(port).map_err(|_| TargetError::ZkfcPort {
+                namenode: namenode.to_string(),
+                port,
+            })?,
             None => DEFAULT_ZKFC_PORT,
         };
-        let auto_failover = mine
-            .get_bool("dfs.ha.automatic-failover.enabled", false)
-            .map_err(|e| e.to_string())?;
-        let fencing = ha::fencing_methods(&mine, None, None).map_err(|e| e.to_string());
+        let auto_failover = mine.get_bool("dfs.ha.automatic-failover.enabled", false)?;
+        let fencing = ha::fencing_methods(&mine, None, None).map_err(TargetError::from);
         let ip = address.resolve().ok().map(|a| a.ip());
         Ok(NnTarget {
             nameservice_id: nameservice.to_string(),
@@ -91,9 +128,8 @@ impl NnTarget {
     }
 
     /// Every NameNode of the nameservice, in configuration order.
-    pub fn all(conf: &Configuration, nameservice: &str) -> Result<Vec<NnTarget>, String> {
-        ha::namenode_ids(conf, nameservice)
-            .map_err(|e| e.to_string())?
+    pub fn all(conf: &Configuration, nameservice: &str) -> Result<Vec<NnTarget>, TargetError> {
+        ha::namenode_ids(conf, nameservice)?
             .iter()
             .map(|nn| NnTarget::resolve(conf, nameservice, nn))
             .collect()
@@ -117,10 +153,10 @@ impl NnTarget {
     }
 
     /// The fencing methods, or why there are none (`checkFencingConfigured`).
-    pub fn fence_methods(&self) -> Result<&[FenceMethod], String> {
+    pub fn fence_methods(&self) -> Result<&[FenceMethod], TargetError> {
         match &self.fencing {
             Err(e) => Err(e.clone()),
-            Ok(methods) if methods.is_empty() => Err(format!("No fencer configured for {self}")),
+            Ok(methods) if methods.is_empty() => Err(TargetError::NoFencer(self.to_string())),
             Ok(methods) => Ok(methods),
         }
     }
@@ -153,9 +189,12 @@ impl NnTarget {
     /// The NameNode a lock or breadcrumb names, rebuilt from *our* configuration (Hadoop's
     /// `DFSZKFailoverController.dataToTarget`): the stored address must be the one we have
     /// configured for that id; the stored ZKFC port is taken as is.
-    pub fn from_active_node_info(conf: &Configuration, data: &[u8]) -> Result<NnTarget, String> {
+    pub fn from_active_node_info(
+        conf: &Configuration,
+        data: &[u8],
+    ) -> Result<NnTarget, TargetError> {
         let info = ActiveNodeInfo::decode(data)
-            .map_err(|_| format!("Invalid data in ZK: {}", super::elector::hex(data)))?;
+            .map_err(|_| TargetError::InvalidZkData(super::elector::hex(data)))?;
         let mut target = NnTarget::resolve(conf, &info.nameservice_id, &info.namenode_id)?;
         let stored = HostPort::new(
             info.hostname.clone(),
@@ -172,11 +211,11 @@ impl NnTarget {
                 _ => stored.host == target.address.host,
             };
         if !same {
-            return Err(format!(
-                "Mismatched address stored in ZK for {target}: Stored protobuf was {}, address from our own configuration for this NameNode was {}",
-                text_format(&info),
-                target.socket_address()
-            ));
+            return Err(TargetError::MismatchedAddress {
+                target: target.to_string(),
+                stored: text_format(&info),
+                configured: target.socket_address(),
+            });
         }
         target.zkfc_address.port = u16::try_from(info.zkfc_port).unwrap_or(DEFAULT_ZKFC_PORT);
         Ok(target)
@@ -190,12 +229,9 @@ impl fmt::Display for NnTarget {
     }
 }
 
-fn first_address(conf: &Configuration, keys: &[&str]) -> Result<Option<HostPort>, String> {
+fn first_address(conf: &Configuration, keys: &[&str]) -> Result<Option<HostPort>, ConfError> {
     for key in keys {
-        if let Some(address) = conf
-            .get_host_port(key, Some(DEFAULT_NAMENODE_RPC_PORT))
-            .map_err(|e| e.to_string())?
-        {
+        if let Some(address) = conf.get_host_port(key, Some(DEFAULT_NAMENODE_RPC_PORT))? {
             return Ok(Some(address));
         }
     }
@@ -238,18 +274,18 @@ mod tests {
         let nn2 = NnTarget::resolve(&c, "ns1", "nn2").unwrap();
         assert_eq!(nn2.zkfc_address, HostPort::new("127.0.0.2", 8029));
         assert_eq!(
-            nn2.fence_methods().unwrap_err(),
+            nn2.fence_methods().unwrap_err().to_string(),
             "Unable to parse line: 'foobar!'"
         );
         assert_eq!(
-            NnTarget::resolve(&c, "ns1", "nn9").unwrap_err(),
+            NnTarget::resolve(&c, "ns1", "nn9").unwrap_err().to_string(),
             "Unable to determine service address for namenode 'nn9'"
         );
         let mut bare = c.clone();
         bare.unset("dfs.ha.fencing.methods");
         let nn1 = NnTarget::resolve(&bare, "ns1", "nn1").unwrap();
         assert_eq!(
-            nn1.fence_methods().unwrap_err(),
+            nn1.fence_methods().unwrap_err().to_string(),
             "No fencer configured for NameNode at 127.0.0.1/127.0.0.1:8020"
         );
         assert_eq!(
@@ -311,12 +347,15 @@ mod tests {
         }
         .encode_to_vec();
         let err = NnTarget::from_active_node_info(&c, &stored).unwrap_err();
+        assert!(matches!(err, TargetError::MismatchedAddress { .. }));
         assert_eq!(
-            err,
+            err.to_string(),
             "Mismatched address stored in ZK for NameNode at 127.0.0.1/127.0.0.1:8020: Stored protobuf was nameserviceId: \"ns1\"\nnamenodeId: \"nn1\"\nhostname: \"127.0.0.9\"\nport: 8020\nzkfcPort: 8019\n, address from our own configuration for this NameNode was 127.0.0.1/127.0.0.1:8020"
         );
         assert_eq!(
-            NnTarget::from_active_node_info(&c, b"\xff\xff").unwrap_err(),
+            NnTarget::from_active_node_info(&c, b"\xff\xff")
+                .unwrap_err()
+                .to_string(),
             "Invalid data in ZK: ffff"
         );
     }

@@ -13,6 +13,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
@@ -26,6 +27,34 @@ use super::elector::{
 };
 
 const LOG: &str = "org.apache.hadoop.ha.ActiveStandbyElector";
+
+/// Why a ZooKeeper chore of the ZKFC failed, in the words Hadoop's `ActiveStandbyElector`
+/// logs it with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ZkError {
+    #[error("Connection timed out: couldn't connect to ZooKeeper in {} milliseconds", .0.as_millis())]
+    ConnectTimeout(Duration),
+
+    /// A session that could not be opened; `keeper` is ZooKeeper's `KeeperException` text.
+    #[error("{keeper}: {source}")]
+    Connect { keeper: String, source: zk::Error },
+
+    #[error("Couldn't determine existence of znode '{path}': {source}")]
+    Exists { path: String, source: zk::Error },
+
+    #[error("Couldn't set ACLs on parent ZNode: {path}: {source}")]
+    SetAcl { path: String, source: zk::Error },
+
+    #[error("Couldn't create {path}: {source}")]
+    Create { path: String, source: zk::Error },
+
+    #[error("Couldn't clear parent znode {path}: {source}")]
+    Clear { path: String, source: zk::Error },
+
+    /// `getActiveData` of a graceful failover.
+    #[error("Unexpected ZooKeeper issue fetching active node info: {0}")]
+    ActiveData(#[source] zk::Error),
+}
 
 /// A ZooKeeper error as the elector sees it, by ZooKeeper's code names. The crate reports a
 /// request lost with its connection as an I/O error: that is ZooKeeper's CONNECTIONLOSS.
@@ -81,17 +110,11 @@ pub fn acls(settings: &ZkSettings) -> Vec<zk::Acl> {
 
 /// Opens a session, waiting at most the session timeout (Hadoop's
 /// `waitForZKConnectionEvent`); the error is Hadoop's log line.
-pub async fn connect(settings: &ZkSettings) -> Result<zk::Client, String> {
+pub async fn connect(settings: &ZkSettings) -> Result<zk::Client, ZkError> {
     let mut connector = zk::Client::connector().with_session_timeout(settings.session_timeout);
     for auth in &settings.auths {
         connector = connector.with_auth(&auth.scheme, &auth.auth);
     }
-    let timed_out = || {
-        format!(
-            "Connection timed out: couldn't connect to ZooKeeper in {} milliseconds",
-            settings.session_timeout.as_millis()
-        )
-    };
     match tokio::time::timeout(
         settings.session_timeout,
         connector.connect(&settings.quorum),
@@ -99,11 +122,13 @@ pub async fn connect(settings: &ZkSettings) -> Result<zk::Client, String> {
     .await
     {
         Ok(Ok(client)) => Ok(client),
-        Ok(Err(zk::Error::Timeout)) | Err(_) => Err(timed_out()),
-        Ok(Err(e)) => Err(format!(
-            "{}: {e}",
-            ZkCode::ConnectionLoss.keeper_message(&settings.quorum)
-        )),
+        Ok(Err(zk::Error::Timeout)) | Err(_) => {
+            Err(ZkError::ConnectTimeout(settings.session_timeout))
+        }
+        Ok(Err(source)) => Err(ZkError::Connect {
+            keeper: ZkCode::ConnectionLoss.keeper_message(&settings.quorum),
+            source,
+        }),
     }
 }
 
@@ -287,12 +312,15 @@ async fn session_task<T: From<ElectorEvent>>(
 }
 
 /// `parentZNodeExists`.
-pub async fn parent_exists(client: &zk::Client, parent: &str) -> Result<bool, String> {
+pub async fn parent_exists(client: &zk::Client, parent: &str) -> Result<bool, ZkError> {
     client
         .check_stat(parent)
         .await
         .map(|stat| stat.is_some())
-        .map_err(|e| format!("Couldn't determine existence of znode '{parent}': {e}"))
+        .map_err(|source| ZkError::Exists {
+            path: parent.to_string(),
+            source,
+        })
 }
 
 /// Runs `op` again while it fails with a lost connection, up to `retries` attempts in all
@@ -313,7 +341,7 @@ where
 
 /// `ensureParentZNode`: creates every component of the parent znode, PERSISTENT with the
 /// configured ACL; a component that exists gets its ACL reset when it differs.
-pub async fn ensure_parent(client: &zk::Client, settings: &ZkSettings) -> Result<(), String> {
+pub async fn ensure_parent(client: &zk::Client, settings: &ZkSettings) -> Result<(), ZkError> {
     let acl = acls(settings);
     let options = zk::CreateMode::Persistent.with_acls(zk::Acls::new(&acl));
     let parent = settings.parent_znode.trim_end_matches('/');
@@ -329,18 +357,27 @@ pub async fn ensure_parent(client: &zk::Client, settings: &ZkSettings) -> Result
         {
             Ok(_) => {}
             Err(zk::Error::NodeExists) => {
+                let set_acl = |source| ZkError::SetAcl {
+                    path: prefix.clone(),
+                    source,
+                };
                 let (current, stat) = with_retries(settings.op_retries, || client.get_acl(&prefix))
                     .await
-                    .map_err(|e| format!("Couldn't set ACLs on parent ZNode: {prefix}: {e}"))?;
+                    .map_err(set_acl)?;
                 let same = current.len() == acl.len() && current.iter().all(|a| acl.contains(a));
                 if !same {
                     client
                         .set_acl(&prefix, &acl, Some(stat.aversion))
                         .await
-                        .map_err(|e| format!("Couldn't set ACLs on parent ZNode: {prefix}: {e}"))?;
+                        .map_err(set_acl)?;
                 }
             }
-            Err(e) => return Err(format!("Couldn't create {prefix}: {e}")),
+            Err(source) => {
+                return Err(ZkError::Create {
+                    path: prefix,
+                    source,
+                });
+            }
         }
     }
     tracing::info!(target: LOG, "Successfully created {parent} in ZK.");
@@ -348,10 +385,13 @@ pub async fn ensure_parent(client: &zk::Client, settings: &ZkSettings) -> Result
 }
 
 /// `clearParentZNode`: deletes the parent znode and everything under it.
-pub async fn clear_parent(client: &zk::Client, settings: &ZkSettings) -> Result<(), String> {
+pub async fn clear_parent(client: &zk::Client, settings: &ZkSettings) -> Result<(), ZkError> {
     let parent = settings.parent_znode.trim_end_matches('/').to_string();
     tracing::info!(target: LOG, "Recursively deleting {parent} from ZK...");
-    let fail = |e: zk::Error| format!("Couldn't clear parent znode {parent}: {e}");
+    let fail = |source| ZkError::Clear {
+        path: parent.clone(),
+        source,
+    };
     // Breadth-first listing, then deletion deepest first (ZooKeeper's ZKUtil.deleteRecursive).
     let mut tree = vec![parent.clone()];
     let mut i = 0;
