@@ -28,6 +28,16 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+/// Why `--daemon` cannot do what it was asked (the texts of Hadoop's shell scripts).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackgroundError {
+    #[error("ERROR: --daemon must be followed by either \"start\", \"stop\", or \"status\".")]
+    BadMode,
+
+    #[error("ERROR: Unable to write in {}. Aborting.", .0.display())]
+    Unwritable(PathBuf),
+}
+
 /// What `--daemon` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -38,15 +48,12 @@ pub enum Mode {
 
 impl Mode {
     /// Parses the word after `--daemon`.
-    pub fn parse(word: Option<&str>) -> Result<Mode, String> {
+    pub fn parse(word: Option<&str>) -> Result<Mode, BackgroundError> {
         match word {
             Some("start") => Ok(Mode::Start),
             Some("stop") => Ok(Mode::Stop),
             Some("status") => Ok(Mode::Status),
-            _ => Err(
-                "ERROR: --daemon must be followed by either \"start\", \"stop\", or \"status\"."
-                    .to_string(),
-            ),
+            _ => Err(BackgroundError::BadMode),
         }
     }
 }
@@ -162,12 +169,12 @@ fn alive(pid: i32) -> bool {
 }
 
 /// Makes `dir` and checks it can be written, with Hadoop's message when it cannot.
-fn verify_dir(dir: &Path) -> Result<(), String> {
+fn verify_dir(dir: &Path) -> Result<(), BackgroundError> {
     let probe = dir.join(std::process::id().to_string());
     fs::create_dir_all(dir)
         .and_then(|()| File::create(&probe).map(drop))
         .and_then(|()| fs::remove_file(&probe))
-        .map_err(|_| format!("ERROR: Unable to write in {}. Aborting.", dir.display()))
+        .map_err(|_| BackgroundError::Unwritable(dir.to_path_buf()))
 }
 
 /// Keeps the last [`OUT_FILES_KEPT`] `.out` files as `.out.1` (newest) … `.out.5`.
@@ -340,7 +347,7 @@ mod tests {
             Path::new("/opt/x")
         );
         assert_eq!(
-            Mode::parse(Some("restart")).unwrap_err(),
+            Mode::parse(Some("restart")).unwrap_err().to_string(),
             "ERROR: --daemon must be followed by either \"start\", \"stop\", or \"status\"."
         );
     }

@@ -28,17 +28,27 @@ The general command line syntax is:
 command [genericOptions] [commandOptions]
 ";
 
+/// A generic option the parser refuses (`GenericOptionsParser`'s texts).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GenericOptionsError {
+    #[error("Missing argument for option: {0}")]
+    MissingArgument(&'static str),
+
+    #[error("-D expects property=value, got '{0}'")]
+    BadSetting(String),
+}
+
 /// Parses the generic options at the front of `args`.
-pub fn parse_generic_options(args: &[String]) -> Result<GenericOptions, String> {
+pub fn parse_generic_options(args: &[String]) -> Result<GenericOptions, GenericOptionsError> {
     let mut options = GenericOptions::default();
     let mut i = 0;
     while i < args.len() {
         let arg = args[i].as_str();
-        let mut value_of = |option: &str| -> Result<String, String> {
+        let mut value_of = |option: &'static str| {
             i += 1;
             args.get(i)
                 .cloned()
-                .ok_or_else(|| format!("Missing argument for option: {option}"))
+                .ok_or(GenericOptionsError::MissingArgument(option))
         };
         match arg {
             "-D" => {
@@ -70,12 +80,12 @@ pub fn parse_generic_options(args: &[String]) -> Result<GenericOptions, String> 
     Ok(options)
 }
 
-fn split_setting(setting: &str) -> Result<(String, String), String> {
+fn split_setting(setting: &str) -> Result<(String, String), GenericOptionsError> {
     match setting.split_once('=') {
         Some((key, value)) if !key.trim().is_empty() => {
             Ok((key.trim().to_string(), value.to_string()))
         }
-        _ => Err(format!("-D expects property=value, got '{setting}'")),
+        _ => Err(GenericOptionsError::BadSetting(setting.to_string())),
     }
 }
 
@@ -130,15 +140,21 @@ mod tests {
     #[test]
     fn missing_or_malformed_values_are_errors() {
         assert_eq!(
-            parse_generic_options(&args("-D")).unwrap_err(),
+            parse_generic_options(&args("-D")).unwrap_err().to_string(),
             "Missing argument for option: D"
         );
         assert_eq!(
-            parse_generic_options(&args("-conf")).unwrap_err(),
+            parse_generic_options(&args("-conf"))
+                .unwrap_err()
+                .to_string(),
             "Missing argument for option: conf"
         );
         assert_eq!(
             parse_generic_options(&args("-D novalue")).unwrap_err(),
+            GenericOptionsError::BadSetting("novalue".into())
+        );
+        assert_eq!(
+            GenericOptionsError::BadSetting("novalue".into()).to_string(),
             "-D expects property=value, got 'novalue'"
         );
         assert!(parse_generic_options(&args("-D =x")).is_err());

@@ -106,8 +106,28 @@ pub fn run(ctx: &mut Context<'_>, args: &[String]) -> i32 {
     }
 }
 
+/// Why `getconf` has no answer (`GetConf`'s texts).
+#[derive(Debug, thiserror::Error)]
+enum GetConfError {
+    #[error("Incorrect configuration: {what} address {key} is not configured.")]
+    NotConfigured {
+        what: &'static str,
+        key: &'static str,
+    },
+
+    #[error("Configuration {0} is missing.")]
+    Missing(String),
+
+    #[error(transparent)]
+    Conf(#[from] ConfError),
+}
+
 /// The text `command` prints, or the error it reports.
-fn answer(conf: &Configuration, command: &str, operands: &[String]) -> Result<String, String> {
+fn answer(
+    conf: &Configuration,
+    command: &str,
+    operands: &[String],
+) -> Result<String, GetConfError> {
     let hosts = |addresses: Vec<ha::NameNodeAddress>| {
         addresses
             .into_iter()
@@ -115,9 +135,8 @@ fn answer(conf: &Configuration, command: &str, operands: &[String]) -> Result<St
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let not_configured = |what: &str, key: &str| {
-        format!("Incorrect configuration: {what} address {key} is not configured.")
-    };
+    let not_configured =
+        |what: &'static str, key: &'static str| GetConfError::NotConfigured { what, key };
     let result: Result<String, ConfError> = match command {
         "-namenodes" => ha::namenode_service_rpc_addresses(conf).map(hosts),
         "-nnRpcAddresses" => ha::namenode_service_rpc_addresses(conf).map(|addresses| {
@@ -149,13 +168,10 @@ fn answer(conf: &Configuration, command: &str, operands: &[String]) -> Result<St
         "-confKey" => return conf_key(conf, &operands[0]),
         other => unreachable!("getconf command {other} has no handler"),
     };
-    result.map_err(|e| e.to_string())
+    Ok(result?)
 }
 
-fn conf_key(conf: &Configuration, key: &str) -> Result<String, String> {
-    match conf.get_trimmed(key) {
-        Ok(Some(value)) => Ok(value),
-        Ok(None) => Err(format!("Configuration {key} is missing.")),
-        Err(e) => Err(e.to_string()),
-    }
+fn conf_key(conf: &Configuration, key: &str) -> Result<String, GetConfError> {
+    conf.get_trimmed(key)?
+        .ok_or_else(|| GetConfError::Missing(key.to_string()))
 }

@@ -299,17 +299,20 @@ fn in_background(
     }
 }
 
+/// A `--config` directory that is not there (the text of Hadoop's `hadoop-functions.sh`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("ERROR: Cannot find configuration directory \"{}\"", .0.display())]
+pub struct NoConfDir(pub PathBuf);
+
 /// The configuration directory: `--config`, else `$HADOOP_CONF_DIR`, else
 /// `$HADOOP_HOME/etc/hadoop`, else the `etc/hadoop` of the install this binary belongs to.
-pub fn resolve_conf_dir(explicit: Option<&str>) -> Result<PathBuf, String> {
+pub fn resolve_conf_dir(explicit: Option<&str>) -> Result<PathBuf, NoConfDir> {
     if let Some(dir) = explicit {
         let path = PathBuf::from(dir);
         return if path.is_dir() {
             Ok(path)
         } else {
-            Err(format!(
-                "ERROR: Cannot find configuration directory \"{dir}\""
-            ))
+            Err(NoConfDir(path))
         };
     }
     if let Some(dir) = std::env::var_os("HADOOP_CONF_DIR").filter(|d| !d.is_empty()) {

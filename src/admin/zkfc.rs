@@ -43,12 +43,17 @@ enum Command {
     FormatZk { force: bool, interactive: bool },
 }
 
-fn parse(args: &[String]) -> Result<Command, String> {
+/// An argument `hdfs zkfc` does not take (`HadoopIllegalArgumentException: Bad argument: …`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Bad argument: {0}")]
+struct BadArgument(String);
+
+fn parse(args: &[String]) -> Result<Command, BadArgument> {
     let Some(first) = args.first() else {
         return Ok(Command::Run);
     };
     if first != "-formatZK" {
-        return Err(first.clone());
+        return Err(BadArgument(first.clone()));
     }
     let mut force = false;
     let mut interactive = true;
@@ -56,7 +61,7 @@ fn parse(args: &[String]) -> Result<Command, String> {
         match arg.as_str() {
             "-force" => force = true,
             "-nonInteractive" => interactive = false,
-            other => return Err(other.to_string()),
+            other => return Err(BadArgument(other.to_string())),
         }
     }
     Ok(Command::FormatZk { force, interactive })
@@ -128,7 +133,7 @@ async fn run(ctx: &mut Context<'_>, conf: ZkfcConf, args: &[String]) -> i32 {
             let _ = writeln!(ctx.err, "{USAGE}\n");
             tracing::error!(
                 target: LOG,
-                "The failover controller encounters runtime error: org.apache.hadoop.HadoopIllegalArgumentException: Bad argument: {bad}"
+                "The failover controller encounters runtime error: org.apache.hadoop.HadoopIllegalArgumentException: {bad}"
             );
             return 1;
         }
@@ -238,7 +243,13 @@ mod tests {
                 interactive: false
             }
         );
-        assert_eq!(parse(&args("-formatZK -bogus")).unwrap_err(), "-bogus");
-        assert_eq!(parse(&args("-format")).unwrap_err(), "-format");
+        assert_eq!(
+            parse(&args("-formatZK -bogus")).unwrap_err().to_string(),
+            "Bad argument: -bogus"
+        );
+        assert_eq!(
+            parse(&args("-format")).unwrap_err(),
+            BadArgument("-format".into())
+        );
     }
 }
