@@ -334,11 +334,54 @@ impl Filesystems for DfsFilesystems {
 
 // ------------------------------------------------------------------ settings
 
+/// What the shell refuses before it asks any NameNode: its configuration, an option, a path
+/// or a pattern it cannot read (FsShell's texts).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum InputError {
+    #[error(
+        "Unable to parse configuration fs.permissions.umask-mode with value {0} as octal or symbolic umask."
+    )]
+    Umask(String),
+
+    #[error("invalid value '{0}' for dfs.replication")]
+    Replication(i32),
+
+    #[error("Incomplete HDFS URI, no host: {0}")]
+    NoHost(String),
+
+    #[error("No FileSystem for scheme \"{0}\"")]
+    NoFileSystem(String),
+
+    #[error("Illegal option {0}")]
+    IllegalOption(String),
+
+    #[error("Not enough arguments: expected {expected} but got {got}")]
+    NotEnoughArguments { expected: usize, got: usize },
+
+    #[error("Too many arguments: expected {expected} but got {got}")]
+    TooManyArguments { expected: usize, got: usize },
+
+    /// A glob component that does not compile; `index` is the component's length, as Java's
+    /// `PatternSyntaxException` reports it.
+    #[error("Illegal file pattern: {what} near index {index}")]
+    IllegalPattern { what: &'static str, index: usize },
+
+    /// The configuration, as [`ConfError`] renders it.
+    #[error("{0}")]
+    Conf(String),
+}
+
+impl From<ConfError> for InputError {
+    fn from(err: ConfError) -> Self {
+        InputError::Conf(err.to_string())
+    }
+}
+
 /// What the shell reads from the configuration, once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ShellSettings {
     /// `fs.defaultFS`'s authority, or why paths without a scheme cannot be used.
-    pub default_fs: Result<String, String>,
+    pub default_fs: Result<String, InputError>,
     /// `/user/<user>`: Hadoop's working directory, where relative paths start.
     pub home: String,
     /// `fs.permissions.umask-mode`, applied to new files (0666) and directories (0777).
@@ -348,27 +391,20 @@ pub(crate) struct ShellSettings {
 }
 
 impl ShellSettings {
-    pub fn from_conf(conf: &Configuration) -> Result<ShellSettings, String> {
-        let text = |e: ConfError| e.to_string();
+    pub fn from_conf(conf: &Configuration) -> Result<ShellSettings, InputError> {
         let default_fs = conf
-            .get_trimmed("fs.defaultFS")
-            .map_err(text)?
+            .get_trimmed("fs.defaultFS")?
             .unwrap_or_else(|| "file:///".to_string());
         let umask_text = conf
-            .get_trimmed("fs.permissions.umask-mode")
-            .map_err(text)?
+            .get_trimmed("fs.permissions.umask-mode")?
             .unwrap_or_else(|| "022".to_string());
         let umask = u16::from_str_radix(&umask_text, 8)
             .ok()
             .filter(|m| *m <= 0o777)
-            .ok_or_else(|| {
-                format!(
-                    "Unable to parse configuration fs.permissions.umask-mode with value {umask_text} as octal or symbolic umask."
-                )
-            })?;
-        let replication = conf.get_int("dfs.replication").map_err(text)?.unwrap_or(3);
-        let replication = u16::try_from(replication)
-            .map_err(|_| format!("invalid value '{replication}' for dfs.replication"))?;
+            .ok_or(InputError::Umask(umask_text))?;
+        let replication = conf.get_int("dfs.replication")?.unwrap_or(3);
+        let replication =
+            u16::try_from(replication).map_err(|_| InputError::Replication(replication))?;
         Ok(ShellSettings {
             default_fs: default_authority(&default_fs),
             home: format!("/user/{}", current_user()),
@@ -387,7 +423,7 @@ impl ShellSettings {
 }
 
 /// The authority of `fs.defaultFS`, when it is an `hdfs://` URI.
-fn default_authority(default_fs: &str) -> Result<String, String> {
+fn default_authority(default_fs: &str) -> Result<String, InputError> {
     match split_scheme(default_fs) {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("hdfs") => {
             let authority = rest
@@ -395,18 +431,14 @@ fn default_authority(default_fs: &str) -> Result<String, String> {
                 .map(|r| r.split('/').next().unwrap_or_default())
                 .unwrap_or_default();
             if authority.is_empty() {
-                Err(format!("Incomplete HDFS URI, no host: {default_fs}"))
+                Err(InputError::NoHost(default_fs.to_string()))
             } else {
                 Ok(authority.to_string())
             }
         }
-        Some((scheme, _)) => Err(no_filesystem(scheme)),
-        None => Err(no_filesystem("null")),
+        Some((scheme, _)) => Err(InputError::NoFileSystem(scheme.to_string())),
+        None => Err(InputError::NoFileSystem("null".to_string())),
     }
-}
-
-fn no_filesystem(scheme: &str) -> String {
-    format!("No FileSystem for scheme \"{scheme}\"")
 }
 
 /// `scheme` and the rest of `text`, when it starts with `scheme:/` (Hadoop's test: a colon
@@ -475,7 +507,10 @@ enum ShellError {
     /// A NameNode's exception, or an unreachable NameNode: its message.
     #[error("{0}")]
     Client(ClientError),
-    /// Any other I/O failure (a local file, a glob pattern, an unusable scheme).
+    /// A path, scheme or pattern the shell cannot use.
+    #[error("{0}")]
+    Input(InputError),
+    /// A local file or stdin that cannot be read, with its name.
     #[error("{0}")]
     Io(String),
     /// Hadoop's `IllegalArgumentException`: it ends the command with its usage (255).
@@ -507,6 +542,12 @@ fn not_found(path: &str) -> ShellError {
 /// An error that ends the command: the message of an IllegalArgumentException.
 #[derive(Debug)]
 struct Escape(String);
+
+impl From<InputError> for Escape {
+    fn from(err: InputError) -> Self {
+        Escape(err.to_string())
+    }
+}
 
 // ------------------------------------------------------------------ paths
 
@@ -717,12 +758,10 @@ struct GlobPattern {
 
 impl GlobPattern {
     /// Compiles a component; the error is Hadoop's `Illegal file pattern: …` text.
-    fn new(component: &str) -> Result<GlobPattern, String> {
-        let illegal = |what: &str| {
-            format!(
-                "Illegal file pattern: {what} near index {}",
-                component.chars().count()
-            )
+    fn new(component: &str) -> Result<GlobPattern, InputError> {
+        let illegal = |what| InputError::IllegalPattern {
+            what,
+            index: component.chars().count(),
         };
         let alternatives = expand_braces(component).ok_or_else(|| illegal("Unclosed group"))?;
         let alternatives = alternatives
@@ -1088,7 +1127,7 @@ pub(crate) fn parse_options(
     min: usize,
     max: usize,
     known: &[&str],
-) -> Result<(BTreeSet<String>, Vec<String>), String> {
+) -> Result<(BTreeSet<String>, Vec<String>), InputError> {
     let mut options = BTreeSet::new();
     let mut i = 0;
     while i < args.len() {
@@ -1102,23 +1141,23 @@ pub(crate) fn parse_options(
         }
         let name = &arg[1..];
         if !known.contains(&name) {
-            return Err(format!("Illegal option {arg}"));
+            return Err(InputError::IllegalOption(arg.clone()));
         }
         options.insert(name.to_string());
         i += 1;
     }
     let rest = args[i..].to_vec();
     if rest.len() < min {
-        return Err(format!(
-            "Not enough arguments: expected {min} but got {}",
-            rest.len()
-        ));
+        return Err(InputError::NotEnoughArguments {
+            expected: min,
+            got: rest.len(),
+        });
     }
     if rest.len() > max {
-        return Err(format!(
-            "Too many arguments: expected {max} but got {}",
-            rest.len()
-        ));
+        return Err(InputError::TooManyArguments {
+            expected: max,
+            got: rest.len(),
+        });
     }
     Ok((options, rest))
 }
@@ -1131,7 +1170,7 @@ struct LocalPath {
     path: PathBuf,
     shown: String,
     /// `Ok(None)` when it does not exist.
-    meta: Result<Option<std::fs::Metadata>, String>,
+    meta: Result<Option<std::fs::Metadata>, std::io::Error>,
 }
 
 impl LocalPath {
@@ -1140,7 +1179,7 @@ impl LocalPath {
         let meta = match std::fs::metadata(&path) {
             Ok(meta) => Ok(Some(meta)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(format!("{shown} ({e})")),
+            Err(e) => Err(e),
         };
         LocalPath {
             path,
@@ -1179,12 +1218,17 @@ impl LocalPath {
         parts.pop().unwrap_or_default()
     }
 
+    /// A local file that cannot be read, as FsShell reports it: `name (cause)`.
+    fn unreadable(&self, e: &std::io::Error) -> ShellError {
+        ShellError::Io(format!("{} ({e})", self.shown))
+    }
+
     fn children(&self) -> Result<Vec<LocalPath>, ShellError> {
         let entries = std::fs::read_dir(&self.path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::PermissionDenied {
                 ShellError::Path(PathError::new(&self.shown, "Permission denied"))
             } else {
-                ShellError::Io(format!("{} ({e})", self.shown))
+                self.unreadable(&e)
             }
         })?;
         let mut names: Vec<String> = entries
@@ -1305,7 +1349,7 @@ impl<'a, F: Filesystems> FsShell<'a, F> {
 
     /// The filesystem, normalized components and form of a path argument.
     fn resolve(&self, arg: &str) -> Result<(String, Vec<String>, PathForm), ShellError> {
-        let default_fs = || self.settings.default_fs.clone().map_err(ShellError::Io);
+        let default_fs = || self.settings.default_fs.clone().map_err(ShellError::Input);
         let (fs, path, form) = match split_scheme(arg) {
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("hdfs") => {
                 match rest.strip_prefix("//").filter(|r| !r.is_empty()) {
@@ -1318,15 +1362,18 @@ impl<'a, F: Filesystems> FsShell<'a, F> {
                         )
                     }
                     None => (
-                        default_fs().map_err(|_| {
-                            ShellError::Io(format!("Incomplete HDFS URI, no host: {arg}"))
-                        })?,
+                        default_fs()
+                            .map_err(|_| ShellError::Input(InputError::NoHost(arg.to_string())))?,
                         rest.to_string(),
                         PathForm::SchemeOnly,
                     ),
                 }
             }
-            Some((scheme, _)) => return Err(ShellError::Io(no_filesystem(scheme))),
+            Some((scheme, _)) => {
+                return Err(ShellError::Input(InputError::NoFileSystem(
+                    scheme.to_string(),
+                )));
+            }
             None if arg.starts_with('/') => (default_fs()?, arg.to_string(), PathForm::Absolute),
             None => (
                 default_fs()?,
@@ -1396,7 +1443,7 @@ impl<'a, F: Filesystems> FsShell<'a, F> {
                     next.push((join(&dir, &name), None));
                 }
             } else {
-                let pattern = GlobPattern::new(part).map_err(ShellError::Io)?;
+                let pattern = GlobPattern::new(part).map_err(ShellError::Input)?;
                 for (dir, stat) in candidates {
                     let stat = match stat {
                         Some(stat) => Some(stat),
@@ -1585,8 +1632,7 @@ impl<'a, F: Filesystems> FsShell<'a, F> {
             0,
             usize::MAX,
             &["C", "d", "h", "q", "R", "r", "t", "S", "u"],
-        )
-        .map_err(Escape)?;
+        )?;
         let on = |o: &str| opts.contains(o);
         let options = LsOptions {
             path_only: on("C"),
@@ -1661,11 +1707,11 @@ impl<'a, F: Filesystems> FsShell<'a, F> {
     }
 
     fn stat(&mut self, args: &[String]) -> Result<(), Escape> {
-        let (mut opts, mut rest) = parse_options(args, 1, usize::MAX, &["R"]).map_err(Escape)?;
+        let (mut opts, mut rest) = parse_options(args, 1, usize::MAX, &["R"])?;
         let mut format = "%y".to_string();
         if rest[0].contains('%') {
             format = rest.remove(0);
-            let (more, remaining) = parse_options(&rest, 1, usize::MAX, &["R"]).map_err(Escape)?;
+            let (more, remaining) = parse_options(&rest, 1, usize::MAX, &["R"])?;
             opts.extend(more);
             rest = remaining;
         }
@@ -1700,7 +1746,7 @@ impl<'a, F: Filesystems> FsShell<'a, F> {
     }
 
     fn cat(&mut self, args: &[String]) -> Result<(), Escape> {
-        let (_, rest) = parse_options(args, 1, usize::MAX, &["ignoreCrc"]).map_err(Escape)?;
+        let (_, rest) = parse_options(args, 1, usize::MAX, &["ignoreCrc"])?;
         for item in self.expand_arguments(&rest, false)? {
             let result = match &item.stat {
                 None => Err(not_found(&item.shown)),
@@ -1719,7 +1765,7 @@ impl<'a, F: Filesystems> FsShell<'a, F> {
     }
 
     fn mkdir(&mut self, args: &[String]) -> Result<(), Escape> {
-        let (opts, rest) = parse_options(args, 1, usize::MAX, &["p"]).map_err(Escape)?;
+        let (opts, rest) = parse_options(args, 1, usize::MAX, &["p"])?;
         let create_parents = opts.contains("p");
         for item in self.expand_arguments(&rest, false)? {
             let result = match &item.stat {
@@ -1748,7 +1794,7 @@ impl<'a, F: Filesystems> FsShell<'a, F> {
     }
 
     fn touchz(&mut self, args: &[String]) -> Result<(), Escape> {
-        let (_, rest) = parse_options(args, 1, usize::MAX, &[]).map_err(Escape)?;
+        let (_, rest) = parse_options(args, 1, usize::MAX, &[])?;
         for item in self.expand_arguments(&rest, false)? {
             let result = match &item.stat {
                 Some(stat) if stat.is_dir => Err(PathError::new(&item.shown, IS_DIR).into()),
@@ -1784,8 +1830,7 @@ impl<'a, F: Filesystems> FsShell<'a, F> {
     }
 
     fn rm(&mut self, args: &[String]) -> Result<(), Escape> {
-        let (opts, rest) =
-            parse_options(args, 1, usize::MAX, &["f", "r", "R", "skipTrash"]).map_err(Escape)?;
+        let (opts, rest) = parse_options(args, 1, usize::MAX, &["f", "r", "R", "skipTrash"])?;
         let ignore_missing = opts.contains("f");
         let recursive = opts.contains("r") || opts.contains("R");
         for item in self.expand_arguments(&rest, ignore_missing)? {
@@ -1810,7 +1855,7 @@ impl<'a, F: Filesystems> FsShell<'a, F> {
     }
 
     fn mv(&mut self, args: &[String]) -> Result<(), Escape> {
-        let (_, mut rest) = parse_options(args, 2, usize::MAX, &[]).map_err(Escape)?;
+        let (_, mut rest) = parse_options(args, 2, usize::MAX, &[])?;
         let dst_arg = rest.pop().unwrap_or_default();
         let dst = match self.destination(&dst_arg) {
             Ok(dst) => dst,
@@ -1862,8 +1907,7 @@ impl<'a, F: Filesystems> FsShell<'a, F> {
     }
 
     fn put(&mut self, args: &[String]) -> Result<(), Escape> {
-        let (opts, mut rest) =
-            parse_options(args, 1, usize::MAX, &["f", "l", "d"]).map_err(Escape)?;
+        let (opts, mut rest) = parse_options(args, 1, usize::MAX, &["f", "l", "d"])?;
         let overwrite = opts.contains("f");
         let replication = if opts.contains("l") {
             1
@@ -1898,7 +1942,7 @@ impl<'a, F: Filesystems> FsShell<'a, F> {
                     Err(err) => self.report(err)?,
                 },
                 Ok(None) => self.report(not_found(&src.shown))?,
-                Err(message) => self.report(ShellError::Io(message.clone()))?,
+                Err(e) => self.report(src.unreadable(e))?,
             }
         }
         Ok(())
@@ -1931,7 +1975,7 @@ impl<'a, F: Filesystems> FsShell<'a, F> {
         let meta = match &src.meta {
             Ok(Some(meta)) => meta,
             Ok(None) => return self.report(not_found(&src.shown)),
-            Err(message) => return self.report(ShellError::Io(message.clone())),
+            Err(e) => return self.report(src.unreadable(e)),
         };
         if !meta.is_dir() {
             let result = self.copy_to_target(&target, meta.len(), copy);
@@ -2334,17 +2378,24 @@ mod tests {
         let (opts, rest) = parse_options(&args("-p -p /a /b"), 1, usize::MAX, &["p"]).unwrap();
         assert_eq!((opts.len(), rest), (1, args("/a /b")));
         assert_eq!(
-            parse_options(&args("-rf /a"), 1, usize::MAX, &["r", "f"]).unwrap_err(),
+            parse_options(&args("-rf /a"), 1, usize::MAX, &["r", "f"])
+                .unwrap_err()
+                .to_string(),
             "Illegal option -rf",
             "options are not bundled"
         );
         assert_eq!(
-            parse_options(&args("-p"), 1, usize::MAX, &["p"]).unwrap_err(),
+            parse_options(&args("-p"), 1, usize::MAX, &["p"])
+                .unwrap_err()
+                .to_string(),
             "Not enough arguments: expected 1 but got 0"
         );
         assert_eq!(
             parse_options(&args("a b c"), 1, 2, &[]).unwrap_err(),
-            "Too many arguments: expected 2 but got 3"
+            InputError::TooManyArguments {
+                expected: 2,
+                got: 3
+            }
         );
         let (_, rest) = parse_options(&args("-- -p"), 1, 1, &["p"]).unwrap();
         assert_eq!(rest, args("-p"));
@@ -2377,7 +2428,11 @@ mod tests {
         );
         assert_eq!(
             default_authority("file:///"),
-            Err("No FileSystem for scheme \"file\"".into())
+            Err(InputError::NoFileSystem("file".into()))
+        );
+        assert_eq!(
+            default_authority("file:///").unwrap_err().to_string(),
+            "No FileSystem for scheme \"file\""
         );
     }
 
@@ -2393,7 +2448,7 @@ mod tests {
         assert!(m("a\\*", "a*") && !m("a\\*", "ab"));
         assert!(has_wildcard("a*") && !has_wildcard("a\\*") && !has_wildcard("plain"));
         assert_eq!(
-            GlobPattern::new("{a,b").unwrap_err(),
+            GlobPattern::new("{a,b").unwrap_err().to_string(),
             "Illegal file pattern: Unclosed group near index 4"
         );
         assert!(GlobPattern::new("[ab").is_err());
