@@ -3,6 +3,8 @@
 //! # Layout
 //!
 //! - [`jute`] — wire records and the frame codec: the only place that knows byte layouts.
+//! - [`txn`] — the transaction: one type for what the processor makes, the tree applies, the
+//!   log stores and ZAB replicates, and its bytes.
 //! - [`tree`] — the DataTree: znodes, exact `Stat` semantics, sequential names, ephemerals,
 //!   containers, TTL nodes, ACL checks and path validation.
 //! - [`watch`] — the watch manager (one-shot data/child/exist, persistent, persistent recursive).
@@ -32,6 +34,7 @@ pub mod session;
 pub mod shell;
 pub mod store;
 pub mod tree;
+pub mod txn;
 pub mod watch;
 pub mod zab;
 

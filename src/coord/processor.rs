@@ -22,8 +22,9 @@ use super::jute::{
 };
 use super::session::SessionTable;
 use super::tree::{
-    self, AuthInfo, Change, DataTree, EventType, MAX_TTL, Owner, StatPersisted, Txn, perms,
+    self, AuthInfo, Change, DataTree, EventType, MAX_TTL, Owner, StatPersisted, perms,
 };
+use super::txn::{Txn, TxnRecord};
 use super::watch::{WatchManager, WatcherType};
 
 /// A connection, numbered by the driver.
@@ -103,16 +104,6 @@ pub enum Action {
     Close {
         conn: ConnId,
     },
-}
-
-/// A txn to append to the log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TxnRecord {
-    pub session: i64,
-    pub cxid: i32,
-    pub zxid: i64,
-    pub time_ms: i64,
-    pub txn: Txn,
 }
 
 #[derive(Debug, Default)]

@@ -30,6 +30,7 @@ use super::four_letter::{self, EnsembleInfo, QuorumFigures, ServerInfo, Telemetr
 use super::processor::{Input as CoreInput, Now, Processor, QuorumRole};
 use super::server::{self, CoreMsg, Registry, ServerConf, ServerError, Shared, clock, deliver};
 use super::store::{self, StoreConfig, StoreError, TxnLog};
+use super::txn::TxnRecord;
 use super::zab::{
     self, Action, Entry, Input, PeerMsg, ServerState, Serving, Sid, StoreOp, ZabConfig, ZabPeer,
 };
@@ -320,7 +321,7 @@ fn boot(
         .filter(|rec| rec.zxid > snapshot_zxid)
         .map(|rec| Entry {
             zxid: rec.zxid,
-            data: Bytes::from(store::encode_txn(rec)),
+            data: Bytes::from(rec.encode()),
         })
         .collect();
     let zab_recovered = zab::Recovered {
@@ -495,7 +496,7 @@ impl QuorumCore {
                 }
             }
             for rec in out.proposals {
-                let data = Bytes::from(store::encode_txn(&rec));
+                let data = Bytes::from(rec.encode());
                 match self.peer.propose(data) {
                     Ok(zxid) if zxid == rec.zxid => {}
                     Ok(zxid) => {
@@ -557,7 +558,7 @@ impl QuorumCore {
                     Action::ConnectLeader { leader } => self.net.connect_leader(leader),
                     Action::Disconnect { peer } => self.net.disconnect(peer),
                     Action::Apply(entry) => {
-                        let rec = match store::decode_txn(&entry.data) {
+                        let rec = match TxnRecord::decode(&entry.data) {
                             Ok(rec) if rec.zxid == entry.zxid => rec,
                             Ok(rec) => {
                                 return Err(CoreError::Inconsistent(format!(
@@ -637,7 +638,7 @@ impl QuorumCore {
                 tracing::info!(sid = self.zab.my_id, "currentEpoch = {epoch}");
             }
             StoreOp::Append(entry) => {
-                match store::decode_txn(&entry.data) {
+                match TxnRecord::decode(&entry.data) {
                     Ok(rec) if rec.zxid == entry.zxid => {}
                     _ => {
                         tracing::warn!(

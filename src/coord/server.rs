@@ -25,8 +25,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::four_letter::{self, ServerInfo, Telemetry};
 use super::jute::{self, ConnectRequest, FrameError, Jute, RequestHeader};
-use super::processor::{Action, ConnId, CoreConfig, Input, Now, Processor, TxnRecord};
+use super::processor::{Action, ConnId, CoreConfig, Input, Now, Processor};
 use super::store::{self, StoreConfig, StoreError, TxnLog};
+use super::txn::TxnRecord;
 use crate::conf::{ConfError, FOUR_LETTER_WORDS, FourLetterWhitelist, ZooCfg};
 
 /// Everything the server needs, read once from zoo.cfg.

@@ -18,12 +18,9 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use super::jute::{
-    self, CloseSessionTxn, CreateSessionTxn, CreateTxn, DeleteTxn, ErrorTxn, Jute, MultiTxn,
-    PathRequest, Reader, SetAclTxn, SetDataTxn, SubTxn, TxnHeader,
-};
-use super::processor::TxnRecord;
-use super::tree::{DataTree, NodeRef, StatPersisted, Txn, WalkCursor};
+use super::jute::{self, Jute, Reader};
+use super::tree::{DataTree, NodeRef, StatPersisted, WalkCursor};
+use super::txn::{Txn, TxnRecord};
 use super::zab;
 
 const LOG_MAGIC: &[u8; 4] = b"ZKLG";
@@ -83,169 +80,6 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// Txn type numbers in the log (ZooKeeper's op codes).
-fn txn_type_and_body(txn: &Txn) -> (i32, Vec<u8>) {
-    use jute::op;
-    match txn {
-        Txn::CreateSession { timeout_ms } => (
-            op::CREATE_SESSION,
-            CreateSessionTxn {
-                timeout: *timeout_ms,
-            }
-            .to_bytes(),
-        ),
-        Txn::CloseSession { paths } => (
-            op::CLOSE_SESSION,
-            CloseSessionTxn {
-                paths_to_delete: paths.clone(),
-            }
-            .to_bytes(),
-        ),
-        Txn::Create {
-            path,
-            data,
-            acl,
-            ephemeral_owner,
-            parent_cversion,
-        } => (
-            op::CREATE,
-            CreateTxn {
-                path: path.clone(),
-                data: data.clone(),
-                acl: acl.clone(),
-                ephemeral_owner: *ephemeral_owner,
-                parent_cversion: *parent_cversion,
-            }
-            .to_bytes(),
-        ),
-        Txn::Delete { path } => (op::DELETE, DeleteTxn { path: path.clone() }.to_bytes()),
-        Txn::SetData {
-            path,
-            data,
-            version,
-        } => (
-            op::SET_DATA,
-            SetDataTxn {
-                path: path.clone(),
-                data: data.clone(),
-                version: *version,
-            }
-            .to_bytes(),
-        ),
-        Txn::SetAcl { path, acl, version } => (
-            op::SET_ACL,
-            SetAclTxn {
-                path: path.clone(),
-                acl: acl.clone(),
-                version: *version,
-            }
-            .to_bytes(),
-        ),
-        Txn::Check { path } => (op::CHECK, PathRequest { path: path.clone() }.to_bytes()),
-        Txn::Error { code } => (op::ERROR, ErrorTxn { err: *code }.to_bytes()),
-        Txn::Multi(txns) => (
-            op::MULTI,
-            MultiTxn {
-                txns: txns
-                    .iter()
-                    .map(|t| {
-                        let (txn_type, data) = txn_type_and_body(t);
-                        SubTxn { txn_type, data }
-                    })
-                    .collect(),
-            }
-            .to_bytes(),
-        ),
-    }
-}
-
-fn txn_from(txn_type: i32, body: &[u8]) -> Result<Txn, jute::JuteError> {
-    use jute::op;
-    let max = usize::MAX;
-    Ok(match txn_type {
-        op::CREATE_SESSION => Txn::CreateSession {
-            timeout_ms: CreateSessionTxn::from_bytes(body, max)?.timeout,
-        },
-        op::CLOSE_SESSION => Txn::CloseSession {
-            paths: CloseSessionTxn::from_bytes(body, max)?.paths_to_delete,
-        },
-        op::CREATE => {
-            let c = CreateTxn::from_bytes(body, max)?;
-            Txn::Create {
-                path: c.path,
-                data: c.data,
-                acl: c.acl,
-                ephemeral_owner: c.ephemeral_owner,
-                parent_cversion: c.parent_cversion,
-            }
-        }
-        op::DELETE => Txn::Delete {
-            path: DeleteTxn::from_bytes(body, max)?.path,
-        },
-        op::SET_DATA => {
-            let s = SetDataTxn::from_bytes(body, max)?;
-            Txn::SetData {
-                path: s.path,
-                data: s.data,
-                version: s.version,
-            }
-        }
-        op::SET_ACL => {
-            let s = SetAclTxn::from_bytes(body, max)?;
-            Txn::SetAcl {
-                path: s.path,
-                acl: s.acl,
-                version: s.version,
-            }
-        }
-        op::CHECK => Txn::Check {
-            path: PathRequest::from_bytes(body, max)?.path,
-        },
-        op::ERROR => Txn::Error {
-            code: ErrorTxn::from_bytes(body, max)?.err,
-        },
-        op::MULTI => Txn::Multi(
-            MultiTxn::from_bytes(body, max)?
-                .txns
-                .into_iter()
-                .map(|s| txn_from(s.txn_type, &s.data))
-                .collect::<Result<_, _>>()?,
-        ),
-        other => return Err(jute::JuteError::UnknownOp(other)),
-    })
-}
-
-/// A txn as bytes: the jute `TxnHeader` then the txn record (the log record's payload and
-/// the data of a ZAB proposal).
-pub fn encode_txn(rec: &TxnRecord) -> Vec<u8> {
-    let (txn_type, body) = txn_type_and_body(&rec.txn);
-    let mut payload = TxnHeader {
-        client_id: rec.session,
-        cxid: rec.cxid,
-        zxid: rec.zxid,
-        time: rec.time_ms,
-        txn_type,
-    }
-    .to_bytes();
-    payload.extend_from_slice(&body);
-    payload
-}
-
-/// Decodes [`encode_txn`]'s bytes.
-pub fn decode_txn(payload: &[u8]) -> Result<TxnRecord, String> {
-    let mut r = Reader::new(payload, usize::MAX);
-    let hdr = TxnHeader::read(&mut r).map_err(|e| format!("bad txn header: {e}"))?;
-    let txn = txn_from(hdr.txn_type, &payload[r.position()..])
-        .map_err(|e| format!("bad txn body: {e}"))?;
-    Ok(TxnRecord {
-        session: hdr.client_id,
-        cxid: hdr.cxid,
-        zxid: hdr.zxid,
-        time_ms: hdr.time,
-        txn,
-    })
-}
-
 /// Frames a payload as a log record: checksum, length, payload, end marker.
 fn frame_record(payload: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(&crc32c::crc32c(payload).to_be_bytes());
@@ -256,7 +90,7 @@ fn frame_record(payload: &[u8], out: &mut Vec<u8>) {
 
 /// Appends one record to `out`.
 pub fn encode_record(rec: &TxnRecord, out: &mut Vec<u8>) {
-    frame_record(&encode_txn(rec), out);
+    frame_record(&rec.encode(), out);
 }
 
 /// What reading a record at the start of `buf` found.
@@ -295,9 +129,9 @@ fn decode_record(buf: &[u8]) -> Decoded {
     if buf[8 + len] != END_OF_RECORD {
         return Decoded::Torn("missing end-of-record marker".into());
     }
-    match decode_txn(payload) {
+    match TxnRecord::decode(payload) {
         Ok(rec) => Decoded::Record(rec, 8 + len + 1),
-        Err(e) => Decoded::Torn(e),
+        Err(e) => Decoded::Torn(e.to_string()),
     }
 }
 
@@ -496,7 +330,7 @@ impl TxnLog {
         self.write_records(first.zxid, bytes)
     }
 
-    /// Writes txns already encoded by [`encode_txn`] (a quorum's proposals), zxid first.
+    /// Writes txns already encoded by [`TxnRecord::encode`] (a quorum's proposals), zxid first.
     pub fn append_encoded(&mut self, txns: &[(i64, &[u8])]) -> Result<(), StoreError> {
         let Some((first, _)) = txns.first() else {
             return Ok(());
@@ -1280,8 +1114,8 @@ mod tests {
         ];
         log.append(&e1).unwrap();
         let e2 = create(make_zxid(2, 1), "/c", 3);
-        let encoded = encode_txn(&e2);
-        assert_eq!(decode_txn(&encoded).unwrap().zxid, e2.zxid);
+        let encoded = e2.encode();
+        assert_eq!(TxnRecord::decode(&encoded).unwrap().zxid, e2.zxid);
         log.append_encoded(&[(e2.zxid, &encoded)]).unwrap();
         log.sync().unwrap();
         let r = recover_up_to(&cfg, None, 10).unwrap();

@@ -18,6 +18,7 @@ use sha1::{Digest, Sha1};
 
 use super::Code;
 use super::jute::{Acl, Id, Stat};
+use super::txn::Txn;
 
 /// Permission bits.
 pub mod perms {
@@ -261,50 +262,6 @@ pub enum EventType {
 pub struct Change {
     pub path: String,
     pub event: EventType,
-}
-
-/// A state change, as logged and replicated (the tree never sees jute records).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Txn {
-    CreateSession {
-        timeout_ms: i32,
-    },
-    /// Deletes the listed ephemerals and ends the session.
-    CloseSession {
-        paths: Vec<String>,
-    },
-    Create {
-        path: String,
-        data: Option<Vec<u8>>,
-        acl: Vec<Acl>,
-        ephemeral_owner: i64,
-        /// The parent's stored cversion after this create.
-        parent_cversion: i32,
-    },
-    Delete {
-        path: String,
-    },
-    SetData {
-        path: String,
-        data: Option<Vec<u8>>,
-        /// The version after this change.
-        version: i32,
-    },
-    SetAcl {
-        path: String,
-        acl: Vec<Acl>,
-        /// The aversion after this change.
-        version: i32,
-    },
-    /// A version check inside a multi; changes nothing.
-    Check {
-        path: String,
-    },
-    /// A failed write still takes a zxid.
-    Error {
-        code: i32,
-    },
-    Multi(Vec<Txn>),
 }
 
 /// Who is asking: the identities a connection has proven.

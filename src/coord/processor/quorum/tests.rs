@@ -137,10 +137,10 @@ impl Ensemble {
         for _ in 0..n {
             let rec = self.proposed.pop_front().expect("a proposal to commit");
             // Through the bytes a proposal travels as, so the txn codec is covered too.
-            let bytes = crate::coord::store::encode_txn(&rec);
+            let bytes = rec.encode();
             self.committed.push(rec.clone());
             for p in &mut self.servers {
-                let rec = crate::coord::store::decode_txn(&bytes).unwrap();
+                let rec = TxnRecord::decode(&bytes).unwrap();
                 p.apply_committed(rec, self.now);
             }
             self.collect();
