@@ -660,10 +660,13 @@ impl QuorumCore {
                 match store::deserialize_snapshot(&data) {
                     Ok(s) if s.zxid == zxid => {}
                     other => {
+                        let why = match other {
+                            Ok(s) => format!("it holds 0x{:x}", s.zxid),
+                            Err(e) => e.to_string(),
+                        };
                         tracing::warn!(
                             sid = self.zab.my_id,
-                            "refusing a snapshot at 0x{zxid:x}: {}",
-                            other.err().unwrap_or_else(|| "zxid mismatch".into())
+                            "refusing a snapshot at 0x{zxid:x}: {why}"
                         );
                         return Ok(false);
                     }

@@ -41,7 +41,49 @@ pub const USAGE: &str = "ZooKeeper -server host:port -timeout ms cmd args
 \twhoami 
 ";
 
-pub fn parse_args(args: &[String]) -> Result<Options, String> {
+/// Why a command line or a command did not run; the text is what zkCli.sh prints for it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CliError {
+    /// A command without the words it needs: its usage line.
+    #[error("{0}")]
+    Usage(&'static str),
+
+    /// An unknown command: the whole usage.
+    #[error("{}", USAGE.trim_end())]
+    UnknownCommand,
+
+    #[error("-{0} needs a value")]
+    FlagValue(char),
+
+    #[error("Unknown perm type: {0}")]
+    Perm(char),
+
+    #[error("{0} does not have the form scheme:id:perm")]
+    AclForm(String),
+
+    /// ZooKeeper refused an operation on `path`.
+    #[error("{}", keeper_text(.err, .path))]
+    Keeper { err: zk::Error, path: String },
+
+    #[error("Authentication failed: {0}")]
+    Auth(zk::Error),
+
+    #[error("Sync returned {0}")]
+    Sync(zk::Error),
+
+    #[error("whoami failed: {0}")]
+    WhoAmI(zk::Error),
+}
+
+/// The error of an operation on `path`.
+fn on(path: &str) -> impl FnOnce(zk::Error) -> CliError + '_ {
+    move |err| CliError::Keeper {
+        err,
+        path: path.to_string(),
+    }
+}
+
+pub fn parse_args(args: &[String]) -> Result<Options, CliError> {
     let mut opts = Options {
         server: "localhost:2181".into(),
         timeout_ms: 30_000,
@@ -51,14 +93,17 @@ pub fn parse_args(args: &[String]) -> Result<Options, String> {
     while i < args.len() {
         match args[i].as_str() {
             "-server" => {
-                opts.server = args.get(i + 1).ok_or("-server needs host:port")?.clone();
+                opts.server = args
+                    .get(i + 1)
+                    .ok_or(CliError::Usage("-server needs host:port"))?
+                    .clone();
                 i += 2;
             }
             "-timeout" => {
                 opts.timeout_ms = args
                     .get(i + 1)
                     .and_then(|t| t.parse().ok())
-                    .ok_or("-timeout needs milliseconds")?;
+                    .ok_or(CliError::Usage("-timeout needs milliseconds"))?;
                 i += 2;
             }
             "-r" | "-waitforconnection" => i += 1,
@@ -112,7 +157,7 @@ pub fn perm_string(p: zk::Permission) -> String {
     s
 }
 
-fn parse_perms(text: &str) -> Result<zk::Permission, String> {
+fn parse_perms(text: &str) -> Result<zk::Permission, CliError> {
     let mut p = zk::Permission::NONE;
     for c in text.chars() {
         p = p | match c {
@@ -121,23 +166,23 @@ fn parse_perms(text: &str) -> Result<zk::Permission, String> {
             'r' => zk::Permission::READ,
             'w' => zk::Permission::WRITE,
             'a' => zk::Permission::ADMIN,
-            _ => return Err(format!("Unknown perm type: {c}")),
+            _ => return Err(CliError::Perm(c)),
         };
     }
     Ok(p)
 }
 
 /// `scheme:id:perms[,...]`; the id may itself hold colons (digest).
-pub fn parse_acl(text: &str) -> Result<Vec<zk::Acl>, String> {
+pub fn parse_acl(text: &str) -> Result<Vec<zk::Acl>, CliError> {
     let mut out = Vec::new();
     for part in text.split(',') {
         let first = part.find(':');
         let last = part.rfind(':');
         let (Some(first), Some(last)) = (first, last) else {
-            return Err(format!("{part} does not have the form scheme:id:perm"));
+            return Err(CliError::AclForm(part.to_string()));
         };
         if first == last {
-            return Err(format!("{part} does not have the form scheme:id:perm"));
+            return Err(CliError::AclForm(part.to_string()));
         }
         let perms = parse_perms(&part[last + 1..])?;
         out.push(zk::Acl::new(
@@ -149,7 +194,7 @@ pub fn parse_acl(text: &str) -> Result<Vec<zk::Acl>, String> {
 }
 
 /// zkCli's text for a failed operation on `path`.
-pub fn error_text(err: &zk::Error, path: &str) -> String {
+fn keeper_text(err: &zk::Error, path: &str) -> String {
     match err {
         zk::Error::NoNode => format!("Node does not exist: {path}"),
         zk::Error::NodeExists => format!("Node already exists: {path}"),
@@ -218,7 +263,7 @@ struct Flags {
 }
 
 /// Parses `-x` flags (`with_value` take an argument) before the positional words.
-fn flags(words: &[String], with_value: &[char]) -> Result<Flags, String> {
+fn flags(words: &[String], with_value: &[char]) -> Result<Flags, CliError> {
     let mut f = Flags {
         set: Vec::new(),
         values: Vec::new(),
@@ -230,7 +275,7 @@ fn flags(words: &[String], with_value: &[char]) -> Result<Flags, String> {
         if f.rest.is_empty() && w.len() == 2 && w.starts_with('-') {
             let c = w.chars().nth(1).unwrap_or('-');
             if with_value.contains(&c) {
-                let v = words.get(i + 1).ok_or(format!("-{c} needs a value"))?;
+                let v = words.get(i + 1).ok_or(CliError::FlagValue(c))?;
                 f.values.push((c, v.clone()));
                 i += 2;
                 continue;
@@ -282,19 +327,19 @@ pub async fn execute(client: &zk::Client, words: &[String]) -> Outcome {
     };
     let args = &words[1..];
     let mut o = Outcome::default();
-    let result: Result<(), String> = async {
+    let result: Result<(), CliError> = async {
         match cmd.as_str() {
             "ls" => {
                 let f = flags(args, &[])?;
-                let path = f.rest.first().ok_or("ls [-s] [-w] [-R] path")?;
+                let path = f
+                    .rest
+                    .first()
+                    .ok_or(CliError::Usage("ls [-s] [-w] [-R] path"))?;
                 if f.has('R') {
                     let mut queue = VecDeque::from([path.clone()]);
                     while let Some(p) = queue.pop_front() {
                         let _ = writeln!(o.out, "{p}");
-                        let mut kids = client
-                            .list_children(&p)
-                            .await
-                            .map_err(|e| error_text(&e, &p))?;
+                        let mut kids = client.list_children(&p).await.map_err(on(&p))?;
                         kids.sort();
                         for k in kids {
                             queue.push_back(if p == "/" {
@@ -310,14 +355,11 @@ pub async fn execute(client: &zk::Client, words: &[String]) -> Outcome {
                     let (kids, stat, watcher) = client
                         .get_and_watch_children(path)
                         .await
-                        .map_err(|e| error_text(&e, path))?;
+                        .map_err(on(path))?;
                     report_when_fired(watcher);
                     (kids, stat)
                 } else {
-                    client
-                        .get_children(path)
-                        .await
-                        .map_err(|e| error_text(&e, path))?
+                    client.get_children(path).await.map_err(on(path))?
                 };
                 kids.sort();
                 let _ = writeln!(o.out, "[{}]", kids.join(", "));
@@ -328,19 +370,17 @@ pub async fn execute(client: &zk::Client, words: &[String]) -> Outcome {
             }
             "get" => {
                 let f = flags(args, &[])?;
-                let path = f.rest.first().ok_or("get [-s] [-w] path")?;
+                let path = f
+                    .rest
+                    .first()
+                    .ok_or(CliError::Usage("get [-s] [-w] path"))?;
                 let (data, stat) = if f.has('w') {
-                    let (data, stat, watcher) = client
-                        .get_and_watch_data(path)
-                        .await
-                        .map_err(|e| error_text(&e, path))?;
+                    let (data, stat, watcher) =
+                        client.get_and_watch_data(path).await.map_err(on(path))?;
                     report_when_fired(watcher);
                     (data, stat)
                 } else {
-                    client
-                        .get_data(path)
-                        .await
-                        .map_err(|e| error_text(&e, path))?
+                    client.get_data(path).await.map_err(on(path))?
                 };
                 let _ = writeln!(o.out, "{}", String::from_utf8_lossy(&data));
                 if f.has('s') {
@@ -350,26 +390,21 @@ pub async fn execute(client: &zk::Client, words: &[String]) -> Outcome {
             }
             "stat" => {
                 let f = flags(args, &[])?;
-                let path = f.rest.first().ok_or("stat [-w] path")?;
+                let path = f.rest.first().ok_or(CliError::Usage("stat [-w] path"))?;
                 let stat = if f.has('w') {
-                    let (stat, watcher) = client
-                        .check_and_watch_stat(path)
-                        .await
-                        .map_err(|e| error_text(&e, path))?;
+                    let (stat, watcher) =
+                        client.check_and_watch_stat(path).await.map_err(on(path))?;
                     report_when_fired(watcher);
                     stat
                 } else {
-                    client
-                        .check_stat(path)
-                        .await
-                        .map_err(|e| error_text(&e, path))?
+                    client.check_stat(path).await.map_err(on(path))?
                 };
                 match stat {
                     Some(stat) => {
                         o.out.push_str(&format_stat(&stat));
                         Ok(())
                     }
-                    None => Err(format!("Node does not exist: {path}")),
+                    None => Err(on(path)(zk::Error::NoNode)),
                 }
             }
             "create" => {
@@ -377,7 +412,7 @@ pub async fn execute(client: &zk::Client, words: &[String]) -> Outcome {
                 let path = f
                     .rest
                     .first()
-                    .ok_or("create [-s] [-e] [-c] path [data] [acl]")?;
+                    .ok_or(CliError::Usage("create [-s] [-e] [-c] path [data] [acl]"))?;
                 let data = f
                     .rest
                     .get(1)
@@ -401,7 +436,7 @@ pub async fn execute(client: &zk::Client, words: &[String]) -> Outcome {
                 let (_, seq) = client
                     .create(path, &data, &mode.with_acls(acls))
                     .await
-                    .map_err(|e| error_text(&e, path))?;
+                    .map_err(on(path))?;
                 let created = if f.has('s') {
                     format!("{path}{seq}")
                 } else {
@@ -413,13 +448,13 @@ pub async fn execute(client: &zk::Client, words: &[String]) -> Outcome {
             "set" => {
                 let f = flags(args, &['v'])?;
                 let (Some(path), Some(data)) = (f.rest.first(), f.rest.get(1)) else {
-                    return Err("set [-s] [-v version] path data".into());
+                    return Err(CliError::Usage("set [-s] [-v version] path data"));
                 };
                 let version = f.value('v').and_then(|v| v.parse().ok());
                 let stat = client
                     .set_data(path, data.as_bytes(), version)
                     .await
-                    .map_err(|e| error_text(&e, path))?;
+                    .map_err(on(path))?;
                 if f.has('s') {
                     o.out.push_str(&format_stat(&stat));
                 }
@@ -427,15 +462,15 @@ pub async fn execute(client: &zk::Client, words: &[String]) -> Outcome {
             }
             "delete" => {
                 let f = flags(args, &['v'])?;
-                let path = f.rest.first().ok_or("delete [-v version] path")?;
+                let path = f
+                    .rest
+                    .first()
+                    .ok_or(CliError::Usage("delete [-v version] path"))?;
                 let version = f.value('v').and_then(|v| v.parse().ok());
-                client
-                    .delete(path, version)
-                    .await
-                    .map_err(|e| error_text(&e, path))
+                client.delete(path, version).await.map_err(on(path))
             }
             "deleteall" | "rmr" => {
-                let path = args.first().ok_or("deleteall path")?;
+                let path = args.first().ok_or(CliError::Usage("deleteall path"))?;
                 // Children before parents, as ZKUtil.deleteRecursive does.
                 let mut order = Vec::new();
                 let mut queue = VecDeque::from([path.clone()]);
@@ -443,7 +478,7 @@ pub async fn execute(client: &zk::Client, words: &[String]) -> Outcome {
                     let kids = match client.list_children(&p).await {
                         Ok(k) => k,
                         Err(zk::Error::NoNode) if p != *path => continue,
-                        Err(e) => return Err(error_text(&e, &p)),
+                        Err(e) => return Err(on(&p)(e)),
                     };
                     for k in kids {
                         queue.push_back(if p == "/" {
@@ -457,18 +492,15 @@ pub async fn execute(client: &zk::Client, words: &[String]) -> Outcome {
                 for p in order.iter().rev() {
                     match client.delete(p, None).await {
                         Ok(()) | Err(zk::Error::NoNode) => {}
-                        Err(e) => return Err(error_text(&e, p)),
+                        Err(e) => return Err(on(p)(e)),
                     }
                 }
                 Ok(())
             }
             "getAcl" => {
                 let f = flags(args, &[])?;
-                let path = f.rest.first().ok_or("getAcl [-s] path")?;
-                let (acls, stat) = client
-                    .get_acl(path)
-                    .await
-                    .map_err(|e| error_text(&e, path))?;
+                let path = f.rest.first().ok_or(CliError::Usage("getAcl [-s] path"))?;
+                let (acls, stat) = client.get_acl(path).await.map_err(on(path))?;
                 for a in &acls {
                     let _ = writeln!(
                         o.out,
@@ -486,14 +518,14 @@ pub async fn execute(client: &zk::Client, words: &[String]) -> Outcome {
             "setAcl" => {
                 let f = flags(args, &['v'])?;
                 let (Some(path), Some(text)) = (f.rest.first(), f.rest.get(1)) else {
-                    return Err("setAcl [-s] [-v version] path acl".into());
+                    return Err(CliError::Usage("setAcl [-s] [-v version] path acl"));
                 };
                 let acl = parse_acl(text)?;
                 let version = f.value('v').and_then(|v| v.parse().ok());
                 let stat = client
                     .set_acl(path, &acl, version)
                     .await
-                    .map_err(|e| error_text(&e, path))?;
+                    .map_err(on(path))?;
                 if f.has('s') {
                     o.out.push_str(&format_stat(&stat));
                 }
@@ -501,46 +533,36 @@ pub async fn execute(client: &zk::Client, words: &[String]) -> Outcome {
             }
             "addauth" => {
                 let (Some(scheme), auth) = (args.first(), args.get(1)) else {
-                    return Err("addauth scheme auth".into());
+                    return Err(CliError::Usage("addauth scheme auth"));
                 };
                 let auth = auth.map(|a| a.as_bytes().to_vec()).unwrap_or_default();
-                client
-                    .auth(scheme, &auth)
-                    .await
-                    .map_err(|e| format!("Authentication failed: {e}"))
+                client.auth(scheme, &auth).await.map_err(CliError::Auth)
             }
             "sync" => {
-                let path = args.first().ok_or("sync path")?;
-                client
-                    .sync(path)
-                    .await
-                    .map_err(|e| format!("Sync returned {e}"))?;
+                let path = args.first().ok_or(CliError::Usage("sync path"))?;
+                client.sync(path).await.map_err(CliError::Sync)?;
                 let _ = writeln!(o.out, "Sync is OK");
                 Ok(())
             }
             "getEphemerals" => {
                 let path = args.first().map(String::as_str).unwrap_or("/");
-                let paths = client
-                    .list_ephemerals(path)
-                    .await
-                    .map_err(|e| error_text(&e, path))?;
+                let paths = client.list_ephemerals(path).await.map_err(on(path))?;
                 let _ = writeln!(o.out, "[{}]", paths.join(", "));
                 Ok(())
             }
             "getAllChildrenNumber" => {
-                let path = args.first().ok_or("getAllChildrenNumber path")?;
+                let path = args
+                    .first()
+                    .ok_or(CliError::Usage("getAllChildrenNumber path"))?;
                 let n = client
                     .count_descendants_number(path)
                     .await
-                    .map_err(|e| error_text(&e, path))?;
+                    .map_err(on(path))?;
                 let _ = writeln!(o.out, "{n}");
                 Ok(())
             }
             "whoami" => {
-                let users = client
-                    .list_auth_users()
-                    .await
-                    .map_err(|e| format!("whoami failed: {e}"))?;
+                let users = client.list_auth_users().await.map_err(CliError::WhoAmI)?;
                 o.out.push_str("Auth scheme: User\n");
                 for u in users {
                     let _ = writeln!(o.out, "{}: {}", u.scheme(), u.user());
@@ -551,14 +573,14 @@ pub async fn execute(client: &zk::Client, words: &[String]) -> Outcome {
                 o.quit = true;
                 Ok(())
             }
-            _ => Err(USAGE.trim_end().to_string()),
+            _ => Err(CliError::UnknownCommand),
         }
     }
     .await;
     match result {
         Ok(()) => o,
-        Err(msg) => {
-            let mut f = Outcome::fail(msg);
+        Err(err) => {
+            let mut f = Outcome::fail(err.to_string());
             f.out = o.out;
             f
         }
@@ -661,8 +683,16 @@ mod tests {
             ["create", "/a", "x y", ""]
         );
         assert_eq!(
-            error_text(&zk::Error::NoNode, "/x"),
+            on("/x")(zk::Error::NoNode).to_string(),
             "Node does not exist: /x"
+        );
+        assert_eq!(
+            parse_acl("world:anyone:rwx").unwrap_err().to_string(),
+            "Unknown perm type: x"
+        );
+        assert_eq!(
+            parse_acl("world:anyone").unwrap_err(),
+            CliError::AclForm("world:anyone".into())
         );
     }
 }

@@ -548,57 +548,78 @@ pub struct Snapshot {
     pub tree: DataTree,
 }
 
-pub fn deserialize_snapshot(bytes: &[u8]) -> Result<Snapshot, String> {
+/// Why bytes are not a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("too short")]
+    TooShort,
+
+    #[error("checksum mismatch")]
+    Checksum,
+
+    #[error("not a snapshot (bad magic)")]
+    BadMagic,
+
+    #[error("node {0} comes before its parent")]
+    Orphan(String),
+
+    #[error("no root node")]
+    NoRoot,
+
+    #[error(transparent)]
+    Jute(#[from] jute::JuteError),
+}
+
+pub fn deserialize_snapshot(bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
     if bytes.len() < 16 + 4 {
-        return Err("too short".into());
+        return Err(SnapshotError::TooShort);
     }
     let (body, crc) = bytes.split_at(bytes.len() - 4);
     if crc32c::crc32c(body) != u32::from_be_bytes([crc[0], crc[1], crc[2], crc[3]]) {
-        return Err("checksum mismatch".into());
+        return Err(SnapshotError::Checksum);
     }
     if &body[..4] != SNAP_MAGIC {
-        return Err("not a snapshot (bad magic)".into());
+        return Err(SnapshotError::BadMagic);
     }
     let mut r = Reader::new(&body[16..], usize::MAX);
-    let e = |e: jute::JuteError| e.to_string();
-    let zxid = r.i64().map_err(e)?;
-    let n = r.i32().map_err(e)?;
+    let zxid = r.i64()?;
+    let n = r.i32()?;
     let mut sessions = Vec::new();
     for _ in 0..n.max(0) {
-        sessions.push((r.i64().map_err(e)?, r.i32().map_err(e)?));
+        sessions.push((r.i64()?, r.i32()?));
     }
     let mut tree = DataTree::empty();
     loop {
-        let more = r.bool().map_err(e)?;
+        let more = r.bool()?;
         if !more {
             break;
         }
-        let path = String::read(&mut r).map_err(e)?;
-        let data = Option::<Vec<u8>>::read(&mut r).map_err(e)?;
-        let n_acl = r.i32().map_err(e)?;
+        let path = String::read(&mut r)?;
+        let data = Option::<Vec<u8>>::read(&mut r)?;
+        let n_acl = r.i32()?;
         let mut acl = Vec::new();
         for _ in 0..n_acl.max(0) {
-            acl.push(jute::Acl::read(&mut r).map_err(e)?);
+            acl.push(jute::Acl::read(&mut r)?);
         }
         let stat = StatPersisted {
-            czxid: r.i64().map_err(e)?,
-            mzxid: r.i64().map_err(e)?,
-            ctime: r.i64().map_err(e)?,
-            mtime: r.i64().map_err(e)?,
-            version: r.i32().map_err(e)?,
-            cversion: r.i32().map_err(e)?,
-            aversion: r.i32().map_err(e)?,
-            ephemeral_owner: r.i64().map_err(e)?,
-            pzxid: r.i64().map_err(e)?,
+            czxid: r.i64()?,
+            mzxid: r.i64()?,
+            ctime: r.i64()?,
+            mtime: r.i64()?,
+            version: r.i32()?,
+            cversion: r.i32()?,
+            aversion: r.i32()?,
+            ephemeral_owner: r.i64()?,
+            pzxid: r.i64()?,
         };
         if path != "/" && tree.get(super::tree::split(&path).0).is_none() {
-            return Err(format!("node {path} comes before its parent"));
+            return Err(SnapshotError::Orphan(path));
         }
         tree.insert_raw(&path, data, acl.into(), stat);
     }
-    r.finish().map_err(e)?;
+    r.finish()?;
     if tree.get("/").is_none() {
-        return Err("no root node".into());
+        return Err(SnapshotError::NoRoot);
     }
     Ok(Snapshot {
         zxid,
