@@ -27,7 +27,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::time::SystemTime;
 
-use crate::conf::properties::{parse_properties, store_properties};
+use crate::conf::properties::{PropertyError, parse_properties, store_properties};
 
 /// Hadoop's `Storage.STORAGE_FILE_LOCK`.
 pub(crate) const LOCK_FILE: &str = "in_use.lock";
@@ -71,8 +71,13 @@ impl<T> At<T> for io::Result<T> {
     }
 }
 
-/// An `InvalidData` error: `path` does not hold what it should.
-pub(crate) fn invalid(op: &'static str, path: &Path, why: String) -> StorageError {
+/// An `InvalidData` error: `path` does not hold what it should. `why` stays reachable as the
+/// I/O error's inner error (`get_ref`), and its text is the I/O error's text.
+pub(crate) fn invalid(
+    op: &'static str,
+    path: &Path,
+    why: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> StorageError {
     StorageError::new(
         op,
         path.display().to_string(),
@@ -291,7 +296,7 @@ pub(crate) fn write_version(current: &Path, fields: &[(&str, String)]) -> Storag
 /// Whatever `fields` refuses is an `InvalidData` error naming the file.
 pub(crate) fn read_version<T>(
     path: &Path,
-    fields: impl FnOnce(&VersionFile) -> Result<T, String>,
+    fields: impl FnOnce(&VersionFile) -> Result<T, VersionFileError>,
 ) -> StorageResult<Option<T>> {
     let Some(bytes) = read_if_exists(path)? else {
         return Ok(None);
@@ -310,6 +315,24 @@ pub(crate) fn namespace_id_property(namespace_id: u32) -> String {
     (namespace_id as i32).to_string()
 }
 
+/// Why a VERSION file's properties are not what its owner needs. The texts are Hadoop's where
+/// it has one (`StorageInfo.getProperty`, `checkStorageType`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum VersionFileError {
+    /// The text is not Java properties (`Properties.load` refuses it).
+    #[error(transparent)]
+    Properties(#[from] PropertyError),
+    #[error("file {file} has {name} missing.", file = VERSION_FILE)]
+    Missing { name: String },
+    #[error("file {file} has {name}={value}, not a number", file = VERSION_FILE)]
+    NotANumber { name: String, value: String },
+    #[error("file {file} has {name}={value}, out of range", file = VERSION_FILE)]
+    OutOfRange { name: &'static str, value: i64 },
+    /// The directory belongs to another kind of node (a JournalNode's under a NameNode...).
+    #[error("Incompatible node types: storageType={expected} but StorageDirectory type={found}")]
+    IncompatibleStorageType { expected: String, found: String },
+}
+
 /// The properties of a VERSION file, with typed readers whose messages are Hadoop's where it
 /// has one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -319,9 +342,9 @@ pub(crate) struct VersionFile {
 }
 
 impl VersionFile {
-    pub(crate) fn parse(text: &str) -> Result<VersionFile, String> {
+    pub(crate) fn parse(text: &str) -> Result<VersionFile, VersionFileError> {
         let mut properties: Vec<(String, String)> = Vec::new();
-        for line in parse_properties(text).map_err(|err| err.to_string())? {
+        for line in parse_properties(text)? {
             properties.retain(|(key, _)| *key != line.key);
             properties.push((line.key, line.value));
         }
@@ -335,39 +358,45 @@ impl VersionFile {
     }
 
     /// A property that must be there.
-    pub(crate) fn get(&self, name: &str) -> Result<&str, String> {
+    pub(crate) fn get(&self, name: &str) -> Result<&str, VersionFileError> {
         self.properties
             .iter()
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_str())
-            .ok_or_else(|| format!("file {VERSION_FILE} has {name} missing."))
+            .ok_or_else(|| VersionFileError::Missing {
+                name: name.to_string(),
+            })
     }
 
-    fn number(&self, name: &str) -> Result<i64, String> {
+    fn number(&self, name: &str) -> Result<i64, VersionFileError> {
         let value = self.get(name)?;
         value
             .trim()
             .parse::<i64>()
-            .map_err(|_| format!("file {VERSION_FILE} has {name}={value}, not a number"))
+            .map_err(|_| VersionFileError::NotANumber {
+                name: name.to_string(),
+                value: value.to_string(),
+            })
     }
 
-    fn out_of_range(name: &str, value: i64) -> String {
-        format!("file {VERSION_FILE} has {name}={value}, out of range")
+    fn out_of_range(name: &'static str, value: i64) -> VersionFileError {
+        VersionFileError::OutOfRange { name, value }
     }
 
     /// Hadoop's `StorageInfo.checkStorageType`.
-    pub(crate) fn check_storage_type(&self, expected: &str) -> Result<(), String> {
+    pub(crate) fn check_storage_type(&self, expected: &str) -> Result<(), VersionFileError> {
         let storage_type = self.get("storageType")?;
         if storage_type != expected {
-            return Err(format!(
-                "Incompatible node types: storageType={expected} but StorageDirectory type={storage_type}"
-            ));
+            return Err(VersionFileError::IncompatibleStorageType {
+                expected: expected.to_string(),
+                found: storage_type.to_string(),
+            });
         }
         Ok(())
     }
 
     /// `namespaceID`, written by Java as an int (see [`namespace_id_property`]) or unsigned.
-    pub(crate) fn namespace_id(&self) -> Result<u32, String> {
+    pub(crate) fn namespace_id(&self) -> Result<u32, VersionFileError> {
         let value = self.number("namespaceID")?;
         i32::try_from(value)
             .map(|id| id as u32)
@@ -375,12 +404,12 @@ impl VersionFile {
             .map_err(|_| Self::out_of_range("namespaceID", value))
     }
 
-    pub(crate) fn layout_version(&self) -> Result<i32, String> {
+    pub(crate) fn layout_version(&self) -> Result<i32, VersionFileError> {
         let value = self.number("layoutVersion")?;
         i32::try_from(value).map_err(|_| Self::out_of_range("layoutVersion", value))
     }
 
-    pub(crate) fn ctime(&self) -> Result<u64, String> {
+    pub(crate) fn ctime(&self) -> Result<u64, VersionFileError> {
         let value = self.number("cTime")?;
         u64::try_from(value).map_err(|_| Self::out_of_range("cTime", value))
     }
@@ -488,31 +517,55 @@ mod tests {
         assert_eq!(version.ctime(), Ok(0));
         assert_eq!(version.layout_version(), Ok(-66));
         assert_eq!(version.check_storage_type("NAME_NODE"), Ok(()));
+        let refused = version.check_storage_type("JOURNAL_NODE").unwrap_err();
         assert_eq!(
-            version.check_storage_type("JOURNAL_NODE"),
-            Err(
-                "Incompatible node types: storageType=JOURNAL_NODE but StorageDirectory type=NAME_NODE"
-                    .to_string()
-            )
+            refused,
+            VersionFileError::IncompatibleStorageType {
+                expected: "JOURNAL_NODE".into(),
+                found: "NAME_NODE".into()
+            }
         );
         assert_eq!(
-            version.get("blockpoolID"),
-            Err("file VERSION has blockpoolID missing.".to_string())
+            refused.to_string(),
+            "Incompatible node types: storageType=JOURNAL_NODE but StorageDirectory type=NAME_NODE"
         );
+        let missing = version.get("blockpoolID").unwrap_err();
+        assert_eq!(
+            missing,
+            VersionFileError::Missing {
+                name: "blockpoolID".into()
+            }
+        );
+        assert_eq!(missing.to_string(), "file VERSION has blockpoolID missing.");
         // A later duplicate wins, as in Java.
         let version = VersionFile::parse("cTime=1\ncTime=2\n").unwrap();
         assert_eq!(version.ctime(), Ok(2));
         let bad = |text: &str| VersionFile::parse(text).unwrap();
+        let text = |err: VersionFileError| err.to_string();
         assert_eq!(
-            bad("cTime=-1").ctime(),
+            bad("cTime=-1").ctime().map_err(text),
             Err("file VERSION has cTime=-1, out of range".to_string())
         );
         assert_eq!(
             bad("layoutVersion=x").layout_version(),
+            Err(VersionFileError::NotANumber {
+                name: "layoutVersion".into(),
+                value: "x".into()
+            })
+        );
+        assert_eq!(
+            bad("layoutVersion=x").layout_version().map_err(text),
             Err("file VERSION has layoutVersion=x, not a number".to_string())
         );
         assert_eq!(
             bad("namespaceID=4294967296").namespace_id(),
+            Err(VersionFileError::OutOfRange {
+                name: "namespaceID",
+                value: 4294967296
+            })
+        );
+        assert_eq!(
+            bad("namespaceID=4294967296").namespace_id().map_err(text),
             Err("file VERSION has namespaceID=4294967296, out of range".to_string())
         );
         assert_eq!(bad("namespaceID=4294967295").namespace_id(), Ok(u32::MAX));
@@ -533,6 +586,13 @@ mod tests {
                 path.display()
             )
         );
+        // The refusal stays typed under the I/O error.
+        assert!(matches!(
+            err.source
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<VersionFileError>()),
+            Some(VersionFileError::Properties(_))
+        ));
         // ISO-8859-1, as Java reads it.
         fs::write(&path, b"clusterID=caf\xe9\n").unwrap();
         let cluster = read_version(&path, |v| v.get("clusterID").map(str::to_string)).unwrap();

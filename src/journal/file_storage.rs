@@ -49,9 +49,9 @@ use super::storage::{
     StorageInfo, StorageResult, expected_first_txid, scan_edit_bytes,
 };
 use crate::storage_dir::{
-    At, CURRENT_DIR, StorageLock, VERSION_FILE, VersionFile, clear_directory, ensure_dir, invalid,
-    namespace_id_property, read_if_exists, read_long_file, read_version, replace_file, sync_dir,
-    write_long_file, write_version,
+    At, CURRENT_DIR, StorageLock, VERSION_FILE, VersionFile, VersionFileError, clear_directory,
+    ensure_dir, invalid, namespace_id_property, read_if_exists, read_long_file, read_version,
+    replace_file, sync_dir, write_long_file, write_version,
 };
 
 const PAXOS_DIR: &str = "paxos";
@@ -541,7 +541,7 @@ fn version_fields(info: &StorageInfo) -> [(&'static str, String); 5] {
 }
 
 /// Reads a journal's VERSION fields; the messages are Hadoop's where it has one.
-fn storage_info(version: &VersionFile) -> Result<StorageInfo, String> {
+fn storage_info(version: &VersionFile) -> Result<StorageInfo, VersionFileError> {
     version.check_storage_type(STORAGE_TYPE)?;
     let namespace_id = version.namespace_id()?;
     Ok(StorageInfo {

@@ -43,8 +43,8 @@ use crate::journal::NamespaceInfo;
 use crate::proto::namenode as pb;
 use crate::storage_dir::{
     At, CURRENT_DIR, LOCK_FILE, StorageError, StorageLock, StorageResult, TMP_SUFFIX, VERSION_FILE,
-    VersionFile, clear_directory, ensure_dir, invalid, namespace_id_property, read_long_file,
-    read_version, replace_file, sync_dir, write_long_file, write_version,
+    VersionFile, VersionFileError, clear_directory, ensure_dir, invalid, namespace_id_property,
+    read_long_file, read_version, replace_file, sync_dir, write_long_file, write_version,
 };
 
 /// The `storageType` of a name directory's VERSION (Hadoop's `NodeType.NAME_NODE`).
@@ -573,7 +573,7 @@ fn version_fields(identity: &NamespaceIdentity) -> [(&'static str, String); 6] {
     ]
 }
 
-fn identity_from_version(version: &VersionFile) -> Result<NamespaceIdentity, String> {
+fn identity_from_version(version: &VersionFile) -> Result<NamespaceIdentity, VersionFileError> {
     version.check_storage_type(STORAGE_TYPE)?;
     Ok(NamespaceIdentity {
         namespace_id: version.namespace_id()?,
