@@ -64,28 +64,41 @@ pub fn segment_header(layout_version: i32) -> [u8; HEADER_LEN] {
     header
 }
 
-/// The layout version in a segment header, or why the header is not one (Hadoop's texts).
-pub fn parse_segment_header(bytes: &[u8]) -> Result<i32, String> {
+/// Why bytes are not a segment header, in Hadoop's texts (`EditLogFileInputStream`,
+/// `LayoutFlags.read`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SegmentHeaderError {
+    /// Fewer than [`HEADER_LEN`] bytes.
+    #[error("Reached EOF when reading log header")]
+    Eof,
+    /// A layout version newer than this format, or not a layout version at all (our own
+    /// pre-Hadoop format began with a magic).
+    #[error(
+        "Unexpected version of the file system log file: {version}. Current version = {newest}.",
+        newest = NEWEST_LAYOUT_VERSION
+    )]
+    UnexpectedVersion { version: i32 },
+    #[error("The length of the feature flag section was negative at {flags} bytes.")]
+    NegativeFlags { flags: i32 },
+    #[error("Found feature flags which we can't handle. Please upgrade your software.")]
+    FeatureFlags,
+}
+
+/// The layout version in a segment header, or why the header is not one.
+pub fn parse_segment_header(bytes: &[u8]) -> Result<i32, SegmentHeaderError> {
     if bytes.len() < HEADER_LEN {
-        return Err("Reached EOF when reading log header".to_string());
+        return Err(SegmentHeaderError::Eof);
     }
     let version = i32::from_be_bytes(bytes[0..4].try_into().expect("4 bytes"));
     if !(NEWEST_LAYOUT_VERSION..0).contains(&version) {
-        return Err(format!(
-            "Unexpected version of the file system log file: {version}. Current version = \
-             {NEWEST_LAYOUT_VERSION}."
-        ));
+        return Err(SegmentHeaderError::UnexpectedVersion { version });
     }
     let flags = i32::from_be_bytes(bytes[4..8].try_into().expect("4 bytes"));
     if flags < 0 {
-        return Err(format!(
-            "The length of the feature flag section was negative at {flags} bytes."
-        ));
+        return Err(SegmentHeaderError::NegativeFlags { flags });
     }
     if flags > 0 {
-        return Err(
-            "Found feature flags which we can't handle. Please upgrade your software.".to_string(),
-        );
+        return Err(SegmentHeaderError::FeatureFlags);
     }
     Ok(version)
 }
@@ -449,26 +462,39 @@ mod tests {
         assert_eq!(header, [0xff, 0xff, 0xff, 0xbe, 0, 0, 0, 0]);
         assert_eq!(parse_segment_header(&header), Ok(-66));
         assert_eq!(parse_segment_header(&segment_header(-64)), Ok(-64));
+        let text = |bytes: &[u8]| parse_segment_header(bytes).unwrap_err().to_string();
         assert_eq!(
-            parse_segment_header(&header[..5]).unwrap_err(),
-            "Reached EOF when reading log header"
+            parse_segment_header(&header[..5]),
+            Err(SegmentHeaderError::Eof)
+        );
+        assert_eq!(text(&header[..5]), "Reached EOF when reading log header");
+        assert_eq!(
+            parse_segment_header(&segment_header(-67)),
+            Err(SegmentHeaderError::UnexpectedVersion { version: -67 })
         );
         assert_eq!(
-            parse_segment_header(&segment_header(-67)).unwrap_err(),
+            text(&segment_header(-67)),
             "Unexpected version of the file system log file: -67. Current version = -66."
         );
         // The format this project wrote before it spoke Hadoop's.
-        assert!(
-            parse_segment_header(b"HAEDITS\0\0\0\0\x01")
-                .unwrap_err()
-                .contains("Unexpected version")
-        );
+        assert!(matches!(
+            parse_segment_header(b"HAEDITS\0\0\0\0\x01"),
+            Err(SegmentHeaderError::UnexpectedVersion { .. })
+        ));
         let mut flagged = header;
         flagged[7] = 1;
-        assert!(
-            parse_segment_header(&flagged)
-                .unwrap_err()
-                .contains("feature flags")
+        assert_eq!(
+            parse_segment_header(&flagged),
+            Err(SegmentHeaderError::FeatureFlags)
+        );
+        assert_eq!(
+            text(&flagged),
+            "Found feature flags which we can't handle. Please upgrade your software."
+        );
+        flagged[4] = 0x80;
+        assert_eq!(
+            text(&flagged),
+            "The length of the feature flag section was negative at -2147483647 bytes."
         );
     }
 }

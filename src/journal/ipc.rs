@@ -531,7 +531,7 @@ pub(crate) async fn fetch_over_http<S: SegmentSink + ?Sized>(
         }
         body.extend_from_slice(&chunk[..n]);
     }
-    let layout = parse_segment_header(&body).map_err(failed)?;
+    let layout = parse_segment_header(&body).map_err(|e| failed(e.to_string()))?;
     sink.begin(layout)?;
     let mut received = body.len() as u64;
     sink.write(&body[HEADER_LEN..])?;

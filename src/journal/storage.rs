@@ -263,7 +263,7 @@ pub fn scan_edit_bytes(bytes: &[u8], expected_first: Option<u64>) -> EditFileSca
                 num_txns: 0,
                 valid_len: 0,
                 tail_len: bytes.len() as u64,
-                tail_problem: (!bytes.is_empty()).then_some(reason),
+                tail_problem: (!bytes.is_empty()).then(|| reason.to_string()),
                 tail_is_padding: false,
             };
         }
