@@ -610,13 +610,33 @@ fn paxos_text(data: &PaxosData) -> String {
     )
 }
 
+/// Why a paxos file holds no decision; reading it is an `InvalidData` error naming the file.
+#[derive(Debug, thiserror::Error)]
+enum PaxosFileError {
+    #[error("paxos data has no valid length prefix: {source}")]
+    NoLengthPrefix { source: prost::DecodeError },
+    #[error("paxos data does not decode: {source}")]
+    Undecodable { source: prost::DecodeError },
+    #[error("paxos checksum is not 4 bytes")]
+    ChecksumLength,
+    #[error("paxos data checksum mismatch: stored {stored:#010x}, computed {computed:#010x}")]
+    ChecksumMismatch { stored: u32, computed: u32 },
+    /// A file without our checksum whose text disagrees with its message.
+    #[error("paxos data does not match the text written after it")]
+    TextMismatch,
+    #[error("paxos data is truncated: {len} bytes, expected at least {expected}")]
+    Truncated { len: usize, expected: usize },
+    #[error("paxos data is not followed by a newline")]
+    NoNewline,
+}
+
 /// Reads a paxos file as we write it (checksum, newline, text) or as Hadoop's JournalNode
 /// writes it (newline, text: no checksum). A file without our checksum is accepted only when
 /// the text after the message states the same txids and epoch, so damage to either is caught.
-fn decode_paxos(bytes: &[u8]) -> Result<PaxosData, String> {
+fn decode_paxos(bytes: &[u8]) -> Result<PaxosData, PaxosFileError> {
     let mut rest = bytes;
     let len = prost::decode_length_delimiter(&mut rest)
-        .map_err(|err| format!("paxos data has no valid length prefix: {err}"))?;
+        .map_err(|source| PaxosFileError::NoLengthPrefix { source })?;
     let message_start = bytes.len() - rest.len();
     let message_end = message_start.saturating_add(len);
     let crc_end = message_end.saturating_add(PAXOS_CRC_LEN);
@@ -631,7 +651,7 @@ fn decode_paxos(bytes: &[u8]) -> Result<PaxosData, String> {
                 },
                 accepted_in_epoch: message.accepted_in_epoch,
             })
-            .map_err(|err| format!("paxos data does not decode: {err}"))
+            .map_err(|source| PaxosFileError::Undecodable { source })
     };
     let ours = after.len() > PAXOS_CRC_LEN && after[PAXOS_CRC_LEN] == b'\n';
     let hadoops = after.first() == Some(&b'\n');
@@ -639,16 +659,14 @@ fn decode_paxos(bytes: &[u8]) -> Result<PaxosData, String> {
         let stored = u32::from_be_bytes(
             bytes[message_end..crc_end]
                 .try_into()
-                .map_err(|_| "paxos checksum is not 4 bytes".to_string())?,
+                .map_err(|_| PaxosFileError::ChecksumLength)?,
         );
         let computed = crc32c::crc32c(&bytes[..message_end]);
         if stored == computed {
             return decode();
         }
         if !hadoops {
-            return Err(format!(
-                "paxos data checksum mismatch: stored {stored:#010x}, computed {computed:#010x}"
-            ));
+            return Err(PaxosFileError::ChecksumMismatch { stored, computed });
         }
     }
     if hadoops {
@@ -661,16 +679,15 @@ fn decode_paxos(bytes: &[u8]) -> Result<PaxosData, String> {
         {
             return Ok(data);
         }
-        return Err("paxos data does not match the text written after it".to_string());
+        return Err(PaxosFileError::TextMismatch);
     }
     if after.len() <= PAXOS_CRC_LEN {
-        return Err(format!(
-            "paxos data is truncated: {} bytes, expected at least {}",
-            bytes.len(),
-            crc_end.saturating_add(1)
-        ));
+        return Err(PaxosFileError::Truncated {
+            len: bytes.len(),
+            expected: crc_end.saturating_add(1),
+        });
     }
-    Err("paxos data is not followed by a newline".to_string())
+    Err(PaxosFileError::NoNewline)
 }
 
 #[cfg(test)]
@@ -1114,10 +1131,29 @@ mod tests {
             };
             assert_invalid_data(s.read_paxos(4).unwrap_err(), &path, says);
         }
+        let err = decode_paxos(&whole[..5]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                PaxosFileError::Truncated {
+                    len: 5,
+                    expected: 16
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "paxos data is truncated: 5 bytes, expected at least 16"
+        );
         let mut flipped = whole.clone();
         flipped[6] ^= 0x01;
         fs::write(&path, &flipped).unwrap();
         assert_invalid_data(s.read_paxos(4).unwrap_err(), &path, "checksum mismatch");
+        assert!(matches!(
+            decode_paxos(&flipped),
+            Err(PaxosFileError::ChecksumMismatch { .. })
+        ));
         // The text after the newline is for people only.
         fs::write(&path, &whole[..16]).unwrap();
         assert_eq!(s.read_paxos(4).unwrap(), Some(paxos(4, 9, 3)));
