@@ -14,11 +14,12 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use super::error::JournalError;
 use super::ipc::{INTER_QJOURNAL_PROTOCOL, edit_log_manifest, fetch_over_http, get_journal_url};
 use super::journal::{Journal, NamespaceInfo, RemoteEditLog, SegmentSink};
 use super::journals::{JournalStorageFactory, Journals};
 use crate::conf::HostPort;
-use crate::ipc::peer::Peer;
+use crate::ipc::peer::{CallError, Peer};
 use crate::proto::hadoop_qjournal as pb;
 
 /// How a JournalNode syncs.
@@ -28,6 +29,18 @@ pub struct SyncConf {
     pub peers: Vec<HostPort>,
     /// `dfs.journalnode.sync.interval`.
     pub interval: Duration,
+}
+
+/// Why one sync round of a journal with a peer failed; the round is retried at the next
+/// interval, so these are only logged.
+#[derive(Debug, thiserror::Error)]
+enum SyncError {
+    /// This journal refused (reading its manifest, or installing a downloaded segment).
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// The peer could not be reached or refused `getEditLogManifestFromJournal`.
+    #[error(transparent)]
+    Call(#[from] CallError),
 }
 
 /// The finalized segments `remote` holds that start where `local` has none, as Hadoop's
@@ -129,7 +142,7 @@ async fn sync_journal<F: JournalStorageFactory>(
     jid: &str,
     peer: &HostPort,
     timeout: Duration,
-) -> Result<usize, String> {
+) -> Result<usize, SyncError> {
     let (local, ns) = journals
         .run(jid, |j: &mut Journal<F::Storage>| {
             let ns = j.storage_info().map(|s| NamespaceInfo {
@@ -141,12 +154,9 @@ async fn sync_journal<F: JournalStorageFactory>(
             });
             Ok((j.get_edit_log_manifest(0, false)?, ns))
         })
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     let timeout = timeout.clamp(Duration::from_secs(1), Duration::from_secs(20));
-    let connection = Peer::connect(peer, INTER_QJOURNAL_PROTOCOL, timeout, 0)
-        .await
-        .map_err(|e| e.to_string())?;
+    let connection = Peer::connect(peer, INTER_QJOURNAL_PROTOCOL, timeout, 0).await?;
     let request = pb::GetEditLogManifestRequestProto {
         jid: pb::JournalIdProto {
             identifier: jid.to_string(),
@@ -157,8 +167,7 @@ async fn sync_journal<F: JournalStorageFactory>(
     };
     let response: pb::GetEditLogManifestResponseProto = connection
         .call("getEditLogManifestFromJournal", &request, true)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     let remote = edit_log_manifest(&response.manifest);
     let missing = missing_segments(&local.logs, &remote.logs);
     if missing.is_empty() {
@@ -178,8 +187,7 @@ async fn sync_journal<F: JournalStorageFactory>(
                     |sink: &mut dyn SegmentSink| handle.block_on(fetch_over_http(&url, sink));
                 j.install_synced_segment(&log, &mut fetch)
             })
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         taken += usize::from(installed);
     }
     Ok(taken)
