@@ -23,7 +23,9 @@ use super::error::LoggerError;
 use crate::conf::HostPort;
 use crate::ipc::client::{CallError, Connection, ConnectionContext};
 use crate::ipc::frame::DEFAULT_MAX_RESPONSE_LENGTH;
-use crate::journal::edits::{HEADER_LEN, parse_segment_header, scan_records, split_records};
+use crate::journal::edits::{
+    HEADER_LEN, TailProblem, parse_segment_header, scan_records, split_records,
+};
 use crate::journal::ipc::{
     QJOURNAL_PROTOCOL, edit_log_manifest, fetch_over_http, get_journal_url, namespace_proto,
     segment_proto, segment_state,
@@ -248,9 +250,9 @@ impl SegmentSink for Download {
 /// The whole ops of a downloaded segment from `since_txid` on. A real JournalNode serves an
 /// in-progress file as it is on disk: preallocated `OP_INVALID` padding after the ops, and
 /// possibly an op still being written.
-fn ops_since(start: u64, bytes: &[u8], since_txid: u64) -> Result<Vec<u8>, String> {
+fn ops_since(start: u64, bytes: &[u8], since_txid: u64) -> Result<Vec<u8>, TailProblem> {
     let whole = scan_records(bytes, Some(start)).valid_len;
-    let ops = split_records(&bytes[..whole]).map_err(|p| p.to_string())?;
+    let ops = split_records(&bytes[..whole])?;
     let from = ops
         .iter()
         .position(|(txid, _)| *txid >= since_txid)
