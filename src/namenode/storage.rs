@@ -313,7 +313,7 @@ impl NameNodeStorage {
         }
         let magic_len = bytes.len().min(IMAGE_MAGIC.len());
         if bytes[..magic_len] != IMAGE_MAGIC[..magic_len] {
-            return Err(corrupt(source, "not an fsimage (bad magic)".into()));
+            return Err(corrupt(source, "not an fsimage (bad magic)"));
         }
         if bytes.len() < IMAGE_HEADER_LEN + IMAGE_CRC_LEN {
             return Err(truncated(IMAGE_HEADER_LEN + IMAGE_CRC_LEN));
@@ -548,7 +548,7 @@ fn list_images(current: &Path) -> StorageResult<Vec<u64>> {
 }
 
 /// An `InvalidData` error for image bytes that are not a whole, intact image.
-fn corrupt(source: &str, why: String) -> StorageError {
+fn corrupt(source: &str, why: impl fmt::Display) -> StorageError {
     StorageError::new(
         "read",
         source,
@@ -644,7 +644,19 @@ fn parent_path(path: &str) -> Option<&str> {
     }
 }
 
-fn image_from_proto(proto: pb::FsImageProto) -> Result<FsImage, String> {
+/// Why a decoded `FsImageProto` is not a namespace.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum ImageError {
+    /// A field the image stores wider than a status holds it (permission, replication).
+    #[error("inode {path} has {what} {value}")]
+    OutOfRange {
+        path: String,
+        what: &'static str,
+        value: u32,
+    },
+}
+
+fn image_from_proto(proto: pb::FsImageProto) -> Result<FsImage, ImageError> {
     // What an image does not store but a status carries: the name, and the number of
     // children (counted here, whatever the order of the inodes).
     let mut children = vec![0i32; proto.inodes.len()];
@@ -666,8 +678,12 @@ fn image_from_proto(proto: pb::FsImageProto) -> Result<FsImage, String> {
         .into_iter()
         .zip(children)
         .map(|(inode, children_num)| {
-            let narrow = |what: &str, value: u32| {
-                u16::try_from(value).map_err(|_| format!("inode {} has {what} {value}", inode.path))
+            let narrow = |what: &'static str, value: u32| {
+                u16::try_from(value).map_err(|_| ImageError::OutOfRange {
+                    path: inode.path.clone(),
+                    what,
+                    value,
+                })
             };
             let status = FileStatus {
                 name: inode
@@ -701,7 +717,7 @@ fn image_from_proto(proto: pb::FsImageProto) -> Result<FsImage, String> {
                     .collect(),
             })
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, ImageError>>()?;
     Ok(FsImage {
         txid: proto.txid,
         identity: NamespaceIdentity {
@@ -1348,5 +1364,33 @@ mod tests {
             &["fsimage is truncated"],
         );
         assert_eq!(active.latest_image_txid().unwrap(), Some(20));
+    }
+
+    #[test]
+    fn an_inode_wider_than_a_status_is_refused_with_its_path() {
+        let inode = |path: &str, permission: u32, replication: u32| pb::INodeProto {
+            path: path.into(),
+            is_dir: path == "/",
+            permission,
+            replication,
+            ..Default::default()
+        };
+        let proto = |inodes| pb::FsImageProto {
+            inodes,
+            ..Default::default()
+        };
+        let err =
+            image_from_proto(proto(vec![inode("/", 0o755, 0), inode("/f", 70000, 3)])).unwrap_err();
+        assert_eq!(
+            err,
+            ImageError::OutOfRange {
+                path: "/f".into(),
+                what: "permission",
+                value: 70000
+            }
+        );
+        assert_eq!(err.to_string(), "inode /f has permission 70000");
+        let err = image_from_proto(proto(vec![inode("/", 0o755, 65536)])).unwrap_err();
+        assert_eq!(err.to_string(), "inode / has replication 65536");
     }
 }
