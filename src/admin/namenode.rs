@@ -680,15 +680,15 @@ async fn copy_local_edits(
         .latest_image_txid()
         .map_err(|e| e.to_string())?
         .unwrap_or(0);
-    let segments = local_edits::recover_segments(&conf.edits_dirs)?;
-    let plan = local_edits::edits_from(&segments, image_txid + 1)?;
+    let segments = local_edits::recover_segments(&conf.edits_dirs).map_err(|e| e.to_string())?;
+    let plan = local_edits::edits_from(&segments, image_txid + 1).map_err(|e| e.to_string())?;
     if !plan.is_empty() {
         qjm.recover_unfinalized_segments()
             .await
             .map_err(|e| e.to_string())?;
     }
     for (segment, from) in plan {
-        let records = local_edits::read_segment(segment)?;
+        let records = local_edits::read_segment(segment).map_err(|e| e.to_string())?;
         let payloads: Vec<&[u8]> = records
             .iter()
             .filter(|r| r.txid >= from)

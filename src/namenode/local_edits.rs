@@ -18,10 +18,54 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
 use crate::journal::EditFile;
-use crate::journal::edits::{EditRecord, HEADER_LEN, decode_records, segment_header};
+use crate::journal::edits::{EditRecord, HEADER_LEN, TailProblem, decode_records, segment_header};
 use crate::journal::storage::scan_edit_bytes;
 use crate::qjm::{AckedBatch, Mirror};
-use crate::storage_dir::sync_dir;
+use crate::storage_dir::{StorageError, sync_dir};
+
+/// Why the local edits cannot be read back (`-initializeSharedEdits`); each names the file or
+/// directory at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalEditsError {
+    #[error("Cannot list {}: {source}", .dir.display())]
+    List {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("Cannot read {}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// An in-progress segment without a valid edit could not be set aside.
+    #[error("Cannot move {} aside: {source}", .path.display())]
+    MoveAside {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Finalizing an in-progress segment failed at `op` (open, truncate, sync, finalize).
+    #[error("Cannot {op} {}: {source}", .path.display())]
+    Finalize {
+        op: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("Cannot sync {}: {source}", .dir.display())]
+    SyncDir { dir: PathBuf, source: StorageError },
+    /// The segments leave out edits that are needed (Hadoop's gap message).
+    #[error(
+        "There appears to be a gap in the edit log.  We expected txid {expected}, but got txid {got}."
+    )]
+    Gap { expected: u64, got: u64 },
+    /// A finalized segment whose header or records do not scan (the scan's words).
+    #[error("{} is corrupt: {problem}", .path.display())]
+    Corrupt { path: PathBuf, problem: String },
+    #[error("{} is corrupt: {problem}", .path.display())]
+    CorruptRecord { path: PathBuf, problem: TailProblem },
+    /// A finalized segment that holds fewer edits than its name says.
+    #[error("{} ends at txid {last}, not {end} as its name says", .path.display())]
+    WrongEnd { path: PathBuf, last: u64, end: u64 },
+}
 
 /// What the writer thread is asked to do.
 enum Command {
@@ -199,7 +243,7 @@ pub struct LocalSegment {
 /// without records is removed). Returns the finalized segments in txid order, one per start —
 /// the longest copy where several directories hold one. A directory without `current/` is
 /// skipped; one that cannot be read is an error naming it.
-pub fn recover_segments(dirs: &[PathBuf]) -> Result<Vec<LocalSegment>, String> {
+pub fn recover_segments(dirs: &[PathBuf]) -> Result<Vec<LocalSegment>, LocalEditsError> {
     let mut best: std::collections::BTreeMap<u64, LocalSegment> = Default::default();
     for dir in dirs {
         let current = dir.join("current");
@@ -212,7 +256,10 @@ pub fn recover_segments(dirs: &[PathBuf]) -> Result<Vec<LocalSegment>, String> {
                     .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
                     .collect::<std::io::Result<Vec<String>>>()
             })
-            .map_err(|e| format!("Cannot list {}: {e}", current.display()))?;
+            .map_err(|source| LocalEditsError::List {
+                dir: current.clone(),
+                source,
+            })?;
         for name in names {
             let segment = match EditFile::parse(&name) {
                 Some(EditFile::Finalized { start, end }) => Some(LocalSegment {
@@ -234,9 +281,15 @@ pub fn recover_segments(dirs: &[PathBuf]) -> Result<Vec<LocalSegment>, String> {
 }
 
 /// Finalizes `current/edits_inprogress_<start>` at its last valid record.
-fn finalize_in_progress(current: &Path, start: u64) -> Result<Option<LocalSegment>, String> {
+fn finalize_in_progress(
+    current: &Path,
+    start: u64,
+) -> Result<Option<LocalSegment>, LocalEditsError> {
     let path = current.join(EditFile::InProgress { start }.file_name());
-    let bytes = std::fs::read(&path).map_err(|e| format!("Cannot read {}: {e}", path.display()))?;
+    let bytes = std::fs::read(&path).map_err(|source| LocalEditsError::Read {
+        path: path.clone(),
+        source,
+    })?;
     let scan = scan_edit_bytes(&bytes, Some(start));
     let Some(end) = scan.last_txid else {
         // Nothing to finalize; set aside rather than deleted, as Hadoop does.
@@ -254,10 +307,17 @@ fn finalize_in_progress(current: &Path, start: u64) -> Result<Option<LocalSegmen
         );
         std::fs::rename(&path, &aside)
             .and_then(|()| sync_dir(current).map_err(std::io::Error::other))
-            .map_err(|e| format!("Cannot move {} aside: {e}", path.display()))?;
+            .map_err(|source| LocalEditsError::MoveAside {
+                path: path.clone(),
+                source,
+            })?;
         return Ok(None);
     };
-    let io = |what: &str, e: std::io::Error| format!("Cannot {what} {}: {e}", path.display());
+    let io = |op: &'static str, source: std::io::Error| LocalEditsError::Finalize {
+        op,
+        path: path.clone(),
+        source,
+    };
     if let Some(problem) = &scan.tail_problem {
         tracing::warn!(
             "Truncating {} after txid {end}: {} bytes of {problem} follow the last valid record",
@@ -274,7 +334,10 @@ fn finalize_in_progress(current: &Path, start: u64) -> Result<Option<LocalSegmen
     }
     let finalized = current.join(EditFile::Finalized { start, end }.file_name());
     std::fs::rename(&path, &finalized).map_err(|e| io("finalize", e))?;
-    sync_dir(current).map_err(|e| format!("Cannot sync {}: {e}", current.display()))?;
+    sync_dir(current).map_err(|source| LocalEditsError::SyncDir {
+        dir: current.to_path_buf(),
+        source,
+    })?;
     tracing::info!("Finalized {} as {}", path.display(), finalized.display());
     Ok(Some(LocalSegment {
         start,
@@ -288,15 +351,15 @@ fn finalize_in_progress(current: &Path, start: u64) -> Result<Option<LocalSegmen
 pub fn edits_from(
     segments: &[LocalSegment],
     from_txid: u64,
-) -> Result<Vec<(&LocalSegment, u64)>, String> {
+) -> Result<Vec<(&LocalSegment, u64)>, LocalEditsError> {
     let mut expected = from_txid;
     let mut plan = Vec::new();
     for segment in segments.iter().filter(|s| s.end >= from_txid) {
         if segment.start > expected {
-            return Err(format!(
-                "There appears to be a gap in the edit log.  We expected txid {expected}, but got txid {}.",
-                segment.start
-            ));
+            return Err(LocalEditsError::Gap {
+                expected,
+                got: segment.start,
+            });
         }
         if segment.end >= expected {
             plan.push((segment, expected));
@@ -308,23 +371,30 @@ pub fn edits_from(
 
 /// The records of a finalized local segment, each checked; a damaged file is an error naming
 /// it and what is wrong.
-pub fn read_segment(segment: &LocalSegment) -> Result<Vec<EditRecord>, String> {
+pub fn read_segment(segment: &LocalSegment) -> Result<Vec<EditRecord>, LocalEditsError> {
     let path = &segment.path;
-    let bytes = std::fs::read(path).map_err(|e| format!("Cannot read {}: {e}", path.display()))?;
+    let bytes = std::fs::read(path).map_err(|source| LocalEditsError::Read {
+        path: path.clone(),
+        source,
+    })?;
     let scan = scan_edit_bytes(&bytes, Some(segment.start));
     if let Some(problem) = scan.tail_problem {
-        return Err(format!("{} is corrupt: {problem}", path.display()));
+        return Err(LocalEditsError::Corrupt {
+            path: path.clone(),
+            problem,
+        });
     }
     if scan.last_txid != Some(segment.end) {
-        return Err(format!(
-            "{} ends at txid {}, not {} as its name says",
-            path.display(),
-            scan.last_txid.unwrap_or(segment.start.saturating_sub(1)),
-            segment.end
-        ));
+        return Err(LocalEditsError::WrongEnd {
+            path: path.clone(),
+            last: scan.last_txid.unwrap_or(segment.start.saturating_sub(1)),
+            end: segment.end,
+        });
     }
-    decode_records(&bytes[HEADER_LEN..])
-        .map_err(|problem| format!("{} is corrupt: {problem}", path.display()))
+    decode_records(&bytes[HEADER_LEN..]).map_err(|problem| LocalEditsError::CorruptRecord {
+        path: path.clone(),
+        problem,
+    })
 }
 
 #[cfg(test)]
@@ -491,16 +561,28 @@ mod tests {
         assert_eq!(plan, [(11, 15), (21, 21)]);
         assert!(edits_from(&segments, 26).unwrap().is_empty());
         let err = edits_from(&[seg(1, 10), seg(14, 20)], 5).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                LocalEditsError::Gap {
+                    expected: 11,
+                    got: 14
+                }
+            ),
+            "{err:?}"
+        );
         assert_eq!(
-            err,
+            err.to_string(),
             "There appears to be a gap in the edit log.  We expected txid 11, but got txid 14."
         );
         // Edits that begin after the image are a gap too.
-        assert!(
-            edits_from(&[seg(9, 12)], 4)
-                .unwrap_err()
-                .contains("expected txid 4")
-        );
+        assert!(matches!(
+            edits_from(&[seg(9, 12)], 4),
+            Err(LocalEditsError::Gap {
+                expected: 4,
+                got: 9
+            })
+        ));
     }
 
     #[test]
@@ -514,7 +596,7 @@ mod tests {
         bytes[last] ^= 0xff;
         std::fs::write(&path, bytes).unwrap();
         let segments = recover_segments(&[dir.path().to_path_buf()]).unwrap();
-        let err = read_segment(&segments[0]).unwrap_err();
+        let err = read_segment(&segments[0]).unwrap_err().to_string();
         assert!(
             err.contains(name)
                 && err.contains("Transaction is corrupt")
@@ -524,7 +606,21 @@ mod tests {
         // A file shorter than its name says is refused too.
         segment_file(dir.path(), name, 1..3, b"");
         let err = read_segment(&segments[0]).unwrap_err();
-        assert!(err.contains("ends at txid 2, not 4"), "{err}");
+        assert!(
+            matches!(
+                err,
+                LocalEditsError::WrongEnd {
+                    last: 2,
+                    end: 4,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("{} ends at txid 2, not 4 as its name says", path.display())
+        );
     }
 
     #[test]
