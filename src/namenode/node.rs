@@ -17,27 +17,31 @@ use super::ha_ipc::NameNodeIpc;
 use super::http;
 use super::protocol::ClientProtocolServer;
 use super::rpc::ClientService;
-use super::server::NameNode;
+use super::server::{NameNode, NameNodeError};
 use super::storage::NameNodeStorage;
 use crate::conf::HostPort;
 use crate::ipc;
 use crate::ipc::server::ServerConf;
 
-async fn bind(address: &HostPort) -> Result<TcpListener, String> {
-    let addr = address
-        .resolve()
-        .map_err(|e| format!("Problem binding to [{address}] {e}"))?;
+async fn bind(address: &HostPort) -> Result<TcpListener, NameNodeError> {
+    let addr = address.resolve().map_err(|source| NameNodeError::Resolve {
+        address: address.clone(),
+        source,
+    })?;
     TcpListener::bind(addr)
         .await
-        .map_err(|e| format!("Problem binding to [{address}] java.net.BindException: {e}"))
+        .map_err(|source| NameNodeError::Bind {
+            address: address.clone(),
+            source,
+        })
 }
 
-/// Runs a NameNode until `shutdown` completes (Ok) or it hits a fatal error (Err, the message).
+/// Runs a NameNode until `shutdown` completes (Ok) or it hits a fatal error (Err).
 pub async fn run(
     conf: NameNodeConf,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), String> {
-    let storage = NameNodeStorage::open(&conf.name_dirs).map_err(|e| e.to_string())?;
+) -> Result<(), NameNodeError> {
+    let storage = NameNodeStorage::open(&conf.name_dirs)?;
     let rpc_bind = conf.rpc_bind.clone();
     let http_address = conf.http_address.clone();
     let nn = NameNode::load(conf, storage)?;
@@ -47,8 +51,10 @@ pub async fn run(
         None => None,
     };
     let http_listener = bind(&http_address).await?;
-    let rpc_bound = rpc_listener.local_addr().map_err(|e| e.to_string())?;
-    let http_bound = http_listener.local_addr().map_err(|e| e.to_string())?;
+    let rpc_bound = rpc_listener.local_addr().map_err(NameNodeError::Listener)?;
+    let http_bound = http_listener
+        .local_addr()
+        .map_err(NameNodeError::Listener)?;
     tracing::info!("NameNode RPC up at: {rpc_bound}");
     tracing::info!("Web-server for hdfs at: http://{http_bound}");
 
@@ -68,7 +74,7 @@ pub async fn run(
         max_data_length: nn.conf().ipc_max_data_length,
     };
     if let Some(listener) = service_listener {
-        let bound = listener.local_addr().map_err(|e| e.to_string())?;
+        let bound = listener.local_addr().map_err(NameNodeError::Listener)?;
         tracing::info!("NameNode service RPC up at: {bound}");
         tokio::spawn(ipc::accept::accept_ipc(
             listener,
@@ -101,7 +107,7 @@ pub async fn run(
     let _ = rpc_task.await;
     let _ = http_task.await;
     match nn.fatal_message() {
-        Some(message) => Err(message),
+        Some(message) => Err(NameNodeError::Fatal(message)),
         None => Ok(()),
     }
 }

@@ -20,11 +20,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::conf::{LAYOUT_VERSION, NameNodeConf};
 use super::namespace::{FileStatus, Namespace, NamespaceError};
-use super::ops::{Attributes, CallId, EditOp, LoggedOp};
+use super::ops::{Attributes, CallId, EditOp, LoggedOp, OpError};
 use super::retry_cache::{Begin, CachedAnswer, RetryCache};
 use super::storage::{FsImage, NameNodeStorage, NamespaceIdentity};
-use crate::journal::NamespaceInfo;
+use crate::conf::HostPort;
 use crate::journal::edits::EditRecord;
+use crate::journal::{NamespaceInfo, StorageError};
 use crate::qjm::{EditLogWriter, IpcChannel, QjmError, QuorumJournalManager};
 
 /// Hadoop's message when the NameNode must stop at once.
@@ -109,6 +110,57 @@ impl From<NamespaceError> for NnError {
     }
 }
 
+/// Why a NameNode cannot start, take or leave the writer role, roll, replay edits or
+/// checkpoint. Each ends the NameNode (or, for a checkpoint, is logged): the texts are what an
+/// operator reads after Hadoop's FATAL prefix, and what `namenode` exits with.
+#[derive(Debug, thiserror::Error)]
+pub enum NameNodeError {
+    /// The name directories could not be read or written.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("NameNode is not formatted.")]
+    NotFormatted,
+    /// `dirs` as the storage lists them, comma separated.
+    #[error("No valid fsimage found in {dirs}")]
+    NoValidImage { dirs: String },
+    /// The newest fsimage is not a namespace.
+    #[error(transparent)]
+    Image(#[from] NamespaceError),
+    /// The shared edits refused or no quorum answered.
+    #[error(transparent)]
+    Journal(#[from] QjmError),
+    /// Replayed edits skip a txid.
+    #[error(
+        "There appears to be a gap in the edit log.  We expected txid {expected}, but got txid {got}."
+    )]
+    Gap { expected: u64, got: u64 },
+    #[error("Error replaying edit log at txid {txid}: {source}")]
+    UndecodableEdit { txid: u64, source: OpError },
+    #[error("Error replaying edit log at txid {txid}: {source}")]
+    Replay { txid: u64, source: NamespaceError },
+    /// The blocking task that saves a checkpoint panicked or was cancelled.
+    #[error(transparent)]
+    Task(#[from] tokio::task::JoinError),
+    /// `node::run`: the address does not resolve.
+    #[error("Problem binding to [{address}] {source}")]
+    Resolve {
+        address: HostPort,
+        source: std::io::Error,
+    },
+    /// `node::run`: the port is taken (Java's exception name is part of Hadoop's text).
+    #[error("Problem binding to [{address}] java.net.BindException: {source}")]
+    Bind {
+        address: HostPort,
+        source: std::io::Error,
+    },
+    /// `node::run`: a bound listener has no local address.
+    #[error(transparent)]
+    Listener(std::io::Error),
+    /// The NameNode stopped itself; the message was logged when it did.
+    #[error("{0}")]
+    Fatal(String),
+}
+
 /// The writer of the active NameNode.
 struct ActiveWriter {
     qjm: Arc<QuorumJournalManager<IpcChannel>>,
@@ -188,28 +240,23 @@ pub struct NameNode {
 
 impl NameNode {
     /// Loads the newest fsimage from `storage`; the NameNode starts in standby.
-    pub fn load(conf: NameNodeConf, storage: NameNodeStorage) -> Result<Arc<NameNode>, String> {
-        let identity = storage
-            .identity()
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| "NameNode is not formatted.".to_string())?;
+    pub fn load(
+        conf: NameNodeConf,
+        storage: NameNodeStorage,
+    ) -> Result<Arc<NameNode>, NameNodeError> {
+        let identity = storage.identity()?.ok_or(NameNodeError::NotFormatted)?;
         let txid = storage
-            .latest_image_txid()
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| {
-                format!(
-                    "No valid fsimage found in {}",
-                    storage
-                        .dirs()
-                        .iter()
-                        .map(|d| d.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+            .latest_image_txid()?
+            .ok_or_else(|| NameNodeError::NoValidImage {
+                dirs: storage
+                    .dirs()
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })?;
-        let image = storage.load_image(txid).map_err(|e| e.to_string())?;
-        let namespace =
-            Namespace::from_entries(&image.entries, image.ids).map_err(|e| e.to_string())?;
+        let image = storage.load_image(txid)?;
+        let namespace = Namespace::from_entries(&image.entries, image.ids)?;
         tracing::info!(
             "Loaded image for txid {txid} from {}",
             storage.dirs()[0].display()
@@ -599,26 +646,20 @@ impl NameNode {
 
     /// Hadoop's `doImmediateShutdown`: a failure while starting or stopping HA services
     /// leaves no half-active NameNode running.
-    fn immediate_shutdown(&self, cause: String) -> NnError {
+    fn immediate_shutdown(&self, cause: NameNodeError) -> NnError {
         self.die(format!("{SHUTDOWN_NOW} {cause}"));
-        NnError::new("ServiceFailedException", cause)
+        NnError::new("ServiceFailedException", cause.to_string())
     }
 
-    async fn become_active(&self) -> Result<(), String> {
-        let qjm = Arc::new(self.qjm().map_err(|e| e.to_string())?);
-        let recovered = qjm
-            .recover_unfinalized_segments()
-            .await
-            .map_err(|e| e.to_string())?;
+    async fn become_active(&self) -> Result<(), NameNodeError> {
+        let qjm = Arc::new(self.qjm()?);
+        let recovered = qjm.recover_unfinalized_segments().await?;
         tracing::info!(
             "Catching up to latest edits from old active before taking over writer role in edits logs (recovered segment ends at {recovered:?})"
         );
         loop {
             let from = self.last_applied_txid() + 1;
-            let records = qjm
-                .read_edits(from, TAIL_BATCH, false)
-                .await
-                .map_err(|e| e.to_string())?;
+            let records = qjm.read_edits(from, TAIL_BATCH, false).await?;
             if records.is_empty() {
                 break;
             }
@@ -671,24 +712,16 @@ impl NameNode {
 
     /// Ends the active segment cleanly: its last edit marks the end, then it is finalized.
     /// Returns the segment's last txid.
-    async fn close_segment(&self, active: &ActiveWriter) -> Result<u64, String> {
+    async fn close_segment(&self, active: &ActiveWriter) -> Result<u64, NameNodeError> {
         let end = LoggedOp {
             op: EditOp::EndLogSegment,
             call: None,
         }
         .encode();
-        let end_txid = active
-            .writer
-            .write(&[end.as_slice()])
-            .await
-            .map_err(|e| e.to_string())?;
-        active.writer.flush().await.map_err(|e| e.to_string())?;
+        let end_txid = active.writer.write(&[end.as_slice()]).await?;
+        active.writer.flush().await?;
         let start = active.writer.segment_start();
-        active
-            .qjm
-            .finalize_log_segment(start, end_txid)
-            .await
-            .map_err(|e| e.to_string())?;
+        active.qjm.finalize_log_segment(start, end_txid).await?;
         self.local_edits.finalize(start, end_txid);
         self.inner().last_applied = end_txid;
         Ok(end_txid)
@@ -699,22 +732,15 @@ impl NameNode {
         &self,
         qjm: &Arc<QuorumJournalManager<IpcChannel>>,
         start: u64,
-    ) -> Result<Arc<EditLogWriter<IpcChannel>>, String> {
-        let writer = Arc::new(
-            qjm.start_log_segment(start, LAYOUT_VERSION)
-                .await
-                .map_err(|e| e.to_string())?,
-        );
+    ) -> Result<Arc<EditLogWriter<IpcChannel>>, NameNodeError> {
+        let writer = Arc::new(qjm.start_log_segment(start, LAYOUT_VERSION).await?);
         writer.mirror_to(self.local_edits.mirror());
         let op = LoggedOp {
             op: EditOp::StartLogSegment,
             call: None,
         }
         .encode();
-        writer
-            .write(&[op.as_slice()])
-            .await
-            .map_err(|e| e.to_string())?;
+        writer.write(&[op.as_slice()]).await?;
         Ok(writer)
     }
 
@@ -758,7 +784,7 @@ impl NameNode {
                 active.writer.segment_start()
             );
             let writer = self.open_segment(&active.qjm, end + 1).await?;
-            Ok::<_, String>((end + 1, writer))
+            Ok::<_, NameNodeError>((end + 1, writer))
         };
         match rolled.await {
             Ok((start, writer)) => {
@@ -782,25 +808,25 @@ impl NameNode {
     }
 
     /// Applies tailed or caught-up edits in order.
-    fn apply_records(&self, records: &[EditRecord]) -> Result<(), String> {
+    fn apply_records(&self, records: &[EditRecord]) -> Result<(), NameNodeError> {
         let mut inner = self.inner();
         for record in records {
             if record.txid <= inner.last_applied {
                 continue;
             }
             if record.txid != inner.last_applied + 1 {
-                return Err(format!(
-                    "There appears to be a gap in the edit log.  We expected txid {}, but got txid {}.",
-                    inner.last_applied + 1,
-                    record.txid
-                ));
+                return Err(NameNodeError::Gap {
+                    expected: inner.last_applied + 1,
+                    got: record.txid,
+                });
             }
+            let txid = record.txid;
             let logged = LoggedOp::decode(&record.payload)
-                .map_err(|e| format!("Error replaying edit log at txid {}: {e}", record.txid))?;
+                .map_err(|source| NameNodeError::UndecodableEdit { txid, source })?;
             inner
                 .namespace
                 .apply(&logged.op)
-                .map_err(|e| format!("Error replaying edit log at txid {}: {e}", record.txid))?;
+                .map_err(|source| NameNodeError::Replay { txid, source })?;
             if let Some(call) = logged.call {
                 let answer = match &logged.op {
                     EditOp::Add { .. } | EditOp::Append { .. } => CachedAnswer::File(None),
@@ -916,7 +942,7 @@ impl NameNode {
     }
 
     /// Saves the namespace as an fsimage and uploads it to the active NameNode.
-    pub async fn checkpoint(self: &Arc<Self>) -> Result<u64, String> {
+    pub async fn checkpoint(self: &Arc<Self>) -> Result<u64, NameNodeError> {
         let image = {
             let inner = self.inner();
             FsImage {
@@ -931,16 +957,11 @@ impl NameNode {
         let retain = self.conf.checkpoints_retained;
         let bytes = tokio::task::spawn_blocking(move || {
             let mut storage = nn.storage.lock().unwrap_or_else(|p| p.into_inner());
-            storage
-                .save_image(&image, retain)
-                .map_err(|e| e.to_string())?;
-            storage
-                .write_seen_txid(image.txid)
-                .map_err(|e| e.to_string())?;
-            storage.image_bytes(image.txid).map_err(|e| e.to_string())
+            storage.save_image(&image, retain)?;
+            storage.write_seen_txid(image.txid)?;
+            storage.image_bytes(image.txid)
         })
-        .await
-        .map_err(|e| e.to_string())??;
+        .await??;
         {
             let mut inner = self.inner();
             inner.last_checkpoint_txid = txid;
@@ -1082,4 +1103,65 @@ pub fn now_millis() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namenode_errors_keep_their_texts() {
+        let address = HostPort {
+            host: "nn1".into(),
+            port: 8020,
+        };
+        let in_use = || std::io::Error::from(std::io::ErrorKind::AddrInUse);
+        let cases = [
+            (NameNodeError::NotFormatted, "NameNode is not formatted."),
+            (
+                NameNodeError::NoValidImage {
+                    dirs: "/a, /b".into(),
+                },
+                "No valid fsimage found in /a, /b",
+            ),
+            (
+                NameNodeError::Gap {
+                    expected: 11,
+                    got: 14,
+                },
+                "There appears to be a gap in the edit log.  We expected txid 11, but got txid 14.",
+            ),
+            (
+                NameNodeError::UndecodableEdit {
+                    txid: 7,
+                    source: OpError::Empty,
+                },
+                "Error replaying edit log at txid 7: empty edit op",
+            ),
+            (
+                NameNodeError::Bind {
+                    address: address.clone(),
+                    source: in_use(),
+                },
+                &format!(
+                    "Problem binding to [nn1:8020] java.net.BindException: {}",
+                    in_use()
+                ),
+            ),
+            (
+                NameNodeError::Resolve {
+                    address,
+                    source: in_use(),
+                },
+                &format!("Problem binding to [nn1:8020] {}", in_use()),
+            ),
+            (
+                NameNodeError::Journal(QjmError::Timeout { millis: 20 }),
+                "Timed out waiting 20ms for a quorum of nodes to respond.",
+            ),
+        ];
+        for (err, text) in cases {
+            assert_eq!(err.to_string(), text, "{err:?}");
+        }
+    }
 }
