@@ -8,13 +8,15 @@ use std::time::Duration;
 use super::daemon::run_daemon;
 use super::{Context, generic_and_conf};
 use crate::conf::Configuration;
+use crate::journal::StorageError;
 use crate::namenode::conf::{LAYOUT_VERSION, NameNodeConf};
+use crate::namenode::local_edits::{self, LocalEditsError};
 use crate::namenode::namespace::Namespace;
+use crate::namenode::node;
 use crate::namenode::ops::Attributes;
 use crate::namenode::peer::{PeerClient, download_image};
 use crate::namenode::storage::{FsImage, NameNodeStorage, NamespaceIdentity};
-use crate::namenode::{local_edits, node};
-use crate::qjm::{IpcChannel, QuorumJournalManager};
+use crate::qjm::{IpcChannel, QjmError, QuorumJournalManager};
 
 pub const USAGE: &str = "Usage: hdfs namenode [-backup] | [-checkpoint] | [-format [-clusterid cid ] [-force] [-nonInteractive] ] | [-upgrade [-clusterid cid] [-renameReserved<k-v pairs>] ] | [-upgradeOnly [-clusterid cid] [-renameReserved<k-v pairs>] ] | [-rollback] | [-rollingUpgrade <rollback|started> ] | [-importCheckpoint] | [-initializeSharedEdits] | [-bootstrapStandby [-force] [-nonInteractive] [-skipSharedEditsCheck] ] | [-recover [ -force] ] | [-metadataVersion ]";
 
@@ -23,6 +25,29 @@ const COPY_BATCH: usize = 1000;
 
 const BOOTSTRAP_USAGE: &str =
     "Usage: BootstrapStandby [-force] [-nonInteractive] [-skipSharedEditsCheck]";
+
+/// Why `hdfs namenode` refused its arguments, or could not check or seed the shared edits.
+/// Rendered once, where `main`, `-bootstrapStandby` or `-initializeSharedEdits` print it and
+/// pick the exit code; the texts are Hadoop's (`NameNode.parseArguments`, `BootstrapStandby`).
+#[derive(Debug, thiserror::Error)]
+enum CommandError {
+    #[error("Invalid argument: {0}")]
+    InvalidArgument(String),
+    #[error("Must specify a valid cluster ID after the -clusterid flag")]
+    NoClusterId,
+    /// A `-bootstrapStandby` refusal: BootstrapStandby prints its own usage after it.
+    #[error("{0}\n{usage}", usage = BOOTSTRAP_USAGE)]
+    BootstrapUsage(#[source] Box<CommandError>),
+    /// The JournalNodes end before the edits a standby needs.
+    #[error("only up to txid {last} is available")]
+    SharedEditsEnd { last: u64 },
+    #[error(transparent)]
+    Journal(#[from] QjmError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    LocalEdits(#[from] LocalEditsError),
+}
 
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,15 +70,15 @@ enum StartOption {
 }
 
 /// Parses NameNode options (case-insensitively, as Hadoop does).
-fn parse(args: &[String]) -> Result<StartOption, String> {
+fn parse(args: &[String]) -> Result<StartOption, CommandError> {
     let lower: Vec<String> = args.iter().map(|a| a.to_ascii_lowercase()).collect();
     let Some(first) = lower.first() else {
         return Ok(StartOption::Regular);
     };
-    let flags = |rest: &[String], allowed: &[&str]| -> Result<Vec<String>, String> {
+    let flags = |rest: &[String], allowed: &[&str]| -> Result<Vec<String>, CommandError> {
         for flag in rest {
             if !allowed.contains(&flag.as_str()) {
-                return Err(format!("Invalid argument: {flag}"));
+                return Err(CommandError::InvalidArgument(flag.clone()));
             }
         }
         Ok(rest.to_vec())
@@ -72,17 +97,12 @@ fn parse(args: &[String]) -> Result<StartOption, String> {
                             Some(id) if !id.is_empty() && !id.starts_with('-') => {
                                 cluster_id = Some(id.clone())
                             }
-                            _ => {
-                                return Err(
-                                    "Must specify a valid cluster ID after the -clusterid flag"
-                                        .to_string(),
-                                );
-                            }
+                            _ => return Err(CommandError::NoClusterId),
                         }
                     }
                     "-force" => force = true,
                     "-noninteractive" => interactive = false,
-                    other => return Err(format!("Invalid argument: {other}")),
+                    other => return Err(CommandError::InvalidArgument(other.to_string())),
                 }
                 i += 1;
             }
@@ -97,7 +117,7 @@ fn parse(args: &[String]) -> Result<StartOption, String> {
                 &lower[1..],
                 &["-force", "-noninteractive", "-skipsharededitscheck"],
             )
-            .map_err(|e| format!("{e}\n{BOOTSTRAP_USAGE}"))?;
+            .map_err(|e| CommandError::BootstrapUsage(Box::new(e)))?;
             Ok(StartOption::BootstrapStandby {
                 force: rest.iter().any(|f| f == "-force"),
                 interactive: !rest.iter().any(|f| f == "-noninteractive"),
@@ -111,7 +131,7 @@ fn parse(args: &[String]) -> Result<StartOption, String> {
                 interactive: !rest.iter().any(|f| f == "-noninteractive"),
             })
         }
-        other => Err(format!("Invalid argument: {other}")),
+        other => Err(CommandError::InvalidArgument(other.to_string())),
     }
 }
 
@@ -305,14 +325,13 @@ fn empty_image(identity: &NamespaceIdentity, conf: &NameNodeConf) -> FsImage {
 fn qjm_for(
     conf: &NameNodeConf,
     id: Option<&NamespaceIdentity>,
-) -> Result<QuorumJournalManager<IpcChannel>, String> {
+) -> Result<QuorumJournalManager<IpcChannel>, QjmError> {
     QuorumJournalManager::connect(
         conf.qjm.clone(),
         &conf.shared_edits,
         id.map(NamespaceIdentity::namespace_info),
         Some(conf.nameservice_id.clone()),
     )
-    .map_err(|e| e.to_string())
 }
 
 fn nn_conf(ctx: &mut Context<'_>, conf: &Configuration) -> Option<NameNodeConf> {
@@ -587,16 +606,13 @@ async fn bootstrap_standby(
 }
 
 /// Whether the JournalNodes can serve txids `from..=to`.
-async fn check_shared_edits(conf: &NameNodeConf, from: u64, to: u64) -> Result<(), String> {
+async fn check_shared_edits(conf: &NameNodeConf, from: u64, to: u64) -> Result<(), CommandError> {
     let reader = qjm_for(conf, None)?;
     let mut next = from;
     while next <= to {
-        let records = reader
-            .read_edits(next, 5000, false)
-            .await
-            .map_err(|e| e.to_string())?;
+        let records = reader.read_edits(next, 5000, false).await?;
         let Some(last) = records.last() else {
-            return Err(format!("only up to txid {} is available", next - 1));
+            return Err(CommandError::SharedEditsEnd { last: next - 1 });
         };
         next = last.txid + 1;
     }
@@ -675,36 +691,26 @@ async fn copy_local_edits(
     conf: &NameNodeConf,
     storage: &NameNodeStorage,
     qjm: &QuorumJournalManager<IpcChannel>,
-) -> Result<(), String> {
-    let image_txid = storage
-        .latest_image_txid()
-        .map_err(|e| e.to_string())?
-        .unwrap_or(0);
-    let segments = local_edits::recover_segments(&conf.edits_dirs).map_err(|e| e.to_string())?;
-    let plan = local_edits::edits_from(&segments, image_txid + 1).map_err(|e| e.to_string())?;
+) -> Result<(), CommandError> {
+    let image_txid = storage.latest_image_txid()?.unwrap_or(0);
+    let segments = local_edits::recover_segments(&conf.edits_dirs)?;
+    let plan = local_edits::edits_from(&segments, image_txid + 1)?;
     if !plan.is_empty() {
-        qjm.recover_unfinalized_segments()
-            .await
-            .map_err(|e| e.to_string())?;
+        qjm.recover_unfinalized_segments().await?;
     }
     for (segment, from) in plan {
-        let records = local_edits::read_segment(segment).map_err(|e| e.to_string())?;
+        let records = local_edits::read_segment(segment)?;
         let payloads: Vec<&[u8]> = records
             .iter()
             .filter(|r| r.txid >= from)
             .map(|r| r.payload.as_slice())
             .collect();
-        let writer = qjm
-            .start_log_segment(from, LAYOUT_VERSION)
-            .await
-            .map_err(|e| e.to_string())?;
+        let writer = qjm.start_log_segment(from, LAYOUT_VERSION).await?;
         for chunk in payloads.chunks(COPY_BATCH) {
-            writer.write(chunk).await.map_err(|e| e.to_string())?;
+            writer.write(chunk).await?;
         }
-        let end = writer.close().await.map_err(|e| e.to_string())?;
-        qjm.finalize_log_segment(from, end)
-            .await
-            .map_err(|e| e.to_string())?;
+        let end = writer.close().await?;
+        qjm.finalize_log_segment(from, end).await?;
         tracing::info!(
             "Copied edits {from}-{end} from {} to the shared edits",
             segment.path.display()
@@ -774,12 +780,25 @@ mod tests {
             ("-format -bogus", "Invalid argument: -bogus"),
             ("-frobnicate", "Invalid argument: -frobnicate"),
         ] {
-            assert_eq!(parse(&args(line)).unwrap_err(), want, "{line}");
+            assert_eq!(parse(&args(line)).unwrap_err().to_string(), want, "{line}");
         }
+        assert!(matches!(
+            parse(&args("-format -clusterid")),
+            Err(CommandError::NoClusterId)
+        ));
+        let err = parse(&args("-bootstrapStandby -x")).unwrap_err();
         assert!(
-            parse(&args("-bootstrapStandby -x"))
-                .unwrap_err()
-                .ends_with(BOOTSTRAP_USAGE)
+            matches!(&err, CommandError::BootstrapUsage(inner)
+                if matches!(**inner, CommandError::InvalidArgument(ref flag) if flag == "-x")),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("Invalid argument: -x\n{BOOTSTRAP_USAGE}")
+        );
+        assert_eq!(
+            CommandError::SharedEditsEnd { last: 41 }.to_string(),
+            "only up to txid 41 is available"
         );
     }
 
