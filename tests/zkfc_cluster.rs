@@ -185,6 +185,16 @@ async fn a_frozen_active_host_is_fenced_and_the_old_namenode_refused_by_the_jour
     }
 }
 
+/// How many lines of ZKFC `i`'s log contain every one of `needles`.
+fn zkfc_lines(cluster: &HaCluster, i: usize, needles: &[&str]) -> usize {
+    cluster
+        .zkfc(i)
+        .log_lines()
+        .iter()
+        .filter(|l| needles.iter().all(|n| l.contains(n)))
+        .count()
+}
+
 /// How many HA transitions a NameNode has logged.
 fn transitions(cluster: &HaCluster, i: usize) -> usize {
     cluster.nns.nodes[i]
@@ -207,6 +217,16 @@ async fn zookeeper_down_changes_no_ha_state_and_its_return_makes_no_transition()
             .zkfc(other)
             .wait_for_line("should become standby", DEADLINE);
         let before = [transitions(&cluster, 0), transitions(&cluster, 1)];
+        let activated = zkfc_lines(
+            &cluster,
+            active,
+            &["Successfully transitioned", "to active"],
+        );
+        let stood_by = zkfc_lines(
+            &cluster,
+            other,
+            &["Successfully transitioned", "to standby"],
+        );
         cluster.zk.stop();
         for i in 0..2 {
             cluster
@@ -235,7 +255,21 @@ async fn zookeeper_down_changes_no_ha_state_and_its_return_makes_no_transition()
             "But old node has our own data, so don't need to fence it.",
             DEADLINE,
         );
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        // Both ZKFCs finish their election: the winner asks its NameNode to be active again,
+        // the other asks its own to stay standby. Neither request may change a state.
+        common::wait_until("the election done again", DEADLINE, || {
+            (zkfc_lines(
+                &cluster,
+                active,
+                &["Successfully transitioned", "to active"],
+            ) > activated
+                && zkfc_lines(
+                    &cluster,
+                    other,
+                    &["Successfully transitioned", "to standby"],
+                ) > stood_by)
+                .then_some(())
+        });
         assert_eq!(cluster.state(active).await.as_deref(), Some("active"));
         assert_eq!(cluster.state(other).await.as_deref(), Some("standby"));
         assert_eq!(

@@ -441,8 +441,15 @@ async fn a_breadcrumb_naming_an_address_we_do_not_know_is_never_trusted() {
             DEADLINE,
         );
         zkfc.wait_for_line("Exception handling the winning of election", DEADLINE);
-        zkfc.wait_for_line("Trying to re-establish ZK session", DEADLINE);
-        std::thread::sleep(Duration::from_millis(1500));
+        let rejoin = "Trying to re-establish ZK session";
+        zkfc.wait_for_line(rejoin, DEADLINE);
+        let seen = zkfc
+            .log_lines()
+            .iter()
+            .position(|l| l.contains(rejoin))
+            .expect("just seen");
+        // Its next try, in a new session, meets the same record and refuses it again.
+        zkfc.wait_for_line_after("Mismatched address stored in ZK", seen + 1, DEADLINE);
         assert!(cluster.actives().is_empty());
         // Garbage instead of a record: the same refusal, in Hadoop's words.
         zk.set_data("/hadoop-ha/ns1/ActiveBreadCrumb", b"\x00garbage", None)
