@@ -31,6 +31,23 @@ pub fn user_name() -> String {
         })
 }
 
+/// The user a Hadoop client acts as (`UserGroupInformation`'s login user under simple
+/// authentication): `$HADOOP_USER_NAME`, else the name `/etc/passwd` gives this process's real
+/// uid, else `$USER`, else `nobody`.
+pub fn current_user() -> String {
+    if let Some(name) = std::env::var("HADOOP_USER_NAME")
+        .ok()
+        .filter(|n| !n.trim().is_empty())
+    {
+        return name.trim().to_string();
+    }
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|passwd| passwd_name(&passwd, &real_uid()))
+        .or_else(|| std::env::var("USER").ok().filter(|n| !n.is_empty()))
+        .unwrap_or_else(|| "nobody".to_string())
+}
+
 /// The real uid, from `/proc/self/status` (`Uid:\treal\teffective…`).
 fn real_uid() -> String {
     std::fs::read_to_string("/proc/self/status")

@@ -16,11 +16,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hdfs_ha::conf::Configuration;
-use hdfs_ha::ipc::server::{Caller, RemoteException, ServerConf, serve_connection};
+use hdfs_ha::ipc::RemoteException;
+use hdfs_ha::ipc::server::{Caller, ServerConf, serve_connection};
 use hdfs_ha::namenode::client::{ClientError, DfsClient};
 use hdfs_ha::namenode::namespace::{FileStatus, Namespace, NamespaceError};
 use hdfs_ha::namenode::ops::{Attributes, EditOp};
-use hdfs_ha::namenode::protocol::{ClientProtocol, ClientProtocolServer, qualified_class};
+use hdfs_ha::namenode::protocol::{ClientProtocol, ClientProtocolServer};
 use hdfs_ha::proto::namenode as pb;
 use tokio_util::sync::CancellationToken;
 
@@ -68,17 +69,11 @@ fn now_ms() -> u64 {
 }
 
 fn refused(err: NamespaceError) -> RemoteException {
-    RemoteException {
-        class: qualified_class(err.class),
-        message: err.message,
-    }
+    RemoteException::new(err.class, err.message)
 }
 
 fn standby(message: &str) -> RemoteException {
-    RemoteException {
-        class: qualified_class("StandbyException"),
-        message: message.to_string(),
-    }
+    RemoteException::new("StandbyException", message)
 }
 
 fn proto_status(s: FileStatus) -> pb::HdfsFileStatusProto {

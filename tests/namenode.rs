@@ -13,7 +13,6 @@ use common::cluster::{
     mkdirs_request, wait_txid,
 };
 use hdfs_ha::ipc::client::CallError;
-use hdfs_ha::namenode::protocol::simple_class;
 use hdfs_ha::proto::namenode as pb;
 use hdfs_ha::zkfc::rpc::RequestSource;
 
@@ -24,7 +23,10 @@ fn mkdirs(src: &str, id: i32) -> pb::MkdirsRequestProto {
 /// The exception a call failed with: (simple class name, message).
 fn exception(err: &CallError) -> (&str, &str) {
     match err {
-        CallError::Remote(failure) => (simple_class(&failure.class), failure.message.as_str()),
+        CallError::Remote(failure) => (
+            failure.exception.simple_class(),
+            failure.exception.message.as_str(),
+        ),
         CallError::Io { message, .. } => ("", message.as_str()),
     }
 }

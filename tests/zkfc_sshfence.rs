@@ -17,7 +17,7 @@ use hdfs_ha::zkfc::fence::NodeFencer;
 use hdfs_ha::zkfc::target::NnTarget;
 
 fn user() -> String {
-    hdfs_ha::namenode::client::current_user()
+    hdfs_ha::host::current_user()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

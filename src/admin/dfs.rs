@@ -27,7 +27,8 @@ use std::sync::Arc;
 
 use super::{Context, GENERIC_USAGE, generic_and_conf};
 use crate::conf::{ConfError, Configuration};
-use crate::namenode::client::{ClientError, DfsClient, current_user};
+use crate::host::current_user;
+use crate::namenode::client::{ClientError, DfsClient};
 use crate::namenode::namespace::FileStatus;
 use crate::wall_clock::WallClock;
 

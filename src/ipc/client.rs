@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use prost::Message;
@@ -19,7 +20,9 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use super::exception::{CallFailure, connection_failure};
 use super::frame::{self, Answer, Failure};
+use crate::conf::HostPort;
 use crate::proto::ipc as pb;
 
 /// Who a connection calls as, and through which protocol.
@@ -39,7 +42,7 @@ pub struct ConnectionContext {
 pub enum CallError {
     /// The server answered with an exception (ERROR), or closed the connection after a FATAL
     /// answer.
-    #[error("{}: {}", .0.class, .0.message)]
+    #[error("{}", .0.exception)]
     Remote(Failure),
     /// The connection broke (or could not carry the call): no answer will come.
     #[error("{message}")]
@@ -61,6 +64,20 @@ impl CallError {
         CallError::Io {
             kind: std::io::ErrorKind::InvalidData,
             message: message.into(),
+        }
+    }
+
+    /// What the failure of a call to `address` means to its caller: the server's exception,
+    /// or Hadoop's words for a call without answer (`timeout` is the connect timeout they
+    /// name). Every typed client maps its errors from this.
+    pub fn at(self, address: &HostPort, timeout: Duration) -> CallFailure {
+        match self {
+            CallError::Remote(failure) => CallFailure::Remote(failure.exception),
+            CallError::Io { kind, message } => CallFailure::Unreachable(connection_failure(
+                address,
+                &std::io::Error::new(kind, message),
+                timeout,
+            )),
         }
     }
 

@@ -6,6 +6,7 @@
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use prost::Message;
 
+use super::RemoteException;
 use crate::proto::ipc as pb;
 use pb::rpc_request_header_proto::OperationProto;
 use pb::rpc_response_header_proto::{RpcErrorCodeProto, RpcStatusProto};
@@ -370,9 +371,7 @@ pub struct Failure {
     /// The connection is closed after this answer.
     pub fatal: bool,
     pub code: Option<RpcErrorCodeProto>,
-    /// The Java exception class.
-    pub class: String,
-    pub message: String,
+    pub exception: RemoteException,
 }
 
 /// Decodes one answer frame.
@@ -398,8 +397,10 @@ pub fn decode_response(mut frame: Bytes) -> Result<Answer, String> {
             code: header
                 .error_detail
                 .and_then(|c| RpcErrorCodeProto::try_from(c).ok()),
-            class: header.exception_class_name.unwrap_or_default(),
-            message: header.error_msg.unwrap_or_default(),
+            exception: RemoteException {
+                class: header.exception_class_name.unwrap_or_default(),
+                message: header.error_msg.unwrap_or_default(),
+            },
         }),
     };
     Ok(Answer { call_id, outcome })
@@ -584,8 +585,10 @@ mod tests {
             Failure {
                 fatal: true,
                 code: Some(RpcErrorCodeProto::FatalVersionMismatch),
-                class: class::VERSION_MISMATCH.into(),
-                message: "bad".into()
+                exception: RemoteException {
+                    class: class::VERSION_MISMATCH.into(),
+                    message: "bad".into()
+                }
             }
         );
     }

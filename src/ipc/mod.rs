@@ -42,6 +42,8 @@
 //! - [`frame`]: the bytes — pure encoders and decoders, no I/O;
 //! - [`server`]: one connection of a server, and the [`server::Service`] a protocol implements;
 //! - [`client`]: one multiplexed client connection;
+//! - [`exception`]: Hadoop's exceptions on the wire and the IPC client's texts for a call
+//!   without answer, mapped in one place;
 //! - [`peer`]: a client connection for one protocol, with timeouts and Hadoop's failure texts;
 //! - [`accept`]: the accept loop of a port.
 //!
@@ -51,6 +53,9 @@
 
 pub mod accept;
 pub mod client;
+pub mod exception;
 pub mod frame;
 pub mod peer;
 pub mod server;
+
+pub use exception::{CallFailure, RemoteException, Unreachable};

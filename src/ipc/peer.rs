@@ -9,10 +9,12 @@ use std::time::Duration;
 use prost::Message;
 
 use super::client::{self, Connection, ConnectionContext};
+use super::exception::{
+    CallFailure, Unreachable, connect_timeout, connection_failure, read_timeout, simple_class,
+};
 use super::frame::{DEFAULT_MAX_RESPONSE_LENGTH, class};
 use crate::conf::HostPort;
-use crate::namenode::client::{ClientError, connect_timeout, connection_failure, current_user};
-use crate::namenode::protocol::simple_class;
+use crate::host::current_user;
 
 /// Why a call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,19 +43,22 @@ impl CallError {
     }
 }
 
-impl From<ClientError> for CallError {
-    fn from(err: ClientError) -> CallError {
-        CallError::Unreachable(err.to_string())
+impl From<Unreachable> for CallError {
+    fn from(err: Unreachable) -> CallError {
+        CallError::Unreachable(err.message)
     }
 }
 
-/// Hadoop's message for a call that got no answer in time.
-fn read_timeout(address: &HostPort, timeout: Duration) -> String {
-    format!(
-        "Call From {} to {address} failed on socket timeout exception: java.net.SocketTimeoutException: {} millis timeout while waiting for channel to be ready for read. ch : java.nio.channels.SocketChannel[connected remote={address}]; For more details see:  http://wiki.apache.org/hadoop/SocketTimeout",
-        crate::host::host_name(),
-        timeout.as_millis()
-    )
+impl From<CallFailure> for CallError {
+    fn from(failure: CallFailure) -> CallError {
+        match failure {
+            CallFailure::Remote(e) => CallError::Remote {
+                class: e.simple_class().to_string(),
+                message: e.message,
+            },
+            CallFailure::Unreachable(e) => e.into(),
+        }
+    }
 }
 
 /// One IPC connection to a NameNode or a ZKFC, for one protocol, with a timeout for
@@ -104,20 +109,7 @@ impl Peer {
     }
 
     pub fn failure(&self, err: client::CallError) -> CallError {
-        match err {
-            client::CallError::Remote(failure) => CallError::Remote {
-                class: simple_class(&failure.class).to_string(),
-                message: failure.message,
-            },
-            client::CallError::Io { kind, message } => CallError::Unreachable(
-                connection_failure(
-                    &self.address,
-                    &std::io::Error::new(kind, message),
-                    self.timeout,
-                )
-                .to_string(),
-            ),
-        }
+        err.at(&self.address, self.timeout).into()
     }
 
     /// Calls `method`, waiting at most the timeout (or without limit when `bounded` is false).
@@ -132,10 +124,7 @@ impl Peer {
             match tokio::time::timeout(self.timeout, call).await {
                 Ok(outcome) => outcome,
                 Err(_) => {
-                    return Err(CallError::Unreachable(read_timeout(
-                        &self.address,
-                        self.timeout,
-                    )));
+                    return Err(read_timeout(&self.address, self.timeout).into());
                 }
             }
         } else {

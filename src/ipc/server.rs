@@ -25,6 +25,7 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio_util::sync::CancellationToken;
 
+use super::RemoteException;
 use super::frame::{
     self, FrameError, HTTP_GET_RESPONSE, Inbound, InboundCall, NO_CALL_ID, PREAMBLE_LEN,
     PreambleError, VERSION, class,
@@ -39,15 +40,6 @@ pub struct Caller {
     pub user: String,
     /// The protocol the connection was opened for.
     pub protocol: String,
-}
-
-/// An exception a call's handler raised: the Java class (fully qualified, as on Hadoop's wire)
-/// and the message.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{class}: {message}")]
-pub struct RemoteException {
-    pub class: String,
-    pub message: String,
 }
 
 /// The encoded response message of a call, or the exception it raised.
@@ -641,16 +633,16 @@ mod tests {
         assert_eq!(
             (
                 failure.fatal,
-                failure.class.as_str(),
-                failure.message.as_str()
+                failure.exception.class.as_str(),
+                failure.exception.message.as_str()
             ),
             (false, "java.io.FileNotFoundException", "/f not found")
         );
         let failure = remote(connection.call("rm", &named("/f")).await);
         assert!(!failure.fatal);
-        assert_eq!(failure.class, frame::class::NO_SUCH_METHOD);
+        assert_eq!(failure.exception.class, frame::class::NO_SUCH_METHOD);
         assert_eq!(
-            failure.message,
+            failure.exception.message,
             "Unknown method rm called on test.EchoProtocol protocol."
         );
         assert!(!connection.is_closed());
@@ -658,8 +650,11 @@ mod tests {
 
         let other = connect(address, "test.OtherProtocol").await;
         let failure = remote(other.call("echo", &named("z")).await);
-        assert_eq!(failure.class, frame::class::NO_SUCH_PROTOCOL);
-        assert_eq!(failure.message, "Unknown protocol: test.OtherProtocol");
+        assert_eq!(failure.exception.class, frame::class::NO_SUCH_PROTOCOL);
+        assert_eq!(
+            failure.exception.message,
+            "Unknown protocol: test.OtherProtocol"
+        );
     }
 
     #[tokio::test]
@@ -686,13 +681,14 @@ mod tests {
         let garbage: Vec<u8> = vec![0xff, 0xfe, 0xfd];
         let failure = remote(connection.call("echo", &garbage).await);
         assert!(failure.fatal, "{failure:?}");
-        assert_eq!(failure.class, frame::class::FATAL_RPC_SERVER);
+        assert_eq!(failure.exception.class, frame::class::FATAL_RPC_SERVER);
         assert!(
             failure
+                .exception
                 .message
                 .starts_with("IPC server unable to read call parameters"),
             "{}",
-            failure.message
+            failure.exception.message
         );
         assert!(connection.is_closed());
         assert_eq!(echo(&bystander, "still").await.unwrap(), "still/alice");
@@ -710,19 +706,19 @@ mod tests {
         // Not IPC at all: Hadoop's version-mismatch answer, then the connection closes.
         let failure = the_failure(&exchange(address, b"hello, namenode").await);
         assert!(failure.fatal);
-        assert_eq!(failure.class, frame::class::VERSION_MISMATCH);
+        assert_eq!(failure.exception.class, frame::class::VERSION_MISMATCH);
 
         // Another IPC version.
         let failure = the_failure(&exchange(address, b"hrpc\x0a\x00\x00").await);
         assert_eq!(
-            failure.message,
+            failure.exception.message,
             "Server IPC version 9 cannot communicate with client version 10"
         );
 
         // SASL asked for.
         let failure = the_failure(&exchange(address, b"hrpc\x09\x00\xdf").await);
         assert_eq!(
-            failure.message,
+            failure.exception.message,
             "SASL authentication is not enabled.  Available:[SIMPLE]"
         );
 
@@ -732,18 +728,23 @@ mod tests {
         let failure = the_failure(&exchange(address, &oversize).await);
         assert!(failure.fatal);
         assert!(
-            failure.message.starts_with(
+            failure.exception.message.starts_with(
                 "Requested data length 4096 is longer than maximum configured RPC length 1024"
             ),
             "{}",
-            failure.message
+            failure.exception.message
         );
 
         // A negative length.
         let mut negative = hello();
         negative.extend_from_slice(&(-5i32).to_be_bytes());
         let failure = the_failure(&exchange(address, &negative).await);
-        assert!(failure.message.starts_with("Unexpected data length -5"));
+        assert!(
+            failure
+                .exception
+                .message
+                .starts_with("Unexpected data length -5")
+        );
 
         // A call before the connection context.
         let mut early = BytesMut::from(&frame::preamble()[..]);
@@ -758,7 +759,10 @@ mod tests {
             &named("early"),
         );
         let failure = the_failure(&exchange(address, &early).await);
-        assert_eq!(failure.message, "Connection context not established");
+        assert_eq!(
+            failure.exception.message,
+            "Connection context not established"
+        );
 
         // A frame of random bytes after the context.
         let mut random = hello();
@@ -781,7 +785,7 @@ mod tests {
             .unwrap();
         let failure = the_failure(&answer);
         assert!(
-            failure.message.contains("ended within a frame"),
+            failure.exception.message.contains("ended within a frame"),
             "{failure:?}"
         );
 

@@ -20,7 +20,8 @@ use super::journal::{EditLogManifest, NamespaceInfo, RemoteEditLog, RequestInfo,
 use super::journals::{JournalStorageFactory, Journals, QueuedBatch};
 use super::storage::SegmentState;
 use crate::http_client::{self, url_encode};
-use crate::ipc::server::{Caller, DispatchError, RemoteException, ResponseFuture, Service};
+use crate::ipc::RemoteException;
+use crate::ipc::server::{Caller, DispatchError, ResponseFuture, Service};
 use crate::proto::hadoop_qjournal as pb;
 
 /// The protocol a NameNode's QuorumJournalManager declares.
@@ -648,7 +649,7 @@ mod tests {
 
     fn failure<T: std::fmt::Debug>(outcome: Result<T, CallError>) -> (String, String) {
         match outcome {
-            Err(CallError::Remote(f)) => (f.class, f.message),
+            Err(CallError::Remote(f)) => (f.exception.class, f.exception.message),
             other => panic!("expected a remote exception, got {other:?}"),
         }
     }

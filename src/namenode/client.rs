@@ -23,9 +23,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::namespace::FileStatus;
-use super::protocol::{ClientProtocolClient, connection_context, qualified_class, simple_class};
+use super::protocol::{ClientProtocolClient, connection_context};
 use crate::conf::{ConfError, Configuration, HostPort, ha};
+use crate::host::current_user;
 use crate::ipc::client::{CallError, Connection};
+use crate::ipc::exception::{
+    CallFailure, Unreachable, connect_timeout, connection_failure, qualified_class,
+};
 use crate::ipc::frame::DEFAULT_MAX_RESPONSE_LENGTH;
 use crate::proto::namenode as pb;
 
@@ -88,6 +92,27 @@ impl ClientError {
     }
 }
 
+impl From<Unreachable> for ClientError {
+    fn from(err: Unreachable) -> ClientError {
+        ClientError::Unreachable {
+            class: err.class,
+            message: err.message,
+        }
+    }
+}
+
+impl From<CallFailure> for ClientError {
+    fn from(failure: CallFailure) -> ClientError {
+        match failure {
+            CallFailure::Remote(e) => ClientError::Remote {
+                class: e.simple_class().to_string(),
+                message: e.message,
+            },
+            CallFailure::Unreachable(e) => e.into(),
+        }
+    }
+}
+
 /// The client settings, read once from the configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DfsClientConf {
@@ -138,38 +163,6 @@ impl DfsClientConf {
             user: current_user(),
         })
     }
-}
-
-/// The user a client acts as: `$HADOOP_USER_NAME`, else the login name of the process's user
-/// (as Hadoop's `UserGroupInformation` finds it), else `$USER`.
-pub fn current_user() -> String {
-    if let Some(name) = std::env::var("HADOOP_USER_NAME")
-        .ok()
-        .filter(|n| !n.trim().is_empty())
-    {
-        return name.trim().to_string();
-    }
-    process_user()
-        .or_else(|| std::env::var("USER").ok().filter(|n| !n.is_empty()))
-        .unwrap_or_else(|| "nobody".to_string())
-}
-
-/// The name of the real uid of this process in `/etc/passwd` (Linux).
-fn process_user() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let uid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))?
-        .split_whitespace()
-        .next()?
-        .to_string();
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find_map(|line| {
-        let mut fields = line.split(':');
-        let name = fields.next()?;
-        let id = fields.nth(1)?;
-        (id == uid).then(|| name.to_string())
-    })
 }
 
 /// SplitMix64: a small generator for backoff jitter, NameNode order and client ids (nothing
@@ -716,8 +709,8 @@ impl DfsClient {
         let address = &target.address;
         let connecting = Connection::connect(&address.host, address.port, context);
         let connection = match tokio::time::timeout(timeout, connecting).await {
-            Err(_) => return Err(connect_timeout(address, timeout)),
-            Ok(Err(err)) => return Err(connection_failure(address, &err, timeout)),
+            Err(_) => return Err(connect_timeout(address, timeout).into()),
+            Ok(Err(err)) => return Err(connection_failure(address, &err, timeout).into()),
             Ok(Ok(connection)) => Arc::new(connection),
         };
         *target.connection.lock().unwrap_or_else(|p| p.into_inner()) = Some(connection.clone());
@@ -735,91 +728,7 @@ impl DfsClient {
         if connection.is_closed() {
             target.forget(connection);
         }
-        match err {
-            CallError::Remote(failure) => {
-                ClientError::remote(simple_class(&failure.class), failure.message)
-            }
-            CallError::Io { kind, message } => connection_failure(
-                &target.address,
-                &std::io::Error::new(kind, message),
-                self.conf.connect_timeout,
-            ),
-        }
-    }
-}
-
-/// A connection failure, in the words of Hadoop's `NetUtils.wrapException`.
-pub(crate) fn connection_failure(
-    address: &HostPort,
-    err: &(dyn std::error::Error + 'static),
-    connect_timeout_after: Duration,
-) -> ClientError {
-    let mut io_kind = None;
-    let mut innermost = err.to_string();
-    let mut chain = String::new();
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = source {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            io_kind = Some(io.kind());
-        }
-        innermost = e.to_string();
-        chain.push_str(&innermost);
-        chain.push('\n');
-        source = e.source();
-    }
-    let local = crate::host::host_name();
-    match io_kind {
-        Some(std::io::ErrorKind::ConnectionRefused) => ClientError::Unreachable {
-            class: "java.net.ConnectException",
-            message: format!(
-                "Call From {local} to {address} failed on connection exception: java.net.ConnectException: Connection refused; For more details see:  http://wiki.apache.org/hadoop/ConnectionRefused"
-            ),
-        },
-        Some(std::io::ErrorKind::TimedOut) => connect_timeout(address, connect_timeout_after),
-        Some(std::io::ErrorKind::UnexpectedEof) => ClientError::Unreachable {
-            class: "java.io.EOFException",
-            message: format!(
-                "End of File Exception between local host is: \"{local}\"; destination host is: \"{}\":{}; : java.io.EOFException; For more details see:  http://wiki.apache.org/hadoop/EOFException",
-                address.host, address.port
-            ),
-        },
-        Some(
-            std::io::ErrorKind::ConnectionReset
-            | std::io::ErrorKind::ConnectionAborted
-            | std::io::ErrorKind::BrokenPipe,
-        ) => ClientError::Unreachable {
-            class: "java.net.SocketException",
-            message: format!(
-                "Call From {local} to {address} failed on socket exception: java.net.SocketException: {innermost}; For more details see:  http://wiki.apache.org/hadoop/SocketException"
-            ),
-        },
-        _ if chain.contains("dns error") || chain.contains("failed to lookup address") => {
-            ClientError::Unreachable {
-                class: "java.net.UnknownHostException",
-                message: format!(
-                    "Invalid host name: local host is: \"{local}\"; destination host is: \"{}\":{}; java.net.UnknownHostException; For more details see:  http://wiki.apache.org/hadoop/UnknownHost",
-                    address.host, address.port
-                ),
-            }
-        }
-        _ => ClientError::Unreachable {
-            class: "java.io.IOException",
-            message: format!(
-                "Failed on local exception: java.io.IOException: {innermost}; Host Details : local host is: \"{local}\"; destination host is: \"{}\":{}; ",
-                address.host, address.port
-            ),
-        },
-    }
-}
-
-pub(crate) fn connect_timeout(address: &HostPort, after: Duration) -> ClientError {
-    ClientError::Unreachable {
-        class: "org.apache.hadoop.net.ConnectTimeoutException",
-        message: format!(
-            "Call From {} to {address} failed on socket timeout exception: org.apache.hadoop.net.ConnectTimeoutException: {} millis timeout while waiting for channel to be ready for connect.; For more details see:  http://wiki.apache.org/hadoop/SocketTimeout",
-            crate::host::host_name(),
-            after.as_millis()
-        ),
+        err.at(&target.address, self.conf.connect_timeout).into()
     }
 }
 
@@ -1021,11 +930,11 @@ mod tests {
                 .contains("(java.io.FileNotFoundException)")
         );
         let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
-        let err = connection_failure(
+        let err = ClientError::from(connection_failure(
             &HostPort::new("127.0.0.1", 1),
             &refused,
             Duration::from_secs(1),
-        );
+        ));
         assert_eq!(err.class(), "ConnectException");
         assert!(
             err.to_string().ends_with(" to 127.0.0.1:1 failed on connection exception: java.net.ConnectException: Connection refused; For more details see:  http://wiki.apache.org/hadoop/ConnectionRefused"),

@@ -17,7 +17,8 @@ use prost::Message;
 use super::peer;
 use super::protocol::{self, ClientProtocol, ClientProtocolServer};
 use super::server::{HaState, NameNode, NnError, RequestSource};
-use crate::ipc::server::{Caller, DispatchError, RemoteException, ResponseFuture, Service};
+use crate::ipc::RemoteException;
+use crate::ipc::server::{Caller, DispatchError, ResponseFuture, Service};
 use crate::proto::hadoop_haservice as pb;
 
 /// The protocol `hdfs haadmin` and ZKFCs declare.

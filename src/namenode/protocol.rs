@@ -1,6 +1,6 @@
-//! ClientNamenodeProtocol over IPC (`crate::ipc`): the protocol's name, its methods — one
-//! table, from which both the server's dispatch and the typed client are made — and the Java
-//! names of the exceptions a NameNode raises.
+//! ClientNamenodeProtocol over IPC (`crate::ipc`): the protocol's name and its methods — one
+//! table, from which both the server's dispatch and the typed client are made. (The Java
+//! names of the exceptions it raises are `crate::ipc::exception`'s.)
 //!
 //! The messages are those of `proto/namenode.proto`; a method's name on the wire is Hadoop's
 //! (`mkdirs`, `create`, `getListing`, …).
@@ -11,8 +11,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 use prost::Message;
 
+use crate::ipc::RemoteException;
 use crate::ipc::client::{CallError, Connection, ConnectionContext};
-use crate::ipc::server::{Caller, DispatchError, RemoteException, ResponseFuture, Service};
+use crate::ipc::server::{Caller, DispatchError, ResponseFuture, Service};
 use crate::proto::namenode as pb;
 
 /// The protocol name clients declare (Hadoop's `ClientNamenodeProtocolPB` is published as
@@ -34,33 +35,6 @@ pub fn connection_context(
         client_id,
         max_response_length,
     }
-}
-
-/// The fully qualified Java name of an exception a NameNode raises (`StandbyException` →
-/// `org.apache.hadoop.ipc.StandbyException`); a name with a package is kept.
-pub fn qualified_class(class: &str) -> String {
-    if class.contains('.') {
-        return class.to_string();
-    }
-    let package = match class {
-        "StandbyException" | "RetriableException" => "org.apache.hadoop.ipc",
-        "FileNotFoundException" | "IOException" | "EOFException" => "java.io",
-        "FileAlreadyExistsException"
-        | "ParentNotDirectoryException"
-        | "PathIsNotEmptyDirectoryException"
-        | "InvalidPathException" => "org.apache.hadoop.fs",
-        "AccessControlException" => "org.apache.hadoop.security",
-        "HealthCheckFailedException" | "ServiceFailedException" => "org.apache.hadoop.ha",
-        "SafeModeException" => "org.apache.hadoop.hdfs.server.namenode",
-        _ => "org.apache.hadoop.ipc",
-    };
-    format!("{package}.{class}")
-}
-
-/// The simple name of a Java class (`org.apache.hadoop.ipc.StandbyException` →
-/// `StandbyException`).
-pub fn simple_class(class: &str) -> &str {
-    class.rsplit('.').next().unwrap_or(class)
 }
 
 /// Serves a [`ClientProtocol`] implementation over IPC.
@@ -154,34 +128,4 @@ client_protocol! {
     /// The children of a directory.
     get_listing => "getListing"(GetListingRequestProto) -> GetListingResponseProto;
     get_file_info => "getFileInfo"(GetFileInfoRequestProto) -> GetFileInfoResponseProto;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exception_classes_are_qualified_as_java_names_them() {
-        assert_eq!(
-            qualified_class("StandbyException"),
-            "org.apache.hadoop.ipc.StandbyException"
-        );
-        assert_eq!(
-            qualified_class("FileNotFoundException"),
-            "java.io.FileNotFoundException"
-        );
-        assert_eq!(
-            qualified_class("FileAlreadyExistsException"),
-            "org.apache.hadoop.fs.FileAlreadyExistsException"
-        );
-        assert_eq!(
-            qualified_class("java.io.EOFException"),
-            "java.io.EOFException"
-        );
-        assert_eq!(
-            simple_class("org.apache.hadoop.ipc.StandbyException"),
-            "StandbyException"
-        );
-        assert_eq!(simple_class("Plain"), "Plain");
-    }
 }

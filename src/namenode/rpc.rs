@@ -7,20 +7,18 @@ use std::sync::Arc;
 use super::conf::NameNodeConf;
 use super::namespace::FileStatus;
 use super::ops::CallId;
-use super::protocol::{ClientProtocol, qualified_class};
+use super::protocol::ClientProtocol;
 use super::retry_cache::CachedAnswer;
 use super::server::{NameNode, NnError};
 use super::storage::NamespaceIdentity;
-use crate::ipc::server::{Caller, RemoteException};
+use crate::ipc::RemoteException;
+use crate::ipc::server::Caller;
 use crate::proto::namenode as pb;
 
 /// The single conversion of NameNode errors to the exceptions IPC answers carry.
 impl From<NnError> for RemoteException {
     fn from(err: NnError) -> Self {
-        RemoteException {
-            class: qualified_class(&err.class),
-            message: err.message,
-        }
+        RemoteException::new(&err.class, err.message)
     }
 }
 

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::ipc::exception::{CallFailure, Unreachable};
+
 /// One JournalNode's failure, as the writer sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoggerError {
@@ -17,6 +19,25 @@ pub enum LoggerError {
     TooFarBehind { queued_bytes: usize, limit: usize },
     /// No answer within the deadline of a single call.
     Timeout,
+}
+
+impl From<Unreachable> for LoggerError {
+    fn from(err: Unreachable) -> LoggerError {
+        LoggerError::Unreachable(err.message)
+    }
+}
+
+impl From<CallFailure> for LoggerError {
+    /// A Hadoop exception keeps its simple class name (`JournalOutOfSyncException`).
+    fn from(failure: CallFailure) -> LoggerError {
+        match failure {
+            CallFailure::Remote(e) => LoggerError::Remote {
+                class: e.simple_class().to_string(),
+                message: e.message,
+            },
+            CallFailure::Unreachable(e) => e.into(),
+        }
+    }
 }
 
 impl LoggerError {

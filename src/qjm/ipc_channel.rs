@@ -21,7 +21,9 @@ use prost::Message;
 use super::channel::{ChannelResult, JournalChannel, WriterInfo};
 use super::error::LoggerError;
 use crate::conf::HostPort;
+use crate::host::current_user;
 use crate::ipc::client::{CallError, Connection, ConnectionContext};
+use crate::ipc::exception::{connect_timeout, connection_failure};
 use crate::ipc::frame::DEFAULT_MAX_RESPONSE_LENGTH;
 use crate::journal::edits::{
     HEADER_LEN, TailProblem, parse_segment_header, scan_records, split_records,
@@ -34,7 +36,6 @@ use crate::journal::{
     EditLogManifest, JournalError, NamespaceInfo, PrepareRecoveryResponse, SegmentSink,
     SegmentState,
 };
-use crate::namenode::client::{ClientError, connect_timeout, connection_failure, current_user};
 use crate::proto::hadoop_qjournal as pb;
 
 /// QJournalProtocol's version (`RPC.getProtocolVersion(QJournalProtocolPB.class)`).
@@ -114,17 +115,10 @@ impl Inner {
         let connecting = Connection::connect(&self.rpc.host, self.rpc.port, self.context.clone());
         let connection = match tokio::time::timeout(self.connect_timeout, connecting).await {
             Err(_) => {
-                return Err(unreachable(connect_timeout(
-                    &self.rpc,
-                    self.connect_timeout,
-                )));
+                return Err(connect_timeout(&self.rpc, self.connect_timeout).into());
             }
             Ok(Err(err)) => {
-                return Err(unreachable(connection_failure(
-                    &self.rpc,
-                    &err,
-                    self.connect_timeout,
-                )));
+                return Err(connection_failure(&self.rpc, &err, self.connect_timeout).into());
             }
             Ok(Ok(connection)) => Arc::new(connection),
         };
@@ -146,17 +140,7 @@ impl Inner {
     /// The single conversion of IPC failures to logger errors: a Hadoop exception keeps its
     /// simple class name (`JournalOutOfSyncException`), a broken connection is unreachable.
     fn call_failed(&self, err: CallError) -> LoggerError {
-        match err {
-            CallError::Remote(failure) => LoggerError::Remote {
-                class: simple_class(&failure.class).to_string(),
-                message: failure.message,
-            },
-            CallError::Io { kind, message } => unreachable(connection_failure(
-                &self.rpc,
-                &std::io::Error::new(kind, message),
-                self.connect_timeout,
-            )),
-        }
+        err.at(&self.rpc, self.connect_timeout).into()
     }
 
     fn jid(&self) -> pb::JournalIdProto {
@@ -215,17 +199,6 @@ impl Inner {
                 message: format!("No HTTP/HTTPS endpoint known for {}", self.rpc),
             })
     }
-}
-
-fn unreachable(err: ClientError) -> LoggerError {
-    LoggerError::Unreachable(err.to_string())
-}
-
-/// `org.apache.hadoop.hdfs.qjournal.server.JournaledEditsCache$CacheMissException` →
-/// `CacheMissException`.
-fn simple_class(class: &str) -> &str {
-    let simple = class.rsplit('.').next().unwrap_or(class);
-    simple.rsplit('$').next().unwrap_or(simple)
 }
 
 /// A downloaded segment: its layout version and op bytes.
@@ -515,21 +488,6 @@ mod tests {
         // Ops without the header in front are refused, not read from their ninth byte on.
         let err = journaled_ops(3, records(4, 3)).unwrap_err().to_string();
         assert!(err.contains("without their edit log header"), "{err}");
-    }
-
-    #[test]
-    fn remote_classes_keep_their_simple_names() {
-        assert_eq!(
-            simple_class("org.apache.hadoop.hdfs.qjournal.protocol.JournalOutOfSyncException"),
-            "JournalOutOfSyncException"
-        );
-        assert_eq!(
-            simple_class(
-                "org.apache.hadoop.hdfs.qjournal.server.JournaledEditsCache$CacheMissException"
-            ),
-            "CacheMissException"
-        );
-        assert_eq!(simple_class("java.io.IOException"), "IOException");
     }
 
     #[test]

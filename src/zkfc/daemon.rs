@@ -32,10 +32,8 @@ use super::health::{
 use super::rpc::{CallError, HaClient, RequestSource, ZKFC_PROTOCOL, ZkfcClient};
 use super::target::{NnTarget, TargetError};
 use super::zk::ZkError;
-use crate::ipc::server::{
-    Caller, DispatchError, RemoteException, ResponseFuture, ServerConf, Service,
-};
-use crate::namenode::protocol::qualified_class;
+use crate::ipc::RemoteException;
+use crate::ipc::server::{Caller, DispatchError, ResponseFuture, ServerConf, Service};
 use crate::proto::hadoop_zkfc as zp;
 use prost::Message;
 
@@ -78,7 +76,7 @@ impl GracefulError {
             GracefulError::ServiceFailed(_) => "ServiceFailedException",
             _ => "IOException",
         };
-        remote(class, self.to_string())
+        RemoteException::new(class, self.to_string())
     }
 }
 
@@ -550,14 +548,6 @@ struct ZkfcRpc {
     shared: Arc<Shared>,
 }
 
-/// An exception for the RPC's caller (`class` is a simple name, as the core's errors give it).
-fn remote(class: &str, message: impl Into<String>) -> RemoteException {
-    RemoteException {
-        class: qualified_class(class),
-        message: message.into(),
-    }
-}
-
 impl Service for ZkfcRpc {
     fn protocols(&self) -> &'static [&'static str] {
         &[ZKFC_PROTOCOL]
@@ -602,7 +592,7 @@ impl Service for ZkfcRpc {
 async fn cede_active(shared: &Shared, caller: &Caller, millis: i32) -> Result<(), RemoteException> {
     if millis > 0 {
         let user = if caller.user.is_empty() {
-            crate::namenode::client::current_user()
+            crate::host::current_user()
         } else {
             caller.user.clone()
         };
@@ -612,7 +602,7 @@ async fn cede_active(shared: &Shared, caller: &Caller, millis: i32) -> Result<()
             caller.address
         );
     }
-    let stopping = || remote("IOException", "The ZK failover controller is stopping");
+    let stopping = || RemoteException::new("IOException", "The ZK failover controller is stopping");
     let (reply, done) = oneshot::channel();
     shared
         .tx

@@ -285,7 +285,7 @@ async fn ssh_fence(
 ) -> bool {
     let user = user
         .map(str::to_string)
-        .unwrap_or_else(crate::namenode::client::current_user);
+        .unwrap_or_else(crate::host::current_user);
     let host = target.address.host.clone();
     let port = target.address.port;
     tracing::info!(target: SSH_LOG, "Connecting to {host}...");

@@ -8,9 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use hdfs_ha::ipc::server::{
-    Caller, DispatchError, RemoteException, ResponseFuture, ServerConf, Service,
-};
+use hdfs_ha::ipc::RemoteException;
+use hdfs_ha::ipc::server::{Caller, DispatchError, ResponseFuture, ServerConf, Service};
 use hdfs_ha::proto::hadoop_haservice as ha;
 use prost::Message;
 

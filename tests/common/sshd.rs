@@ -130,7 +130,7 @@ impl Sshd {
         .arg("-i")
         .arg(self.key())
         .arg("-l")
-        .arg(hdfs_ha::namenode::client::current_user())
+        .arg(hdfs_ha::host::current_user())
         .arg(host)
         .arg(remote)
         .stdin(Stdio::null())
