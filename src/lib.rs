@@ -7,13 +7,23 @@
 //! - [`proto`] — the messages generated from `proto/` (wire types stay inside the services
 //!   that use them).
 //! - [`ipc`] — Hadoop IPC: the framed, multiplexed transport of every daemon-to-daemon
-//!   protocol.
+//!   protocol, and Hadoop's exceptions on it.
+//! - `http_client` — the HTTP/1.1 client daemons fetch segments and fsimages with.
+//! - [`majority`] — majority arithmetic, shared by QJM and ZAB.
+//! - `storage_dir` — Hadoop storage directories: `in_use.lock`, `current/VERSION`, durable
+//!   file replacement.
+//! - [`journal`] — the JournalNode: epoch-fenced journals of edit segments, QJournalProtocol,
+//!   `/getJournal`, JournalNode sync.
+//! - [`qjm`] — the quorum journal client inside the NameNode (QuorumJournalManager).
+//! - [`namenode`] — the NameNode: namespace, edits through the journal quorum, HA states,
+//!   checkpoints, its RPC and HTTP servers, and its client (`DfsClient`).
+//! - [`zkfc`] — the ZK failover controller: elector, health monitor, fencing, the daemon.
 //! - [`coord`] — the ZooKeeper-compatible coordination server (`zkserver`, `zkcli`).
 //! - [`admin`] — the `hdfs` front: Hadoop-style command lines, `getconf`, `version`.
-//! - [`host`] — this machine's host name.
+//! - [`host`] — this machine's host name and the user this process acts as.
 //! - [`java_data`] — Java's `DataOutput`/`DataInput` and Hadoop's `Writable` primitives.
 //! - [`log`] — the log line format every binary writes (log4j's default pattern).
-//! - [`zkfc`] — the ZK failover controller: elector, health monitor, fencing, the daemon.
+//! - [`wall_clock`] — dates and times as Hadoop and ZooKeeper print them.
 //! - [`local_cluster`] — daemons of a loopback cluster as child processes (for benchmarks).
 //!
 //! See `DESIGN.md` in the shared design folder for where each later component goes.
@@ -28,10 +38,10 @@ pub mod java_data;
 pub mod journal;
 pub mod local_cluster;
 pub mod log;
+pub mod majority;
 pub mod namenode;
 pub mod proto;
 pub mod qjm;
-pub mod quorum;
 pub(crate) mod storage_dir;
 pub mod wall_clock;
 pub mod zkfc;

@@ -2,5 +2,5 @@
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    std::process::exit(hdfs_ha::coord::shell::main(&args));
+    std::process::exit(hdfs_ha::coord::zkcli::main(&args));
 }

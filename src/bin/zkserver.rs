@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use hdfs_ha::conf::ZooCfg;
-use hdfs_ha::coord::quorum::{self, QuorumConf, QuorumListeners};
+use hdfs_ha::coord::ensemble::{self, QuorumConf, QuorumListeners};
 use hdfs_ha::coord::server::{self, Listeners, ServerConf, ServerError};
 
 const USAGE: &str = "Usage: QuorumPeerMain configfile";
@@ -74,7 +74,7 @@ fn main() {
             None
         }
     };
-    let peer_ports = match quorum.as_ref().map(quorum::bind_peer_ports).transpose() {
+    let peer_ports = match quorum.as_ref().map(ensemble::bind_peer_ports).transpose() {
         Ok(p) => p,
         Err(e) => {
             tracing::error!(
@@ -100,7 +100,7 @@ fn main() {
                 quorum: quorum_port,
                 election: election_port,
             };
-            runtime.block_on(quorum::run(conf, quorum_conf, listeners, signalled))
+            runtime.block_on(ensemble::run(conf, quorum_conf, listeners, signalled))
         }
         _ => runtime.block_on(server::run(conf, Listeners { client, metrics }, signalled)),
     };

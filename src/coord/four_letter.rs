@@ -607,7 +607,7 @@ pub fn render(
             out.push_str("Server stats reset.\n");
         }
         "dump" => {
-            let date = |mono: i64| crate::coord::shell::java_date(wall_of(p, mono));
+            let date = |mono: i64| crate::coord::zkcli::java_date(wall_of(p, mono));
             out.push_str("SessionTracker dump:\n");
             let buckets = p.sessions().buckets();
             let _ = writeln!(

@@ -14,9 +14,11 @@
 //! - [`store`] — the txn log and snapshots on disk (checksums, group commit, fsync, recovery,
 //!   fuzzy snapshots, log files prepared ahead, autopurge).
 //! - [`four_letter`] — four-letter words in ZooKeeper's formats and `/metrics` text.
-//! - [`shell`] — `zkcli`, a zkCli.sh-like shell on the `zookeeper-client` crate.
-//! - [`quorum`] — the quorum shell: drives the ZAB peer and the processor in quorum mode
-//!   over the election and quorum ports; `run(conf, quorum, listeners, shutdown)`.
+//! - [`zkcli`] — `zkcli`, a zkCli.sh-like shell on the `zookeeper-client` crate.
+//! - [`ensemble`] — a server of an ensemble: drives the ZAB peer and the processor in quorum
+//!   mode over the election and quorum ports; `run(conf, quorum, listeners, shutdown)`.
+//! - [`zab`] — the ZAB peer (election, discovery, synchronization, broadcast) as a sans-IO
+//!   state machine, with its wire format and seeded simulator.
 //! - [`server`] — the tokio shell: client connections, four-letter words, the core thread, the
 //!   log syncer, the metrics endpoint; `run(conf, listeners, shutdown)`.
 //!
@@ -25,18 +27,18 @@
 //! acknowledges or reveals leaves the server before the txn log holding it is fsynced (when
 //! `forceSync`).
 
+pub mod ensemble;
 pub mod four_letter;
 pub mod jute;
 pub mod processor;
-pub mod quorum;
 pub mod server;
 pub mod session;
-pub mod shell;
 pub mod store;
 pub mod tree;
 pub mod txn;
 pub mod watch;
 pub mod zab;
+pub mod zkcli;
 
 /// The version string we report as (`srvr`, `envi`, `mntr`); kazoo parses the leading digits.
 pub const ZK_VERSION: &str = "3.8.4-hdfs-ha, built on 2026-11-22 00:00 UTC";

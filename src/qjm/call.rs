@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use super::error::{LoggerError, QjmError, quorum_exception};
-use crate::quorum::majority;
+use crate::majority::majority;
 
 /// What a quorum call gathered: successes and failures, by JournalNode index.
 #[derive(Debug)]

@@ -24,7 +24,7 @@ use super::writer::EditLogWriter;
 use crate::conf::{ConfError, Configuration, QjournalUri, TimeUnit};
 use crate::journal::edits::{EditRecord, decode_records};
 use crate::journal::{NamespaceInfo, RemoteEditLog};
-use crate::quorum::majority_reached;
+use crate::majority::majority_reached;
 
 /// Timeouts and limits of the quorum journal client (`dfs.qjournal.*`).
 #[derive(Debug, Clone, PartialEq, Eq)]

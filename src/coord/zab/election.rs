@@ -166,7 +166,7 @@ impl ZabPeer {
                     .is_some_and(|n| n.state == ServerState::Leading);
                 if leader != my_id
                     && leader_leads
-                    && agreeing >= crate::quorum::majority(self.config.voters.len())
+                    && agreeing >= crate::majority::majority(self.config.voters.len())
                 {
                     self.round = self.round.max(note.round);
                     tracing::info!(
@@ -182,7 +182,7 @@ impl ZabPeer {
     }
 
     pub(super) fn check_decision(&mut self) {
-        let majority = crate::quorum::majority(self.config.voters.len());
+        let majority = crate::majority::majority(self.config.voters.len());
         let now = self.now;
         let wait = self.config.finalize_wait_ms;
         let Role::Looking(e) = &mut self.role else {

@@ -37,7 +37,7 @@ impl ZabPeer {
     }
 
     pub(super) fn maybe_choose_epoch(&mut self) {
-        let majority = crate::quorum::majority(self.config.voters.len());
+        let majority = crate::majority::majority(self.config.voters.len());
         let Role::Leading(l) = &mut self.role else {
             return;
         };
@@ -87,7 +87,7 @@ impl ZabPeer {
     }
 
     pub(super) fn maybe_persist_current_epoch(&mut self) {
-        let majority = crate::quorum::majority(self.config.voters.len());
+        let majority = crate::majority::majority(self.config.voters.len());
         let Role::Leading(l) = &mut self.role else {
             return;
         };
@@ -218,7 +218,7 @@ impl ZabPeer {
     }
 
     pub(super) fn maybe_establish(&mut self) {
-        let majority = crate::quorum::majority(self.config.voters.len());
+        let majority = crate::majority::majority(self.config.voters.len());
         let Role::Leading(l) = &mut self.role else {
             return;
         };

@@ -2,7 +2,7 @@
 //! state machine (`ZabPeer`). Messages, the driver's clock and storage completions go in
 //! ([`Input`], [`ZabPeer::propose`]); actions come out ([`Action`]): storage operations,
 //! messages, entries to apply, role changes. No sockets, clocks or threads inside; the tokio
-//! shell (`coord::quorum`) and the seeded simulator (`sim`, tests) drive it the same way.
+//! shell (`coord::ensemble`) and the seeded simulator (`sim`, tests) drive it the same way.
 //!
 //! Wire format: ZooKeeper's own `QuorumPacket` framing and election notification layout
 //! (see [`wire`]), encoded with the jute codec — one codec for every ZooKeeper byte, and the
@@ -48,7 +48,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use bytes::Bytes;
 
-use crate::quorum::majority_reached;
+use crate::majority::majority_reached;
 
 /// A durable change, executed by the driver in the order emitted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -689,7 +689,7 @@ impl ZabPeer {
                     tracing::warn!(sid = self.config.my_id, "learner {sid} went silent");
                     self.emit(Action::Disconnect { peer: sid });
                 }
-                if synced < crate::quorum::majority(self.config.voters.len()) {
+                if synced < crate::majority::majority(self.config.voters.len()) {
                     tracing::warn!(
                         sid = self.config.my_id,
                         "Not sufficient followers synced, only synced with {synced} of {}: looking again",

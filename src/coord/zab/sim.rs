@@ -535,7 +535,7 @@ impl Sim {
                     .iter()
                     .filter(|v| self.servers[v].disk.has(entry))
                     .count();
-                if durable < crate::quorum::majority(self.config.voters.len()) {
+                if durable < crate::majority::majority(self.config.voters.len()) {
                     self.fail(format!(
                         "txn 0x{:x} committed while durable on only {durable} voters",
                         entry.zxid

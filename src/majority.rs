@@ -1,4 +1,4 @@
-//! Quorum arithmetic, in one place: majority size, vote tallies, and "the highest value a
+//! Majority arithmetic, in one place: majority size, vote tallies, and "the highest value a
 //! majority has reached". Shared by QJM writes, QJM reads and recovery, and ZAB commits.
 
 /// The smallest number of members that forms a majority of `members` (2 of 3, 3 of 5).
