@@ -657,16 +657,8 @@ impl Processor {
                 },
                 now,
             );
-            self.bind(conn, id, timeout, now);
             tracing::info!("Established session 0x{id:x} with negotiated timeout {timeout}");
-            let resp = ConnectResponse {
-                protocol_version: 0,
-                timeout,
-                session_id: id,
-                passwd: SessionTable::password(id),
-                read_only,
-            };
-            self.send(conn, jute::frame(|o| jute::Jute::write(&resp, o)));
+            self.welcome(conn, id, timeout, read_only, now);
             return;
         }
         let id = req.session_id;
@@ -691,6 +683,11 @@ impl Processor {
         }
         self.sessions.touch(id, now.mono_ms);
         let timeout = self.sessions.get(id).map_or(timeout, |s| s.timeout_ms);
+        self.welcome(conn, id, timeout, read_only, now);
+    }
+
+    /// Binds `conn` to session `id` and answers its connect request with the session.
+    fn welcome(&mut self, conn: ConnId, id: i64, timeout: i32, read_only: Option<bool>, now: Now) {
         self.bind(conn, id, timeout, now);
         let resp = ConnectResponse {
             protocol_version: 0,

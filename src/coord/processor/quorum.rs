@@ -463,16 +463,8 @@ impl Processor {
         };
         self.apply_record(rec, origin.as_ref().map(|(c, x, r)| (*c, *x, r)), now);
         if let (Some((conn, read_only)), Some(timeout)) = (connecting, timeout) {
-            self.bind(conn, session, timeout, now);
             tracing::info!("Established session 0x{session:x} with negotiated timeout {timeout}");
-            let resp = ConnectResponse {
-                protocol_version: 0,
-                timeout,
-                session_id: session,
-                passwd: SessionTable::password(session),
-                read_only,
-            };
-            self.send(conn, jute::frame(|o| jute::Jute::write(&resp, o)));
+            self.welcome(conn, session, timeout, read_only, now);
         }
         self.drain_waiting(session, now);
     }
