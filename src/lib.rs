@@ -24,6 +24,7 @@
 //! - [`java_data`] — Java's `DataOutput`/`DataInput` and Hadoop's `Writable` primitives.
 //! - [`log`] — the log line format every binary writes (log4j's default pattern).
 //! - [`wall_clock`] — dates and times as Hadoop and ZooKeeper print them.
+//! - [`seeded`] — the seeded random generator and seed variable of randomized tests.
 //! - [`local_cluster`] — daemons of a loopback cluster as child processes (for benchmarks).
 //!
 //! See `DESIGN.md` in the shared design folder for where each later component goes.
@@ -42,6 +43,7 @@ pub mod majority;
 pub mod namenode;
 pub mod proto;
 pub mod qjm;
+pub mod seeded;
 pub(crate) mod storage_dir;
 pub mod wall_clock;
 pub mod zkfc;

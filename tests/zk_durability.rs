@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use harness::{ZkServer, wait_for};
 use hdfs_ha::coord::jute::{Request, Response};
+use hdfs_ha::seeded::{self, SeededRng};
 use raw::{Raw, create, get_data, set_data};
 
 fn files(dir: &std::path::Path, prefix: &str) -> Vec<String> {
@@ -274,18 +275,10 @@ fn a_full_disk_stops_the_server_without_losing_an_acknowledged_write() {
 /// and every counter holds a value between its last acknowledged and its last attempted one.
 #[test]
 fn repeated_kill_9_rounds_keep_every_acknowledged_write() {
-    let seed: u64 = std::env::var("ZK_KILL_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5EED_1234);
-    println!("seed {seed} (replay with ZK_KILL_SEED={seed})");
-    let mut state = seed | 1;
-    let mut rand = move |n: u64| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state % n
-    };
+    let seed = seeded::seeds([0x5EED_1234])[0];
+    seeded::announce(seed);
+    let mut rng = SeededRng::new(seed);
+    let mut rand = move |n: u64| rng.below(n);
     let mut server = ZkServer::start("snapCount=40\npreAllocSize=8\n");
     let mut setup = Raw::new_session(&server.addr(), 20_000);
     for w in 0..3 {

@@ -19,6 +19,7 @@ use hdfs_ha::coord::jute::{
     self, ConnectRequest, ConnectResponse, Jute, ReplyHeader, Request, RequestHeader,
 };
 use hdfs_ha::coord::tree::open_acl_unsafe;
+use hdfs_ha::seeded::SeededRng;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
 use tokio::sync::{Mutex, Semaphore};
@@ -126,20 +127,14 @@ fn encode(xid: i32, req: &Request) -> Vec<u8> {
     })
 }
 
-/// A cheap per-session random stream (xorshift), seeded by the session number.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
-fn request_for(args: &Args, session: usize, n: u64, rng: &mut Rng, payload: &[u8]) -> Request {
-    let key = |rng: &mut Rng| format!("/bench/k{}", rng.next() % args.keys);
+fn request_for(
+    args: &Args,
+    session: usize,
+    n: u64,
+    rng: &mut SeededRng,
+    payload: &[u8],
+) -> Request {
+    let key = |rng: &mut SeededRng| format!("/bench/k{}", rng.below(args.keys));
     match args.op.as_str() {
         "create" | "fill" => Request::Create {
             op: jute::op::CREATE,
@@ -159,7 +154,7 @@ fn request_for(args: &Args, session: usize, n: u64, rng: &mut Rng, payload: &[u8
             watch: false,
         },
         _ => {
-            if rng.next() % 100 < 80 {
+            if rng.below(100) < 80 {
                 Request::GetData {
                     path: key(rng),
                     watch: false,
@@ -192,7 +187,7 @@ async fn drive(
         let issued = issued.clone();
         tokio::spawn(async move {
             let mut writer = writer;
-            let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (session as u64 + 1));
+            let mut rng = SeededRng::new(session as u64 + 1);
             let mut xid = 1;
             let mut mine = 0u64;
             loop {

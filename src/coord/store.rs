@@ -1044,6 +1044,7 @@ pub fn dir_size(dir: &Path) -> u64 {
 mod tests {
     use super::*;
     use crate::coord::tree::open_acl_unsafe;
+    use crate::seeded::{self, SeededRng};
 
     fn config(dir: &Path) -> StoreConfig {
         let mut c = StoreConfig::new(dir, &dir.join("logs"));
@@ -1323,19 +1324,10 @@ mod tests {
     #[test]
     fn fuzzy_snapshots_plus_replay_equal_the_live_tree() {
         use crate::coord::tree::split;
-        let seeds: Vec<u64> = match std::env::var("ZK_STORE_SEED") {
-            Ok(s) => vec![s.parse().expect("ZK_STORE_SEED")],
-            Err(_) => (1..=30).collect(),
-        };
-        for seed in seeds {
-            println!("seed {seed} (replay with ZK_STORE_SEED={seed})");
-            let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-            let mut rand = move |n: u64| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state % n
-            };
+        for seed in seeded::seeds(1..=30) {
+            seeded::announce(seed);
+            let mut rng = SeededRng::new(seed);
+            let mut rand = move |n: u64| rng.below(n);
             let dir = tempfile::tempdir().unwrap();
             let cfg = config(dir.path());
             let mut log = TxnLog::new(cfg.clone());

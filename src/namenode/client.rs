@@ -17,10 +17,10 @@
 
 use std::collections::HashSet;
 use std::future::Future;
-use std::hash::{BuildHasher, Hasher};
+
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use super::namespace::FileStatus;
 use super::protocol::{ClientProtocolClient, connection_context};
@@ -32,6 +32,7 @@ use crate::ipc::exception::{
 };
 use crate::ipc::frame::DEFAULT_MAX_RESPONSE_LENGTH;
 use crate::proto::namenode as pb;
+use crate::seeded::SeededRng;
 
 /// Where failover log lines go (log4j's `%c{2}` of `org.apache.hadoop.io.retry.RetryInvocationHandler`).
 const RETRY_LOG: &str = "retry.RetryInvocationHandler";
@@ -165,38 +166,6 @@ impl DfsClientConf {
     }
 }
 
-/// SplitMix64: a small generator for backoff jitter, NameNode order and client ids (nothing
-/// here needs to be unpredictable, only different between clients).
-#[derive(Debug)]
-pub(crate) struct SplitMix64(u64);
-
-impl SplitMix64 {
-    /// Seeded from the per-process random keys of std's `RandomState`, the clock and the pid.
-    pub(crate) fn from_entropy() -> SplitMix64 {
-        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
-        hasher.write_u128(nanos);
-        hasher.write_u32(std::process::id());
-        SplitMix64(hasher.finish())
-    }
-
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    pub(crate) fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 /// Hadoop's `RetryPolicies.getFailoverOrRetrySleepTime`: no sleep before the first failover,
 /// then `min(base · 2^n, max)` scaled by `0.5 + random` (`random` in [0, 1)).
 pub fn failover_sleep(failovers: u32, base: Duration, max: Duration, random: f64) -> Duration {
@@ -264,7 +233,7 @@ pub struct DfsClient {
     client_id: [u8; 16],
     /// The id of the next logical call; a retried or failed-over call keeps its id.
     next_call_id: AtomicI32,
-    rng: Mutex<SplitMix64>,
+    rng: Mutex<SeededRng>,
     /// Whether any call has succeeded (then even a first failure is logged at INFO).
     has_successful_call: AtomicBool,
     /// NameNodes (by index) that failed a call at least once; the first failure at each is
@@ -310,7 +279,7 @@ impl DfsClient {
         let bad = |e: ConfError| ClientError::Config(e.to_string());
         let authority = hdfs_authority(fs_uri)?;
         let uri = format!("hdfs://{authority}");
-        let mut rng = SplitMix64::from_entropy();
+        let mut rng = SeededRng::from_entropy();
         let nameservices = conf.get_trimmed_strings("dfs.nameservices").map_err(bad)?;
         let (mut namenodes, ha) = if nameservices.iter().any(|ns| ns == authority) {
             let ns = authority;
@@ -579,11 +548,7 @@ impl DfsClient {
                 }
                 RetryDecision::Failover | RetryDecision::Retry => {
                     let is_failover = decision == RetryDecision::Failover;
-                    let random = self
-                        .rng
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .next_f64();
+                    let random = self.rng.lock().unwrap_or_else(|p| p.into_inner()).unit();
                     let steps = if is_failover { failovers } else { retries };
                     let delay =
                         failover_sleep(steps, self.conf.sleep_base, self.conf.sleep_max, random);
@@ -902,9 +867,9 @@ mod tests {
             failover_sleep(200, base, max, 0.0),
             Duration::from_millis(7_500)
         );
-        let mut rng = SplitMix64::from_entropy();
+        let mut rng = SeededRng::from_entropy();
         for n in 1..20 {
-            let d = failover_sleep(n, base, max, rng.next_f64());
+            let d = failover_sleep(n, base, max, rng.unit());
             let cap = (500u64 << n.min(5)).min(15_000);
             assert!(d.as_millis() as u64 >= cap / 2 && (d.as_millis() as u64) < cap * 3 / 2);
         }

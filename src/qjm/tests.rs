@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::*;
 use crate::journal::edits::EditRecord;
 use crate::journal::{EditFile, Journal, JournalStorage, MemStorage, NamespaceInfo};
+use crate::seeded::{self, SeededRng};
 
 const JID: &str = "test-journal";
 const LV: i32 = -66;
@@ -583,9 +584,9 @@ async fn epochs_are_unique() {
         qjm.create_new_unique_epoch().await.unwrap();
         assert_eq!(qjm.epoch(), Some(want));
     }
-    let seed = seed();
-    println!("epochs_are_unique seed={seed}");
-    let rng = Arc::new(Mutex::new(Rng::new(seed)));
+    let seed = seeded::seed();
+    seeded::announce(seed);
+    let rng = Arc::new(Mutex::new(SeededRng::new(seed)));
     let mut previous = 5;
     for _ in 0..20 {
         loop {
@@ -708,40 +709,6 @@ async fn purged_logs_disappear_on_every_journal_node() {
     }
 }
 
-/// A small deterministic generator (splitmix64), so that runs replay from their seed.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 <= p
-    }
-}
-
-/// The seed of a randomized test: `QJM_TEST_SEED` to replay, else from the clock.
-fn seed() -> u64 {
-    std::env::var("QJM_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(7)
-        })
-}
-
 /// TestQJMWithFaults.testRandomized: successive writers against three JournalNodes whose
 /// channels fail at random (before or after the JournalNode acts) and who crash and restart,
 /// with acceptRecovery
@@ -751,13 +718,13 @@ fn seed() -> u64 {
 /// is an injected one.
 #[tokio::test]
 async fn randomized_writers_with_faults() {
-    let seed = seed();
-    println!("randomized_writers_with_faults seed={seed} (replay with QJM_TEST_SEED={seed})");
+    let seed = seeded::seed();
+    seeded::announce(seed);
     let writers: usize = std::env::var("QJM_TEST_WRITERS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(300);
-    let rng = Arc::new(Mutex::new(Rng::new(seed)));
+    let rng = Arc::new(Mutex::new(SeededRng::new(seed)));
     let cluster = Cluster::formatted(false).await;
     let mut last_acked: u64 = 0;
     let mut next_txid: u64 = 1;
@@ -933,15 +900,13 @@ async fn an_unresolvable_journal_node_fails_at_construction() {
 /// several batches are in flight at once when faults strike.
 #[tokio::test]
 async fn randomized_concurrent_writers_with_faults() {
-    let seed = seed();
-    println!(
-        "randomized_concurrent_writers_with_faults seed={seed} (replay with QJM_TEST_SEED={seed})"
-    );
+    let seed = seeded::seed();
+    seeded::announce(seed);
     let writers: usize = std::env::var("QJM_TEST_WRITERS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(200);
-    let rng = Arc::new(Mutex::new(Rng::new(seed)));
+    let rng = Arc::new(Mutex::new(SeededRng::new(seed)));
     let cluster = Cluster::formatted(false).await;
     let acked = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut next_txid = 1;
@@ -963,7 +928,7 @@ async fn randomized_concurrent_writers_with_faults() {
             logger.channel().set_fault_plan(Some(plan));
         }
         if rng.lock().unwrap().chance(0.1) {
-            let i = (rng.lock().unwrap().next() % 3) as usize;
+            let i = rng.lock().unwrap().index(3);
             cluster.restart(i);
         }
         let recovered = match qjm.recover_unfinalized_segments().await {

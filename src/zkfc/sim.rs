@@ -13,7 +13,7 @@
 //!   and an answer in flight when a connection drops is lost (the client sees CONNECTIONLOSS);
 //!   requests made while disconnected wait for the reconnection (as with `zookeeper-client`).
 //!
-//! The seed is printed; replay one with `ZKFC_SIM_SEED=<seed>`.
+//! The seed is printed; replay one with `HDFS_HA_SEED=<seed>`.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -26,30 +26,9 @@ use super::elector::{
 use super::fence::FenceError;
 use super::health::{HealthState, ServiceState};
 use super::rpc::CallError;
+use crate::seeded::{self, SeededRng};
 
 const SESSION_TIMEOUT: Duration = Duration::from_millis(2000);
-
-/// xorshift64*: small, seedable, good enough for schedules.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 > 1.0 - p
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Chan {
@@ -94,7 +73,7 @@ struct FakeZk {
 }
 
 struct Sim {
-    rng: Rng,
+    rng: SeededRng,
     now: Instant,
     nodes: Vec<Node>,
     zk: FakeZk,
@@ -140,7 +119,7 @@ impl Sim {
     fn new(seed: u64, nodes: usize) -> Sim {
         let now = Instant::now();
         let mut sim = Sim {
-            rng: Rng(seed | 1),
+            rng: SeededRng::new(seed),
             now,
             nodes: Vec::new(),
             zk: FakeZk::default(),
@@ -656,7 +635,7 @@ impl Sim {
 
     fn inject_fault(&mut self, seed: u64) {
         let n = self.nodes.len();
-        let node = self.rng.below(n as u64) as usize;
+        let node = self.rng.index(n);
         self.stats.faults += 1;
         match self.rng.below(7) {
             0 => {
@@ -803,7 +782,7 @@ impl Sim {
                 if ready.is_empty() {
                     break;
                 }
-                let chan = ready[self.rng.below(ready.len() as u64) as usize];
+                let chan = ready[self.rng.index(ready.len())];
                 let Some(input) = self.queues.get_mut(&chan).and_then(|q| q.pop_front()) else {
                     continue;
                 };
@@ -820,20 +799,13 @@ impl Sim {
 
 #[test]
 fn randomized_elections_never_make_two_actives_and_converge() {
-    let seed = std::env::var("ZKFC_SIM_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(1)
-        });
+    let seed = seeded::seed();
     let runs: u64 = std::env::var("ZKFC_SIM_RUNS")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(40);
-    println!("zkfc simulation: seed {seed}, {runs} runs (replay with ZKFC_SIM_SEED={seed})");
+    seeded::announce(seed);
+    println!("zkfc simulation: {runs} runs from seed {seed}");
     let mut total = Stats::default();
     for run in 0..runs {
         let stats = Sim::run(seed.wrapping_add(run), 4000);

@@ -5,6 +5,7 @@ use crate::coord::jute::{
     AuthPacket, Jute, MultiResult, ReplyHeader, Request, Response, SetWatches2, Stat, op,
 };
 use crate::coord::tree::{digest_id, open_acl_unsafe};
+use crate::seeded::{self, SeededRng};
 
 const MAX: usize = jute::DEFAULT_MAX_BUFFER;
 
@@ -898,19 +899,10 @@ fn bad_requests_get_zookeepers_codes() {
 /// and every connection's replies come back in request order.
 #[test]
 fn seeded_random_workloads_keep_the_invariants() {
-    let seeds: Vec<u64> = match std::env::var("ZK_CORE_SEED") {
-        Ok(s) => vec![s.parse().expect("ZK_CORE_SEED")],
-        Err(_) => (1..=20).collect(),
-    };
-    for seed in seeds {
-        println!("seed {seed} (replay with ZK_CORE_SEED={seed})");
-        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let mut rand = move |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % n
-        };
+    for seed in seeded::seeds(1..=20) {
+        seeded::announce(seed);
+        let mut rng = SeededRng::new(seed);
+        let mut rand = move |n: u64| rng.below(n);
         let mut h = Harness::new();
         for conn in 1..=3 {
             h.connect(conn);
@@ -1010,19 +1002,10 @@ fn seeded_random_ops_match_a_model() {
         version: i32,
         owner: i64,
     }
-    let seeds: Vec<u64> = match std::env::var("ZK_MODEL_SEED") {
-        Ok(s) => vec![s.parse().expect("ZK_MODEL_SEED")],
-        Err(_) => (1..=25).collect(),
-    };
-    for seed in seeds {
-        println!("seed {seed} (replay with ZK_MODEL_SEED={seed})");
-        let mut state = seed.wrapping_mul(0x2545_F491_4F6C_DD1D) | 1;
-        let mut rand = move |n: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % n
-        };
+    for seed in seeded::seeds(1..=25) {
+        seeded::announce(seed);
+        let mut rng = SeededRng::new(seed);
+        let mut rand = move |n: u64| rng.below(n);
         let mut h = Harness::new();
         let mut sessions = [h.connect(1).0, h.connect(2).0];
         let mut model: BTreeMap<String, M> = BTreeMap::new();

@@ -2,7 +2,7 @@
 //! with FIFO peer links that break (message loss closes a TCP connection), lossy election
 //! links, partitions, disks where only what was reported durable survives a crash (plus a
 //! random prefix of what was in flight), crashes and restarts, client proposals and sync
-//! barriers. Every schedule prints its seed; `ZAB_TEST_SEED=<n>` replays one schedule,
+//! barriers. Every schedule prints its seed; `HDFS_HA_SEED=<n>` replays one schedule,
 //! `ZAB_TEST_SCHEDULES=<n>` runs more, `ZAB_TEST_STEPS=<n>` makes each schedule longer
 //! than its default 3000 fault-injecting steps, `ZAB_TEST_TRACE=1` prints every event of a
 //! failing schedule (not only the last 40).
@@ -28,6 +28,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use bytes::Bytes;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+
+use crate::seeded;
 
 use super::*;
 
@@ -924,8 +926,8 @@ impl Sim {
 }
 
 fn schedules(default: u64) -> Vec<u64> {
-    if let Ok(seed) = std::env::var("ZAB_TEST_SEED") {
-        return vec![seed.parse().expect("ZAB_TEST_SEED is a number")];
+    if let Some(seed) = seeded::replay() {
+        return vec![seed];
     }
     let n = std::env::var("ZAB_TEST_SCHEDULES")
         .ok()
@@ -1027,10 +1029,14 @@ fn run_many(name: &str, voters: usize, observers: usize, steps: usize, default: 
         .and_then(|v| v.parse().ok())
         .unwrap_or(steps);
     for seed in schedules(default) {
-        println!("{name}: seed {seed} (replay with ZAB_TEST_SEED={seed})");
+        print!("{name}: ");
+        seeded::announce(seed);
         let result = std::panic::catch_unwind(|| run_schedule(seed, voters, observers, steps));
         if let Err(e) = result {
-            eprintln!("{name}: FAILED with seed {seed}; replay with ZAB_TEST_SEED={seed}");
+            eprintln!(
+                "{name}: FAILED with seed {seed}; replay with {}={seed}",
+                seeded::SEED_VAR
+            );
             std::panic::resume_unwind(e);
         }
     }
