@@ -26,9 +26,11 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::client_port::{
+    self, CoreMsg, Registry, ServerConf, ServerError, Shared, clock, deliver,
+};
 use super::four_letter::{self, EnsembleInfo, QuorumFigures, ServerInfo, Telemetry};
 use super::processor::{Input as CoreInput, Now, Processor, QuorumRole};
-use super::server::{self, CoreMsg, Registry, ServerConf, ServerError, Shared, clock, deliver};
 use super::store::{self, StoreConfig, StoreError, TxnLog};
 use super::txn::TxnRecord;
 use super::zab::{
@@ -202,7 +204,7 @@ pub async fn run(
                 membership: quorum.membership.clone(),
             })
         },
-        ..server::standalone_info(&conf, client_port, start)
+        ..client_port::standalone_info(&conf, client_port, start)
     };
     let (core_tx, core_rx) = mpsc::channel::<CoreMsg>(1000);
     let token = CancellationToken::new();
@@ -234,7 +236,7 @@ pub async fn run(
             max_queued: conf
                 .core
                 .max_buffer
-                .saturating_mul(server::MAX_QUEUED_FRAMES),
+                .saturating_mul(client_port::MAX_QUEUED_FRAMES),
             next_touch_report: 0,
             touch_interval_ms: i64::from(conf.tick_time_ms.max(2) / 2),
             snap_count: conf.snap_count,
@@ -269,13 +271,17 @@ pub async fn run(
         &conf,
         token.clone(),
     );
-    let ticker = server::spawn_ticker(core_tx.clone(), token.clone(), ZAB_TICK);
+    let ticker = client_port::spawn_ticker(core_tx.clone(), token.clone(), ZAB_TICK);
     let metrics = match listeners.metrics {
-        Some(l) => Some(server::serve_metrics(l, core_tx.clone(), token.clone())?),
+        Some(l) => Some(client_port::serve_metrics(
+            l,
+            core_tx.clone(),
+            token.clone(),
+        )?),
         None => None,
     };
 
-    server::serve_clients(client, &shared, shutdown, &fatal).await;
+    client_port::serve_clients(client, &shared, shutdown, &fatal).await;
     token.cancel();
     ticker.abort();
     let _ = core_tx.send(CoreMsg::Stop).await;

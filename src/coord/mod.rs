@@ -19,14 +19,17 @@
 //!   mode over the election and quorum ports; `run(conf, quorum, listeners, shutdown)`.
 //! - [`zab`] — the ZAB peer (election, discovery, synchronization, broadcast) as a sans-IO
 //!   state machine, with its wire format and seeded simulator.
-//! - [`server`] — the tokio shell: client connections, four-letter words, the core thread, the
-//!   log syncer, the metrics endpoint; `run(conf, listeners, shutdown)`.
+//! - [`client_port`] — the client port both roles share: connections, four-letter words, the
+//!   registry of outlets, the core's clock and ticker, the metrics endpoint.
+//! - [`server`] — the standalone server: the core thread, the log syncer and the snapshot
+//!   thread on the client port; `run(conf, listeners, shutdown)`.
 //!
 //! Invariants kept across the modules: replies on a connection leave in request order; a watch
 //! event is queued before any later reply that could observe the change; nothing a reply
 //! acknowledges or reveals leaves the server before the txn log holding it is fsynced (when
 //! `forceSync`).
 
+pub mod client_port;
 pub mod ensemble;
 pub mod four_letter;
 pub mod jute;

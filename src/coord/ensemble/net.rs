@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::{HANDSHAKE_TIMEOUT, MAX_ELECTION_FRAME, PeerAddrs, QuorumConf};
-use crate::coord::server::CoreMsg;
+use crate::coord::client_port::CoreMsg;
 use crate::coord::zab::{self, Input, PeerMsg, Sid, wire};
 
 /// An open quorum-port connection.
