@@ -45,8 +45,8 @@ use prost::Message;
 
 use super::edits::{HEADER_LEN, OP_INVALID, segment_header};
 use super::storage::{
-    EditFile, EditFileScan, JournalStorage, PaxosData, PersistedLong, SegmentState, StorageError,
-    StorageInfo, StorageResult, expected_first_txid, scan_edit_bytes,
+    DetachedEditFile, EditFile, EditFileScan, JournalStorage, PaxosData, PersistedLong,
+    SegmentState, StorageError, StorageInfo, StorageResult, expected_first_txid, scan_edit_bytes,
 };
 use crate::storage_dir::{
     At, CURRENT_DIR, StorageLock, VERSION_FILE, VersionFile, VersionFileError, clear_directory,
@@ -513,6 +513,80 @@ impl JournalStorage for FileStorage {
             Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(err) => Err(err).at("remove", &path),
         }
+    }
+
+    fn detached(&self, file: &EditFile) -> Box<dyn DetachedEditFile> {
+        Box::new(DetachedFile {
+            file: file.clone(),
+            path: self.edit_path(file),
+            current: self.current.clone(),
+            handle: None,
+            len: 0,
+        })
+    }
+}
+
+/// An edit file written through its own handle (no preallocation: it is written once, start
+/// to end, and synced once).
+struct DetachedFile {
+    file: EditFile,
+    path: PathBuf,
+    /// The directory to fsync once the file is whole.
+    current: PathBuf,
+    handle: Option<File>,
+    /// Bytes written.
+    len: u64,
+}
+
+impl DetachedFile {
+    fn handle(&self) -> StorageResult<&File> {
+        self.handle.as_ref().ok_or_else(|| {
+            StorageError::new(
+                "write",
+                self.path.display().to_string(),
+                io::Error::new(io::ErrorKind::NotFound, "the file was not created"),
+            )
+        })
+    }
+}
+
+impl DetachedEditFile for DetachedFile {
+    fn create(&mut self, layout_version: i32) -> StorageResult<()> {
+        let handle = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&self.path)
+            .at("create", &self.path)?;
+        handle
+            .write_all_at(&segment_header(layout_version), 0)
+            .at("write", &self.path)?;
+        self.handle = Some(handle);
+        self.len = HEADER_LEN as u64;
+        Ok(())
+    }
+
+    fn append(&mut self, bytes: &[u8]) -> StorageResult<()> {
+        self.handle()?
+            .write_all_at(bytes, self.len)
+            .at("write", &self.path)?;
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> StorageResult<EditFileScan> {
+        let handle = self.handle()?;
+        let mut bytes = vec![0; usize::try_from(self.len).unwrap_or(usize::MAX)];
+        handle.read_exact_at(&mut bytes, 0).at("read", &self.path)?;
+        let scan = scan_edit_bytes(&bytes, expected_first_txid(&self.file));
+        if scan.tail_len > 0 {
+            handle.set_len(scan.valid_len).at("truncate", &self.path)?;
+        }
+        handle.sync_all().at("fsync", &self.path)?;
+        sync_dir(&self.current)?;
+        self.len = scan.valid_len;
+        Ok(scan)
     }
 }
 

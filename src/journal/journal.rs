@@ -12,7 +12,9 @@
 //!   half-done accept is rolled forward by the next prepareRecovery.
 //!
 //! Every method runs to completion under the caller's lock (the JournalNode serializes the
-//! requests of one journal, as Hadoop's synchronized methods do).
+//! requests of one journal, as Hadoop's synchronized methods do). The one thing done apart
+//! from it is JournalNode sync's download ([`SegmentDownload::fetch`]), into a detached temp
+//! file that the steps before and after it, under the lock, decide about.
 
 use std::time::Instant;
 
@@ -21,8 +23,8 @@ use super::cache::EditsCache;
 use super::edits::scan_records;
 use super::metrics::JournalMetrics;
 use super::storage::{
-    EditFile, EditFileScan, JournalStorage, PaxosData, PersistedLong, SegmentState, StorageError,
-    StorageInfo,
+    DetachedEditFile, EditFile, EditFileScan, JournalStorage, PaxosData, PersistedLong,
+    SegmentState, StorageError, StorageInfo,
 };
 
 /// Hadoop's threshold for logging a slow sync.
@@ -888,69 +890,28 @@ impl<S: JournalStorage> Journal<S> {
         segment: &SegmentState,
         fetch: &mut dyn FnMut(&mut dyn SegmentSink) -> Result<(), JournalError>,
     ) -> Result<EditFile, JournalError> {
-        {
-            let mut sink = TempSink {
-                storage: &mut self.storage,
-                file: &temp,
-                started: false,
-            };
-            let fetched = fetch(&mut sink);
-            let started = sink.started;
-            if let Err(err) = fetched {
-                if started {
-                    let _ = self.storage.delete(&temp);
-                }
-                return Err(err);
+        let mut file = self.storage.detached(&temp);
+        let mut started = false;
+        let fetched = fetch_segment(&mut *file, &mut started, segment, &self.suffix(), fetch);
+        if let Err(err) = fetched {
+            if started {
+                let _ = self.storage.delete(&temp);
             }
-            if !started {
-                return Err(JournalError::Download(format!(
-                    "The source of segment {} sent no data{}",
-                    segment.start_txid,
-                    self.suffix()
-                )));
-            }
-        }
-        self.storage.append(&temp, &[], true)?;
-        // A copy of a Hadoop JournalNode's in-progress segment ends in its preallocation
-        // padding: that is dropped (and the drop made durable), anything else is refused.
-        let scan = self.storage.scan(&temp, true)?;
-        if scan.first_txid != Some(segment.start_txid)
-            || scan.last_txid != Some(segment.end_txid)
-            || (scan.tail_len != 0 && !scan.tail_is_padding)
-        {
-            let _ = self.storage.delete(&temp);
-            return Err(JournalError::Download(format!(
-                "Downloaded copy of segment {segment} holds txids {:?}-{:?} ({} bad trailing bytes), not the accepted range{}",
-                scan.first_txid,
-                scan.last_txid,
-                scan.tail_len,
-                self.suffix()
-            )));
+            return Err(err);
         }
         Ok(temp)
     }
 
-    /// JournalNode sync (Hadoop's `JournalNodeSyncer`): installs `log`, a finalized segment
-    /// another JournalNode holds, where this journal has a gap. It is taken only when every
-    /// txid of it is at or below this journal's committed txid (Hadoop's rule: a committed
-    /// txid is final on a majority, so the copy cannot disagree with what this journal would
-    /// have written) and when no segment here overlaps it (sync fills gaps), but for a stale
-    /// in-progress prefix of it. The copy is downloaded beside the segments (`edits_inprogress_<start>.sync`),
-    /// checked to hold exactly the segment's txids, fsynced, and renamed into place. `Ok(false)`
-    /// when the segment is not taken.
-    pub fn install_synced_segment(
-        &mut self,
-        log: &RemoteEditLog,
-        fetch: &mut dyn FnMut(&mut dyn SegmentSink) -> Result<(), JournalError>,
-    ) -> Result<bool, JournalError> {
+    /// Whether JournalNode sync may install `log`, a finalized segment another JournalNode
+    /// holds, here: only when every txid of it is at or below this journal's committed txid
+    /// (Hadoop's rule: a committed txid is final on a majority, so the copy cannot disagree
+    /// with what this journal would have written) and when no segment here overlaps it (sync
+    /// fills gaps), but for a stale in-progress prefix of it, which the copy replaces.
+    fn sync_gap(&mut self, log: &RemoteEditLog) -> Result<Option<SyncGap>, JournalError> {
         self.check_formatted()?;
-        let segment = SegmentState {
-            start_txid: log.start_txid,
-            end_txid: log.end_txid,
-            in_progress: false,
-        };
+        let segment = synced_state(log);
         if log.in_progress || log.end_txid < log.start_txid {
-            return Ok(false);
+            return Ok(None);
         }
         if self.committed_txid.is_none_or(|c| log.end_txid > c) {
             tracing::debug!(
@@ -959,7 +920,7 @@ impl<S: JournalStorage> Journal<S> {
                 self.committed_txid,
                 self.suffix()
             );
-            return Ok(false);
+            return Ok(None);
         }
         let mut stale = None;
         for file in self.storage.list_edit_files()? {
@@ -990,21 +951,77 @@ impl<S: JournalStorage> Journal<S> {
                 "Not syncing segment {segment}: {file} overlaps it{}",
                 self.suffix()
             );
-            return Ok(false);
+            return Ok(None);
+        }
+        Ok(Some(SyncGap { stale }))
+    }
+
+    /// JournalNode sync (Hadoop's `JournalNodeSyncer`), step 1 of 3, under the journal's
+    /// lock: whether `log` fills a gap here (the rules of `sync_gap`), and if so the
+    /// download of it, into `edits_inprogress_<start>.sync`, that step 2
+    /// ([`SegmentDownload::fetch`]) runs without the lock. `None` when it is not taken.
+    pub fn prepare_synced_segment(
+        &mut self,
+        log: &RemoteEditLog,
+    ) -> Result<Option<SegmentDownload>, JournalError> {
+        if self.sync_gap(log)?.is_none() {
+            return Ok(None);
         }
         let temp = EditFile::Aside {
             start: log.start_txid,
             suffix: "sync".to_string(),
         };
-        let temp = self.download_segment(temp, &segment, fetch)?;
-        if let Some(stale) = stale {
+        Ok(Some(SegmentDownload {
+            log: *log,
+            file: self.storage.detached(&temp),
+            temp,
+            suffix: self.suffix(),
+            started: false,
+            fetched: None,
+        }))
+    }
+
+    /// JournalNode sync, step 3, under the lock again (Hadoop's `moveTmpSegmentToCurrent`):
+    /// the rules of step 1 are checked again — a writer may have written or finalized that
+    /// range meanwhile, a rollback lowered the committed txid, a format cleared the journal —
+    /// and the downloaded copy is renamed into place, or deleted. `Ok(false)` when it is not
+    /// taken; a failed download is deleted and its error returned.
+    pub fn complete_synced_segment(
+        &mut self,
+        mut download: SegmentDownload,
+    ) -> Result<bool, JournalError> {
+        let fetched = download.fetched.take().unwrap_or_else(|| {
+            Err(JournalError::Assertion(format!(
+                "segment {} was never downloaded{}",
+                download.log.start_txid,
+                self.suffix()
+            )))
+        });
+        let gap = match fetched.and_then(|()| self.sync_gap(&download.log)) {
+            Ok(Some(gap)) => gap,
+            refused => {
+                if download.started {
+                    let _ = self.storage.delete(&download.temp);
+                }
+                if matches!(refused, Ok(None)) {
+                    tracing::info!(
+                        jid = %self.jid,
+                        "Not installing synced segment {}: the journal changed during its download{}",
+                        synced_state(&download.log),
+                        self.suffix()
+                    );
+                }
+                return refused.map(|_| false);
+            }
+        };
+        if let Some(stale) = gap.stale {
             self.move_aside(&stale, "stale")?;
         }
         let finalized = EditFile::Finalized {
-            start: log.start_txid,
-            end: log.end_txid,
+            start: download.log.start_txid,
+            end: download.log.end_txid,
         };
-        self.storage.rename(&temp, &finalized)?;
+        self.storage.rename(&download.temp, &finalized)?;
         self.metrics.num_edit_logs_synced += 1;
         tracing::info!(
             jid = %self.jid,
@@ -1013,6 +1030,21 @@ impl<S: JournalStorage> Journal<S> {
             self.suffix()
         );
         Ok(true)
+    }
+
+    /// JournalNode sync's three steps at once, all under the caller's lock (for callers that
+    /// hold no lock worth releasing: tests and simulations). `Ok(false)` when the segment is
+    /// not taken.
+    pub fn install_synced_segment(
+        &mut self,
+        log: &RemoteEditLog,
+        fetch: &mut dyn FnMut(&mut dyn SegmentSink) -> Result<(), JournalError>,
+    ) -> Result<bool, JournalError> {
+        let Some(mut download) = self.prepare_synced_segment(log)? else {
+            return Ok(false);
+        };
+        download.fetch(fetch);
+        self.complete_synced_segment(download)
     }
 
     /// `getEditLogManifest`: the segments from `since_txid` on (anyone may ask).
@@ -1268,27 +1300,116 @@ impl<S: JournalStorage> Journal<S> {
     }
 }
 
-/// Writes a fetched segment into the recovery temp file.
-struct TempSink<'a, S: JournalStorage> {
-    storage: &'a mut S,
-    file: &'a EditFile,
-    started: bool,
+/// What [`Journal::sync_gap`] found: the gap a synced segment fills.
+struct SyncGap {
+    /// A stale in-progress prefix of the segment, moved aside when the copy is installed.
+    stale: Option<EditFile>,
 }
 
-impl<S: JournalStorage> SegmentSink for TempSink<'_, S> {
+/// The state of a finalized segment another JournalNode offers.
+fn synced_state(log: &RemoteEditLog) -> SegmentState {
+    SegmentState {
+        start_txid: log.start_txid,
+        end_txid: log.end_txid,
+        in_progress: false,
+    }
+}
+
+/// A segment JournalNode sync is taking: made under the journal's lock by
+/// [`Journal::prepare_synced_segment`], downloaded by [`SegmentDownload::fetch`] into a
+/// detached temp file without it, installed (or deleted) by
+/// [`Journal::complete_synced_segment`] under it again. The temp file is an aside file
+/// (`edits_inprogress_<start>.sync`), which no scan takes for a segment, so a crash at any
+/// step leaves the journal as it was, and the next download of the segment truncates it.
+pub struct SegmentDownload {
+    log: RemoteEditLog,
+    temp: EditFile,
+    file: Box<dyn DetachedEditFile>,
+    /// `" ; journal id: <jid>"`, for messages.
+    suffix: String,
+    /// Whether the temp file was created (and is to be deleted if the copy is not taken).
+    started: bool,
+    /// What the download came to; `None` before it ran.
+    fetched: Option<Result<(), JournalError>>,
+}
+
+impl SegmentDownload {
+    /// The segment being taken.
+    pub fn log(&self) -> &RemoteEditLog {
+        &self.log
+    }
+
+    /// Step 2 of JournalNode sync, without the journal's lock: downloads the segment through
+    /// `fetch` into the temp file, fsyncs it and checks that it holds exactly the segment's
+    /// txids. The outcome is for [`Journal::complete_synced_segment`].
+    pub fn fetch(
+        &mut self,
+        fetch: &mut dyn FnMut(&mut dyn SegmentSink) -> Result<(), JournalError>,
+    ) {
+        let segment = synced_state(&self.log);
+        self.fetched = Some(fetch_segment(
+            &mut *self.file,
+            &mut self.started,
+            &segment,
+            &self.suffix,
+            fetch,
+        ));
+    }
+}
+
+/// Downloads a copy of `segment` through `fetch` into `file`, makes it durable (a padded or
+/// torn tail cut off) and checks that it holds exactly the segment's txids. `started` tells
+/// whether the file was created, for the caller to delete when this fails.
+fn fetch_segment(
+    file: &mut dyn DetachedEditFile,
+    started: &mut bool,
+    segment: &SegmentState,
+    suffix: &str,
+    fetch: &mut dyn FnMut(&mut dyn SegmentSink) -> Result<(), JournalError>,
+) -> Result<(), JournalError> {
+    let mut sink = DetachedSink { file, started };
+    fetch(&mut sink)?;
+    if !*sink.started {
+        return Err(JournalError::Download(format!(
+            "The source of segment {} sent no data{suffix}",
+            segment.start_txid
+        )));
+    }
+    // A copy of a Hadoop JournalNode's in-progress segment ends in its preallocation
+    // padding: that is dropped (and the drop made durable), anything else is refused.
+    let scan = sink.file.finish()?;
+    if scan.first_txid != Some(segment.start_txid)
+        || scan.last_txid != Some(segment.end_txid)
+        || (scan.tail_len != 0 && !scan.tail_is_padding)
+    {
+        return Err(JournalError::Download(format!(
+            "Downloaded copy of segment {segment} holds txids {:?}-{:?} ({} bad trailing bytes), not the accepted range{suffix}",
+            scan.first_txid, scan.last_txid, scan.tail_len,
+        )));
+    }
+    Ok(())
+}
+
+/// Writes a fetched segment into a detached temp file.
+struct DetachedSink<'a> {
+    file: &'a mut dyn DetachedEditFile,
+    started: &'a mut bool,
+}
+
+impl SegmentSink for DetachedSink<'_> {
     fn begin(&mut self, layout_version: i32) -> Result<(), JournalError> {
-        self.storage.create(self.file, layout_version)?;
-        self.started = true;
+        *self.started = true;
+        self.file.create(layout_version)?;
         Ok(())
     }
 
     fn write(&mut self, records: &[u8]) -> Result<(), JournalError> {
-        if !self.started {
+        if !*self.started {
             return Err(JournalError::Download(
                 "segment data arrived before its header".to_string(),
             ));
         }
-        self.storage.append(self.file, records, false)?;
+        self.file.append(records)?;
         Ok(())
     }
 }

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::edits::segment_header;
 use super::storage::{
-    EditFile, EditFileScan, JournalStorage, PaxosData, PersistedLong, StorageError, StorageInfo,
-    StorageResult, expected_first_txid, scan_edit_bytes,
+    DetachedEditFile, EditFile, EditFileScan, JournalStorage, PaxosData, PersistedLong,
+    StorageError, StorageInfo, StorageResult, expected_first_txid, scan_edit_bytes,
 };
 
 /// When an armed paxos-write fault strikes (Hadoop's `JournalFaultInjector`).
@@ -273,6 +273,37 @@ impl JournalStorage for MemStorage {
     fn delete(&mut self, file: &EditFile) -> StorageResult<()> {
         self.disk().files.remove(file);
         Ok(())
+    }
+
+    fn detached(&self, file: &EditFile) -> Box<dyn DetachedEditFile> {
+        Box::new(MemDetached {
+            storage: self.clone(),
+            file: file.clone(),
+        })
+    }
+}
+
+/// A detached file on the simulated disk: the same disk, written without `&mut` access to the
+/// storage.
+struct MemDetached {
+    storage: MemStorage,
+    file: EditFile,
+}
+
+impl DetachedEditFile for MemDetached {
+    fn create(&mut self, layout_version: i32) -> StorageResult<()> {
+        self.storage.clone().create(&self.file, layout_version)
+    }
+
+    fn append(&mut self, bytes: &[u8]) -> StorageResult<()> {
+        self.storage.clone().append(&self.file, bytes, false)
+    }
+
+    fn finish(&mut self) -> StorageResult<EditFileScan> {
+        let mut storage = self.storage.clone();
+        let scan = storage.scan(&self.file, true)?;
+        storage.append(&self.file, &[], true)?;
+        Ok(scan)
     }
 }
 

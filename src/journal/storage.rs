@@ -5,7 +5,7 @@
 //!
 //! Durability contract: `format`, `write_long` (except `CommittedTxid`, which is best effort, as
 //! in Hadoop), `write_paxos`, `create`, `rename`, `delete` and `append(.., sync = true)` return
-//! only once what they changed survives a crash.
+//! only once what they changed survives a crash; so does [`DetachedEditFile::finish`].
 
 use std::fmt;
 
@@ -211,6 +211,21 @@ impl EditFileScan {
     }
 }
 
+/// One edit file written through a handle of its own, apart from the storage that gave it out
+/// and from the file that storage holds open: JournalNode sync downloads a segment into one
+/// without holding the journal's lock. Nothing else touches the file until it is renamed into
+/// place or deleted through the storage (a format or a purge meanwhile makes the writes fail or
+/// land nowhere, never in another file).
+pub trait DetachedEditFile: Send {
+    /// Creates (or truncates) the file, holding only a segment header.
+    fn create(&mut self, layout_version: i32) -> StorageResult<()>;
+    /// Appends record bytes, not yet durable.
+    fn append(&mut self, bytes: &[u8]) -> StorageResult<()>;
+    /// Scans the file as [`JournalStorage::scan`] with repair does (a torn or padded tail is
+    /// cut off) and makes it durable, its directory entry included.
+    fn finish(&mut self) -> StorageResult<EditFileScan>;
+}
+
 /// The storage of one journal (`<edits dir>/<jid>/`).
 pub trait JournalStorage: Send {
     /// The journal's directory, for messages.
@@ -247,6 +262,9 @@ pub trait JournalStorage: Send {
     /// Atomically renames `from` to `to`, replacing `to`.
     fn rename(&mut self, from: &EditFile, to: &EditFile) -> StorageResult<()>;
     fn delete(&mut self, file: &EditFile) -> StorageResult<()>;
+    /// A handle that writes `file` apart from this storage (see [`DetachedEditFile`]); nothing
+    /// is created before its `create`.
+    fn detached(&self, file: &EditFile) -> Box<dyn DetachedEditFile>;
 }
 
 /// Scans the bytes of an edit file (header and records); the first record must carry
@@ -315,6 +333,7 @@ pub(crate) mod conformance {
         persisted_longs_and_paxos(&mut make());
         segments_lifecycle(&mut make());
         repair_truncates_a_torn_tail(&mut make());
+        detached_files_are_written_apart_from_the_open_one(&mut make());
         names_round_trip();
     }
 
@@ -439,6 +458,51 @@ pub(crate) mod conformance {
         // Appending after a repair continues the valid log.
         s.append(&open, &records(4, 1), true).unwrap();
         assert_eq!(s.scan(&open, false).unwrap().last_txid, Some(4));
+    }
+
+    fn detached_files_are_written_apart_from_the_open_one<S: JournalStorage>(s: &mut S) {
+        s.format(&info()).unwrap();
+        let open = EditFile::InProgress { start: 1 };
+        s.create(&open, -66).unwrap();
+        s.append(&open, &records(1, 2), true).unwrap();
+        let temp = EditFile::Aside {
+            start: 1,
+            suffix: "sync".into(),
+        };
+        let mut detached = s.detached(&temp);
+        assert_eq!(s.list_edit_files().unwrap(), vec![open.clone()]);
+        detached.create(-66).unwrap();
+        detached.append(&records(1, 2)).unwrap();
+        // The storage's own writes go on meanwhile, into their own file.
+        s.append(&open, &records(3, 1), true).unwrap();
+        let mut bytes = records(3, 2);
+        let whole = records(3, 1).len();
+        bytes.truncate(whole + 10);
+        detached.append(&bytes).unwrap();
+        let scan = detached.finish().unwrap();
+        assert_eq!(
+            (scan.first_txid, scan.last_txid, scan.tail_len),
+            (Some(1), Some(3), 10)
+        );
+        assert_eq!(s.scan(&open, false).unwrap().last_txid, Some(3));
+        let on_disk = s.scan(&temp, false).unwrap();
+        assert_eq!((on_disk.last_txid, on_disk.tail_len), (Some(3), 0));
+        assert_eq!(
+            s.list_edit_files().unwrap(),
+            vec![open.clone(), temp.clone()]
+        );
+        let done = EditFile::Finalized { start: 1, end: 3 };
+        s.rename(&temp, &done).unwrap();
+        assert_eq!(
+            s.read(&done, 0, usize::MAX).unwrap(),
+            s.read(&open, 0, usize::MAX).unwrap()
+        );
+        // A second download into the same name starts afresh.
+        let mut again = s.detached(&temp);
+        again.create(-66).unwrap();
+        assert_eq!(again.finish().unwrap().num_txns, 0);
+        s.delete(&temp).unwrap();
+        assert_eq!(s.list_edit_files().unwrap(), vec![done, open]);
     }
 
     fn names_round_trip() {
