@@ -14,10 +14,10 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::JournalError;
-use super::edits::{HEADER_LEN, scan_records};
+use super::edits::{HEADER_LEN, TailProblem, scan_records};
 use super::journal::JournalStatus;
 use super::journals::{JournalStorageFactory, Journals};
-use super::storage::{EditFile, JournalStorage};
+use super::storage::{EditFile, JournalStorage, StorageError};
 
 pub fn router<F: JournalStorageFactory>(journals: Arc<Journals<F>>) -> Router {
     Router::new()
@@ -231,19 +231,15 @@ enum Served {
     Refused(StatusCode, String),
 }
 
-/// The bytes of a served segment.
+/// A served segment file, streamed from the file in chunks of [`STREAM_CHUNK`] bytes, each
+/// read under the journal's lock: a segment of any size is served without holding it in
+/// memory or holding the journal. A finalized segment never changes; an in-progress one only
+/// grows past the `len` it is served up to.
 #[derive(Debug, PartialEq, Eq)]
-enum SegmentBody {
-    /// An in-progress segment, read up to its last whole op.
-    Bytes(Vec<u8>),
-    /// A finalized segment (it never changes), streamed from the file in chunks of
-    /// [`STREAM_CHUNK`] bytes, each read under the journal's lock: a segment of any size is
-    /// served without holding it in memory or holding the journal.
-    File {
-        jid: String,
-        file: EditFile,
-        len: u64,
-    },
+struct SegmentBody {
+    jid: String,
+    file: EditFile,
+    len: u64,
 }
 
 /// Bytes per chunk of a streamed segment.
@@ -314,36 +310,60 @@ fn serve_segment<F: JournalStorageFactory>(
         );
     };
     let name = file.file_name();
-    if !matches!(file, EditFile::InProgress { .. }) {
-        return match storage.len(&file) {
-            Ok(len) => Served::Segment {
-                name,
-                body: SegmentBody::File {
-                    jid: jid.to_string(),
-                    file,
-                    len,
-                },
-            },
-            Err(err) => failed(JournalError::Storage(err).to_string()),
-        };
-    }
-    let mut bytes = match storage.read(&file, 0, usize::MAX) {
-        Ok(bytes) => bytes,
-        Err(err) => return failed(JournalError::Storage(err).to_string()),
+    let len = match file {
+        EditFile::InProgress { .. } => whole_ops_len(storage, &file, segment_txid, STREAM_CHUNK),
+        _ => storage.len(&file),
     };
-    if bytes.len() >= HEADER_LEN {
-        let whole = scan_records(&bytes[HEADER_LEN..], Some(segment_txid)).valid_len;
-        bytes.truncate(HEADER_LEN + whole);
-    }
-    Served::Segment {
-        name,
-        body: SegmentBody::Bytes(bytes),
+    match len {
+        Ok(len) => Served::Segment {
+            name,
+            body: SegmentBody {
+                jid: jid.to_string(),
+                file,
+                len,
+            },
+        },
+        Err(err) => failed(JournalError::Storage(err).to_string()),
     }
 }
 
-/// Streams `len` bytes of finalized `file` of journal `jid`, a chunk at a time; a read that
-/// fails (the segment purged meanwhile) ends the stream with an error, so the client sees a
-/// body shorter than its `Content-Length`.
+/// The bytes of an in-progress `file` up to its last whole op (a torn op or preallocation may
+/// follow it), found reading `chunk` bytes at a time: what is held in memory is a chunk and
+/// at most one op. A file shorter than a header is served as it is.
+fn whole_ops_len<S: JournalStorage>(
+    storage: &S,
+    file: &EditFile,
+    first_txid: u64,
+    chunk: usize,
+) -> Result<u64, StorageError> {
+    let header = storage.read(file, 0, HEADER_LEN)?;
+    if header.len() < HEADER_LEN {
+        return Ok(header.len() as u64);
+    }
+    let mut len = HEADER_LEN as u64;
+    // Bytes read after `len`: the start of an op the last chunk cut.
+    let mut pending = Vec::new();
+    let mut expected = Some(first_txid);
+    loop {
+        let more = storage.read(file, len + pending.len() as u64, chunk)?;
+        if more.is_empty() {
+            return Ok(len);
+        }
+        pending.extend_from_slice(&more);
+        let scan = scan_records(&pending, expected);
+        len += scan.valid_len as u64;
+        expected = scan.last_txid.map(|last| last + 1).or(expected);
+        match scan.problem {
+            None | Some(TailProblem::Incomplete) => drop(pending.drain(..scan.valid_len)),
+            Some(_) => return Ok(len),
+        }
+    }
+}
+
+/// Streams the first `len` bytes of `file` of journal `jid`, a chunk at a time. An
+/// in-progress segment finalized meanwhile is read on from its finalized file (the same bytes,
+/// renamed); a read that fails otherwise (the segment purged meanwhile) ends the stream with
+/// an error, so the client sees a body shorter than its `Content-Length`.
 fn stream_segment<F: JournalStorageFactory>(
     journals: Arc<Journals<F>>,
     jid: String,
@@ -351,36 +371,62 @@ fn stream_segment<F: JournalStorageFactory>(
     len: u64,
     chunk: usize,
 ) -> axum::body::Body {
-    let chunks = futures_util::stream::unfold(0u64, move |offset| {
-        let (journals, jid, file) = (journals.clone(), jid.clone(), file.clone());
+    let chunks = futures_util::stream::unfold((0u64, file), move |(offset, file)| {
+        let (journals, jid) = (journals.clone(), jid.clone());
         async move {
             if offset >= len {
                 return None;
             }
             let want = usize::try_from(len - offset).map_or(chunk, |n| n.min(chunk));
+            let reading = file.clone();
             let read = tokio::task::spawn_blocking(move || {
                 let journal = journals
                     .journal(&jid)
                     .map_err(|e| std::io::Error::other(e.to_string()))?;
                 let journal = journal.lock().unwrap_or_else(|p| p.into_inner());
-                journal
-                    .storage()
-                    .read(&file, offset, want)
+                read_chunk(journal.storage(), reading, offset, want)
                     .map_err(|e| std::io::Error::other(e.to_string()))
             })
             .await
             .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
             match read {
-                Ok(bytes) if !bytes.is_empty() => {
+                Ok((bytes, file)) if !bytes.is_empty() => {
                     let next = offset + bytes.len() as u64;
-                    Some((Ok(axum::body::Bytes::from(bytes)), next))
+                    Some((Ok(axum::body::Bytes::from(bytes)), (next, file)))
                 }
-                Ok(_) => Some((Err(std::io::Error::other("the segment ended early")), len)),
-                Err(err) => Some((Err(err), len)),
+                Ok(_) => Some((
+                    Err(std::io::Error::other("the segment ended early")),
+                    (len, file),
+                )),
+                Err(err) => Some((Err(err), (len, file))),
             }
         }
     });
     axum::body::Body::from_stream(chunks)
+}
+
+/// Up to `want` bytes of `file` from `offset`, and the file they came from: an in-progress
+/// file that is gone was finalized, and is read from its new name.
+fn read_chunk<S: JournalStorage>(
+    storage: &S,
+    file: EditFile,
+    offset: u64,
+    want: usize,
+) -> Result<(Vec<u8>, EditFile), StorageError> {
+    match storage.read(&file, offset, want) {
+        Ok(bytes) => Ok((bytes, file)),
+        Err(err) if matches!(file, EditFile::InProgress { .. }) => {
+            let finalized = storage
+                .list_edit_files()?
+                .into_iter()
+                .find(|f| matches!(f, EditFile::Finalized { start, .. } if *start == file.start()));
+            match finalized {
+                Some(finalized) => Ok((storage.read(&finalized, offset, want)?, finalized)),
+                None => Err(err),
+            }
+        }
+        Err(err) => Err(err),
+    }
 }
 
 async fn get_journal<F: JournalStorageFactory>(
@@ -391,12 +437,8 @@ async fn get_journal<F: JournalStorageFactory>(
     let served = tokio::task::spawn_blocking(move || serve_segment(&serving, &params)).await;
     match served {
         Ok(Served::Segment { name, body }) => {
-            let (len, body) = match body {
-                SegmentBody::Bytes(bytes) => (bytes.len() as u64, axum::body::Body::from(bytes)),
-                SegmentBody::File { jid, file, len } => {
-                    (len, stream_segment(journals, jid, file, len, STREAM_CHUNK))
-                }
-            };
+            let SegmentBody { jid, file, len } = body;
+            let body = stream_segment(journals, jid, file, len, STREAM_CHUNK);
             (
                 [
                     (header::CONTENT_TYPE, "application/octet-stream".to_string()),
@@ -422,7 +464,11 @@ async fn get_journal<F: JournalStorageFactory>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::journal::edits::{segment_header, test_records as records};
+    use futures_util::StreamExt;
+
+    use crate::journal::edits::{
+        OP_INVALID, encode_batch, segment_header, test_records as records,
+    };
     use crate::journal::mem_storage::MemFactory;
     use crate::journal::{NamespaceInfo, RequestInfo};
 
@@ -482,7 +528,7 @@ mod tests {
             ),
             Served::Segment {
                 name: "edits_0000000000000000001-0000000000000000003".into(),
-                body: SegmentBody::File {
+                body: SegmentBody {
                     jid: "ns1".into(),
                     file: EditFile::Finalized { start: 1, end: 3 },
                     len: file(1, 3).len() as u64,
@@ -493,7 +539,11 @@ mod tests {
             serve_segment(&journals, &query(&[("jid", "ns1"), ("segmentTxId", "4")])),
             Served::Segment {
                 name: "edits_inprogress_0000000000000000004".into(),
-                body: SegmentBody::Bytes(file(4, 2)),
+                body: SegmentBody {
+                    jid: "ns1".into(),
+                    file: EditFile::InProgress { start: 4 },
+                    len: file(4, 2).len() as u64,
+                },
             }
         );
         assert_eq!(
@@ -531,6 +581,65 @@ mod tests {
             .purge_logs_older_than(&req(6), 4)
             .unwrap();
         assert!(axum::body::to_bytes(body, usize::MAX).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn an_in_progress_segment_larger_than_a_chunk_is_streamed_up_to_its_last_whole_op() {
+        let journals = Arc::new(journals());
+        let open = EditFile::InProgress { start: 4 };
+        let payloads: Vec<Vec<u8>> = (0..1500)
+            .map(|i| vec![b'a' + (i % 26) as u8; 1000])
+            .collect();
+        let more = encode_batch(6, payloads.iter().map(Vec::as_slice));
+        let mut whole = file(4, 2);
+        whole.extend_from_slice(&more);
+        assert!(whole.len() > STREAM_CHUNK);
+        {
+            let shared = journals.journal("ns1").unwrap();
+            let mut j = shared.lock().unwrap();
+            j.journal(&req(6), 4, 6, 1500, &more).unwrap();
+            // What a crash mid-write leaves: a torn op, then preallocation.
+            let mut tail = records(1506, 1);
+            tail.truncate(tail.len() - 3);
+            tail.extend_from_slice(&[OP_INVALID; 4096]);
+            j.storage().clone().append(&open, &tail, true).unwrap();
+            for chunk in [7, 1000, STREAM_CHUNK] {
+                let len = whole_ops_len(j.storage(), &open, 4, chunk).unwrap();
+                assert_eq!(len, whole.len() as u64, "chunk {chunk}");
+            }
+        }
+        let served = serve_segment(&journals, &query(&[("jid", "ns1"), ("segmentTxId", "4")]));
+        let Served::Segment { body, .. } = served else {
+            panic!("{served:?}");
+        };
+        assert_eq!(body.len, whole.len() as u64);
+        let body = stream_segment(journals, body.jid, body.file, body.len, STREAM_CHUNK);
+        let streamed = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+        assert!(
+            streamed.as_ref() == whole.as_slice(),
+            "not the segment's bytes"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_in_progress_segment_finalized_mid_stream_is_read_on_under_its_new_name() {
+        let journals = Arc::new(journals());
+        let whole = file(4, 2);
+        let open = EditFile::InProgress { start: 4 };
+        let body = stream_segment(journals.clone(), "ns1".into(), open, whole.len() as u64, 7);
+        let mut chunks = body.into_data_stream();
+        let mut streamed = chunks.next().await.unwrap().unwrap().to_vec();
+        journals
+            .journal("ns1")
+            .unwrap()
+            .lock()
+            .unwrap()
+            .finalize_log_segment(&req(6), 4, 5)
+            .unwrap();
+        while let Some(chunk) = chunks.next().await {
+            streamed.extend_from_slice(&chunk.unwrap());
+        }
+        assert_eq!(streamed, whole);
     }
 
     #[test]
