@@ -168,7 +168,9 @@ async fn a_frozen_active_host_is_fenced_and_the_old_namenode_refused_by_the_jour
             seen,
             DEADLINE,
         );
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        cluster
+            .zkfc(active)
+            .wait_for_line_after("Quitting master election for", seen, DEADLINE);
         assert_eq!(cluster.state(other).await.as_deref(), Some("active"));
         let zk = zk_client(&cluster.zk).await;
         let name = format!("nn{}", other + 1);
