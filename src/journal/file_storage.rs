@@ -774,7 +774,7 @@ mod tests {
     use super::*;
     use crate::journal::edits::{encode_batch, test_records as records};
     use crate::journal::storage::conformance;
-    use crate::journal::{Journal, NamespaceInfo, RequestInfo};
+    use crate::journal::{Journal, RequestInfo};
     use crate::storage_dir::{LOCK_FILE, TMP_SUFFIX, render_version};
 
     fn formatted(dir: &Path) -> FileStorage {
@@ -1250,15 +1250,7 @@ mod tests {
         assert_eq!(s.list_paxos().unwrap(), vec![4]);
     }
 
-    fn ns() -> NamespaceInfo {
-        NamespaceInfo {
-            namespace_id: 12345,
-            cluster_id: "mycluster".into(),
-            block_pool_id: "BP-1".into(),
-            layout_version: -66,
-            ctime: 0,
-        }
-    }
+    use crate::journal::journal::test_namespace as ns;
 
     fn req(epoch: u64, serial: u64, committed: Option<u64>) -> RequestInfo {
         RequestInfo {

@@ -466,11 +466,11 @@ mod tests {
     use super::*;
     use futures_util::StreamExt;
 
+    use crate::journal::RequestInfo;
     use crate::journal::edits::{
         OP_INVALID, encode_batch, segment_header, test_records as records,
     };
     use crate::journal::mem_storage::MemFactory;
-    use crate::journal::{NamespaceInfo, RequestInfo};
 
     fn req(serial: u64) -> RequestInfo {
         RequestInfo {
@@ -486,13 +486,7 @@ mod tests {
         let journals = Journals::new(MemFactory, None);
         let journal = journals.journal("ns1").unwrap();
         let mut j = journal.lock().unwrap();
-        let ns = NamespaceInfo {
-            namespace_id: 42,
-            cluster_id: "CID-1".into(),
-            block_pool_id: "BP-1".into(),
-            layout_version: -66,
-            ctime: 0,
-        };
+        let ns = crate::journal::journal::test_namespace();
         j.format(&ns, false).unwrap();
         j.new_epoch(&ns, 1, "127.0.0.1").unwrap();
         j.start_log_segment(&req(1), 1, -66).unwrap();
@@ -520,7 +514,7 @@ mod tests {
     #[test]
     fn segments_are_served_whole_finalized_or_in_progress() {
         let journals = journals();
-        let info = "-66:42:0:CID-1";
+        let info = "-66:12345:0:mycluster";
         assert_eq!(
             serve_segment(
                 &journals,
@@ -656,7 +650,7 @@ mod tests {
             ),
             Served::Refused(
                 StatusCode::FORBIDDEN,
-                "This node has namespaceId '42 and clusterId 'CID-1' but the requesting node \
+                "This node has namespaceId '12345 and clusterId 'mycluster' but the requesting node \
                  expected '7' and 'CID-2'"
                     .into()
             )

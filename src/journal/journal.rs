@@ -73,6 +73,18 @@ impl std::fmt::Display for NamespaceInfo {
     }
 }
 
+/// The namespace the journal tests format with.
+#[cfg(test)]
+pub(crate) fn test_namespace() -> NamespaceInfo {
+    NamespaceInfo {
+        namespace_id: 12345,
+        cluster_id: "mycluster".into(),
+        block_pool_id: "BP-1".into(),
+        layout_version: -66,
+        ctime: 0,
+    }
+}
+
 /// One `journal` request: a batch of encoded records for the open segment.
 #[derive(Debug, Clone)]
 pub struct JournalBatch<'a> {

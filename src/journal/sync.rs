@@ -262,13 +262,7 @@ mod tests {
         let journals = Arc::new(Journals::new(MemFactory, None));
         let shared = journals.journal(JID).unwrap();
         let mut j = shared.lock().unwrap();
-        let ns = NamespaceInfo {
-            namespace_id: 42,
-            cluster_id: "CID-1".into(),
-            block_pool_id: "BP-1".into(),
-            layout_version: -66,
-            ctime: 0,
-        };
+        let ns = crate::journal::journal::test_namespace();
         j.format(&ns, false).unwrap();
         j.new_epoch(&ns, 1, "127.0.0.1").unwrap();
         let mut w = Writer(0);

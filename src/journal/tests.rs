@@ -6,15 +6,7 @@ use super::*;
 
 const JID: &str = "test-journal";
 
-fn ns() -> NamespaceInfo {
-    NamespaceInfo {
-        namespace_id: 12345,
-        cluster_id: "mycluster".into(),
-        block_pool_id: "BP-1".into(),
-        layout_version: -66,
-        ctime: 0,
-    }
-}
+use super::journal::test_namespace as ns;
 
 fn req(epoch: u64, serial: u64) -> RequestInfo {
     RequestInfo {
