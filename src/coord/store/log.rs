@@ -98,19 +98,25 @@ pub(super) struct Spare {
 /// Prefix of spare log files.
 pub(super) const SPARE_PREFIX: &str = ".log.spare.";
 
-pub(super) fn make_spare(config: &StoreConfig, n: u64) -> Result<Spare, StoreError> {
-    let dir = &config.log_dir;
-    fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let path = dir.join(format!("{SPARE_PREFIX}{n}"));
+/// A new (or emptied) log file at `path` holding only its header; not yet synced.
+fn create_log_file(path: &Path) -> Result<File, StoreError> {
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(true)
-        .open(&path)
-        .map_err(io_err(&path))?;
+        .open(path)
+        .map_err(io_err(path))?;
     file.write_all(&file_header(LOG_MAGIC))
-        .map_err(io_err(&path))?;
+        .map_err(io_err(path))?;
+    Ok(file)
+}
+
+pub(super) fn make_spare(config: &StoreConfig, n: u64) -> Result<Spare, StoreError> {
+    let dir = &config.log_dir;
+    fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let path = dir.join(format!("{SPARE_PREFIX}{n}"));
+    let file = create_log_file(&path)?;
     file.set_len(config.prealloc_bytes.max(4096))
         .map_err(io_err(&path))?;
     file.sync_all().map_err(io_err(&path))?;
@@ -205,15 +211,7 @@ impl TxnLog {
             return Ok(());
         }
         fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)
-            .map_err(io_err(&path))?;
-        file.write_all(&file_header(LOG_MAGIC))
-            .map_err(io_err(&path))?;
+        let file = create_log_file(&path)?;
         file.sync_all().map_err(io_err(&path))?;
         sync_dir(&dir).map_err(io_err(&dir))?;
         tracing::info!("Creating new log file: log.{:x}", first_zxid);
