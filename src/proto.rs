@@ -1,7 +1,7 @@
 //! Code generated from `proto/*.proto` by `build.rs`. Only service modules use these types;
 //! they never travel past a service boundary into the cores.
 
-/// The NameNode's client and NameNode-to-NameNode protocols, edit ops and fsimage records.
+/// The fsimage records of our NameNode (its protocols are Hadoop's own).
 #[allow(non_camel_case_types)]
 pub mod namenode {
     include!(concat!(env!("OUT_DIR"), "/hdfs_ha.namenode.rs"));

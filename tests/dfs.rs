@@ -17,12 +17,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hdfs_ha::conf::Configuration;
 use hdfs_ha::ipc::RemoteException;
-use hdfs_ha::ipc::server::{Caller, ServerConf, serve_connection};
+use hdfs_ha::ipc::server::{CallIds, Caller, ServerConf, serve_connection};
 use hdfs_ha::namenode::client::{ClientError, DfsClient};
-use hdfs_ha::namenode::namespace::{FileStatus, Namespace, NamespaceError};
+use hdfs_ha::namenode::namespace::{FileStatus, Namespace, NamespaceError, Writer};
 use hdfs_ha::namenode::ops::{Attributes, EditOp};
 use hdfs_ha::namenode::protocol::{ClientProtocol, ClientProtocolServer};
-use hdfs_ha::proto::namenode as pb;
+use hdfs_ha::proto::hadoop_client as pb;
 use tokio_util::sync::CancellationToken;
 
 /// How long any one step may take before the test fails (never a sleep: a deadline).
@@ -45,8 +45,9 @@ struct Shared {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Received {
     method: &'static str,
-    /// (client id, call id) for mutating calls.
-    call: Option<(Vec<u8>, i32)>,
+    /// (client id, call id) of the IPC header: a retry cache's key.
+    call: (Vec<u8>, i32),
+    retry_count: i32,
     user: String,
 }
 
@@ -60,6 +61,9 @@ struct FakeNameNode {
     /// Cancelling it closes every open connection.
     connections: Mutex<CancellationToken>,
 }
+
+/// How many entries one getListing answer carries: small, so that listings come in batches.
+const LS_LIMIT: usize = 2;
 
 fn now_ms() -> u64 {
     SystemTime::now()
@@ -76,23 +80,27 @@ fn standby(message: &str) -> RemoteException {
     RemoteException::new("StandbyException", message)
 }
 
-fn proto_status(s: FileStatus) -> pb::HdfsFileStatusProto {
+fn proto_status(s: FileStatus, name: &str) -> pb::HdfsFileStatusProto {
+    use pb::hdfs_file_status_proto::FileType;
     pb::HdfsFileStatusProto {
         file_type: if s.is_dir {
-            pb::hdfs_file_status_proto::FileType::IsDir as i32
+            FileType::IsDir
         } else {
-            pb::hdfs_file_status_proto::FileType::IsFile as i32
-        },
-        path: s.name,
+            FileType::IsFile
+        } as i32,
+        path: name.as_bytes().to_vec(),
         length: s.length,
-        permission: u32::from(s.permission),
+        permission: pb::FsPermissionProto {
+            perm: u32::from(s.permission),
+        },
         owner: s.owner,
         group: s.group,
         modification_time: s.mtime,
         access_time: s.atime,
-        block_replication: u32::from(s.replication),
-        blocksize: s.block_size,
-        children_num: s.children_num,
+        block_replication: Some(u32::from(s.replication)),
+        blocksize: Some(s.block_size),
+        children_num: Some(s.children_num),
+        ..Default::default()
     }
 }
 
@@ -101,14 +109,15 @@ impl FakeNameNode {
     fn admit(
         &self,
         method: &'static str,
-        call: &Option<pb::RpcCallProto>,
-        user: &str,
+        caller: &Caller,
+        ids: &CallIds,
         write: bool,
     ) -> Result<(), RemoteException> {
         self.received.lock().unwrap().push(Received {
             method,
-            call: call.as_ref().map(|c| (c.client_id.clone(), c.call_id)),
-            user: user.to_string(),
+            call: (ids.client_id.to_vec(), ids.call_id),
+            retry_count: ids.retry_count,
+            user: caller.user.clone(),
         });
         if self.standby.load(Ordering::SeqCst) {
             return Err(standby(if write { STANDBY_WRITE } else { STANDBY_READ }));
@@ -116,9 +125,9 @@ impl FakeNameNode {
         Ok(())
     }
 
-    fn attrs(user: &str, permission: u32) -> Attributes {
+    fn attrs(user: &str, permission: &pb::FsPermissionProto) -> Attributes {
         Attributes {
-            permission: permission as u16,
+            permission: permission.perm as u16,
             owner: user.to_string(),
             group: "supergroup".to_string(),
             mtime: now_ms(),
@@ -128,35 +137,38 @@ impl FakeNameNode {
     /// Creates a file once per (client id, call id): a retried call gets the first answer.
     fn create_file(
         &self,
+        caller: &Caller,
+        ids: &CallIds,
         r: &pb::CreateRequestProto,
     ) -> Result<pb::CreateResponseProto, RemoteException> {
-        let key = r.call.as_ref().map(|c| (c.client_id.clone(), c.call_id));
+        let key = (ids.client_id.to_vec(), ids.call_id);
         let mut shared = self.shared.lock().unwrap();
-        if let Some(answer) = key.as_ref().and_then(|k| shared.retry_cache.get(k)) {
+        if let Some(answer) = shared.retry_cache.get(&key) {
             return Ok(answer.clone());
         }
-        let attrs = FakeNameNode::attrs(&r.user, r.permission);
+        let attrs = FakeNameNode::attrs(&caller.user, &r.masked);
         let ops = shared
             .namespace
             .plan_create(
                 &r.src,
                 &attrs,
-                r.overwrite,
+                r.create_flag & 2 != 0,
                 r.create_parent,
                 r.replication as u16,
-                r.length,
+                0,
                 r.block_size,
-                "DFSClient_NONMAPREDUCE_1",
+                Writer {
+                    name: &r.client_name,
+                    machine: "127.0.0.1",
+                },
             )
             .map_err(refused)?;
         FakeNameNode::apply(&mut shared.namespace, ops)?;
         let status = shared.namespace.get_file_info(&r.src).map_err(refused)?;
         let answer = pb::CreateResponseProto {
-            fs: status.map(proto_status),
+            fs: status.map(|s| proto_status(s, "")),
         };
-        if let Some(key) = key {
-            shared.retry_cache.insert(key, answer.clone());
-        }
+        shared.retry_cache.insert(key, answer.clone());
         Ok(answer)
     }
 
@@ -171,12 +183,13 @@ impl FakeNameNode {
 impl ClientProtocol for FakeNameNode {
     async fn mkdirs(
         &self,
-        _: &Caller,
+        caller: &Caller,
+        ids: &CallIds,
         r: pb::MkdirsRequestProto,
     ) -> Result<pb::MkdirsResponseProto, RemoteException> {
-        self.admit("mkdirs", &r.call, &r.user, true)?;
+        self.admit("mkdirs", caller, ids, true)?;
         let mut shared = self.shared.lock().unwrap();
-        let attrs = FakeNameNode::attrs(&r.user, r.permission);
+        let attrs = FakeNameNode::attrs(&caller.user, &r.masked);
         let ops = shared
             .namespace
             .plan_mkdirs(&r.src, &attrs, r.create_parent)
@@ -187,11 +200,12 @@ impl ClientProtocol for FakeNameNode {
 
     async fn create(
         &self,
-        _: &Caller,
+        caller: &Caller,
+        ids: &CallIds,
         r: pb::CreateRequestProto,
     ) -> Result<pb::CreateResponseProto, RemoteException> {
-        self.admit("create", &r.call, &r.user, true)?;
-        let answer = self.create_file(&r)?;
+        self.admit("create", caller, ids, true)?;
+        let answer = self.create_file(caller, ids, &r)?;
         if self.lose_next_create_answer.swap(false, Ordering::SeqCst) {
             // Crash: standby from now on, every connection closed, no answer ever.
             self.standby.store(true, Ordering::SeqCst);
@@ -201,30 +215,36 @@ impl ClientProtocol for FakeNameNode {
         Ok(answer)
     }
 
-    async fn append(
+    async fn add_block(
         &self,
-        _: &Caller,
-        r: pb::AppendRequestProto,
-    ) -> Result<pb::AppendResponseProto, RemoteException> {
-        self.admit("append", &r.call, &r.user, true)?;
-        let mut shared = self.shared.lock().unwrap();
-        let ops = shared
-            .namespace
-            .plan_append(&r.src, r.length, now_ms(), "127.0.0.1")
-            .map_err(refused)?;
-        FakeNameNode::apply(&mut shared.namespace, ops)?;
-        let status = shared.namespace.get_file_info(&r.src).map_err(refused)?;
-        Ok(pb::AppendResponseProto {
-            fs: status.map(proto_status),
-        })
+        caller: &Caller,
+        ids: &CallIds,
+        r: pb::AddBlockRequestProto,
+    ) -> Result<pb::AddBlockResponseProto, RemoteException> {
+        self.admit("addBlock", caller, ids, true)?;
+        Err(RemoteException::new(
+            "IOException",
+            format!("no DataNode takes a block of {}", r.src),
+        ))
+    }
+
+    async fn complete(
+        &self,
+        caller: &Caller,
+        ids: &CallIds,
+        _: pb::CompleteRequestProto,
+    ) -> Result<pb::CompleteResponseProto, RemoteException> {
+        self.admit("complete", caller, ids, true)?;
+        Ok(pb::CompleteResponseProto { result: true })
     }
 
     async fn delete(
         &self,
-        _: &Caller,
+        caller: &Caller,
+        ids: &CallIds,
         r: pb::DeleteRequestProto,
     ) -> Result<pb::DeleteResponseProto, RemoteException> {
-        self.admit("delete", &r.call, &r.user, true)?;
+        self.admit("delete", caller, ids, true)?;
         let mut shared = self.shared.lock().unwrap();
         let op = shared
             .namespace
@@ -237,10 +257,11 @@ impl ClientProtocol for FakeNameNode {
 
     async fn rename(
         &self,
-        _: &Caller,
+        caller: &Caller,
+        ids: &CallIds,
         r: pb::RenameRequestProto,
     ) -> Result<pb::RenameResponseProto, RemoteException> {
-        self.admit("rename", &r.call, &r.user, true)?;
+        self.admit("rename", caller, ids, true)?;
         let mut shared = self.shared.lock().unwrap();
         let op = shared
             .namespace
@@ -253,29 +274,43 @@ impl ClientProtocol for FakeNameNode {
 
     async fn get_listing(
         &self,
-        _: &Caller,
+        caller: &Caller,
+        ids: &CallIds,
         r: pb::GetListingRequestProto,
     ) -> Result<pb::GetListingResponseProto, RemoteException> {
-        self.admit("getListing", &None, "", false)?;
+        self.admit("getListing", caller, ids, false)?;
         let shared = self.shared.lock().unwrap();
-        let listing = shared.namespace.list(&r.src).map_err(refused)?;
+        let after = String::from_utf8(r.start_after).unwrap();
+        let listing = shared
+            .namespace
+            .list_after(&r.src, &after, LS_LIMIT)
+            .map_err(refused)?;
         Ok(pb::GetListingResponseProto {
-            dir_list: listing.map(|children| pb::DirectoryListingProto {
-                partial_listing: children.into_iter().map(proto_status).collect(),
+            dir_list: listing.map(|listing| pb::DirectoryListingProto {
+                partial_listing: listing
+                    .entries
+                    .into_iter()
+                    .map(|s| {
+                        let name = s.name.clone();
+                        proto_status(s, &name)
+                    })
+                    .collect(),
+                remaining_entries: listing.remaining as u32,
             }),
         })
     }
 
     async fn get_file_info(
         &self,
-        _: &Caller,
+        caller: &Caller,
+        ids: &CallIds,
         r: pb::GetFileInfoRequestProto,
     ) -> Result<pb::GetFileInfoResponseProto, RemoteException> {
-        self.admit("getFileInfo", &None, "", false)?;
+        self.admit("getFileInfo", caller, ids, false)?;
         let shared = self.shared.lock().unwrap();
         let status = shared.namespace.get_file_info(&r.src).map_err(refused)?;
         Ok(pb::GetFileInfoResponseProto {
-            fs: status.map(proto_status),
+            fs: status.map(|s| proto_status(s, "")),
         })
     }
 }
@@ -435,10 +470,11 @@ async fn standby_first_then_active_and_the_next_call_starts_at_the_active() {
     );
     assert_eq!(nn1.methods(), ["mkdirs"]);
     assert_eq!(nn2.methods(), ["mkdirs"]);
-    // The call kept its ids across the failover, and carried the user.
+    // The call kept its ids across the failover (a retry count apart), and carried the user.
     let (tried, answered) = (&nn1.received()[0], &nn2.received()[0]);
     assert_eq!(tried.call, answered.call);
-    assert_eq!(tried.call.as_ref().unwrap().0, client.client_id().to_vec());
+    assert_eq!((tried.retry_count, answered.retry_count), (0, 1));
+    assert_eq!(tried.call.0, client.client_id().to_vec());
     assert_eq!(answered.user, client.user());
 
     // Later calls go to the NameNode that answered last.
@@ -447,27 +483,81 @@ async fn standby_first_then_active_and_the_next_call_starts_at_the_active() {
         .unwrap()
         .unwrap();
     assert!(status.is_dir);
+    assert_eq!(status.name, "alice");
     let created = within(
         "create",
-        client.create("/user/alice/f", 0o644, false, true, 2, 42),
+        client.create("/user/alice/f", 0o644, false, true, 2, 0),
     )
     .await
     .unwrap();
-    assert_eq!((created.length, created.replication), (42, 2));
+    assert_eq!(
+        (created.name.as_str(), created.length, created.replication),
+        ("f", 0, 2)
+    );
     assert_eq!(nn1.methods(), ["mkdirs"]);
-    assert_eq!(nn2.methods(), ["mkdirs", "getFileInfo", "create"]);
-    // A new logical call has a new, larger call id.
-    let ids: Vec<i32> = nn2
-        .received()
-        .iter()
-        .filter_map(|r| r.call.as_ref().map(|c| c.1))
-        .collect();
-    assert!(ids[1] > ids[0], "{ids:?}");
+    assert_eq!(
+        nn2.methods(),
+        ["mkdirs", "getFileInfo", "create", "complete"]
+    );
+    // Each logical call has a new, larger call id.
+    let ids: Vec<i32> = nn2.received().iter().map(|r| r.call.1).collect();
+    assert!(ids.windows(2).all(|w| w[1] > w[0]), "{ids:?}");
 
-    let grown = within("append", client.append("/user/alice/f", 8))
+    // Data needs a block, which a NameNode without DataNodes does not give: the file stays
+    // empty and the error is the NameNode's.
+    let err = within(
+        "create",
+        client.create("/user/alice/data", 0o644, false, true, 2, 8),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        (err.class(), err.to_string().as_str()),
+        (
+            "IOException",
+            "no DataNode takes a block of /user/alice/data"
+        )
+    );
+    assert_eq!(nn2.methods().last(), Some(&"addBlock"));
+    assert!(
+        within("delete", client.delete("/user/alice/data", false))
+            .await
+            .unwrap()
+    );
+    // Listings come in batches of LS_LIMIT, asked for from the last name of each.
+    for name in ["g1", "g2", "g3"] {
+        within(
+            "mkdirs",
+            client.mkdirs(&format!("/user/alice/{name}"), 0o755, false),
+        )
         .await
         .unwrap();
-    assert_eq!(grown.length, 50);
+    }
+    let before = nn2.methods().len();
+    let names: Vec<String> = within("list", client.list("/user/alice"))
+        .await
+        .unwrap()
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(names, ["f", "g1", "g2", "g3"]);
+    assert_eq!(nn2.methods()[before..], ["getListing", "getListing"]);
+    for name in ["g1", "g2", "g3"] {
+        within(
+            "delete",
+            client.delete(&format!("/user/alice/{name}"), false),
+        )
+        .await
+        .unwrap();
+    }
+    // A file lists itself, under its own name.
+    let listed = within("list", client.list("/user/alice/f"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0].name.as_str(), listed[0].is_dir), ("f", false));
     let listing = within("list", client.list("/user/alice"))
         .await
         .unwrap()
@@ -516,10 +606,19 @@ async fn a_dead_namenode_is_skipped_and_remote_exceptions_are_not_retried() {
         .unwrap_err();
     assert_eq!(err.class(), "FileAlreadyExistsException");
     assert!(err.to_string().starts_with("/d/f for client "), "{err}");
-    let err = within("append", client.append("/missing", 1))
-        .await
-        .unwrap_err();
-    assert_eq!(err.class(), "FileNotFoundException");
+    let err = within(
+        "create",
+        client.create("/missing/f", 0o644, false, false, 3, 0),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        (err.class(), err.to_string().as_str()),
+        (
+            "FileNotFoundException",
+            "Parent directory doesn't exist: /missing"
+        )
+    );
     let err = within("mkdirs", client.mkdirs("/d/f/g", 0o755, true))
         .await
         .unwrap_err();
@@ -549,14 +648,16 @@ async fn the_retry_cache_answers_a_create_whose_answer_was_lost_in_a_failover() 
         .lose_next_create_answer
         .store(true, Ordering::SeqCst);
     nn2.set_standby(false);
-    let status = within("create", client.create("/d/f", 0o644, false, false, 3, 7))
+    let status = within("create", client.create("/d/f", 0o644, false, false, 3, 0))
         .await
         .expect("the retried create is answered from the retry cache, not refused");
-    assert_eq!(status.length, 7);
+    assert_eq!(status.name, "f");
     let first = nn1.received().last().unwrap().clone();
-    let retried = nn2.received().last().unwrap().clone();
+    let retried = nn2.received()[0].clone();
     assert_eq!((first.method, retried.method), ("create", "create"));
     assert_eq!(first.call, retried.call, "one logical call, one call id");
+    assert!(retried.retry_count > first.retry_count);
+    assert_eq!(nn2.methods(), ["create", "complete"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -702,15 +803,40 @@ async fn hdfs_dfs_through_a_standby_and_a_dead_namenode() {
     assert_eq!(out.stderr, "");
     assert_eq!(nn1.methods(), ["getFileInfo"]);
 
+    // -put writes `<target>._COPYING_` and renames it. A file with data needs a block, which
+    // the NameNode refuses: the error is its own, and the temporary file is deleted again.
     let local = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(local.path(), b"a b c\n\n").unwrap();
     let local = local.path().to_str().unwrap().to_string();
+    let before = nn3.methods().len();
+    let out = hdfs_dfs(conf.path(), "INFO", &["-put", &local, "dir/abc.txt"]).await;
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (
+            Some(1),
+            "put: no DataNode takes a block of /user/alice/dir/abc.txt._COPYING_\n"
+        )
+    );
+    let calls = nn3.methods()[before..].to_vec();
+    assert_eq!(
+        calls[calls.len() - 3..],
+        ["create", "addBlock", "delete"],
+        "{calls:?}"
+    );
+    std::fs::write(&local, b"").unwrap();
+    let before = nn3.methods().len();
     let out = hdfs_dfs(conf.path(), "INFO", &["-put", &local, "dir/abc.txt"]).await;
     assert_eq!(
         (out.code, out.stdout.as_str()),
         (Some(0), ""),
         "{}",
         out.stderr
+    );
+    let calls = nn3.methods()[before..].to_vec();
+    assert_eq!(
+        calls[calls.len() - 3..],
+        ["create", "complete", "rename"],
+        "{calls:?}"
     );
 
     let out = hdfs_dfs(conf.path(), "INFO", &["-ls", "/user/alice/dir"]).await;
@@ -719,7 +845,7 @@ async fn hdfs_dfs_through_a_standby_and_a_dead_namenode() {
     assert_eq!(lines.len(), 2, "{}", out.stdout);
     assert_eq!(lines[0], "Found 1 items");
     assert!(
-        lines[1].starts_with("-rw-r--r--   3 alice supergroup          7 ")
+        lines[1].starts_with("-rw-r--r--   3 alice supergroup          0 ")
             && lines[1].ends_with(" /user/alice/dir/abc.txt"),
         "{}",
         lines[1]
@@ -727,7 +853,7 @@ async fn hdfs_dfs_through_a_standby_and_a_dead_namenode() {
 
     // At DEBUG, the first failover is logged as Hadoop logs it.
     let out = hdfs_dfs(conf.path(), "DEBUG", &["-stat", "%n %b %r", "dir/abc.txt"]).await;
-    assert_eq!(out.stdout, "abc.txt 7 3\n", "{}", out.stderr);
+    assert_eq!(out.stdout, "abc.txt 0 3\n", "{}", out.stderr);
     let expected = format!(
         "DEBUG retry.RetryInvocationHandler: org.apache.hadoop.ipc.RemoteException(org.apache.hadoop.ipc.StandbyException): {STANDBY_READ}, while invoking ClientNamenodeProtocolTranslatorPB.getFileInfo over nn1/{}. Trying to failover immediately.",
         nn1.address

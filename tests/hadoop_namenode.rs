@@ -112,7 +112,8 @@ async fn a_real_namenode_bootstraps_as_the_standby_of_ours() {
     let client = nns.client(0).await;
     for (i, dir) in ["/a", "/a/b", "/c"].iter().enumerate() {
         client
-            .mkdirs(&mkdirs_request(dir, 1, i as i32))
+            .attempt(i as i32, 0)
+            .mkdirs(&mkdirs_request(dir))
             .await
             .unwrap();
     }

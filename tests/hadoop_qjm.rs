@@ -34,7 +34,8 @@ async fn our_namenodes_fail_over_on_real_journalnodes_and_hadoop_reads_every_seg
     nns.transition(0, true, RequestSource::User).await.unwrap();
     nns.client(0)
         .await
-        .mkdirs(&mkdirs_request("/load", 1, 1))
+        .attempt(1, 0)
+        .mkdirs(&mkdirs_request("/load"))
         .await
         .unwrap();
 
@@ -44,12 +45,12 @@ async fn our_namenodes_fail_over_on_real_journalnodes_and_hadoop_reads_every_seg
     let mut writers = Vec::new();
     for w in 0..4u8 {
         let (stop, acked) = (stop.clone(), acked.clone());
-        let client = nns.client(0).await;
+        let client = nns.client_as(0, 10 + w).await;
         writers.push(tokio::spawn(async move {
             let mut n = 0;
             while !stop.load(Ordering::SeqCst) {
                 let path = format!("/load/w{w}-{n}");
-                match client.create(&create_request(&path, 10 + w, n)).await {
+                match client.attempt(n, 0).create(&create_request(&path)).await {
                     Ok(_) => acked.lock().unwrap().push(path),
                     Err(_) => return,
                 }
@@ -82,9 +83,10 @@ async fn our_namenodes_fail_over_on_real_journalnodes_and_hadoop_reads_every_seg
             "acknowledged {path} is missing after failover"
         );
     }
-    nns.client(1)
+    nns.client_as(1, 2)
         .await
-        .mkdirs(&mkdirs_request("/after", 2, 1))
+        .attempt(1, 0)
+        .mkdirs(&mkdirs_request("/after"))
         .await
         .unwrap();
 

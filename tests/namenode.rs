@@ -13,11 +13,11 @@ use common::cluster::{
     mkdirs_request, wait_txid,
 };
 use hdfs_ha::ipc::client::CallError;
-use hdfs_ha::proto::namenode as pb;
+use hdfs_ha::proto::hadoop_client as pb;
 use hdfs_ha::zkfc::rpc::RequestSource;
 
-fn mkdirs(src: &str, id: i32) -> pb::MkdirsRequestProto {
-    mkdirs_request(src, 1, id)
+fn mkdirs(src: &str) -> pb::MkdirsRequestProto {
+    mkdirs_request(src)
 }
 
 /// The exception a call failed with: (simple class name, message).
@@ -90,7 +90,8 @@ async fn format_bootstrap_transitions_and_tailing() {
     let err = nns
         .client(0)
         .await
-        .mkdirs(&mkdirs("/x", 1))
+        .attempt(1, 0)
+        .mkdirs(&mkdirs("/x"))
         .await
         .unwrap_err();
     assert_eq!(
@@ -106,17 +107,23 @@ async fn format_bootstrap_transitions_and_tailing() {
     let client = nns.client(0).await;
     assert!(
         client
-            .mkdirs(&mkdirs("/user/tester/dir", 1))
+            .attempt(1, 0)
+            .mkdirs(&mkdirs("/user/tester/dir"))
             .await
             .unwrap()
             .result
     );
     client
-        .create(&create("/user/tester/dir/f", 1, 2))
+        .attempt(2, 0)
+        .create(&create("/user/tester/dir/f"))
         .await
         .unwrap();
-    let err = client
-        .create(&create("/user/tester/dir/f", 2, 1))
+    // Another client's call of the same id is another call.
+    let err = nns
+        .client_as(0, 2)
+        .await
+        .attempt(1, 0)
+        .create(&create("/user/tester/dir/f"))
         .await
         .unwrap_err();
     assert_eq!(exception(&err).0, "FileAlreadyExistsException");
@@ -133,7 +140,11 @@ async fn format_bootstrap_transitions_and_tailing() {
     let err = nns
         .client(0)
         .await
-        .get_listing(&pb::GetListingRequestProto { src: "/".into() })
+        .get_listing(&pb::GetListingRequestProto {
+            src: "/".into(),
+            start_after: Vec::new(),
+            need_location: false,
+        })
         .await
         .unwrap_err();
     assert_eq!(
@@ -144,10 +155,11 @@ async fn format_bootstrap_transitions_and_tailing() {
     let again = nns
         .client(1)
         .await
-        .create(&create("/user/tester/dir/f", 1, 2))
+        .attempt(2, 1)
+        .create(&create("/user/tester/dir/f"))
         .await
         .unwrap();
-    assert_eq!(again.fs.unwrap().length, 7);
+    assert_eq!(again.fs.unwrap().length, 0);
 
     // NamenodeProtocol's rollEditLog, as a standby's edit tailer asks the active: the active
     // starts a new segment, a standby refuses.
@@ -254,7 +266,8 @@ async fn kill_the_active_under_load_and_lose_nothing_acknowledged() {
     nns.transition(0, true, RequestSource::User).await.unwrap();
     nns.client(0)
         .await
-        .mkdirs(&mkdirs("/load", 1))
+        .attempt(1, 0)
+        .mkdirs(&mkdirs("/load"))
         .await
         .unwrap();
 
@@ -266,13 +279,13 @@ async fn kill_the_active_under_load_and_lose_nothing_acknowledged() {
     let mut writers = Vec::new();
     for w in 0..4u8 {
         let (stop, acked, attempted) = (stop.clone(), acked.clone(), attempted.clone());
-        let client = nns.client(0).await;
+        let client = nns.client_as(0, 10 + w).await;
         writers.push(tokio::spawn(async move {
             let mut n = 0;
             while !stop.load(Ordering::SeqCst) {
                 let path = format!("/load/w{w}-{n}");
                 attempted.fetch_add(1, Ordering::SeqCst);
-                match client.create(&create(&path, 10 + w, n)).await {
+                match client.attempt(n, 0).create(&create(&path)).await {
                     Ok(_) => acked.lock().unwrap().push(path),
                     Err(_) => return Some((path, 10 + w, n)),
                 }
@@ -319,10 +332,14 @@ async fn two_actives_forced_by_hand_the_older_epoch_is_refused_and_exits() {
     format_and_start(&mut nns);
     nns.transition(0, true, RequestSource::User).await.unwrap();
     let old = nns.client(0).await;
-    old.mkdirs(&mkdirs("/before", 1)).await.unwrap();
+    old.attempt(1, 0).mkdirs(&mkdirs("/before")).await.unwrap();
     // nn2 made active without fencing nn1: its new epoch fences nn1 at the JournalNodes.
     nns.transition(1, true, RequestSource::User).await.unwrap();
-    let err = old.mkdirs(&mkdirs("/after", 2)).await.unwrap_err();
+    let err = old
+        .attempt(2, 0)
+        .mkdirs(&mkdirs("/after"))
+        .await
+        .unwrap_err();
     assert!(!err.to_string().is_empty());
     let mut nn1 = nns.nodes[0].take().unwrap();
     assert_eq!(nn1.wait_exit(DEADLINE), Some(1));
@@ -367,7 +384,8 @@ async fn checkpoints_reach_the_active_old_edits_are_purged_and_bootstrap_checks_
     let client = nns.client(0).await;
     for i in 0..200 {
         client
-            .mkdirs(&mkdirs(&format!("/d/{i}"), 100 + i))
+            .attempt(100 + i, 0)
+            .mkdirs(&mkdirs(&format!("/d/{i}")))
             .await
             .unwrap();
     }
@@ -419,7 +437,8 @@ async fn checkpoints_reach_the_active_old_edits_are_purged_and_bootstrap_checks_
         );
         for _ in 0..10 {
             client
-                .mkdirs(&mkdirs(&format!("/more/{more}"), 10_000 + more))
+                .attempt(10_000 + more, 0)
+                .mkdirs(&mkdirs(&format!("/more/{more}")))
                 .await
                 .unwrap();
             more += 1;
@@ -446,7 +465,11 @@ async fn checkpoints_reach_the_active_old_edits_are_purged_and_bootstrap_checks_
             }
         }
     }
-    client.mkdirs(&mkdirs("/after-wipe", 999)).await.ok();
+    client
+        .attempt(999, 0)
+        .mkdirs(&mkdirs("/after-wipe"))
+        .await
+        .ok();
     let out = nns.namenode_cmd(1, &["-bootstrapStandby", "-force", "-nonInteractive"], "");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(6), "{err}");
@@ -477,7 +500,7 @@ async fn jmx_reports_the_ha_state_and_journal_status_and_bad_bytes_harm_nobody()
     format_and_start(&mut nns);
     nns.transition(0, true, RequestSource::User).await.unwrap();
     let client = nns.client(0).await;
-    client.mkdirs(&mkdirs("/m", 1)).await.unwrap();
+    client.attempt(1, 0).mkdirs(&mkdirs("/m")).await.unwrap();
 
     // Bytes that are neither Hadoop IPC nor HTTP/2 on the RPC port, a browser, a frame over
     // ipc.maximum.data.length and a connection that stalls mid-preamble: each is refused on
@@ -515,7 +538,7 @@ async fn jmx_reports_the_ha_state_and_journal_status_and_bad_bytes_harm_nobody()
         ),
         "{answer:?}"
     );
-    client.mkdirs(&mkdirs("/m2", 2)).await.unwrap();
+    client.attempt(2, 0).mkdirs(&mkdirs("/m2")).await.unwrap();
     assert_eq!(nns.state(0).await, "active");
     drop(stalled);
 
@@ -566,28 +589,33 @@ async fn hdfs_dfs_against_real_namenodes_follows_the_active() {
     };
     ok(nns.hdfs(&["dfs", "-mkdir", "-p", "/user/alice/data"], ""));
     let local = nns.data.path().join("local.txt");
+    // Data needs a block, which this NameNode does not give: `put` says so and leaves nothing.
     std::fs::write(&local, vec![b'x'; 1234]).unwrap();
-    ok(nns.hdfs(
-        &[
-            "dfs",
-            "-put",
-            local.to_str().unwrap(),
-            "/user/alice/data/f.txt",
-        ],
-        "",
-    ));
+    let put = |target: &str| nns.hdfs(&["dfs", "-put", local.to_str().unwrap(), target], "");
+    let out = put("/user/alice/data/f.txt");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr)
+            .trim_end()
+            .lines()
+            .last(),
+        Some(
+            "put: Cannot add a block to /user/alice/data/f.txt._COPYING_: this NameNode keeps a namespace only, with no blocks and no DataNodes"
+        )
+    );
+    let ls = ok(nns.hdfs(&["dfs", "-ls", "/user/alice/data"], ""));
+    assert_eq!(ls, "");
+    std::fs::write(&local, b"").unwrap();
+    ok(put("/user/alice/data/f.txt"));
     let ls = ok(nns.hdfs(&["dfs", "-ls", "/user/alice/data"], ""));
     assert!(ls.starts_with("Found 1 items\n-rw-r--r--   3 "), "{ls}");
-    assert!(
-        ls.trim_end().ends_with("1234 ") || ls.contains(" 1234 "),
-        "{ls}"
-    );
+    assert!(ls.contains(" 0 "), "{ls}");
     assert!(ls.trim_end().ends_with("/user/alice/data/f.txt"), "{ls}");
     // Fail over by hand: the client finds the new active.
     nns.transition(1, false, RequestSource::User).await.unwrap();
     nns.transition(0, true, RequestSource::User).await.unwrap();
     let stat = ok(nns.hdfs(&["dfs", "-stat", "%b %F %n", "/user/alice/data/f.txt"], ""));
-    assert_eq!(stat, "1234 regular file f.txt\n");
+    assert_eq!(stat, "0 regular file f.txt\n");
     let out = nns.hdfs(&["dfs", "-mkdir", "/user/alice/data"], "");
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
@@ -623,10 +651,11 @@ async fn initialize_shared_edits_reseeds_lost_journalnodes_from_the_local_edits(
     format_and_start(&mut nns);
     nns.transition(0, true, RequestSource::User).await.unwrap();
     let client = nns.client(0).await;
-    client.mkdirs(&mkdirs("/kept", 1)).await.unwrap();
+    client.attempt(1, 0).mkdirs(&mkdirs("/kept")).await.unwrap();
     for n in 0..20 {
         client
-            .create(&create(&format!("/kept/f{n}"), 2, n))
+            .attempt(100 + n, 0)
+            .create(&create(&format!("/kept/f{n}")))
             .await
             .unwrap();
     }
@@ -673,7 +702,8 @@ async fn initialize_shared_edits_reseeds_lost_journalnodes_from_the_local_edits(
     assert_eq!(files.len(), 20, "{files:?}");
     nns.client(1)
         .await
-        .mkdirs(&mkdirs("/after", 3))
+        .attempt(3, 0)
+        .mkdirs(&mkdirs("/after"))
         .await
         .unwrap();
     wait_txid(&nns, 0, written + 1).await;

@@ -118,7 +118,8 @@ async fn a_frozen_active_host_is_fenced_and_the_old_namenode_refused_by_the_jour
                 .nns
                 .client(active)
                 .await
-                .mkdirs(&mkdirs_request(&path, 1, i))
+                .attempt(i, 0)
+                .mkdirs(&mkdirs_request(&path))
                 .await;
             assert!(reply.unwrap().result);
             acked.push(path);
@@ -134,9 +135,10 @@ async fn a_frozen_active_host_is_fenced_and_the_old_namenode_refused_by_the_jour
             let path = format!("/after/d{i}");
             let reply = cluster
                 .nns
-                .client(other)
+                .client_as(other, 2)
                 .await
-                .mkdirs(&mkdirs_request(&path, 2, i))
+                .attempt(i, 0)
+                .mkdirs(&mkdirs_request(&path))
                 .await;
             assert!(reply.unwrap().result);
             acked.push(path);
@@ -146,9 +148,10 @@ async fn a_frozen_active_host_is_fenced_and_the_old_namenode_refused_by_the_jour
         // graceful transitionToStandby the new ZKFC sent it while frozen is answered first:
         // its end of segment is refused too, so it may be gone before the write arrives.)
         cluster.nns.nodes[active].as_ref().unwrap().signal("CONT");
-        let late = match cluster.nns.try_client(active).await {
+        let late = match cluster.nns.try_client_as(active, 3).await {
             Ok(client) => client
-                .mkdirs(&mkdirs_request("/split/brain", 3, 1))
+                .attempt(1, 0)
+                .mkdirs(&mkdirs_request("/split/brain"))
                 .await
                 .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),

@@ -12,8 +12,9 @@
 //! Where hdfs-ha differs from Hadoop, because the namespace holds no file contents and the
 //! shell reaches only HDFS:
 //! - `-cat` prints, for each file, the line `-ls` prints for it instead of its bytes;
-//! - `-put` records each local file's length (nothing is read), creating the target in one
-//!   call instead of through a `._COPYING_` file;
+//! - `-put` reads nothing: a local file's length is what it would write, and only an empty
+//!   file can be written (a block for data is refused by a NameNode without DataNodes, and
+//!   `put:` reports the NameNode's exception);
 //! - `file://` and other schemes are refused (`No FileSystem for scheme "file"`), and `-rm`
 //!   deletes at once (no trash, as with Hadoop's default `fs.trash.interval` of 0);
 //! - options that need what the mock namespace lacks (`-put -p`, `-ls -e`, `-rm -safely`)
@@ -1927,6 +1928,7 @@ impl<'a, F: Filesystems> FsShell<'a, F> {
         let copy = PutOptions {
             overwrite,
             replication,
+            direct: opts.contains("d"),
         };
         if rest.len() == 1 && rest[0] == "-" {
             let result = self.put_stdin(&dst, &copy);
@@ -2019,7 +2021,9 @@ impl<'a, F: Filesystems> FsShell<'a, F> {
         Ok((target, src.children()?))
     }
 
-    /// `copyStreamToTarget`: refuses an existing target unless overwriting a file.
+    /// `copyStreamToTarget`: refuses an existing target unless overwriting a file; writes
+    /// `<target>._COPYING_` (deleted again when the write fails) and renames it to the
+    /// target, or with `-d` writes the target itself.
     fn copy_to_target(
         &mut self,
         target: &PathData,
@@ -2029,13 +2033,34 @@ impl<'a, F: Filesystems> FsShell<'a, F> {
         if target.exists() && (target.is_dir() || !copy.overwrite) {
             return Err(PathError::new(&target.shown, EXISTS).into());
         }
-        let spec = CreateSpec {
+        let mut spec = CreateSpec {
             permission: self.settings.file_permission(),
             overwrite: copy.overwrite,
             replication: copy.replication,
             length,
         };
-        self.fs.create(&target.fs, &target.path, &spec)?;
+        if copy.direct {
+            self.fs.create(&target.fs, &target.path, &spec)?;
+            return Ok(());
+        }
+        let temp = format!("{}._COPYING_", target.path);
+        spec.overwrite = true;
+        if let Err(err) = self.fs.create(&target.fs, &temp, &spec) {
+            let _ = self.fs.delete(&target.fs, &temp, false);
+            return Err(err.into());
+        }
+        let failed = |operation| {
+            ShellError::from(PathError {
+                operation: Some(operation),
+                ..PathError::new(&target.shown, EIO)
+            })
+        };
+        if target.exists() && !self.fs.delete(&target.fs, &target.path, false)? {
+            return Err(failed("delete"));
+        }
+        if !self.fs.rename(&target.fs, &temp, &target.path)? {
+            return Err(failed("rename"));
+        }
         Ok(())
     }
 }
@@ -2044,13 +2069,20 @@ impl<'a, F: Filesystems> FsShell<'a, F> {
 struct PutOptions {
     overwrite: bool,
     replication: u16,
+    /// `-d`: straight to the target, not through `<target>._COPYING_`.
+    direct: bool,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::namenode::namespace::{Namespace, NamespaceError};
+    use crate::namenode::namespace::{Namespace, NamespaceError, Writer};
     use crate::namenode::ops::Attributes;
+
+    const WRITER: Writer<'static> = Writer {
+        name: "DFSClient_test",
+        machine: "127.0.0.1",
+    };
 
     // ---------------------------------------------------------------- a fake filesystem
 
@@ -2153,7 +2185,7 @@ mod tests {
                     spec.replication,
                     spec.length,
                     134_217_728,
-                    "DFSClient_test",
+                    WRITER,
                 )
                 .map_err(remote)?;
             for op in ops {
@@ -2743,7 +2775,7 @@ mod tests {
         };
         let ns = fs.spaces.get_mut("mycluster").unwrap();
         for op in ns
-            .plan_create("/full", &attrs, false, false, 3, 5, 1, "c")
+            .plan_create("/full", &attrs, false, false, 3, 5, 1, WRITER)
             .unwrap()
         {
             ns.apply(&op).unwrap();

@@ -250,7 +250,30 @@ impl Connection {
         method: &str,
         request: &Req,
     ) -> impl Future<Output = Result<Resp, CallError>> + Send + 'static + use<Req, Resp> {
-        let queued = self.enqueue(method, request);
+        self.send_with(method, request, None)
+    }
+
+    /// Calls `method` under the given call id and retry count, as Hadoop's
+    /// `RetryInvocationHandler` repeats one logical call: every attempt carries the same call
+    /// id (and this connection's client id), so the server's retry cache knows it again.
+    pub async fn call_as<Req: Message, Resp: Message + Default>(
+        &self,
+        method: &str,
+        request: &Req,
+        call_id: i32,
+        retry_count: i32,
+    ) -> Result<Resp, CallError> {
+        self.send_with(method, request, Some((call_id, retry_count)))
+            .await
+    }
+
+    fn send_with<Req: Message, Resp: Message + Default>(
+        &self,
+        method: &str,
+        request: &Req,
+        ids: Option<(i32, i32)>,
+    ) -> impl Future<Output = Result<Resp, CallError>> + Send + 'static + use<Req, Resp> {
+        let queued = self.enqueue(method, request, ids);
         let shared = self.shared.clone();
         let method = method.to_string();
         async move {
@@ -284,6 +307,7 @@ impl Connection {
         &self,
         method: &str,
         request: &Req,
+        ids: Option<(i32, i32)>,
     ) -> Result<(i32, oneshot::Receiver<Result<Bytes, CallError>>), CallError> {
         let (reply, answer) = oneshot::channel();
         let context = &self.shared.context;
@@ -292,13 +316,28 @@ impl Connection {
             if let Some(reason) = &state.closed {
                 return Err(reason.clone());
             }
-            let call_id = state.next_call_id;
-            // Call ids are non-negative (negative ones are out of band) and wrap.
-            state.next_call_id = call_id.checked_add(1).unwrap_or(0);
+            let (call_id, retry_count) = match ids {
+                Some((call_id, retry_count)) => {
+                    if state.pending.contains_key(&call_id) {
+                        return Err(CallError::broken(format!(
+                            "call id {call_id} is already waiting for its answer"
+                        )));
+                    }
+                    (call_id, Some(retry_count))
+                }
+                None => {
+                    let call_id = state.next_call_id;
+                    // Call ids are non-negative (negative ones are out of band) and wrap.
+                    state.next_call_id = call_id.checked_add(1).unwrap_or(0);
+                    (call_id, None)
+                }
+            };
             let wake = state.outbox.is_empty();
+            let mut header = frame::request_header(call_id, &context.client_id);
+            header.retry_count = retry_count;
             frame::encode_request(
                 &mut state.outbox,
-                &frame::request_header(call_id, &context.client_id),
+                &header,
                 &pb::RequestHeaderProto {
                     method_name: method.to_string(),
                     declaring_class_protocol_name: context.protocol.to_string(),

@@ -42,6 +42,15 @@ pub struct Caller {
     pub protocol: String,
 }
 
+/// The ids in one call's header: the client's 16-byte id and the call's id and retry count,
+/// which a retry cache keys its answers on (Hadoop's `Server.getClientId`/`getCallId`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallIds {
+    pub client_id: Bytes,
+    pub call_id: i32,
+    pub retry_count: i32,
+}
+
 /// The encoded response message of a call, or the exception it raised.
 pub type ResponseFuture = Pin<Box<dyn Future<Output = Result<Vec<u8>, RemoteException>> + Send>>;
 
@@ -64,6 +73,7 @@ pub trait Service: Send + Sync + 'static {
     fn call(
         &self,
         caller: &Arc<Caller>,
+        ids: CallIds,
         protocol: &str,
         method: &str,
         payload: Bytes,
@@ -341,9 +351,14 @@ impl<S: Service> Connection<S> {
             );
             return Ok(());
         }
+        let ids = CallIds {
+            client_id: call.client_id,
+            call_id: call.call_id,
+            retry_count: call.retry_count,
+        };
         match self
             .service
-            .call(caller, &call.protocol, &call.method, call.payload)
+            .call(caller, ids, &call.protocol, &call.method, call.payload)
         {
             Ok(future) => {
                 self.running.push(Running {
@@ -491,6 +506,7 @@ mod tests {
         fn call(
             &self,
             caller: &Arc<Caller>,
+            _ids: CallIds,
             _protocol: &str,
             method: &str,
             payload: Bytes,

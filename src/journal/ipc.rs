@@ -21,7 +21,7 @@ use super::journals::{JournalStorageFactory, Journals, QueuedBatch};
 use super::storage::SegmentState;
 use crate::http_client::{self, url_encode};
 use crate::ipc::RemoteException;
-use crate::ipc::server::{Caller, DispatchError, ResponseFuture, Service};
+use crate::ipc::server::{CallIds, Caller, DispatchError, ResponseFuture, Service};
 use crate::proto::hadoop_qjournal as pb;
 
 /// The protocol a NameNode's QuorumJournalManager declares.
@@ -442,6 +442,7 @@ impl<F: JournalStorageFactory> Service for HadoopJournalService<F> {
     fn call(
         &self,
         caller: &Arc<Caller>,
+        _ids: CallIds,
         protocol: &str,
         method: &str,
         payload: Bytes,

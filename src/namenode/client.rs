@@ -31,7 +31,7 @@ use crate::ipc::exception::{
     CallFailure, Unreachable, connect_timeout, connection_failure, qualified_class,
 };
 use crate::ipc::frame::DEFAULT_MAX_RESPONSE_LENGTH;
-use crate::proto::namenode as pb;
+use crate::proto::hadoop_client as pb;
 use crate::seeded::SeededRng;
 
 /// Where failover log lines go (log4j's `%c{2}` of `org.apache.hadoop.io.retry.RetryInvocationHandler`).
@@ -233,6 +233,9 @@ pub struct DfsClient {
     client_id: [u8; 16],
     /// The id of the next logical call; a retried or failed-over call keeps its id.
     next_call_id: AtomicI32,
+    /// The name files are written under (`DFSClient_NONMAPREDUCE_<random>_<thread>`, as
+    /// Hadoop's DFSClient names itself).
+    client_name: String,
     rng: Mutex<SeededRng>,
     /// Whether any call has succeeded (then even a first failure is logged at INFO).
     has_successful_call: AtomicBool,
@@ -328,6 +331,7 @@ impl DfsClient {
         let mut client_id = [0u8; 16];
         client_id[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
         client_id[8..].copy_from_slice(&rng.next_u64().to_le_bytes());
+        let client_name = format!("DFSClient_NONMAPREDUCE_{}_1", rng.next_u64() as i32);
         Ok(DfsClient {
             uri,
             namenodes: namenodes
@@ -344,6 +348,7 @@ impl DfsClient {
             current: AtomicUsize::new(0),
             client_id,
             next_call_id: AtomicI32::new(0),
+            client_name,
             rng: Mutex::new(rng),
             has_successful_call: AtomicBool::new(false),
             failed_at_least_once: Mutex::new(HashSet::new()),
@@ -382,10 +387,9 @@ impl DfsClient {
     ) -> Result<bool, ClientError> {
         let request = &pb::MkdirsRequestProto {
             src: path.to_string(),
-            permission: u32::from(permission),
+            masked: permission_proto(permission),
             create_parent,
-            call: Some(self.next_call()),
-            user: self.conf.user.clone(),
+            unmasked: None,
         };
         let response = self
             .invoke("mkdirs", |c| async move { c.mkdirs(request).await })
@@ -393,7 +397,9 @@ impl DfsClient {
         Ok(response.result)
     }
 
-    /// Creates (or with `overwrite` replaces) a file of `length` bytes.
+    /// Creates (or with `overwrite` replaces) a file and writes `length` bytes to it, as
+    /// DFSClient does: `create`, then a block for the data (`addBlock`, which a NameNode
+    /// without DataNodes refuses), then `complete`.
     pub async fn create(
         &self,
         path: &str,
@@ -403,35 +409,47 @@ impl DfsClient {
         replication: u16,
         length: u64,
     ) -> Result<FileStatus, ClientError> {
+        let flags = if overwrite {
+            CREATE_FLAG_CREATE | CREATE_FLAG_OVERWRITE
+        } else {
+            CREATE_FLAG_CREATE
+        };
         let request = &pb::CreateRequestProto {
             src: path.to_string(),
-            permission: u32::from(permission),
-            overwrite,
+            masked: permission_proto(permission),
+            client_name: self.client_name.clone(),
+            create_flag: flags,
             create_parent,
             replication: u32::from(replication),
-            length,
-            call: Some(self.next_call()),
-            user: self.conf.user.clone(),
             block_size: self.conf.block_size,
+            crypto_protocol_version: vec![pb::CryptoProtocolVersionProto::EncryptionZones as i32],
+            unmasked: None,
+            ec_policy_name: None,
+            storage_policy: None,
         };
         let response = self
             .invoke("create", |c| async move { c.create(request).await })
             .await?;
-        status_of(response.fs, path)
-    }
-
-    /// Grows a file by `length` bytes.
-    pub async fn append(&self, path: &str, length: u64) -> Result<FileStatus, ClientError> {
-        let request = &pb::AppendRequestProto {
+        let status = status_of(response.fs, path)?;
+        if length > 0 {
+            let request = &pb::AddBlockRequestProto {
+                src: path.to_string(),
+                client_name: self.client_name.clone(),
+                file_id: Some(0),
+                ..Default::default()
+            };
+            self.invoke("addBlock", |c| async move { c.add_block(request).await })
+                .await?;
+        }
+        let request = &pb::CompleteRequestProto {
             src: path.to_string(),
-            length,
-            call: Some(self.next_call()),
-            user: self.conf.user.clone(),
+            client_name: self.client_name.clone(),
+            last: None,
+            file_id: Some(0),
         };
-        let response = self
-            .invoke("append", |c| async move { c.append(request).await })
+        self.invoke("complete", |c| async move { c.complete(request).await })
             .await?;
-        status_of(response.fs, path)
+        Ok(status)
     }
 
     /// Deletes a path; `false` when there was nothing to delete.
@@ -439,8 +457,6 @@ impl DfsClient {
         let request = &pb::DeleteRequestProto {
             src: path.to_string(),
             recursive,
-            call: Some(self.next_call()),
-            user: self.conf.user.clone(),
         };
         let response = self
             .invoke("delete", |c| async move { c.delete(request).await })
@@ -453,8 +469,6 @@ impl DfsClient {
         let request = &pb::RenameRequestProto {
             src: src.to_string(),
             dst: dst.to_string(),
-            call: Some(self.next_call()),
-            user: self.conf.user.clone(),
         };
         let response = self
             .invoke("rename", |c| async move { c.rename(request).await })
@@ -462,30 +476,45 @@ impl DfsClient {
         Ok(response.result)
     }
 
-    /// The children of a directory (or the file itself); `None` when `path` does not exist.
+    /// The children of a directory (or the file itself), every batch of them; `None` when
+    /// `path` does not exist.
     pub async fn list(&self, path: &str) -> Result<Option<Vec<FileStatus>>, ClientError> {
-        self.next_call_id.fetch_add(1, Ordering::Relaxed);
-        let request = &pb::GetListingRequestProto {
-            src: path.to_string(),
-        };
-        let response = self
-            .invoke(
-                "getListing",
-                |c| async move { c.get_listing(request).await },
-            )
-            .await?;
-        Ok(response.dir_list.map(|listing| {
-            listing
-                .partial_listing
-                .into_iter()
-                .map(file_status)
-                .collect()
-        }))
+        let mut entries = Vec::new();
+        let mut start_after = Vec::new();
+        loop {
+            let request = &pb::GetListingRequestProto {
+                src: path.to_string(),
+                start_after: start_after.clone(),
+                need_location: false,
+            };
+            let response = self
+                .invoke(
+                    "getListing",
+                    |c| async move { c.get_listing(request).await },
+                )
+                .await?;
+            let Some(listing) = response.dir_list else {
+                // Gone between two batches is gone.
+                return Ok(None);
+            };
+            let last = listing.partial_listing.last().map(|s| s.path.clone());
+            entries.extend(listing.partial_listing.into_iter().map(|s| {
+                let mut status = file_status(s);
+                if status.name.is_empty() {
+                    // A file lists itself under the empty name.
+                    status.name = last_component(path).to_string();
+                }
+                status
+            }));
+            match last {
+                Some(last) if listing.remaining_entries > 0 => start_after = last,
+                _ => return Ok(Some(entries)),
+            }
+        }
     }
 
     /// The status of `path`; `None` when it does not exist.
     pub async fn get_file_info(&self, path: &str) -> Result<Option<FileStatus>, ClientError> {
-        self.next_call_id.fetch_add(1, Ordering::Relaxed);
         let request = &pb::GetFileInfoRequestProto {
             src: path.to_string(),
         };
@@ -495,15 +524,11 @@ impl DfsClient {
                 |c| async move { c.get_file_info(request).await },
             )
             .await?;
-        Ok(response.fs.map(file_status))
-    }
-
-    /// The retry-cache identity of a new logical call.
-    fn next_call(&self) -> pb::RpcCallProto {
-        pb::RpcCallProto {
-            client_id: self.client_id.to_vec(),
-            call_id: self.next_call_id.fetch_add(1, Ordering::Relaxed),
-        }
+        Ok(response.fs.map(|s| {
+            let mut status = file_status(s);
+            status.name = last_component(path).to_string();
+            status
+        }))
     }
 
     /// Runs one logical call: the same request to the current NameNode, then as the retry
@@ -516,14 +541,18 @@ impl DfsClient {
     where
         F: Future<Output = Result<T, CallError>>,
     {
+        let call_id = self.next_call_id();
         let mut failovers = 0u32;
         let mut retries = 0u32;
         loop {
             let index = self.current.load(Ordering::Acquire) % self.namenodes.len();
             let outcome = match self.connect(index).await {
-                Ok(connection) => rpc(ClientProtocolClient(connection.clone()))
-                    .await
-                    .map_err(|err| self.call_failed(index, &connection, err)),
+                Ok(connection) => rpc(ClientProtocolClient {
+                    connection: connection.clone(),
+                    attempt: Some((call_id, retries as i32)),
+                })
+                .await
+                .map_err(|err| self.call_failed(index, &connection, err)),
                 Err(err) => Err(err),
             };
             let err = match outcome {
@@ -682,6 +711,16 @@ impl DfsClient {
         Ok(connection)
     }
 
+    /// The call id of a new logical call (every attempt of it carries the same one). Call ids
+    /// are non-negative and wrap, as Hadoop's `Client.nextCallId`.
+    fn next_call_id(&self) -> i32 {
+        self.next_call_id
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |id| {
+                Some(id.checked_add(1).unwrap_or(0))
+            })
+            .unwrap_or_default()
+    }
+
     /// Converts a failed call's error, forgetting the connection when it closed.
     fn call_failed(
         &self,
@@ -697,9 +736,32 @@ impl DfsClient {
     }
 }
 
-/// The status a create or append answered with.
+/// `CreateFlagProto.CREATE` and `OVERWRITE`.
+const CREATE_FLAG_CREATE: u32 = 1;
+const CREATE_FLAG_OVERWRITE: u32 = 2;
+
+fn permission_proto(permission: u16) -> pb::FsPermissionProto {
+    pb::FsPermissionProto {
+        perm: u32::from(permission),
+    }
+}
+
+/// The last component of a path ("" for the root).
+fn last_component(path: &str) -> &str {
+    path.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+}
+
+/// The status a create answered with.
 fn status_of(fs: Option<pb::HdfsFileStatusProto>, path: &str) -> Result<FileStatus, ClientError> {
-    fs.map(file_status).ok_or_else(|| {
+    fs.map(|s| {
+        let mut status = file_status(s);
+        status.name = last_component(path).to_string();
+        status
+    })
+    .ok_or_else(|| {
         ClientError::remote(
             "IOException",
             format!("the NameNode answered without the status of {path}"),
@@ -708,18 +770,22 @@ fn status_of(fs: Option<pb::HdfsFileStatusProto>, path: &str) -> Result<FileStat
 }
 
 fn file_status(proto: pb::HdfsFileStatusProto) -> FileStatus {
+    let is_dir = proto.file_type() == pb::hdfs_file_status_proto::FileType::IsDir;
+    let replication = proto.block_replication().min(u32::from(u16::MAX)) as u16;
+    let block_size = proto.blocksize();
+    let children_num = proto.children_num().max(0);
     FileStatus {
-        is_dir: proto.file_type() == pb::hdfs_file_status_proto::FileType::IsDir,
-        name: proto.path,
+        is_dir,
+        name: String::from_utf8_lossy(&proto.path).into_owned(),
         length: proto.length,
-        permission: (proto.permission & 0o7777) as u16,
+        permission: (proto.permission.perm & 0o7777) as u16,
         owner: proto.owner,
         group: proto.group,
         mtime: proto.modification_time,
         atime: proto.access_time,
-        replication: proto.block_replication.min(u32::from(u16::MAX)) as u16,
-        block_size: proto.blocksize,
-        children_num: proto.children_num,
+        replication,
+        block_size,
+        children_num,
     }
 }
 
@@ -835,10 +901,12 @@ mod tests {
         let a = DfsClient::new(&ha_conf(), "hdfs://mycluster").unwrap();
         let b = DfsClient::new(&ha_conf(), "hdfs://mycluster").unwrap();
         assert_ne!(a.client_id(), b.client_id());
-        let first = a.next_call();
-        let second = a.next_call();
-        assert_eq!(first.client_id, a.client_id().to_vec());
-        assert!(second.call_id > first.call_id);
+        let first = a.next_call_id();
+        let second = a.next_call_id();
+        assert!(second > first);
+        a.next_call_id.store(i32::MAX, Ordering::Relaxed);
+        assert_eq!(a.next_call_id(), i32::MAX);
+        assert_eq!(a.next_call_id(), 0, "call ids wrap to 0, never negative");
     }
 
     #[test]
@@ -915,16 +983,17 @@ mod tests {
     fn wire_statuses_become_file_statuses() {
         let proto = pb::HdfsFileStatusProto {
             file_type: pb::hdfs_file_status_proto::FileType::IsFile as i32,
-            path: "f".into(),
+            path: b"f".to_vec(),
             length: 8,
-            permission: 0o100644,
+            permission: pb::FsPermissionProto { perm: 0o100644 },
             owner: "u".into(),
             group: "supergroup".into(),
             modification_time: 5,
             access_time: 4,
-            block_replication: 2,
-            blocksize: 1024,
-            children_num: 0,
+            block_replication: Some(2),
+            blocksize: Some(1024),
+            children_num: Some(0),
+            ..Default::default()
         };
         let status = file_status(proto);
         assert_eq!(

@@ -20,6 +20,42 @@ pub struct PeerNameNode {
     pub http_address: Option<HostPort>,
 }
 
+/// The defaults a client asks for (`getServerDefaults`), from the NameNode's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerDefaults {
+    /// `dfs.blocksize`.
+    pub block_size: u64,
+    /// `dfs.bytes-per-checksum`.
+    pub bytes_per_checksum: u32,
+    /// `dfs.client-write-packet-size`.
+    pub write_packet_size: u32,
+    /// `dfs.replication`.
+    pub replication: u32,
+    /// `io.file.buffer.size`.
+    pub file_buffer_size: u32,
+    /// `fs.trash.interval`, in minutes.
+    pub trash_interval: u64,
+}
+
+impl ServerDefaults {
+    fn from_conf(conf: &Configuration) -> Result<ServerDefaults, ConfError> {
+        let number = |key: &str, default: i64| -> Result<u64, ConfError> {
+            Ok(conf.get_size(key)?.unwrap_or(default).max(0) as u64)
+        };
+        let small = |key: &str, default: i64| -> Result<u32, ConfError> {
+            Ok(u32::try_from(number(key, default)?).unwrap_or(u32::MAX))
+        };
+        Ok(ServerDefaults {
+            block_size: number("dfs.blocksize", 134_217_728)?,
+            bytes_per_checksum: small("dfs.bytes-per-checksum", 512)?,
+            write_packet_size: small("dfs.client-write-packet-size", 65_536)?,
+            replication: small("dfs.replication", 3)?,
+            file_buffer_size: small("io.file.buffer.size", 4096)?,
+            trash_interval: number("fs.trash.interval", 0)?,
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NameNodeConf {
     pub nameservice_id: String,
@@ -63,6 +99,10 @@ pub struct NameNodeConf {
     pub ipc_max_data_length: usize,
     /// The superuser group (`dfs.permissions.superusergroup`).
     pub supergroup: String,
+    /// What `getServerDefaults` answers.
+    pub server_defaults: ServerDefaults,
+    /// `dfs.ls.limit`: the most entries one `getListing` answer carries.
+    pub ls_limit: usize,
     /// `dfs.namenode.support.allow.format`, `dfs.reformat.disabled`.
     pub allow_format: bool,
     pub reformat_disabled: bool,
@@ -223,6 +263,8 @@ impl NameNodeConf {
             supergroup: mine
                 .get_trimmed("dfs.permissions.superusergroup")?
                 .unwrap_or_else(|| "supergroup".to_string()),
+            server_defaults: ServerDefaults::from_conf(&mine)?,
+            ls_limit: mine.get_int("dfs.ls.limit")?.unwrap_or(1000).max(1) as usize,
             allow_format: mine.get_bool("dfs.namenode.support.allow.format", true)?,
             reformat_disabled: mine.get_bool("dfs.reformat.disabled", false)?,
             conf: mine,

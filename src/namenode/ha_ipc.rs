@@ -18,7 +18,7 @@ use super::peer;
 use super::protocol::{self, ClientProtocol, ClientProtocolServer};
 use super::server::{HaState, NameNode, NnError, RequestSource};
 use crate::ipc::RemoteException;
-use crate::ipc::server::{Caller, DispatchError, ResponseFuture, Service};
+use crate::ipc::server::{CallIds, Caller, DispatchError, ResponseFuture, Service};
 use crate::proto::hadoop_haservice as pb;
 
 /// The protocol `hdfs haadmin` and ZKFCs declare.
@@ -166,6 +166,7 @@ impl<T: ClientProtocol> Service for NameNodeIpc<T> {
     fn call(
         &self,
         caller: &Arc<Caller>,
+        ids: CallIds,
         protocol: &str,
         method: &str,
         payload: Bytes,
@@ -178,7 +179,7 @@ impl<T: ClientProtocol> Service for NameNodeIpc<T> {
             }));
         }
         if protocol != PROTOCOL {
-            return self.client.call(caller, protocol, method, payload);
+            return self.client.call(caller, ids, protocol, method, payload);
         }
         let call = decode(method, payload)?;
         let nn = self.nn.clone();

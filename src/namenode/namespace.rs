@@ -5,6 +5,7 @@
 //! NameNode that applies the same ops holds the same tree.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 use super::ops::{Attributes, Block, EditOp};
 
@@ -130,10 +131,12 @@ fn file_length(blocks: &[Block]) -> u64 {
     blocks.iter().map(|b| b.num_bytes).sum()
 }
 
-/// The client name a call from `machine` writes a file under (the mock's client protocol
-/// names the caller's address only).
-fn client_name(machine: &str) -> String {
-    format!("DFSClient_NONMAPREDUCE_{machine}")
+/// Who writes a file: the client's name (`DFSClient_NONMAPREDUCE_…`, as its `create` says)
+/// and the address it called from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Writer<'a> {
+    pub name: &'a str,
+    pub machine: &'a str,
 }
 
 /// Hadoop's limits on a path a client names (`NameNodeRpcServer.checkPathLength`).
@@ -207,6 +210,24 @@ pub struct FileStatus {
     pub replication: u16,
     pub block_size: u64,
     pub children_num: i32,
+}
+
+/// One batch of a directory listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    pub entries: Vec<FileStatus>,
+    /// How many entries come after this batch.
+    pub remaining: usize,
+}
+
+/// What `getContentSummary` counts under a path.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ContentSummary {
+    pub length: u64,
+    pub files: u64,
+    pub directories: u64,
+    /// The length times each file's replication.
+    pub space_consumed: u64,
 }
 
 /// One inode of an image, by full path.
@@ -327,6 +348,69 @@ impl Namespace {
         }))
     }
 
+    /// One batch of `getListing`: the children of a directory after `start_after` (by name,
+    /// in order), at most `limit` of them, and how many follow the batch. A file lists itself
+    /// under the empty name, as Hadoop answers. `None` when `path` does not exist.
+    pub fn list_after(
+        &self,
+        path: &str,
+        start_after: &str,
+        limit: usize,
+    ) -> Result<Option<Listing>, NamespaceError> {
+        let parts = components(path)?;
+        Ok(self.lookup(&parts).map(|node| match node {
+            INode::Dir { children, .. } => {
+                let mut after = children
+                    .range::<str, _>((Bound::Excluded(start_after), Bound::Unbounded))
+                    .map(|(name, n)| n.status(name));
+                let entries: Vec<FileStatus> = after.by_ref().take(limit).collect();
+                Listing {
+                    entries,
+                    remaining: after.count(),
+                }
+            }
+            file => Listing {
+                entries: vec![file.status("")],
+                remaining: 0,
+            },
+        }))
+    }
+
+    /// `getContentSummary`: the length, files and directories under `path` (itself included).
+    pub fn content_summary(&self, path: &str) -> Result<ContentSummary, NamespaceError> {
+        fn walk(node: &INode, sum: &mut ContentSummary) {
+            match node {
+                INode::Dir { children, .. } => {
+                    sum.directories += 1;
+                    children.values().for_each(|child| walk(child, sum));
+                }
+                INode::File {
+                    blocks,
+                    replication,
+                    ..
+                } => {
+                    let length = file_length(blocks);
+                    sum.files += 1;
+                    sum.length += length;
+                    sum.space_consumed += length * u64::from(*replication);
+                }
+            }
+        }
+        let parts = components(path)?;
+        let node = self.lookup(&parts).ok_or_else(|| {
+            NamespaceError::new(
+                "FileNotFoundException",
+                format!(
+                    "File does not exist: {}",
+                    normalize(path).unwrap_or_default()
+                ),
+            )
+        })?;
+        let mut sum = ContentSummary::default();
+        walk(node, &mut sum);
+        Ok(sum)
+    }
+
     /// Plans `mkdirs`: one op per directory to create; none when it already exists.
     pub fn plan_mkdirs(
         &self,
@@ -406,7 +490,7 @@ impl Namespace {
         replication: u16,
         length: u64,
         block_size: u64,
-        client: &str,
+        client: Writer<'_>,
     ) -> Result<Vec<EditOp>, NamespaceError> {
         let parts = components(path)?;
         check_path_length("create", path, &parts)?;
@@ -433,7 +517,7 @@ impl Namespace {
             Some(_) if !overwrite => {
                 return Err(NamespaceError::new(
                     "FileAlreadyExistsException",
-                    format!("{path} for client {client} already exists"),
+                    format!("{path} for client {} already exists", client.machine),
                 ));
             }
             _ => {}
@@ -464,8 +548,8 @@ impl Namespace {
             replication,
             block_size,
             overwrite,
-            client_name: client_name(client),
-            client_machine: client.to_string(),
+            client_name: client.name.to_string(),
+            client_machine: client.machine.to_string(),
         });
         ops.push(EditOp::Close {
             path,
@@ -476,57 +560,6 @@ impl Namespace {
             blocks: ids.grow(&[], length, block_size),
         });
         Ok(ops)
-    }
-
-    /// Plans `append` by `client` (the file grows by `length` bytes): the file reopened
-    /// (OP_APPEND), then closed with its grown blocks (OP_CLOSE).
-    pub fn plan_append(
-        &self,
-        path: &str,
-        length: u64,
-        mtime: u64,
-        client: &str,
-    ) -> Result<Vec<EditOp>, NamespaceError> {
-        let parts = components(path)?;
-        let path = normalize(path)?;
-        match self.lookup(&parts) {
-            None => Err(NamespaceError::new(
-                "FileNotFoundException",
-                format!("Failed to append to non-existent file {path} for client"),
-            )),
-            Some(INode::Dir { .. }) => Err(NamespaceError::new(
-                "FileNotFoundException",
-                format!("Failed to append to non-existent file {path}, which is a directory"),
-            )),
-            Some(INode::File {
-                meta,
-                blocks,
-                replication,
-                block_size,
-            }) => {
-                let new_length = file_length(blocks).saturating_add(length);
-                Ok(vec![
-                    EditOp::Append {
-                        path: path.clone(),
-                        client_name: client_name(client),
-                        client_machine: client.to_string(),
-                    },
-                    EditOp::Close {
-                        path,
-                        attrs: Attributes {
-                            permission: meta.permission,
-                            owner: meta.owner.clone(),
-                            group: meta.group.clone(),
-                            mtime,
-                        },
-                        atime: meta.atime,
-                        replication: *replication,
-                        block_size: *block_size,
-                        blocks: { self.ids }.grow(blocks, new_length, *block_size),
-                    },
-                ])
-            }
-        }
     }
 
     /// Plans `delete`: `None` when there is nothing to delete (Hadoop answers `false`).
@@ -862,6 +895,13 @@ mod tests {
         }
     }
 
+    fn writer() -> Writer<'static> {
+        Writer {
+            name: "DFSClient_c",
+            machine: "c",
+        }
+    }
+
     fn file_attrs() -> Attributes {
         Attributes {
             permission: 0o644,
@@ -881,7 +921,7 @@ mod tests {
         let ops = ns.plan_mkdirs("/a/b", &attrs(1), true).unwrap();
         run(&mut ns, ops);
         let ops = ns
-            .plan_create("/a/f", &file_attrs(), false, false, 3, 10, 128, "c")
+            .plan_create("/a/f", &file_attrs(), false, false, 3, 10, 128, writer())
             .unwrap();
         run(&mut ns, ops);
         ns
@@ -940,21 +980,33 @@ mod tests {
     fn create_rules() {
         let ns = sample();
         let err = ns
-            .plan_create("/a/b", &file_attrs(), true, true, 3, 0, 128, "c")
+            .plan_create("/a/b", &file_attrs(), true, true, 3, 0, 128, writer())
             .unwrap_err();
         assert_eq!(err.message, "/a/b already exists as a directory");
         let err = ns
-            .plan_create("/a/f", &file_attrs(), false, true, 3, 0, 128, "DFSClient_1")
+            .plan_create(
+                "/a/f",
+                &file_attrs(),
+                false,
+                true,
+                3,
+                0,
+                128,
+                Writer {
+                    name: "DFSClient_1",
+                    machine: "127.0.0.1",
+                },
+            )
             .unwrap_err();
         assert_eq!(
             (err.class, err.message.as_str()),
             (
                 "FileAlreadyExistsException",
-                "/a/f for client DFSClient_1 already exists"
+                "/a/f for client 127.0.0.1 already exists"
             )
         );
         assert_eq!(
-            ns.plan_create("/a/f", &file_attrs(), true, true, 3, 0, 128, "c")
+            ns.plan_create("/a/f", &file_attrs(), true, true, 3, 0, 128, writer())
                 .unwrap()
                 .iter()
                 .map(EditOp::name)
@@ -962,11 +1014,11 @@ mod tests {
             ["OP_ADD", "OP_CLOSE"]
         );
         let err = ns
-            .plan_create("/n/f", &file_attrs(), false, false, 3, 0, 128, "c")
+            .plan_create("/n/f", &file_attrs(), false, false, 3, 0, 128, writer())
             .unwrap_err();
         assert_eq!(err.message, "Parent directory doesn't exist: /n");
         assert_eq!(
-            ns.plan_create("/n/m/f", &file_attrs(), false, true, 3, 0, 128, "c")
+            ns.plan_create("/n/m/f", &file_attrs(), false, true, 3, 0, 128, writer())
                 .unwrap()
                 .iter()
                 .map(EditOp::name)
@@ -974,7 +1026,7 @@ mod tests {
             ["OP_MKDIR", "OP_MKDIR", "OP_ADD", "OP_CLOSE"]
         );
         let err = ns
-            .plan_create("/a/f/g", &file_attrs(), false, true, 3, 0, 128, "c")
+            .plan_create("/a/f/g", &file_attrs(), false, true, 3, 0, 128, writer())
             .unwrap_err();
         assert_eq!(
             (err.class, err.message.as_str()),
@@ -1046,7 +1098,7 @@ mod tests {
         assert_eq!(ns.plan_rename("/nope", "/x", 7).unwrap(), None);
         assert_eq!(ns.plan_rename("/a/b/f", "/none/x", 7).unwrap(), None);
         let ops = ns
-            .plan_create("/g", &file_attrs(), false, false, 3, 1, 128, "c")
+            .plan_create("/g", &file_attrs(), false, false, 3, 1, 128, writer())
             .unwrap();
         run(&mut ns, ops);
         assert_eq!(ns.plan_rename("/g", "/a/b/f", 7).unwrap(), None);
@@ -1066,25 +1118,10 @@ mod tests {
     }
 
     #[test]
-    fn append_grows_a_file() {
-        let mut ns = sample();
-        let ops = ns.plan_append("/a/f", 5, 9, "c").unwrap();
-        assert_eq!(ops[0].name(), "OP_APPEND");
-        run(&mut ns, ops);
-        let status = ns.get_file_info("/a/f").unwrap().unwrap();
-        assert_eq!((status.length, status.mtime), (15, 9));
-        assert_eq!(
-            ns.plan_append("/nope", 5, 9, "c").unwrap_err().class,
-            "FileNotFoundException"
-        );
-        assert!(ns.plan_append("/a", 5, 9, "c").is_err());
-    }
-
-    #[test]
     fn file_lengths_are_blocks_that_fill_up_before_new_ones_are_allocated() {
         let mut ns = Namespace::new(&attrs(0));
         let ops = ns
-            .plan_create("/f", &file_attrs(), false, false, 3, 250, 100, "c")
+            .plan_create("/f", &file_attrs(), false, false, 3, 250, 100, writer())
             .unwrap();
         let EditOp::Close { blocks, .. } = &ops[1] else {
             panic!("{ops:?}")
@@ -1098,43 +1135,25 @@ mod tests {
             [(first, 100), (first + 1, 100), (first + 2, 50)]
         );
         run(&mut ns, ops);
-        let ops = ns.plan_append("/f", 70, 3, "c").unwrap();
-        let EditOp::Close { blocks, .. } = &ops[1] else {
-            panic!("{ops:?}")
-        };
-        // The last block fills up to 100 bytes, then one new block takes the other 20.
-        assert_eq!(
-            blocks
-                .iter()
-                .map(|b| (b.id, b.num_bytes))
-                .collect::<Vec<_>>(),
-            [
-                (first, 100),
-                (first + 1, 100),
-                (first + 2, 100),
-                (first + 3, 20)
-            ]
-        );
-        run(&mut ns, ops);
-        assert_eq!(ns.get_file_info("/f").unwrap().unwrap().length, 320);
-        assert_eq!(ns.ids().last_block_id, first + 3);
+        assert_eq!(ns.get_file_info("/f").unwrap().unwrap().length, 250);
+        assert_eq!(ns.ids().last_block_id, first + 2);
         // A file created empty has no blocks, and ids never go back after a delete.
         let op = ns.plan_delete("/f", false, 4).unwrap().unwrap();
         ns.apply(&op).unwrap();
         let ops = ns
-            .plan_create("/g", &file_attrs(), false, false, 3, 1, 100, "c")
+            .plan_create("/g", &file_attrs(), false, false, 3, 1, 100, writer())
             .unwrap();
         let EditOp::Close { blocks, .. } = &ops[1] else {
             panic!("{ops:?}")
         };
-        assert_eq!(blocks[0].id, first + 4);
+        assert_eq!(blocks[0].id, first + 3);
     }
 
     #[test]
     fn new_inodes_take_the_next_ids_and_replay_restores_them() {
         let mut ns = Namespace::new(&attrs(0));
         let ops = ns
-            .plan_create("/a/b/f", &file_attrs(), false, true, 3, 0, 100, "c")
+            .plan_create("/a/b/f", &file_attrs(), false, true, 3, 0, 100, writer())
             .unwrap();
         let ids: Vec<u64> = ops
             .iter()
@@ -1162,7 +1181,7 @@ mod tests {
         );
         let deep = "/d".repeat(1001);
         let err = ns
-            .plan_create(&deep, &file_attrs(), false, true, 3, 0, 100, "c")
+            .plan_create(&deep, &file_attrs(), false, true, 3, 0, 100, writer())
             .unwrap_err();
         assert!(
             err.message.starts_with("create: Pathname too long."),

@@ -2,8 +2,9 @@
 //! table, from which both the server's dispatch and the typed client are made. (The Java
 //! names of the exceptions it raises are `crate::ipc::exception`'s.)
 //!
-//! The messages are those of `proto/namenode.proto`; a method's name on the wire is Hadoop's
-//! (`mkdirs`, `create`, `getListing`, …).
+//! The messages are Hadoop 3.3.6's own (`proto/hadoop_client.proto`), method names and all,
+//! so that Hadoop's DFSClient, FsShell and any other HDFS client talk to our NameNode, and our
+//! client ([`super::client`]) to theirs.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -13,8 +14,8 @@ use prost::Message;
 
 use crate::ipc::RemoteException;
 use crate::ipc::client::{CallError, Connection, ConnectionContext};
-use crate::ipc::server::{Caller, DispatchError, ResponseFuture, Service};
-use crate::proto::namenode as pb;
+use crate::ipc::server::{CallIds, Caller, DispatchError, ResponseFuture, Service};
+use crate::proto::hadoop_client as pb;
 
 /// The protocol name clients declare (Hadoop's `ClientNamenodeProtocolPB` is published as
 /// this name).
@@ -40,9 +41,14 @@ pub fn connection_context(
 /// Serves a [`ClientProtocol`] implementation over IPC.
 pub struct ClientProtocolServer<T>(pub Arc<T>);
 
-/// A client of one NameNode's ClientNamenodeProtocol, over a shared connection.
+/// A client of one NameNode's ClientNamenodeProtocol, over a shared connection. With `attempt`
+/// set, every call goes under that call id and retry count (one attempt of a logical call that
+/// a retry cache must recognise); without it, under the connection's next call id.
 #[derive(Debug, Clone)]
-pub struct ClientProtocolClient(pub Arc<Connection>);
+pub struct ClientProtocolClient {
+    pub connection: Arc<Connection>,
+    pub attempt: Option<(i32, i32)>,
+}
 
 impl ClientProtocolClient {
     /// Opens a connection of its own to the NameNode at `host:port`.
@@ -52,23 +58,61 @@ impl ClientProtocolClient {
         context: ConnectionContext,
     ) -> std::io::Result<ClientProtocolClient> {
         let connection = Connection::connect(host, port, context).await?;
-        Ok(ClientProtocolClient(Arc::new(connection)))
+        Ok(ClientProtocolClient {
+            connection: Arc::new(connection),
+            attempt: None,
+        })
     }
+
+    /// The same connection, for calls made as attempt `retry_count` of call `call_id`.
+    pub fn attempt(&self, call_id: i32, retry_count: i32) -> ClientProtocolClient {
+        ClientProtocolClient {
+            connection: self.connection.clone(),
+            attempt: Some((call_id, retry_count)),
+        }
+    }
+
+    async fn invoke<Req: Message, Resp: Message + Default>(
+        &self,
+        method: &str,
+        request: &Req,
+    ) -> Result<Resp, CallError> {
+        match self.attempt {
+            Some((call_id, retry_count)) => {
+                self.connection
+                    .call_as(method, request, call_id, retry_count)
+                    .await
+            }
+            None => self.connection.call(method, request).await,
+        }
+    }
+}
+
+/// What a server answers for a method it does not implement (as Hadoop's IPC server names it).
+fn unknown_method(method: &str) -> RemoteException {
+    RemoteException::new(
+        "org.apache.hadoop.ipc.RpcNoSuchMethodException",
+        format!("Unknown method {method} called on {PROTOCOL} protocol."),
+    )
 }
 
 /// Declares the protocol's methods once: `fn_name => "wireName"(Request) -> Response`.
 macro_rules! client_protocol {
     ($($(#[$doc:meta])* $name:ident => $method:literal($request:ident) -> $response:ident;)*) => {
         /// The server side of ClientNamenodeProtocol: what a NameNode implements (and what
-        /// tests stand in for).
+        /// tests stand in for). A method left out answers as an unknown method does.
         pub trait ClientProtocol: Send + Sync + 'static {
             $(
                 $(#[$doc])*
                 fn $name(
                     &self,
                     caller: &Caller,
+                    ids: &CallIds,
                     request: pb::$request,
-                ) -> impl Future<Output = Result<pb::$response, RemoteException>> + Send;
+                ) -> impl Future<Output = Result<pb::$response, RemoteException>> + Send {
+                    let _ = (caller, ids, request);
+                    std::future::ready(Err(unknown_method($method)))
+                }
             )*
         }
 
@@ -80,6 +124,7 @@ macro_rules! client_protocol {
             fn call(
                 &self,
                 caller: &Arc<Caller>,
+                ids: CallIds,
                 _protocol: &str,
                 method: &str,
                 payload: Bytes,
@@ -91,8 +136,9 @@ macro_rules! client_protocol {
                                 .map_err(DispatchError::Undecodable)?;
                             let service = self.0.clone();
                             let caller = caller.clone();
+                            let ids = ids.clone();
                             Ok(Box::pin(async move {
-                                let response = service.$name(&caller, request).await?;
+                                let response = service.$name(&caller, &ids, request).await?;
                                 Ok(response.encode_to_vec())
                             }))
                         }
@@ -109,7 +155,7 @@ macro_rules! client_protocol {
                     &self,
                     request: &pb::$request,
                 ) -> Result<pb::$response, CallError> {
-                    self.0.call($method, request).await
+                    self.invoke($method, request).await
                 }
             )*
         }
@@ -117,15 +163,36 @@ macro_rules! client_protocol {
 }
 
 client_protocol! {
+    /// Where a file's blocks are (none are kept: an empty list).
+    get_block_locations => "getBlockLocations"(GetBlockLocationsRequestProto) -> GetBlockLocationsResponseProto;
+    get_server_defaults => "getServerDefaults"(GetServerDefaultsRequestProto) -> GetServerDefaultsResponseProto;
+    /// Creates (or with the OVERWRITE flag replaces) a file.
+    create => "create"(CreateRequestProto) -> CreateResponseProto;
+    /// Refused: this NameNode keeps no blocks.
+    add_block => "addBlock"(AddBlockRequestProto) -> AddBlockResponseProto;
+    abandon_block => "abandonBlock"(AbandonBlockRequestProto) -> AbandonBlockResponseProto;
+    /// Closes a file its client created.
+    complete => "complete"(CompleteRequestProto) -> CompleteResponseProto;
+    /// The rename that answers a boolean.
+    rename => "rename"(RenameRequestProto) -> RenameResponseProto;
+    delete => "delete"(DeleteRequestProto) -> DeleteResponseProto;
     /// Creates a directory (and its parents when asked).
     mkdirs => "mkdirs"(MkdirsRequestProto) -> MkdirsResponseProto;
-    /// Creates (or overwrites) a file.
-    create => "create"(CreateRequestProto) -> CreateResponseProto;
-    /// Grows a file.
-    append => "append"(AppendRequestProto) -> AppendResponseProto;
-    delete => "delete"(DeleteRequestProto) -> DeleteResponseProto;
-    rename => "rename"(RenameRequestProto) -> RenameResponseProto;
-    /// The children of a directory.
+    /// The children of a directory, in batches after `startAfter`.
     get_listing => "getListing"(GetListingRequestProto) -> GetListingResponseProto;
+    renew_lease => "renewLease"(RenewLeaseRequestProto) -> RenewLeaseResponseProto;
+    get_fs_stats => "getFsStats"(GetFsStatusRequestProto) -> GetFsStatsResponseProto;
+    get_datanode_report => "getDatanodeReport"(GetDatanodeReportRequestProto) -> GetDatanodeReportResponseProto;
+    get_preferred_block_size => "getPreferredBlockSize"(GetPreferredBlockSizeRequestProto) -> GetPreferredBlockSizeResponseProto;
+    set_safe_mode => "setSafeMode"(SetSafeModeRequestProto) -> SetSafeModeResponseProto;
     get_file_info => "getFileInfo"(GetFileInfoRequestProto) -> GetFileInfoResponseProto;
+    /// The status of a path without following a symlink (there are none).
+    get_file_link_info => "getFileLinkInfo"(GetFileLinkInfoRequestProto) -> GetFileLinkInfoResponseProto;
+    get_content_summary => "getContentSummary"(GetContentSummaryRequestProto) -> GetContentSummaryResponseProto;
+    fsync => "fsync"(FsyncRequestProto) -> FsyncResponseProto;
+    get_link_target => "getLinkTarget"(GetLinkTargetRequestProto) -> GetLinkTargetResponseProto;
+    /// Waits until this NameNode has applied what the client saw elsewhere (nothing to wait for
+    /// without observers).
+    msync => "msync"(MsyncRequestProto) -> MsyncResponseProto;
+    get_ha_service_state => "getHAServiceState"(HaServiceStateRequestProto) -> HaServiceStateResponseProto;
 }

@@ -5,15 +5,15 @@
 use std::sync::Arc;
 
 use super::conf::NameNodeConf;
-use super::namespace::FileStatus;
+use super::namespace::{FileStatus, Writer};
 use super::ops::CallId;
 use super::protocol::ClientProtocol;
 use super::retry_cache::CachedAnswer;
-use super::server::{NameNode, NnError};
+use super::server::{Category, HaState, NameNode, NnError};
 use super::storage::NamespaceIdentity;
 use crate::ipc::RemoteException;
-use crate::ipc::server::Caller;
-use crate::proto::namenode as pb;
+use crate::ipc::server::{CallIds, Caller};
+use crate::proto::hadoop_client as pb;
 
 /// The single conversion of NameNode errors to the exceptions IPC answers carry.
 impl From<NnError> for RemoteException {
@@ -22,13 +22,13 @@ impl From<NnError> for RemoteException {
     }
 }
 
-fn call_id(call: &Option<pb::RpcCallProto>) -> Option<CallId> {
-    call.as_ref()
-        .filter(|c| !c.client_id.is_empty())
-        .map(|c| CallId {
-            client_id: c.client_id.clone(),
-            call_id: c.call_id,
-        })
+/// The retry-cache key of a call: the ids in its IPC header (a call without a client id is
+/// not cached, as Hadoop's `RetryCache` skips it).
+fn call_id(ids: &CallIds) -> Option<CallId> {
+    (!ids.client_id.is_empty()).then(|| CallId {
+        client_id: ids.client_id.to_vec(),
+        call_id: ids.call_id,
+    })
 }
 
 fn user_of(user: &str) -> String {
@@ -39,24 +39,57 @@ fn user_of(user: &str) -> String {
     }
 }
 
-pub(crate) fn status_proto(s: &FileStatus) -> pb::HdfsFileStatusProto {
+/// `CreateFlagProto.OVERWRITE`.
+const CREATE_FLAG_OVERWRITE: u32 = 2;
+
+/// An inode as Hadoop's `HdfsFileStatusProto` carries it, under `name` (a listing's local
+/// name; empty from `getFileInfo` and `create`, as Hadoop answers).
+pub(crate) fn status_proto(s: &FileStatus, name: &str) -> pb::HdfsFileStatusProto {
+    use pb::hdfs_file_status_proto::FileType;
     pb::HdfsFileStatusProto {
         file_type: if s.is_dir {
-            pb::hdfs_file_status_proto::FileType::IsDir as i32
+            FileType::IsDir
         } else {
-            pb::hdfs_file_status_proto::FileType::IsFile as i32
-        },
-        path: s.name.clone(),
+            FileType::IsFile
+        } as i32,
+        path: name.as_bytes().to_vec(),
         length: s.length,
-        permission: u32::from(s.permission),
+        permission: pb::FsPermissionProto {
+            perm: u32::from(s.permission),
+        },
         owner: s.owner.clone(),
         group: s.group.clone(),
         modification_time: s.mtime,
         access_time: s.atime,
-        block_replication: u32::from(s.replication),
-        blocksize: s.block_size,
-        children_num: s.children_num,
+        block_replication: Some(u32::from(s.replication)),
+        blocksize: Some(s.block_size),
+        // 0: the client names the file by its path (`INodeId.GRANDFATHER_INODE_ID`).
+        file_id: Some(0),
+        children_num: Some(s.children_num),
+        storage_policy: Some(0),
+        flags: Some(0),
+        ..Default::default()
     }
+}
+
+/// A file's block locations: none of its blocks is on a DataNode.
+fn no_locations(s: &FileStatus) -> pb::LocatedBlocksProto {
+    pb::LocatedBlocksProto {
+        file_length: s.length,
+        blocks: Vec::new(),
+        under_construction: false,
+        last_block: None,
+        is_last_block_complete: true,
+        file_encryption_info: None,
+        ec_policy: None,
+    }
+}
+
+fn no_such_file(path: &str) -> NnError {
+    NnError::new(
+        "FileNotFoundException",
+        format!("File does not exist: {path}"),
+    )
 }
 
 /// ClientNamenodeProtocol's handlers, served over IPC (see [`super::protocol`]).
@@ -65,7 +98,7 @@ pub struct ClientService {
 }
 
 impl ClientService {
-    /// The file a create or append answered.
+    /// The file a create answered.
     async fn answered_file(
         &self,
         answer: CachedAnswer,
@@ -75,7 +108,15 @@ impl ClientService {
             CachedAnswer::File(Some(s)) => Some(s),
             _ => self.nn.status_of(path).await?,
         };
-        Ok(status.as_ref().map(status_proto))
+        Ok(status.as_ref().map(|s| status_proto(s, "")))
+    }
+
+    /// The status of an existing file, or Hadoop's FileNotFoundException.
+    async fn existing_file(&self, path: &str) -> Result<FileStatus, NnError> {
+        match self.nn.status_of(path).await? {
+            Some(status) if !status.is_dir => Ok(status),
+            _ => Err(no_such_file(path)),
+        }
     }
 }
 
@@ -84,56 +125,76 @@ fn answered_bool(answer: CachedAnswer) -> bool {
 }
 
 impl ClientProtocol for ClientService {
-    async fn mkdirs(
+    async fn get_block_locations(
         &self,
         _: &Caller,
-        r: pb::MkdirsRequestProto,
-    ) -> Result<pb::MkdirsResponseProto, RemoteException> {
-        let attrs = self
-            .nn
-            .attributes(&user_of(&r.user), (r.permission & 0o7777) as u16);
-        let answer = self
-            .nn
-            .mutate(
-                call_id(&r.call),
-                |ns| ns.plan_mkdirs(&r.src, &attrs, r.create_parent),
-                |_, _| CachedAnswer::Bool(true),
-            )
-            .await?;
-        Ok(pb::MkdirsResponseProto {
-            result: answered_bool(answer),
+        _: &CallIds,
+        r: pb::GetBlockLocationsRequestProto,
+    ) -> Result<pb::GetBlockLocationsResponseProto, RemoteException> {
+        let status = self.existing_file(&r.src).await?;
+        Ok(pb::GetBlockLocationsResponseProto {
+            locations: Some(no_locations(&status)),
+        })
+    }
+
+    async fn get_server_defaults(
+        &self,
+        _: &Caller,
+        _: &CallIds,
+        _: pb::GetServerDefaultsRequestProto,
+    ) -> Result<pb::GetServerDefaultsResponseProto, RemoteException> {
+        self.nn.check(Category::Read)?;
+        let d = &self.nn.conf().server_defaults;
+        Ok(pb::GetServerDefaultsResponseProto {
+            server_defaults: pb::FsServerDefaultsProto {
+                block_size: d.block_size,
+                bytes_per_checksum: d.bytes_per_checksum,
+                write_packet_size: d.write_packet_size,
+                replication: d.replication,
+                file_buffer_size: d.file_buffer_size,
+                encrypt_data_transfer: Some(false),
+                trash_interval: Some(d.trash_interval),
+                checksum_type: Some(pb::ChecksumTypeProto::ChecksumCrc32c as i32),
+                key_provider_uri: Some(String::new()),
+                policy_id: Some(0),
+            },
         })
     }
 
     async fn create(
         &self,
         caller: &Caller,
+        ids: &CallIds,
         r: pb::CreateRequestProto,
     ) -> Result<pb::CreateResponseProto, RemoteException> {
-        let client = caller.address.to_string();
+        let machine = caller.address.to_string();
         let attrs = self
             .nn
-            .attributes(&user_of(&r.user), (r.permission & 0o7777) as u16);
+            .attributes(&user_of(&caller.user), (r.masked.perm & 0o7777) as u16);
         let replication = r.replication.clamp(1, u32::from(u16::MAX)) as u16;
         let block_size = if r.block_size == 0 {
-            128 << 20
+            self.nn.conf().server_defaults.block_size
         } else {
             r.block_size
+        };
+        let writer = Writer {
+            name: &r.client_name,
+            machine: &machine,
         };
         let answer = self
             .nn
             .mutate(
-                call_id(&r.call),
+                call_id(ids),
                 |ns| {
                     ns.plan_create(
                         &r.src,
                         &attrs,
-                        r.overwrite,
+                        r.create_flag & CREATE_FLAG_OVERWRITE != 0,
                         r.create_parent,
                         replication,
-                        r.length,
+                        0,
                         block_size,
-                        &client,
+                        writer,
                     )
                 },
                 NameNode::file_after,
@@ -144,58 +205,58 @@ impl ClientProtocol for ClientService {
         })
     }
 
-    async fn append(
-        &self,
-        caller: &Caller,
-        r: pb::AppendRequestProto,
-    ) -> Result<pb::AppendResponseProto, RemoteException> {
-        let client = caller.address.to_string();
-        let mtime = super::server::now_millis();
-        let answer = self
-            .nn
-            .mutate(
-                call_id(&r.call),
-                |ns| ns.plan_append(&r.src, r.length, mtime, &client),
-                NameNode::file_after,
-            )
-            .await?;
-        Ok(pb::AppendResponseProto {
-            fs: self.answered_file(answer, &r.src).await?,
-        })
-    }
-
-    async fn delete(
+    async fn add_block(
         &self,
         _: &Caller,
-        r: pb::DeleteRequestProto,
-    ) -> Result<pb::DeleteResponseProto, RemoteException> {
-        let mtime = super::server::now_millis();
-        let answer = self
-            .nn
-            .mutate(
-                call_id(&r.call),
-                |ns| {
-                    ns.plan_delete(&r.src, r.recursive, mtime)
-                        .map(|op| op.into_iter().collect())
-                },
-                |_, ops| CachedAnswer::Bool(!ops.is_empty()),
-            )
-            .await?;
-        Ok(pb::DeleteResponseProto {
-            result: answered_bool(answer),
-        })
+        _: &CallIds,
+        r: pb::AddBlockRequestProto,
+    ) -> Result<pb::AddBlockResponseProto, RemoteException> {
+        self.nn.check(Category::Write)?;
+        Err(RemoteException::new(
+            "IOException",
+            format!(
+                "Cannot add a block to {}: this NameNode keeps a namespace only, with no blocks and no DataNodes",
+                r.src
+            ),
+        ))
+    }
+
+    async fn abandon_block(
+        &self,
+        _: &Caller,
+        _: &CallIds,
+        r: pb::AbandonBlockRequestProto,
+    ) -> Result<pb::AbandonBlockResponseProto, RemoteException> {
+        self.nn.check(Category::Write)?;
+        // No block was ever handed out: there is nothing to abandon, only a file to name.
+        self.existing_file(&r.src).await?;
+        Ok(pb::AbandonBlockResponseProto {})
+    }
+
+    async fn complete(
+        &self,
+        _: &Caller,
+        _: &CallIds,
+        r: pb::CompleteRequestProto,
+    ) -> Result<pb::CompleteResponseProto, RemoteException> {
+        self.nn.check(Category::Write)?;
+        // A create logs the file closed at once (OP_ADD, OP_CLOSE): completing it changes
+        // nothing, it only has to exist.
+        self.existing_file(&r.src).await?;
+        Ok(pb::CompleteResponseProto { result: true })
     }
 
     async fn rename(
         &self,
         _: &Caller,
+        ids: &CallIds,
         r: pb::RenameRequestProto,
     ) -> Result<pb::RenameResponseProto, RemoteException> {
         let mtime = super::server::now_millis();
         let answer = self
             .nn
             .mutate(
-                call_id(&r.call),
+                call_id(ids),
                 |ns| {
                     ns.plan_rename(&r.src, &r.dst, mtime)
                         .map(|op| op.into_iter().collect())
@@ -208,27 +269,254 @@ impl ClientProtocol for ClientService {
         })
     }
 
+    async fn delete(
+        &self,
+        _: &Caller,
+        ids: &CallIds,
+        r: pb::DeleteRequestProto,
+    ) -> Result<pb::DeleteResponseProto, RemoteException> {
+        let mtime = super::server::now_millis();
+        let answer = self
+            .nn
+            .mutate(
+                call_id(ids),
+                |ns| {
+                    ns.plan_delete(&r.src, r.recursive, mtime)
+                        .map(|op| op.into_iter().collect())
+                },
+                |_, ops| CachedAnswer::Bool(!ops.is_empty()),
+            )
+            .await?;
+        Ok(pb::DeleteResponseProto {
+            result: answered_bool(answer),
+        })
+    }
+
+    async fn mkdirs(
+        &self,
+        caller: &Caller,
+        ids: &CallIds,
+        r: pb::MkdirsRequestProto,
+    ) -> Result<pb::MkdirsResponseProto, RemoteException> {
+        let attrs = self
+            .nn
+            .attributes(&user_of(&caller.user), (r.masked.perm & 0o7777) as u16);
+        let answer = self
+            .nn
+            .mutate(
+                call_id(ids),
+                |ns| ns.plan_mkdirs(&r.src, &attrs, r.create_parent),
+                |_, _| CachedAnswer::Bool(true),
+            )
+            .await?;
+        Ok(pb::MkdirsResponseProto {
+            result: answered_bool(answer),
+        })
+    }
+
     async fn get_listing(
         &self,
         _: &Caller,
+        _: &CallIds,
         r: pb::GetListingRequestProto,
     ) -> Result<pb::GetListingResponseProto, RemoteException> {
-        let listing = self.nn.read(|ns| ns.list(&r.src)).await?;
+        let start_after = String::from_utf8_lossy(&r.start_after).into_owned();
+        let limit = self.nn.conf().ls_limit;
+        let listing = self
+            .nn
+            .read(|ns| ns.list_after(&r.src, &start_after, limit))
+            .await?;
         Ok(pb::GetListingResponseProto {
-            dir_list: listing.map(|entries| pb::DirectoryListingProto {
-                partial_listing: entries.iter().map(status_proto).collect(),
+            dir_list: listing.map(|listing| pb::DirectoryListingProto {
+                partial_listing: listing
+                    .entries
+                    .iter()
+                    .map(|s| {
+                        let mut status = status_proto(s, &s.name);
+                        if r.need_location && !s.is_dir {
+                            status.locations = Some(no_locations(s));
+                        }
+                        status
+                    })
+                    .collect(),
+                remaining_entries: u32::try_from(listing.remaining).unwrap_or(u32::MAX),
             }),
         })
+    }
+
+    async fn renew_lease(
+        &self,
+        _: &Caller,
+        _: &CallIds,
+        _: pb::RenewLeaseRequestProto,
+    ) -> Result<pb::RenewLeaseResponseProto, RemoteException> {
+        // Files are closed when they are created: no lease is ever held.
+        self.nn.check(Category::Write)?;
+        Ok(pb::RenewLeaseResponseProto {})
+    }
+
+    async fn get_fs_stats(
+        &self,
+        _: &Caller,
+        _: &CallIds,
+        _: pb::GetFsStatusRequestProto,
+    ) -> Result<pb::GetFsStatsResponseProto, RemoteException> {
+        self.nn.check(Category::Read)?;
+        // No DataNode: no capacity, and no block is under-replicated, corrupt or missing.
+        Ok(pb::GetFsStatsResponseProto {
+            missing_repl_one_blocks: Some(0),
+            blocks_in_future: Some(0),
+            pending_deletion_blocks: Some(0),
+            ..Default::default()
+        })
+    }
+
+    async fn get_datanode_report(
+        &self,
+        _: &Caller,
+        _: &CallIds,
+        _: pb::GetDatanodeReportRequestProto,
+    ) -> Result<pb::GetDatanodeReportResponseProto, RemoteException> {
+        Ok(pb::GetDatanodeReportResponseProto { di: Vec::new() })
+    }
+
+    async fn get_preferred_block_size(
+        &self,
+        _: &Caller,
+        _: &CallIds,
+        r: pb::GetPreferredBlockSizeRequestProto,
+    ) -> Result<pb::GetPreferredBlockSizeResponseProto, RemoteException> {
+        let status = self.existing_file(&r.filename).await?;
+        Ok(pb::GetPreferredBlockSizeResponseProto {
+            bsize: status.block_size,
+        })
+    }
+
+    async fn set_safe_mode(
+        &self,
+        _: &Caller,
+        _: &CallIds,
+        r: pb::SetSafeModeRequestProto,
+    ) -> Result<pb::SetSafeModeResponseProto, RemoteException> {
+        use pb::SafeModeActionProto as Action;
+        match Action::try_from(r.action) {
+            // No blocks to wait for: safe mode is off from the start.
+            Ok(Action::SafemodeGet | Action::SafemodeLeave | Action::SafemodeForceExit) => {
+                Ok(pb::SetSafeModeResponseProto { result: false })
+            }
+            Ok(Action::SafemodeEnter) => Err(RemoteException::new(
+                "IOException",
+                "Entering safe mode by hand is not supported by this NameNode",
+            )),
+            Err(_) => Err(RemoteException::new(
+                "IOException",
+                format!("Unknown safe mode action {}", r.action),
+            )),
+        }
     }
 
     async fn get_file_info(
         &self,
         _: &Caller,
+        _: &CallIds,
         r: pb::GetFileInfoRequestProto,
     ) -> Result<pb::GetFileInfoResponseProto, RemoteException> {
         let status = self.nn.read(|ns| ns.get_file_info(&r.src)).await?;
         Ok(pb::GetFileInfoResponseProto {
-            fs: status.as_ref().map(status_proto),
+            fs: status.as_ref().map(|s| status_proto(s, "")),
+        })
+    }
+
+    async fn get_file_link_info(
+        &self,
+        _: &Caller,
+        _: &CallIds,
+        r: pb::GetFileLinkInfoRequestProto,
+    ) -> Result<pb::GetFileLinkInfoResponseProto, RemoteException> {
+        let status = self.nn.read(|ns| ns.get_file_info(&r.src)).await?;
+        Ok(pb::GetFileLinkInfoResponseProto {
+            fs: status.as_ref().map(|s| status_proto(s, "")),
+        })
+    }
+
+    async fn get_content_summary(
+        &self,
+        _: &Caller,
+        _: &CallIds,
+        r: pb::GetContentSummaryRequestProto,
+    ) -> Result<pb::GetContentSummaryResponseProto, RemoteException> {
+        let sum = self.nn.read(|ns| ns.content_summary(&r.path)).await?;
+        // No quota is Hadoop's -1.
+        let no_quota = u64::MAX;
+        Ok(pb::GetContentSummaryResponseProto {
+            summary: pb::ContentSummaryProto {
+                length: sum.length,
+                file_count: sum.files,
+                directory_count: sum.directories,
+                quota: no_quota,
+                space_consumed: sum.space_consumed,
+                space_quota: no_quota,
+                type_quota_infos: None,
+                snapshot_length: Some(0),
+                snapshot_file_count: Some(0),
+                snapshot_directory_count: Some(0),
+                snapshot_space_consumed: Some(0),
+                erasure_coding_policy: Some(String::new()),
+            },
+        })
+    }
+
+    async fn fsync(
+        &self,
+        _: &Caller,
+        _: &CallIds,
+        r: pb::FsyncRequestProto,
+    ) -> Result<pb::FsyncResponseProto, RemoteException> {
+        self.nn.check(Category::Write)?;
+        self.existing_file(&r.src).await?;
+        Ok(pb::FsyncResponseProto {})
+    }
+
+    async fn get_link_target(
+        &self,
+        _: &Caller,
+        _: &CallIds,
+        r: pb::GetLinkTargetRequestProto,
+    ) -> Result<pb::GetLinkTargetResponseProto, RemoteException> {
+        // There are no symlinks: an existing path is not one, as Hadoop says.
+        match self.nn.status_of(&r.path).await? {
+            Some(_) => Err(RemoteException::new(
+                "IOException",
+                format!("Path {} is not a symbolic link", r.path),
+            )),
+            None => Err(no_such_file(&r.path).into()),
+        }
+    }
+
+    async fn msync(
+        &self,
+        _: &Caller,
+        _: &CallIds,
+        _: pb::MsyncRequestProto,
+    ) -> Result<pb::MsyncResponseProto, RemoteException> {
+        // No observer NameNodes: every read already sees every acknowledged write.
+        Ok(pb::MsyncResponseProto {})
+    }
+
+    async fn get_ha_service_state(
+        &self,
+        _: &Caller,
+        _: &CallIds,
+        _: pb::HaServiceStateRequestProto,
+    ) -> Result<pb::HaServiceStateResponseProto, RemoteException> {
+        use crate::proto::hadoop_haservice::HaServiceStateProto as State;
+        let state = match self.nn.state() {
+            HaState::Active => State::Active,
+            HaState::Standby => State::Standby,
+            HaState::Initializing | HaState::Stopping => State::Initializing,
+        };
+        Ok(pb::HaServiceStateResponseProto {
+            state: state as i32,
         })
     }
 }

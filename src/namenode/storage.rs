@@ -742,7 +742,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
-    use crate::namenode::namespace::Namespace;
+    use crate::namenode::namespace::{Namespace, Writer};
     use crate::namenode::ops::{Attributes, EditOp};
 
     fn identity() -> NamespaceIdentity {
@@ -798,15 +798,14 @@ mod tests {
                     3,
                     1000 + i as u64,
                     128 << 20,
-                    "c",
+                    Writer {
+                        name: "DFSClient_c",
+                        machine: "c",
+                    },
                 )
                 .unwrap();
             apply(&mut ns, ops);
         }
-        let ops = ns
-            .plan_append("/user/alice/data/part-00000", 5, 99, "c")
-            .unwrap();
-        apply(&mut ns, ops);
         let op = ns
             .plan_rename("/user/alice/logs", "/user/logs", 100)
             .unwrap()
@@ -946,7 +945,7 @@ mod tests {
             .get_file_info("/user/alice/data/part-00000")
             .unwrap()
             .unwrap();
-        assert_eq!((status.length, status.mtime), (1005, 99));
+        assert_eq!((status.length, status.mtime), (1000, 10));
         assert_eq!(
             rebuilt
                 .get_file_info("/user/alice")

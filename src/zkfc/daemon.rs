@@ -33,7 +33,7 @@ use super::rpc::{CallError, HaClient, RequestSource, ZKFC_PROTOCOL, ZkfcClient};
 use super::target::{NnTarget, TargetError};
 use super::zk::ZkError;
 use crate::ipc::RemoteException;
-use crate::ipc::server::{Caller, DispatchError, ResponseFuture, ServerConf, Service};
+use crate::ipc::server::{CallIds, Caller, DispatchError, ResponseFuture, ServerConf, Service};
 use crate::proto::hadoop_zkfc as zp;
 use prost::Message;
 
@@ -556,6 +556,7 @@ impl Service for ZkfcRpc {
     fn call(
         &self,
         caller: &Arc<Caller>,
+        _ids: CallIds,
         _protocol: &str,
         method: &str,
         payload: bytes::Bytes,

@@ -13,7 +13,7 @@ use hdfs_ha::conf::site_xml;
 use hdfs_ha::ipc::frame::DEFAULT_MAX_RESPONSE_LENGTH;
 use hdfs_ha::namenode::peer::PeerClient;
 use hdfs_ha::namenode::protocol::{ClientProtocolClient, connection_context};
-use hdfs_ha::proto::namenode as pb;
+use hdfs_ha::proto::hadoop_client as pb;
 use hdfs_ha::zkfc::rpc::{CallError, HaClient, RequestSource};
 
 /// A free TCP port on `host` for a daemon to bind (see [`hdfs_ha::local_cluster::free_port`]).
@@ -260,15 +260,26 @@ impl NameNodes {
             .unwrap()
     }
 
-    /// A ClientNamenodeProtocol client of NameNode `i` on a connection of its own.
+    /// A ClientNamenodeProtocol client of NameNode `i` on a connection of its own, as
+    /// client `[1; 16]`.
     pub async fn client(&self, i: usize) -> ClientProtocolClient {
-        self.try_client(i).await.unwrap()
+        self.client_as(i, 1).await
     }
 
-    /// As [`NameNodes::client`], for a NameNode that may be gone.
-    pub async fn try_client(&self, i: usize) -> std::io::Result<ClientProtocolClient> {
+    /// As [`NameNodes::client`], as client `[client; 16]`: every call on the connection
+    /// carries that client id (with `attempt`'s call id, a retry cache key).
+    pub async fn client_as(&self, i: usize, client: u8) -> ClientProtocolClient {
+        self.try_client_as(i, client).await.unwrap()
+    }
+
+    /// As [`NameNodes::client_as`], for a NameNode that may be gone.
+    pub async fn try_client_as(
+        &self,
+        i: usize,
+        client: u8,
+    ) -> std::io::Result<ClientProtocolClient> {
         let (host, port) = self.rpc[i].rsplit_once(':').unwrap();
-        let context = connection_context("tester", [0; 16], DEFAULT_MAX_RESPONSE_LENGTH);
+        let context = connection_context("tester", [client; 16], DEFAULT_MAX_RESPONSE_LENGTH);
         ClientProtocolClient::connect(host, port.parse().unwrap(), context).await
     }
 
@@ -334,36 +345,28 @@ pub fn path_exists(path: &Path) -> bool {
 
 pub const DEADLINE: Duration = STARTUP_DEADLINE;
 
-fn call(client: u8, id: i32) -> Option<pb::RpcCallProto> {
-    Some(pb::RpcCallProto {
-        client_id: vec![client; 16],
-        call_id: id,
-    })
-}
-
-/// A `mkdirs -p` of `src` as call `id` of client `[client; 16]` (a retry cache key).
-pub fn mkdirs_request(src: &str, client: u8, id: i32) -> pb::MkdirsRequestProto {
+/// A `mkdirs -p` of `src` (the call's retry-cache ids travel in its IPC header: see
+/// [`NameNodes::client_as`] and `ClientProtocolClient::attempt`).
+pub fn mkdirs_request(src: &str) -> pb::MkdirsRequestProto {
     pb::MkdirsRequestProto {
         src: src.into(),
-        permission: 0o755,
+        masked: pb::FsPermissionProto { perm: 0o755 },
         create_parent: true,
-        call: call(client, id),
-        user: "tester".into(),
+        unmasked: None,
     }
 }
 
-/// A create of a 7-byte file `src` as call `id` of client `[client; 16]`.
-pub fn create_request(src: &str, client: u8, id: i32) -> pb::CreateRequestProto {
+/// A create of the empty file `src`.
+pub fn create_request(src: &str) -> pb::CreateRequestProto {
     pb::CreateRequestProto {
         src: src.into(),
-        permission: 0o644,
-        overwrite: false,
+        masked: pb::FsPermissionProto { perm: 0o644 },
+        client_name: "DFSClient_NONMAPREDUCE_tester_1".into(),
+        create_flag: 1,
         create_parent: true,
         replication: 3,
-        length: 7,
-        call: call(client, id),
-        user: "tester".into(),
         block_size: 0,
+        ..Default::default()
     }
 }
 
@@ -372,11 +375,20 @@ pub async fn listing(nns: &NameNodes, i: usize, path: &str) -> Vec<String> {
     let resp = nns
         .client(i)
         .await
-        .get_listing(&pb::GetListingRequestProto { src: path.into() })
+        .get_listing(&pb::GetListingRequestProto {
+            src: path.into(),
+            start_after: Vec::new(),
+            need_location: false,
+        })
         .await
         .unwrap();
     resp.dir_list
-        .map(|l| l.partial_listing.into_iter().map(|s| s.path).collect())
+        .map(|l| {
+            l.partial_listing
+                .into_iter()
+                .map(|s| String::from_utf8(s.path).unwrap())
+                .collect()
+        })
         .unwrap_or_default()
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hdfs_ha::ipc::RemoteException;
-use hdfs_ha::ipc::server::{Caller, DispatchError, ResponseFuture, ServerConf, Service};
+use hdfs_ha::ipc::server::{CallIds, Caller, DispatchError, ResponseFuture, ServerConf, Service};
 use hdfs_ha::proto::hadoop_haservice as ha;
 use prost::Message;
 
@@ -106,6 +106,7 @@ impl Service for DummyService {
     fn call(
         &self,
         _caller: &Arc<Caller>,
+        _ids: CallIds,
         _protocol: &str,
         method: &str,
         payload: Bytes,

@@ -1,0 +1,166 @@
+//! Hadoop 3.3.6's own FsShell and DFSAdmin (`java -cp … org.apache.hadoop.fs.FsShell`, with
+//! `ConfiguredFailoverProxyProvider`) against our NameNode pair over ClientNamenodeProtocol:
+//! the namespace commands work, before and after a kill -9 failover, and a file with data is
+//! refused with the NameNode's own exception.
+
+mod common;
+
+use common::cluster::{JournalNodes, NameNodes, format_and_start, wait_txid};
+use common::hadoop::{java, prepare_daemon_conf};
+use hdfs_ha::zkfc::rpc::RequestSource;
+
+const FS_SHELL: &str = "org.apache.hadoop.fs.FsShell";
+const DFS_ADMIN: &str = "org.apache.hadoop.hdfs.tools.DFSAdmin";
+
+/// What one real tool printed.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(nns: &NameNodes, class: &str, args: &[&str]) -> Run {
+    let out = java(nns.conf_dir.path(), class, args);
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs FsShell and expects exit 0; returns its stdout.
+fn fs(nns: &NameNodes, args: &[&str]) -> String {
+    let out = run(nns, FS_SHELL, args);
+    assert_eq!(
+        out.code,
+        Some(0),
+        "hadoop fs {args:?}\nstdout: {}\nstderr: {}",
+        out.stdout,
+        out.stderr
+    );
+    out.stdout
+}
+
+/// The listing lines of `-ls` without their modification times: permission, replication,
+/// owner, group, length and path.
+fn ls_columns(listing: &str) -> Vec<String> {
+    listing
+        .lines()
+        .filter(|l| !l.starts_with("Found "))
+        .map(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            assert_eq!(cols.len(), 8, "{l}");
+            [cols[0], cols[1], cols[2], cols[3], cols[4], cols[7]].join(" ")
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hadoops_fsshell_works_against_our_namenodes_across_a_failover() {
+    let jns = JournalNodes::start(true);
+    let mut nns = NameNodes::configure(
+        &jns,
+        &[(
+            "dfs.client.failover.proxy.provider.ns1",
+            "org.apache.hadoop.hdfs.server.namenode.ha.ConfiguredFailoverProxyProvider",
+        )],
+    );
+    format_and_start(&mut nns);
+    // Hadoop's tools read fs.defaultFS from core-site.xml only.
+    std::fs::write(
+        nns.conf_dir.path().join("core-site.xml"),
+        hdfs_ha::conf::site_xml(&[
+            ("fs.defaultFS", "hdfs://ns1"),
+            ("hadoop.security.authentication", "simple"),
+        ]),
+    )
+    .unwrap();
+    prepare_daemon_conf(nns.conf_dir.path());
+    nns.transition(0, true, RequestSource::User).await.unwrap();
+
+    fs(&nns, &["-mkdir", "-p", "/data/logs/2026", "/data/tmp"]);
+    fs(&nns, &["-touchz", "/data/empty", "/data/tmp/x"]);
+    fs(&nns, &["-mv", "/data/empty", "/data/renamed"]);
+    assert_eq!(
+        fs(&nns, &["-stat", "%F %b %r %n", "/data/renamed"]),
+        "regular file 0 3 renamed\n"
+    );
+    assert_eq!(fs(&nns, &["-stat", "%F", "/data/logs"]), "directory\n");
+    fs(&nns, &["-test", "-e", "/data/renamed"]);
+    fs(&nns, &["-test", "-d", "/data/logs"]);
+    let missing = run(&nns, FS_SHELL, &["-test", "-e", "/data/nope"]);
+    assert_eq!(missing.code, Some(1), "{}", missing.stderr);
+    let user = whoami();
+    let listing = fs(&nns, &["-ls", "-R", "/data"]);
+    assert_eq!(
+        ls_columns(&listing),
+        [
+            format!("drwxr-xr-x - {user} supergroup 0 /data/logs"),
+            format!("drwxr-xr-x - {user} supergroup 0 /data/logs/2026"),
+            format!("-rw-r--r-- 3 {user} supergroup 0 /data/renamed"),
+            format!("drwxr-xr-x - {user} supergroup 0 /data/tmp"),
+            format!("-rw-r--r-- 3 {user} supergroup 0 /data/tmp/x"),
+        ],
+        "{listing}"
+    );
+    let count = fs(&nns, &["-count", "/data"]);
+    assert_eq!(
+        count.split_whitespace().collect::<Vec<_>>(),
+        ["4", "2", "0", "/data"],
+        "{count}"
+    );
+    let du = fs(&nns, &["-du", "-s", "/data"]);
+    assert_eq!(
+        du.split_whitespace().collect::<Vec<_>>(),
+        ["0", "0", "/data"],
+        "{du}"
+    );
+    let safemode = run(&nns, DFS_ADMIN, &["-safemode", "get"]);
+    assert_eq!(safemode.code, Some(0), "{}", safemode.stderr);
+    assert!(
+        safemode.stdout.contains("Safe mode is OFF"),
+        "{}",
+        safemode.stdout
+    );
+
+    // Data needs a block: the NameNode's exception, and no file left behind.
+    let local = nns.data.path().join("local.txt");
+    std::fs::write(&local, "some bytes\n").unwrap();
+    let put = run(
+        &nns,
+        FS_SHELL,
+        &["-put", local.to_str().unwrap(), "/data/with-bytes"],
+    );
+    assert_eq!(put.code, Some(1), "{}", put.stderr);
+    assert!(
+        put.stderr.contains("this NameNode keeps a namespace only"),
+        "{}",
+        put.stderr
+    );
+    fs(&nns, &["-rm", "-r", "-skipTrash", "/data/tmp"]);
+
+    // kill -9 the active; the other NameNode takes over and the shell follows it.
+    let written = nns.txid(0).await;
+    wait_txid(&nns, 1, written).await;
+    nns.kill9(0);
+    nns.transition(1, true, RequestSource::User).await.unwrap();
+    let after = fs(&nns, &["-ls", "-R", "/data"]);
+    assert_eq!(
+        ls_columns(&after),
+        [
+            format!("drwxr-xr-x - {user} supergroup 0 /data/logs"),
+            format!("drwxr-xr-x - {user} supergroup 0 /data/logs/2026"),
+            format!("-rw-r--r-- 3 {user} supergroup 0 /data/renamed"),
+        ],
+        "{after}"
+    );
+    fs(&nns, &["-mkdir", "/data/after"]);
+    fs(&nns, &["-test", "-d", "/data/after"]);
+}
+
+fn whoami() -> String {
+    std::env::var("HADOOP_USER_NAME")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(hdfs_ha::host::current_user)
+}
