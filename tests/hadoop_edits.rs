@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use common::cluster::{DEADLINE, JournalNodes, NameNodes, format_and_start};
 use common::hadoop::{OevRecord, edits_xml, oev, oev_bytes};
 use common::wait_until;
+use hdfs_ha::proto::hadoop_client as pb;
 
 fn ok(nns: &NameNodes, args: &[&str]) {
     let out = nns.hdfs(args, "");
@@ -142,6 +143,56 @@ fn the_real_oev_reads_every_segment_our_namenodes_wrote() {
     let report = report.display().to_string();
     ok(&nns, &["dfs", "-put", "-d", &report, "/data/report.csv"]);
     ok(&nns, &["dfs", "-mv", "/data/logs", "/data/old-logs"]);
+    // The attribute calls and rename2 have no `hdfs dfs` command of ours: call them.
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let client = nns.client(0).await;
+        let path = |p: &str| p.to_string();
+        client
+            .attempt(100, 0)
+            .set_permission(&pb::SetPermissionRequestProto {
+                src: path("/data/empty"),
+                permission: pb::FsPermissionProto { perm: 0o1600 },
+            })
+            .await
+            .unwrap();
+        client
+            .attempt(101, 0)
+            .set_owner(&pb::SetOwnerRequestProto {
+                src: path("/data/empty"),
+                username: Some(path("alice")),
+                groupname: None,
+            })
+            .await
+            .unwrap();
+        client
+            .attempt(102, 0)
+            .set_times(&pb::SetTimesRequestProto {
+                src: path("/data/empty"),
+                mtime: 1_700_000_000_000,
+                atime: u64::MAX,
+            })
+            .await
+            .unwrap();
+        let set = client
+            .attempt(103, 0)
+            .set_replication(&pb::SetReplicationRequestProto {
+                src: path("/data/report.csv"),
+                replication: 2,
+            })
+            .await
+            .unwrap();
+        assert!(set.result);
+        client
+            .attempt(104, 0)
+            .rename2(&pb::Rename2RequestProto {
+                src: path("/data/report.csv"),
+                dst: path("/data/empty"),
+                overwrite_dest: true,
+                move_to_trash: None,
+            })
+            .await
+            .unwrap();
+    });
     // A failover: nn1 ends its segment (OP_END_LOG_SEGMENT), nn2 opens the next one.
     ok(&nns, &["haadmin", "-transitionToStandby", "nn1"]);
     ok(&nns, &["haadmin", "-transitionToActive", "nn2"]);
@@ -222,6 +273,11 @@ fn the_real_oev_reads_every_segment_our_namenodes_wrote() {
             ("OP_ADD", "/data/report.csv", ""),
             ("OP_CLOSE", "/data/report.csv", ""),
             ("OP_RENAME_OLD", "/data/logs", "/data/old-logs"),
+            ("OP_SET_PERMISSIONS", "/data/empty", ""),
+            ("OP_SET_OWNER", "/data/empty", ""),
+            ("OP_TIMES", "/data/empty", ""),
+            ("OP_SET_REPLICATION", "/data/report.csv", ""),
+            ("OP_RENAME", "/data/report.csv", "/data/empty"),
             // The failover: nn1 ends its segment, nn2 starts the next.
             ("OP_END_LOG_SEGMENT", "", ""),
             ("OP_START_LOG_SEGMENT", "", ""),
@@ -269,6 +325,10 @@ fn the_real_oev_reads_every_segment_our_namenodes_wrote() {
         "OP_DELETE",
         "OP_END_LOG_SEGMENT",
         "OP_RENAME",
+        "OP_SET_PERMISSIONS",
+        "OP_SET_OWNER",
+        "OP_TIMES",
+        "OP_SET_REPLICATION",
     ] {
         let shown = finalized
             .records

@@ -60,10 +60,14 @@ async fn hadoops_fsshell_works_against_our_namenodes_across_a_failover() {
     let jns = JournalNodes::start(true);
     let mut nns = NameNodes::configure(
         &jns,
-        &[(
-            "dfs.client.failover.proxy.provider.ns1",
-            "org.apache.hadoop.hdfs.server.namenode.ha.ConfiguredFailoverProxyProvider",
-        )],
+        &[
+            (
+                "dfs.client.failover.proxy.provider.ns1",
+                "org.apache.hadoop.hdfs.server.namenode.ha.ConfiguredFailoverProxyProvider",
+            ),
+            // The NameNode's trash interval, which FsShell asks for (getServerDefaults).
+            ("fs.trash.interval", "60"),
+        ],
     );
     format_and_start(&mut nns);
     // Hadoop's tools read fs.defaultFS from core-site.xml only.
@@ -81,10 +85,21 @@ async fn hadoops_fsshell_works_against_our_namenodes_across_a_failover() {
     fs(&nns, &["-mkdir", "-p", "/data/logs/2026", "/data/tmp"]);
     fs(&nns, &["-touchz", "/data/empty", "/data/tmp/x"]);
     fs(&nns, &["-mv", "/data/empty", "/data/renamed"]);
-    assert_eq!(
-        fs(&nns, &["-stat", "%F %b %r %n", "/data/renamed"]),
-        "regular file 0 3 renamed\n"
+    fs(&nns, &["-chmod", "750", "/data/logs"]);
+    fs(&nns, &["-chown", "alice:staff", "/data/tmp/x"]);
+    fs(&nns, &["-chgrp", "-R", "ops", "/data/logs"]);
+    fs(&nns, &["-setrep", "2", "/data/renamed"]);
+    fs(
+        &nns,
+        &["-touch", "-m", "-t", "20260102:030405", "/data/renamed"],
     );
+    assert_eq!(
+        fs(&nns, &["-stat", "%F %b %r %n %u:%g", "/data/renamed"]),
+        format!("regular file 0 2 renamed {}:supergroup\n", whoami())
+    );
+    let mtime = fs(&nns, &["-stat", "%Y", "/data/renamed"]);
+    let expected = chrono_millis("2026-01-02T03:04:05");
+    assert_eq!(mtime.trim(), expected.to_string());
     assert_eq!(fs(&nns, &["-stat", "%F", "/data/logs"]), "directory\n");
     fs(&nns, &["-test", "-e", "/data/renamed"]);
     fs(&nns, &["-test", "-d", "/data/logs"]);
@@ -95,11 +110,11 @@ async fn hadoops_fsshell_works_against_our_namenodes_across_a_failover() {
     assert_eq!(
         ls_columns(&listing),
         [
-            format!("drwxr-xr-x - {user} supergroup 0 /data/logs"),
-            format!("drwxr-xr-x - {user} supergroup 0 /data/logs/2026"),
-            format!("-rw-r--r-- 3 {user} supergroup 0 /data/renamed"),
+            format!("drwxr-x--- - {user} ops 0 /data/logs"),
+            format!("drwxr-xr-x - {user} ops 0 /data/logs/2026"),
+            format!("-rw-r--r-- 2 {user} supergroup 0 /data/renamed"),
             format!("drwxr-xr-x - {user} supergroup 0 /data/tmp"),
-            format!("-rw-r--r-- 3 {user} supergroup 0 /data/tmp/x"),
+            "-rw-r--r-- 3 alice staff 0 /data/tmp/x".to_string(),
         ],
         "{listing}"
     );
@@ -138,6 +153,12 @@ async fn hadoops_fsshell_works_against_our_namenodes_across_a_failover() {
         put.stderr
     );
     fs(&nns, &["-rm", "-r", "-skipTrash", "/data/tmp"]);
+    // Without -skipTrash the file moves to the trash (mkdirs, then rename2 TO_TRASH).
+    fs(&nns, &["-rm", "/data/renamed"]);
+    let trash = format!("/user/{user}/.Trash/Current/data/renamed");
+    fs(&nns, &["-test", "-e", &trash]);
+    let gone = run(&nns, FS_SHELL, &["-test", "-e", "/data/renamed"]);
+    assert_eq!(gone.code, Some(1), "{}", gone.stderr);
 
     // kill -9 the active; the other NameNode takes over and the shell follows it.
     let written = nns.txid(0).await;
@@ -148,14 +169,25 @@ async fn hadoops_fsshell_works_against_our_namenodes_across_a_failover() {
     assert_eq!(
         ls_columns(&after),
         [
-            format!("drwxr-xr-x - {user} supergroup 0 /data/logs"),
-            format!("drwxr-xr-x - {user} supergroup 0 /data/logs/2026"),
-            format!("-rw-r--r-- 3 {user} supergroup 0 /data/renamed"),
+            format!("drwxr-x--- - {user} ops 0 /data/logs"),
+            format!("drwxr-xr-x - {user} ops 0 /data/logs/2026"),
         ],
         "{after}"
     );
+    fs(&nns, &["-test", "-e", &trash]);
     fs(&nns, &["-mkdir", "/data/after"]);
     fs(&nns, &["-test", "-d", "/data/after"]);
+}
+
+/// Milliseconds since the epoch of a local time `YYYY-MM-DDTHH:MM:SS` (FsShell's `-touch -t`
+/// reads its time in the local zone), as `date` computes it.
+fn chrono_millis(local: &str) -> u64 {
+    let out = std::process::Command::new("date")
+        .args(["-d", local, "+%s"])
+        .output()
+        .unwrap();
+    let seconds: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    seconds * 1000
 }
 
 fn whoami() -> String {

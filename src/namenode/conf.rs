@@ -103,6 +103,9 @@ pub struct NameNodeConf {
     pub server_defaults: ServerDefaults,
     /// `dfs.ls.limit`: the most entries one `getListing` answer carries.
     pub ls_limit: usize,
+    /// `dfs.namenode.replication.min` and `dfs.replication.max`: the replication a file may
+    /// be given.
+    pub replication_range: (u32, u32),
     /// `dfs.namenode.support.allow.format`, `dfs.reformat.disabled`.
     pub allow_format: bool,
     pub reformat_disabled: bool,
@@ -265,6 +268,12 @@ impl NameNodeConf {
                 .unwrap_or_else(|| "supergroup".to_string()),
             server_defaults: ServerDefaults::from_conf(&mine)?,
             ls_limit: mine.get_int("dfs.ls.limit")?.unwrap_or(1000).max(1) as usize,
+            replication_range: (
+                mine.get_int("dfs.namenode.replication.min")?
+                    .unwrap_or(1)
+                    .max(0) as u32,
+                mine.get_int("dfs.replication.max")?.unwrap_or(512).max(0) as u32,
+            ),
             allow_format: mine.get_bool("dfs.namenode.support.allow.format", true)?,
             reformat_disabled: mine.get_bool("dfs.reformat.disabled", false)?,
             conf: mine,

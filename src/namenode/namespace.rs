@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
-use super::ops::{Attributes, Block, EditOp};
+use super::ops::{Attributes, Block, EditOp, UNCHANGED_TIME};
 
 /// A refusal, as the Hadoop exception a client sees (`class` is its simple name).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -628,6 +628,170 @@ impl Namespace {
         }
     }
 
+    /// Plans `rename2`: Hadoop's rules for a rename that fails with an exception, not `false`.
+    /// With `overwrite`, an existing destination of the same kind (an empty directory, or a
+    /// file) is replaced.
+    pub fn plan_rename2(
+        &self,
+        src: &str,
+        dst: &str,
+        overwrite: bool,
+        to_trash: bool,
+        mtime: u64,
+    ) -> Result<EditOp, NamespaceError> {
+        let src_parts = components(src)?;
+        let dst_parts = components(dst)?;
+        check_path_length("rename", dst, &dst_parts)?;
+        let src = normalize(src)?;
+        let dst = normalize(dst)?;
+        let io = |message: String| NamespaceError::new("IOException", message);
+        let Some(source) = self.lookup(&src_parts) else {
+            return Err(NamespaceError::new(
+                "FileNotFoundException",
+                format!("rename source {src} is not found."),
+            ));
+        };
+        if src_parts.is_empty() {
+            return Err(io(format!("rename source {src} is the root")));
+        }
+        if dst == src {
+            return Err(NamespaceError::new(
+                "FileAlreadyExistsException",
+                format!("The source {src} and destination {dst} are the same"),
+            ));
+        }
+        if dst_parts.len() > src_parts.len() && dst_parts[..src_parts.len()] == src_parts[..] {
+            return Err(io(format!(
+                "Rename destination {dst} is a directory or file under source {src}"
+            )));
+        }
+        if dst_parts.is_empty() {
+            return Err(io(format!("rename destination {dst} is the root")));
+        }
+        if let Some(existing) = self.lookup(&dst_parts) {
+            if !overwrite {
+                return Err(NamespaceError::new(
+                    "FileAlreadyExistsException",
+                    format!("rename destination {dst} already exists"),
+                ));
+            }
+            match (source.is_dir(), existing) {
+                (true, INode::Dir { children, .. }) if !children.is_empty() => {
+                    return Err(io(format!(
+                        "rename destination directory is not empty: {dst}"
+                    )));
+                }
+                (true, INode::File { .. }) => {
+                    return Err(io(format!(
+                        "Source {src} and destination {dst} must both be directories"
+                    )));
+                }
+                (false, INode::Dir { .. }) => {
+                    return Err(io(format!(
+                        "Source {src} and destination {dst} must both be files"
+                    )));
+                }
+                _ => {}
+            }
+        }
+        match self.lookup(&dst_parts[..dst_parts.len() - 1]) {
+            Some(INode::Dir { .. }) => {}
+            Some(INode::File { .. }) => {
+                return Err(NamespaceError::new(
+                    "ParentNotDirectoryException",
+                    format!("rename destination parent {dst} is a file."),
+                ));
+            }
+            None => {
+                return Err(NamespaceError::new(
+                    "FileNotFoundException",
+                    format!("rename destination parent {dst} not found."),
+                ));
+            }
+        }
+        Ok(EditOp::RenameWithOptions {
+            src,
+            dst,
+            mtime,
+            overwrite,
+            to_trash,
+        })
+    }
+
+    /// The normal form of an existing `path`, or Hadoop's `File does not exist`.
+    fn existing(&self, path: &str) -> Result<String, NamespaceError> {
+        let parts = components(path)?;
+        let path = normalize(path)?;
+        match self.lookup(&parts) {
+            Some(_) => Ok(path),
+            None => Err(NamespaceError::new(
+                "FileNotFoundException",
+                format!("File does not exist: {path}"),
+            )),
+        }
+    }
+
+    /// Plans `setPermission`.
+    pub fn plan_set_permission(
+        &self,
+        path: &str,
+        permission: u16,
+    ) -> Result<EditOp, NamespaceError> {
+        let path = self.existing(path)?;
+        Ok(EditOp::SetPermissions {
+            path,
+            permission: permission & 0o7777,
+        })
+    }
+
+    /// Plans `setOwner`: `None` (or empty) leaves the owner or group as it is.
+    pub fn plan_set_owner(
+        &self,
+        path: &str,
+        owner: Option<&str>,
+        group: Option<&str>,
+    ) -> Result<EditOp, NamespaceError> {
+        let path = self.existing(path)?;
+        let given = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(String::from);
+        Ok(EditOp::SetOwner {
+            path,
+            owner: given(owner),
+            group: given(group),
+        })
+    }
+
+    /// Plans `setTimes` ([`UNCHANGED_TIME`] leaves a time as it is).
+    pub fn plan_set_times(
+        &self,
+        path: &str,
+        mtime: u64,
+        atime: u64,
+    ) -> Result<EditOp, NamespaceError> {
+        let parts = components(path)?;
+        let path = normalize(path)?;
+        if self.lookup(&parts).is_none() {
+            return Err(NamespaceError::new(
+                "FileNotFoundException",
+                format!("File/Directory {path} does not exist."),
+            ));
+        }
+        Ok(EditOp::Times { path, mtime, atime })
+    }
+
+    /// Plans `setReplication`: `None` (Hadoop answers `false`) unless `path` is a file.
+    pub fn plan_set_replication(
+        &self,
+        path: &str,
+        replication: u16,
+    ) -> Result<Option<EditOp>, NamespaceError> {
+        let parts = components(path)?;
+        let path = normalize(path)?;
+        Ok(match self.lookup(&parts) {
+            Some(INode::File { .. }) => Some(EditOp::SetReplication { path, replication }),
+            _ => None,
+        })
+    }
+
     /// Applies an op. An op that does not fit the tree means the edits and the tree
     /// diverged: the error says which op and why.
     pub fn apply(&mut self, op: &EditOp) -> Result<(), NamespaceError> {
@@ -752,38 +916,116 @@ impl Namespace {
                 Ok(())
             }
             EditOp::Rename { src, dst, mtime } => {
-                if src == dst {
-                    return Ok(());
-                }
-                let src_parts = components(src)?;
-                let dst_parts = components(dst)?;
-                let (src_name, src_parent) = src_parts
-                    .split_last()
-                    .ok_or_else(|| diverged("rename of the root"))?;
-                let (dst_name, dst_parent) = dst_parts
-                    .split_last()
-                    .ok_or_else(|| diverged("rename onto the root"))?;
-                if !matches!(self.lookup(dst_parent), Some(INode::Dir { .. })) {
-                    return Err(diverged("no destination parent"));
-                }
-                if self.lookup(&dst_parts).is_some() {
-                    return Err(diverged("destination exists"));
-                }
-                let Some(INode::Dir { meta, children }) = self.lookup_mut(src_parent) else {
-                    return Err(diverged("no source parent"));
-                };
-                let node = children
-                    .remove(*src_name)
-                    .ok_or_else(|| diverged("no source"))?;
-                meta.mtime = *mtime;
-                let Some(INode::Dir { meta, children }) = self.lookup_mut(dst_parent) else {
-                    return Err(diverged("no destination parent"));
-                };
-                children.insert(dst_name.to_string(), node);
-                meta.mtime = *mtime;
+                self.move_node(src, dst, *mtime, false, &diverged)
+            }
+            EditOp::RenameWithOptions {
+                src,
+                dst,
+                mtime,
+                overwrite,
+                ..
+            } => self.move_node(src, dst, *mtime, *overwrite, &diverged),
+            EditOp::SetPermissions { path, permission } => {
+                self.meta_mut(path, &diverged)?.permission = *permission;
                 Ok(())
             }
+            EditOp::SetOwner { path, owner, group } => {
+                let meta = self.meta_mut(path, &diverged)?;
+                if let Some(owner) = owner {
+                    meta.owner.clone_from(owner);
+                }
+                if let Some(group) = group {
+                    meta.group.clone_from(group);
+                }
+                Ok(())
+            }
+            EditOp::Times { path, mtime, atime } => {
+                let meta = self.meta_mut(path, &diverged)?;
+                if *mtime != UNCHANGED_TIME {
+                    meta.mtime = *mtime;
+                }
+                if *atime != UNCHANGED_TIME {
+                    meta.atime = *atime;
+                }
+                Ok(())
+            }
+            EditOp::SetReplication { path, replication } => {
+                let parts = components(path)?;
+                match self.lookup_mut(&parts) {
+                    Some(INode::File {
+                        replication: current,
+                        ..
+                    }) => {
+                        *current = *replication;
+                        Ok(())
+                    }
+                    _ => Err(diverged("no such file")),
+                }
+            }
         }
+    }
+
+    /// The attributes of an existing inode, for an op that changes them.
+    fn meta_mut(
+        &mut self,
+        path: &str,
+        diverged: &impl Fn(&str) -> NamespaceError,
+    ) -> Result<&mut Meta, NamespaceError> {
+        let parts = components(path)?;
+        match self.lookup_mut(&parts) {
+            Some(INode::Dir { meta, .. } | INode::File { meta, .. }) => Ok(meta),
+            None => Err(diverged("no such path")),
+        }
+    }
+
+    /// Moves `src` to `dst` (replacing an existing `dst` when `replace`).
+    fn move_node(
+        &mut self,
+        src: &str,
+        dst: &str,
+        mtime: u64,
+        replace: bool,
+        diverged: &impl Fn(&str) -> NamespaceError,
+    ) -> Result<(), NamespaceError> {
+        if src == dst {
+            return Ok(());
+        }
+        let src_parts = components(src)?;
+        let dst_parts = components(dst)?;
+        let (src_name, src_parent) = src_parts
+            .split_last()
+            .ok_or_else(|| diverged("rename of the root"))?;
+        let (dst_name, dst_parent) = dst_parts
+            .split_last()
+            .ok_or_else(|| diverged("rename onto the root"))?;
+        if !matches!(self.lookup(dst_parent), Some(INode::Dir { .. })) {
+            return Err(diverged("no destination parent"));
+        }
+        if self.lookup(&src_parts).is_none() {
+            return Err(diverged("no source"));
+        }
+        if self.lookup(&dst_parts).is_some() {
+            if !replace {
+                return Err(diverged("destination exists"));
+            }
+            let Some(INode::Dir { children, .. }) = self.lookup_mut(dst_parent) else {
+                return Err(diverged("no destination parent"));
+            };
+            children.remove(*dst_name);
+        }
+        let Some(INode::Dir { meta, children }) = self.lookup_mut(src_parent) else {
+            return Err(diverged("no source parent"));
+        };
+        let node = children
+            .remove(*src_name)
+            .ok_or_else(|| diverged("no source"))?;
+        meta.mtime = mtime;
+        let Some(INode::Dir { meta, children }) = self.lookup_mut(dst_parent) else {
+            return Err(diverged("no destination parent"));
+        };
+        children.insert(dst_name.to_string(), node);
+        meta.mtime = mtime;
+        Ok(())
     }
 
     /// Every inode, parents before children (the root first).
@@ -925,6 +1167,161 @@ mod tests {
             .unwrap();
         run(&mut ns, ops);
         ns
+    }
+
+    #[test]
+    fn rename2_refuses_as_hadoop_does_and_overwrites_only_when_asked() {
+        let mut ns = sample();
+        let ops = ns.plan_mkdirs("/c/d", &attrs(1), true).unwrap();
+        run(&mut ns, ops);
+        let refused = |src: &str, dst: &str, overwrite: bool| {
+            let err = ns.plan_rename2(src, dst, overwrite, false, 5).unwrap_err();
+            (err.class, err.message)
+        };
+        let expect = |class: &'static str, message: &str| (class, message.to_string());
+        assert_eq!(
+            refused("/nope", "/x", false),
+            expect("FileNotFoundException", "rename source /nope is not found.")
+        );
+        assert_eq!(
+            refused("/a/f", "/a/f", true),
+            expect(
+                "FileAlreadyExistsException",
+                "The source /a/f and destination /a/f are the same"
+            )
+        );
+        assert_eq!(
+            refused("/a", "/a/b/c", false),
+            expect(
+                "IOException",
+                "Rename destination /a/b/c is a directory or file under source /a"
+            )
+        );
+        assert_eq!(
+            refused("/a/b", "/a/f", false),
+            expect(
+                "FileAlreadyExistsException",
+                "rename destination /a/f already exists"
+            )
+        );
+        assert_eq!(
+            refused("/a/b", "/a/f", true),
+            expect(
+                "IOException",
+                "Source /a/b and destination /a/f must both be directories"
+            )
+        );
+        assert_eq!(
+            refused("/a/f", "/a/b", true),
+            expect(
+                "IOException",
+                "Source /a/f and destination /a/b must both be files"
+            )
+        );
+        assert_eq!(
+            refused("/a/b", "/c", true),
+            expect(
+                "IOException",
+                "rename destination directory is not empty: /c"
+            )
+        );
+        assert_eq!(
+            refused("/a/f", "/z/y", false),
+            expect(
+                "FileNotFoundException",
+                "rename destination parent /z/y not found."
+            )
+        );
+        assert_eq!(
+            refused("/a/b", "/a/f/g", false),
+            expect(
+                "ParentNotDirectoryException",
+                "rename destination parent /a/f/g is a file."
+            )
+        );
+        // Overwriting a file: the source takes its place.
+        let ops = ns
+            .plan_create("/g", &file_attrs(), false, false, 2, 3, 128, writer())
+            .unwrap();
+        run(&mut ns, ops);
+        let op = ns.plan_rename2("/g", "/a/f/", true, true, 9).unwrap();
+        assert_eq!(
+            op,
+            EditOp::RenameWithOptions {
+                src: "/g".into(),
+                dst: "/a/f".into(),
+                mtime: 9,
+                overwrite: true,
+                to_trash: true,
+            }
+        );
+        ns.apply(&op).unwrap();
+        assert!(ns.get_file_info("/g").unwrap().is_none());
+        let moved = ns.get_file_info("/a/f").unwrap().unwrap();
+        assert_eq!((moved.length, moved.replication), (3, 2));
+        assert_eq!(ns.get_file_info("/a").unwrap().unwrap().mtime, 9);
+        // An empty directory is replaced by a directory.
+        let op = ns.plan_rename2("/c/d", "/a/b", true, false, 10).unwrap();
+        ns.apply(&op).unwrap();
+        assert!(ns.get_file_info("/c/d").unwrap().is_none());
+    }
+
+    #[test]
+    fn attribute_changes_apply_to_existing_paths_only() {
+        let mut ns = sample();
+        let op = ns.plan_set_permission("/a/f/", 0o101640).unwrap();
+        assert_eq!(
+            op,
+            EditOp::SetPermissions {
+                path: "/a/f".into(),
+                permission: 0o1640
+            }
+        );
+        ns.apply(&op).unwrap();
+        let op = ns.plan_set_owner("/a/f", Some("bob"), None).unwrap();
+        ns.apply(&op).unwrap();
+        let op = ns.plan_set_owner("/a/f", Some(""), Some("staff")).unwrap();
+        assert_eq!(
+            op,
+            EditOp::SetOwner {
+                path: "/a/f".into(),
+                owner: None,
+                group: Some("staff".into())
+            }
+        );
+        ns.apply(&op).unwrap();
+        let op = ns.plan_set_times("/a/f", 77, UNCHANGED_TIME).unwrap();
+        ns.apply(&op).unwrap();
+        let op = ns.plan_set_replication("/a/f", 5).unwrap().unwrap();
+        ns.apply(&op).unwrap();
+        let f = ns.get_file_info("/a/f").unwrap().unwrap();
+        assert_eq!(
+            (f.permission, f.owner.as_str(), f.group.as_str()),
+            (0o1640, "bob", "staff")
+        );
+        assert_eq!((f.mtime, f.atime, f.replication), (77, 2, 5));
+        // A directory has no replication: false, nothing logged.
+        assert_eq!(ns.plan_set_replication("/a", 2).unwrap(), None);
+        assert_eq!(ns.plan_set_replication("/nope", 2).unwrap(), None);
+        for err in [
+            ns.plan_set_permission("/nope", 0o755).unwrap_err(),
+            ns.plan_set_owner("/nope", Some("u"), None).unwrap_err(),
+        ] {
+            assert_eq!(
+                (err.class, err.message.as_str()),
+                ("FileNotFoundException", "File does not exist: /nope")
+            );
+        }
+        let err = ns.plan_set_times("/nope", 1, 1).unwrap_err();
+        assert_eq!(err.message, "File/Directory /nope does not exist.");
+        // An op for a path that is gone means the edits and the tree diverged.
+        assert!(
+            ns.apply(&EditOp::SetReplication {
+                path: "/a".into(),
+                replication: 1
+            })
+            .is_err()
+        );
     }
 
     #[test]

@@ -16,6 +16,11 @@
 //! | `Append` | `OP_APPEND` (47) | path, client name, client machine, new block, rpc ids |
 //! | `Delete` | `OP_DELETE` (2) | path, timestamp, rpc ids |
 //! | `Rename` | `OP_RENAME_OLD` (1) | source, destination, timestamp, rpc ids |
+//! | `RenameWithOptions` | `OP_RENAME` (15) | source, destination, timestamp, options (`BytesWritable` of `Rename` values), rpc ids |
+//! | `SetPermissions` | `OP_SET_PERMISSIONS` (7) | path, permission |
+//! | `SetOwner` | `OP_SET_OWNER` (8) | path, user name, group name ("" for unchanged) |
+//! | `Times` | `OP_TIMES` (13) | path, mtime, atime (-1 for unchanged) |
+//! | `SetReplication` | `OP_SET_REPLICATION` (4) | path, replication |
 //!
 //! Strings are `writeUTF`'s (16-bit length, modified UTF-8), owner and group `Text`, times
 //! and ids 64-bit. The mock namespace has no ACLs or xattrs: it writes none and refuses an op
@@ -29,7 +34,12 @@ pub mod opcode {
     pub const OP_RENAME_OLD: u8 = 1;
     pub const OP_DELETE: u8 = 2;
     pub const OP_MKDIR: u8 = 3;
+    pub const OP_SET_REPLICATION: u8 = 4;
+    pub const OP_SET_PERMISSIONS: u8 = 7;
+    pub const OP_SET_OWNER: u8 = 8;
     pub const OP_CLOSE: u8 = 9;
+    pub const OP_TIMES: u8 = 13;
+    pub const OP_RENAME: u8 = 15;
     pub const OP_END_LOG_SEGMENT: u8 = 23;
     pub const OP_START_LOG_SEGMENT: u8 = 24;
     pub const OP_APPEND: u8 = 47;
@@ -37,6 +47,14 @@ pub mod opcode {
 
 /// The call id Hadoop logs for an op no client call answers (`RpcConstants.INVALID_CALL_ID`).
 const INVALID_CALL_ID: i32 = -2;
+
+/// `Options.Rename`'s values, as `OP_RENAME` lists them.
+const RENAME_NONE: u8 = 0;
+const RENAME_OVERWRITE: u8 = 1;
+const RENAME_TO_TRASH: u8 = 2;
+
+/// What `OP_TIMES` logs for a time left as it is.
+pub const UNCHANGED_TIME: u64 = u64::MAX;
 
 /// Who made a change and when: the attributes a new inode gets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +125,34 @@ pub enum EditOp {
         dst: String,
         mtime: u64,
     },
+    /// `rename2` (`OP_RENAME`): with `overwrite`, an existing destination is replaced.
+    RenameWithOptions {
+        src: String,
+        dst: String,
+        mtime: u64,
+        overwrite: bool,
+        to_trash: bool,
+    },
+    SetPermissions {
+        path: String,
+        permission: u16,
+    },
+    /// A new owner and/or group; `None` leaves it as it is.
+    SetOwner {
+        path: String,
+        owner: Option<String>,
+        group: Option<String>,
+    },
+    /// New times; [`UNCHANGED_TIME`] leaves one as it is.
+    Times {
+        path: String,
+        mtime: u64,
+        atime: u64,
+    },
+    SetReplication {
+        path: String,
+        replication: u16,
+    },
 }
 
 impl EditOp {
@@ -118,6 +164,7 @@ impl EditOp {
                 | EditOp::Append { .. }
                 | EditOp::Delete { .. }
                 | EditOp::Rename { .. }
+                | EditOp::RenameWithOptions { .. }
         )
     }
 
@@ -136,6 +183,11 @@ impl EditOp {
             EditOp::Append { .. } => opcode::OP_APPEND,
             EditOp::Delete { .. } => opcode::OP_DELETE,
             EditOp::Rename { .. } => opcode::OP_RENAME_OLD,
+            EditOp::RenameWithOptions { .. } => opcode::OP_RENAME,
+            EditOp::SetPermissions { .. } => opcode::OP_SET_PERMISSIONS,
+            EditOp::SetOwner { .. } => opcode::OP_SET_OWNER,
+            EditOp::Times { .. } => opcode::OP_TIMES,
+            EditOp::SetReplication { .. } => opcode::OP_SET_REPLICATION,
         }
     }
 }
@@ -329,6 +381,48 @@ impl LoggedOp {
                 out.put_i64(*mtime as i64);
                 self.put_call(&mut out);
             }
+            EditOp::RenameWithOptions {
+                src,
+                dst,
+                mtime,
+                overwrite,
+                to_trash,
+            } => {
+                out.put_utf(src);
+                out.put_utf(dst);
+                out.put_i64(*mtime as i64);
+                let mut options = Vec::new();
+                if *overwrite {
+                    options.push(RENAME_OVERWRITE);
+                }
+                if *to_trash {
+                    options.push(RENAME_TO_TRASH);
+                }
+                if options.is_empty() {
+                    options.push(RENAME_NONE);
+                }
+                out.put_i32(options.len() as i32);
+                out.extend_from_slice(&options);
+                self.put_call(&mut out);
+            }
+            EditOp::SetPermissions { path, permission } => {
+                out.put_utf(path);
+                out.put_i16(*permission as i16);
+            }
+            EditOp::SetOwner { path, owner, group } => {
+                out.put_utf(path);
+                out.put_utf(owner.as_deref().unwrap_or_default());
+                out.put_utf(group.as_deref().unwrap_or_default());
+            }
+            EditOp::Times { path, mtime, atime } => {
+                out.put_utf(path);
+                out.put_i64(*mtime as i64);
+                out.put_i64(*atime as i64);
+            }
+            EditOp::SetReplication { path, replication } => {
+                out.put_utf(path);
+                out.put_i16(*replication as i16);
+            }
         }
         out
     }
@@ -468,6 +562,49 @@ fn decode_body(code: u8, r: &mut DataInput<'_>) -> Result<LoggedOp, Decode> {
             call = read_call(r)?;
             EditOp::Rename { src, dst, mtime }
         }
+        opcode::OP_RENAME => {
+            let src = r.utf("source")?;
+            let dst = r.utf("destination")?;
+            let mtime = r.i64("timestamp")? as u64;
+            let count = usize::try_from(r.i32("rename option count")?).unwrap_or(usize::MAX);
+            let options = r.take("rename options", count)?;
+            if options.iter().any(|o| *o > RENAME_TO_TRASH) {
+                return Err(Decode::Op(OpError::Dropped {
+                    op: name,
+                    what: "an unknown rename option",
+                }));
+            }
+            call = read_call(r)?;
+            EditOp::RenameWithOptions {
+                src,
+                dst,
+                mtime,
+                overwrite: options.contains(&RENAME_OVERWRITE),
+                to_trash: options.contains(&RENAME_TO_TRASH),
+            }
+        }
+        opcode::OP_SET_PERMISSIONS => EditOp::SetPermissions {
+            path: r.utf("path")?,
+            permission: (r.i16("permission")? as u16) & 0o7777,
+        },
+        opcode::OP_SET_OWNER => {
+            let path = r.utf("path")?;
+            let given = |s: String| (!s.is_empty()).then_some(s);
+            EditOp::SetOwner {
+                path,
+                owner: given(r.utf("user name")?),
+                group: given(r.utf("group name")?),
+            }
+        }
+        opcode::OP_TIMES => EditOp::Times {
+            path: r.utf("path")?,
+            mtime: r.i64("mtime")? as u64,
+            atime: r.i64("atime")? as u64,
+        },
+        opcode::OP_SET_REPLICATION => EditOp::SetReplication {
+            path: r.utf("path")?,
+            replication: r.i16("replication")? as u16,
+        },
         _ => return Err(Decode::Op(OpError::Unsupported { code, name })),
     };
     Ok(LoggedOp { op, call })
@@ -643,13 +780,22 @@ mod tests {
             assert_eq!(&got, want, "txid {}", record.txid);
             assert_eq!(got.encode(), record.payload, "txid {}", record.txid);
         }
-        // txid 7 is an OP_RENAME (rename2 with options), which this NameNode never logs.
+        // txid 7 is an OP_RENAME: rename2 with OVERWRITE.
+        let rename2 = LoggedOp::decode(&records[6].payload).unwrap();
         assert_eq!(
-            LoggedOp::decode(&records[6].payload)
-                .unwrap_err()
-                .to_string(),
-            "OP_RENAME (opcode 15) is not an op this NameNode applies"
+            rename2,
+            LoggedOp {
+                op: EditOp::RenameWithOptions {
+                    src: "/g".into(),
+                    dst: "/h".into(),
+                    mtime: 1421135800485,
+                    overwrite: true,
+                    to_trash: false,
+                },
+                call: call(28),
+            }
         );
+        assert_eq!(rename2.encode(), records[6].payload);
         let delete = LoggedOp::decode(&records[7].payload).unwrap();
         assert_eq!(
             delete,
@@ -675,6 +821,35 @@ mod tests {
         ops.push(EditOp::Delete {
             path: "/ünïcode\0/😀".into(),
             mtime: 6,
+        });
+        for (overwrite, to_trash) in [(false, false), (true, false), (true, true), (false, true)] {
+            ops.push(EditOp::RenameWithOptions {
+                src: "/a".into(),
+                dst: "/b".into(),
+                mtime: 7,
+                overwrite,
+                to_trash,
+            });
+        }
+        ops.push(EditOp::SetPermissions {
+            path: "/a".into(),
+            permission: 0o1750,
+        });
+        for (owner, group) in [(Some("u"), None), (None, Some("g")), (Some("u"), Some("g"))] {
+            ops.push(EditOp::SetOwner {
+                path: "/a".into(),
+                owner: owner.map(String::from),
+                group: group.map(String::from),
+            });
+        }
+        ops.push(EditOp::Times {
+            path: "/a".into(),
+            mtime: 9,
+            atime: UNCHANGED_TIME,
+        });
+        ops.push(EditOp::SetReplication {
+            path: "/a".into(),
+            replication: 2,
         });
         for op in ops {
             for call in [None, call(-5)] {

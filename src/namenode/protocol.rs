@@ -168,6 +168,9 @@ client_protocol! {
     get_server_defaults => "getServerDefaults"(GetServerDefaultsRequestProto) -> GetServerDefaultsResponseProto;
     /// Creates (or with the OVERWRITE flag replaces) a file.
     create => "create"(CreateRequestProto) -> CreateResponseProto;
+    set_replication => "setReplication"(SetReplicationRequestProto) -> SetReplicationResponseProto;
+    set_permission => "setPermission"(SetPermissionRequestProto) -> SetPermissionResponseProto;
+    set_owner => "setOwner"(SetOwnerRequestProto) -> SetOwnerResponseProto;
     /// Refused: this NameNode keeps no blocks.
     add_block => "addBlock"(AddBlockRequestProto) -> AddBlockResponseProto;
     abandon_block => "abandonBlock"(AbandonBlockRequestProto) -> AbandonBlockResponseProto;
@@ -175,6 +178,8 @@ client_protocol! {
     complete => "complete"(CompleteRequestProto) -> CompleteResponseProto;
     /// The rename that answers a boolean.
     rename => "rename"(RenameRequestProto) -> RenameResponseProto;
+    /// The rename that raises an exception when it cannot, optionally replacing the target.
+    rename2 => "rename2"(Rename2RequestProto) -> Rename2ResponseProto;
     delete => "delete"(DeleteRequestProto) -> DeleteResponseProto;
     /// Creates a directory (and its parents when asked).
     mkdirs => "mkdirs"(MkdirsRequestProto) -> MkdirsResponseProto;
@@ -190,6 +195,7 @@ client_protocol! {
     get_file_link_info => "getFileLinkInfo"(GetFileLinkInfoRequestProto) -> GetFileLinkInfoResponseProto;
     get_content_summary => "getContentSummary"(GetContentSummaryRequestProto) -> GetContentSummaryResponseProto;
     fsync => "fsync"(FsyncRequestProto) -> FsyncResponseProto;
+    set_times => "setTimes"(SetTimesRequestProto) -> SetTimesResponseProto;
     get_link_target => "getLinkTarget"(GetLinkTargetRequestProto) -> GetLinkTargetResponseProto;
     /// Waits until this NameNode has applied what the client saw elsewhere (nothing to wait for
     /// without observers).

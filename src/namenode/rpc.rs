@@ -205,6 +205,89 @@ impl ClientProtocol for ClientService {
         })
     }
 
+    async fn set_replication(
+        &self,
+        _: &Caller,
+        _: &CallIds,
+        r: pb::SetReplicationRequestProto,
+    ) -> Result<pb::SetReplicationResponseProto, RemoteException> {
+        let (min, max) = self.nn.conf().replication_range;
+        if r.replication > max {
+            return Err(RemoteException::new(
+                "IOException",
+                format!(
+                    "Requested replication factor of {} exceeds maximum of {max} for {}",
+                    r.replication, r.src
+                ),
+            ));
+        }
+        if r.replication < min {
+            return Err(RemoteException::new(
+                "IOException",
+                format!(
+                    "Requested replication factor of {} is less than the required minimum of {min} for {}",
+                    r.replication, r.src
+                ),
+            ));
+        }
+        let answer = self
+            .nn
+            .mutate(
+                // Idempotent (Hadoop's @Idempotent): not kept in the retry cache.
+                None,
+                |ns| {
+                    ns.plan_set_replication(&r.src, r.replication as u16)
+                        .map(|op| op.into_iter().collect())
+                },
+                |_, ops| CachedAnswer::Bool(!ops.is_empty()),
+            )
+            .await?;
+        Ok(pb::SetReplicationResponseProto {
+            result: answered_bool(answer),
+        })
+    }
+
+    async fn set_permission(
+        &self,
+        _: &Caller,
+        _: &CallIds,
+        r: pb::SetPermissionRequestProto,
+    ) -> Result<pb::SetPermissionResponseProto, RemoteException> {
+        let permission = (r.permission.perm & 0o7777) as u16;
+        self.nn
+            .mutate(
+                // Idempotent (Hadoop's @Idempotent): not kept in the retry cache.
+                None,
+                |ns| Ok(vec![ns.plan_set_permission(&r.src, permission)?]),
+                |_, _| CachedAnswer::Bool(true),
+            )
+            .await?;
+        Ok(pb::SetPermissionResponseProto {})
+    }
+
+    async fn set_owner(
+        &self,
+        _: &Caller,
+        _: &CallIds,
+        r: pb::SetOwnerRequestProto,
+    ) -> Result<pb::SetOwnerResponseProto, RemoteException> {
+        self.nn
+            .mutate(
+                // Idempotent (Hadoop's @Idempotent): not kept in the retry cache.
+                None,
+                |ns| {
+                    Ok(vec![ns.plan_set_owner(
+                        &r.src,
+                        r.username.as_deref(),
+                        r.groupname.as_deref(),
+                    )?])
+                },
+                |_, _| CachedAnswer::Bool(true),
+            )
+            .await?;
+        Ok(pb::SetOwnerResponseProto {})
+    }
+
     async fn add_block(
         &self,
         _: &Caller,
@@ -267,6 +350,32 @@ impl ClientProtocol for ClientService {
         Ok(pb::RenameResponseProto {
             result: answered_bool(answer),
         })
+    }
+
+    async fn rename2(
+        &self,
+        _: &Caller,
+        ids: &CallIds,
+        r: pb::Rename2RequestProto,
+    ) -> Result<pb::Rename2ResponseProto, RemoteException> {
+        let mtime = super::server::now_millis();
+        let to_trash = r.move_to_trash.unwrap_or(false);
+        self.nn
+            .mutate(
+                call_id(ids),
+                |ns| {
+                    Ok(vec![ns.plan_rename2(
+                        &r.src,
+                        &r.dst,
+                        r.overwrite_dest,
+                        to_trash,
+                        mtime,
+                    )?])
+                },
+                |_, _| CachedAnswer::Bool(true),
+            )
+            .await?;
+        Ok(pb::Rename2ResponseProto {})
     }
 
     async fn delete(
@@ -475,6 +584,23 @@ impl ClientProtocol for ClientService {
         self.nn.check(Category::Write)?;
         self.existing_file(&r.src).await?;
         Ok(pb::FsyncResponseProto {})
+    }
+
+    async fn set_times(
+        &self,
+        _: &Caller,
+        _: &CallIds,
+        r: pb::SetTimesRequestProto,
+    ) -> Result<pb::SetTimesResponseProto, RemoteException> {
+        self.nn
+            .mutate(
+                // Idempotent (Hadoop's @Idempotent): not kept in the retry cache.
+                None,
+                |ns| Ok(vec![ns.plan_set_times(&r.src, r.mtime, r.atime)?]),
+                |_, _| CachedAnswer::Bool(true),
+            )
+            .await?;
+        Ok(pb::SetTimesResponseProto {})
     }
 
     async fn get_link_target(
