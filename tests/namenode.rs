@@ -20,6 +20,22 @@ fn mkdirs(src: &str) -> pb::MkdirsRequestProto {
     mkdirs_request(src)
 }
 
+fn moving() -> pb::Rename2RequestProto {
+    pb::Rename2RequestProto {
+        src: "/user/tester/moving".into(),
+        dst: "/user/tester/moved".into(),
+        overwrite_dest: false,
+        move_to_trash: None,
+    }
+}
+
+fn doomed() -> pb::DeleteRequestProto {
+    pb::DeleteRequestProto {
+        src: "/user/tester/doomed".into(),
+        recursive: false,
+    }
+}
+
 /// The exception a call failed with: (simple class name, message).
 fn exception(err: &CallError) -> (&str, &str) {
     match err {
@@ -129,6 +145,20 @@ async fn format_bootstrap_transitions_and_tailing() {
     assert_eq!(exception(&err).0, "FileAlreadyExistsException");
     assert_eq!(listing(&nns, 0, "/user/tester/dir").await, vec!["f"]);
 
+    // A rename2 and a delete whose answers the client "lost": retried at the next active.
+    client
+        .attempt(3, 0)
+        .mkdirs(&mkdirs("/user/tester/moving"))
+        .await
+        .unwrap();
+    client.attempt(4, 0).rename2(&moving()).await.unwrap();
+    client
+        .attempt(5, 0)
+        .mkdirs(&mkdirs("/user/tester/doomed"))
+        .await
+        .unwrap();
+    assert!(client.attempt(6, 0).delete(&doomed()).await.unwrap().result);
+
     // The standby tails the edits.
     let written = nns.txid(0).await;
     wait_txid(&nns, 1, written).await;
@@ -160,6 +190,23 @@ async fn format_bootstrap_transitions_and_tailing() {
         .await
         .unwrap();
     assert_eq!(again.fs.unwrap().length, 0);
+    // So are the rename2 and the delete (nn2 rebuilt its retry cache from the edits); the
+    // same requests as new calls are refused.
+    let nn2 = nns.client(1).await;
+    nn2.attempt(4, 1)
+        .rename2(&moving())
+        .await
+        .expect("answered from the retry cache, not 'rename source … is not found'");
+    assert!(nn2.attempt(6, 1).delete(&doomed()).await.unwrap().result);
+    let err = nn2.attempt(40, 0).rename2(&moving()).await.unwrap_err();
+    assert_eq!(
+        exception(&err),
+        (
+            "FileNotFoundException",
+            "rename source /user/tester/moving is not found."
+        )
+    );
+    assert!(!nn2.attempt(60, 0).delete(&doomed()).await.unwrap().result);
 
     // NamenodeProtocol's rollEditLog, as a standby's edit tailer asks the active: the active
     // starts a new segment, a standby refuses.
