@@ -6,7 +6,7 @@
 mod common;
 
 use common::cluster::{JournalNodes, NameNodes, format_and_start, wait_txid};
-use common::hadoop::{java, prepare_daemon_conf};
+use common::hadoop::{java_with, prepare_daemon_conf};
 use hdfs_ha::zkfc::rpc::RequestSource;
 
 const FS_SHELL: &str = "org.apache.hadoop.fs.FsShell";
@@ -20,7 +20,14 @@ struct Run {
 }
 
 fn run(nns: &NameNodes, class: &str, args: &[&str]) -> Run {
-    let out = java(nns.conf_dir.path(), class, args);
+    run_as(nns, None, class, args)
+}
+
+/// Runs a tool as `user` (else as this process's user, the NameNodes' own: a superuser).
+fn run_as(nns: &NameNodes, user: Option<&str>, class: &str, args: &[&str]) -> Run {
+    let prop = user.map(|u| format!("-DHADOOP_USER_NAME={u}"));
+    let props: Vec<&str> = prop.iter().map(String::as_str).collect();
+    let out = java_with(nns.conf_dir.path(), &props, class, args);
     Run {
         code: out.status.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -138,6 +145,48 @@ async fn hadoops_fsshell_works_against_our_namenodes_across_a_failover() {
         safemode.stdout
     );
 
+    // Another user is held to the permissions: no writing into another's directory, no
+    // giving files away, no safe mode; reading what others may read is fine.
+    let bob = |args: &[&str]| run_as(&nns, Some("bob"), FS_SHELL, args);
+    let out = bob(&["-mkdir", "/data/bobs"]);
+    assert_eq!(
+        (out.code, last_line(&out.stderr)),
+        (
+            Some(1),
+            format!(
+                "mkdir: Permission denied: user=bob, access=WRITE, inode=\"/data\":{user}:supergroup:drwxr-xr-x"
+            )
+        )
+    );
+    let out = bob(&["-ls", "/data/logs"]);
+    assert_eq!(
+        (out.code, last_line(&out.stderr)),
+        (
+            Some(1),
+            format!(
+                "ls: Permission denied: user=bob, access=READ_EXECUTE, inode=\"/data/logs\":{user}:ops:drwxr-x---"
+            )
+        )
+    );
+    let out = bob(&["-chown", "bob", "/data/renamed"]);
+    assert_eq!(
+        (out.code, last_line(&out.stderr)),
+        (
+            Some(1),
+            "chown: changing ownership of '/data/renamed': Permission denied. user=bob is not the owner of inode=/data/renamed".to_string()
+        )
+    );
+    let out = run_as(&nns, Some("bob"), DFS_ADMIN, &["-safemode", "enter"]);
+    assert_eq!(out.code, Some(255), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("Access denied for user bob. Superuser privilege is required"),
+        "{}",
+        out.stderr
+    );
+    let out = bob(&["-ls", "/data/tmp"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+
     // Data needs a block: the NameNode's exception, and no file left behind.
     let local = nns.data.path().join("local.txt");
     std::fs::write(&local, "some bytes\n").unwrap();
@@ -177,6 +226,16 @@ async fn hadoops_fsshell_works_against_our_namenodes_across_a_failover() {
     fs(&nns, &["-test", "-e", &trash]);
     fs(&nns, &["-mkdir", "/data/after"]);
     fs(&nns, &["-test", "-d", "/data/after"]);
+}
+
+/// The last line a tool printed to stderr.
+fn last_line(stderr: &str) -> String {
+    stderr
+        .trim_end()
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Milliseconds since the epoch of a local time `YYYY-MM-DDTHH:MM:SS` (FsShell's `-touch -t`

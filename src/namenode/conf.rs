@@ -99,6 +99,10 @@ pub struct NameNodeConf {
     pub ipc_max_data_length: usize,
     /// The superuser group (`dfs.permissions.superusergroup`).
     pub supergroup: String,
+    /// `dfs.permissions.enabled`: whether calls are checked against inode permissions.
+    pub permissions_enabled: bool,
+    /// `hadoop.security.groups.cache.secs`: how long a user's groups are kept.
+    pub groups_cache: Duration,
     /// What `getServerDefaults` answers.
     pub server_defaults: ServerDefaults,
     /// `dfs.ls.limit`: the most entries one `getListing` answer carries.
@@ -266,6 +270,12 @@ impl NameNodeConf {
             supergroup: mine
                 .get_trimmed("dfs.permissions.superusergroup")?
                 .unwrap_or_else(|| "supergroup".to_string()),
+            permissions_enabled: mine.get_bool("dfs.permissions.enabled", true)?,
+            groups_cache: Duration::from_secs(
+                mine.get_long("hadoop.security.groups.cache.secs")?
+                    .unwrap_or(300)
+                    .max(0) as u64,
+            ),
             server_defaults: ServerDefaults::from_conf(&mine)?,
             ls_limit: mine.get_int("dfs.ls.limit")?.unwrap_or(1000).max(1) as usize,
             replication_range: (

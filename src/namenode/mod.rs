@@ -1,7 +1,8 @@
 //! The NameNode: a namespace of directories and files (no blocks) with the real HA machinery.
 //!
 //! - [`ops`]: edit ops and their encoding;
-//! - [`namespace`]: the tree, planning changes and applying ops;
+//! - [`namespace`]: the tree, planning changes and applying ops; [`permission`]: Hadoop's
+//!   permission checks over it;
 //! - [`storage`]: the local storage directories (VERSION, fsimages, seen_txid);
 //! - [`conf`]: the NameNode's typed configuration;
 //! - [`server`]: HA states, the active writer, the tailing standby, checkpoints;
@@ -22,6 +23,7 @@ pub mod namespace;
 pub mod node;
 pub mod ops;
 pub mod peer;
+pub mod permission;
 pub mod protocol;
 pub mod retry_cache;
 pub mod rpc;

@@ -18,7 +18,7 @@ pub struct NamespaceError {
 }
 
 impl NamespaceError {
-    fn new(class: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(class: &'static str, message: impl Into<String>) -> Self {
         NamespaceError {
             class,
             message: message.into(),
@@ -1030,6 +1030,12 @@ impl Namespace {
 
     /// Every inode, parents before children (the root first).
     pub fn entries(&self) -> Vec<ImageEntry> {
+        self.entries_under("/").unwrap_or_default()
+    }
+
+    /// The inodes at and under `path` (itself first, parents before children); none when it
+    /// does not exist.
+    pub fn entries_under(&self, path: &str) -> Result<Vec<ImageEntry>, NamespaceError> {
         fn walk(node: &INode, path: String, name: &str, out: &mut Vec<ImageEntry>) {
             out.push(ImageEntry {
                 path: path.clone(),
@@ -1050,9 +1056,33 @@ impl Namespace {
                 }
             }
         }
+        let parts = components(path)?;
         let mut out = Vec::new();
-        walk(&self.root, "/".to_string(), "", &mut out);
-        out
+        if let Some(node) = self.lookup(&parts) {
+            let name = parts.last().copied().unwrap_or("");
+            walk(node, normalize(path)?, name, &mut out);
+        }
+        Ok(out)
+    }
+
+    /// The inodes along `path` that exist, the root first, each with its path: what a
+    /// permission check walks. Shorter than the path when a component is missing (or a file
+    /// is in the way).
+    pub fn chain(&self, path: &str) -> Result<Vec<(String, FileStatus)>, NamespaceError> {
+        let parts = components(path)?;
+        let mut out = vec![("/".to_string(), self.root.status(""))];
+        let mut node = &self.root;
+        for (i, part) in parts.iter().enumerate() {
+            let INode::Dir { children, .. } = node else {
+                break;
+            };
+            let Some(child) = children.get(*part) else {
+                break;
+            };
+            out.push((format!("/{}", parts[..=i].join("/")), child.status(part)));
+            node = child;
+        }
+        Ok(out)
     }
 
     /// Rebuilds a namespace from image entries (the root first, parents before children) and

@@ -68,7 +68,7 @@ pub async fn run(
     });
     let ipc_service = Arc::new(NameNodeIpc {
         nn: nn.clone(),
-        client: ClientProtocolServer(Arc::new(ClientService { nn: nn.clone() })),
+        client: ClientProtocolServer(Arc::new(ClientService::new(nn.clone()))),
     });
     let ipc_conf = ServerConf {
         max_data_length: nn.conf().ipc_max_data_length,

@@ -5,12 +5,14 @@
 use std::sync::Arc;
 
 use super::conf::NameNodeConf;
-use super::namespace::{FileStatus, Writer};
+use super::namespace::{FileStatus, Namespace, NamespaceError, Writer};
 use super::ops::CallId;
+use super::permission::{Access, Groups, Subject, Want};
 use super::protocol::ClientProtocol;
 use super::retry_cache::CachedAnswer;
 use super::server::{Category, HaState, NameNode, NnError};
 use super::storage::NamespaceIdentity;
+use crate::host::current_user;
 use crate::ipc::RemoteException;
 use crate::ipc::server::{CallIds, Caller};
 use crate::proto::hadoop_client as pb;
@@ -95,9 +97,43 @@ fn no_such_file(path: &str) -> NnError {
 /// ClientNamenodeProtocol's handlers, served over IPC (see [`super::protocol`]).
 pub struct ClientService {
     pub nn: Arc<NameNode>,
+    /// The NameNode's own user: a superuser.
+    nn_user: String,
+    groups: Groups,
+}
+
+/// What a call needs of its path besides traversing to it.
+fn want(f: impl FnOnce(&mut Want)) -> Want {
+    let mut want = Want::TRAVERSE;
+    f(&mut want);
+    want
 }
 
 impl ClientService {
+    pub fn new(nn: Arc<NameNode>) -> ClientService {
+        let groups = Groups::new(nn.conf().groups_cache);
+        ClientService {
+            nn,
+            nn_user: current_user(),
+            groups,
+        }
+    }
+
+    /// Who `caller` is to permission checks.
+    fn subject(&self, caller: &Caller) -> Subject {
+        let user = user_of(&caller.user);
+        let conf = self.nn.conf();
+        if !conf.permissions_enabled {
+            return Subject::unchecked(&user);
+        }
+        Subject::new(
+            &user,
+            self.groups.of(&user),
+            &self.nn_user,
+            &conf.supergroup,
+        )
+    }
+
     /// The file a create answered.
     async fn answered_file(
         &self,
@@ -118,6 +154,34 @@ impl ClientService {
             _ => Err(no_such_file(path)),
         }
     }
+
+    /// The status of `path` (`None` when it does not exist) once `caller` passed `want`.
+    async fn checked_status(
+        &self,
+        caller: &Caller,
+        path: &str,
+        want: Want,
+    ) -> Result<Option<FileStatus>, NnError> {
+        let subject = self.subject(caller);
+        self.nn
+            .read(|ns| {
+                subject.check_path(ns, path, want)?;
+                ns.get_file_info(path)
+            })
+            .await
+    }
+}
+
+/// A rename's checks (`FSDirRenameOp`): WRITE on the source's parent (and its sticky bit),
+/// WRITE on the destination's closest existing ancestor.
+fn check_rename(
+    subject: &Subject,
+    ns: &Namespace,
+    src: &str,
+    dst: &str,
+) -> Result<(), NamespaceError> {
+    subject.check_path(ns, src, want(|w| w.parent = Some(Access::Write)))?;
+    subject.check_path(ns, dst, want(|w| w.ancestor = Some(Access::Write)))
 }
 
 fn answered_bool(answer: CachedAnswer) -> bool {
@@ -127,11 +191,15 @@ fn answered_bool(answer: CachedAnswer) -> bool {
 impl ClientProtocol for ClientService {
     async fn get_block_locations(
         &self,
-        _: &Caller,
+        caller: &Caller,
         _: &CallIds,
         r: pb::GetBlockLocationsRequestProto,
     ) -> Result<pb::GetBlockLocationsResponseProto, RemoteException> {
-        let status = self.existing_file(&r.src).await?;
+        let read = want(|w| w.access = Some(Access::Read));
+        let status = match self.checked_status(caller, &r.src, read).await? {
+            Some(status) if !status.is_dir => status,
+            _ => return Err(no_such_file(&r.src).into()),
+        };
         Ok(pb::GetBlockLocationsResponseProto {
             locations: Some(no_locations(&status)),
         })
@@ -181,15 +249,23 @@ impl ClientProtocol for ClientService {
             name: &r.client_name,
             machine: &machine,
         };
+        let overwrite = r.create_flag & CREATE_FLAG_OVERWRITE != 0;
+        let subject = self.subject(caller);
+        let check = want(|w| {
+            w.ancestor = Some(Access::Write);
+            // Replacing a file needs WRITE on it too.
+            w.access = overwrite.then_some(Access::Write);
+        });
         let answer = self
             .nn
             .mutate(
                 call_id(ids),
                 |ns| {
+                    subject.check_path(ns, &r.src, check)?;
                     ns.plan_create(
                         &r.src,
                         &attrs,
-                        r.create_flag & CREATE_FLAG_OVERWRITE != 0,
+                        overwrite,
                         r.create_parent,
                         replication,
                         0,
@@ -207,7 +283,7 @@ impl ClientProtocol for ClientService {
 
     async fn set_replication(
         &self,
-        _: &Caller,
+        caller: &Caller,
         _: &CallIds,
         r: pb::SetReplicationRequestProto,
     ) -> Result<pb::SetReplicationResponseProto, RemoteException> {
@@ -230,12 +306,15 @@ impl ClientProtocol for ClientService {
                 ),
             ));
         }
+        let subject = self.subject(caller);
+        let write = want(|w| w.access = Some(Access::Write));
         let answer = self
             .nn
             .mutate(
                 // Idempotent (Hadoop's @Idempotent): not kept in the retry cache.
                 None,
                 |ns| {
+                    subject.check_path(ns, &r.src, write)?;
                     ns.plan_set_replication(&r.src, r.replication as u16)
                         .map(|op| op.into_iter().collect())
                 },
@@ -249,16 +328,20 @@ impl ClientProtocol for ClientService {
 
     async fn set_permission(
         &self,
-        _: &Caller,
+        caller: &Caller,
         _: &CallIds,
         r: pb::SetPermissionRequestProto,
     ) -> Result<pb::SetPermissionResponseProto, RemoteException> {
         let permission = (r.permission.perm & 0o7777) as u16;
+        let subject = self.subject(caller);
         self.nn
             .mutate(
                 // Idempotent (Hadoop's @Idempotent): not kept in the retry cache.
                 None,
-                |ns| Ok(vec![ns.plan_set_permission(&r.src, permission)?]),
+                |ns| {
+                    subject.check_path(ns, &r.src, want(|w| w.owner = true))?;
+                    Ok(vec![ns.plan_set_permission(&r.src, permission)?])
+                },
                 |_, _| CachedAnswer::Bool(true),
             )
             .await?;
@@ -267,15 +350,23 @@ impl ClientProtocol for ClientService {
 
     async fn set_owner(
         &self,
-        _: &Caller,
+        caller: &Caller,
         _: &CallIds,
         r: pb::SetOwnerRequestProto,
     ) -> Result<pb::SetOwnerResponseProto, RemoteException> {
+        let subject = self.subject(caller);
         self.nn
             .mutate(
                 // Idempotent (Hadoop's @Idempotent): not kept in the retry cache.
                 None,
                 |ns| {
+                    subject.check_path(ns, &r.src, want(|w| w.owner = true))?;
+                    if let Some(owner) = r.username.as_deref() {
+                        subject.check_owner_change(owner)?;
+                    }
+                    if let Some(group) = r.groupname.as_deref() {
+                        subject.check_group_change(group)?;
+                    }
                     Ok(vec![ns.plan_set_owner(
                         &r.src,
                         r.username.as_deref(),
@@ -331,16 +422,25 @@ impl ClientProtocol for ClientService {
 
     async fn rename(
         &self,
-        _: &Caller,
+        caller: &Caller,
         ids: &CallIds,
         r: pb::RenameRequestProto,
     ) -> Result<pb::RenameResponseProto, RemoteException> {
         let mtime = super::server::now_millis();
+        let subject = self.subject(caller);
         let answer = self
             .nn
             .mutate(
                 call_id(ids),
                 |ns| {
+                    // Into an existing directory, the source keeps its name.
+                    let dst = match (ns.get_file_info(&r.dst)?, r.src.rsplit('/').next()) {
+                        (Some(d), Some(name)) if d.is_dir && !name.is_empty() => {
+                            format!("{}/{name}", r.dst.trim_end_matches('/'))
+                        }
+                        _ => r.dst.clone(),
+                    };
+                    check_rename(&subject, ns, &r.src, &dst)?;
                     ns.plan_rename(&r.src, &r.dst, mtime)
                         .map(|op| op.into_iter().collect())
                 },
@@ -354,16 +454,18 @@ impl ClientProtocol for ClientService {
 
     async fn rename2(
         &self,
-        _: &Caller,
+        caller: &Caller,
         ids: &CallIds,
         r: pb::Rename2RequestProto,
     ) -> Result<pb::Rename2ResponseProto, RemoteException> {
         let mtime = super::server::now_millis();
         let to_trash = r.move_to_trash.unwrap_or(false);
+        let subject = self.subject(caller);
         self.nn
             .mutate(
                 call_id(ids),
                 |ns| {
+                    check_rename(&subject, ns, &r.src, &r.dst)?;
                     Ok(vec![ns.plan_rename2(
                         &r.src,
                         &r.dst,
@@ -380,16 +482,23 @@ impl ClientProtocol for ClientService {
 
     async fn delete(
         &self,
-        _: &Caller,
+        caller: &Caller,
         ids: &CallIds,
         r: pb::DeleteRequestProto,
     ) -> Result<pb::DeleteResponseProto, RemoteException> {
         let mtime = super::server::now_millis();
+        let subject = self.subject(caller);
+        let check = want(|w| {
+            w.parent = Some(Access::Write);
+            w.sub = Some(Access::All);
+            w.ignore_empty_dirs = true;
+        });
         let answer = self
             .nn
             .mutate(
                 call_id(ids),
                 |ns| {
+                    subject.check_path(ns, &r.src, check)?;
                     ns.plan_delete(&r.src, r.recursive, mtime)
                         .map(|op| op.into_iter().collect())
                 },
@@ -410,11 +519,18 @@ impl ClientProtocol for ClientService {
         let attrs = self
             .nn
             .attributes(&user_of(&caller.user), (r.masked.perm & 0o7777) as u16);
+        let subject = self.subject(caller);
         let answer = self
             .nn
             .mutate(
                 call_id(ids),
-                |ns| ns.plan_mkdirs(&r.src, &attrs, r.create_parent),
+                |ns| {
+                    // A directory that exists only needs traversing to.
+                    let exists = ns.get_file_info(&r.src)?.is_some();
+                    let check = want(|w| w.ancestor = (!exists).then_some(Access::Write));
+                    subject.check_path(ns, &r.src, check)?;
+                    ns.plan_mkdirs(&r.src, &attrs, r.create_parent)
+                },
                 |_, _| CachedAnswer::Bool(true),
             )
             .await?;
@@ -425,15 +541,21 @@ impl ClientProtocol for ClientService {
 
     async fn get_listing(
         &self,
-        _: &Caller,
+        caller: &Caller,
         _: &CallIds,
         r: pb::GetListingRequestProto,
     ) -> Result<pb::GetListingResponseProto, RemoteException> {
         let start_after = String::from_utf8_lossy(&r.start_after).into_owned();
         let limit = self.nn.conf().ls_limit;
+        let subject = self.subject(caller);
         let listing = self
             .nn
-            .read(|ns| ns.list_after(&r.src, &start_after, limit))
+            .read(|ns| {
+                let is_dir = ns.get_file_info(&r.src)?.is_some_and(|s| s.is_dir);
+                let check = want(|w| w.access = is_dir.then_some(Access::ReadExecute));
+                subject.check_path(ns, &r.src, check)?;
+                ns.list_after(&r.src, &start_after, limit)
+            })
             .await?;
         Ok(pb::GetListingResponseProto {
             dir_list: listing.map(|listing| pb::DirectoryListingProto {
@@ -482,20 +604,29 @@ impl ClientProtocol for ClientService {
 
     async fn get_datanode_report(
         &self,
-        _: &Caller,
+        caller: &Caller,
         _: &CallIds,
         _: pb::GetDatanodeReportRequestProto,
     ) -> Result<pb::GetDatanodeReportResponseProto, RemoteException> {
+        self.subject(caller)
+            .check_superuser()
+            .map_err(NnError::from)?;
         Ok(pb::GetDatanodeReportResponseProto { di: Vec::new() })
     }
 
     async fn get_preferred_block_size(
         &self,
-        _: &Caller,
+        caller: &Caller,
         _: &CallIds,
         r: pb::GetPreferredBlockSizeRequestProto,
     ) -> Result<pb::GetPreferredBlockSizeResponseProto, RemoteException> {
-        let status = self.existing_file(&r.filename).await?;
+        let status = match self
+            .checked_status(caller, &r.filename, Want::TRAVERSE)
+            .await?
+        {
+            Some(status) if !status.is_dir => status,
+            _ => return Err(no_such_file(&r.filename).into()),
+        };
         Ok(pb::GetPreferredBlockSizeResponseProto {
             bsize: status.block_size,
         })
@@ -503,11 +634,16 @@ impl ClientProtocol for ClientService {
 
     async fn set_safe_mode(
         &self,
-        _: &Caller,
+        caller: &Caller,
         _: &CallIds,
         r: pb::SetSafeModeRequestProto,
     ) -> Result<pb::SetSafeModeResponseProto, RemoteException> {
         use pb::SafeModeActionProto as Action;
+        if r.action != Action::SafemodeGet as i32 {
+            self.subject(caller)
+                .check_superuser()
+                .map_err(NnError::from)?;
+        }
         match Action::try_from(r.action) {
             // No blocks to wait for: safe mode is off from the start.
             Ok(Action::SafemodeGet | Action::SafemodeLeave | Action::SafemodeForceExit) => {
@@ -526,11 +662,11 @@ impl ClientProtocol for ClientService {
 
     async fn get_file_info(
         &self,
-        _: &Caller,
+        caller: &Caller,
         _: &CallIds,
         r: pb::GetFileInfoRequestProto,
     ) -> Result<pb::GetFileInfoResponseProto, RemoteException> {
-        let status = self.nn.read(|ns| ns.get_file_info(&r.src)).await?;
+        let status = self.checked_status(caller, &r.src, Want::TRAVERSE).await?;
         Ok(pb::GetFileInfoResponseProto {
             fs: status.as_ref().map(|s| status_proto(s, "")),
         })
@@ -538,11 +674,11 @@ impl ClientProtocol for ClientService {
 
     async fn get_file_link_info(
         &self,
-        _: &Caller,
+        caller: &Caller,
         _: &CallIds,
         r: pb::GetFileLinkInfoRequestProto,
     ) -> Result<pb::GetFileLinkInfoResponseProto, RemoteException> {
-        let status = self.nn.read(|ns| ns.get_file_info(&r.src)).await?;
+        let status = self.checked_status(caller, &r.src, Want::TRAVERSE).await?;
         Ok(pb::GetFileLinkInfoResponseProto {
             fs: status.as_ref().map(|s| status_proto(s, "")),
         })
@@ -550,11 +686,19 @@ impl ClientProtocol for ClientService {
 
     async fn get_content_summary(
         &self,
-        _: &Caller,
+        caller: &Caller,
         _: &CallIds,
         r: pb::GetContentSummaryRequestProto,
     ) -> Result<pb::GetContentSummaryResponseProto, RemoteException> {
-        let sum = self.nn.read(|ns| ns.content_summary(&r.path)).await?;
+        let subject = self.subject(caller);
+        let check = want(|w| w.sub = Some(Access::ReadExecute));
+        let sum = self
+            .nn
+            .read(|ns| {
+                subject.check_path(ns, &r.path, check)?;
+                ns.content_summary(&r.path)
+            })
+            .await?;
         // No quota is Hadoop's -1.
         let no_quota = u64::MAX;
         Ok(pb::GetContentSummaryResponseProto {
@@ -588,15 +732,20 @@ impl ClientProtocol for ClientService {
 
     async fn set_times(
         &self,
-        _: &Caller,
+        caller: &Caller,
         _: &CallIds,
         r: pb::SetTimesRequestProto,
     ) -> Result<pb::SetTimesResponseProto, RemoteException> {
+        let subject = self.subject(caller);
+        let write = want(|w| w.access = Some(Access::Write));
         self.nn
             .mutate(
                 // Idempotent (Hadoop's @Idempotent): not kept in the retry cache.
                 None,
-                |ns| Ok(vec![ns.plan_set_times(&r.src, r.mtime, r.atime)?]),
+                |ns| {
+                    subject.check_path(ns, &r.src, write)?;
+                    Ok(vec![ns.plan_set_times(&r.src, r.mtime, r.atime)?])
+                },
                 |_, _| CachedAnswer::Bool(true),
             )
             .await?;
@@ -605,12 +754,12 @@ impl ClientProtocol for ClientService {
 
     async fn get_link_target(
         &self,
-        _: &Caller,
+        caller: &Caller,
         _: &CallIds,
         r: pb::GetLinkTargetRequestProto,
     ) -> Result<pb::GetLinkTargetResponseProto, RemoteException> {
         // There are no symlinks: an existing path is not one, as Hadoop says.
-        match self.nn.status_of(&r.path).await? {
+        match self.checked_status(caller, &r.path, Want::TRAVERSE).await? {
             Some(_) => Err(RemoteException::new(
                 "IOException",
                 format!("Path {} is not a symbolic link", r.path),

@@ -279,7 +279,9 @@ impl NameNodes {
         client: u8,
     ) -> std::io::Result<ClientProtocolClient> {
         let (host, port) = self.rpc[i].rsplit_once(':').unwrap();
-        let context = connection_context("tester", [client; 16], DEFAULT_MAX_RESPONSE_LENGTH);
+        // As the NameNodes' own user, the superuser, as Hadoop's own tests call.
+        let user = hdfs_ha::host::current_user();
+        let context = connection_context(&user, [client; 16], DEFAULT_MAX_RESPONSE_LENGTH);
         ClientProtocolClient::connect(host, port.parse().unwrap(), context).await
     }
 

@@ -23,8 +23,15 @@ pub fn lib() -> PathBuf {
 
 /// Runs `class` with `conf_dir` (its `*-site.xml`) first on the classpath.
 pub fn java(conf_dir: &Path, class: &str, args: &[&str]) -> Output {
+    java_with(conf_dir, &[], class, args)
+}
+
+/// As [`java`], with system properties for the JVM (`-DHADOOP_USER_NAME=bob` makes the
+/// tool's user `bob`, as Hadoop's `UserGroupInformation` reads it).
+pub fn java_with(conf_dir: &Path, props: &[&str], class: &str, args: &[&str]) -> Output {
     let classpath = format!("{}:{}/*", conf_dir.display(), lib().display());
     Command::new("java")
+        .args(props)
         .arg("-cp")
         .arg(classpath)
         // Hadoop's client logs go to stderr, quietly.
