@@ -7,6 +7,11 @@
 //! than its default 3000 fault-injecting steps, `ZAB_TEST_TRACE=1` prints every event of a
 //! failing schedule (not only the last 40).
 //!
+//! A schedule is a list of [`SimAction`]s. [`Chooser`] draws each from the seeded
+//! generator, looking at the ensemble; [`Sim::apply`] carries it out and draws nothing, so
+//! a recorded list replays the same run whatever the generator (the heal at the end of a
+//! schedule is actions too: which link delivers next there is as random as anywhere).
+//!
 //! Checked after every step:
 //! 1. at most one leader is established per epoch;
 //! 2. a txn is committed (applied anywhere, or held by a server that starts serving) only
@@ -148,10 +153,87 @@ enum Wire {
     Peer(PeerMsg),
 }
 
+/// What an action list runs on: the ensemble, and what its election links keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Ensemble {
+    voters: usize,
+    observers: usize,
+    /// `commit_log_count`: how far back a DIFF reaches.
+    window: usize,
+    /// Notifications waiting on one election channel: ZooKeeper's QuorumCnxManager keeps
+    /// one (SEND_CAPACITY), dropping the older; `None` keeps them all.
+    election_queue: Option<usize>,
+}
+
+impl Ensemble {
+    pub(super) fn new(voters: usize, observers: usize, window: usize) -> Ensemble {
+        Ensemble {
+            voters,
+            observers,
+            window,
+            election_queue: Some(1),
+        }
+    }
+
+    /// The ensemble a seed runs on: the DIFF window comes from the seed.
+    fn for_seed(seed: u64, voters: usize, observers: usize) -> Ensemble {
+        Ensemble::new(voters, observers, 3 + (seed % 20) as usize)
+    }
+}
+
+/// How many of a server's in-flight store ops become durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Writes {
+    All,
+    /// The oldest `n` (at least one, at most all).
+    First(usize),
+}
+
+/// One thing that happens to the ensemble. [`Chooser`] draws them (the only code that
+/// touches a random generator) and [`Sim::apply`] carries them out with no randomness at
+/// all, so a recorded list replays exactly whatever the generator and its draw order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum SimAction {
+    /// The oldest peer message queued from `from` to `to` arrives.
+    Deliver { from: Sid, to: Sid },
+    /// The oldest notification queued from `from` to `to` arrives (or vanishes, when the
+    /// two cannot reach each other any more).
+    Elect { from: Sid, to: Sid },
+    /// The oldest notification queued from `from` to `to` is lost.
+    Lose { from: Sid, to: Sid },
+    /// Some of `id`'s in-flight store ops become durable, oldest first.
+    Persist { id: Sid, writes: Writes },
+    /// The clock moves `ms` on: every server ticks, isolations that are due end, learners
+    /// that want a leader connect to it.
+    Tick { ms: u64 },
+    /// The established leader proposes the next txn.
+    Propose,
+    /// A sync barrier at `id`, which serves.
+    Sync { id: Sid },
+    /// `id` crashes; of its in-flight store ops the oldest `kept` reached the disk.
+    Crash { id: Sid, kept: usize },
+    /// `id`, down, starts from what its disk holds.
+    Boot { id: Sid },
+    /// Message loss on the TCP link from `learner` to `leader`: the connection breaks.
+    Break { learner: Sid, leader: Sid },
+    /// `id` is cut off from everyone for `ms`.
+    Isolate { id: Sid, ms: u64 },
+    /// Every isolation ends.
+    Heal,
+    /// The ensemble has converged: one leader, every live server serving the same history,
+    /// every committed txn in it. A failure when not.
+    Check,
+}
+
+/// An action that a replayed list asks for but the simulated ensemble cannot carry out
+/// (no such message queued, no such server down): the list no longer matches the peer.
+#[derive(Debug)]
+pub(super) struct NotApplicable(String);
+
 pub(super) struct Sim {
-    rules: Rules,
-    rng: StdRng,
-    seed: u64,
+    ensemble: Ensemble,
+    /// Names the run in failure messages (its seed, or the list it replays).
+    label: String,
     now: u64,
     config: ZabConfig,
     servers: BTreeMap<Sid, Server>,
@@ -161,6 +243,8 @@ pub(super) struct Sim {
     election: BTreeMap<(Sid, Sid), VecDeque<Notification>>,
     /// Servers cut off from everyone until the given time.
     isolated: BTreeMap<Sid, u64>,
+    /// Every action applied so far, in order: the list that replays this run.
+    actions: Vec<SimAction>,
     // Checker state.
     leaders: BTreeMap<u32, Sid>,
     committed: BTreeMap<Zxid, Bytes>,
@@ -174,16 +258,11 @@ pub(super) struct Sim {
 }
 
 impl Sim {
-    pub(super) fn new(
-        seed: u64,
-        voters: usize,
-        observers: usize,
-        window: usize,
-        rules: Rules,
-    ) -> Sim {
+    pub(super) fn new(label: impl Into<String>, ensemble: Ensemble) -> Sim {
+        let voters = ensemble.voters;
         let voter_ids: BTreeSet<Sid> = (1..=voters as Sid).collect();
         let observer_ids: BTreeSet<Sid> =
-            (voters as Sid + 1..=(voters + observers) as Sid).collect();
+            (voters as Sid + 1..=(voters + ensemble.observers) as Sid).collect();
         let config = ZabConfig {
             my_id: 0,
             voters: voter_ids,
@@ -193,12 +272,11 @@ impl Sim {
             sync_limit: 10,
             finalize_wait_ms: 50,
             max_notification_interval_ms: 400,
-            commit_log_count: window,
+            commit_log_count: ensemble.window,
         };
         let mut sim = Sim {
-            rules,
-            rng: StdRng::seed_from_u64(seed),
-            seed,
+            ensemble,
+            label: label.into(),
             now: 0,
             servers: BTreeMap::new(),
             config: config.clone(),
@@ -206,6 +284,7 @@ impl Sim {
             queues: BTreeMap::new(),
             election: BTreeMap::new(),
             isolated: BTreeMap::new(),
+            actions: Vec::new(),
             leaders: BTreeMap::new(),
             committed: BTreeMap::new(),
             predecessor: BTreeMap::new(),
@@ -247,13 +326,133 @@ impl Sim {
         };
         let tail: Vec<&String> = self.trace.iter().rev().take(keep).rev().collect();
         panic!(
-            "seed {}: invariant violated: {what}\nlast events:\n{}",
-            self.seed,
+            "{}: invariant violated: {what}\nlast events:\n{}",
+            self.label,
             tail.iter()
                 .map(|s| s.as_str())
                 .collect::<Vec<_>>()
                 .join("\n")
         );
+    }
+
+    /// Carries out `action`, or says why it cannot be (nothing is changed then). Draws no
+    /// random number: the same actions from the same start give the same run.
+    pub(super) fn apply(&mut self, action: &SimAction) -> Result<(), NotApplicable> {
+        self.check_applicable(action).map_err(NotApplicable)?;
+        self.actions.push(action.clone());
+        match *action {
+            SimAction::Deliver { from, to } => {
+                let Some(Wire::Peer(msg)) =
+                    self.queues.get_mut(&(from, to)).and_then(|q| q.pop_front())
+                else {
+                    unreachable!("checked: a message is queued");
+                };
+                self.step_peer(to, Input::Peer { from, msg });
+            }
+            SimAction::Elect { from, to } => self.deliver_election(from, to),
+            SimAction::Lose { from, to } => {
+                self.election
+                    .get_mut(&(from, to))
+                    .and_then(|q| q.pop_front());
+            }
+            SimAction::Persist { id, writes } => self.persist(id, writes),
+            SimAction::Tick { ms } => self.tick_all(ms),
+            SimAction::Propose => self.propose(),
+            SimAction::Sync { id } => self.sync(id),
+            SimAction::Crash { id, kept } => self.crash(id, kept),
+            SimAction::Boot { id } => self.boot(id),
+            SimAction::Break { learner, leader } => self.break_link(learner, leader),
+            SimAction::Isolate { id, ms } => self.isolate(id, self.now + ms),
+            SimAction::Heal => self.isolated.clear(),
+            SimAction::Check => {
+                if !self.converged() {
+                    self.fail_unconverged();
+                }
+                self.check_final();
+            }
+        }
+        Ok(())
+    }
+
+    fn check_applicable(&self, action: &SimAction) -> Result<(), String> {
+        let known = |id: Sid| {
+            if self.servers.contains_key(&id) {
+                Ok(())
+            } else {
+                Err(format!("there is no server {id}"))
+            }
+        };
+        let up = |id: Sid| {
+            known(id)?;
+            if self.alive(id) {
+                Ok(())
+            } else {
+                Err(format!("server {id} is down"))
+            }
+        };
+        match *action {
+            SimAction::Deliver { from, to } => {
+                if self.queues.get(&(from, to)).is_none_or(|q| q.is_empty()) {
+                    return Err(format!("no peer message is queued from {from} to {to}"));
+                }
+            }
+            SimAction::Elect { from, to } | SimAction::Lose { from, to } => {
+                if self.election.get(&(from, to)).is_none_or(|q| q.is_empty()) {
+                    return Err(format!("no notification is queued from {from} to {to}"));
+                }
+            }
+            SimAction::Persist { id, writes } => {
+                up(id)?;
+                let in_flight = self.servers[&id].in_flight.len();
+                let enough = match writes {
+                    Writes::All => in_flight > 0,
+                    Writes::First(n) => (1..=in_flight).contains(&n),
+                };
+                if !enough {
+                    return Err(format!(
+                        "server {id} has {in_flight} store ops in flight, not {writes:?}"
+                    ));
+                }
+            }
+            SimAction::Propose => {
+                if self.leader().is_none() {
+                    return Err("no leader is established".to_string());
+                }
+            }
+            SimAction::Sync { id } => {
+                up(id)?;
+                if self.servers[&id]
+                    .peer
+                    .as_ref()
+                    .is_none_or(|p| p.serving().is_none())
+                {
+                    return Err(format!("server {id} does not serve"));
+                }
+            }
+            SimAction::Crash { id, kept } => {
+                up(id)?;
+                let in_flight = self.servers[&id].in_flight.len();
+                if kept > in_flight {
+                    return Err(format!(
+                        "server {id} has {in_flight} store ops in flight, not {kept}"
+                    ));
+                }
+            }
+            SimAction::Boot { id } => {
+                known(id)?;
+                if self.alive(id) {
+                    return Err(format!("server {id} is up"));
+                }
+            }
+            SimAction::Break { learner, leader } => {
+                if !self.conns.contains(&(learner, leader)) {
+                    return Err(format!("no connection from {learner} to {leader}"));
+                }
+            }
+            SimAction::Isolate { id, .. } => known(id)?,
+            SimAction::Tick { .. } | SimAction::Heal | SimAction::Check => {}
+        }
+        Ok(())
     }
 
     fn boot(&mut self, id: Sid) {
@@ -279,7 +478,7 @@ impl Sim {
         s.in_flight.clear();
         s.wants = None;
         let peer = ZabPeer::new(config, recovered, self.now)
-            .unwrap_or_else(|e| panic!("seed {}: server {id} cannot start: {e}", self.seed));
+            .unwrap_or_else(|e| panic!("{}: server {id} cannot start: {e}", self.label));
         s.peer = Some(peer);
         self.trace
             .push(format!("t={} boot {id} last=0x{last:x}", self.now));
@@ -374,7 +573,7 @@ impl Sim {
                 if self.reachable(id, to) {
                     let queue = self.election.entry((id, to)).or_default();
                     queue.push_back(note);
-                    if let Some(cap) = self.rules.election_queue {
+                    if let Some(cap) = self.ensemble.election_queue {
                         while queue.len() > cap {
                             queue.pop_front();
                         }
@@ -572,25 +771,17 @@ impl Sim {
         }
     }
 
-    fn crash(&mut self, id: Sid) {
-        let keep = {
-            let s = &self.servers[&id];
-            if s.in_flight.is_empty() {
-                0
-            } else {
-                self.rng.random_range(0..=s.in_flight.len())
-            }
-        };
+    fn crash(&mut self, id: Sid, kept: usize) {
         let s = self.servers.get_mut(&id).expect("server");
         // A crash may leave any prefix of the in-flight writes on disk.
-        for (_, op) in s.in_flight.iter().take(keep) {
+        for (_, op) in s.in_flight.iter().take(kept) {
             s.disk.apply(op);
         }
         s.in_flight.clear();
         s.peer = None;
         s.wants = None;
         self.trace
-            .push(format!("t={} crash {id} (kept {keep} writes)", self.now));
+            .push(format!("t={} crash {id} (kept {kept} writes)", self.now));
         let peers: Vec<(Sid, Sid)> = self
             .conns
             .iter()
@@ -607,19 +798,15 @@ impl Sim {
         self.election.retain(|(a, b), _| *a != id && *b != id);
     }
 
-    fn persist(&mut self, id: Sid, all: bool) {
-        let n = {
-            let s = &self.servers[&id];
-            if s.in_flight.is_empty() || s.peer.is_none() {
-                return;
-            }
-            if all {
-                s.in_flight.len()
-            } else {
-                self.rng.random_range(1..=s.in_flight.len())
-            }
-        };
+    fn persist(&mut self, id: Sid, writes: Writes) {
         let s = self.servers.get_mut(&id).expect("server");
+        if s.in_flight.is_empty() || s.peer.is_none() {
+            return;
+        }
+        let n = match writes {
+            Writes::All => s.in_flight.len(),
+            Writes::First(n) => n,
+        };
         let mut last = 0;
         for _ in 0..n {
             let (seq, op) = s.in_flight.pop_front().expect("in flight");
@@ -629,48 +816,15 @@ impl Sim {
         self.step_peer(id, Input::Persisted { seq: last });
     }
 
-    fn deliver_peer(&mut self) -> bool {
-        let keys: Vec<(Sid, Sid)> = self
-            .queues
-            .iter()
-            .filter(|(_, q)| !q.is_empty())
-            .map(|(k, _)| *k)
-            .collect();
-        if keys.is_empty() {
-            return false;
-        }
-        let (from, to) = keys[self.rng.random_range(0..keys.len())];
-        let Some(Wire::Peer(msg)) = self.queues.get_mut(&(from, to)).and_then(|q| q.pop_front())
-        else {
-            return false;
-        };
-        self.step_peer(to, Input::Peer { from, msg });
-        true
-    }
-
-    fn deliver_election(&mut self, lossy: bool) -> bool {
-        let keys: Vec<(Sid, Sid)> = self
-            .election
-            .iter()
-            .filter(|(_, q)| !q.is_empty())
-            .map(|(k, _)| *k)
-            .collect();
-        if keys.is_empty() {
-            return false;
-        }
-        let (from, to) = keys[self.rng.random_range(0..keys.len())];
+    fn deliver_election(&mut self, from: Sid, to: Sid) {
         let note = self
             .election
             .get_mut(&(from, to))
             .and_then(|q| q.pop_front())
             .expect("non-empty");
-        if lossy && self.rng.random_bool(0.05) {
-            return true;
-        }
         if self.reachable(from, to) {
             self.step_peer(to, Input::Notification { from, note });
         }
-        true
     }
 
     fn connect_learners(&mut self) {
@@ -688,8 +842,8 @@ impl Sim {
         }
     }
 
-    fn tick_all(&mut self) {
-        self.now += self.rng.random_range(5..20);
+    fn tick_all(&mut self, ms: u64) {
+        self.now += ms;
         let now = self.now;
         self.isolated.retain(|_, until| *until > now);
         let ids: Vec<Sid> = self.servers.keys().copied().collect();
@@ -723,97 +877,21 @@ impl Sim {
         self.drain(id);
     }
 
-    fn sync(&mut self) {
-        let serving: Vec<Sid> = self
-            .servers
-            .iter()
-            .filter(|(_, s)| s.peer.as_ref().is_some_and(|p| p.serving().is_some()))
-            .map(|(id, _)| *id)
-            .collect();
-        if serving.is_empty() {
-            return;
-        }
-        let id = serving[self.rng.random_range(0..serving.len())];
+    fn sync(&mut self, id: Sid) {
         self.next_token += 1;
         let token = self.next_token;
         self.pending_syncs.insert(token, id);
         self.step_peer(id, Input::Sync { token });
     }
 
-    /// One random fault-injecting step.
-    fn random_step(&mut self) {
-        let limits = self.rules;
-        let ids: Vec<Sid> = self.servers.keys().copied().collect();
-        let pick = ids[self.rng.random_range(0..ids.len())];
-        match self.rng.random_range(0..1000) {
-            0..=349 => {
-                if !self.deliver_peer() {
-                    self.tick_all();
-                }
-            }
-            350..=499 => {
-                if !self.deliver_election(true) {
-                    self.tick_all();
-                }
-            }
-            500..=679 => {
-                let all = self.rng.random_bool(0.7);
-                self.persist(pick, all);
-            }
-            680..=799 => self.tick_all(),
-            800..=959 => self.propose(),
-            960..=979 => self.sync(),
-            980..=983 => {
-                let down = self.servers.values().filter(|s| s.peer.is_none()).count();
-                let voters_down = self
-                    .config
-                    .voters
-                    .iter()
-                    .filter(|v| !self.alive(**v))
-                    .count();
-                let voter = self.config.voters.contains(&pick);
-                if self.alive(pick)
-                    && down < limits.servers
-                    && (!voter || voters_down < limits.voters)
-                {
-                    self.crash(pick);
-                }
-            }
-            984..=989 => {
-                let dead: Vec<Sid> = ids.iter().copied().filter(|i| !self.alive(*i)).collect();
-                if limits.reboot_any_dead && !dead.is_empty() {
-                    let id = dead[self.rng.random_range(0..dead.len())];
-                    self.boot(id);
-                } else if !self.alive(pick) {
-                    self.boot(pick);
-                }
-            }
-            990..=992 => {
-                // Message loss on a TCP link: the connection breaks.
-                let conns: Vec<(Sid, Sid)> = self.conns.iter().copied().collect();
-                if !conns.is_empty() {
-                    let (l, r) = conns[self.rng.random_range(0..conns.len())];
-                    self.trace.push(format!("t={} break {l}-{r}", self.now));
-                    self.conns.remove(&(l, r));
-                    self.queues.remove(&(l, r));
-                    self.queues.remove(&(r, l));
-                    self.step_peer(l, Input::Disconnected { peer: r });
-                    self.step_peer(r, Input::Disconnected { peer: l });
-                }
-            }
-            993..=995 => {
-                if self.isolated.is_empty() {
-                    let until = self.now + self.rng.random_range(200..3000);
-                    self.isolate(pick, until);
-                }
-            }
-            _ => {
-                // Reordering across links: deliver a burst from one link.
-                for _ in 0..self.rng.random_range(1..5) {
-                    self.deliver_peer();
-                }
-            }
-        }
+    fn break_link(&mut self, learner: Sid, leader: Sid) {
+        self.trace
+            .push(format!("t={} break {learner}-{leader}", self.now));
+        self.conns.remove(&(learner, leader));
+        self.queues.remove(&(learner, leader));
+        self.queues.remove(&(leader, learner));
+        self.step_peer(learner, Input::Disconnected { peer: leader });
+        self.step_peer(leader, Input::Disconnected { peer: learner });
     }
 
     fn isolate(&mut self, id: Sid, until: u64) {
@@ -836,35 +914,7 @@ impl Sim {
         self.election.retain(|(a, b), _| *a != id && *b != id);
     }
 
-    /// Heals everything and runs fault-free until every server serves the same history.
-    fn settle(&mut self) {
-        self.isolated.clear();
-        let ids: Vec<Sid> = self.servers.keys().copied().collect();
-        for id in &ids {
-            if !self.alive(*id) {
-                self.boot(*id);
-            }
-        }
-        self.run_until_converged();
-    }
-
-    /// Runs fault-free until every live server serves the same history.
-    fn run_until_converged(&mut self) {
-        let ids: Vec<Sid> = self.servers.keys().copied().collect();
-        for round in 0..20_000 {
-            for id in &ids {
-                self.persist(*id, true);
-            }
-            while self.deliver_peer() {}
-            while self.deliver_election(false) {}
-            self.tick_all();
-            if round % 50 == 49 {
-                self.propose();
-            }
-            if self.converged() {
-                return;
-            }
-        }
+    fn fail_unconverged(&self) -> ! {
         let states: Vec<String> = self
             .servers
             .iter()
@@ -883,6 +933,24 @@ impl Sim {
             "the ensemble did not converge once healed:\n{}",
             states.join("\n")
         ));
+    }
+
+    /// Links with a peer message queued, in link order.
+    fn peer_links(&self) -> Vec<(Sid, Sid)> {
+        self.queues
+            .iter()
+            .filter(|(_, q)| !q.is_empty())
+            .map(|(k, _)| *k)
+            .collect()
+    }
+
+    /// Links with a notification queued, in link order.
+    fn election_links(&self) -> Vec<(Sid, Sid)> {
+        self.election
+            .iter()
+            .filter(|(_, q)| !q.is_empty())
+            .map(|(k, _)| *k)
+            .collect()
     }
 
     fn converged(&self) -> bool {
@@ -937,7 +1005,7 @@ fn schedules(default: u64) -> Vec<u64> {
     (0..n).map(|i| base.wrapping_add(i)).collect()
 }
 
-/// How a schedule injects faults and what the network keeps.
+/// How a schedule injects faults.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Rules {
     /// Servers of any kind down at once.
@@ -948,10 +1016,6 @@ pub(super) struct Rules {
     /// picked server that happens to be down, which left each of six servers down for a
     /// third of a schedule).
     reboot_any_dead: bool,
-    /// Notifications waiting on one election channel: ZooKeeper's QuorumCnxManager keeps
-    /// one (SEND_CAPACITY), dropping the older. Unbounded queues piled up hundreds of
-    /// stale votes per channel, and five voters spent most schedules in election.
-    election_queue: Option<usize>,
 }
 
 impl Rules {
@@ -961,60 +1025,281 @@ impl Rules {
             servers: (voters - 1) / 2 + observers,
             voters: (voters - 1) / 2,
             reboot_any_dead: true,
-            election_queue: Some(1),
         }
     }
 
     /// The rules the regression seeds were found with: `voters / 2` servers down, one more
     /// with observers, of any kind (so three of five voters could be down at once), slow
-    /// reboots and unbounded election queues: schedules of five voters had a serving
-    /// leader 4% of the time. Kept so that those seeds replay what they found.
+    /// reboots and unbounded election queues (see [`Ensemble::as_found`]): schedules of five
+    /// voters had a serving leader 4% of the time. Kept so that those seeds replay what
+    /// they found.
     fn as_found(voters: usize, observers: usize) -> Rules {
         Rules {
             servers: voters / 2 + usize::from(observers > 0),
             voters,
             reboot_any_dead: false,
-            election_queue: None,
         }
+    }
+}
+
+impl Ensemble {
+    /// The ensemble the regression seeds were found on: unbounded election queues, which
+    /// piled up hundreds of stale votes per channel (five voters spent most schedules in
+    /// election).
+    fn as_found(seed: u64, voters: usize, observers: usize) -> Ensemble {
+        Ensemble {
+            election_queue: None,
+            ..Ensemble::for_seed(seed, voters, observers)
+        }
+    }
+}
+
+/// Draws a schedule: what happens next, given what the ensemble looks like now. The only
+/// code that touches the generator. Each action is applied before the next is drawn (the
+/// second delivery of a burst depends on what the first one made the peer send).
+pub(super) struct Chooser {
+    rng: StdRng,
+    rules: Rules,
+}
+
+impl Chooser {
+    pub(super) fn new(seed: u64, rules: Rules) -> Chooser {
+        Chooser {
+            rng: StdRng::seed_from_u64(seed),
+            rules,
+        }
+    }
+
+    /// One random fault-injecting step: one action (a burst: up to four), or none when the
+    /// fault drawn has nothing to act on.
+    pub(super) fn step(&mut self, sim: &mut Sim) {
+        let limits = self.rules;
+        let ids: Vec<Sid> = sim.servers.keys().copied().collect();
+        let pick = ids[self.rng.random_range(0..ids.len())];
+        let action = match self.rng.random_range(0..1000) {
+            0..=349 => Some(self.delivery(sim).unwrap_or_else(|| self.tick())),
+            350..=499 => Some(self.election_delivery(sim).unwrap_or_else(|| self.tick())),
+            500..=679 => {
+                let all = self.rng.random_bool(0.7);
+                let s = &sim.servers[&pick];
+                if s.in_flight.is_empty() || s.peer.is_none() {
+                    None
+                } else if all {
+                    Some(SimAction::Persist {
+                        id: pick,
+                        writes: Writes::All,
+                    })
+                } else {
+                    let n = self.rng.random_range(1..=s.in_flight.len());
+                    Some(SimAction::Persist {
+                        id: pick,
+                        writes: Writes::First(n),
+                    })
+                }
+            }
+            680..=799 => Some(self.tick()),
+            800..=959 => sim.leader().map(|_| SimAction::Propose),
+            960..=979 => {
+                let serving: Vec<Sid> = sim
+                    .servers
+                    .iter()
+                    .filter(|(_, s)| s.peer.as_ref().is_some_and(|p| p.serving().is_some()))
+                    .map(|(id, _)| *id)
+                    .collect();
+                (!serving.is_empty()).then(|| SimAction::Sync {
+                    id: serving[self.rng.random_range(0..serving.len())],
+                })
+            }
+            980..=983 => {
+                let down = sim.servers.values().filter(|s| s.peer.is_none()).count();
+                let voters_down = sim.config.voters.iter().filter(|v| !sim.alive(**v)).count();
+                let voter = sim.config.voters.contains(&pick);
+                (sim.alive(pick)
+                    && down < limits.servers
+                    && (!voter || voters_down < limits.voters))
+                    .then(|| self.crash(sim, pick))
+            }
+            984..=989 => {
+                let dead: Vec<Sid> = ids.iter().copied().filter(|i| !sim.alive(*i)).collect();
+                if limits.reboot_any_dead && !dead.is_empty() {
+                    let id = dead[self.rng.random_range(0..dead.len())];
+                    Some(SimAction::Boot { id })
+                } else {
+                    (!sim.alive(pick)).then_some(SimAction::Boot { id: pick })
+                }
+            }
+            990..=992 => {
+                let conns: Vec<(Sid, Sid)> = sim.conns.iter().copied().collect();
+                (!conns.is_empty()).then(|| {
+                    let (learner, leader) = conns[self.rng.random_range(0..conns.len())];
+                    SimAction::Break { learner, leader }
+                })
+            }
+            993..=995 => sim.isolated.is_empty().then(|| SimAction::Isolate {
+                id: pick,
+                ms: self.rng.random_range(200..3000),
+            }),
+            _ => {
+                // Reordering across links: deliver a burst from one link.
+                for _ in 0..self.rng.random_range(1..5) {
+                    if let Some(action) = self.delivery(sim) {
+                        apply_chosen(sim, &action);
+                    }
+                }
+                None
+            }
+        };
+        if let Some(action) = action {
+            apply_chosen(sim, &action);
+        }
+    }
+
+    /// A peer message from a random link that has one.
+    fn delivery(&mut self, sim: &Sim) -> Option<SimAction> {
+        let links = sim.peer_links();
+        if links.is_empty() {
+            return None;
+        }
+        let (from, to) = links[self.rng.random_range(0..links.len())];
+        Some(SimAction::Deliver { from, to })
+    }
+
+    /// A random link with a notification queued.
+    fn election_link(&mut self, sim: &Sim) -> Option<(Sid, Sid)> {
+        let links = sim.election_links();
+        if links.is_empty() {
+            return None;
+        }
+        Some(links[self.rng.random_range(0..links.len())])
+    }
+
+    /// A notification from a random link that has one, lost one time in twenty.
+    fn election_delivery(&mut self, sim: &Sim) -> Option<SimAction> {
+        let (from, to) = self.election_link(sim)?;
+        Some(if self.rng.random_bool(0.05) {
+            SimAction::Lose { from, to }
+        } else {
+            SimAction::Elect { from, to }
+        })
+    }
+
+    fn tick(&mut self) -> SimAction {
+        SimAction::Tick {
+            ms: self.rng.random_range(5..20),
+        }
+    }
+
+    /// `id` crashes with a random prefix of its in-flight writes reaching the disk.
+    fn crash(&mut self, sim: &Sim, id: Sid) -> SimAction {
+        let in_flight = sim.servers[&id].in_flight.len();
+        let kept = if in_flight == 0 {
+            0
+        } else {
+            self.rng.random_range(0..=in_flight)
+        };
+        SimAction::Crash { id, kept }
+    }
+
+    /// Heals every fault (isolations end, servers that are down boot), then
+    /// [`Chooser::converge`].
+    pub(super) fn settle(&mut self, sim: &mut Sim) {
+        apply_chosen(sim, &SimAction::Heal);
+        let down: Vec<Sid> = sim
+            .servers
+            .keys()
+            .copied()
+            .filter(|id| !sim.alive(*id))
+            .collect();
+        for id in down {
+            apply_chosen(sim, &SimAction::Boot { id });
+        }
+        self.converge(sim);
+    }
+
+    /// Runs fault-free (everything persists, every message arrives, in random order) until
+    /// every live server serves the same history, then checks it.
+    pub(super) fn converge(&mut self, sim: &mut Sim) {
+        let ids: Vec<Sid> = sim.servers.keys().copied().collect();
+        for round in 0..20_000 {
+            for id in &ids {
+                let s = &sim.servers[id];
+                if !s.in_flight.is_empty() && s.peer.is_some() {
+                    let persist = SimAction::Persist {
+                        id: *id,
+                        writes: Writes::All,
+                    };
+                    apply_chosen(sim, &persist);
+                }
+            }
+            while let Some(action) = self.delivery(sim) {
+                apply_chosen(sim, &action);
+            }
+            while let Some((from, to)) = self.election_link(sim) {
+                apply_chosen(sim, &SimAction::Elect { from, to });
+            }
+            let tick = self.tick();
+            apply_chosen(sim, &tick);
+            if round % 50 == 49 && sim.leader().is_some() {
+                apply_chosen(sim, &SimAction::Propose);
+            }
+            if sim.converged() {
+                break;
+            }
+        }
+        apply_chosen(sim, &SimAction::Check);
+    }
+
+    /// A random minority of voters crashes.
+    fn crash_minority(&mut self, sim: &mut Sim) {
+        let voters = sim.config.voters.len();
+        let mut minority: Vec<Sid> = sim.config.voters.iter().copied().collect();
+        while minority.len() > (voters - 1) / 2 {
+            let i = self.rng.random_range(0..minority.len());
+            minority.remove(i);
+        }
+        for id in minority {
+            let action = self.crash(sim, id);
+            apply_chosen(sim, &action);
+        }
+    }
+}
+
+/// A chosen action always applies: the chooser only picks what the ensemble can do.
+fn apply_chosen(sim: &mut Sim, action: &SimAction) {
+    if let Err(NotApplicable(why)) = sim.apply(action) {
+        panic!(
+            "{}: chose {action:?}, which does not apply: {why}",
+            sim.label
+        );
     }
 }
 
 fn run_schedule(seed: u64, voters: usize, observers: usize, steps: usize) {
     run_schedule_with(
         seed,
-        voters,
-        observers,
+        Ensemble::for_seed(seed, voters, observers),
         steps,
         Rules::minority(voters, observers),
     );
 }
 
-fn run_schedule_with(seed: u64, voters: usize, observers: usize, steps: usize, limits: Rules) {
-    let window = 3 + (seed % 20) as usize;
-    let mut sim = Sim::new(seed, voters, observers, window, limits);
+fn run_schedule_with(seed: u64, ensemble: Ensemble, steps: usize, rules: Rules) {
+    let mut sim = Sim::new(format!("seed {seed}"), ensemble);
+    let mut chooser = Chooser::new(seed, rules);
     for _ in 0..steps {
-        sim.random_step();
+        chooser.step(&mut sim);
     }
     if std::env::var("ZAB_TEST_TRACE").is_ok() {
         for line in &sim.trace {
             println!("{line}");
         }
     }
-    sim.settle();
-    sim.check_final();
+    chooser.settle(&mut sim);
     // DESIGN.md invariant 4, quorum part: with any minority of voters crashed for good
     // (keeping only what their disks hold), the rest elect a leader that holds every
     // committed txn (checked as it establishes) and converge on it.
-    let mut minority: Vec<Sid> = sim.config.voters.iter().copied().collect();
-    while minority.len() > (voters - 1) / 2 {
-        let i = sim.rng.random_range(0..minority.len());
-        minority.remove(i);
-    }
-    for id in &minority {
-        sim.crash(*id);
-    }
-    sim.run_until_converged();
-    sim.check_final();
+    chooser.crash_minority(&mut sim);
+    chooser.converge(&mut sim);
     println!(
         "  {} txns committed, {} leaders established, epochs {:?}",
         sim.committed.len(),
@@ -1054,20 +1339,20 @@ fn five_voters_and_an_observer_survive_crashes_partitions_and_lost_messages() {
 
 #[test]
 fn a_quiet_ensemble_elects_the_most_recent_server_and_commits() {
-    let mut sim = Sim::new(1, 3, 0, 100, Rules::minority(3, 0));
-    sim.settle();
+    let mut sim = Sim::new("seed 1", Ensemble::new(3, 0, 100));
+    let mut chooser = Chooser::new(1, Rules::minority(3, 0));
+    chooser.settle(&mut sim);
     for _ in 0..10 {
-        sim.propose();
+        apply_chosen(&mut sim, &SimAction::Propose);
     }
-    sim.settle();
-    sim.check_final();
+    chooser.settle(&mut sim);
     let leader = sim.leader().expect("leader");
     assert_eq!(leader, 3, "equal histories: the highest sid leads");
     assert!(sim.committed.len() >= 10);
     // The leader crashes; the next leader keeps every committed txn.
-    sim.crash(leader);
-    sim.settle();
-    sim.check_final();
+    let crash = chooser.crash(&sim, leader);
+    apply_chosen(&mut sim, &crash);
+    chooser.settle(&mut sim);
 }
 
 // Schedules that once broke an invariant, replayed as they were found (the seed fixes the
@@ -1075,8 +1360,12 @@ fn a_quiet_ensemble_elects_the_most_recent_server_and_commits() {
 
 /// Replays a seed with the schedule generator it was found with.
 fn replay_as_found(seed: u64, voters: usize, observers: usize) {
-    let limits = Rules::as_found(voters, observers);
-    run_schedule_with(seed, voters, observers, 3000, limits);
+    run_schedule_with(
+        seed,
+        Ensemble::as_found(seed, voters, observers),
+        3000,
+        Rules::as_found(voters, observers),
+    );
 }
 
 #[test]
@@ -1231,10 +1520,11 @@ fn hostile_quorum_packets_and_notifications_never_panic_a_peer() {
     // never panics (the invariants do not hold against a lying peer, so none is checked).
     for seed in 0..300u64 {
         let window = 3 + (seed % 5) as usize;
-        let mut sim = Sim::new(seed, 3, 1, window, Rules::minority(3, 1));
-        let steps = sim.rng.random_range(0..2500);
+        let mut sim = Sim::new(format!("seed {seed}"), Ensemble::new(3, 1, window));
+        let mut chooser = Chooser::new(seed, Rules::minority(3, 1));
+        let steps = chooser.rng.random_range(0..2500);
         for _ in 0..steps {
-            sim.random_step();
+            chooser.step(&mut sim);
         }
         let mut rng = StdRng::seed_from_u64(seed);
         let ids: Vec<Sid> = sim.servers.keys().copied().collect();
