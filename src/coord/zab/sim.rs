@@ -11,6 +11,8 @@
 //! generator, looking at the ensemble; [`Sim::apply`] carries it out and draws nothing, so
 //! a recorded list replays the same run whatever the generator (the heal at the end of a
 //! schedule is actions too: which link delivers next there is as random as anywhere).
+//! A failed schedule writes its list to `$TMPDIR/zab-sim-seed-<seed>.txt`; the lists kept
+//! as regressions are in `tests/data/zab/`.
 //!
 //! Checked after every step:
 //! 1. at most one leader is established per epoch;
@@ -146,6 +148,8 @@ struct Server {
     state: Vec<Entry>,
     /// Learner: the leader it wants a peer connection to.
     wants: Option<Sid>,
+    /// The epoch of the leader whose SNAP reached it last.
+    snap_from_epoch: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -225,6 +229,54 @@ pub(super) enum SimAction {
     Check,
 }
 
+/// What a run went through that no invariant is about, for a regression list to show it
+/// still reaches the situation it was kept for.
+#[derive(Debug, Default)]
+struct Seen {
+    snapshots_replaced: Vec<SnapshotReplaced>,
+    step_downs: Vec<StepDown>,
+}
+
+/// A SNAP from `leader` reached `learner` while its disk snapshot at `snapshot` (from a
+/// leader of `snapshot_epoch`) held a txn at `lacking` that the SNAP lacks.
+#[derive(Debug)]
+struct SnapshotReplaced {
+    learner: Sid,
+    snapshot: Zxid,
+    snapshot_epoch: Option<u32>,
+    lacking: Zxid,
+    leader: Sid,
+}
+
+/// `leader`, leading `epoch`, went looking when `follower` said it accepted a later epoch.
+#[derive(Debug)]
+struct StepDown {
+    leader: Sid,
+    epoch: u32,
+    follower: Sid,
+    accepted_epoch: u32,
+}
+
+impl std::fmt::Display for SnapshotReplaced {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} got a SNAP from {} lacking 0x{:x} of its snapshot at 0x{:x} (from epoch {:?})",
+            self.learner, self.leader, self.lacking, self.snapshot, self.snapshot_epoch
+        )
+    }
+}
+
+impl std::fmt::Display for StepDown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}, leading epoch {}, went looking: follower {} accepted epoch {}",
+            self.leader, self.epoch, self.follower, self.accepted_epoch
+        )
+    }
+}
+
 /// An action that a replayed list asks for but the simulated ensemble cannot carry out
 /// (no such message queued, no such server down): the list no longer matches the peer.
 #[derive(Debug)]
@@ -245,6 +297,8 @@ pub(super) struct Sim {
     isolated: BTreeMap<Sid, u64>,
     /// Every action applied so far, in order: the list that replays this run.
     actions: Vec<SimAction>,
+    /// Situations a regression list must reach to test what it is named after.
+    seen: Seen,
     // Checker state.
     leaders: BTreeMap<u32, Sid>,
     committed: BTreeMap<Zxid, Bytes>,
@@ -285,6 +339,7 @@ impl Sim {
             election: BTreeMap::new(),
             isolated: BTreeMap::new(),
             actions: Vec::new(),
+            seen: Seen::default(),
             leaders: BTreeMap::new(),
             committed: BTreeMap::new(),
             predecessor: BTreeMap::new(),
@@ -308,6 +363,7 @@ impl Sim {
                     in_flight: VecDeque::new(),
                     state: Vec::new(),
                     wants: None,
+                    snap_from_epoch: None,
                 },
             );
         }
@@ -347,7 +403,16 @@ impl Sim {
                 else {
                     unreachable!("checked: a message is queued");
                 };
+                self.observe_snapshot(from, to, &msg);
+                let leading = self.leading_epoch(to);
+                let follower_accepted = match msg {
+                    PeerMsg::FollowerInfo { accepted_epoch, .. } => Some(accepted_epoch),
+                    _ => None,
+                };
                 self.step_peer(to, Input::Peer { from, msg });
+                if let (Some(epoch), Some(accepted_epoch)) = (leading, follower_accepted) {
+                    self.observe_step_down(from, to, epoch, accepted_epoch);
+                }
             }
             SimAction::Elect { from, to } => self.deliver_election(from, to),
             SimAction::Lose { from, to } => {
@@ -372,6 +437,58 @@ impl Sim {
             }
         }
         Ok(())
+    }
+
+    /// The epoch `id` leads, once chosen.
+    fn leading_epoch(&self, id: Sid) -> Option<u32> {
+        let peer = self.servers[&id].peer.as_ref()?;
+        (peer.state() == ServerState::Leading).then(|| peer.accepted_epoch())
+    }
+
+    /// A SNAP reaching a learner whose disk snapshot holds a txn the SNAP lacks: a TRUNC
+    /// could not have cut it out.
+    fn observe_snapshot(&mut self, from: Sid, to: Sid, msg: &PeerMsg) {
+        let PeerMsg::Snap { data, .. } = msg else {
+            return;
+        };
+        let epoch = self.servers[&from]
+            .peer
+            .as_ref()
+            .map(|p| p.accepted_epoch());
+        let learner = &self.servers[&to];
+        if let Some((snapshot, held)) = &learner.disk.snapshot {
+            let incoming = decode_state(data);
+            if let Some(lacking) = held.iter().find(|e| !incoming.contains(e)) {
+                let replaced = SnapshotReplaced {
+                    learner: to,
+                    snapshot: *snapshot,
+                    snapshot_epoch: learner.snap_from_epoch,
+                    lacking: lacking.zxid,
+                    leader: from,
+                };
+                self.trace.push(format!("t={} {replaced}", self.now));
+                self.seen.snapshots_replaced.push(replaced);
+            }
+        }
+        self.servers.get_mut(&to).expect("server").snap_from_epoch = epoch;
+    }
+
+    /// `leader` of `epoch` went looking when `follower` said it accepted a later epoch.
+    fn observe_step_down(&mut self, follower: Sid, leader: Sid, epoch: u32, accepted_epoch: u32) {
+        let looking = self.servers[&leader]
+            .peer
+            .as_ref()
+            .is_some_and(|p| p.state() == ServerState::Looking);
+        if accepted_epoch > epoch && looking {
+            let step_down = StepDown {
+                leader,
+                epoch,
+                follower,
+                accepted_epoch,
+            };
+            self.trace.push(format!("t={} {step_down}", self.now));
+            self.seen.step_downs.push(step_down);
+        }
     }
 
     fn check_applicable(&self, action: &SimAction) -> Result<(), String> {
@@ -1050,11 +1167,13 @@ impl std::fmt::Display for SimAction {
 
 /// A line of an action list that does not parse, or an action a replay cannot apply.
 #[derive(Debug, thiserror::Error)]
-#[error("line {line}: {what}: `{text}`")]
+#[error("line {line}: {what}: `{text}`{context}")]
 pub(super) struct ScriptError {
     line: usize,
     text: String,
     what: String,
+    /// What led to a replay's refusal (empty for a parse error).
+    context: String,
 }
 
 /// An action list: the ensemble it runs on and its actions, each with its line number.
@@ -1077,6 +1196,7 @@ impl Script {
                 line: i + 1,
                 text: line.to_string(),
                 what,
+                context: String::new(),
             };
             let words: Vec<&str> = line.split_whitespace().collect();
             match ensemble {
@@ -1088,6 +1208,7 @@ impl Script {
             line: text.lines().count().max(1),
             text: String::new(),
             what: "no `ensemble` line".to_string(),
+            context: String::new(),
         })?;
         Ok(Script { ensemble, actions })
     }
@@ -1095,9 +1216,10 @@ impl Script {
     /// The list `sim` applied so far, after `comments` (one `#` line each).
     pub(super) fn print(sim: &Sim, comments: &[String]) -> String {
         let mut out = String::new();
-        for comment in comments {
-            for line in comment.lines() {
-                out.push_str(&format!("# {line}\n"));
+        for line in comments.iter().flat_map(|c| c.split('\n')) {
+            match line {
+                "" => out.push_str("#\n"),
+                line => out.push_str(&format!("# {line}\n")),
             }
         }
         out.push_str(&format!("{}\n", sim.ensemble));
@@ -1117,6 +1239,18 @@ impl Script {
                     line: *line,
                     text: action.to_string(),
                     what: format!("does not apply ({why})"),
+                    context: format!(
+                        "\nthe peer no longer does what it did when the list was recorded; \
+                         last events:\n{}",
+                        sim.trace
+                            .iter()
+                            .rev()
+                            .take(12)
+                            .rev()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    ),
                 })?;
         }
         Ok(sim)
@@ -1263,31 +1397,6 @@ impl Rules {
             servers: (voters - 1) / 2 + observers,
             voters: (voters - 1) / 2,
             reboot_any_dead: true,
-        }
-    }
-
-    /// The rules the regression seeds were found with: `voters / 2` servers down, one more
-    /// with observers, of any kind (so three of five voters could be down at once), slow
-    /// reboots and unbounded election queues (see [`Ensemble::as_found`]): schedules of five
-    /// voters had a serving leader 4% of the time. Kept so that those seeds replay what
-    /// they found.
-    fn as_found(voters: usize, observers: usize) -> Rules {
-        Rules {
-            servers: voters / 2 + usize::from(observers > 0),
-            voters,
-            reboot_any_dead: false,
-        }
-    }
-}
-
-impl Ensemble {
-    /// The ensemble the regression seeds were found on: unbounded election queues, which
-    /// piled up hundreds of stale votes per channel (five voters spent most schedules in
-    /// election).
-    fn as_found(seed: u64, voters: usize, observers: usize) -> Ensemble {
-        Ensemble {
-            election_queue: None,
-            ..Ensemble::for_seed(seed, voters, observers)
         }
     }
 }
@@ -1530,7 +1639,10 @@ fn run_schedule_with(seed: u64, ensemble: Ensemble, steps: usize, rules: Rules) 
     if let Err(panic) = run {
         let comments = [
             format!("found by seed {seed}: {steps} steps, {rules:?}"),
-            format!("failed: {}", panic_message(panic.as_ref())),
+            format!(
+                "failed: {}",
+                panic_message(panic.as_ref()).lines().next().unwrap_or("")
+            ),
         ];
         match keep_failed_list(&std::env::temp_dir(), seed, &sim, &comments) {
             Ok(path) => eprintln!(
@@ -1789,26 +1901,65 @@ fn a_failed_schedule_leaves_the_list_that_replays_it() {
     assert_eq!(replayed.trace, sim.trace);
 }
 
-// Schedules that once broke an invariant, replayed as they were found (the seed fixes the
-// whole schedule, so each stays a regression test for the fault it found).
+// Schedules that once broke an invariant, kept as the actions they were (tests/data/zab/):
+// each replays exactly whatever the chooser draws now, and checks that it still reaches
+// the situation it was kept for.
 
-/// Replays a seed with the schedule generator it was found with.
-fn replay_as_found(seed: u64, voters: usize, observers: usize) {
-    run_schedule_with(
-        seed,
-        Ensemble::as_found(seed, voters, observers),
-        3000,
-        Rules::as_found(voters, observers),
-    );
+/// The action list `tests/data/zab/<name>.txt`, compiled in.
+macro_rules! regression_list {
+    ($name:literal) => {
+        (
+            $name,
+            include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/data/zab/",
+                $name,
+                ".txt"
+            )),
+        )
+    };
+}
+
+/// Replays a kept list; the invariants are checked as it runs, its `check` lines at the end.
+fn replay_regression((name, text): (&str, &str)) -> Sim {
+    let path = format!("tests/data/zab/{name}.txt");
+    let script = Script::parse(text).unwrap_or_else(|e| panic!("{path}: {e}"));
+    script
+        .replay(&path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 #[test]
 fn regression_a_snapshot_from_a_leader_that_never_established_is_replaced_not_truncated() {
     // A learner took a SNAP holding a dead leader's uncommitted tail; the next leader sent
     // TRUNC below that snapshot, which the learner's disk could not carry out.
-    replay_as_found(1994939371910549185, 5, 1);
-    replay_as_found(3589753012234117589, 3, 0);
-    replay_as_found(14986316843572235270, 3, 0);
+    for list in [
+        regression_list!("snapshot-not-truncated-seed-1994939371910549185"),
+        regression_list!("snapshot-not-truncated-seed-3589753012234117589"),
+        regression_list!("snapshot-not-truncated-seed-14986316843572235270"),
+    ] {
+        let sim = replay_regression(list);
+        let replaced: Vec<&SnapshotReplaced> = sim
+            .seen
+            .snapshots_replaced
+            .iter()
+            .filter(|r| {
+                r.snapshot_epoch
+                    .is_some_and(|e| !sim.leaders.contains_key(&e))
+            })
+            .collect();
+        assert!(
+            !replaced.is_empty(),
+            "{}: no learner holding a snapshot from a leader that never established got a \
+             SNAP lacking part of it; SNAPs replacing a snapshot: {:?}",
+            list.0,
+            sim.seen
+                .snapshots_replaced
+                .iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+        );
+    }
 }
 
 #[test]
@@ -1816,8 +1967,17 @@ fn regression_a_follower_that_accepted_a_later_epoch_gets_a_new_election() {
     // Voters that acknowledged the epoch of a leader that never established could not
     // follow the established leader of an earlier epoch, and nothing made it step down:
     // the healed ensemble never converged.
-    replay_as_found(8285795868390221765, 5, 1);
-    replay_as_found(5991733643232447756, 5, 1);
+    for list in [
+        regression_list!("later-accepted-epoch-seed-8285795868390221765"),
+        regression_list!("later-accepted-epoch-seed-5991733643232447756"),
+    ] {
+        let sim = replay_regression(list);
+        assert!(
+            !sim.seen.step_downs.is_empty(),
+            "{}: no leader met a follower that accepted a later epoch",
+            list.0
+        );
+    }
 }
 
 /// A field value a broken or hostile peer might send: the edges of each type, and values
