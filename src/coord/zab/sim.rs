@@ -32,11 +32,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use crate::seeded::{self, SeededRng};
 use bytes::Bytes;
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-
-use crate::seeded;
 
 use super::*;
 
@@ -1365,16 +1362,15 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "a panic with no message".to_string())
 }
 
+/// The seeds of a random-schedule test: `HDFS_HA_SEED` alone when it is set, else
+/// `ZAB_TEST_SCHEDULES` (or `default`) consecutive seeds from a fresh start.
 fn schedules(default: u64) -> Vec<u64> {
-    if let Some(seed) = seeded::replay() {
-        return vec![seed];
-    }
     let n = std::env::var("ZAB_TEST_SCHEDULES")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default);
-    let base: u64 = rand::rng().random();
-    (0..n).map(|i| base.wrapping_add(i)).collect()
+    let base = SeededRng::from_entropy().next_u64();
+    seeded::seeds((0..n).map(|i| base.wrapping_add(i)))
 }
 
 /// How a schedule injects faults.
@@ -1405,14 +1401,14 @@ impl Rules {
 /// code that touches the generator. Each action is applied before the next is drawn (the
 /// second delivery of a burst depends on what the first one made the peer send).
 pub(super) struct Chooser {
-    rng: StdRng,
+    rng: SeededRng,
     rules: Rules,
 }
 
 impl Chooser {
     pub(super) fn new(seed: u64, rules: Rules) -> Chooser {
         Chooser {
-            rng: StdRng::seed_from_u64(seed),
+            rng: SeededRng::new(seed),
             rules,
         }
     }
@@ -1422,12 +1418,12 @@ impl Chooser {
     pub(super) fn step(&mut self, sim: &mut Sim) {
         let limits = self.rules;
         let ids: Vec<Sid> = sim.servers.keys().copied().collect();
-        let pick = ids[self.rng.random_range(0..ids.len())];
-        let action = match self.rng.random_range(0..1000) {
+        let pick = ids[self.rng.index(ids.len())];
+        let action = match self.rng.below(1000) {
             0..=349 => Some(self.delivery(sim).unwrap_or_else(|| self.tick())),
             350..=499 => Some(self.election_delivery(sim).unwrap_or_else(|| self.tick())),
             500..=679 => {
-                let all = self.rng.random_bool(0.7);
+                let all = self.rng.chance(0.7);
                 let s = &sim.servers[&pick];
                 if s.in_flight.is_empty() || s.peer.is_none() {
                     None
@@ -1437,7 +1433,7 @@ impl Chooser {
                         writes: Writes::All,
                     })
                 } else {
-                    let n = self.rng.random_range(1..=s.in_flight.len());
+                    let n = self.rng.between(1, s.in_flight.len() as u64) as usize;
                     Some(SimAction::Persist {
                         id: pick,
                         writes: Writes::First(n),
@@ -1454,7 +1450,7 @@ impl Chooser {
                     .map(|(id, _)| *id)
                     .collect();
                 (!serving.is_empty()).then(|| SimAction::Sync {
-                    id: serving[self.rng.random_range(0..serving.len())],
+                    id: serving[self.rng.index(serving.len())],
                 })
             }
             980..=983 => {
@@ -1469,7 +1465,7 @@ impl Chooser {
             984..=989 => {
                 let dead: Vec<Sid> = ids.iter().copied().filter(|i| !sim.alive(*i)).collect();
                 if limits.reboot_any_dead && !dead.is_empty() {
-                    let id = dead[self.rng.random_range(0..dead.len())];
+                    let id = dead[self.rng.index(dead.len())];
                     Some(SimAction::Boot { id })
                 } else {
                     (!sim.alive(pick)).then_some(SimAction::Boot { id: pick })
@@ -1478,17 +1474,17 @@ impl Chooser {
             990..=992 => {
                 let conns: Vec<(Sid, Sid)> = sim.conns.iter().copied().collect();
                 (!conns.is_empty()).then(|| {
-                    let (learner, leader) = conns[self.rng.random_range(0..conns.len())];
+                    let (learner, leader) = conns[self.rng.index(conns.len())];
                     SimAction::Break { learner, leader }
                 })
             }
             993..=995 => sim.isolated.is_empty().then(|| SimAction::Isolate {
                 id: pick,
-                ms: self.rng.random_range(200..3000),
+                ms: self.rng.between(200, 2999),
             }),
             _ => {
                 // Reordering across links: deliver a burst from one link.
-                for _ in 0..self.rng.random_range(1..5) {
+                for _ in 0..self.rng.between(1, 4) {
                     if let Some(action) = self.delivery(sim) {
                         apply_chosen(sim, &action);
                     }
@@ -1507,7 +1503,7 @@ impl Chooser {
         if links.is_empty() {
             return None;
         }
-        let (from, to) = links[self.rng.random_range(0..links.len())];
+        let (from, to) = links[self.rng.index(links.len())];
         Some(SimAction::Deliver { from, to })
     }
 
@@ -1517,13 +1513,13 @@ impl Chooser {
         if links.is_empty() {
             return None;
         }
-        Some(links[self.rng.random_range(0..links.len())])
+        Some(links[self.rng.index(links.len())])
     }
 
     /// A notification from a random link that has one, lost one time in twenty.
     fn election_delivery(&mut self, sim: &Sim) -> Option<SimAction> {
         let (from, to) = self.election_link(sim)?;
-        Some(if self.rng.random_bool(0.05) {
+        Some(if self.rng.chance(0.05) {
             SimAction::Lose { from, to }
         } else {
             SimAction::Elect { from, to }
@@ -1532,7 +1528,7 @@ impl Chooser {
 
     fn tick(&mut self) -> SimAction {
         SimAction::Tick {
-            ms: self.rng.random_range(5..20),
+            ms: self.rng.between(5, 19),
         }
     }
 
@@ -1542,7 +1538,7 @@ impl Chooser {
         let kept = if in_flight == 0 {
             0
         } else {
-            self.rng.random_range(0..=in_flight)
+            self.rng.index(in_flight + 1)
         };
         SimAction::Crash { id, kept }
     }
@@ -1601,7 +1597,7 @@ impl Chooser {
         let voters = sim.config.voters.len();
         let mut minority: Vec<Sid> = sim.config.voters.iter().copied().collect();
         while minority.len() > (voters - 1) / 2 {
-            let i = self.rng.random_range(0..minority.len());
+            let i = self.rng.index(minority.len());
             minority.remove(i);
         }
         for id in minority {
@@ -1982,9 +1978,9 @@ fn regression_a_follower_that_accepted_a_later_epoch_gets_a_new_election() {
 
 /// A field value a broken or hostile peer might send: the edges of each type, and values
 /// next to what the receiving peer holds.
-fn hostile_zxid(rng: &mut StdRng, peer: &ZabPeer) -> Zxid {
+fn hostile_zxid(rng: &mut SeededRng, peer: &ZabPeer) -> Zxid {
     let e = peer.accepted_epoch();
-    match rng.random_range(0..10) {
+    match rng.below(10) {
         0 => 0,
         1 => -1,
         2 => i64::MIN,
@@ -1993,32 +1989,32 @@ fn hostile_zxid(rng: &mut StdRng, peer: &ZabPeer) -> Zxid {
         5 => make_zxid(e, 0),
         6 => make_zxid(e.wrapping_add(1), 1),
         7 => make_zxid(e, u32::MAX),
-        8 => peer.last_zxid().wrapping_add(rng.random_range(-2..3)),
-        _ => rng.random(),
+        8 => peer.last_zxid().wrapping_add(rng.below(5) as i64 - 2),
+        _ => rng.next_u64() as i64,
     }
 }
 
-fn hostile_epoch(rng: &mut StdRng, peer: &ZabPeer) -> u32 {
+fn hostile_epoch(rng: &mut SeededRng, peer: &ZabPeer) -> u32 {
     let e = peer.accepted_epoch();
-    match rng.random_range(0..7) {
+    match rng.below(7) {
         0 => 0,
         1 => u32::MAX,
         2 => i32::MAX as u32,
         3 => e,
         4 => e.wrapping_add(1),
         5 => e.wrapping_sub(1),
-        _ => rng.random(),
+        _ => rng.next_u64() as u32,
     }
 }
 
 /// Bytes that decode (or not) into a quorum packet.
-fn hostile_packet(rng: &mut StdRng, peer: &ZabPeer) -> Vec<u8> {
-    let sid = rng.random_range(0..8);
+fn hostile_packet(rng: &mut SeededRng, peer: &ZabPeer) -> Vec<u8> {
+    let sid = rng.below(8);
     let entry = Entry {
         zxid: hostile_zxid(rng, peer),
         data: Bytes::from_static(b"x"),
     };
-    let msg = match rng.random_range(0..18) {
+    let msg = match rng.below(18) {
         0 => PeerMsg::FollowerInfo {
             sid,
             accepted_epoch: hostile_epoch(rng, peer),
@@ -2032,7 +2028,7 @@ fn hostile_packet(rng: &mut StdRng, peer: &ZabPeer) -> Vec<u8> {
         },
         3 => PeerMsg::AckEpoch {
             epoch: hostile_epoch(rng, peer),
-            current_epoch: [-1, -2, 0, i64::from(i32::MAX)][rng.random_range(0..4)],
+            current_epoch: [-1, -2, 0, i64::from(i32::MAX)][rng.index(4)],
             last_zxid: hostile_zxid(rng, peer),
             snapshot_zxid: hostile_zxid(rng, peer),
         },
@@ -2063,46 +2059,46 @@ fn hostile_packet(rng: &mut StdRng, peer: &ZabPeer) -> Vec<u8> {
         13 => PeerMsg::Ping,
         14 => PeerMsg::Request(Bytes::from_static(b"req")),
         15 => PeerMsg::Sync {
-            token: rng.random(),
+            token: rng.next_u64(),
         },
         16 => PeerMsg::SyncReply {
-            token: rng.random(),
+            token: rng.next_u64(),
         },
         _ => {
-            let len = rng.random_range(0..40);
-            return (0..len).map(|_| rng.random()).collect();
+            let len = rng.below(40);
+            return (0..len).map(|_| rng.next_u64() as u8).collect();
         }
     };
     let mut out = Vec::new();
     wire::encode_peer(&msg, &mut out);
-    if rng.random_bool(0.1) && !out.is_empty() {
+    if rng.chance(0.1) && !out.is_empty() {
         // A flipped byte: the decoder must refuse or accept it, never panic.
-        let i = rng.random_range(0..out.len());
-        out[i] ^= 1 << rng.random_range(0..8);
+        let i = rng.index(out.len());
+        out[i] ^= 1 << rng.below(8);
     }
     out
 }
 
-fn hostile_notification(rng: &mut StdRng, peer: &ZabPeer) -> Vec<u8> {
+fn hostile_notification(rng: &mut SeededRng, peer: &ZabPeer) -> Vec<u8> {
     let note = Notification {
         state: [
             ServerState::Looking,
             ServerState::Following,
             ServerState::Leading,
             ServerState::Observing,
-        ][rng.random_range(0..4)],
+        ][rng.index(4)],
         vote: Vote {
-            leader: rng.random_range(0..8),
+            leader: rng.below(8),
             zxid: hostile_zxid(rng, peer),
             peer_epoch: hostile_epoch(rng, peer),
         },
-        round: [0, 1, i64::MAX as u64, rng.random_range(0..10)][rng.random_range(0..4)],
+        round: [0, 1, i64::MAX as u64, rng.below(10)][rng.index(4)],
     };
     let mut out = Vec::new();
     wire::encode_notification(&note, &mut out);
-    if rng.random_bool(0.1) {
-        let i = rng.random_range(0..out.len());
-        out[i] ^= 1 << rng.random_range(0..8);
+    if rng.chance(0.1) {
+        let i = rng.index(out.len());
+        out[i] ^= 1 << rng.below(8);
     }
     out
 }
@@ -2112,25 +2108,26 @@ fn hostile_quorum_packets_and_notifications_never_panic_a_peer() {
     // Peers in every role and phase a schedule reaches get garbage from the wire: what
     // decodes goes in, and the peer may refuse it, drop the sender or go LOOKING, but it
     // never panics (the invariants do not hold against a lying peer, so none is checked).
-    for seed in 0..300u64 {
+    for seed in seeded::seeds(0..300) {
+        seeded::announce(seed);
         let window = 3 + (seed % 5) as usize;
         let mut sim = Sim::new(format!("seed {seed}"), Ensemble::new(3, 1, window));
         let mut chooser = Chooser::new(seed, Rules::minority(3, 1));
-        let steps = chooser.rng.random_range(0..2500);
+        let steps = chooser.rng.below(2500);
         for _ in 0..steps {
             chooser.step(&mut sim);
         }
-        let mut rng = StdRng::seed_from_u64(seed);
+        let mut rng = SeededRng::new(seed);
         let ids: Vec<Sid> = sim.servers.keys().copied().collect();
         for _ in 0..300 {
-            let id = ids[rng.random_range(0..ids.len())];
-            sim.now += rng.random_range(0..300);
+            let id = ids[rng.index(ids.len())];
+            sim.now += rng.below(300);
             let now = sim.now;
             let Some(peer) = sim.servers.get_mut(&id).and_then(|s| s.peer.as_mut()) else {
                 continue;
             };
-            let from = rng.random_range(0..8);
-            let input = match rng.random_range(0..10) {
+            let from = rng.below(8);
+            let input = match rng.below(10) {
                 0..=5 => match wire::decode_peer(&hostile_packet(&mut rng, peer)) {
                     Ok(msg) => Input::Peer { from, msg },
                     Err(_) => continue,
