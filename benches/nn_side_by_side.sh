@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# NameNodes side by side under Hadoop's own NNThroughputBenchmark: a real Apache Hadoop 3.3.6
+# NameNode and ours, each the active of an HA nameservice (fresh format each run) with its
+# edits on the same kind of three JournalNodes, each op of the benchmark one call over
+# ClientNamenodeProtocol (`-fs hdfs://…`: remote mode, the client is Hadoop's DFSClient).
+# Mutating ops are edits fsynced on a JournalNode majority before they are acknowledged.
+# Reports ops/s per op and the NameNode's peak resident memory during the run.
+#
+#   cargo build --release && benches/nn_side_by_side.sh
+#
+# Knobs: OPS ("mkdirs create fileStatus rename delete open"), THREADS (16), FILES (20000),
+# RUNS (3), KINDS ("hadoop ours"), JNS (ours: the JournalNodes both NameNodes write to;
+# hadoop for Hadoop's). Fetches Hadoop's jars (dev/hadoop-jars.sh) and its tests jar
+# (NNThroughputBenchmark) once.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+
+OPS=${OPS:-mkdirs create fileStatus rename delete open}
+THREADS=${THREADS:-16}
+FILES=${FILES:-20000}
+RUNS=${RUNS:-3}
+KINDS=${KINDS:-hadoop ours}
+JNS=${JNS:-ours}
+
+lib=$(dev/hadoop-jars.sh)
+tests_jar_dir=$(dirname "$lib")/tests
+for artifact in hadoop-hdfs hadoop-common; do
+  if [[ ! -f $tests_jar_dir/$artifact-3.3.6-tests.jar ]]; then
+    mkdir -p "$tests_jar_dir"
+    mvn -q -B dependency:copy -Dartifact="org.apache.hadoop:$artifact:3.3.6:jar:tests" \
+      -DoutputDirectory="$tests_jar_dir" >&2
+  fi
+done
+bin=$repo/target/release
+for b in journalnode namenode hdfs; do
+  [[ -x $bin/$b ]] || { echo "build first: cargo build --release" >&2; exit 1; }
+done
+
+work=$(mktemp -d /tmp/nn-side-by-side.XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket,sys; s=socket.socket(); s.bind((sys.argv[1],0)); print(s.getsockname()[1])' "$1"
+}
+
+# site FILE NAME VALUE...: a Hadoop *-site.xml.
+site() {
+  local file=$1; shift
+  {
+    echo '<?xml version="1.0"?><configuration>'
+    while (($#)); do
+      echo "<property><name>$1</name><value>$2</value></property>"
+      shift 2
+    done
+    echo '</configuration>'
+  } >"$file"
+}
+
+# conf_dir DIR: log4j to stderr and the empty webapps Hadoop's HTTP servers look for.
+conf_dir() {
+  mkdir -p "$1/webapps/hdfs" "$1/webapps/journal" "$1/webapps/static"
+  cat >"$1/log4j.properties" <<'EOF'
+log4j.rootLogger=INFO,console
+log4j.appender.console=org.apache.log4j.ConsoleAppender
+log4j.appender.console.target=System.err
+log4j.appender.console.layout=org.apache.log4j.PatternLayout
+log4j.appender.console.layout.ConversionPattern=%d{ISO8601} %p %c{2}: %m%n
+EOF
+}
+
+# wait_log FILE TEXT PID: until FILE says TEXT; fails (with the log's tail) if PID dies.
+wait_log() {
+  local deadline=$((SECONDS + 90))
+  until grep -q "$2" "$1" 2>/dev/null; do
+    if ! kill -0 "$3" 2>/dev/null || ((SECONDS > deadline)); then
+      echo "daemon $3 did not say '$2'; $1 ends with:" >&2
+      tail -20 "$1" >&2
+      exit 1
+    fi
+    sleep 0.2
+  done
+}
+
+# rss_sampler OUT PID...: the peak VmRSS (KiB) of each PID, sampled every 200 ms, written to
+# OUT when it receives TERM.
+rss_sampler() {
+  local out=$1; shift
+  local -A peak=()
+  for pid in "$@"; do peak[$pid]=0; done
+  trap 'for p in "${!peak[@]}"; do echo "$p ${peak[$p]}"; done >"$out"; exit 0' TERM
+  while :; do
+    for pid in "$@"; do
+      local rss
+      rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+      ((rss > peak[$pid])) && peak[$pid]=$rss
+    done
+    sleep 0.2
+  done
+}
+
+# start_jns DIR: three JournalNodes of kind $JNS; sets jn_pids and qjournal.
+start_jns() {
+  local dir=$1 addresses=()
+  jn_pids=()
+  for i in 1 2 3; do
+    local host=127.0.0.$i rpc http
+    rpc=$(free_port "$host")
+    http=$(free_port "$host")
+    addresses+=("$host:$rpc")
+    mkdir -p "$dir/jn$i/data"
+    if [[ $JNS == hadoop ]]; then
+      conf_dir "$dir/jn$i/conf"
+      site "$dir/jn$i/conf/hdfs-site.xml" \
+        dfs.journalnode.rpc-address "$host:$rpc" \
+        dfs.journalnode.http-address "$host:$http" \
+        dfs.journalnode.edits.dir "$dir/jn$i/data"
+      java -cp "$dir/jn$i/conf:$lib/*" org.apache.hadoop.hdfs.qjournal.server.JournalNode \
+        >"$dir/jn$i/log" 2>&1 &
+      local pid=$!
+      pids+=("$pid"); jn_pids+=("$pid")
+      wait_log "$dir/jn$i/log" "IPC Server listener on $rpc: starting" "$pid"
+    else
+      mkdir -p "$dir/jn$i/conf"
+      HADOOP_CONF_DIR=$dir/jn$i/conf "$bin/journalnode" \
+        -D "dfs.journalnode.rpc-address=$host:$rpc" \
+        -D "dfs.journalnode.http-address=$host:$http" \
+        -D "dfs.journalnode.edits.dir=$dir/jn$i/data" >"$dir/jn$i/log" 2>&1 &
+      local pid=$!
+      pids+=("$pid"); jn_pids+=("$pid")
+      wait_log "$dir/jn$i/log" "JournalNode RPC server is listening" "$pid"
+    fi
+  done
+  qjournal="qjournal://$(IFS=';'; echo "${addresses[*]}")/bench"
+}
+
+# run_once KIND RUN: one NameNode of KIND, every op of OPS against it.
+run_once() {
+  local kind=$1 run=$2
+  local dir=$work/$kind-$run
+  mkdir -p "$dir"
+  start_jns "$dir"
+  local nn_rpc nn_http nn2_rpc nn2_http
+  nn_rpc=$(free_port 127.0.0.1)
+  nn_http=$(free_port 127.0.0.1)
+  nn2_rpc=$(free_port 127.0.0.2)
+  nn2_http=$(free_port 127.0.0.2)
+  conf_dir "$dir/conf"
+  # An HA nameservice of two NameNodes, of which nn1 runs and is made active (forced: nn2,
+  # which haadmin would otherwise ask first, is never started).
+  site "$dir/conf/core-site.xml" fs.defaultFS "hdfs://bench" hadoop.tmp.dir "$dir/tmp"
+  site "$dir/conf/hdfs-site.xml" \
+    dfs.nameservices bench \
+    dfs.ha.namenodes.bench nn1,nn2 \
+    dfs.namenode.rpc-address.bench.nn1 "127.0.0.1:$nn_rpc" \
+    dfs.namenode.http-address.bench.nn1 "127.0.0.1:$nn_http" \
+    dfs.namenode.rpc-address.bench.nn2 "127.0.0.2:$nn2_rpc" \
+    dfs.namenode.http-address.bench.nn2 "127.0.0.2:$nn2_http" \
+    dfs.namenode.name.dir "$dir/name" \
+    dfs.namenode.shared.edits.dir "$qjournal" \
+    dfs.client.failover.proxy.provider.bench \
+    org.apache.hadoop.hdfs.server.namenode.ha.ConfiguredFailoverProxyProvider \
+    dfs.namenode.safemode.threshold-pct 0 \
+    dfs.ha.namenode.id nn1
+  local nn_pid
+  if [[ $kind == hadoop ]]; then
+    java -cp "$dir/conf:$lib/*" org.apache.hadoop.hdfs.server.namenode.NameNode \
+      -format -force -nonInteractive >"$dir/format.log" 2>&1 ||
+      { tail -20 "$dir/format.log" >&2; exit 1; }
+    java -cp "$dir/conf:$lib/*" org.apache.hadoop.hdfs.server.namenode.NameNode \
+      >"$dir/nn.log" 2>&1 &
+    nn_pid=$!
+    pids+=("$nn_pid")
+    wait_log "$dir/nn.log" "IPC Server listener on $nn_rpc: starting" "$nn_pid"
+  else
+    HADOOP_CONF_DIR=$dir/conf "$bin/hdfs" namenode -format -nonInteractive \
+      >"$dir/format.log" 2>&1 || { tail -20 "$dir/format.log" >&2; exit 1; }
+    HADOOP_CONF_DIR=$dir/conf "$bin/namenode" >"$dir/nn.log" 2>&1 &
+    nn_pid=$!
+    pids+=("$nn_pid")
+    wait_log "$dir/nn.log" "is in standby state" "$nn_pid"
+  fi
+  HADOOP_CONF_DIR=$dir/conf "$bin/hdfs" haadmin -transitionToActive --forceactive nn1 >"$dir/haadmin.log" 2>&1 ||
+    { echo "$kind: transitionToActive nn1 failed" >&2; cat "$dir/haadmin.log" >&2; exit 1; }
+
+  rss_sampler "$dir/rss" "$nn_pid" &
+  local sampler=$!
+  pids+=("$sampler")
+  local line="$kind run $run:"
+  for op in $OPS; do
+    local args=(-op "$op" -threads "$THREADS")
+    case $op in
+      mkdirs) args+=(-dirs "$FILES" -dirsPerDir 128) ;;
+      create) args+=(-files "$FILES" -filesPerDir 128 -close) ;;
+      *) args+=(-files "$FILES" -filesPerDir 128) ;;
+    esac
+    java -cp "$dir/conf:$tests_jar_dir/*:$lib/*" \
+      org.apache.hadoop.hdfs.server.namenode.NNThroughputBenchmark \
+      -fs "hdfs://127.0.0.1:$nn_rpc" "${args[@]}" >"$dir/bench-$op.log" 2>&1 ||
+      { echo "$kind $op failed:" >&2; tail -30 "$dir/bench-$op.log" >&2; tail -20 "$dir/nn.log" >&2; exit 1; }
+    local ops
+    ops=$(grep -o 'Ops per sec: [0-9.]*' "$dir/bench-$op.log" | tail -1 | awk '{print $4}')
+    line+=" $op $ops"
+    echo "$kind $op $ops" >>"$work/results"
+  done
+  kill -TERM "$sampler"
+  wait "$sampler" 2>/dev/null || true
+  local rss_mib
+  rss_mib=$(awk '{printf "%.0f", $2/1024}' "$dir/rss")
+  echo "$kind rss $rss_mib" >>"$work/results"
+  echo "$line  (NameNode peak RSS $rss_mib MiB)"
+  for pid in "$nn_pid" "${jn_pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  wait "$nn_pid" "${jn_pids[@]}" 2>/dev/null || true
+  rm -rf "$dir"
+}
+
+echo "NNThroughputBenchmark -fs (remote), ops: $OPS; -threads $THREADS, $FILES files/dirs," \
+  "$RUNS runs per NameNode kind, edits on 3 JournalNodes ($JNS); $(nproc) cores, $(uname -r)"
+for run in $(seq 1 "$RUNS"); do
+  for kind in $KINDS; do
+    run_once "$kind" "$run"
+  done
+done
+# median KIND WHAT: the median figure of KIND for op (or rss) WHAT.
+median() {
+  awk -v k="$1" -v w="$2" '$1 == k && $2 == w {print $3}' "$work/results" | sort -n |
+    awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'
+}
+echo "medians (ops/s):"
+printf '%-12s' op; for kind in $KINDS; do printf '%12s' "$kind"; done; echo
+for op in $OPS rss; do
+  printf '%-12s' "$op"
+  for kind in $KINDS; do printf '%12s' "$(median "$kind" "$op")"; done
+  echo
+done
