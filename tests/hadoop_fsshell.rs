@@ -187,6 +187,20 @@ async fn hadoops_fsshell_works_against_our_namenodes_across_a_failover() {
     let out = bob(&["-ls", "/data/tmp"]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
 
+    // A name over dfs.namenode.fs-limits.max-component-length (255 bytes).
+    let long = format!("/data/{}", "n".repeat(256));
+    let out = run(&nns, FS_SHELL, &["-mkdir", &long]);
+    assert_eq!(
+        (out.code, last_line(&out.stderr)),
+        (
+            Some(1),
+            format!(
+                "mkdir: The maximum path component name limit of {} in directory /data is exceeded: limit=255 length=256",
+                "n".repeat(256)
+            )
+        )
+    );
+
     // Data needs a block: the NameNode's exception, and no file left behind.
     let local = nns.data.path().join("local.txt");
     std::fs::write(&local, "some bytes\n").unwrap();

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::namespace::Limits;
 use crate::conf::ha::{self, LocalNameNode};
 use crate::conf::{ConfError, Configuration, HostPort, QjournalUri, TimeUnit};
 use crate::ipc::frame::DEFAULT_MAX_DATA_LENGTH;
@@ -105,6 +106,8 @@ pub struct NameNodeConf {
     pub groups_cache: Duration,
     /// What `getServerDefaults` answers.
     pub server_defaults: ServerDefaults,
+    /// `dfs.namenode.fs-limits.max-component-length` and `.max-directory-items`.
+    pub limits: Limits,
     /// `dfs.ls.limit`: the most entries one `getListing` answer carries.
     pub ls_limit: usize,
     /// `dfs.namenode.replication.min` and `dfs.replication.max`: the replication a file may
@@ -277,6 +280,16 @@ impl NameNodeConf {
                     .max(0) as u64,
             ),
             server_defaults: ServerDefaults::from_conf(&mine)?,
+            limits: Limits {
+                max_component_length: mine
+                    .get_int("dfs.namenode.fs-limits.max-component-length")?
+                    .unwrap_or(255)
+                    .max(0) as usize,
+                max_directory_items: mine
+                    .get_int("dfs.namenode.fs-limits.max-directory-items")?
+                    .unwrap_or(1024 * 1024)
+                    .max(1) as usize,
+            },
             ls_limit: mine.get_int("dfs.ls.limit")?.unwrap_or(1000).max(1) as usize,
             replication_range: (
                 mine.get_int("dfs.namenode.replication.min")?

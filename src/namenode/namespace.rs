@@ -269,10 +269,30 @@ pub fn normalize(path: &str) -> Result<String, NamespaceError> {
     Ok(format!("/{}", parts.join("/")))
 }
 
+/// The limits a client's new names are held to (`dfs.namenode.fs-limits.*`); replayed edits
+/// are not checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// `max-component-length`: the longest name, in UTF-8 bytes (0: no limit).
+    pub max_component_length: usize,
+    /// `max-directory-items`: the most children a directory holds.
+    pub max_directory_items: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_component_length: 255,
+            max_directory_items: 1024 * 1024,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Namespace {
     root: INode,
     ids: Ids,
+    limits: Limits,
 }
 
 impl Namespace {
@@ -284,7 +304,48 @@ impl Namespace {
                 children: BTreeMap::new(),
             },
             ids: Ids::default(),
+            limits: Limits::default(),
         }
+    }
+
+    /// Holds new names to `limits` from now on.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// Refuses a new entry `name` in the directory `parent` over Hadoop's limits
+    /// (`verifyMaxComponentLength`, `verifyMaxDirItems`); `adds` when the directory gains an
+    /// entry (a rename within one directory does not).
+    fn check_new_entry(
+        &self,
+        parent: &[&str],
+        name: &str,
+        adds: bool,
+    ) -> Result<(), NamespaceError> {
+        let parent_path = format!("/{}", parent.join("/"));
+        let limit = self.limits.max_component_length;
+        if limit > 0 && name.len() > limit {
+            return Err(NamespaceError::new(
+                "org.apache.hadoop.hdfs.protocol.FSLimitException$PathComponentTooLongException",
+                format!(
+                    "The maximum path component name limit of {name} in directory {parent_path} is exceeded: limit={limit} length={}",
+                    name.len()
+                ),
+            ));
+        }
+        if let (true, Some(INode::Dir { children, .. })) = (adds, self.lookup(parent)) {
+            let limit = self.limits.max_directory_items;
+            if children.len() >= limit {
+                return Err(NamespaceError::new(
+                    "org.apache.hadoop.hdfs.protocol.FSLimitException$MaxDirectoryItemsExceededException",
+                    format!(
+                        "The directory item limit of {parent_path} is exceeded: limit={limit} items={}",
+                        children.len()
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The last ids handed out (they go into images).
@@ -461,6 +522,10 @@ impl Namespace {
                 ),
             ));
         }
+        for i in existing..parts.len() {
+            // Only the first new directory joins an existing one; the others are new and empty.
+            self.check_new_entry(&parts[..i], parts[i], i == existing)?;
+        }
         Ok((existing..parts.len())
             .map(|i| EditOp::Mkdir {
                 inode_id: ids.next_inode_id(),
@@ -525,6 +590,9 @@ impl Namespace {
         let mut ops = Vec::new();
         let mut ids = self.ids;
         let parent = &parts[..parts.len() - 1];
+        let name = parts[parts.len() - 1];
+        let replacing = self.lookup(&parts).is_some();
+        self.check_new_entry(parent, name, !replacing)?;
         if self.lookup(parent).is_none() {
             if !create_parent {
                 return Err(NamespaceError::new(
@@ -623,7 +691,12 @@ impl Namespace {
             return Ok(None);
         }
         match self.lookup(&target[..target.len() - 1]) {
-            Some(INode::Dir { .. }) => Ok(Some(EditOp::Rename { src, dst, mtime })),
+            Some(INode::Dir { .. }) => {
+                let (name, parent) = target.split_last().expect("not the root");
+                let moves = parent != &src_parts[..src_parts.len() - 1];
+                self.check_new_entry(parent, name, moves)?;
+                Ok(Some(EditOp::Rename { src, dst, mtime }))
+            }
             _ => Ok(None),
         }
     }
@@ -709,6 +782,9 @@ impl Namespace {
                 ));
             }
         }
+        let (name, parent) = dst_parts.split_last().expect("not the root");
+        let adds = parent != &src_parts[..src_parts.len() - 1] && self.lookup(&dst_parts).is_none();
+        self.check_new_entry(parent, name, adds)?;
         Ok(EditOp::RenameWithOptions {
             src,
             dst,
@@ -1106,6 +1182,7 @@ impl Namespace {
                 children: BTreeMap::new(),
             },
             ids,
+            limits: Limits::default(),
         };
         for entry in rest {
             let parts = components(&entry.path)?;
@@ -1294,6 +1371,53 @@ mod tests {
         let op = ns.plan_rename2("/c/d", "/a/b", true, false, 10).unwrap();
         ns.apply(&op).unwrap();
         assert!(ns.get_file_info("/c/d").unwrap().is_none());
+    }
+
+    #[test]
+    fn new_names_are_held_to_the_component_length_and_directory_item_limits() {
+        let mut ns = sample();
+        ns.set_limits(Limits {
+            max_component_length: 5,
+            max_directory_items: 2,
+        });
+        let err = ns.plan_mkdirs("/a/toolong", &attrs(1), false).unwrap_err();
+        assert_eq!(
+            (err.class, err.message.as_str()),
+            (
+                "org.apache.hadoop.hdfs.protocol.FSLimitException$PathComponentTooLongException",
+                "The maximum path component name limit of toolong in directory /a is exceeded: limit=5 length=7"
+            )
+        );
+        // /a holds b and f: full.
+        let err = ns
+            .plan_create("/a/g", &file_attrs(), false, false, 3, 0, 128, writer())
+            .unwrap_err();
+        assert_eq!(
+            (err.class, err.message.as_str()),
+            (
+                "org.apache.hadoop.hdfs.protocol.FSLimitException$MaxDirectoryItemsExceededException",
+                "The directory item limit of /a is exceeded: limit=2 items=2"
+            )
+        );
+        assert!(ns.plan_rename2("/a/f", "/a/b/ok", false, false, 1).is_ok());
+        let err = ns
+            .plan_rename2("/a/f", "/a/f123456", false, false, 1)
+            .unwrap_err();
+        assert!(err.message.contains("limit=5 length=7"), "{}", err.message);
+        // Within one directory a rename adds nothing; replacing a file adds nothing either.
+        assert!(ns.plan_rename("/a/f", "/a/g", 1).unwrap().is_some());
+        assert!(
+            ns.plan_create("/a/f", &file_attrs(), true, false, 3, 0, 128, writer())
+                .is_ok()
+        );
+        assert!(ns.plan_mkdirs("/a/b", &attrs(1), false).unwrap().is_empty());
+        // Replayed edits are not checked.
+        let op = EditOp::Mkdir {
+            inode_id: 99,
+            path: "/a/replayed".into(),
+            attrs: attrs(1),
+        };
+        ns.apply(&op).unwrap();
     }
 
     #[test]

@@ -256,7 +256,8 @@ impl NameNode {
                     .join(", "),
             })?;
         let image = storage.load_image(txid)?;
-        let namespace = Namespace::from_entries(&image.entries, image.ids)?;
+        let mut namespace = Namespace::from_entries(&image.entries, image.ids)?;
+        namespace.set_limits(conf.limits);
         tracing::info!(
             "Loaded image for txid {txid} from {}",
             storage.dirs()[0].display()
