@@ -145,6 +145,30 @@ async fn hadoops_fsshell_works_against_our_namenodes_across_a_failover() {
         safemode.stdout
     );
 
+    // Safe mode by hand: DFSAdmin enters it on both NameNodes, changes are refused with
+    // Hadoop's text, reads go on, and leaving it lets changes through again.
+    let admin = |args: &[&str]| {
+        let out = run(&nns, DFS_ADMIN, args);
+        assert_eq!(out.code, Some(0), "{args:?}: {}", out.stderr);
+        out.stdout
+    };
+    let entered = admin(&["-safemode", "enter"]);
+    assert_eq!(entered.matches("Safe mode is ON").count(), 2, "{entered}");
+    let out = run(&nns, FS_SHELL, &["-mkdir", "/data/in-safe-mode"]);
+    assert_eq!(
+        (out.code, last_line(&out.stderr)),
+        (
+            Some(1),
+            "mkdir: Cannot create directory /data/in-safe-mode. Name node is in safe mode."
+                .to_string()
+        )
+    );
+    fs(&nns, &["-ls", "/data"]);
+    let left = admin(&["-safemode", "leave"]);
+    assert_eq!(left.matches("Safe mode is OFF").count(), 2, "{left}");
+    fs(&nns, &["-mkdir", "/data/in-safe-mode"]);
+    fs(&nns, &["-rm", "-r", "-skipTrash", "/data/in-safe-mode"]);
+
     // Another user is held to the permissions: no writing into another's directory, no
     // giving files away, no safe mode; reading what others may read is fine.
     let bob = |args: &[&str]| run_as(&nns, Some("bob"), FS_SHELL, args);

@@ -3,6 +3,7 @@
 //! upload of a checkpoint to the active NameNode.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::conf::NameNodeConf;
 use super::namespace::{FileStatus, Namespace, NamespaceError, Writer};
@@ -12,7 +13,7 @@ use super::protocol::ClientProtocol;
 use super::retry_cache::CachedAnswer;
 use super::server::{Category, HaState, NameNode, NnError};
 use super::storage::NamespaceIdentity;
-use crate::host::current_user;
+use crate::host::{current_user, host_name};
 use crate::ipc::RemoteException;
 use crate::ipc::server::{CallIds, Caller};
 use crate::proto::hadoop_client as pb;
@@ -100,6 +101,9 @@ pub struct ClientService {
     /// The NameNode's own user: a superuser.
     nn_user: String,
     groups: Groups,
+    /// Safe mode, entered by hand (`setSafeMode`): every change is refused until it is left.
+    /// Off at start: with no blocks there is nothing to wait for. Each NameNode has its own.
+    safe_mode: AtomicBool,
 }
 
 /// What a call needs of its path besides traversing to it.
@@ -116,7 +120,24 @@ impl ClientService {
             nn,
             nn_user: current_user(),
             groups,
+            safe_mode: AtomicBool::new(false),
         }
+    }
+
+    /// `checkNameNodeSafeMode`: refuses a change (`what` says which, as Hadoop's message
+    /// does) while in safe mode.
+    fn refuse_in_safe_mode(&self, what: impl FnOnce() -> String) -> Result<(), NamespaceError> {
+        if !self.safe_mode.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        Err(NamespaceError::new(
+            "SafeModeException",
+            format!(
+                "{}. Name node is in safe mode.\nIt was turned on manually. Use \"hdfs dfsadmin -safemode leave\" to turn safe mode off. NamenodeHostName:{}",
+                what(),
+                host_name()
+            ),
+        ))
     }
 
     /// Who `caller` is to permission checks.
@@ -261,6 +282,7 @@ impl ClientProtocol for ClientService {
             .mutate(
                 call_id(ids),
                 |ns| {
+                    self.refuse_in_safe_mode(|| format!("Cannot create file{}", r.src))?;
                     subject.check_path(ns, &r.src, check)?;
                     ns.plan_create(
                         &r.src,
@@ -314,6 +336,7 @@ impl ClientProtocol for ClientService {
                 // Idempotent (Hadoop's @Idempotent): not kept in the retry cache.
                 None,
                 |ns| {
+                    self.refuse_in_safe_mode(|| format!("Cannot set replication for {}", r.src))?;
                     subject.check_path(ns, &r.src, write)?;
                     ns.plan_set_replication(&r.src, r.replication as u16)
                         .map(|op| op.into_iter().collect())
@@ -339,6 +362,7 @@ impl ClientProtocol for ClientService {
                 // Idempotent (Hadoop's @Idempotent): not kept in the retry cache.
                 None,
                 |ns| {
+                    self.refuse_in_safe_mode(|| format!("Cannot set permission for {}", r.src))?;
                     subject.check_path(ns, &r.src, want(|w| w.owner = true))?;
                     Ok(vec![ns.plan_set_permission(&r.src, permission)?])
                 },
@@ -360,6 +384,7 @@ impl ClientProtocol for ClientService {
                 // Idempotent (Hadoop's @Idempotent): not kept in the retry cache.
                 None,
                 |ns| {
+                    self.refuse_in_safe_mode(|| format!("Cannot set owner for {}", r.src))?;
                     subject.check_path(ns, &r.src, want(|w| w.owner = true))?;
                     if let Some(owner) = r.username.as_deref() {
                         subject.check_owner_change(owner)?;
@@ -433,6 +458,7 @@ impl ClientProtocol for ClientService {
             .mutate(
                 call_id(ids),
                 |ns| {
+                    self.refuse_in_safe_mode(|| format!("Cannot rename {}", r.src))?;
                     // Into an existing directory, the source keeps its name.
                     let dst = match (ns.get_file_info(&r.dst)?, r.src.rsplit('/').next()) {
                         (Some(d), Some(name)) if d.is_dir && !name.is_empty() => {
@@ -465,6 +491,7 @@ impl ClientProtocol for ClientService {
             .mutate(
                 call_id(ids),
                 |ns| {
+                    self.refuse_in_safe_mode(|| format!("Cannot rename {}", r.src))?;
                     check_rename(&subject, ns, &r.src, &r.dst)?;
                     Ok(vec![ns.plan_rename2(
                         &r.src,
@@ -498,6 +525,7 @@ impl ClientProtocol for ClientService {
             .mutate(
                 call_id(ids),
                 |ns| {
+                    self.refuse_in_safe_mode(|| format!("Cannot delete {}", r.src))?;
                     subject.check_path(ns, &r.src, check)?;
                     ns.plan_delete(&r.src, r.recursive, mtime)
                         .map(|op| op.into_iter().collect())
@@ -525,6 +553,7 @@ impl ClientProtocol for ClientService {
             .mutate(
                 call_id(ids),
                 |ns| {
+                    self.refuse_in_safe_mode(|| format!("Cannot create directory {}", r.src))?;
                     // A directory that exists only needs traversing to.
                     let exists = ns.get_file_info(&r.src)?.is_some();
                     let check = want(|w| w.ancestor = (!exists).then_some(Access::Write));
@@ -644,20 +673,30 @@ impl ClientProtocol for ClientService {
                 .check_superuser()
                 .map_err(NnError::from)?;
         }
-        match Action::try_from(r.action) {
-            // No blocks to wait for: safe mode is off from the start.
-            Ok(Action::SafemodeGet | Action::SafemodeLeave | Action::SafemodeForceExit) => {
-                Ok(pb::SetSafeModeResponseProto { result: false })
+        let on = match Action::try_from(r.action) {
+            Ok(Action::SafemodeGet) => self.safe_mode.load(Ordering::Acquire),
+            Ok(Action::SafemodeEnter) => {
+                if !self.safe_mode.swap(true, Ordering::AcqRel) {
+                    tracing::info!(
+                        "STATE* Safe mode is ON.\nIt was turned on manually. Use \"hdfs dfsadmin -safemode leave\" to turn safe mode off."
+                    );
+                }
+                true
             }
-            Ok(Action::SafemodeEnter) => Err(RemoteException::new(
-                "IOException",
-                "Entering safe mode by hand is not supported by this NameNode",
-            )),
-            Err(_) => Err(RemoteException::new(
-                "IOException",
-                format!("Unknown safe mode action {}", r.action),
-            )),
-        }
+            Ok(Action::SafemodeLeave | Action::SafemodeForceExit) => {
+                if self.safe_mode.swap(false, Ordering::AcqRel) {
+                    tracing::info!("STATE* Safe mode is OFF");
+                }
+                false
+            }
+            Err(_) => {
+                return Err(RemoteException::new(
+                    "IOException",
+                    format!("Unknown safe mode action {}", r.action),
+                ));
+            }
+        };
+        Ok(pb::SetSafeModeResponseProto { result: on })
     }
 
     async fn get_file_info(
@@ -743,6 +782,7 @@ impl ClientProtocol for ClientService {
                 // Idempotent (Hadoop's @Idempotent): not kept in the retry cache.
                 None,
                 |ns| {
+                    self.refuse_in_safe_mode(|| format!("Cannot set times {}", r.src))?;
                     subject.check_path(ns, &r.src, write)?;
                     Ok(vec![ns.plan_set_times(&r.src, r.mtime, r.atime)?])
                 },
