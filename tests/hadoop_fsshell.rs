@@ -1,12 +1,13 @@
 //! Hadoop 3.3.6's own FsShell and DFSAdmin (`java -cp … org.apache.hadoop.fs.FsShell`, with
 //! `ConfiguredFailoverProxyProvider`) against our NameNode pair over ClientNamenodeProtocol:
 //! the namespace commands work, before and after a kill -9 failover, and a file with data is
-//! refused with the NameNode's own exception.
+//! refused with the NameNode's own exception; and the same commands print the same against
+//! our pair as against a real Hadoop NameNode pair.
 
 mod common;
 
 use common::cluster::{JournalNodes, NameNodes, format_and_start, wait_txid};
-use common::hadoop::{java_with, prepare_daemon_conf};
+use common::hadoop::{format_and_start_real, java_with, prepare_daemon_conf, real_pair_props};
 use hdfs_ha::zkfc::rpc::RequestSource;
 
 const FS_SHELL: &str = "org.apache.hadoop.fs.FsShell";
@@ -269,9 +270,8 @@ async fn hadoops_fsshell_works_against_our_namenodes_across_a_failover() {
 /// The last line a tool printed to stderr.
 fn last_line(stderr: &str) -> String {
     stderr
-        .trim_end()
         .lines()
-        .last()
+        .rfind(|l| !l.trim().is_empty() && !l.starts_with("SLF4J:") && !l.starts_with("log4j:"))
         .unwrap_or_default()
         .to_string()
 }
@@ -292,4 +292,154 @@ fn whoami() -> String {
         .ok()
         .filter(|u| !u.is_empty())
         .unwrap_or_else(hdfs_ha::host::current_user)
+}
+
+/// The commands of [`same_outputs_as_a_real_namenode_pair`], run in order; `!` marks a
+/// DFSAdmin command.
+const SESSION: &[&[&str]] = &[
+    &["-mkdir", "-p", "/data/logs/2026", "/data/tmp"],
+    &["-mkdir", "/data"],
+    &["-mkdir", "/nope/x"],
+    &["-touchz", "/data/empty", "/data/tmp/x"],
+    &["-touchz", "/data/logs"],
+    &["-mv", "/data/empty", "/data/renamed"],
+    &["-mv", "/data/gone", "/data/x"],
+    &["-mv", "/data/logs", "/data/logs/2026"],
+    &["-chmod", "750", "/data/logs"],
+    &["-chmod", "-R", "go-rx", "/data/tmp"],
+    &["-chown", "alice:staff", "/data/tmp/x"],
+    &["-chgrp", "-R", "ops", "/data/logs"],
+    &["-setrep", "2", "/data/renamed"],
+    &["-touch", "-m", "-t", "20260102:030405", "/data/renamed"],
+    &["-stat", "%F|%b|%r|%n|%u|%g|%Y|%o", "/data/renamed"],
+    &["-stat", "%F|%b|%r|%n|%u|%g|%o", "/data/logs"],
+    &["-test", "-e", "/data/renamed"],
+    &["-test", "-d", "/data/renamed"],
+    &["-test", "-z", "/data/renamed"],
+    &["-ls", "/data"],
+    &["-ls", "-R", "/data"],
+    &["-ls", "-d", "/data", "/nope"],
+    &["-count", "/data"],
+    &["-count", "-q", "-h", "/data"],
+    &["-du", "-s", "/data"],
+    &["-du", "/data"],
+    &["-rm", "/data/logs"],
+    &["-rm", "/nope"],
+    &["-rm", "-r", "-skipTrash", "/data/tmp"],
+    &["!", "-safemode", "get"],
+    &["-ls", "-R", "/"],
+];
+
+/// What a session printed, each command's exit code, stdout and last stderr line, with what
+/// differs from run to run by nature (ports, `-ls` modification times) masked.
+fn transcript(nns: &NameNodes, commands: &[&[&str]]) -> Vec<String> {
+    let date = |line: &str| -> String {
+        // `-ls` columns: permission, replication, owner, group, size, date, time, path.
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        if cols.len() == 8 && cols[5].len() == 10 && cols[5].as_bytes()[4] == b'-' {
+            let at = line.find(cols[5]).unwrap();
+            let end = line.find(cols[7]).unwrap();
+            format!("{}<date> {}", &line[..at], &line[end..])
+        } else {
+            line.to_string()
+        }
+    };
+    let port = regex_lite_port();
+    commands
+        .iter()
+        .map(|command| {
+            let (class, args) = match command.split_first() {
+                Some((&"!", rest)) => (DFS_ADMIN, rest),
+                _ => (FS_SHELL, *command),
+            };
+            let out = run(nns, class, args);
+            let stdout: Vec<String> = out.stdout.lines().map(date).collect();
+            port(&format!(
+                "$ {}\nexit {:?}\n{}\n{}",
+                command.join(" "),
+                out.code,
+                stdout.join("\n"),
+                last_line(&out.stderr)
+            ))
+        })
+        .collect()
+}
+
+/// Masks `:<port>` after an address (DFSAdmin names each NameNode by address).
+fn regex_lite_port() -> impl Fn(&str) -> String {
+    |text: &str| {
+        let mut out = String::with_capacity(text.len());
+        let mut chars = text.char_indices().peekable();
+        while let Some((_, c)) = chars.next() {
+            out.push(c);
+            if c == ':' && chars.peek().is_some_and(|(_, d)| d.is_ascii_digit()) {
+                while chars.peek().is_some_and(|(_, d)| d.is_ascii_digit()) {
+                    chars.next();
+                }
+                out.push_str("<port>");
+            }
+        }
+        out
+    }
+}
+
+/// A NameNode pair on fresh JournalNodes, ours or Hadoop's, nn1 active, with the conf dir
+/// Hadoop's tools need.
+async fn pair(real: bool) -> (JournalNodes, NameNodes, tempfile::TempDir) {
+    let jns = JournalNodes::start(true);
+    let data = tempfile::tempdir().unwrap();
+    let mut props = real_pair_props(data.path());
+    props.push(("fs.trash.interval".into(), "0".into()));
+    let refs: Vec<(&str, &str)> = props
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let mut nns = NameNodes::configure(&jns, &refs);
+    if real {
+        format_and_start_real(&mut nns);
+    } else {
+        format_and_start(&mut nns);
+    }
+    std::fs::write(
+        nns.conf_dir.path().join("core-site.xml"),
+        hdfs_ha::conf::site_xml(&[("fs.defaultFS", "hdfs://ns1")]),
+    )
+    .unwrap();
+    prepare_daemon_conf(nns.conf_dir.path());
+    nns.transition(0, true, RequestSource::User).await.unwrap();
+    (jns, nns, data)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_outputs_as_a_real_namenode_pair() {
+    let mut transcripts = Vec::new();
+    for real in [true, false] {
+        let (_jns, mut nns, _data) = pair(real).await;
+        let mut lines = transcript(&nns, SESSION);
+        // kill -9 the active: the other takes over, and the shell follows it.
+        let written = nns.txid(0).await;
+        wait_txid(&nns, 1, written).await;
+        nns.kill9(0);
+        nns.transition(1, true, RequestSource::User).await.unwrap();
+        lines.extend(transcript(
+            &nns,
+            &[&["-mkdir", "/data/after"], &["-ls", "-R", "/data"]],
+        ));
+        transcripts.push(lines);
+    }
+    let (real, ours) = (&transcripts[0], &transcripts[1]);
+    assert_eq!(real.len(), ours.len());
+    let differences: Vec<String> = real
+        .iter()
+        .zip(ours)
+        .filter(|(r, o)| r != o)
+        .map(|(r, o)| format!("real:\n{r}\nours:\n{o}\n"))
+        .collect();
+    assert!(
+        differences.is_empty(),
+        "{} of {} commands differ:\n{}",
+        differences.len(),
+        real.len(),
+        differences.join("\n")
+    );
 }
