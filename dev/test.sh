@@ -13,8 +13,9 @@ cd "$(dirname "$0")/.."
 debian_packages=(zookeeper openssh-server openssh-client psmisc netcat-openbsd)
 # Maven fetches the real Hadoop 3.3.6 jars the interop tests run (dev/hadoop-jars.sh).
 command -v mvn >/dev/null 2>&1 || debian_packages+=(maven)
-# PyPI packages the tests need: kazoo, a ZooKeeper client we did not write (tests/zk_interop.rs).
-pypi_packages=(kazoo)
+# PyPI packages the tests need: kazoo, a ZooKeeper client we did not write (tests/zk_interop.rs),
+# and hdfs-native, an HDFS client we did not write (tests/hdfs_native.rs).
+pypi_packages=(kazoo hdfs-native)
 
 missing=()
 for pkg in "${debian_packages[@]}"; do
@@ -27,7 +28,9 @@ if ((${#missing[@]})); then
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}"
 fi
-if ! python3 -c "import $(IFS=,; echo "${pypi_packages[*]}")" 2>/dev/null; then
+# The PyPI packages' modules: their names with - as _ (hdfs-native is imported as hdfs_native).
+pypi_modules=("${pypi_packages[@]//-/_}")
+if ! python3 -c "import $(IFS=,; echo "${pypi_modules[*]}")" 2>/dev/null; then
   echo "== installing PyPI packages: ${pypi_packages[*]}"
   pip=(python3 -m pip install --quiet --disable-pip-version-check)
   # A Debian-managed python3 refuses user installs (PEP 668) unless told otherwise.
