@@ -186,6 +186,8 @@ client_protocol! {
     /// The children of a directory, in batches after `startAfter`.
     get_listing => "getListing"(GetListingRequestProto) -> GetListingResponseProto;
     renew_lease => "renewLease"(RenewLeaseRequestProto) -> RenewLeaseResponseProto;
+    /// Every file is closed: its lease needs no recovery.
+    recover_lease => "recoverLease"(RecoverLeaseRequestProto) -> RecoverLeaseResponseProto;
     get_fs_stats => "getFsStats"(GetFsStatusRequestProto) -> GetFsStatsResponseProto;
     get_datanode_report => "getDatanodeReport"(GetDatanodeReportRequestProto) -> GetDatanodeReportResponseProto;
     get_preferred_block_size => "getPreferredBlockSize"(GetPreferredBlockSizeRequestProto) -> GetPreferredBlockSizeResponseProto;

@@ -615,6 +615,25 @@ impl ClientProtocol for ClientService {
         Ok(pb::RenewLeaseResponseProto {})
     }
 
+    async fn recover_lease(
+        &self,
+        caller: &Caller,
+        _: &CallIds,
+        r: pb::RecoverLeaseRequestProto,
+    ) -> Result<pb::RecoverLeaseResponseProto, RemoteException> {
+        // FSNamesystem.recoverLease: a write, then INodeFile.valueOf's checks; a file not under
+        // construction answers true, and files are closed when they are created.
+        self.nn.check(Category::Write)?;
+        match self.checked_status(caller, &r.src, Want::TRAVERSE).await? {
+            Some(status) if !status.is_dir => Ok(pb::RecoverLeaseResponseProto { result: true }),
+            Some(_) => Err(RemoteException::new(
+                "FileNotFoundException",
+                format!("Path is not a file: {}", r.src),
+            )),
+            None => Err(no_such_file(&r.src).into()),
+        }
+    }
+
     async fn get_fs_stats(
         &self,
         _: &Caller,

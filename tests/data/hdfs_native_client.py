@@ -176,6 +176,23 @@ def attributes(fs, root):
     check((s.modification_time, s.access_time), (MTIME, ATIME), "set_times")
 
 
+def recover_lease(fs, root):
+    # Every file is closed when it is created: there is no lease to recover.
+    check(fs.recover_lease(f"{root}/renamed"), True, "recover_lease of a closed file")
+    raises(
+        lambda: fs.recover_lease(f"{root}/nope"),
+        FileNotFoundError,
+        f"File does not exist: {root}/nope",
+        "recover_lease of a missing file",
+    )
+    raises(
+        lambda: fs.recover_lease(f"{root}/logs"),
+        FileNotFoundError,
+        f"Path is not a file: {root}/logs",
+        "recover_lease of a directory",
+    )
+
+
 def content_summary(fs, root):
     s = fs.get_content_summary(root)
     check(
@@ -227,6 +244,7 @@ CALLS = [
     ("get_file_info and list_status", file_info_and_listing),
     ("rename", rename),
     ("set_permission, set_owner, set_replication, set_times", attributes),
+    ("recover_lease", recover_lease),
     ("get_content_summary", content_summary),
     ("writing data is refused", data_is_refused),
     ("delete", delete),
