@@ -68,6 +68,7 @@ const METHODS: &[&str] = &[
     "getDataEncryptionKey",
     "msync",
     "getHAServiceState",
+    "getAclStatus",
 ];
 
 /// Hadoop's descriptors: `DescriptorDump` compiled with javac into a temporary folder and run

@@ -2,11 +2,11 @@
 //! not write) against our NameNode pair through the nameservice `hdfs://ns1`, with both
 //! NameNodes configured: `tests/data/hdfs_native_client.py` makes the namespace calls (mkdirs,
 //! create, get_file_info, list_status, glob_status, rename, set_permission, set_owner,
-//! set_replication, set_times, recover_lease, get_content_summary, delete) and checks their
-//! answers, and writing data fails with the NameNode's own exception — on the first active
-//! NameNode, then with the same client after a kill -9 of it and the other taking over, then
-//! with a fresh client whose first NameNode is the killed one, back in standby. dev/test.sh
-//! installs hdfs-native; without it this test fails and says what is missing.
+//! set_replication, set_times, get_acl_status, recover_lease, get_content_summary, delete) and
+//! checks their answers, and writing data fails with the NameNode's own exception — on the
+//! first active NameNode, then with the same client after a kill -9 of it and the other taking
+//! over, then with a fresh client whose first NameNode is the killed one, back in standby.
+//! dev/test.sh installs hdfs-native; without it this test fails and says what is missing.
 
 mod common;
 
@@ -134,7 +134,7 @@ async fn hdfs_native_works_against_our_namenodes_across_a_kill9_failover() {
     // The NameNodes' own user, a superuser: the owner of everything the script makes.
     let user = hdfs_ha::host::current_user();
     let mut script = Script::start(&nns, &user);
-    script.expect_phase("before", 9);
+    script.expect_phase("before", 10);
     script.expect("ready for failover");
     assert_eq!(listing(&nns, 0, "/before").await, ["logs", "renamed"]);
 
@@ -142,7 +142,7 @@ async fn hdfs_native_works_against_our_namenodes_across_a_kill9_failover() {
     nns.kill9(0);
     nns.transition(1, true, RequestSource::User).await.unwrap();
     script.go_on();
-    script.expect_phase("after", 10);
+    script.expect_phase("after", 11);
     script.expect("ready for a fresh client");
     assert_eq!(listing(&nns, 1, "/").await, ["after", "before"]);
 
@@ -151,7 +151,7 @@ async fn hdfs_native_works_against_our_namenodes_across_a_kill9_failover() {
     nns.start(0);
     assert_eq!(nns.state(0).await, "standby");
     script.go_on();
-    script.expect_phase("fresh", 10);
+    script.expect_phase("fresh", 11);
     let status = script.child.wait().unwrap();
     assert!(status.success(), "{status}\n{}", script.seen.join("\n"));
     assert_eq!(listing(&nns, 1, "/").await, ["after", "before", "fresh"]);

@@ -203,4 +203,6 @@ client_protocol! {
     /// without observers).
     msync => "msync"(MsyncRequestProto) -> MsyncResponseProto;
     get_ha_service_state => "getHAServiceState"(HaServiceStateRequestProto) -> HaServiceStateResponseProto;
+    /// An inode's owner, group and mode, with no ACL entries (none is ever set).
+    get_acl_status => "getAclStatus"(GetAclStatusRequestProto) -> GetAclStatusResponseProto;
 }

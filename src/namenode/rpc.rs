@@ -853,6 +853,33 @@ impl ClientProtocol for ClientService {
             state: state as i32,
         })
     }
+
+    async fn get_acl_status(
+        &self,
+        caller: &Caller,
+        _: &CallIds,
+        r: pb::GetAclStatusRequestProto,
+    ) -> Result<pb::GetAclStatusResponseProto, RemoteException> {
+        // FSDirAclOp.getAclStatus with dfs.namenode.acls.enabled (true by default in 3.3.6): a
+        // read that traverses to the inode; no ACL is ever set here, so no entries.
+        let status = self
+            .checked_status(caller, &r.src, Want::TRAVERSE)
+            .await?
+            .ok_or_else(|| {
+                NnError::new("FileNotFoundException", format!("cannot find {}", r.src))
+            })?;
+        Ok(pb::GetAclStatusResponseProto {
+            result: pb::AclStatusProto {
+                sticky: status.permission & 0o1000 != 0,
+                permission: Some(pb::FsPermissionProto {
+                    perm: u32::from(status.permission),
+                }),
+                owner: status.owner,
+                group: status.group,
+                entries: Vec::new(),
+            },
+        })
+    }
 }
 
 /// Sends a checkpoint to whichever other NameNode is active (the others refuse it).

@@ -176,6 +176,25 @@ def attributes(fs, root):
     check((s.modification_time, s.access_time), (MTIME, ATIME), "set_times")
 
 
+def acl_status(fs, root):
+    # No ACL is ever set: an inode's owner, group, sticky bit and mode.
+    fs.set_permission(f"{root}/logs/2026", 0o1777)
+    for path, want in [
+        (f"{root}/logs", (USER, "ops", False, [], 0o750)),
+        (f"{root}/logs/2026", (USER, "supergroup", True, [], 0o1777)),
+        (f"{root}/renamed", (USER, "supergroup", False, [], 0o644)),
+    ]:
+        a = fs.get_acl_status(path)
+        check((a.owner, a.group, a.sticky, a.entries, a.permission), want, f"get_acl_status {path}")
+    fs.set_permission(f"{root}/logs/2026", 0o755)
+    raises(
+        lambda: fs.get_acl_status(f"{root}/nope"),
+        FileNotFoundError,
+        f"cannot find {root}/nope",
+        "get_acl_status of a missing path",
+    )
+
+
 def recover_lease(fs, root):
     # Every file is closed when it is created: there is no lease to recover.
     check(fs.recover_lease(f"{root}/renamed"), True, "recover_lease of a closed file")
@@ -244,6 +263,7 @@ CALLS = [
     ("get_file_info and list_status", file_info_and_listing),
     ("rename", rename),
     ("set_permission, set_owner, set_replication, set_times", attributes),
+    ("get_acl_status", acl_status),
     ("recover_lease", recover_lease),
     ("get_content_summary", content_summary),
     ("writing data is refused", data_is_refused),
