@@ -621,9 +621,12 @@ impl ClientProtocol for ClientService {
         _: &CallIds,
         r: pb::RecoverLeaseRequestProto,
     ) -> Result<pb::RecoverLeaseResponseProto, RemoteException> {
-        // FSNamesystem.recoverLease: a write, then INodeFile.valueOf's checks; a file not under
-        // construction answers true, and files are closed when they are created.
+        // FSNamesystem.recoverLease: a write (refused in safe mode), then INodeFile.valueOf's
+        // checks; a file not under construction answers true, and files are closed when they
+        // are created.
         self.nn.check(Category::Write)?;
+        self.refuse_in_safe_mode(|| format!("Cannot recover the lease of {}", r.src))
+            .map_err(NnError::from)?;
         match self.checked_status(caller, &r.src, Want::TRAVERSE).await? {
             Some(status) if !status.is_dir => Ok(pb::RecoverLeaseResponseProto { result: true }),
             Some(_) => Err(RemoteException::new(
