@@ -300,7 +300,10 @@ impl Namespace {
     pub fn new(root_attrs: &Attributes) -> Namespace {
         Namespace {
             root: INode::Dir {
-                meta: Meta::from_attrs(root_attrs),
+                meta: Meta {
+                    atime: 0,
+                    ..Meta::from_attrs(root_attrs)
+                },
                 children: BTreeMap::new(),
             },
             ids: Ids::default(),
@@ -900,7 +903,11 @@ impl Namespace {
                 children.insert(
                     name.to_string(),
                     INode::Dir {
-                        meta: Meta::from_attrs(attrs),
+                        // Hadoop keeps no access time for a directory: it reports 0.
+                        meta: Meta {
+                            atime: 0,
+                            ..Meta::from_attrs(attrs)
+                        },
                         children: BTreeMap::new(),
                     },
                 );

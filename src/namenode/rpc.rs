@@ -245,7 +245,8 @@ impl ClientProtocol for ClientService {
                 trash_interval: Some(d.trash_interval),
                 checksum_type: Some(pb::ChecksumTypeProto::ChecksumCrc32c as i32),
                 key_provider_uri: Some(String::new()),
-                policy_id: Some(0),
+                // The default storage policy, HOT (`HdfsConstants.HOT_STORAGE_POLICY_ID`).
+                policy_id: Some(7),
             },
         })
     }
