@@ -9,8 +9,9 @@
 #   cargo build --release && benches/nn_side_by_side.sh
 #
 # Knobs: OPS ("mkdirs create fileStatus rename delete open"), THREADS (16), FILES (20000),
-# RUNS (3), KINDS ("hadoop ours"), JNS (ours: the JournalNodes both NameNodes write to;
-# hadoop for Hadoop's). Fetches Hadoop's jars (dev/hadoop-jars.sh) and its tests jar
+# RUNS (3), KINDS ("hadoop ours"), JNS (ours: both NameNodes write to our JournalNodes, so
+# only the NameNode differs; hadoop: both to Hadoop's; own: each to its own kind, Hadoop's
+# NameNode to Hadoop's JournalNodes and ours to ours, the whole stack side by side). Fetches Hadoop's jars (dev/hadoop-jars.sh) and its tests jar
 # (NNThroughputBenchmark) once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -105,9 +106,11 @@ rss_sampler() {
   done
 }
 
-# start_jns DIR: three JournalNodes of kind $JNS; sets jn_pids and qjournal.
+# start_jns DIR KIND: three JournalNodes for a NameNode of KIND (of kind $JNS, or of KIND's
+# own kind when JNS=own); sets jn_pids and qjournal.
 start_jns() {
-  local dir=$1 addresses=()
+  local dir=$1 addresses=() jns=$JNS
+  [[ $jns == own ]] && jns=$2
   jn_pids=()
   for i in 1 2 3; do
     local host=127.0.0.$i rpc http
@@ -115,7 +118,7 @@ start_jns() {
     http=$(free_port "$host")
     addresses+=("$host:$rpc")
     mkdir -p "$dir/jn$i/data"
-    if [[ $JNS == hadoop ]]; then
+    if [[ $jns == hadoop ]]; then
       conf_dir "$dir/jn$i/conf"
       site "$dir/jn$i/conf/hdfs-site.xml" \
         dfs.journalnode.rpc-address "$host:$rpc" \
@@ -145,7 +148,7 @@ run_once() {
   local kind=$1 run=$2
   local dir=$work/$kind-$run
   mkdir -p "$dir"
-  start_jns "$dir"
+  start_jns "$dir" "$kind"
   local nn_rpc nn_http nn2_rpc nn2_http
   nn_rpc=$(free_port 127.0.0.1)
   nn_http=$(free_port 127.0.0.1)
@@ -200,17 +203,25 @@ run_once() {
       create) args+=(-files "$FILES" -filesPerDir 128 -close) ;;
       *) args+=(-files "$FILES" -filesPerDir 128) ;;
     esac
-    java -cp "$dir/conf:$tests_jar_dir/*:$lib/*" \
+    /usr/bin/time -o "$dir/cpu-$op" -f '%U %S' java -cp "$dir/conf:$tests_jar_dir/*:$lib/*" \
       org.apache.hadoop.hdfs.server.namenode.NNThroughputBenchmark \
       -fs "hdfs://127.0.0.1:$nn_rpc" "${args[@]}" >"$dir/bench-$op.log" 2>&1 ||
       { echo "$kind $op failed:" >&2; tail -30 "$dir/bench-$op.log" >&2; tail -20 "$dir/nn.log" >&2; exit 1; }
     local ops
-    ops=$(grep -o 'Ops per sec: [0-9.]*' "$dir/bench-$op.log" | tail -1 | awk '{print $4}')
+    ops=$(grep -o 'Ops per sec: [0-9.]*' "$dir/bench-$op.log" | tail -1 | awk '{printf "%.0f", $4}')
     line+=" $op $ops"
     echo "$kind $op $ops" >>"$work/results"
   done
   kill -TERM "$sampler"
   wait "$sampler" 2>/dev/null || true
+  # CPU seconds of the whole session: the NameNode's (user + system, from /proc) and the
+  # benchmark client's (every op's JVM, from time).
+  local nn_cpu client_cpu
+  nn_cpu=$(awk -v t="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / t}' "/proc/$nn_pid/stat")
+  client_cpu=$(cat "$dir"/cpu-* | awk '{s += $1 + $2} END {printf "%.1f", s}')
+  echo "$kind nn-cpu-s $nn_cpu" >>"$work/results"
+  echo "$kind client-cpu-s $client_cpu" >>"$work/results"
+  line+="  NameNode CPU ${nn_cpu}s, client CPU ${client_cpu}s"
   local rss_mib
   rss_mib=$(awk '{printf "%.0f", $2/1024}' "$dir/rss")
   echo "$kind rss $rss_mib" >>"$work/results"
@@ -234,7 +245,7 @@ median() {
 }
 echo "medians (ops/s):"
 printf '%-12s' op; for kind in $KINDS; do printf '%12s' "$kind"; done; echo
-for op in $OPS rss; do
+for op in $OPS rss nn-cpu-s client-cpu-s; do
   printf '%-12s' "$op"
   for kind in $KINDS; do printf '%12s' "$(median "$kind" "$op")"; done
   echo

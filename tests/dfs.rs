@@ -19,9 +19,10 @@ use hdfs_ha::conf::Configuration;
 use hdfs_ha::ipc::RemoteException;
 use hdfs_ha::ipc::server::{CallIds, Caller, ServerConf, serve_connection};
 use hdfs_ha::namenode::client::{ClientError, DfsClient};
-use hdfs_ha::namenode::namespace::{FileStatus, Namespace, NamespaceError, Writer};
+use hdfs_ha::namenode::namespace::{Namespace, NamespaceError, Writer};
 use hdfs_ha::namenode::ops::{Attributes, EditOp};
 use hdfs_ha::namenode::protocol::{ClientProtocol, ClientProtocolServer};
+use hdfs_ha::namenode::rpc::status_proto;
 use hdfs_ha::proto::hadoop_client as pb;
 use tokio_util::sync::CancellationToken;
 
@@ -78,30 +79,6 @@ fn refused(err: NamespaceError) -> RemoteException {
 
 fn standby(message: &str) -> RemoteException {
     RemoteException::new("StandbyException", message)
-}
-
-fn proto_status(s: FileStatus, name: &str) -> pb::HdfsFileStatusProto {
-    use pb::hdfs_file_status_proto::FileType;
-    pb::HdfsFileStatusProto {
-        file_type: if s.is_dir {
-            FileType::IsDir
-        } else {
-            FileType::IsFile
-        } as i32,
-        path: name.as_bytes().to_vec(),
-        length: s.length,
-        permission: pb::FsPermissionProto {
-            perm: u32::from(s.permission),
-        },
-        owner: s.owner,
-        group: s.group,
-        modification_time: s.mtime,
-        access_time: s.atime,
-        block_replication: Some(u32::from(s.replication)),
-        blocksize: Some(s.block_size),
-        children_num: Some(s.children_num),
-        ..Default::default()
-    }
 }
 
 impl FakeNameNode {
@@ -166,7 +143,7 @@ impl FakeNameNode {
         FakeNameNode::apply(&mut shared.namespace, ops)?;
         let status = shared.namespace.get_file_info(&r.src).map_err(refused)?;
         let answer = pb::CreateResponseProto {
-            fs: status.map(|s| proto_status(s, "")),
+            fs: status.map(|s| status_proto(&s, "")),
         };
         shared.retry_cache.insert(key, answer.clone());
         Ok(answer)
@@ -290,10 +267,7 @@ impl ClientProtocol for FakeNameNode {
                 partial_listing: listing
                     .entries
                     .into_iter()
-                    .map(|s| {
-                        let name = s.name.clone();
-                        proto_status(s, &name)
-                    })
+                    .map(|s| status_proto(&s, &s.name))
                     .collect(),
                 remaining_entries: listing.remaining as u32,
             }),
@@ -310,7 +284,7 @@ impl ClientProtocol for FakeNameNode {
         let shared = self.shared.lock().unwrap();
         let status = shared.namespace.get_file_info(&r.src).map_err(refused)?;
         Ok(pb::GetFileInfoResponseProto {
-            fs: status.map(|s| proto_status(s, "")),
+            fs: status.map(|s| status_proto(&s, "")),
         })
     }
 }

@@ -47,7 +47,7 @@ const CREATE_FLAG_OVERWRITE: u32 = 2;
 
 /// An inode as Hadoop's `HdfsFileStatusProto` carries it, under `name` (a listing's local
 /// name; empty from `getFileInfo` and `create`, as Hadoop answers).
-pub(crate) fn status_proto(s: &FileStatus, name: &str) -> pb::HdfsFileStatusProto {
+pub fn status_proto(s: &FileStatus, name: &str) -> pb::HdfsFileStatusProto {
     use pb::hdfs_file_status_proto::FileType;
     pb::HdfsFileStatusProto {
         file_type: if s.is_dir {
