@@ -11,9 +11,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::cluster::wait_txid;
+use common::cluster::{DEADLINE, wait_txid};
 use common::cluster::{NameNodes, create_request, format_and_start, listing, mkdirs_request};
 use common::hadoop::{JnSlot, oev_records};
+use common::wait_until;
 use hdfs_ha::zkfc::rpc::RequestSource;
 
 /// The finalized segments (`edits_<first>-<last>`) in a real JournalNode's journal `ns1`.
@@ -98,8 +99,12 @@ async fn our_namenodes_fail_over_on_real_journalnodes_and_hadoop_reads_every_seg
     nns.transition(1, false, RequestSource::User).await.unwrap();
 
     for slot in &slots {
-        let files = finalized(slot);
-        assert!(files.len() >= 2, "{}: {files:?}", slot.dir.display());
+        // Finalizing waits for a majority: a JournalNode outside it may finish a moment later.
+        let files = wait_until(
+            &format!("two finalized segments in {}", slot.dir.display()),
+            DEADLINE,
+            || Some(finalized(slot)).filter(|files| files.len() >= 2),
+        );
         let mut next = 1;
         let mut adds = Vec::new();
         let mut mkdirs = Vec::new();
