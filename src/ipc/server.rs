@@ -506,7 +506,7 @@ mod tests {
         fn call(
             &self,
             caller: &Arc<Caller>,
-            _ids: CallIds,
+            ids: CallIds,
             _protocol: &str,
             method: &str,
             payload: Bytes,
@@ -515,6 +515,19 @@ mod tests {
                 UserInformationProto::decode(payload).map_err(DispatchError::Undecodable)?;
             let user = caller.user.clone();
             match method {
+                // The header's ids, as the service saw them: `<client id byte> <call> <retry>`.
+                "ids" => Ok(Box::pin(async move {
+                    Ok(UserInformationProto {
+                        effective_user: Some(format!(
+                            "{} {} {}",
+                            ids.client_id.first().copied().unwrap_or_default(),
+                            ids.call_id,
+                            ids.retry_count
+                        )),
+                        real_user: None,
+                    }
+                    .encode_to_vec())
+                })),
                 "echo" => Ok(Box::pin(async move {
                     Ok(UserInformationProto {
                         effective_user: request.effective_user,
@@ -671,6 +684,23 @@ mod tests {
             failure.exception.message,
             "Unknown protocol: test.OtherProtocol"
         );
+    }
+
+    #[tokio::test]
+    async fn a_service_sees_the_header_ids_and_a_retry_keeps_its_call_id() {
+        let (address, _token) = serve(frame::DEFAULT_MAX_DATA_LENGTH).await;
+        let connection = connect(address, PROTOCOL).await;
+        let ids = |answer: Result<UserInformationProto, CallError>| {
+            answer.unwrap().effective_user.unwrap_or_default()
+        };
+        // The connection's own ids count up from 0 with no retry count (the header's default,
+        // -1); a retry of call 41 says which attempt it is.
+        assert_eq!(ids(connection.call("ids", &named("")).await), "7 0 -1");
+        assert_eq!(
+            ids(connection.call_as("ids", &named(""), 41, 3).await),
+            "7 41 3"
+        );
+        assert_eq!(ids(connection.call("ids", &named("")).await), "7 1 -1");
     }
 
     #[tokio::test]
