@@ -321,6 +321,8 @@ const SESSION: &[&[&str]] = &[
     &["-ls", "-d", "/data", "/nope"],
     &["-count", "/data"],
     &["-count", "-q", "-h", "/data"],
+    &["-count", "-u", "/data"],
+    &["-count", "-q", "-u", "-v", "/data"],
     &["-du", "-s", "/data"],
     &["-du", "/data"],
     &["-rm", "/data/logs"],

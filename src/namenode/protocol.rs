@@ -196,6 +196,8 @@ client_protocol! {
     /// The status of a path without following a symlink (there are none).
     get_file_link_info => "getFileLinkInfo"(GetFileLinkInfoRequestProto) -> GetFileLinkInfoResponseProto;
     get_content_summary => "getContentSummary"(GetContentSummaryRequestProto) -> GetContentSummaryResponseProto;
+    /// A directory's quotas and usage (no quotas are kept: -1, as Hadoop's without a quota).
+    get_quota_usage => "getQuotaUsage"(GetQuotaUsageRequestProto) -> GetQuotaUsageResponseProto;
     fsync => "fsync"(FsyncRequestProto) -> FsyncResponseProto;
     set_times => "setTimes"(SetTimesRequestProto) -> SetTimesResponseProto;
     get_link_target => "getLinkTarget"(GetLinkTargetRequestProto) -> GetLinkTargetResponseProto;

@@ -781,6 +781,33 @@ impl ClientProtocol for ClientService {
         })
     }
 
+    async fn get_quota_usage(
+        &self,
+        caller: &Caller,
+        _: &CallIds,
+        r: pb::GetQuotaUsageRequestProto,
+    ) -> Result<pb::GetQuotaUsageResponseProto, RemoteException> {
+        let subject = self.subject(caller);
+        let check = want(|w| w.sub = Some(Access::ReadExecute));
+        let sum = self
+            .nn
+            .read(|ns| {
+                subject.check_path(ns, &r.path, check)?;
+                ns.content_summary(&r.path)
+            })
+            .await?;
+        // Without a quota Hadoop answers the content summary's counts and -1 for the quotas.
+        Ok(pb::GetQuotaUsageResponseProto {
+            usage: pb::QuotaUsageProto {
+                file_and_directory_count: sum.files + sum.directories,
+                quota: u64::MAX,
+                space_consumed: sum.space_consumed,
+                space_quota: u64::MAX,
+                type_quota_infos: None,
+            },
+        })
+    }
+
     async fn fsync(
         &self,
         _: &Caller,
