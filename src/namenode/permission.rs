@@ -49,10 +49,15 @@ impl Access {
 pub struct Want {
     /// On the closest existing ancestor of the path.
     pub ancestor: Option<Access>,
+    /// `ancestor` only when the path does not exist yet (mkdirs of an existing directory
+    /// only traverses).
+    pub ancestor_if_new: bool,
     /// On the path's parent (with the sticky bit's rule when it is WRITE).
     pub parent: Option<Access>,
     /// On the path itself.
     pub access: Option<Access>,
+    /// `access` only when the path is a directory (a listing of a file only traverses).
+    pub access_if_dir: bool,
     /// On every directory at and under the path.
     pub sub: Option<Access>,
     /// `sub` skips empty directories.
@@ -64,8 +69,10 @@ pub struct Want {
 impl Want {
     pub const TRAVERSE: Want = Want {
         ancestor: None,
+        ancestor_if_new: false,
         parent: None,
         access: None,
+        access_if_dir: false,
         sub: None,
         ignore_empty_dirs: false,
         owner: false,
@@ -212,14 +219,18 @@ impl Subject {
         if let (Some(Access::Write), Some(parent), Some(target)) = (want.parent, parent, target) {
             self.check_sticky_bit(parent, target)?;
         }
-        if let (Some(access), Some(ancestor)) = (want.ancestor, ancestor) {
+        if let (Some(access), Some(ancestor), false) =
+            (want.ancestor, ancestor, want.ancestor_if_new && exists)
+        {
             let (dir, status) = &chain[ancestor];
             self.check(dir, status, access)?;
         }
         if let (Some(access), Some((dir, status))) = (want.parent, parent) {
             self.check(dir, status, access)?;
         }
-        if let (Some(access), Some((p, status))) = (want.access, target) {
+        if let (Some(access), Some((p, status))) = (want.access, target)
+            && (status.is_dir || !want.access_if_dir)
+        {
             self.check(p, status, access)?;
         }
         if let (Some(access), true) = (want.sub, exists) {
@@ -426,6 +437,43 @@ mod tests {
         Subject::unchecked("carol")
             .check_path(&ns, "/home/f", write)
             .unwrap();
+    }
+
+    #[test]
+    fn conditional_checks_apply_only_to_new_paths_or_directories() {
+        let ns = tree();
+        let mkdirs = Want {
+            ancestor: Some(Access::Write),
+            ancestor_if_new: true,
+            ..Want::TRAVERSE
+        };
+        // /tmp exists: only traversed; a new path under / needs WRITE on /.
+        subject("bob", &[]).check_path(&ns, "/tmp", mkdirs).unwrap();
+        assert!(subject("bob", &[]).check_path(&ns, "/new", mkdirs).is_err());
+        let list = Want {
+            access: Some(Access::ReadExecute),
+            access_if_dir: true,
+            ..Want::TRAVERSE
+        };
+        // A file's listing only traverses (carol has no EXECUTE on /tmp/a, 644); without the
+        // condition it would need READ_EXECUTE on the file.
+        subject("carol", &[])
+            .check_path(&ns, "/tmp/a", list)
+            .unwrap();
+        let strict = Want {
+            access_if_dir: false,
+            ..list
+        };
+        assert!(
+            subject("carol", &[])
+                .check_path(&ns, "/tmp/a", strict)
+                .is_err()
+        );
+        assert!(
+            subject("carol", &[])
+                .check_path(&ns, "/home", list)
+                .is_err()
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::conf::NameNodeConf;
-use super::namespace::{FileStatus, Namespace, NamespaceError, Writer};
+use super::namespace::{ContentSummary, FileStatus, Namespace, NamespaceError, Writer};
 use super::ops::CallId;
 use super::permission::{Access, Groups, Subject, Want};
 use super::protocol::ClientProtocol;
@@ -176,6 +176,36 @@ impl ClientService {
         }
     }
 
+    /// As [`ClientService::checked_status`], for a path that must be a file.
+    async fn checked_file(
+        &self,
+        caller: &Caller,
+        path: &str,
+        want: Want,
+    ) -> Result<FileStatus, NnError> {
+        match self.checked_status(caller, path, want).await? {
+            Some(status) if !status.is_dir => Ok(status),
+            _ => Err(no_such_file(path)),
+        }
+    }
+
+    /// What is under `path` once `caller` may read every directory there
+    /// (`getContentSummary`, `getQuotaUsage`).
+    async fn checked_summary(
+        &self,
+        caller: &Caller,
+        path: &str,
+    ) -> Result<ContentSummary, NnError> {
+        let subject = self.subject(caller);
+        let check = want(|w| w.sub = Some(Access::ReadExecute));
+        self.nn
+            .read(|ns| {
+                subject.check_path(ns, path, check)?;
+                ns.content_summary(path)
+            })
+            .await
+    }
+
     /// The status of `path` (`None` when it does not exist) once `caller` passed `want`.
     async fn checked_status(
         &self,
@@ -217,10 +247,7 @@ impl ClientProtocol for ClientService {
         r: pb::GetBlockLocationsRequestProto,
     ) -> Result<pb::GetBlockLocationsResponseProto, RemoteException> {
         let read = want(|w| w.access = Some(Access::Read));
-        let status = match self.checked_status(caller, &r.src, read).await? {
-            Some(status) if !status.is_dir => status,
-            _ => return Err(no_such_file(&r.src).into()),
-        };
+        let status = self.checked_file(caller, &r.src, read).await?;
         Ok(pb::GetBlockLocationsResponseProto {
             locations: Some(no_locations(&status)),
         })
@@ -549,15 +576,17 @@ impl ClientProtocol for ClientService {
             .nn
             .attributes(&user_of(&caller.user), (r.masked.perm & 0o7777) as u16);
         let subject = self.subject(caller);
+        // A directory that exists only needs traversing to.
+        let check = want(|w| {
+            w.ancestor = Some(Access::Write);
+            w.ancestor_if_new = true;
+        });
         let answer = self
             .nn
             .mutate(
                 call_id(ids),
                 |ns| {
                     self.refuse_in_safe_mode(|| format!("Cannot create directory {}", r.src))?;
-                    // A directory that exists only needs traversing to.
-                    let exists = ns.get_file_info(&r.src)?.is_some();
-                    let check = want(|w| w.ancestor = (!exists).then_some(Access::Write));
                     subject.check_path(ns, &r.src, check)?;
                     ns.plan_mkdirs(&r.src, &attrs, r.create_parent)
                 },
@@ -578,11 +607,13 @@ impl ClientProtocol for ClientService {
         let start_after = String::from_utf8_lossy(&r.start_after).into_owned();
         let limit = self.nn.conf().ls_limit;
         let subject = self.subject(caller);
+        let check = want(|w| {
+            w.access = Some(Access::ReadExecute);
+            w.access_if_dir = true;
+        });
         let listing = self
             .nn
             .read(|ns| {
-                let is_dir = ns.get_file_info(&r.src)?.is_some_and(|s| s.is_dir);
-                let check = want(|w| w.access = is_dir.then_some(Access::ReadExecute));
                 subject.check_path(ns, &r.src, check)?;
                 ns.list_after(&r.src, &start_after, limit)
             })
@@ -672,13 +703,9 @@ impl ClientProtocol for ClientService {
         _: &CallIds,
         r: pb::GetPreferredBlockSizeRequestProto,
     ) -> Result<pb::GetPreferredBlockSizeResponseProto, RemoteException> {
-        let status = match self
-            .checked_status(caller, &r.filename, Want::TRAVERSE)
-            .await?
-        {
-            Some(status) if !status.is_dir => status,
-            _ => return Err(no_such_file(&r.filename).into()),
-        };
+        let status = self
+            .checked_file(caller, &r.filename, Want::TRAVERSE)
+            .await?;
         Ok(pb::GetPreferredBlockSizeResponseProto {
             bsize: status.block_size,
         })
@@ -752,15 +779,7 @@ impl ClientProtocol for ClientService {
         _: &CallIds,
         r: pb::GetContentSummaryRequestProto,
     ) -> Result<pb::GetContentSummaryResponseProto, RemoteException> {
-        let subject = self.subject(caller);
-        let check = want(|w| w.sub = Some(Access::ReadExecute));
-        let sum = self
-            .nn
-            .read(|ns| {
-                subject.check_path(ns, &r.path, check)?;
-                ns.content_summary(&r.path)
-            })
-            .await?;
+        let sum = self.checked_summary(caller, &r.path).await?;
         // No quota is Hadoop's -1.
         let no_quota = u64::MAX;
         Ok(pb::GetContentSummaryResponseProto {
@@ -787,15 +806,7 @@ impl ClientProtocol for ClientService {
         _: &CallIds,
         r: pb::GetQuotaUsageRequestProto,
     ) -> Result<pb::GetQuotaUsageResponseProto, RemoteException> {
-        let subject = self.subject(caller);
-        let check = want(|w| w.sub = Some(Access::ReadExecute));
-        let sum = self
-            .nn
-            .read(|ns| {
-                subject.check_path(ns, &r.path, check)?;
-                ns.content_summary(&r.path)
-            })
-            .await?;
+        let sum = self.checked_summary(caller, &r.path).await?;
         // Without a quota Hadoop answers the content summary's counts and -1 for the quotas.
         Ok(pb::GetQuotaUsageResponseProto {
             usage: pb::QuotaUsageProto {
