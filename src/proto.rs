@@ -1,7 +1,7 @@
 //! Code generated from `proto/*.proto` by `build.rs`. Only service modules use these types;
 //! they never travel past a service boundary into the cores.
 
-/// The fsimage records of our NameNode (its protocols are Hadoop's own).
+/// The fsimage records of earlier hdfs-ha releases, read only (`proto/namenode.proto`).
 #[allow(non_camel_case_types)]
 pub mod namenode {
     include!(concat!(env!("OUT_DIR"), "/hdfs_ha.namenode.rs"));
@@ -34,6 +34,15 @@ pub use hadoop_client as hazkinfo;
 pub mod hadoop_qjournal {
     include!(concat!(env!("OUT_DIR"), "/hadoop.hdfs.qjournal.rs"));
 }
+
+/// Hadoop 3.3.6's fsimage records (proto2, `proto/hadoop_fsimage.proto`), as
+/// FSImageFormatProtobuf writes them. They use the hdfs.proto types of `hadoop_client`, which
+/// the generated code names by its package's path.
+#[allow(non_camel_case_types)]
+pub mod hadoop_fsimage {
+    include!(concat!(env!("OUT_DIR"), "/hadoop.hdfs.fsimage.rs"));
+}
+use hadoop_client::{BlockProto, BlockTypeProto, ErasureCodingPolicyProto, StorageTypeProto};
 
 /// Hadoop 3.3.6's NamenodeProtocol messages (proto2), as one NameNode asks them of another
 /// over Hadoop IPC. They use the NamespaceInfo of `hadoop_qjournal`, which the generated code

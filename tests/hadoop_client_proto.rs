@@ -1,6 +1,7 @@
-//! `proto/hadoop_client.proto` is Hadoop 3.3.6's own ClientNamenodeProtocol messages: every
-//! message and enum it defines, and every one it uses from our other files, is held against the
-//! descriptors compiled into Hadoop's jars (dumped by `tests/data/java/DescriptorDump.java`),
+//! `proto/hadoop_client.proto` is Hadoop 3.3.6's own ClientNamenodeProtocol messages, and
+//! `proto/hadoop_fsimage.proto` its fsimage records: every message and enum each defines, and
+//! every one it uses from our other files, is held against the descriptors compiled into
+//! Hadoop's jars (dumped by `tests/data/java/DescriptorDump.java`),
 //! field by field: name, number, label, type, type name, default and wire options, nested types
 //! and enum values included. A message may not leave out any of Hadoop's fields, and every call
 //! we answer has its request and response here under Hadoop's names.
@@ -16,6 +17,10 @@ use prost_types::{DescriptorProto, EnumDescriptorProto, FileDescriptorSet};
 
 /// Our file, as `build.rs` names it in the descriptor set.
 const OUR_FILE: &str = "hadoop_client.proto";
+
+/// Our fsimage records, and the outer class of Hadoop's `fsimage.proto`.
+const OUR_FSIMAGE_FILE: &str = "hadoop_fsimage.proto";
+const HADOOP_FSIMAGE_CLASS: &str = "org.apache.hadoop.hdfs.server.namenode.FsImageProto";
 
 /// The outer class of Hadoop's `ClientNamenodeProtocol.proto`; the dumper adds every file it
 /// imports (hdfs.proto, acl.proto, Security.proto, HAServiceProtocol.proto, ...).
@@ -99,6 +104,7 @@ fn dump_hadoop_descriptors() -> FileDescriptorSet {
         .arg(format!("{}:{}/*", classes.path().display(), lib.display()))
         .arg("DescriptorDump")
         .arg(HADOOP_CLASS)
+        .arg(HADOOP_FSIMAGE_CLASS)
         .output()
         .unwrap_or_else(|e| panic!("cannot run java: {e}"));
     assert!(
@@ -223,14 +229,18 @@ fn uses(definition: &Definition<'_>, into: &mut BTreeSet<String>) {
     }
 }
 
-/// Every difference between our definitions (those of [`OUR_FILE`] and those they use from
+/// Every difference between our definitions (those of `our_file` and those they use from
 /// our other files) and Hadoop's, one line each; and how many definitions were compared.
-fn differences(ours: &FileDescriptorSet, hadoop: &FileDescriptorSet) -> (Vec<String>, usize) {
+fn differences(
+    ours: &FileDescriptorSet,
+    hadoop: &FileDescriptorSet,
+    our_file: &str,
+) -> (Vec<String>, usize) {
     let our_definitions = definitions(ours);
     let hadoop_definitions = definitions(hadoop);
     let mut names: BTreeSet<String> = our_definitions
         .iter()
-        .filter(|(_, (file, _))| *file == OUR_FILE)
+        .filter(|(_, (file, _))| *file == our_file)
         .map(|(name, _)| name.clone())
         .collect();
     let mut used = BTreeSet::new();
@@ -286,7 +296,7 @@ fn hadoop_client_proto_is_hadoop_3_3_6s_client_namenode_protocol() {
     assert_eq!(file.package(), "hadoop.hdfs", "Hadoop's package");
     assert_ne!(file.syntax(), "proto3", "Hadoop's messages are proto2");
 
-    let (problems, compared) = differences(&ours, hadoop);
+    let (problems, compared) = differences(&ours, hadoop, OUR_FILE);
     assert!(
         problems.is_empty(),
         "{} differences from Hadoop 3.3.6:\n{}",
@@ -343,7 +353,7 @@ fn a_changed_field_number_is_a_difference() {
         .find(|f| f.name() == "fileId")
         .expect("HdfsFileStatusProto.fileId");
     field.number = Some(99);
-    let (problems, _) = differences(&ours, hadoop_descriptors());
+    let (problems, _) = differences(&ours, hadoop_descriptors(), OUR_FILE);
     assert_eq!(
         problems,
         [
@@ -352,5 +362,31 @@ fn a_changed_field_number_is_a_difference() {
             "Hadoop's (hdfs.proto), not ours: field .hadoop.hdfs.HdfsFileStatusProto.fileId 13 \
              LABEL_OPTIONAL TYPE_UINT64 - default=0 packed=- deprecated=- oneof=-",
         ]
+    );
+}
+
+#[test]
+fn hadoop_fsimage_proto_is_hadoop_3_3_6s_fsimage_records() {
+    let ours = ours();
+    let file = ours
+        .file
+        .iter()
+        .find(|f| f.name() == OUR_FSIMAGE_FILE)
+        .expect("hadoop_fsimage.proto in our descriptors");
+    assert_eq!(file.package(), "hadoop.hdfs.fsimage", "Hadoop's package");
+    assert_ne!(file.syntax(), "proto3", "Hadoop's records are proto2");
+    let (problems, compared) = differences(&ours, hadoop_descriptors(), OUR_FSIMAGE_FILE);
+    assert!(
+        problems.is_empty(),
+        "{} differences from Hadoop 3.3.6:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    // Every section record we write or read, and the hdfs.proto types they use (BlockProto,
+    // BlockTypeProto, StorageTypeProto, ErasureCodingPolicyProto and what that one uses).
+    assert_eq!(file.message_type.len(), 11, "sections of the image");
+    assert!(
+        compared >= file.message_type.len() + 4,
+        "only {compared} definitions compared"
     );
 }

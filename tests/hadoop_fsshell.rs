@@ -10,7 +10,7 @@ use common::cluster::{JournalNodes, NameNodes, format_and_start, wait_txid};
 use common::hadoop::{format_and_start_real, java_with, prepare_daemon_conf, real_pair_props};
 use hdfs_ha::zkfc::rpc::RequestSource;
 
-const FS_SHELL: &str = "org.apache.hadoop.fs.FsShell";
+use common::hadoop::FSSHELL as FS_SHELL;
 const DFS_ADMIN: &str = "org.apache.hadoop.hdfs.tools.DFSAdmin";
 
 /// What one real tool printed.

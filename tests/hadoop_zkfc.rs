@@ -148,7 +148,7 @@ fn real_zkfcs_elect_and_fail_over_our_namenodes() {
 /// The real FsShell on the nameservice (Hadoop's failover proxy): its stdout, once it
 /// succeeded.
 fn real_dfs(nns: &NameNodes, args: &[&str]) -> String {
-    let out = java(nns.conf_dir.path(), "org.apache.hadoop.fs.FsShell", args);
+    let out = java(nns.conf_dir.path(), common::hadoop::FSSHELL, args);
     assert_eq!(
         out.status.code(),
         Some(0),

@@ -2288,6 +2288,7 @@ mod tests {
 
     fn file(name: &str, length: u64, replication: u16, owner: &str) -> FileStatus {
         FileStatus {
+            file_id: 0,
             name: name.into(),
             is_dir: false,
             length,
@@ -2324,6 +2325,7 @@ mod tests {
         );
         // Directories show `-` for replication; widths grow to the widest value and stay.
         let dir = FileStatus {
+            file_id: 0,
             is_dir: true,
             permission: 0o755,
             replication: 0,
@@ -2343,6 +2345,7 @@ mod tests {
         );
         // An empty owner or group has no column at all, as in Hadoop's format.
         let anonymous = FileStatus {
+            file_id: 0,
             owner: String::new(),
             group: String::new(),
             ..stat.clone()
@@ -2395,6 +2398,7 @@ mod tests {
         // Unknown codes print their letter; a trailing % is dropped.
         assert_eq!(format_stat("%q%%%", "x", &stat), "q%");
         let dir = FileStatus {
+            file_id: 0,
             is_dir: true,
             permission: 0o1777,
             ..stat

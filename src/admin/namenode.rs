@@ -10,6 +10,7 @@ use super::{Context, generic_and_conf};
 use crate::conf::Configuration;
 use crate::journal::StorageError;
 use crate::namenode::conf::{LAYOUT_VERSION, NameNodeConf};
+use crate::namenode::fsimage;
 use crate::namenode::local_edits::{self, LocalEditsError};
 use crate::namenode::namespace::Namespace;
 use crate::namenode::node;
@@ -316,7 +317,8 @@ fn empty_image(identity: &NamespaceIdentity, conf: &NameNodeConf) -> FsImage {
     });
     FsImage {
         txid: 0,
-        identity: identity.clone(),
+        namespace_id: identity.namespace_id,
+        layout_version: identity.layout_version,
         ids: ns.ids(),
         entries: ns.entries(),
     }
@@ -406,8 +408,8 @@ async fn format(
         return 1;
     }
     let identity = new_identity(cluster_id, &conf);
-    let image = empty_image(&identity, &conf);
-    if let Err(err) = storage.format(&image) {
+    let image = fsimage::encode(&empty_image(&identity, &conf));
+    if let Err(err) = storage.format(&identity, &image) {
         let _ = writeln!(ctx.err, "{err}");
         return 1;
     }
@@ -585,18 +587,14 @@ async fn bootstrap_standby(
             return 1;
         }
     };
-    let source = format!("fsimage_{checkpoint:019} from http://{http_address}");
-    let image = match NameNodeStorage::decode_image(&bytes, &source) {
+    // Stored as it came, once it decodes: a real NameNode's image keeps what we do not read.
+    let image = match storage.format(&remote_id, &bytes) {
         Ok(image) => image,
         Err(err) => {
             let _ = writeln!(ctx.err, "{err}");
             return 1;
         }
     };
-    if let Err(err) = storage.format(&image) {
-        let _ = writeln!(ctx.err, "{err}");
-        return 1;
-    }
     tracing::info!(
         "Downloaded file fsimage_{:019} size {} bytes.",
         image.txid,

@@ -777,6 +777,7 @@ fn file_status(proto: pb::HdfsFileStatusProto) -> FileStatus {
     FileStatus {
         is_dir,
         name: String::from_utf8_lossy(&proto.path).into_owned(),
+        file_id: proto.file_id(),
         length: proto.length,
         permission: (proto.permission.perm & 0o7777) as u16,
         owner: proto.owner,

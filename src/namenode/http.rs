@@ -17,7 +17,8 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::peer::{MD5_HEADER, md5_hex, storage_info};
+use super::fsimage::md5_hex;
+use super::peer::{MD5_HEADER, storage_info};
 use super::server::{HaState, NameNode};
 use super::storage::image_file_name;
 

@@ -3,7 +3,8 @@
 //! - [`ops`]: edit ops and their encoding;
 //! - [`namespace`]: the tree, planning changes and applying ops; [`permission`]: Hadoop's
 //!   permission checks over it;
-//! - [`storage`]: the local storage directories (VERSION, fsimages, seen_txid);
+//! - [`storage`]: the local storage directories (VERSION, fsimages, seen_txid); [`fsimage`]:
+//!   Hadoop's fsimage format;
 //! - [`conf`]: the NameNode's typed configuration;
 //! - [`server`]: HA states, the active writer, the tailing standby, checkpoints;
 //! - [`rpc`] and `http`: the services on the RPC and HTTP ports; [`protocol`]:
@@ -16,6 +17,7 @@
 
 pub mod client;
 pub mod conf;
+pub mod fsimage;
 pub mod ha_ipc;
 mod http;
 pub mod local_edits;

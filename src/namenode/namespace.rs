@@ -28,6 +28,9 @@ impl NamespaceError {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Meta {
+    /// The inode id (Hadoop's `INodeId`): the root's is 16385, others come from the op that
+    /// made the inode and stay through renames.
+    id: u64,
     permission: u16,
     owner: String,
     group: String,
@@ -36,8 +39,9 @@ struct Meta {
 }
 
 impl Meta {
-    fn from_attrs(attrs: &Attributes) -> Meta {
+    fn from_attrs(id: u64, attrs: &Attributes) -> Meta {
         Meta {
+            id,
             permission: attrs.permission,
             owner: attrs.owner.clone(),
             group: attrs.group.clone(),
@@ -61,6 +65,9 @@ enum INode {
     },
 }
 
+/// The root directory's inode id (Hadoop's `INodeId.ROOT_INODE_ID`).
+pub const ROOT_INODE_ID: u64 = 16385;
+
 /// The last inode id, block id and generation stamp handed out: new ones continue from
 /// them, so that no id is ever reused (they travel in images and advance with every op).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +83,7 @@ impl Default for Ids {
     /// stamps after 1000 (`GenerationStamp.LAST_RESERVED_STAMP`).
     fn default() -> Self {
         Ids {
-            last_inode_id: 16385,
+            last_inode_id: ROOT_INODE_ID,
             last_block_id: 1 << 30,
             last_genstamp: 1000,
         }
@@ -181,6 +188,7 @@ impl INode {
         };
         FileStatus {
             name: name.to_string(),
+            file_id: meta.id,
             is_dir,
             length,
             permission: meta.permission,
@@ -200,6 +208,8 @@ impl INode {
 pub struct FileStatus {
     /// The last path component ("" for the root).
     pub name: String,
+    /// The inode id (Hadoop's `fileId`); 0 where a client was not told one.
+    pub file_id: u64,
     pub is_dir: bool,
     pub length: u64,
     pub permission: u16,
@@ -302,7 +312,7 @@ impl Namespace {
             root: INode::Dir {
                 meta: Meta {
                     atime: 0,
-                    ..Meta::from_attrs(root_attrs)
+                    ..Meta::from_attrs(ROOT_INODE_ID, root_attrs)
                 },
                 children: BTreeMap::new(),
             },
@@ -906,7 +916,7 @@ impl Namespace {
                         // Hadoop keeps no access time for a directory: it reports 0.
                         meta: Meta {
                             atime: 0,
-                            ..Meta::from_attrs(attrs)
+                            ..Meta::from_attrs(*inode_id, attrs)
                         },
                         children: BTreeMap::new(),
                     },
@@ -939,7 +949,7 @@ impl Namespace {
                 children.insert(
                     name.to_string(),
                     INode::File {
-                        meta: Meta::from_attrs(attrs),
+                        meta: Meta::from_attrs(*inode_id, attrs),
                         blocks: Vec::new(),
                         replication: *replication,
                         block_size: *block_size,
@@ -969,7 +979,7 @@ impl Namespace {
                 };
                 *meta = Meta {
                     atime: *atime,
-                    ..Meta::from_attrs(attrs)
+                    ..Meta::from_attrs(meta.id, attrs)
                 };
                 current.clone_from(blocks);
                 *current_replication = *replication;
@@ -1177,6 +1187,7 @@ impl Namespace {
             return Err(bad(format!("the first inode is {}", root.path)));
         }
         let meta_of = |s: &FileStatus| Meta {
+            id: s.file_id,
             permission: s.permission,
             owner: s.owner.clone(),
             group: s.group.clone(),

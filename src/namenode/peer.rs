@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use md5::{Digest, Md5};
 use prost::Message;
 
+use super::fsimage::md5_hex;
 use super::server::{Category, HaState, NameNode, NnError};
 use super::storage::{NamespaceIdentity, image_file_name};
 use crate::conf::HostPort;
@@ -210,14 +210,6 @@ pub fn storage_info(identity: &NamespaceIdentity) -> String {
         identity.ctime,
         &identity.cluster_id,
     )
-}
-
-/// The hex MD5 of `bytes`, as `X-MD5-Digest` carries it.
-pub fn md5_hex(bytes: &[u8]) -> String {
-    Md5::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Why an image transfer failed. `Display` is Hadoop's wording with the URL.

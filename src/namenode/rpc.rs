@@ -66,8 +66,7 @@ pub fn status_proto(s: &FileStatus, name: &str) -> pb::HdfsFileStatusProto {
         access_time: s.atime,
         block_replication: Some(u32::from(s.replication)),
         blocksize: Some(s.block_size),
-        // 0: the client names the file by its path (`INodeId.GRANDFATHER_INODE_ID`).
-        file_id: Some(0),
+        file_id: Some(s.file_id),
         children_num: Some(s.children_num),
         storage_policy: Some(0),
         flags: Some(0),

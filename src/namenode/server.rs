@@ -948,7 +948,8 @@ impl NameNode {
             let inner = self.inner();
             FsImage {
                 txid: inner.last_applied,
-                identity: self.identity.clone(),
+                namespace_id: self.identity.namespace_id,
+                layout_version: self.identity.layout_version,
                 ids: inner.namespace.ids(),
                 entries: inner.namespace.entries(),
             }

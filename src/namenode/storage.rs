@@ -5,15 +5,17 @@
 //! in_use.lock                       exclusive lock for the life of the storage
 //! current/VERSION                   Java properties: #<date>, namespaceID, clusterID, cTime,
 //!                                   storageType=NAME_NODE, blockpoolID, layoutVersion
-//! current/fsimage_<19-digit txid>   the namespace as of txid (the format below)
+//! current/fsimage_<19-digit txid>   the namespace as of txid, in Hadoop's format (`fsimage`)
+//! current/fsimage_<txid>.md5        "<md5 hex> *fsimage_<txid>\n" (Hadoop's MD5FileUtils)
 //! current/seen_txid                 "<decimal>\n": the highest txid known to be written
 //! ```
 //!
-//! An fsimage file is ours, not Hadoop's: the magic `HAIMAGE\0`, a format version (u32
-//! big-endian), the length of the payload (u64 big-endian), the payload (`FsImageProto`,
-//! protobuf), and a crc32c (u32 big-endian) of everything before it. Hadoop's
-//! `fsimage_<txid>.md5` companion is not written: the crc32c trailer does its job, and the
-//! crate has no md5 implementation.
+//! So a real NameNode starts on our directories, and ours on a real one's. An image is
+//! checked against its `.md5` when there is one (Hadoop's "Image file … is corrupt with MD5
+//! checksum of …" otherwise), and against VERSION's namespace id. Images of earlier hdfs-ha
+//! releases (magic `HAIMAGE\0`, an `FsImageProto` with a crc32c trailer) are still read, and
+//! their inodes numbered from the image's last inode id; they are written in Hadoop's format
+//! from the next checkpoint on.
 //!
 //! Invariants this keeps:
 //! - every directory is locked while the storage is open;
@@ -21,7 +23,8 @@
 //!   last, so a crash mid-format leaves an unformatted directory, never a VERSION beside a
 //!   missing image;
 //! - an fsimage is written whole or not at all (`<name>.tmp`, fsync, rename, fsync the
-//!   directory), and is used only when its length and checksum hold: a truncated or corrupt
+//!   directory; its `.md5` after it), and is used only when it decodes whole and matches its
+//!   `.md5`: a truncated or corrupt
 //!   image is an error naming the file, never a partial namespace, and a valid copy in
 //!   another directory (or an older valid image, for [`NameNodeStorage::latest_image_txid`])
 //!   is used instead, with a warning naming the bad file;
@@ -37,7 +40,9 @@ use std::time::Instant;
 
 use prost::Message;
 
-use super::namespace::{FileStatus, Ids, ImageEntry};
+pub use super::fsimage::FsImage;
+use super::fsimage::{self, FsImageError, md5_hex};
+use super::namespace::{FileStatus, Ids, ImageEntry, ROOT_INODE_ID};
 use super::ops::Block;
 use crate::journal::NamespaceInfo;
 use crate::proto::namenode as pb;
@@ -53,12 +58,13 @@ const STORAGE_TYPE: &str = "NAME_NODE";
 const SEEN_TXID_FILE: &str = "seen_txid";
 /// Hadoop's `NNStorage.NameNodeFile.IMAGE` prefix.
 const IMAGE_PREFIX: &str = "fsimage_";
-const IMAGE_MAGIC: &[u8; 8] = b"HAIMAGE\0";
-/// The first bytes of Hadoop's own (protobuf) fsimage, `FSImageUtil.MAGIC_HEADER`.
-const HADOOP_IMAGE_MAGIC: &[u8; 8] = b"HDFSIMG1";
-/// The fsimage format this code writes and reads.
-const IMAGE_FORMAT_VERSION: u32 = 1;
-/// Magic, format version, payload length.
+/// Hadoop's `MD5FileUtils.MD5_SUFFIX`.
+const MD5_SUFFIX: &str = ".md5";
+/// The magic of the images earlier hdfs-ha releases wrote.
+const LEGACY_IMAGE_MAGIC: &[u8; 8] = b"HAIMAGE\0";
+/// The legacy format version.
+const LEGACY_FORMAT_VERSION: u32 = 1;
+/// Legacy magic, format version, payload length.
 const IMAGE_HEADER_LEN: usize = 8 + 4 + 8;
 const IMAGE_CRC_LEN: usize = 4;
 
@@ -106,17 +112,6 @@ impl fmt::Display for NamespaceIdentity {
             self.namespace_id, self.cluster_id, self.block_pool_id, self.layout_version, self.ctime
         )
     }
-}
-
-/// The namespace as of a txid (an fsimage).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FsImage {
-    pub txid: u64,
-    pub identity: NamespaceIdentity,
-    /// The last ids handed out (`Namespace::ids`).
-    pub ids: Ids,
-    /// Every inode, the root first and parents before children (`Namespace::entries`).
-    pub entries: Vec<ImageEntry>,
 }
 
 /// The name of the image of `txid` (Hadoop's `NNStorage.getImageFileName`).
@@ -213,23 +208,30 @@ impl NameNodeStorage {
         Ok(found.map(|(_, identity)| identity))
     }
 
-    /// Clears every directory, then writes VERSION, `fsimage_<txid>` of `image` and `seen_txid`.
-    pub fn format(&mut self, image: &FsImage) -> Result<(), StorageError> {
-        let bytes = encode_image(image);
+    /// Clears every directory, then writes the image `bytes` as `fsimage_<txid>` (with its
+    /// `.md5`), `seen_txid` and VERSION of `identity`. The bytes are checked first: a new
+    /// namespace's image, or one transferred from the other NameNode, stored as it came.
+    pub fn format(
+        &mut self,
+        identity: &NamespaceIdentity,
+        bytes: &[u8],
+    ) -> Result<FsImage, StorageError> {
+        let image = Self::decode_image(bytes, "the image to format with")?;
         let name = image_file_name(image.txid);
+        check_image_of(identity, &image, &name)?;
         for dir in &self.dirs {
             let current = dir.join(CURRENT_DIR);
             // Unformat first: VERSION goes first and comes back last.
             clear_directory(&current)?;
-            replace_file(&current, &name, &bytes)?;
+            write_image(&current, &name, bytes)?;
             write_long_file(&current, SEEN_TXID_FILE, image.txid)?;
-            write_version(&current, &version_fields(&image.identity))?;
+            write_version(&current, &version_fields(identity))?;
             tracing::info!(
                 "Storage directory {} has been successfully formatted.",
                 dir.display()
             );
         }
-        Ok(())
+        Ok(image)
     }
 
     /// The txid of the newest valid fsimage in any directory.
@@ -257,8 +259,8 @@ impl NameNodeStorage {
     /// Writes `fsimage_<txid>` durably to every directory, then keeps only the newest `retain`
     /// images (at least one).
     pub fn save_image(&mut self, image: &FsImage, retain: usize) -> Result<(), StorageError> {
-        self.check_identity(image, &image_file_name(image.txid))?;
-        self.store_image(image, &encode_image(image), retain)
+        let identity = self.identity_for(image, &image_file_name(image.txid))?;
+        self.store_image(&identity, image.txid, &fsimage::encode(image), retain)
     }
 
     /// The stored bytes of `fsimage_<txid>` (for transfer to the other NameNode).
@@ -281,76 +283,25 @@ impl NameNodeStorage {
                 format!("it holds the image of txid {}", image.txid),
             ));
         }
-        self.check_identity(&image, &source)?;
-        self.store_image(&image, bytes, retain)?;
+        let identity = self.identity_for(&image, &source)?;
+        self.store_image(&identity, txid, bytes, retain)?;
         Ok(image)
     }
 
-    /// Decodes and checks image bytes without storing them; `source` names them in errors.
+    /// Decodes and checks image bytes (Hadoop's format, or an earlier hdfs-ha release's)
+    /// without storing them; `source` names them in errors.
     pub fn decode_image(bytes: &[u8], source: &str) -> Result<FsImage, StorageError> {
-        let truncated = |expected: usize| {
-            StorageError::new(
+        if bytes.starts_with(LEGACY_IMAGE_MAGIC) {
+            return decode_legacy_image(bytes, source);
+        }
+        fsimage::decode(bytes).map_err(|err| match err {
+            FsImageError::Truncated { .. } => StorageError::new(
                 "read",
                 source,
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "fsimage is truncated: {} bytes, expected {expected}",
-                        bytes.len()
-                    ),
-                ),
-            )
-        };
-        if bytes.starts_with(HADOOP_IMAGE_MAGIC) {
-            return Err(StorageError::new(
-                "read",
-                source,
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "it is a Hadoop protobuf fsimage (HDFSIMG1), which this NameNode cannot load",
-                ),
-            ));
-        }
-        let magic_len = bytes.len().min(IMAGE_MAGIC.len());
-        if bytes[..magic_len] != IMAGE_MAGIC[..magic_len] {
-            return Err(corrupt(source, "not an fsimage (bad magic)"));
-        }
-        if bytes.len() < IMAGE_HEADER_LEN + IMAGE_CRC_LEN {
-            return Err(truncated(IMAGE_HEADER_LEN + IMAGE_CRC_LEN));
-        }
-        let version = u32::from_be_bytes(bytes[8..12].try_into().expect("4 bytes"));
-        if version != IMAGE_FORMAT_VERSION {
-            return Err(corrupt(
-                source,
-                format!("format version {version}, this NameNode reads {IMAGE_FORMAT_VERSION}"),
-            ));
-        }
-        let payload_len = u64::from_be_bytes(bytes[12..20].try_into().expect("8 bytes"));
-        let expected = usize::try_from(payload_len)
-            .ok()
-            .and_then(|len| len.checked_add(IMAGE_HEADER_LEN + IMAGE_CRC_LEN))
-            .ok_or_else(|| corrupt(source, format!("payload length {payload_len}")))?;
-        if bytes.len() < expected {
-            return Err(truncated(expected));
-        }
-        if bytes.len() > expected {
-            return Err(corrupt(
-                source,
-                format!("{} bytes after the checksum", bytes.len() - expected),
-            ));
-        }
-        let (checked, trailer) = bytes.split_at(expected - IMAGE_CRC_LEN);
-        let stored = u32::from_be_bytes(trailer.try_into().expect("4 bytes"));
-        let computed = crc32c::crc32c(checked);
-        if stored != computed {
-            return Err(corrupt(
-                source,
-                format!("checksum mismatch: stored {stored:#010x}, computed {computed:#010x}"),
-            ));
-        }
-        let proto = pb::FsImageProto::decode(&checked[IMAGE_HEADER_LEN..])
-            .map_err(|err| corrupt(source, format!("the image does not decode: {err}")))?;
-        image_from_proto(proto).map_err(|why| corrupt(source, why))
+                io::Error::new(io::ErrorKind::InvalidData, err.to_string()),
+            ),
+            err => corrupt(source, err),
+        })
     }
 
     /// `current/seen_txid`: the highest txid this NameNode knows was written (0 when absent).
@@ -373,38 +324,34 @@ impl NameNodeStorage {
         Ok(())
     }
 
-    /// Refuses an image that is not of the namespace the directories hold (or any image
-    /// before they are formatted).
-    fn check_identity(&self, image: &FsImage, source: &str) -> StorageResult<()> {
-        match self.identity()? {
-            Some(identity) if identity == image.identity => Ok(()),
-            Some(identity) => Err(StorageError::new(
-                "write",
-                source,
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!(
-                        "the image is of another namespace ({}) than the storage directories ({identity})",
-                        image.identity
-                    ),
-                ),
-            )),
-            None => Err(StorageError::new(
+    /// The identity of the directories, when `image` is of their namespace; refuses any image
+    /// before they are formatted.
+    fn identity_for(&self, image: &FsImage, source: &str) -> StorageResult<NamespaceIdentity> {
+        let identity = self.identity()?.ok_or_else(|| {
+            StorageError::new(
                 "write",
                 source,
                 io::Error::new(io::ErrorKind::NotFound, "NameNode is not formatted."),
-            )),
-        }
+            )
+        })?;
+        check_image_of(&identity, image, source)?;
+        Ok(identity)
     }
 
-    /// Writes the (checked) bytes of `image` to every directory, formats a directory that
-    /// has no VERSION yet, and purges old images.
-    fn store_image(&mut self, image: &FsImage, bytes: &[u8], retain: usize) -> StorageResult<()> {
-        let name = image_file_name(image.txid);
+    /// Writes the (checked) bytes of `fsimage_<txid>` and its `.md5` to every directory,
+    /// formats a directory that has no VERSION yet, and purges old images.
+    fn store_image(
+        &mut self,
+        identity: &NamespaceIdentity,
+        txid: u64,
+        bytes: &[u8],
+        retain: usize,
+    ) -> StorageResult<()> {
+        let name = image_file_name(txid);
         for current in self.current_dirs() {
             let started = Instant::now();
             ensure_dir(&current)?;
-            replace_file(&current, &name, bytes)?;
+            write_image(&current, &name, bytes)?;
             tracing::info!(
                 "Image file {} of size {} bytes saved in {} seconds.",
                 current.join(&name).display(),
@@ -412,7 +359,7 @@ impl NameNodeStorage {
                 started.elapsed().as_secs()
             );
             if !current.join(VERSION_FILE).exists() {
-                write_version(&current, &version_fields(&image.identity))?;
+                write_version(&current, &version_fields(identity))?;
                 tracing::info!(
                     "Storage directory {} was not formatted: wrote VERSION",
                     current.display()
@@ -436,16 +383,24 @@ impl NameNodeStorage {
                 let path = current.join(image_file_name(txid));
                 tracing::info!("Purging old image {}", path.display());
                 fs::remove_file(&path).at("remove", &path)?;
+                remove_if_present(&md5_path(&path))?;
                 purged = true;
             }
             for entry in fs::read_dir(&current).at("list", &current)? {
                 let entry = entry.at("list", &current)?;
                 let name = entry.file_name();
-                let is_leftover = name.to_str().is_some_and(|n| {
-                    n.strip_suffix(TMP_SUFFIX)
-                        .and_then(parse_image_file_name)
-                        .is_some()
-                });
+                // A crashed save's temp files, and a .md5 whose image is gone.
+                let is_leftover = name
+                    .to_str()
+                    .is_some_and(|n| match n.strip_suffix(TMP_SUFFIX) {
+                        Some(saved) => {
+                            parse_image_file_name(saved.strip_suffix(MD5_SUFFIX).unwrap_or(saved))
+                                .is_some()
+                        }
+                        None => n.strip_suffix(MD5_SUFFIX).is_some_and(|image| {
+                            parse_image_file_name(image).is_some() && !current.join(image).exists()
+                        }),
+                    });
                 if is_leftover {
                     let path = entry.path();
                     fs::remove_file(&path).at("remove", &path)?;
@@ -471,6 +426,7 @@ impl NameNodeStorage {
                 read => read.at("read", &path),
             };
             let checked = read.and_then(|bytes| {
+                check_md5(&path, &bytes)?;
                 let image = Self::decode_image(&bytes, &path.display().to_string())?;
                 if image.txid != txid {
                     return Err(corrupt(
@@ -584,64 +540,154 @@ fn identity_from_version(version: &VersionFile) -> Result<NamespaceIdentity, Ver
     })
 }
 
-// ---- fsimage: FsImageProto <-> FsImage ----------------------------------------------------
+// ---- fsimage files ------------------------------------------------------------------------
 
-fn encode_image(image: &FsImage) -> Vec<u8> {
-    let proto = pb::FsImageProto {
-        txid: image.txid,
-        namespace_id: image.identity.namespace_id,
-        cluster_id: image.identity.cluster_id.clone(),
-        block_pool_id: image.identity.block_pool_id.clone(),
-        layout_version: image.identity.layout_version,
-        c_time: image.identity.ctime,
-        inodes: image.entries.iter().map(inode_proto).collect(),
-        last_inode_id: image.ids.last_inode_id,
-        last_block_id: image.ids.last_block_id,
-        last_gen_stamp: image.ids.last_genstamp,
+/// Refuses an image of another namespace than `identity`'s.
+fn check_image_of(
+    identity: &NamespaceIdentity,
+    image: &FsImage,
+    source: &str,
+) -> StorageResult<()> {
+    if image.namespace_id == identity.namespace_id {
+        return Ok(());
+    }
+    Err(StorageError::new(
+        "write",
+        source,
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "the image is of another namespace (namespaceID={}) than the storage directories ({identity})",
+                image.namespace_id
+            ),
+        ),
+    ))
+}
+
+/// `<image>.md5`.
+fn md5_path(image: &Path) -> PathBuf {
+    let mut name = image.as_os_str().to_owned();
+    name.push(MD5_SUFFIX);
+    PathBuf::from(name)
+}
+
+/// Writes `current/<name>` durably, then its `.md5` as Hadoop's `MD5FileUtils.saveMD5File`.
+fn write_image(current: &Path, name: &str, bytes: &[u8]) -> StorageResult<()> {
+    replace_file(current, name, bytes)?;
+    let digest = md5_hex(bytes);
+    replace_file(
+        current,
+        &format!("{name}{MD5_SUFFIX}"),
+        format!("{digest} *{name}\n").as_bytes(),
+    )
+}
+
+/// Holds `bytes` of the image at `path` to its `.md5`, when there is one (as Hadoop, an image
+/// without one is read unchecked).
+fn check_md5(path: &Path, bytes: &[u8]) -> StorageResult<()> {
+    let md5 = md5_path(path);
+    let line = match fs::read_to_string(&md5) {
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(()),
+        read => read.at("read", &md5)?,
     };
-    let payload = proto.encode_to_vec();
-    let mut bytes = Vec::with_capacity(IMAGE_HEADER_LEN + payload.len() + IMAGE_CRC_LEN);
-    bytes.extend_from_slice(IMAGE_MAGIC);
-    bytes.extend_from_slice(&IMAGE_FORMAT_VERSION.to_be_bytes());
-    bytes.extend_from_slice(&(payload.len() as u64).to_be_bytes());
-    bytes.extend_from_slice(&payload);
-    let crc = crc32c::crc32c(&bytes);
-    bytes.extend_from_slice(&crc.to_be_bytes());
-    bytes
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let expected = line
+        .trim_end_matches('\n')
+        .split_once(' ')
+        .filter(|(hex, rest)| {
+            hex.len() == 32
+                && hex.bytes().all(|b| b.is_ascii_hexdigit())
+                && rest.strip_prefix(['*', ' ']) == Some(name)
+        })
+        .map(|(hex, _)| hex.to_ascii_lowercase())
+        .ok_or_else(|| {
+            invalid(
+                "read",
+                &md5,
+                format!(
+                    "Invalid MD5 file at {} (it is not \"<md5> *{name}\")",
+                    md5.display()
+                ),
+            )
+        })?;
+    let computed = md5_hex(bytes);
+    if computed != expected {
+        return Err(invalid(
+            "read",
+            path,
+            format!(
+                "Image file {} is corrupt with MD5 checksum of {computed} but expecting {expected}",
+                path.display()
+            ),
+        ));
+    }
+    Ok(())
 }
 
-fn inode_proto(entry: &ImageEntry) -> pb::INodeProto {
-    let status = &entry.status;
-    pb::INodeProto {
-        path: entry.path.clone(),
-        is_dir: status.is_dir,
-        length: status.length,
-        replication: status.replication.into(),
-        permission: status.permission.into(),
-        owner: status.owner.clone(),
-        group: status.group.clone(),
-        mtime: status.mtime,
-        atime: status.atime,
-        block_size: status.block_size,
-        blocks: entry
-            .blocks
-            .iter()
-            .map(|b| pb::BlockProto {
-                block_id: b.id,
-                num_bytes: b.num_bytes,
-                gen_stamp: b.genstamp,
-            })
-            .collect(),
+fn remove_if_present(path: &Path) -> StorageResult<()> {
+    match fs::remove_file(path) {
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+        removed => removed.at("remove", path),
     }
 }
 
-/// The parent of a full path (`None` for the root or a path that is not absolute).
-fn parent_path(path: &str) -> Option<&str> {
-    match path.rfind('/')? {
-        _ if path == "/" => None,
-        0 => Some("/"),
-        end => Some(&path[..end]),
+// ---- images of earlier hdfs-ha releases: FsImageProto --------------------------------------
+
+/// Reads an image of an earlier hdfs-ha release: `HAIMAGE\0`, format version, payload
+/// length, `FsImageProto`, crc32c.
+fn decode_legacy_image(bytes: &[u8], source: &str) -> Result<FsImage, StorageError> {
+    let truncated = |expected: usize| {
+        StorageError::new(
+            "read",
+            source,
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "fsimage is truncated: {} bytes, expected {expected}",
+                    bytes.len()
+                ),
+            ),
+        )
+    };
+    if bytes.len() < IMAGE_HEADER_LEN + IMAGE_CRC_LEN {
+        return Err(truncated(IMAGE_HEADER_LEN + IMAGE_CRC_LEN));
     }
+    let version = u32::from_be_bytes(bytes[8..12].try_into().expect("4 bytes"));
+    if version != LEGACY_FORMAT_VERSION {
+        return Err(corrupt(
+            source,
+            format!("format version {version}, this NameNode reads {LEGACY_FORMAT_VERSION}"),
+        ));
+    }
+    let payload_len = u64::from_be_bytes(bytes[12..20].try_into().expect("8 bytes"));
+    let expected = usize::try_from(payload_len)
+        .ok()
+        .and_then(|len| len.checked_add(IMAGE_HEADER_LEN + IMAGE_CRC_LEN))
+        .ok_or_else(|| corrupt(source, format!("payload length {payload_len}")))?;
+    if bytes.len() < expected {
+        return Err(truncated(expected));
+    }
+    if bytes.len() > expected {
+        return Err(corrupt(
+            source,
+            format!("{} bytes after the checksum", bytes.len() - expected),
+        ));
+    }
+    let (checked, trailer) = bytes.split_at(expected - IMAGE_CRC_LEN);
+    let stored = u32::from_be_bytes(trailer.try_into().expect("4 bytes"));
+    let computed = crc32c::crc32c(checked);
+    if stored != computed {
+        return Err(corrupt(
+            source,
+            format!("checksum mismatch: stored {stored:#010x}, computed {computed:#010x}"),
+        ));
+    }
+    let proto = pb::FsImageProto::decode(&checked[IMAGE_HEADER_LEN..])
+        .map_err(|err| corrupt(source, format!("the image does not decode: {err}")))?;
+    image_from_proto(proto).map_err(|why| corrupt(source, why))
 }
 
 /// Why a decoded `FsImageProto` is not a namespace.
@@ -656,6 +702,8 @@ enum ImageError {
     },
 }
 
+/// The namespace of a legacy image. Those images kept no inode ids: the root gets Hadoop's,
+/// the others are numbered after the image's last inode id, in the image's order.
 fn image_from_proto(proto: pb::FsImageProto) -> Result<FsImage, ImageError> {
     // What an image does not store but a status carries: the name, and the number of
     // children (counted here, whatever the order of the inodes).
@@ -673,6 +721,7 @@ fn image_from_proto(proto: pb::FsImageProto) -> Result<FsImage, ImageError> {
             }
         }
     }
+    let mut last_inode_id = proto.last_inode_id.max(Ids::default().last_inode_id);
     let entries = proto
         .inodes
         .into_iter()
@@ -685,6 +734,12 @@ fn image_from_proto(proto: pb::FsImageProto) -> Result<FsImage, ImageError> {
                     value,
                 })
             };
+            let file_id = if inode.path == "/" {
+                ROOT_INODE_ID
+            } else {
+                last_inode_id += 1;
+                last_inode_id
+            };
             let status = FileStatus {
                 name: inode
                     .path
@@ -692,6 +747,7 @@ fn image_from_proto(proto: pb::FsImageProto) -> Result<FsImage, ImageError> {
                     .next()
                     .unwrap_or_default()
                     .to_string(),
+                file_id,
                 is_dir: inode.is_dir,
                 length: inode.length,
                 permission: narrow("permission", inode.permission)?,
@@ -720,21 +776,25 @@ fn image_from_proto(proto: pb::FsImageProto) -> Result<FsImage, ImageError> {
         .collect::<Result<Vec<_>, ImageError>>()?;
     Ok(FsImage {
         txid: proto.txid,
-        identity: NamespaceIdentity {
-            namespace_id: proto.namespace_id,
-            cluster_id: proto.cluster_id,
-            block_pool_id: proto.block_pool_id,
-            layout_version: proto.layout_version,
-            ctime: proto.c_time,
-        },
+        namespace_id: proto.namespace_id,
+        layout_version: proto.layout_version,
         // Never below Hadoop's starting points, whatever an image says.
         ids: Ids {
-            last_inode_id: proto.last_inode_id.max(Ids::default().last_inode_id),
+            last_inode_id,
             last_block_id: proto.last_block_id.max(Ids::default().last_block_id),
             last_genstamp: proto.last_gen_stamp.max(Ids::default().last_genstamp),
         },
         entries,
     })
+}
+
+/// The parent of a full path (`None` for the root or a path that is not absolute).
+fn parent_path(path: &str) -> Option<&str> {
+    match path.rfind('/')? {
+        _ if path == "/" => None,
+        0 => Some("/"),
+        end => Some(&path[..end]),
+    }
 }
 
 #[cfg(test)]
@@ -767,7 +827,8 @@ mod tests {
     fn empty_image() -> FsImage {
         FsImage {
             txid: 0,
-            identity: identity(),
+            namespace_id: identity().namespace_id,
+            layout_version: identity().layout_version,
             ids: Ids::default(),
             entries: Namespace::new(&attrs(0)).entries(),
         }
@@ -817,7 +878,8 @@ mod tests {
     fn image_of(txid: u64, ns: &Namespace) -> FsImage {
         FsImage {
             txid,
-            identity: identity(),
+            namespace_id: identity().namespace_id,
+            layout_version: identity().layout_version,
             ids: ns.ids(),
             entries: ns.entries(),
         }
@@ -825,7 +887,9 @@ mod tests {
 
     fn formatted(dirs: &[PathBuf]) -> NameNodeStorage {
         let mut storage = NameNodeStorage::open(dirs).unwrap();
-        storage.format(&empty_image()).unwrap();
+        storage
+            .format(&identity(), &fsimage::encode(&empty_image()))
+            .unwrap();
         storage
     }
 
@@ -890,7 +954,12 @@ mod tests {
         );
         assert_eq!(
             file_names(&dir),
-            ["VERSION", "fsimage_0000000000000000000", "seen_txid"]
+            [
+                "VERSION",
+                "fsimage_0000000000000000000",
+                "fsimage_0000000000000000000.md5",
+                "seen_txid"
+            ]
         );
 
         let storage = NameNodeStorage::open(std::slice::from_ref(&dir)).unwrap();
@@ -970,13 +1039,14 @@ mod tests {
         let dir = root.path().join("name");
         let mut storage = formatted(std::slice::from_ref(&dir));
         let ns = busy_namespace(2);
-        // A temp file a crashed save left behind.
-        fs::write(
-            dir.join(CURRENT_DIR)
-                .join(format!("{}.tmp", image_file_name(4))),
-            b"half",
-        )
-        .unwrap();
+        // Temp files a crashed save left behind, and an .md5 without its image.
+        for leftover in [
+            "fsimage_0000000000000000004.tmp",
+            "fsimage_0000000000000000004.md5.tmp",
+            "fsimage_0000000000000000005.md5",
+        ] {
+            fs::write(dir.join(CURRENT_DIR).join(leftover), b"half").unwrap();
+        }
         for txid in [10, 20, 30, 40] {
             storage.save_image(&image_of(txid, &ns), 2).unwrap();
         }
@@ -985,7 +1055,9 @@ mod tests {
             [
                 "VERSION",
                 "fsimage_0000000000000000030",
+                "fsimage_0000000000000000030.md5",
                 "fsimage_0000000000000000040",
+                "fsimage_0000000000000000040.md5",
                 "seen_txid"
             ]
         );
@@ -993,7 +1065,12 @@ mod tests {
         storage.save_image(&image_of(60, &ns), 0).unwrap();
         assert_eq!(
             file_names(&dir),
-            ["VERSION", "fsimage_0000000000000000060", "seen_txid"]
+            [
+                "VERSION",
+                "fsimage_0000000000000000060",
+                "fsimage_0000000000000000060.md5",
+                "seen_txid"
+            ]
         );
         assert_eq!(storage.latest_image_txid().unwrap(), Some(60));
     }
@@ -1009,58 +1086,68 @@ mod tests {
         let path = image_path(&dir, 9);
         let shown = path.display().to_string();
         let whole = fs::read(&path).unwrap();
+        let md5 = md5_path(&path);
+        let md5_line = fs::read_to_string(&md5).unwrap();
+        assert_eq!(
+            md5_line,
+            format!("{} *fsimage_0000000000000000009\n", md5_hex(&whole))
+        );
 
-        for cut in [0, 3, 8, 12, 23, 24, whole.len() / 2, whole.len() - 1] {
-            fs::write(&path, &whole[..cut]).unwrap();
+        // Against its .md5: any cut or flipped bit, in Hadoop's words.
+        let cuts = [0, 3, 8, 12, whole.len() / 2, whole.len() - 1];
+        let flips = [0, 9, whole.len() / 2, whole.len() - 5, whole.len() - 1];
+        let damaged = cuts
+            .iter()
+            .map(|&cut| whole[..cut].to_vec())
+            .chain(flips.iter().map(|&at| {
+                let mut flipped = whole.clone();
+                flipped[at] ^= 0x10;
+                flipped
+            }))
+            .chain([[whole.as_slice(), &[0]].concat()]);
+        for bytes in damaged.clone() {
+            fs::write(&path, &bytes).unwrap();
             let err = storage.load_image(9).unwrap_err();
             assert_invalid(
                 &err,
                 &shown,
-                &["fsimage is truncated", &format!("{cut} bytes")],
+                &[
+                    &format!("Image file {shown} is corrupt with MD5 checksum of"),
+                    &format!("but expecting {}", md5_hex(&whole)),
+                ],
             );
             let (latest, logs) = logs_of(|| storage.latest_image_txid().unwrap());
-            assert_eq!(latest, Some(5), "cut at {cut}");
+            assert_eq!(latest, Some(5), "{} bytes", bytes.len());
             assert!(
                 logs.contains("WARN")
                     && logs.contains(&format!("Failed to load image from {shown}")),
                 "{logs}"
             );
         }
-
-        // One flipped bit anywhere after the header: the checksum catches it.
-        for at in [
-            IMAGE_HEADER_LEN,
-            IMAGE_HEADER_LEN + 7,
-            whole.len() / 2,
-            whole.len() - 1,
-        ] {
-            let mut flipped = whole.clone();
-            flipped[at] ^= 0x10;
-            fs::write(&path, &flipped).unwrap();
+        // Without the .md5 (as Hadoop, it is then not required), the decoder refuses what
+        // breaks the file's structure: cuts, a bad magic, a byte after the summary length.
+        fs::remove_file(&md5).unwrap();
+        let mut bad_magic = whole.clone();
+        bad_magic[0] ^= 0x10;
+        let structural = cuts
+            .iter()
+            .map(|&cut| whole[..cut].to_vec())
+            .chain([bad_magic, [whole.as_slice(), &[0]].concat()]);
+        for bytes in structural {
+            fs::write(&path, &bytes).unwrap();
             let err = storage.load_image(9).unwrap_err();
-            assert_invalid(&err, &shown, &["fsimage is corrupt", "checksum mismatch"]);
-            assert_eq!(storage.latest_image_txid().unwrap(), Some(5));
+            assert_invalid(&err, &shown, &["fsimage"]);
         }
-        // In the header: named as corrupt (or truncated, for a length grown by the flip).
-        for (at, says) in [
-            (0, "not an fsimage"),
-            (11, "format version"),
-            (12, "fsimage is truncated"),
-        ] {
-            let mut flipped = whole.clone();
-            flipped[at] ^= 0x01;
-            fs::write(&path, &flipped).unwrap();
-            assert_invalid(&storage.load_image(9).unwrap_err(), &shown, &[says]);
-        }
-        let mut longer = whole.clone();
-        longer.push(0);
-        fs::write(&path, &longer).unwrap();
+        // A bad .md5 is named.
+        fs::write(&path, &whole).unwrap();
+        fs::write(&md5, "not a digest\n").unwrap();
         assert_invalid(
             &storage.load_image(9).unwrap_err(),
-            &shown,
-            &["fsimage is corrupt: 1 bytes after the checksum"],
+            &md5.display().to_string(),
+            &["Invalid MD5 file"],
         );
         // An image stored under another txid's name.
+        fs::remove_file(&md5).unwrap();
         fs::write(&path, fs::read(image_path(&dir, 5)).unwrap()).unwrap();
         assert_invalid(
             &storage.load_image(9).unwrap_err(),
@@ -1069,6 +1156,7 @@ mod tests {
         );
 
         fs::write(&path, &whole).unwrap();
+        fs::write(&md5, md5_line).unwrap();
         assert_eq!(storage.latest_image_txid().unwrap(), Some(9));
         assert_eq!(storage.load_image(9).unwrap(), image_of(9, &ns));
     }
@@ -1087,7 +1175,9 @@ mod tests {
                 [
                     "VERSION",
                     "fsimage_0000000000000000000",
+                    "fsimage_0000000000000000000.md5",
                     "fsimage_0000000000000000003",
+                    "fsimage_0000000000000000003.md5",
                     "seen_txid"
                 ]
             );
@@ -1127,7 +1217,7 @@ mod tests {
         assert_invalid(
             &storage.load_image(3).unwrap_err(),
             &image_path(&dirs[0], 3).display().to_string(),
-            &["checksum mismatch"],
+            &["is corrupt with MD5 checksum"],
         );
         assert_eq!(storage.latest_image_txid().unwrap(), Some(0));
 
@@ -1228,7 +1318,11 @@ mod tests {
             .unwrap();
         assert_eq!(
             file_names(&dirs[1]),
-            ["VERSION", "fsimage_0000000000000000004"]
+            [
+                "VERSION",
+                "fsimage_0000000000000000004",
+                "fsimage_0000000000000000004.md5"
+            ]
         );
         let fields = |dir: &Path| {
             let text = fs::read_to_string(dir.join(CURRENT_DIR).join(VERSION_FILE)).unwrap();
@@ -1239,7 +1333,7 @@ mod tests {
 
         // An image of another namespace is refused.
         let foreign = FsImage {
-            identity: other,
+            namespace_id: 7,
             ..image_of(5, &busy_namespace(1))
         };
         let err = storage.save_image(&foreign, 2).unwrap_err();
@@ -1314,7 +1408,9 @@ mod tests {
         assert_eq!(storage.dirs_with_data().unwrap(), Vec::<PathBuf>::new());
         fs::write(dirs[1].join("lost+found"), b"").unwrap();
         assert_eq!(storage.dirs_with_data().unwrap(), vec![dirs[1].clone()]);
-        storage.format(&empty_image()).unwrap();
+        storage
+            .format(&identity(), &fsimage::encode(&empty_image()))
+            .unwrap();
         assert_eq!(storage.dirs_with_data().unwrap(), dirs.to_vec());
         // Format clears `current/` only, as Hadoop's clearDirectory.
         assert!(dirs[1].join("lost+found").exists());
@@ -1330,8 +1426,8 @@ mod tests {
 
         // bootstrapStandby: the other NameNode formats with the transferred image.
         let mut standby = NameNodeStorage::open(&[root.path().join("nn2")]).unwrap();
-        let image = NameNodeStorage::decode_image(&bytes, "http://nn1:9870/imagetransfer").unwrap();
-        standby.format(&image).unwrap();
+        let image = standby.format(&identity(), &bytes).unwrap();
+        assert_eq!(image, image_of(12, &ns));
         assert_eq!(standby.identity().unwrap(), Some(identity()));
         assert_eq!(standby.seen_txid().unwrap(), 12);
         assert_eq!(standby.image_bytes(12).unwrap(), bytes);
@@ -1391,5 +1487,96 @@ mod tests {
         assert_eq!(err.to_string(), "inode /f has permission 70000");
         let err = image_from_proto(proto(vec![inode("/", 0o755, 65536)])).unwrap_err();
         assert_eq!(err.to_string(), "inode / has replication 65536");
+    }
+
+    /// An image as earlier hdfs-ha releases wrote it (`HAIMAGE\0`, `FsImageProto`, crc32c).
+    fn legacy_bytes(txid: u64, ns: &Namespace) -> Vec<u8> {
+        let ids = ns.ids();
+        let proto = pb::FsImageProto {
+            txid,
+            namespace_id: identity().namespace_id,
+            cluster_id: identity().cluster_id,
+            block_pool_id: identity().block_pool_id,
+            layout_version: identity().layout_version,
+            c_time: 0,
+            inodes: ns
+                .entries()
+                .iter()
+                .map(|e| pb::INodeProto {
+                    path: e.path.clone(),
+                    is_dir: e.status.is_dir,
+                    length: e.status.length,
+                    replication: e.status.replication.into(),
+                    permission: e.status.permission.into(),
+                    owner: e.status.owner.clone(),
+                    group: e.status.group.clone(),
+                    mtime: e.status.mtime,
+                    atime: e.status.atime,
+                    block_size: e.status.block_size,
+                    blocks: e
+                        .blocks
+                        .iter()
+                        .map(|b| pb::BlockProto {
+                            block_id: b.id,
+                            num_bytes: b.num_bytes,
+                            gen_stamp: b.genstamp,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            last_inode_id: ids.last_inode_id,
+            last_block_id: ids.last_block_id,
+            last_gen_stamp: ids.last_genstamp,
+        };
+        let payload = proto.encode_to_vec();
+        let mut bytes = LEGACY_IMAGE_MAGIC.to_vec();
+        bytes.extend_from_slice(&LEGACY_FORMAT_VERSION.to_be_bytes());
+        bytes.extend_from_slice(&(payload.len() as u64).to_be_bytes());
+        bytes.extend_from_slice(&payload);
+        let crc = crc32c::crc32c(&bytes);
+        bytes.extend_from_slice(&crc.to_be_bytes());
+        bytes
+    }
+
+    #[test]
+    fn an_image_of_an_earlier_release_loads_with_fresh_inode_ids() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("name");
+        let mut storage = formatted(std::slice::from_ref(&dir));
+        let ns = busy_namespace(3);
+        let last = ns.ids().last_inode_id;
+        fs::write(image_path(&dir, 8), legacy_bytes(8, &ns)).unwrap();
+        let image = storage.load_image(8).unwrap();
+        let ids: Vec<u64> = image.entries.iter().map(|e| e.status.file_id).collect();
+        let fresh: Vec<u64> = (1..image.entries.len() as u64).map(|i| last + i).collect();
+        assert_eq!(ids[0], ROOT_INODE_ID);
+        assert_eq!(ids[1..], fresh[..]);
+        assert_eq!(
+            image.ids.last_inode_id,
+            last + image.entries.len() as u64 - 1
+        );
+        let paths = |entries: &[ImageEntry]| -> Vec<String> {
+            entries.iter().map(|e| e.path.clone()).collect()
+        };
+        assert_eq!(paths(&image.entries), paths(&ns.entries()));
+        // The next checkpoint of it is in Hadoop's format.
+        let rebuilt = Namespace::from_entries(&image.entries, image.ids).unwrap();
+        storage.save_image(&image_of(9, &rebuilt), 3).unwrap();
+        assert!(
+            fs::read(image_path(&dir, 9))
+                .unwrap()
+                .starts_with(b"HDFSIMG1")
+        );
+        assert_eq!(storage.load_image(9).unwrap(), image_of(9, &rebuilt));
+        // A flipped bit in it is still caught by its checksum.
+        let mut bytes = legacy_bytes(8, &ns);
+        let at = bytes.len() / 2;
+        bytes[at] ^= 0x10;
+        fs::write(image_path(&dir, 8), &bytes).unwrap();
+        assert_invalid(
+            &storage.load_image(8).unwrap_err(),
+            "fsimage_0000000000000000008",
+            &["checksum mismatch"],
+        );
     }
 }

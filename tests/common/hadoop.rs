@@ -290,6 +290,37 @@ pub fn oev_records(file: &Path) -> Result<Vec<(String, u64, String)>, String> {
         .collect())
 }
 
+/// Hadoop's offline image viewer (`hdfs oiv`).
+pub const OIV: &str = "org.apache.hadoop.hdfs.tools.offlineImageViewer.OfflineImageViewerPB";
+
+/// The real `hdfs oiv -p XML` of an fsimage: its XML, or what it said when it failed.
+pub fn oiv_xml(image: &Path) -> Result<String, String> {
+    let out_dir = tempfile::tempdir().unwrap();
+    let output = out_dir.path().join("oiv.xml");
+    let run = java(
+        out_dir.path(),
+        OIV,
+        &[
+            "-p",
+            "XML",
+            "-i",
+            &image.display().to_string(),
+            "-o",
+            &output.display().to_string(),
+        ],
+    );
+    let xml = std::fs::read_to_string(&output).unwrap_or_default();
+    if run.status.success() && xml.trim_end().ends_with("</fsimage>") {
+        Ok(xml)
+    } else {
+        Err(format!(
+            "oiv exited {:?}: {}",
+            run.status.code(),
+            String::from_utf8_lossy(&run.stderr)
+        ))
+    }
+}
+
 /// A real Hadoop NameNode (not HA) whose edits dir is a quorum journal.
 pub struct RealNameNode {
     pub conf: tempfile::TempDir,
@@ -382,13 +413,16 @@ impl RealNameNode {
 
     /// The real FsShell (`hdfs dfs`): its exit code and stdout.
     pub fn dfs(&self, args: &[&str]) -> (Option<i32>, String) {
-        let out = java(self.conf.path(), "org.apache.hadoop.fs.FsShell", args);
+        let out = java(self.conf.path(), FSSHELL, args);
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stdout).to_string(),
         )
     }
 }
+
+/// Hadoop's FsShell (`hdfs dfs`).
+pub const FSSHELL: &str = "org.apache.hadoop.fs.FsShell";
 
 /// Hadoop's NameNode class.
 pub const NAMENODE: &str = "org.apache.hadoop.hdfs.server.namenode.NameNode";
