@@ -2,20 +2,23 @@
 //!
 //! ```text
 //! failover-bench [--runs 20] [--session-timeout-ms 5000] [--zookeeper apache|zkserver]
-//!                [--data-dir DIR]
+//!                [--data-dir DIR] [-D key=value ...]
 //! ```
 //!
 //! It starts a ZooKeeper server — Apache ZooKeeper (Debian's `zookeeper` package, the default)
 //! or our `zkserver` — with tickTime 200 ms, three
 //! `journalnode`s, two `namenode`s (nn1 on 127.0.0.1, nn2 on 127.0.0.2) and a `zkfc` beside
 //! each, from the binaries beside it, with `ha.zookeeper.session-timeout.ms` as given and every
-//! other ZKFC setting at its default (health checks every second; fencing `shell(/bin/true)`).
+//! other ZKFC setting at its default (health checks every second; fencing `shell(/bin/true)`)
+//! unless `-D key=value` sets it in hdfs-site.xml.
 //! Then, `--runs` times each, it measures the time until the other NameNode acknowledges a
 //! write (a `mkdirs` sent every 2 ms):
 //!
 //! - after `kill -9` of the active NameNode;
 //! - after `hdfs haadmin -failover <active> <standby>` is started (graceful, through the ZKFCs);
-//! - after `kill -9` of the active NameNode and its ZKFC together (a lost host).
+//! - after `kill -9` of the active NameNode and its ZKFC together (a lost host);
+//! - after `SIGSTOP` of the active NameNode and its ZKFC together (a frozen host: a stuck VM,
+//!   a long pause), which then wake up (`SIGCONT`) to find themselves fenced.
 //!
 //! Killed daemons are restarted (as standby) before the next run. Everything is stopped at
 //! the end.
@@ -23,6 +26,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 
 use hdfs_ha::conf::Configuration;
 use hdfs_ha::conf::HostPort;
@@ -37,6 +43,8 @@ struct Args {
     /// Our `zkserver` instead of Apache ZooKeeper.
     ours: bool,
     data_dir: PathBuf,
+    /// `-D key=value`: more hdfs-site.xml properties.
+    properties: Vec<(String, String)>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -45,6 +53,7 @@ fn parse_args() -> Result<Args, String> {
         session_timeout_ms: 5000,
         ours: false,
         data_dir: std::env::temp_dir().join(format!("failover-bench-{}", std::process::id())),
+        properties: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -56,6 +65,13 @@ fn parse_args() -> Result<Args, String> {
                     value()?.parse().map_err(|_| "bad --session-timeout-ms")?
             }
             "--data-dir" => args.data_dir = PathBuf::from(value()?),
+            "-D" => {
+                let pair = value()?;
+                let (key, val) = pair
+                    .split_once('=')
+                    .ok_or_else(|| format!("-D {pair}: expected key=value"))?;
+                args.properties.push((key.to_string(), val.to_string()));
+            }
             "--zookeeper" => match value()?.as_str() {
                 "apache" => args.ours = false,
                 "zkserver" => args.ours = true,
@@ -63,7 +79,7 @@ fn parse_args() -> Result<Args, String> {
             },
             "-h" | "--help" => {
                 return Err(
-                    "usage: failover-bench [--runs 20] [--session-timeout-ms 5000] [--zookeeper apache|zkserver] [--data-dir DIR]"
+                    "usage: failover-bench [--runs 20] [--session-timeout-ms 5000] [--zookeeper apache|zkserver] [--data-dir DIR] [-D key=value ...]"
                         .into(),
                 );
             }
@@ -201,6 +217,10 @@ impl Cluster {
                 format!("dfs.ha.zkfc.port.ns1.{nn}"),
                 local_cluster::free_port(&host)?.to_string(),
             ));
+        }
+        for (key, value) in &args.properties {
+            props.retain(|(k, _)| k != key);
+            props.push((key.clone(), value.clone()));
         }
         let mut xml = String::from("<?xml version=\"1.0\"?>\n<configuration>\n");
         for (k, v) in props {
@@ -379,6 +399,13 @@ impl Drop for Cluster {
     }
 }
 
+/// Sends `sig` to process `pid` (one the bench started and still holds).
+fn signal(pid: u32, sig: Signal) {
+    if let Ok(pid) = i32::try_from(pid) {
+        let _ = kill(Pid::from_raw(pid), sig);
+    }
+}
+
 fn summary(name: &str, mut samples: Vec<Duration>, target: &str) -> String {
     samples.sort();
     let ms = |d: Duration| format!("{:.0} ms", d.as_secs_f64() * 1000.0);
@@ -405,6 +432,9 @@ async fn run(args: Args) -> Result<(), String> {
         args.session_timeout_ms,
         args.runs
     );
+    for (key, value) in &args.properties {
+        println!("  with {key}={value}");
+    }
 
     let mut killed = Vec::new();
     for run in 0..args.runs {
@@ -467,6 +497,35 @@ async fn run(args: Args) -> Result<(), String> {
         cluster.start_zkfc(active)?;
     }
 
+    let mut frozen = Vec::new();
+    for run in 0..args.runs {
+        let active = cluster.wait_ready().await?;
+        let other = 1 - active;
+        let pids = [
+            cluster.zkfcs[active].as_ref().map(|(c, _)| c.id()),
+            cluster.namenodes[active].as_ref().map(Process::pid),
+        ];
+        let started = Instant::now();
+        for pid in pids.iter().flatten() {
+            signal(*pid, Signal::SIGSTOP);
+        }
+        let done = cluster
+            .first_acknowledged_write(other, &format!("frozen{run}"))
+            .await?;
+        frozen.push(done - started);
+        // Woken, the old NameNode finds a newer epoch on the JournalNodes and stops; both
+        // are started afresh for the next run.
+        for pid in pids.iter().flatten() {
+            signal(*pid, Signal::SIGCONT);
+        }
+        cluster.kill_zkfc(active);
+        if let Some(mut nn) = cluster.namenodes[active].take() {
+            nn.kill();
+        }
+        cluster.start_namenode(active)?;
+        cluster.start_zkfc(active)?;
+    }
+
     println!();
     println!("| scenario | runs | p50 | p90 | p99 | min | max | target |");
     println!("|---|---:|---:|---:|---:|---:|---:|---|");
@@ -487,6 +546,17 @@ async fn run(args: Args) -> Result<(), String> {
         summary(
             "lost host (NameNode + ZKFC kill -9)",
             host,
+            &format!(
+                "≤ session timeout + 1 s = {} ms",
+                args.session_timeout_ms + 1000
+            )
+        )
+    );
+    println!(
+        "{}",
+        summary(
+            "frozen host (NameNode + ZKFC SIGSTOP)",
+            frozen,
             &format!(
                 "≤ session timeout + 1 s = {} ms",
                 args.session_timeout_ms + 1000

@@ -28,6 +28,14 @@ pub const DEFAULTS: &[(&str, &str)] = &[
         "ha.failover-controller.graceful-fence.connection.retries",
         "1",
     ),
+    // hdfs-ha's own: Hadoop waits the whole graceful-fence timeout (5 s) for an old active
+    // that cannot answer (a frozen or cut-off host) before fencing it; ours gives it this long
+    // to answer at all, then runs the fencing methods. An old active that answers gets the
+    // whole timeout for its transition to standby.
+    (
+        "ha.failover-controller.graceful-fence.probe-timeout.ms",
+        "500",
+    ),
     ("ha.failover-controller.cli-check.rpc-timeout.ms", "20000"),
     (
         "ha.failover-controller.active-standby-elector.zk.op.retries",

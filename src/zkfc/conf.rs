@@ -71,6 +71,10 @@ pub struct FailoverTimeouts {
     pub graceful_fence: Duration,
     /// `ha.failover-controller.graceful-fence.connection.retries`.
     pub graceful_fence_retries: u32,
+    /// `ha.failover-controller.graceful-fence.probe-timeout.ms` (hdfs-ha's own): how long the
+    /// old active has to answer at all (connect and `getServiceStatus`) before the graceful
+    /// fence gives up on it and the fencing methods run.
+    pub graceful_fence_probe: Duration,
     /// `ha.failover-controller.new-active.rpc-timeout.ms`.
     pub new_active: Duration,
     /// `ha.failover-controller.cli-check.rpc-timeout.ms`.
@@ -85,6 +89,10 @@ impl FailoverTimeouts {
                 conf,
                 "ha.failover-controller.graceful-fence.connection.retries",
                 1,
+            )?,
+            graceful_fence_probe: millis(
+                conf,
+                "ha.failover-controller.graceful-fence.probe-timeout.ms",
             )?,
             new_active: millis(conf, "ha.failover-controller.new-active.rpc-timeout.ms")?,
             cli_check: millis(conf, "ha.failover-controller.cli-check.rpc-timeout.ms")?,

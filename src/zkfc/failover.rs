@@ -36,19 +36,39 @@ pub struct FailoverController {
 
 impl FailoverController {
     /// Asks `target` to become standby, within the graceful-fence timeout; whether it did.
+    /// It must answer at all (connect and `getServiceStatus`) within the probe timeout: a
+    /// frozen or cut-off old active is left to the fencing methods at once instead of after
+    /// the whole graceful-fence timeout.
     pub async fn try_graceful_fence(&self, target: &NnTarget) -> bool {
-        let client = match HaClient::connect(
-            &target.address,
-            self.timeouts.graceful_fence,
-            self.timeouts.graceful_fence_retries,
-        )
-        .await
-        {
-            Ok(client) => client,
-            Err(e) => {
+        let probe = self
+            .timeouts
+            .graceful_fence_probe
+            .min(self.timeouts.graceful_fence);
+        let answered = tokio::time::timeout(probe, async {
+            let client =
+                HaClient::connect(&target.address, probe, self.timeouts.graceful_fence_retries)
+                    .await?;
+            // Any answer, a refusal included, says it is there to be asked.
+            match client.get_service_status().await {
+                Ok(_) | Err(CallError::Remote { .. }) => Ok(client),
+                Err(e) => Err(e),
+            }
+        })
+        .await;
+        let client = match answered {
+            Ok(Ok(client)) => client.with_timeout(self.timeouts.graceful_fence),
+            Ok(Err(e)) => {
                 tracing::warn!(
                     target: LOG,
                     "Unable to gracefully make {target} standby (unable to connect): {e}"
+                );
+                return false;
+            }
+            Err(_) => {
+                tracing::warn!(
+                    target: LOG,
+                    "Unable to gracefully make {target} standby (unable to connect): no answer within {} ms",
+                    probe.as_millis()
                 );
                 return false;
             }
@@ -166,5 +186,74 @@ impl FailoverController {
             return Err(FailoverError::Failed(message));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::conf::Configuration;
+
+    /// A NameNode whose host froze: the kernel accepts the connection, nothing ever answers.
+    async fn frozen_namenode() -> (tokio::net::TcpListener, String) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        (listener, address)
+    }
+
+    fn controller_with(graceful_fence: Duration, probe: Duration) -> FailoverController {
+        let conf = Configuration::new();
+        FailoverController {
+            timeouts: FailoverTimeouts {
+                graceful_fence,
+                graceful_fence_probe: probe,
+                ..FailoverTimeouts::from_conf(&conf).unwrap()
+            },
+            fencer: FencerConf::from_conf(&conf).unwrap(),
+            source: RequestSource::Zkfc,
+        }
+    }
+
+    fn target(address: &str) -> NnTarget {
+        let conf = Configuration::from_pairs(&[
+            ("dfs.nameservices", "ns1"),
+            ("dfs.ha.namenodes.ns1", "nn1,nn2"),
+            ("dfs.namenode.rpc-address.ns1.nn1", address),
+            ("dfs.namenode.rpc-address.ns1.nn2", "127.0.0.2:8020"),
+        ]);
+        NnTarget::resolve(&conf, "ns1", "nn1").unwrap()
+    }
+
+    /// In paused time: the only timers are the probe's and the graceful fence's, so the
+    /// clock shows which one ended the attempt.
+    #[tokio::test(start_paused = true)]
+    async fn a_frozen_old_active_is_given_up_on_after_the_probe_not_the_whole_timeout() {
+        let (_listener, address) = frozen_namenode().await;
+        let controller = controller_with(Duration::from_secs(5), Duration::from_millis(500));
+        let started = tokio::time::Instant::now();
+        assert!(!controller.try_graceful_fence(&target(&address)).await);
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(500) && waited < Duration::from_secs(5),
+            "{waited:?}"
+        );
+        // A probe longer than the graceful fence itself is held to the graceful fence.
+        let controller = controller_with(Duration::from_secs(2), Duration::from_secs(60));
+        let started = tokio::time::Instant::now();
+        assert!(!controller.try_graceful_fence(&target(&address)).await);
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_secs(2) && waited < Duration::from_secs(60),
+            "{waited:?}"
+        );
+    }
+
+    #[test]
+    fn the_probe_is_ours_and_short_by_default() {
+        let timeouts = FailoverTimeouts::from_conf(&Configuration::new()).unwrap();
+        assert_eq!(timeouts.graceful_fence, Duration::from_millis(5000));
+        assert_eq!(timeouts.graceful_fence_probe, Duration::from_millis(500));
     }
 }

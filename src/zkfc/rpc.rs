@@ -76,6 +76,14 @@ impl HaClient {
         ))
     }
 
+    /// The same connection, with `timeout` for every call from now on.
+    pub fn with_timeout(&self, timeout: Duration) -> HaClient {
+        HaClient(Peer {
+            timeout,
+            ..self.0.clone()
+        })
+    }
+
     pub async fn get_service_status(&self) -> Result<ServiceStatus, CallError> {
         let status: ha::GetServiceStatusResponseProto = self
             .0
