@@ -345,8 +345,8 @@ fn hadoop_name_order(a: &str, b: &str) -> std::cmp::Ordering {
     a.bytes().map(|b| b as i8).cmp(b.bytes().map(|b| b as i8))
 }
 
-/// The parent of a full path (`None` for the root).
-fn parent_path(path: &str) -> Option<&str> {
+/// The parent of a full path (`None` for the root or a path that is not absolute).
+pub(super) fn parent_path(path: &str) -> Option<&str> {
     match path.rfind('/')? {
         _ if path == "/" => None,
         0 => Some("/"),

@@ -41,7 +41,7 @@ use std::time::Instant;
 use prost::Message;
 
 pub use super::fsimage::FsImage;
-use super::fsimage::{self, FsImageError, md5_hex};
+use super::fsimage::{self, FsImageError, md5_hex, parent_path};
 use super::namespace::{FileStatus, Ids, ImageEntry, ROOT_INODE_ID};
 use super::ops::Block;
 use crate::journal::NamespaceInfo;
@@ -786,15 +786,6 @@ fn image_from_proto(proto: pb::FsImageProto) -> Result<FsImage, ImageError> {
         },
         entries,
     })
-}
-
-/// The parent of a full path (`None` for the root or a path that is not absolute).
-fn parent_path(path: &str) -> Option<&str> {
-    match path.rfind('/')? {
-        _ if path == "/" => None,
-        0 => Some("/"),
-        end => Some(&path[..end]),
-    }
 }
 
 #[cfg(test)]
