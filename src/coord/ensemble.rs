@@ -31,10 +31,10 @@ use super::client_port::{
 };
 use super::four_letter::{self, EnsembleInfo, QuorumFigures, ServerInfo, Telemetry};
 use super::processor::{Input as CoreInput, Now, Processor, QuorumRole};
-use super::store::{self, StoreConfig, StoreError, TxnLog};
+use super::store::{self, Database, EpochFile, FileStore, StoreConfig, StoreError, ZabStore};
 use super::txn::TxnRecord;
 use super::zab::{
-    self, Action, Entry, Input, PeerMsg, ServerState, Serving, Sid, StoreOp, ZabConfig, ZabPeer,
+    self, Action, Input, PeerMsg, ServerState, Serving, Sid, StoreOp, ZabConfig, ZabPeer,
 };
 use crate::conf::{ConfError, LearnerType, ZooCfg};
 
@@ -225,7 +225,7 @@ pub async fn run(
         let mut core = QuorumCore {
             p: booted.processor,
             peer: booted.peer,
-            log: TxnLog::new(conf.store.clone()),
+            log: FileStore::new(conf.store.clone()),
             store: conf.store.clone(),
             zab: quorum.zab.clone(),
             net: net.clone(),
@@ -312,30 +312,18 @@ fn boot(
     core_conf: &super::processor::CoreConfig,
     start: Instant,
 ) -> Result<Booted, ServerError> {
-    let recovered = store::recover_up_to(store_conf, None, zab_conf.commit_log_count)?;
+    let mut files = FileStore::new(store_conf.clone());
+    let recovered = files.load::<Database>(None, zab_conf.commit_log_count)?;
     let last_epoch = zab::zxid_epoch(recovered.last_zxid);
     // Missing epoch files start from the epoch of the last logged txn, as in ZooKeeper.
-    let accepted_epoch = store::read_epoch(store_conf, "acceptedEpoch")?.unwrap_or(last_epoch);
-    let current_epoch = store::read_epoch(store_conf, "currentEpoch")?.unwrap_or(last_epoch);
-    let snapshot_zxid = store::latest_snapshot_zxid(store_conf)?.unwrap_or(0);
-    // Only txns logged after the snapshot are known to be of this server's history: a
-    // learner that installed its leader's snapshot may still hold an older history's txns
-    // before it (a crash before their removal), and they must never seed a DIFF.
-    let tail: Vec<Entry> = recovered
-        .tail
-        .iter()
-        .filter(|rec| rec.zxid > snapshot_zxid)
-        .map(|rec| Entry {
-            zxid: rec.zxid,
-            data: Bytes::from(rec.encode()),
-        })
-        .collect();
+    let accepted_epoch = files.read_epoch(EpochFile::Accepted)?.unwrap_or(last_epoch);
+    let current_epoch = files.read_epoch(EpochFile::Current)?.unwrap_or(last_epoch);
     let zab_recovered = zab::Recovered {
         accepted_epoch,
         current_epoch,
         last_zxid: recovered.last_zxid,
-        tail,
-        snapshot_zxid,
+        tail: recovered.tail,
+        snapshot_zxid: recovered.snapshot_zxid,
     };
     tracing::info!(
         sid = zab_conf.my_id,
@@ -344,17 +332,24 @@ fn boot(
         zab_recovered.snapshot_zxid
     );
     let now = clock(start);
-    let mut processor = Processor::restore(
-        core_conf.clone(),
-        recovered.tree,
-        &recovered.sessions,
-        recovered.last_zxid,
-        now,
-    );
+    let (tree, sessions) = recovered.db.into_parts();
+    let mut processor =
+        Processor::restore(core_conf.clone(), tree, &sessions, recovered.last_zxid, now);
     processor.enable_quorum();
     let peer = ZabPeer::new(zab_conf.clone(), zab_recovered, zab_ms(start))
         .map_err(|e| ServerError::Log(format!("cannot start the ZAB peer: {e}")))?;
     Ok(Booted { processor, peer })
+}
+
+/// A store op as the server log tells it (appends are too many to tell).
+fn describe(op: &StoreOp) -> Option<String> {
+    Some(match op {
+        StoreOp::AcceptedEpoch(epoch) => format!("acceptedEpoch = {epoch}"),
+        StoreOp::CurrentEpoch(epoch) => format!("currentEpoch = {epoch}"),
+        StoreOp::Append(_) => return None,
+        StoreOp::Truncate(zxid) => format!("truncated the log after 0x{zxid:x}"),
+        StoreOp::Snapshot { zxid, .. } => format!("installed the leader's snapshot at 0x{zxid:x}"),
+    })
 }
 
 fn zab_ms(start: Instant) -> u64 {
@@ -376,7 +371,7 @@ enum CoreError {
 struct QuorumCore {
     p: Processor,
     peer: ZabPeer,
-    log: TxnLog,
+    log: FileStore,
     store: StoreConfig,
     zab: ZabConfig,
     net: Arc<Net>,
@@ -583,8 +578,7 @@ impl QuorumCore {
                         self.p.apply_committed(rec, now);
                     }
                     Action::ResetState { zxid } => {
-                        self.log.sync()?;
-                        let r = store::recover_up_to(&self.store, Some(zxid), 0)?;
+                        let r = self.log.load::<Database>(Some(zxid), 0)?;
                         if r.last_zxid != zxid {
                             return Err(CoreError::Inconsistent(format!(
                                 "reset to 0x{zxid:x} but the disk holds up to 0x{:x}",
@@ -593,7 +587,8 @@ impl QuorumCore {
                         }
                         tracing::info!(sid = self.zab.my_id, "state reset to 0x{zxid:x}");
                         let now = self.now();
-                        self.p.reset_state(r.tree, &r.sessions, r.last_zxid, now);
+                        let (tree, sessions) = r.db.into_parts();
+                        self.p.reset_state(tree, &sessions, r.last_zxid, now);
                     }
                     Action::Serving(serving) => {
                         let role = match serving {
@@ -634,60 +629,37 @@ impl QuorumCore {
     /// Performs one store op; the log's appends are synced by the caller. False when the op
     /// carries data that cannot be ours (a leader's bad txn or snapshot): the peer starts over.
     fn store_op(&mut self, op: StoreOp, appended: &mut bool) -> Result<bool, CoreError> {
-        match op {
-            StoreOp::AcceptedEpoch(epoch) => {
-                store::write_epoch(&self.store, "acceptedEpoch", epoch)?;
-                tracing::info!(sid = self.zab.my_id, "acceptedEpoch = {epoch}");
-            }
-            StoreOp::CurrentEpoch(epoch) => {
-                store::write_epoch(&self.store, "currentEpoch", epoch)?;
-                tracing::info!(sid = self.zab.my_id, "currentEpoch = {epoch}");
-            }
+        match &op {
             StoreOp::Append(entry) => {
-                match TxnRecord::decode(&entry.data) {
-                    Ok(rec) if rec.zxid == entry.zxid => {}
-                    _ => {
-                        tracing::warn!(
-                            sid = self.zab.my_id,
-                            "refusing to log a txn 0x{:x} that does not decode as one",
-                            entry.zxid
-                        );
-                        return Ok(false);
-                    }
+                if !matches!(TxnRecord::decode(&entry.data), Ok(rec) if rec.zxid == entry.zxid) {
+                    tracing::warn!(
+                        sid = self.zab.my_id,
+                        "refusing to log a txn 0x{:x} that does not decode as one",
+                        entry.zxid
+                    );
+                    return Ok(false);
                 }
-                self.log.append_encoded(&[(entry.zxid, &entry.data)])?;
                 *appended = true;
             }
-            StoreOp::Truncate(zxid) => {
-                tracing::info!(sid = self.zab.my_id, "truncating the log after 0x{zxid:x}");
-                self.log.truncate_after(zxid)?;
-            }
-            StoreOp::Snapshot { zxid, data } => {
-                match store::deserialize_snapshot(&data) {
-                    Ok(s) if s.zxid == zxid => {}
-                    other => {
-                        let why = match other {
-                            Ok(s) => format!("it holds 0x{:x}", s.zxid),
-                            Err(e) => e.to_string(),
-                        };
-                        tracing::warn!(
-                            sid = self.zab.my_id,
-                            "refusing a snapshot at 0x{zxid:x}: {why}"
-                        );
-                        return Ok(false);
-                    }
+            StoreOp::Snapshot { zxid, data } => match store::deserialize_snapshot(data) {
+                Ok(s) if s.zxid == *zxid => {}
+                other => {
+                    let why = match other {
+                        Ok(s) => format!("it holds 0x{:x}", s.zxid),
+                        Err(e) => e.to_string(),
+                    };
+                    tracing::warn!(
+                        sid = self.zab.my_id,
+                        "refusing a snapshot at 0x{zxid:x}: {why}"
+                    );
+                    return Ok(false);
                 }
-                // Durable before anything reports its zxid (ZOOKEEPER-3642); the log after it
-                // is another history.
-                self.log.sync()?;
-                store::write_snapshot(&self.store, zxid, &data)?;
-                self.log.truncate_after(zxid)?;
-                store::remove_logs_covered_by(&self.store, zxid)?;
-                tracing::info!(
-                    sid = self.zab.my_id,
-                    "installed the leader's snapshot at 0x{zxid:x}"
-                );
-            }
+            },
+            StoreOp::AcceptedEpoch(_) | StoreOp::CurrentEpoch(_) | StoreOp::Truncate(_) => {}
+        }
+        self.log.perform(&op)?;
+        if let Some(what) = describe(&op) {
+            tracing::info!(sid = self.zab.my_id, "{what}");
         }
         Ok(true)
     }
@@ -755,7 +727,7 @@ impl QuorumCore {
         let booted = boot(&self.store, &self.zab, self.p.config(), self.start)?;
         self.p = booted.processor;
         self.peer = booted.peer;
-        self.log = TxnLog::new(self.store.clone());
+        self.log = FileStore::new(self.store.clone());
         Ok(())
     }
 }

@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use super::client_port::*;
 use super::four_letter::{self, ServerInfo, Telemetry};
 use super::processor::{Action, Input, Processor};
-use super::store::{self, StoreConfig, StoreError, TxnLog};
+use super::store::{self, FileStore, StoreConfig, StoreError, TxnLog, ZabStore};
 use super::txn::TxnRecord;
 
 pub use super::client_port::{Listeners, ServerConf, ServerError};
@@ -41,17 +41,15 @@ pub async fn run(
 ) -> Result<(), ServerError> {
     let start = Instant::now();
     let store_conf = conf.store.clone();
-    let recovered = tokio::task::spawn_blocking(move || store::recover(&store_conf))
-        .await
-        .map_err(|e| ServerError::Log(e.to_string()))??;
+    let recovered = tokio::task::spawn_blocking(move || {
+        FileStore::new(store_conf).load::<store::Database>(None, 0)
+    })
+    .await
+    .map_err(|e| ServerError::Log(e.to_string()))??;
     let now = clock(start);
-    let mut processor = Processor::restore(
-        conf.core.clone(),
-        recovered.tree,
-        &recovered.sessions,
-        recovered.last_zxid,
-        now,
-    );
+    let (tree, sessions) = recovered.db.into_parts();
+    let mut processor =
+        Processor::restore(conf.core.clone(), tree, &sessions, recovered.last_zxid, now);
     // Like ZooKeeper, start from a fresh snapshot: the recovered state in one file, and a new
     // log for everything after it.
     let zxid = processor.last_zxid();

@@ -89,6 +89,12 @@ impl TxnRecord {
         payload
     }
 
+    /// The zxid in the header of [`TxnRecord::encode`]'s bytes, without decoding the txn.
+    pub fn zxid_of(payload: &[u8]) -> Result<i64, TxnError> {
+        let mut r = Reader::new(payload, usize::MAX);
+        Ok(TxnHeader::read(&mut r).map_err(TxnError::Header)?.zxid)
+    }
+
     /// Decodes [`TxnRecord::encode`]'s bytes.
     pub fn decode(payload: &[u8]) -> Result<TxnRecord, TxnError> {
         let mut r = Reader::new(payload, usize::MAX);

@@ -17,15 +17,21 @@ pub fn encode_record(rec: &TxnRecord, out: &mut Vec<u8>) {
 }
 
 /// What reading a record at the start of `buf` found.
-pub(super) enum Decoded {
-    Record(TxnRecord, usize),
+pub(super) enum Decoded<'a> {
+    /// A whole record: the zxid in its txn header, its payload (the txn's bytes) and how many
+    /// bytes of `buf` it took.
+    Record {
+        zxid: i64,
+        payload: &'a [u8],
+        used: usize,
+    },
     /// Zeros: the preallocated end of the log.
     End,
     /// A partial or damaged record.
     Torn(String),
 }
 
-pub(super) fn decode_record(buf: &[u8]) -> Decoded {
+pub(super) fn decode_record(buf: &[u8]) -> Decoded<'_> {
     if buf.len() < 8 {
         return if buf.iter().all(|b| *b == 0) {
             Decoded::End
@@ -52,8 +58,12 @@ pub(super) fn decode_record(buf: &[u8]) -> Decoded {
     if buf[8 + len] != END_OF_RECORD {
         return Decoded::Torn("missing end-of-record marker".into());
     }
-    match TxnRecord::decode(payload) {
-        Ok(rec) => Decoded::Record(rec, 8 + len + 1),
+    match TxnRecord::zxid_of(payload) {
+        Ok(zxid) => Decoded::Record {
+            zxid,
+            payload,
+            used: 8 + len + 1,
+        },
         Err(e) => Decoded::Torn(e.to_string()),
     }
 }
@@ -353,8 +363,8 @@ pub fn truncate_logs(config: &StoreConfig, zxid: i64) -> Result<(), StoreError> 
         }
         let mut pos = HEADER_LEN as usize;
         let mut cut = None;
-        while let Decoded::Record(rec, used) = decode_record(&bytes[pos..]) {
-            if rec.zxid > zxid {
+        while let Decoded::Record { zxid: at, used, .. } = decode_record(&bytes[pos..]) {
+            if at > zxid {
                 cut = Some(pos);
                 break;
             }

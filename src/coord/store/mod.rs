@@ -14,19 +14,27 @@
 //! zxid order, refusing gaps; a torn or corrupt tail of the *last* log is truncated away (it
 //! was never acknowledged), anywhere else it is an error naming the file.
 //!
-//! Layout: `log` (records, log files, spares, truncation), `snapshot` (writing and loading
-//! snapshots), `recovery` (snapshot plus replay); this file holds the configuration, the
-//! errors, the epoch files and purging.
+//! Layout: `zab_store` (the [`ZabStore`] trait every driver and the ZAB simulator persist
+//! through, and [`FileStore`], its implementation on these files), `mem` ([`MemStore`], the
+//! same rules in memory), `conformance` (the checks both pass), `log` (records, log files,
+//! spares, truncation), `snapshot` (writing and loading snapshots), `recovery` (snapshot
+//! plus replay); this file holds the configuration, the errors, the epoch files and purging.
 
+#[cfg(test)]
+mod conformance;
 mod log;
+mod mem;
 mod recovery;
 mod snapshot;
 #[cfg(test)]
 mod tests;
+mod zab_store;
 
 pub use log::*;
-pub use recovery::*;
+pub use mem::*;
+use recovery::*;
 pub use snapshot::*;
+pub use zab_store::*;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -35,7 +43,7 @@ use std::path::{Path, PathBuf};
 use super::jute::{self, Jute, Reader};
 use super::tree::{DataTree, NodeRef, StatPersisted, WalkCursor};
 use super::txn::{Txn, TxnRecord};
-use super::zab;
+use super::zab::{self, Entry};
 
 const LOG_MAGIC: &[u8; 4] = b"ZKLG";
 const SNAP_MAGIC: &[u8; 4] = b"ZKSN";

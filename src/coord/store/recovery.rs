@@ -1,39 +1,25 @@
-//! Recovery: the newest snapshot whose checksum holds, then every later txn in zxid order,
-//! a torn tail of the last log truncated; spare log files a crash left are adopted.
+//! Recovery: the newest snapshot that loads, then every later txn in zxid order, a torn tail
+//! of the last log truncated; spare log files a crash left are adopted. The rules that pick
+//! and check what is replayed are shared with [`MemStore`].
 
 use super::*;
 
-/// The database as it was at the last durable txn.
-pub struct Recovered {
-    pub tree: DataTree,
-    pub sessions: Vec<(i64, i32)>,
-    pub last_zxid: i64,
-    /// The log to continue appending to and where, if its tail is usable.
-    pub resume: Option<(PathBuf, u64)>,
-    /// Txns replayed from logs (to decide when the next snapshot is due).
-    pub replayed: u64,
-    /// The last `tail_len` records replayed or skipped, in order, ending at `last_zxid`
-    /// when the log reaches it (a quorum leader syncs learners from them).
-    pub tail: Vec<TxnRecord>,
-}
+/// What [`load_files`] found besides the database: the log to continue appending to and
+/// where, if its tail is usable.
+pub(super) type Resume = Option<(PathBuf, u64)>;
 
-/// Loads the newest valid snapshot and replays the logs after it.
-pub fn recover(config: &StoreConfig) -> Result<Recovered, StoreError> {
-    recover_up_to(config, None, 0)
-}
-
-/// [`recover`], ignoring snapshots and txns after `limit`, and keeping the last `tail_len`
-/// records.
-pub fn recover_up_to(
+/// Loads the newest snapshot at or below `limit` that `R` accepts and replays the logs after
+/// it, keeping the last `tail_len` records after that snapshot. With a limit this reads the
+/// files of a running server (whose log may be appended past the limit) and changes nothing
+/// on disk; without, a torn tail of the last log is truncated and spares are adopted.
+pub(super) fn load_files<R: Replica>(
     config: &StoreConfig,
     limit: Option<i64>,
     tail_len: usize,
-) -> Result<Recovered, StoreError> {
-    // With a limit this reads the files of a running server (whose syncer may be appending
-    // past the limit): it changes nothing on disk then.
+) -> Result<(Loaded<R>, Resume), StoreError> {
     let live = limit.is_some();
     let limit = limit.unwrap_or(i64::MAX);
-    let mut tail: std::collections::VecDeque<TxnRecord> = std::collections::VecDeque::new();
+    let mut tail: std::collections::VecDeque<Entry> = std::collections::VecDeque::new();
     // A snapshot a crash interrupted never became a snapshot: drop its temp file.
     if let Ok(entries) = fs::read_dir(&config.snap_dir)
         && !live
@@ -47,13 +33,13 @@ pub fn recover_up_to(
     }
     let mut snaps = list_zxid_files(&config.snap_dir, "snapshot")?;
     snaps.retain(|(z, _)| *z <= limit);
-    let mut base: Option<Snapshot> = None;
-    for (_, path) in snaps.iter().rev() {
+    let mut base: Option<(i64, R)> = None;
+    for (zxid, path) in snaps.iter().rev() {
         let bytes = fs::read(path).map_err(io_err(path))?;
-        match deserialize_snapshot(&bytes) {
-            Ok(s) => {
+        match R::from_image(*zxid, &bytes) {
+            Ok(db) => {
                 tracing::info!("Reading snapshot {}", path.display());
-                base = Some(s);
+                base = Some((*zxid, db));
                 break;
             }
             Err(reason) => {
@@ -66,37 +52,19 @@ pub fn recover_up_to(
         logs.extend(adopt_spares(&config.log_dir)?);
     }
     logs.sort();
-    let (mut tree, sessions, mut last_zxid) = match base {
-        Some(s) => (s.tree, s.sessions, s.zxid),
-        None => {
-            if !snaps.is_empty() {
-                return Err(StoreError::Inconsistent(format!(
-                    "no valid snapshot among {} snapshot files in {}",
-                    snaps.len(),
-                    config.snap_dir.display()
-                )));
-            }
-            (DataTree::new(), Vec::new(), 0)
-        }
-    };
-    let mut session_map: std::collections::BTreeMap<i64, i32> = sessions.into_iter().collect();
-    // The last log starting at or before the snapshot may hold later txns; earlier ones can't.
-    // Failing that, a log may start right after it in a later epoch (a quorum's first txn of
-    // an epoch is (epoch, 1), and a database may start empty at zxid 0).
-    let first = logs
-        .iter()
-        .rposition(|(z, _)| *z <= last_zxid + 1)
-        .or_else(|| logs.iter().position(|(z, _)| zab::follows(last_zxid, *z)))
-        .unwrap_or(0);
-    let wanted = &logs[first.min(logs.len())..];
-    if let Some((z, path)) = wanted.first()
-        && *z > last_zxid + 1
-        && !zab::follows(last_zxid, *z)
-    {
+    if base.is_none() && !snaps.is_empty() {
         return Err(StoreError::Inconsistent(format!(
-            "{} starts at zxid 0x{z:x} but the database ends at 0x{last_zxid:x}: txns are missing",
-            path.display()
+            "no valid snapshot among {} snapshot files in {}",
+            snaps.len(),
+            config.snap_dir.display()
         )));
+    }
+    let (snapshot_zxid, mut db) = base.unwrap_or_else(|| (0, R::empty()));
+    let mut last_zxid = snapshot_zxid;
+    let first = first_log_needed(logs.iter().map(|(z, _)| *z), last_zxid);
+    let wanted = &logs[first.min(logs.len())..];
+    if let Some((z, path)) = wanted.first() {
+        check_starts_in_time(*z, last_zxid, &path.display().to_string())?;
     }
     let mut resume = None;
     let mut replayed = 0u64;
@@ -126,37 +94,21 @@ pub fn recover_up_to(
         let mut pos = HEADER_LEN as usize;
         loop {
             match decode_record(&bytes[pos..]) {
-                Decoded::Record(rec, used) => {
-                    if rec.zxid > limit {
-                        pos += used;
-                        continue;
-                    }
-                    if tail_len > 0 {
-                        tail.push_back(rec.clone());
-                        if tail.len() > tail_len {
-                            tail.pop_front();
+                Decoded::Record {
+                    zxid,
+                    payload,
+                    used,
+                } => {
+                    let corrupt = |reason: String| StoreError::Corrupt {
+                        path: path.clone(),
+                        reason: format!("{reason} at offset {pos}"),
+                    };
+                    if zxid <= limit {
+                        let step = replay_one(&mut db, &mut last_zxid, zxid, payload);
+                        replayed += u64::from(step.map_err(corrupt)?);
+                        if tail_len > 0 && zxid > snapshot_zxid {
+                            push_tail(&mut tail, tail_len, zxid, payload);
                         }
-                    }
-                    if rec.zxid > last_zxid {
-                        if !zab::follows(last_zxid, rec.zxid) {
-                            return Err(StoreError::Corrupt {
-                                path: path.clone(),
-                                reason: format!("zxid gap: 0x{:x} after 0x{last_zxid:x}", rec.zxid),
-                            });
-                        }
-                        let mut changes = Vec::new();
-                        tree.apply(rec.zxid, rec.time_ms, &rec.txn, &mut changes);
-                        match &rec.txn {
-                            Txn::CreateSession { timeout_ms } => {
-                                session_map.insert(rec.session, *timeout_ms);
-                            }
-                            Txn::CloseSession { .. } => {
-                                session_map.remove(&rec.session);
-                            }
-                            _ => {}
-                        }
-                        last_zxid = rec.zxid;
-                        replayed += 1;
                     }
                     pos += used;
                 }
@@ -184,25 +136,93 @@ pub fn recover_up_to(
         }
     }
     tracing::info!("Snapshot and log loaded up to zxid 0x{last_zxid:x}");
-    // Only records of the history that ends at last_zxid make a usable tail.
+    let loaded = Loaded {
+        db,
+        last_zxid,
+        snapshot_zxid,
+        replayed,
+        tail: usable_tail(tail, last_zxid),
+    };
+    Ok((loaded, resume))
+}
+
+/// Which log the replay after a snapshot at `last_zxid` starts from (logs by first zxid,
+/// sorted): the last one starting at or before the txn after it may hold later txns, earlier
+/// ones cannot. Failing that, a log may start right after it in a later epoch (a quorum's
+/// first txn of an epoch is (epoch, 1), and a database may start empty at zxid 0).
+pub(super) fn first_log_needed(firsts: impl Iterator<Item = i64> + Clone, last_zxid: i64) -> usize {
+    let firsts: Vec<i64> = firsts.collect();
+    firsts
+        .iter()
+        .rposition(|z| *z <= last_zxid + 1)
+        .or_else(|| firsts.iter().position(|z| zab::follows(last_zxid, *z)))
+        .unwrap_or(0)
+}
+
+/// Refuses a first log to replay that starts after a hole.
+pub(super) fn check_starts_in_time(
+    first: i64,
+    last_zxid: i64,
+    name: &str,
+) -> Result<(), StoreError> {
+    if first > last_zxid + 1 && !zab::follows(last_zxid, first) {
+        return Err(StoreError::Inconsistent(format!(
+            "{name} starts at zxid 0x{first:x} but the database ends at 0x{last_zxid:x}: txns are missing"
+        )));
+    }
+    Ok(())
+}
+
+/// Applies a logged txn if it is newer than the database (true), refusing gaps; older ones
+/// are already in a fuzzy snapshot (false).
+pub(super) fn replay_one<R: Replica>(
+    db: &mut R,
+    last_zxid: &mut i64,
+    zxid: i64,
+    payload: &[u8],
+) -> Result<bool, String> {
+    if zxid <= *last_zxid {
+        return Ok(false);
+    }
+    if !zab::follows(*last_zxid, zxid) {
+        return Err(format!("zxid gap: 0x{zxid:x} after 0x{:x}", *last_zxid));
+    }
+    db.apply(zxid, payload)?;
+    *last_zxid = zxid;
+    Ok(true)
+}
+
+pub(super) fn push_tail(
+    tail: &mut std::collections::VecDeque<Entry>,
+    tail_len: usize,
+    zxid: i64,
+    payload: &[u8],
+) {
+    tail.push_back(Entry {
+        zxid,
+        data: bytes::Bytes::copy_from_slice(payload),
+    });
+    if tail.len() > tail_len {
+        tail.pop_front();
+    }
+}
+
+/// Only records of the history that ends at `last_zxid`, contiguous, make a usable tail.
+pub(super) fn usable_tail(
+    mut tail: std::collections::VecDeque<Entry>,
+    last_zxid: i64,
+) -> Vec<Entry> {
     while tail.back().is_some_and(|r| r.zxid > last_zxid) {
         tail.pop_back();
     }
-    let mut tail: Vec<TxnRecord> = tail.into_iter().collect();
+    let mut tail: Vec<Entry> = tail.into_iter().collect();
     if let Some(i) = (1..tail.len())
         .rev()
         .find(|i| !zab::follows(tail[i - 1].zxid, tail[*i].zxid))
     {
         tail.drain(..i);
     }
-    Ok(Recovered {
-        tree,
-        sessions: session_map.into_iter().collect(),
-        last_zxid,
-        resume,
-        replayed,
-        tail,
-    })
+    tail
 }
 
 /// Spare log files a crash left: one holding records was in use before its rename became
@@ -222,7 +242,7 @@ pub(super) fn adopt_spares(dir: &Path) -> Result<Vec<(i64, PathBuf)>, StoreError
         let first = (bytes.len() > HEADER_LEN as usize && &bytes[..4] == LOG_MAGIC)
             .then(|| decode_record(&bytes[HEADER_LEN as usize..]))
             .and_then(|d| match d {
-                Decoded::Record(rec, _) => Some(rec.zxid),
+                Decoded::Record { zxid, .. } => Some(zxid),
                 _ => None,
             });
         match first {

@@ -245,11 +245,3 @@ pub fn write_snapshot(
     sync_dir(dir).map_err(io_err(dir))?;
     Ok(path)
 }
-
-/// The zxid of the newest snapshot file, if any.
-pub fn latest_snapshot_zxid(config: &StoreConfig) -> Result<Option<i64>, StoreError> {
-    Ok(list_zxid_files(&config.snap_dir, "snapshot")?
-        .into_iter()
-        .map(|(z, _)| z)
-        .max())
-}
