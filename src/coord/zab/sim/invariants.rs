@@ -21,20 +21,39 @@ impl Sim {
         );
     }
 
+    /// What `id`'s disk recovers; a disk that recovers nothing fails the run.
+    fn disk_history(&self, id: Sid) -> Loaded<SimState> {
+        recover_disk(&self.servers[&id].disk, None)
+            .unwrap_or_else(|e| self.fail(format!("server {id}'s disk does not recover: {e}")))
+    }
+
+    /// Whether `e` is in the history `id`'s disk recovers.
+    fn disk_holds(&self, id: Sid, e: &Entry) -> bool {
+        self.disk_history(id).db.0.contains(e)
+    }
+
+    /// Whether the history `id`'s disk recovers reaches a txn (or snapshot) at `zxid`.
+    fn disk_reaches(&self, id: Sid, zxid: Zxid) -> bool {
+        let history = self.disk_history(id);
+        history.snapshot_zxid == zxid || history.db.0.iter().any(|e| e.zxid == zxid)
+    }
+
     /// Invariant 5: what a message claims is already on disk.
     pub(super) fn check_send(&self, id: Sid, msg: &PeerMsg) {
         let disk = &self.servers[&id].disk;
+        let accepted_epoch = disk_epoch(disk, EpochFile::Accepted);
+        let current_epoch = disk_epoch(disk, EpochFile::Current);
         let bad = match msg {
             PeerMsg::LeaderInfo { epoch } | PeerMsg::AckEpoch { epoch, .. } => {
-                (disk.accepted_epoch < *epoch).then(|| format!("acceptedEpoch {epoch}"))
+                (accepted_epoch < *epoch).then(|| format!("acceptedEpoch {epoch}"))
             }
-            PeerMsg::NewLeader { zxid } => (disk.current_epoch < zxid_epoch(*zxid))
+            PeerMsg::NewLeader { zxid } => (current_epoch < zxid_epoch(*zxid))
                 .then(|| format!("currentEpoch {}", zxid_epoch(*zxid))),
-            PeerMsg::Ack { zxid } if zxid_counter(*zxid) == 0 => (disk.current_epoch
+            PeerMsg::Ack { zxid } if zxid_counter(*zxid) == 0 => (current_epoch
                 < zxid_epoch(*zxid))
             .then(|| format!("currentEpoch {} (NEWLEADER ack)", zxid_epoch(*zxid))),
             PeerMsg::Ack { zxid } => {
-                (!disk.reaches(*zxid)).then(|| format!("txn 0x{zxid:x} before its ACK"))
+                (!self.disk_reaches(id, *zxid)).then(|| format!("txn 0x{zxid:x} before its ACK"))
             }
             _ => None,
         };
@@ -109,7 +128,7 @@ impl Sim {
                     .config
                     .voters
                     .iter()
-                    .filter(|v| self.servers[v].disk.has(entry))
+                    .filter(|v| self.disk_holds(**v, entry))
                     .count();
                 if durable < crate::majority::majority(self.config.voters.len()) {
                     self.fail(format!(

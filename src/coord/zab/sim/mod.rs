@@ -1,7 +1,7 @@
 //! A seeded simulator for the ZAB peer: N servers (voters and observers) on a fake network
 //! with FIFO peer links that break (message loss closes a TCP connection), lossy election
-//! links, partitions, disks where only what was reported durable survives a crash (plus a
-//! random prefix of what was in flight), crashes and restarts, client proposals and sync
+//! links, partitions, disks (a [`MemStore`] each) where only what was reported durable
+//! survives a crash (plus a random prefix of what was in flight), crashes and restarts, client proposals and sync
 //! barriers. Every schedule prints its seed; `HDFS_HA_SEED=<n>` replays one schedule,
 //! `ZAB_TEST_SCHEDULES=<n>` runs more, `ZAB_TEST_STEPS=<n>` makes each schedule longer
 //! than its default 3000 fault-injecting steps, `ZAB_TEST_TRACE=1` prints every event of a
@@ -38,6 +38,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use crate::coord::store::{
+    EpochFile, Loaded, MemStore, Replica, SnapshotError, StoreError, ZabStore,
+};
 use crate::seeded::{self, SeededRng};
 use bytes::Bytes;
 
@@ -51,78 +54,46 @@ mod regressions;
 
 use regressions::Seen;
 
-/// What one server keeps on its (simulated) disk.
+/// The simulated state machine: every txn applied, in order. A server's disk is a
+/// [`MemStore`], whose snapshot images are this list ([`encode_state`]).
 #[derive(Debug, Clone, Default)]
-struct Disk {
-    accepted_epoch: u32,
-    current_epoch: u32,
-    log: Vec<Entry>,
-    /// (zxid, state at zxid).
-    snapshot: Option<(Zxid, Vec<Entry>)>,
+struct SimState(Vec<Entry>);
+
+impl Replica for SimState {
+    fn empty() -> Self {
+        SimState(Vec::new())
+    }
+
+    fn from_image(_zxid: Zxid, image: &[u8]) -> Result<Self, SnapshotError> {
+        decode_state(image)
+            .map(SimState)
+            .ok_or(SnapshotError::TooShort)
+    }
+
+    fn apply(&mut self, zxid: Zxid, payload: &[u8]) -> Result<(), String> {
+        self.0.push(Entry {
+            zxid,
+            data: Bytes::copy_from_slice(payload),
+        });
+        Ok(())
+    }
 }
 
-impl Disk {
-    fn apply(&mut self, op: &StoreOp) {
-        match op {
-            StoreOp::AcceptedEpoch(e) => self.accepted_epoch = *e,
-            StoreOp::CurrentEpoch(e) => self.current_epoch = *e,
-            StoreOp::Append(e) => self.log.push(e.clone()),
-            StoreOp::Truncate(z) => {
-                self.log.retain(|e| e.zxid <= *z);
-                if self.snapshot.as_ref().is_some_and(|(s, _)| *s > *z) {
-                    self.snapshot = None;
-                }
-            }
-            StoreOp::Snapshot { zxid, data } => {
-                self.log.retain(|e| e.zxid <= *zxid);
-                self.snapshot = Some((*zxid, decode_state(data)));
-            }
-        }
-    }
+/// What `disk` recovers up to `limit` (everything without one); it is not changed.
+fn recover_disk(disk: &MemStore, limit: Option<Zxid>) -> Result<Loaded<SimState>, StoreError> {
+    disk.clone().load(limit, usize::MAX)
+}
 
-    /// The state machine rebuilt from disk up to `zxid`.
-    fn state_up_to(&self, zxid: Zxid) -> Vec<Entry> {
-        let mut state: Vec<Entry> = match &self.snapshot {
-            Some((s, st)) if *s <= zxid => st.clone(),
-            _ => Vec::new(),
-        };
-        let base = state.last().map_or(0, |e| e.zxid);
-        let base = self
-            .snapshot
-            .as_ref()
-            .filter(|(s, _)| *s <= zxid)
-            .map_or(base, |(s, _)| *s);
-        state.extend(
-            self.log
-                .iter()
-                .filter(|e| e.zxid > base && e.zxid <= zxid)
-                .cloned(),
-        );
-        state
-    }
+/// An epoch on `disk` (0 when never written).
+fn disk_epoch(disk: &MemStore, which: EpochFile) -> u32 {
+    disk.read_epoch(which).ok().flatten().unwrap_or(0)
+}
 
-    fn last_zxid(&self) -> Zxid {
-        let snap = self.snapshot.as_ref().map_or(0, |(z, _)| *z);
-        self.log.last().map_or(snap, |e| e.zxid.max(snap))
-    }
-
-    /// Whether `e` is in the history this disk recovers: log records at or below the
-    /// snapshot's zxid are left over from before it and never read again.
-    fn has(&self, e: &Entry) -> bool {
-        match &self.snapshot {
-            Some((z, st)) if e.zxid <= *z => st.iter().any(|x| x == e),
-            _ => self.log.iter().any(|x| x == e),
-        }
-    }
-
-    /// Whether the history this disk recovers holds a txn at `zxid`.
-    fn reaches(&self, zxid: Zxid) -> bool {
-        match &self.snapshot {
-            Some((z, _)) if zxid == *z => true,
-            Some((z, st)) if zxid < *z => st.iter().any(|x| x.zxid == zxid),
-            _ => self.log.iter().any(|x| x.zxid == zxid),
-        }
-    }
+/// Makes `op` durable on `disk`, as a driver does before it reports it persisted.
+fn persist_op(disk: &mut MemStore, op: &StoreOp) {
+    disk.perform(op)
+        .and_then(|()| disk.sync())
+        .expect("a MemStore does not fail");
 }
 
 fn encode_state(state: &[Entry]) -> Bytes {
@@ -135,24 +106,25 @@ fn encode_state(state: &[Entry]) -> Bytes {
     Bytes::from(out)
 }
 
-fn decode_state(bytes: &[u8]) -> Vec<Entry> {
+/// [`encode_state`]'s list; `None` for bytes it did not make.
+fn decode_state(bytes: &[u8]) -> Option<Vec<Entry>> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
-        let zxid = i64::from_be_bytes(bytes[i..i + 8].try_into().expect("8"));
-        let len = u32::from_be_bytes(bytes[i + 8..i + 12].try_into().expect("4")) as usize;
+        let zxid = i64::from_be_bytes(bytes.get(i..i + 8)?.try_into().ok()?);
+        let len = u32::from_be_bytes(bytes.get(i + 8..i + 12)?.try_into().ok()?) as usize;
         out.push(Entry {
             zxid,
-            data: Bytes::copy_from_slice(&bytes[i + 12..i + 12 + len]),
+            data: Bytes::copy_from_slice(bytes.get(i + 12..i + 12 + len)?),
         });
         i += 12 + len;
     }
-    out
+    Some(out)
 }
 
 struct Server {
     peer: Option<ZabPeer>,
-    disk: Disk,
+    disk: MemStore,
     /// Store ops issued, not yet durable.
     in_flight: VecDeque<(u64, StoreOp)>,
     /// The state machine: every txn applied, in order.
@@ -322,7 +294,7 @@ impl Sim {
                 id,
                 Server {
                     peer: None,
-                    disk: Disk::default(),
+                    disk: MemStore::new(),
                     in_flight: VecDeque::new(),
                     state: Vec::new(),
                     wants: None,
@@ -470,22 +442,20 @@ impl Sim {
         let mut config = self.config.clone();
         config.my_id = id;
         let s = self.servers.get_mut(&id).expect("server");
-        let last = s.disk.last_zxid();
-        let base = s.disk.snapshot.as_ref().map_or(0, |(z, _)| *z);
-        let recovered = Recovered {
-            accepted_epoch: s.disk.accepted_epoch,
-            current_epoch: s.disk.current_epoch,
-            last_zxid: last,
-            tail: s
-                .disk
-                .log
-                .iter()
-                .filter(|e| e.zxid > base)
-                .cloned()
-                .collect(),
-            snapshot_zxid: base,
+        let loaded = match recover_disk(&s.disk, None) {
+            Ok(loaded) => loaded,
+            Err(e) => self.fail(format!("server {id} cannot recover its disk: {e}")),
         };
-        s.state = s.disk.state_up_to(last);
+        let s = self.servers.get_mut(&id).expect("server");
+        let last = loaded.last_zxid;
+        let recovered = Recovered {
+            accepted_epoch: disk_epoch(&s.disk, EpochFile::Accepted),
+            current_epoch: disk_epoch(&s.disk, EpochFile::Current),
+            last_zxid: last,
+            tail: loaded.tail,
+            snapshot_zxid: loaded.snapshot_zxid,
+        };
+        s.state = loaded.db.0;
         s.in_flight.clear();
         s.wants = None;
         let peer = ZabPeer::new(config, recovered, self.now)
@@ -603,11 +573,13 @@ impl Sim {
             }
             Action::Apply(entry) => self.check_apply(id, entry),
             Action::ResetState { zxid } => {
-                let s = self.servers.get_mut(&id).expect("server");
-                s.state = s.disk.state_up_to(zxid);
-                let last = s.state.last().map_or(0, |e| e.zxid);
-                let snap = s.disk.snapshot.as_ref().map_or(0, |(z, _)| *z);
-                if last.max(snap.min(zxid)) != zxid && zxid != 0 {
+                let loaded = match recover_disk(&self.servers[&id].disk, Some(zxid)) {
+                    Ok(loaded) => loaded,
+                    Err(e) => self.fail(format!("server {id} cannot reset to 0x{zxid:x}: {e}")),
+                };
+                let last = loaded.last_zxid;
+                self.servers.get_mut(&id).expect("server").state = loaded.db.0;
+                if last != zxid && zxid != 0 {
                     self.fail(format!(
                         "server {id} reset to 0x{zxid:x} but its disk only reaches 0x{last:x}"
                     ));
@@ -629,9 +601,12 @@ impl Sim {
                 let s = &self.servers[&id];
                 let mut disk = s.disk.clone();
                 for (_, op) in &s.in_flight {
-                    disk.apply(op);
+                    persist_op(&mut disk, op);
                 }
-                let state = disk.state_up_to(disk.last_zxid());
+                let state = match recover_disk(&disk, None) {
+                    Ok(loaded) => loaded.db.0,
+                    Err(e) => self.fail(format!("leader {id} holds no history: {e}")),
+                };
                 for (zxid, data) in &self.committed {
                     if !state.iter().any(|e| e.zxid == *zxid && e.data == *data) {
                         self.fail(format!(
@@ -684,8 +659,9 @@ impl Sim {
         let s = self.servers.get_mut(&id).expect("server");
         // A crash may leave any prefix of the in-flight writes on disk.
         for (_, op) in s.in_flight.iter().take(kept) {
-            s.disk.apply(op);
+            persist_op(&mut s.disk, op);
         }
+        s.disk.crash();
         s.in_flight.clear();
         s.peer = None;
         s.wants = None;
@@ -719,7 +695,7 @@ impl Sim {
         let mut last = 0;
         for _ in 0..n {
             let (seq, op) = s.in_flight.pop_front().expect("in flight");
-            s.disk.apply(&op);
+            persist_op(&mut s.disk, &op);
             last = seq;
         }
         self.step_peer(id, Input::Persisted { seq: last });

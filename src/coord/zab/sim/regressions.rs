@@ -71,12 +71,13 @@ impl Sim {
             .as_ref()
             .map(|p| p.accepted_epoch());
         let learner = &self.servers[&to];
-        if let Some((snapshot, held)) = &learner.disk.snapshot {
-            let incoming = decode_state(data);
+        if let Some((snapshot, image)) = learner.disk.newest_snapshot() {
+            let held = decode_state(image).unwrap_or_default();
+            let incoming = decode_state(data).unwrap_or_default();
             if let Some(lacking) = held.iter().find(|e| !incoming.contains(e)) {
                 let replaced = SnapshotReplaced {
                     learner: to,
-                    snapshot: *snapshot,
+                    snapshot,
                     snapshot_epoch: learner.snap_from_epoch,
                     lacking: lacking.zxid,
                     leader: from,
