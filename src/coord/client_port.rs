@@ -155,6 +155,9 @@ pub(super) enum CoreMsg {
     Metrics {
         reply: oneshot::Sender<String>,
     },
+    /// Quorum mode: the syncer made more of the peer's store ops durable (how far is in the
+    /// pipeline's `Durable`); a standalone core ignores it.
+    Persisted,
     Stop,
 }
 

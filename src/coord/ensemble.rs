@@ -2,8 +2,11 @@
 //! mode) with real sockets, clocks and disks. `run(conf, quorum, listeners, shutdown)` is the
 //! daemon of a `zkserver` whose zoo.cfg lists several servers.
 //!
-//! Threads and tasks: one core thread owns the processor, the peer and the txn log; tokio
-//! tasks ([`net`]) own the sockets — the client port (shared with the standalone server), one election
+//! Threads and tasks: one core thread owns the processor and the peer; the durability
+//! pipeline (`durability`, shared with the standalone server) owns the store: its syncer
+//! performs the peer's store ops in order, fsyncs, and reports them persisted, and its
+//! snapshot thread writes the fuzzy snapshots the core walks; tokio tasks ([`net`]) own the
+//! sockets — the client port (shared with the standalone server), one election
 //! link per other server, and one quorum-port connection per learner (on a leader) or to the
 //! leader (on a learner). Every frame on the election and quorum ports is a 4-byte
 //! big-endian length and a jute record ([`wire`]).
@@ -22,16 +25,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rand::{Rng, SeedableRng};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::client_port::{
     self, CoreMsg, Registry, ServerConf, ServerError, Shared, clock, deliver,
 };
+use super::durability::{self, PendingOps, Pipeline, PipelineOutlets};
 use super::four_letter::{self, EnsembleInfo, QuorumFigures, ServerInfo, Telemetry};
 use super::processor::{Input as CoreInput, Now, Processor, QuorumRole};
-use super::store::{self, Database, EpochFile, FileStore, StoreConfig, StoreError, ZabStore};
+use super::store::{self, Database, EpochFile, FileStore, StoreError, ZabStore};
 use super::txn::TxnRecord;
 use super::zab::{
     self, Action, Input, PeerMsg, ServerState, Serving, Sid, StoreOp, ZabConfig, ZabPeer,
@@ -175,13 +178,16 @@ pub async fn run(
 ) -> Result<(), ServerError> {
     let start = Instant::now();
     let my_id = quorum.zab.my_id;
-    let store_conf = conf.store.clone();
     let zab_conf = quorum.zab.clone();
     let core_conf = conf.core.clone();
-    let booted =
-        tokio::task::spawn_blocking(move || boot(&store_conf, &zab_conf, &core_conf, start))
-            .await
-            .map_err(|e| ServerError::Log(e.to_string()))??;
+    let mut files = FileStore::new(conf.store.clone());
+    let (files, booted) = tokio::task::spawn_blocking(move || {
+        let booted = boot(&mut files, &zab_conf, &core_conf, start);
+        (files, booted)
+    })
+    .await
+    .map_err(|e| ServerError::Log(e.to_string()))?;
+    let booted = booted?;
 
     let client = tokio::net::TcpListener::from_std({
         listeners.client.set_nonblocking(true)?;
@@ -221,12 +227,35 @@ pub async fn run(
         listeners.election,
     )?;
 
+    let (pipeline, pipeline_threads) = durability::start(
+        &conf,
+        files,
+        booted.processor.last_zxid(),
+        PipelineOutlets {
+            registry: registry.clone(),
+            telemetry: telemetry.clone(),
+            max_queued: conf
+                .core
+                .max_buffer
+                .saturating_mul(client_port::MAX_QUEUED_FRAMES),
+            fatal: fatal.clone(),
+            fatal_reason: fatal_reason.clone(),
+            wake: {
+                let core_tx = core_tx.clone();
+                // A full channel will wake the core anyway, and it reads the mark each turn.
+                Box::new(move || {
+                    let _ = core_tx.try_send(CoreMsg::Persisted);
+                })
+            },
+        },
+    )?;
     let core = {
         let mut core = QuorumCore {
             p: booted.processor,
             peer: booted.peer,
-            log: FileStore::new(conf.store.clone()),
-            store: conf.store.clone(),
+            pipeline,
+            pending: PendingOps::new(),
+            reported_seq: 0,
             zab: quorum.zab.clone(),
             net: net.clone(),
             registry: registry.clone(),
@@ -239,18 +268,7 @@ pub async fn run(
                 .saturating_mul(client_port::MAX_QUEUED_FRAMES),
             next_touch_report: 0,
             touch_interval_ms: i64::from(conf.tick_time_ms.max(2) / 2),
-            snap_count: conf.snap_count,
-            next_snapshot: 0,
-            rng: {
-                // Roll points are random in (snapCount/2, snapCount] so that the servers of
-                // an ensemble do not all snapshot at once; the seed is logged for replays.
-                let seed = rand::rng().random::<u64>();
-                tracing::info!(sid = my_id, "snapshot roll point seed {seed}");
-                rand::rngs::StdRng::seed_from_u64(seed)
-            },
-            purge: conf.purge_interval_hours > 0,
         };
-        core.next_snapshot = core.roll_point();
         let fatal = fatal.clone();
         let fatal_reason = fatal_reason.clone();
         std::thread::Builder::new()
@@ -288,7 +306,11 @@ pub async fn run(
     drop(core_tx);
     drop(shared);
     drop(net);
-    let _ = tokio::task::spawn_blocking(move || core.join()).await;
+    let _ = tokio::task::spawn_blocking(move || {
+        let _ = core.join();
+        pipeline_threads.join();
+    })
+    .await;
     if let Some(m) = metrics {
         let _ = m.await;
     }
@@ -307,12 +329,11 @@ struct Booted {
 
 /// Loads the database and the epoch files and builds the processor and the peer on them.
 fn boot(
-    store_conf: &StoreConfig,
+    files: &mut FileStore,
     zab_conf: &ZabConfig,
     core_conf: &super::processor::CoreConfig,
     start: Instant,
 ) -> Result<Booted, ServerError> {
-    let mut files = FileStore::new(store_conf.clone());
     let recovered = files.load::<Database>(None, zab_conf.commit_log_count)?;
     let last_epoch = zab::zxid_epoch(recovered.last_zxid);
     // Missing epoch files start from the epoch of the last logged txn, as in ZooKeeper.
@@ -341,15 +362,15 @@ fn boot(
     Ok(Booted { processor, peer })
 }
 
-/// A store op as the server log tells it (appends are too many to tell).
-fn describe(op: &StoreOp) -> Option<String> {
-    Some(match op {
+/// A store op as the server log tells it.
+fn describe(op: &StoreOp) -> String {
+    match op {
         StoreOp::AcceptedEpoch(epoch) => format!("acceptedEpoch = {epoch}"),
         StoreOp::CurrentEpoch(epoch) => format!("currentEpoch = {epoch}"),
-        StoreOp::Append(_) => return None,
-        StoreOp::Truncate(zxid) => format!("truncated the log after 0x{zxid:x}"),
-        StoreOp::Snapshot { zxid, .. } => format!("installed the leader's snapshot at 0x{zxid:x}"),
-    })
+        StoreOp::Append(entry) => format!("logging 0x{:x}", entry.zxid),
+        StoreOp::Truncate(zxid) => format!("truncating the log after 0x{zxid:x}"),
+        StoreOp::Snapshot { zxid, .. } => format!("installing the leader's snapshot at 0x{zxid:x}"),
+    }
 }
 
 fn zab_ms(start: Instant) -> u64 {
@@ -365,14 +386,20 @@ enum CoreError {
     Server(#[from] ServerError),
     #[error("{0}")]
     Inconsistent(String),
+    #[error("the txn log's syncer has stopped")]
+    SyncerGone,
 }
 
 /// The core thread's state.
 struct QuorumCore {
     p: Processor,
     peer: ZabPeer,
-    log: FileStore,
-    store: StoreConfig,
+    /// The syncer (which owns the store) and the snapshots.
+    pipeline: Pipeline,
+    /// The peer's store ops not yet handed to the syncer.
+    pending: PendingOps,
+    /// The last store op reported persisted to the peer.
+    reported_seq: u64,
     zab: ZabConfig,
     net: Arc<Net>,
     registry: Registry,
@@ -383,12 +410,6 @@ struct QuorumCore {
     /// Learner: when the next report of touched sessions goes to the leader (mono ms).
     next_touch_report: i64,
     touch_interval_ms: i64,
-    snap_count: u64,
-    /// Applied txns after which the next snapshot is taken.
-    next_snapshot: u64,
-    rng: rand::rngs::StdRng,
-    /// autopurge is on: old snapshots and logs go after each snapshot.
-    purge: bool,
 }
 
 impl QuorumCore {
@@ -396,24 +417,52 @@ impl QuorumCore {
         const MAX_BATCH: usize = 1000;
         self.drive()?;
         loop {
-            let Some(first) = rx.blocking_recv() else {
-                return Ok(());
-            };
-            let mut stop = self.handle(first);
-            for _ in 0..MAX_BATCH {
+            // While a snapshot is being walked, never block: walk between batches.
+            let first = if self.pipeline.snapshots.walking() {
                 match rx.try_recv() {
-                    Ok(msg) => stop |= self.handle(msg),
-                    Err(_) => break,
+                    Ok(m) => Some(m),
+                    Err(mpsc::error::TryRecvError::Empty) => None,
+                    Err(mpsc::error::TryRecvError::Disconnected) => return Ok(()),
+                }
+            } else {
+                match rx.blocking_recv() {
+                    Some(m) => Some(m),
+                    None => return Ok(()),
+                }
+            };
+            let mut stop = false;
+            if let Some(first) = first {
+                stop = self.handle(first);
+                for _ in 0..MAX_BATCH {
+                    match rx.try_recv() {
+                        Ok(msg) => stop |= self.handle(msg),
+                        Err(_) => break,
+                    }
                 }
             }
-            self.drive()?;
-            if self.p.txns_since_snapshot() >= self.next_snapshot {
-                self.snapshot()?;
+            let seq = self.pipeline.durable.persisted_seq();
+            if seq != 0 && seq != self.reported_seq {
+                self.reported_seq = seq;
+                self.peer.step(zab_ms(self.start), Input::Persisted { seq });
             }
+            self.drive()?;
+            // Applied txns are committed, so never truncated: a snapshot of them stays valid
+            // whatever the peer does with the log after it.
+            let roll = self.pipeline.snapshots.maybe_begin(&mut self.p);
+            self.flush(roll)?;
+            self.pipeline.snapshots.step(&self.p);
             if stop {
-                self.log.sync()?;
                 return Ok(());
             }
+        }
+    }
+
+    /// Hands the pending store ops to the syncer (then rolls the log, when `roll`).
+    fn flush(&mut self, roll: bool) -> Result<(), CoreError> {
+        if self.pending.flush(&self.pipeline.sync_tx, roll) {
+            Ok(())
+        } else {
+            Err(CoreError::SyncerGone)
         }
     }
 
@@ -480,6 +529,8 @@ impl QuorumCore {
                     &self.telemetry,
                 ));
             }
+            // Read by the loop after each batch.
+            CoreMsg::Persisted => {}
             CoreMsg::Stop => return true,
         }
         false
@@ -524,15 +575,13 @@ impl QuorumCore {
             if actions.is_empty() {
                 return Ok(());
             }
-            let mut persisted = None;
-            let mut appended = false;
             for action in actions {
                 match action {
                     Action::Store { seq, op } => {
-                        if !self.store_op(op, &mut appended)? {
+                        if !self.acceptable(&op) {
                             return self.reboot();
                         }
-                        persisted = Some(seq);
+                        self.pending.push(seq, op);
                     }
                     Action::Send { to, msg } => self.net.send(to, &msg),
                     Action::SendSnapshot { to, zxid } => {
@@ -578,7 +627,12 @@ impl QuorumCore {
                         self.p.apply_committed(rec, now);
                     }
                     Action::ResetState { zxid } => {
-                        let r = self.log.load::<Database>(Some(zxid), 0)?;
+                        // What the disk holds once the store ops before this are done.
+                        self.flush(false)?;
+                        let r = durability::on_syncer(&self.pipeline.sync_tx, move |store| {
+                            store.load::<Database>(Some(zxid), 0)
+                        })
+                        .ok_or(CoreError::SyncerGone)??;
                         if r.last_zxid != zxid {
                             return Err(CoreError::Inconsistent(format!(
                                 "reset to 0x{zxid:x} but the disk holds up to 0x{:x}",
@@ -588,6 +642,7 @@ impl QuorumCore {
                         tracing::info!(sid = self.zab.my_id, "state reset to 0x{zxid:x}");
                         let now = self.now();
                         let (tree, sessions) = r.db.into_parts();
+                        self.pipeline.snapshots.abandon();
                         self.p.reset_state(tree, &sessions, r.last_zxid, now);
                     }
                     Action::Serving(serving) => {
@@ -617,32 +672,28 @@ impl QuorumCore {
                     }
                 }
             }
-            if let Some(seq) = persisted {
-                if appended {
-                    self.log.sync()?;
-                }
-                self.peer.step(zab_ms(self.start), Input::Persisted { seq });
-            }
+            self.flush(false)?;
         }
     }
 
-    /// Performs one store op; the log's appends are synced by the caller. False when the op
-    /// carries data that cannot be ours (a leader's bad txn or snapshot): the peer starts over.
-    fn store_op(&mut self, op: StoreOp, appended: &mut bool) -> Result<bool, CoreError> {
-        match &op {
+    /// Whether a store op carries data that can be ours; a leader's bad txn or snapshot
+    /// makes the peer start over instead.
+    fn acceptable(&self, op: &StoreOp) -> bool {
+        match op {
             StoreOp::Append(entry) => {
-                if !matches!(TxnRecord::decode(&entry.data), Ok(rec) if rec.zxid == entry.zxid) {
+                let ok =
+                    matches!(TxnRecord::decode(&entry.data), Ok(rec) if rec.zxid == entry.zxid);
+                if !ok {
                     tracing::warn!(
                         sid = self.zab.my_id,
                         "refusing to log a txn 0x{:x} that does not decode as one",
                         entry.zxid
                     );
-                    return Ok(false);
                 }
-                *appended = true;
+                ok
             }
             StoreOp::Snapshot { zxid, data } => match store::deserialize_snapshot(data) {
-                Ok(s) if s.zxid == *zxid => {}
+                Ok(s) if s.zxid == *zxid => true,
                 other => {
                     let why = match other {
                         Ok(s) => format!("it holds 0x{:x}", s.zxid),
@@ -652,16 +703,14 @@ impl QuorumCore {
                         sid = self.zab.my_id,
                         "refusing a snapshot at 0x{zxid:x}: {why}"
                     );
-                    return Ok(false);
+                    false
                 }
             },
-            StoreOp::AcceptedEpoch(_) | StoreOp::CurrentEpoch(_) | StoreOp::Truncate(_) => {}
+            other => {
+                tracing::info!(sid = self.zab.my_id, "{}", describe(other));
+                true
+            }
         }
-        self.log.perform(&op)?;
-        if let Some(what) = describe(&op) {
-            tracing::info!(sid = self.zab.my_id, "{what}");
-        }
-        Ok(true)
     }
 
     /// The peer's figures for the four-letter words.
@@ -678,41 +727,10 @@ impl QuorumCore {
         });
     }
 
-    fn roll_point(&mut self) -> u64 {
-        let half = (self.snap_count / 2).max(1);
-        half + self
-            .rng
-            .random_range(1..=self.snap_count.saturating_sub(half).max(1))
-    }
-
-    /// Snapshots the applied (so committed) state and starts a new log file, so that a
-    /// restart replays a bounded log. Committed state is never truncated, so the peer may
-    /// keep believing in its older snapshot.
-    fn snapshot(&mut self) -> Result<(), CoreError> {
-        let zxid = self.p.last_zxid();
-        self.log.roll()?;
-        let image = store::serialize_snapshot(self.p.tree(), &self.p.sessions().all(), zxid);
-        tracing::info!(
-            sid = self.zab.my_id,
-            "Snapshotting: 0x{zxid:x} to {}",
-            self.store.snap_dir.display()
-        );
-        store::write_snapshot(&self.store, zxid, &image)?;
-        self.p.snapshot_taken();
-        self.next_snapshot = self.roll_point();
-        if self.purge {
-            match store::purge(&self.store) {
-                Ok(n) => tracing::info!("Purge task completed, {n} files removed"),
-                Err(e) => tracing::warn!("Error purging old snapshots and logs: {e}"),
-            }
-        }
-        Ok(())
-    }
-
     /// Starts the peer over from what is durable: after a leader sent something this server
     /// must not take, or the processor and the peer disagree.
     fn reboot(&mut self) -> Result<(), CoreError> {
-        self.log.sync()?;
+        self.flush(false)?;
         self.net.disconnect_all();
         let now = self.now();
         // Every client goes (their closes are delivered) before the state is replaced.
@@ -724,10 +742,20 @@ impl QuorumCore {
                 deliver(&registry, action, self.max_queued);
             }
         }
-        let booted = boot(&self.store, &self.zab, self.p.config(), self.start)?;
+        self.pipeline.snapshots.abandon();
+        let (zab, core, start) = (self.zab.clone(), self.p.config().clone(), self.start);
+        let booted = durability::on_syncer(&self.pipeline.sync_tx, move |store| {
+            // Everything the old peer logged is synced; the new one logs into a new file.
+            store.roll()?;
+            boot(store, &zab, &core, start)
+        })
+        .ok_or(CoreError::SyncerGone)??;
         self.p = booted.processor;
         self.peer = booted.peer;
-        self.log = FileStore::new(self.store.clone());
+        // The syncer is idle (it answered after the old peer's last op), and the new peer
+        // numbers its store ops from the start.
+        self.pipeline.durable.reset_persisted_seq();
+        self.reported_seq = 0;
         Ok(())
     }
 }

@@ -21,8 +21,11 @@
 //!   state machine, with its wire format and seeded simulator.
 //! - [`client_port`] — the client port both roles share: connections, four-letter words, the
 //!   registry of outlets, the core's clock and ticker, the metrics endpoint.
-//! - [`server`] — the standalone server: the core thread, the log syncer and the snapshot
-//!   thread on the client port; `run(conf, listeners, shutdown)`.
+//! - `durability` — the durability pipeline both roles share: the syncer thread owning the
+//!   [`store::FileStore`] (group commit, fsync, then release), the snapshot thread fed by the
+//!   core's fuzzy walk, and the one snapshot schedule.
+//! - [`server`] — the standalone server: the core thread on the client port and the
+//!   pipeline; `run(conf, listeners, shutdown)`.
 //!
 //! Invariants kept across the modules: replies on a connection leave in request order; a watch
 //! event is queued before any later reply that could observe the change; nothing a reply
@@ -30,6 +33,7 @@
 //! `forceSync`).
 
 pub mod client_port;
+mod durability;
 pub mod ensemble;
 pub mod four_letter;
 pub mod jute;

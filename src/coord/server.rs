@@ -1,6 +1,7 @@
-//! The standalone server: the core thread that owns the [`Processor`], the syncer thread that
-//! owns the txn log (group commit, fsync, then release of replies), the snapshot thread, on
-//! the shared client port (`client_port`). `run(conf, listeners, shutdown)` is the daemon.
+//! The standalone server: the core thread that owns the [`Processor`] and orders txns, handing
+//! them to the durability pipeline (`durability`: the syncer's group commit, fsync, then
+//! release of replies; the snapshot thread), on the shared client port (`client_port`).
+//! `run(conf, listeners, shutdown)` is the daemon.
 //!
 //! Invariant: nothing the core produced in a batch reaches a socket before that batch's txns
 //! (and all earlier ones) are synced.
@@ -11,27 +12,16 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rand::{Rng, SeedableRng};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::client_port::*;
+use super::durability::{self, Batch, Pipeline, PipelineOutlets, SyncMsg};
 use super::four_letter::{self, ServerInfo, Telemetry};
-use super::processor::{Action, Input, Processor};
-use super::store::{self, FileStore, StoreConfig, StoreError, TxnLog, ZabStore};
-use super::txn::TxnRecord;
+use super::processor::{Input, Processor};
+use super::store::{self, FileStore, ZabStore};
 
 pub use super::client_port::{Listeners, ServerConf, ServerError};
-
-/// What the core hands the syncer: txns to make durable, then actions to release.
-struct Batch {
-    txns: Vec<TxnRecord>,
-    actions: Vec<Action>,
-    /// Roll the log after these txns (a snapshot starts at the last of them).
-    roll: bool,
-    /// When the core picked up the first input of the batch.
-    started: Instant,
-}
 
 /// Runs a standalone server until `shutdown` completes or the txn log fails.
 pub async fn run(
@@ -83,62 +73,26 @@ pub async fn run(
     let info = standalone_info(&conf, client_port, start);
 
     let (core_tx, core_rx) = mpsc::channel::<CoreMsg>(1000);
-    let (sync_tx, sync_rx) = std::sync::mpsc::sync_channel::<Batch>(64);
-    let (snap_tx, snap_rx) = std::sync::mpsc::channel::<SnapMsg>();
-    let durable = Arc::new(Durable::default());
-    durable.advance(zxid);
     let fatal = CancellationToken::new();
     let fatal_reason: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
-
-    // The syncer: owns the log.
-    let max_buffer = conf.core.max_buffer;
-    let syncer = {
-        let mut log = TxnLog::with_spares(conf.store.clone());
-        let registry = registry.clone();
-        let telemetry = telemetry.clone();
-        let fatal = fatal.clone();
-        let fatal_reason = fatal_reason.clone();
-        let durable = durable.clone();
-        std::thread::Builder::new()
-            .name("SyncThread".into())
-            .spawn(move || {
-                let max_queued = max_buffer.saturating_mul(MAX_QUEUED_FRAMES);
-                if let Err(e) = sync_loop(
-                    &mut log, sync_rx, &registry, &telemetry, &durable, max_queued,
-                ) {
-                    tracing::error!("Severe unrecoverable error, from thread : SyncThread: {e}");
-                    *fatal_reason.lock().expect("fatal lock") = Some(e.to_string());
-                    fatal.cancel();
-                }
-                durable.close();
-            })?
-    };
-    // The snapshot writer and purger.
-    let snapshotter = {
-        let store_conf = conf.store.clone();
-        let interval = (conf.purge_interval_hours > 0)
-            .then(|| Duration::from_secs(u64::from(conf.purge_interval_hours) * 3600));
-        let durable = durable.clone();
-        std::thread::Builder::new()
-            .name("Snapshot".into())
-            .spawn(move || snapshot_loop(&store_conf, snap_rx, interval, &durable))?
-    };
-    // The core.
+    let (pipeline, pipeline_threads) = durability::start(
+        &conf,
+        FileStore::with_spares(conf.store.clone()),
+        zxid,
+        PipelineOutlets {
+            registry: registry.clone(),
+            telemetry: telemetry.clone(),
+            max_queued: conf.core.max_buffer.saturating_mul(MAX_QUEUED_FRAMES),
+            fatal: fatal.clone(),
+            fatal_reason: fatal_reason.clone(),
+            wake: Box::new(|| {}),
+        },
+    )?;
     let core = {
         let telemetry = telemetry.clone();
-        let snap_count = conf.snap_count;
-        // Snapshot roll points are random in (snapCount/2, snapCount], as in ZooKeeper; the
-        // seed is logged so a run can be replayed.
-        let seed_rng = rand::rng().random::<u64>();
-        tracing::info!("snapshot roll point seed {seed_rng}");
         std::thread::Builder::new()
             .name("Core".into())
-            .spawn(move || {
-                core_loop(
-                    processor, core_rx, sync_tx, snap_tx, &info, &telemetry, start, snap_count,
-                    seed_rng,
-                )
-            })?
+            .spawn(move || core_loop(processor, core_rx, pipeline, &info, &telemetry, start))?
     };
 
     let token = CancellationToken::new();
@@ -168,8 +122,7 @@ pub async fn run(
     drop(shared);
     let _ = tokio::task::spawn_blocking(move || {
         let _ = core.join();
-        let _ = syncer.join();
-        let _ = snapshotter.join();
+        pipeline_threads.join();
     })
     .await;
     if let Some(m) = metrics {
@@ -182,89 +135,18 @@ pub async fn run(
     }
 }
 
-/// What the core tells the snapshot thread.
-enum SnapMsg {
-    /// A fuzzy snapshot starts at `zxid` (the log rolls right after it).
-    Begin {
-        zxid: i64,
-        sessions: Vec<(i64, i32)>,
-    },
-    /// More node records.
-    Nodes(Vec<u8>),
-    /// The walk is done; it may reflect txns up to `applied_zxid`, so the snapshot may only
-    /// be published once the log is durable that far.
-    End { applied_zxid: i64 },
-}
-
-/// The highest zxid the syncer has made durable, for the snapshot thread to wait on.
-#[derive(Default)]
-struct Durable {
-    zxid: Mutex<i64>,
-    changed: std::sync::Condvar,
-    /// The syncer is gone (shut down or failed): nothing more becomes durable.
-    closed: std::sync::atomic::AtomicBool,
-}
-
-impl Durable {
-    fn advance(&self, zxid: i64) {
-        let mut z = self.zxid.lock().expect("durable lock");
-        if zxid > *z {
-            *z = zxid;
-            self.changed.notify_all();
-        }
-    }
-
-    fn close(&self) {
-        self.closed.store(true, Ordering::SeqCst);
-        let _z = self.zxid.lock().expect("durable lock");
-        self.changed.notify_all();
-    }
-
-    /// Waits until `zxid` is durable; false if it never will be.
-    fn wait_for(&self, zxid: i64) -> bool {
-        let mut z = self.zxid.lock().expect("durable lock");
-        loop {
-            if *z >= zxid {
-                return true;
-            }
-            if self.closed.load(Ordering::SeqCst) {
-                return false;
-            }
-            z = self
-                .changed
-                .wait_timeout(z, Duration::from_millis(100))
-                .expect("durable lock")
-                .0;
-        }
-    }
-}
-
-/// Nodes serialized per turn of the core loop while a snapshot is in progress.
-const SNAPSHOT_CHUNK: usize = 2000;
-
-#[allow(clippy::too_many_arguments)]
 fn core_loop(
     mut p: Processor,
     mut rx: mpsc::Receiver<CoreMsg>,
-    sync_tx: std::sync::mpsc::SyncSender<Batch>,
-    snap_tx: std::sync::mpsc::Sender<SnapMsg>,
+    mut pipeline: Pipeline,
     info: &ServerInfo,
     telemetry: &Telemetry,
     start: Instant,
-    snap_count: u64,
-    seed: u64,
 ) {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let roll_at = |rng: &mut rand::rngs::StdRng| {
-        let half = (snap_count / 2).max(1);
-        half + rng.random_range(1..=snap_count.saturating_sub(half).max(1))
-    };
-    let mut next_snapshot = roll_at(&mut rng);
-    let mut walk: Option<store::TreeWalk> = None;
     const MAX_BATCH: usize = 1000;
     loop {
         // While a snapshot is being walked, never block: walk between batches.
-        let first = if walk.is_some() {
+        let first = if pipeline.snapshots.walking() {
             match rx.try_recv() {
                 Ok(m) => Some(m),
                 Err(mpsc::error::TryRecvError::Empty) => None,
@@ -301,7 +183,7 @@ fn core_loop(
                 CoreMsg::Metrics { reply } => {
                     let _ = reply.send(four_letter::prometheus(p, info, telemetry));
                 }
-                CoreMsg::Zab(_) => {}
+                CoreMsg::Zab(_) | CoreMsg::Persisted => {}
                 CoreMsg::Stop => stop = true,
             };
             handle(first, &mut p);
@@ -312,170 +194,17 @@ fn core_loop(
                 }
             }
             let out = p.take_output();
-            let roll = walk.is_none() && p.txns_since_snapshot() >= next_snapshot;
-            if roll {
-                p.snapshot_taken();
-                next_snapshot = roll_at(&mut rng);
-                let zxid = p.last_zxid();
-                let _ = snap_tx.send(SnapMsg::Begin {
-                    zxid,
-                    sessions: p.sessions().all(),
-                });
-                walk = Some(store::TreeWalk::new());
-            }
-            if !out.txns.is_empty() || !out.actions.is_empty() || roll {
-                let batch = Batch {
-                    txns: out.txns,
-                    actions: out.actions,
-                    roll,
-                    started,
-                };
-                if sync_tx.send(batch).is_err() {
-                    return;
-                }
+            let mut batch = Batch::new(started);
+            batch.roll = pipeline.snapshots.maybe_begin(&mut p);
+            batch.txns = out.txns;
+            batch.actions = out.actions;
+            if !batch.is_empty() && pipeline.sync_tx.send(SyncMsg::Batch(batch)).is_err() {
+                return;
             }
         }
-        if let Some(w) = walk.as_mut() {
-            let mut chunk = Vec::new();
-            let done = w.next_chunk(p.tree(), SNAPSHOT_CHUNK, &mut chunk);
-            let _ = snap_tx.send(SnapMsg::Nodes(chunk));
-            if done {
-                let _ = snap_tx.send(SnapMsg::End {
-                    applied_zxid: p.last_zxid(),
-                });
-                walk = None;
-            }
-        }
+        pipeline.snapshots.step(&p);
         if stop {
             return;
-        }
-    }
-}
-
-fn sync_loop(
-    log: &mut TxnLog,
-    rx: std::sync::mpsc::Receiver<Batch>,
-    registry: &Registry,
-    telemetry: &Telemetry,
-    durable: &Durable,
-    max_queued: usize,
-) -> Result<(), StoreError> {
-    while let Ok(first) = rx.recv() {
-        let mut batches = vec![first];
-        while batches.len() < 256 {
-            match rx.try_recv() {
-                Ok(b) => batches.push(b),
-                Err(_) => break,
-            }
-        }
-        let mut last_zxid = None;
-        for b in &batches {
-            log.append(&b.txns)?;
-            if let Some(t) = b.txns.last() {
-                last_zxid = Some(t.zxid);
-            }
-            if b.roll {
-                log.roll()?;
-            }
-        }
-        let t = Instant::now();
-        log.sync()?;
-        if let Some(zxid) = last_zxid {
-            let ms = t.elapsed().as_millis() as u64;
-            telemetry.record_fsync(ms);
-            if ms > 1000 {
-                tracing::warn!(
-                    "fsync-ing the write ahead log took {ms}ms which will adversely effect operation latency."
-                );
-            }
-            durable.advance(zxid);
-        }
-        let registry = registry.lock().expect("registry lock");
-        let mut samples = Vec::new();
-        for b in batches {
-            let latency = b.started.elapsed().as_millis() as u64;
-            for action in b.actions {
-                if let Action::Send { conn, frame } = &action
-                    && frame.len() >= 8
-                    && frame[4..8] != [0xff; 4]
-                {
-                    telemetry.record_latency(latency);
-                    samples.push((*conn, latency));
-                }
-                deliver(&registry, action, max_queued);
-            }
-        }
-        // Under the registry lock, so a connection that closed (and was forgotten) meanwhile
-        // is not brought back.
-        samples.retain(|(conn, _)| registry.contains_key(conn));
-        telemetry.record_connection_latencies(&samples);
-        drop(registry);
-    }
-    log.sync()
-}
-
-fn snapshot_loop(
-    config: &StoreConfig,
-    rx: std::sync::mpsc::Receiver<SnapMsg>,
-    purge_interval: Option<Duration>,
-    durable: &Durable,
-) {
-    let mut next_purge = purge_interval.map(|i| Instant::now() + i);
-    let run_purge = || match store::purge(config) {
-        Ok(n) => tracing::info!("Purge task completed, {n} files removed"),
-        Err(e) => tracing::warn!("Error purging old snapshots and logs: {e}"),
-    };
-    if purge_interval.is_some() {
-        run_purge();
-    }
-    // The snapshot being written; `None` after a write error (the rest of it is dropped).
-    let mut current: Option<store::SnapshotWriter> = None;
-    let mut failed = false;
-    loop {
-        let msg = match next_purge {
-            Some(at) => match rx.recv_timeout(at.saturating_duration_since(Instant::now())) {
-                Ok(m) => Some(m),
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
-            },
-            None => match rx.recv() {
-                Ok(m) => Some(m),
-                Err(_) => return,
-            },
-        };
-        let result = match msg {
-            Some(SnapMsg::Begin { zxid, sessions }) => {
-                tracing::info!("Snapshotting: 0x{zxid:x} to {}", config.snap_dir.display());
-                failed = false;
-                store::SnapshotWriter::create(config, zxid, &sessions).map(|w| current = Some(w))
-            }
-            Some(SnapMsg::Nodes(bytes)) => match current.as_mut() {
-                Some(w) => w.append(&bytes),
-                None => Ok(()),
-            },
-            Some(SnapMsg::End { applied_zxid }) => match current.take() {
-                Some(w) if !failed => {
-                    if durable.wait_for(applied_zxid) {
-                        w.finish().map(|_| ())
-                    } else {
-                        tracing::warn!(
-                            "Abandoning snapshot: the log did not reach 0x{applied_zxid:x}"
-                        );
-                        Ok(())
-                    }
-                }
-                _ => Ok(()),
-            },
-            None => {
-                run_purge();
-                next_purge = purge_interval.map(|i| Instant::now() + i);
-                Ok(())
-            }
-        };
-        if let Err(e) = result {
-            tracing::error!("Severe unrecoverable error taking snapshot: {e}");
-            current = None;
-            failed = true;
         }
     }
 }
