@@ -249,6 +249,7 @@ fn an_installed_snapshot_replaces_the_history_before_it<S: Harness>(mut s: S) {
     assert!(r.tail.is_empty(), "nothing of the old history seeds a DIFF");
     append(&mut s, &[create(make_zxid(2, 2), "/next", 2)]);
     s.sync().unwrap();
+    let mut s = s.restart();
     let r: Loaded<Database> = s.load(None, 10).unwrap();
     assert_eq!(r.last_zxid, make_zxid(2, 2));
     let tail: Vec<i64> = r.tail.iter().map(|e| e.zxid).collect();

@@ -178,11 +178,8 @@ impl ZabStore for MemStore {
     }
 
     fn remove_logs_covered_by(&mut self, zxid: i64) -> Result<(), StoreError> {
-        let before = self.logs.len();
+        self.roll()?;
         self.logs.retain(|l| l.first > zxid);
-        if self.logs.len() != before {
-            self.open = false;
-        }
         Ok(())
     }
 

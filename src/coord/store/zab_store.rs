@@ -71,7 +71,8 @@ pub trait ZabStore {
     fn truncate_after(&mut self, zxid: i64) -> Result<(), StoreError>;
     /// Stores a whole snapshot image at `zxid` durably.
     fn write_snapshot(&mut self, zxid: i64, image: &[u8]) -> Result<(), StoreError>;
-    /// Drops the logs that start at or before `zxid` (a snapshot at `zxid` covers them).
+    /// Drops the logs that start at or before `zxid` (a snapshot at `zxid` covers them); the
+    /// next append starts a new log.
     fn remove_logs_covered_by(&mut self, zxid: i64) -> Result<(), StoreError>;
     /// The newest snapshot at or below `limit` that `R` accepts, plus the synced txns after
     /// it up to `limit`, keeping the last `tail_len` of them. Without a limit a torn tail is
@@ -179,7 +180,8 @@ impl FileStore {
     }
 
     /// A store whose log prepares its next file on a thread of its own, so that rolling the
-    /// log after a snapshot does not stall the write path.
+    /// log after a snapshot does not stall the write path. Load with a plain store before:
+    /// a load without a limit removes the spare files it finds unused.
     pub fn with_spares(config: StoreConfig) -> FileStore {
         FileStore {
             log: TxnLog::with_spares(config.clone()),
@@ -222,6 +224,8 @@ impl ZabStore for FileStore {
     }
 
     fn remove_logs_covered_by(&mut self, zxid: i64) -> Result<(), StoreError> {
+        // The open file may be one of them: appends must not go on into a removed file.
+        self.log.roll()?;
         remove_logs_covered_by(&self.config, zxid)
     }
 
