@@ -570,6 +570,22 @@ fn acknowledged_writes_survive_three_leader_kills_in_a_row() {
             assert_children(address, "/kills", &acked).await;
         }
     });
+    // Every server snapshotted while serving (snapCount=30), not only at zxid 0; the
+    // restarts above loaded those snapshots and the logs after them.
+    for m in &ensemble.members {
+        let cfg = std::fs::read_to_string(&m.cfg).expect("zoo.cfg");
+        let data_dir = cfg
+            .lines()
+            .find_map(|l| l.strip_prefix("dataDir="))
+            .expect("dataDir");
+        let served: Vec<String> = std::fs::read_dir(PathBuf::from(data_dir).join("version-2"))
+            .expect("version-2")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("snapshot.") && n != "snapshot.0")
+            .collect();
+        assert!(!served.is_empty(), "server.{} took no snapshot", m.id);
+    }
 }
 
 #[test]
