@@ -554,3 +554,173 @@ pub(super) fn start(
     };
     Ok((pipeline, PipelineThreads(vec![syncer, snapshotter])))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+    use crate::coord::store::{Database, EpochFile, serialize_snapshot};
+    use crate::coord::tree::{DataTree, open_acl_unsafe};
+    use crate::coord::txn::Txn;
+    use crate::coord::zab::make_zxid;
+
+    fn create(zxid: i64, path: &str) -> TxnRecord {
+        TxnRecord {
+            session: 1,
+            cxid: 1,
+            zxid,
+            time_ms: 1,
+            txn: Txn::Create {
+                path: path.into(),
+                data: None,
+                acl: open_acl_unsafe(),
+                ephemeral_owner: 0,
+                parent_cversion: 1,
+            },
+        }
+    }
+
+    fn append(rec: &TxnRecord) -> StoreOp {
+        StoreOp::Append(Entry {
+            zxid: rec.zxid,
+            data: rec.encode().into(),
+        })
+    }
+
+    fn config(dir: &std::path::Path) -> StoreConfig {
+        let mut c = StoreConfig::new(dir, dir);
+        c.prealloc_bytes = 4096;
+        c
+    }
+
+    /// A syncer's channel, its durable marks, the count of its wake-ups, and its thread.
+    type Syncer = (
+        SyncSender<SyncMsg>,
+        Arc<Durable>,
+        Arc<AtomicUsize>,
+        std::thread::JoinHandle<Result<(), StoreError>>,
+    );
+
+    /// A syncer on a store in `dir`.
+    fn syncer(dir: &std::path::Path) -> Syncer {
+        let (tx, rx) = std::sync::mpsc::sync_channel(4);
+        let durable = Arc::new(Durable::default());
+        let wakes = Arc::new(AtomicUsize::new(0));
+        let out = SyncerOutlets {
+            registry: Arc::default(),
+            telemetry: Arc::default(),
+            durable: durable.clone(),
+            max_queued: 1 << 20,
+            wake: {
+                let wakes = wakes.clone();
+                Box::new(move || {
+                    wakes.fetch_add(1, Ordering::SeqCst);
+                })
+            },
+        };
+        let mut store = FileStore::new(config(dir));
+        let thread = std::thread::spawn(move || sync_loop(&mut store, rx, &out));
+        (tx, durable, wakes, thread)
+    }
+
+    #[test]
+    fn store_ops_are_reported_persisted_once_synced_and_jobs_run_after_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, durable, wakes, thread) = syncer(dir.path());
+        let (a, b, c) = (
+            create(make_zxid(3, 1), "/a"),
+            create(make_zxid(3, 2), "/b"),
+            create(make_zxid(3, 3), "/c"),
+        );
+        let mut ops = PendingOps::new();
+        ops.push(1, StoreOp::CurrentEpoch(3));
+        ops.push(2, append(&a));
+        ops.push(3, append(&b));
+        assert!(ops.flush(&tx, true), "a roll after them");
+        ops.push(4, append(&c));
+        assert!(ops.flush(&tx, false));
+        let (epoch, last) = on_syncer(&tx, |store| {
+            let loaded = store.load::<Database>(Some(i64::MAX), 0).unwrap();
+            (
+                store.read_epoch(EpochFile::Current).unwrap(),
+                loaded.last_zxid,
+            )
+        })
+        .unwrap();
+        assert_eq!((epoch, last), (Some(3), c.zxid));
+        assert_eq!(durable.persisted_seq(), 4);
+        assert!(wakes.load(Ordering::SeqCst) >= 1);
+        assert!(durable.wait_for(c.zxid));
+        let logs: Vec<String> = std::fs::read_dir(dir.path().join("version-2"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("log."))
+            .collect();
+        assert_eq!(logs.len(), 2, "the roll started a new log: {logs:?}");
+        // A standalone batch takes txns the same way.
+        let mut batch = Batch::new(Instant::now());
+        batch.txns = vec![create(make_zxid(3, 4), "/d")];
+        tx.send(SyncMsg::Batch(batch)).unwrap();
+        drop(tx);
+        thread.join().unwrap().unwrap();
+        assert!(durable.wait_for(make_zxid(3, 4)));
+        assert!(
+            !durable.wait_for(make_zxid(3, 5)),
+            "closed: nothing more comes"
+        );
+        let r = FileStore::new(config(dir.path()))
+            .load::<Database>(None, 0)
+            .unwrap();
+        assert!(r.db.tree.get("/d").is_some() && r.db.tree.get("/a").is_some());
+    }
+
+    #[test]
+    fn a_snapshot_is_published_only_once_the_log_reaches_what_its_walk_saw() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config(dir.path());
+        let mut tree = DataTree::new();
+        let rec = create(5, "/x");
+        tree.apply(rec.zxid, rec.time_ms, &rec.txn, &mut Vec::new());
+        let image = serialize_snapshot(&tree, &[], 5);
+        // The node records of the image: after its head (16 + zxid + session count).
+        let nodes = image[16 + 8 + 4..image.len() - 5].to_vec();
+        let snapshot = |zxid: i64| cfg.snap_dir.join(format!("snapshot.{zxid:x}"));
+        let durable = Arc::new(Durable::default());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = {
+            let (cfg, durable) = (cfg.clone(), durable.clone());
+            std::thread::spawn(move || snapshot_loop(&cfg, rx, None, &durable))
+        };
+        // Abandoned: never published.
+        tx.send(SnapMsg::Begin {
+            zxid: 4,
+            sessions: vec![],
+        })
+        .unwrap();
+        tx.send(SnapMsg::Nodes(nodes.clone())).unwrap();
+        tx.send(SnapMsg::Abandon).unwrap();
+        tx.send(SnapMsg::End { applied_zxid: 5 }).unwrap();
+        // Published once the log is durable at 5, not before.
+        tx.send(SnapMsg::Begin {
+            zxid: 5,
+            sessions: vec![],
+        })
+        .unwrap();
+        tx.send(SnapMsg::Nodes(nodes)).unwrap();
+        tx.send(SnapMsg::End { applied_zxid: 5 }).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            !snapshot(5).exists(),
+            "published before the log was durable"
+        );
+        durable.advance(5);
+        drop(tx);
+        thread.join().unwrap();
+        assert!(!snapshot(4).exists());
+        let bytes = std::fs::read(snapshot(5)).unwrap();
+        let back = store::deserialize_snapshot(&bytes).unwrap();
+        assert!(back.tree.get("/x").is_some());
+    }
+}
