@@ -293,7 +293,8 @@ impl Groups {
         }
     }
 
-    pub fn of(&self, user: &str) -> Vec<String> {
+    /// The groups of `user`; a miss runs `id` without holding a runtime worker.
+    pub async fn of(&self, user: &str) -> Vec<String> {
         let now = Instant::now();
         if let Some((at, groups)) = self
             .cache
@@ -304,9 +305,10 @@ impl Groups {
         {
             return groups.clone();
         }
-        let groups: Vec<String> = std::process::Command::new("id")
+        let groups: Vec<String> = tokio::process::Command::new("id")
             .args(["-Gn", "--", user])
             .output()
+            .await
             .ok()
             .filter(|out| out.status.success())
             .map(|out| {
@@ -574,7 +576,14 @@ mod tests {
     #[test]
     fn groups_come_from_the_system_and_an_unknown_user_has_none() {
         let groups = Groups::new(Duration::from_secs(300));
-        assert!(!groups.of("root").is_empty());
-        assert_eq!(groups.of("no-such-user-hdfs-ha"), Vec::<String>::new());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        assert!(!runtime.block_on(groups.of("root")).is_empty());
+        assert_eq!(
+            runtime.block_on(groups.of("no-such-user-hdfs-ha")),
+            Vec::<String>::new()
+        );
     }
 }

@@ -140,7 +140,7 @@ impl ClientService {
     }
 
     /// Who `caller` is to permission checks.
-    fn subject(&self, caller: &Caller) -> Subject {
+    async fn subject(&self, caller: &Caller) -> Subject {
         let user = user_of(&caller.user);
         let conf = self.nn.conf();
         if !conf.permissions_enabled {
@@ -148,7 +148,7 @@ impl ClientService {
         }
         Subject::new(
             &user,
-            self.groups.of(&user),
+            self.groups.of(&user).await,
             &self.nn_user,
             &conf.supergroup,
         )
@@ -195,7 +195,7 @@ impl ClientService {
         caller: &Caller,
         path: &str,
     ) -> Result<ContentSummary, NnError> {
-        let subject = self.subject(caller);
+        let subject = self.subject(caller).await;
         let check = want(|w| w.sub = Some(Access::ReadExecute));
         self.nn
             .read(|ns| {
@@ -212,7 +212,7 @@ impl ClientService {
         path: &str,
         want: Want,
     ) -> Result<Option<FileStatus>, NnError> {
-        let subject = self.subject(caller);
+        let subject = self.subject(caller).await;
         self.nn
             .read(|ns| {
                 subject.check_path(ns, path, want)?;
@@ -298,7 +298,7 @@ impl ClientProtocol for ClientService {
             machine: &machine,
         };
         let overwrite = r.create_flag & CREATE_FLAG_OVERWRITE != 0;
-        let subject = self.subject(caller);
+        let subject = self.subject(caller).await;
         let check = want(|w| {
             w.ancestor = Some(Access::Write);
             // Replacing a file needs WRITE on it too.
@@ -355,7 +355,7 @@ impl ClientProtocol for ClientService {
                 ),
             ));
         }
-        let subject = self.subject(caller);
+        let subject = self.subject(caller).await;
         let write = want(|w| w.access = Some(Access::Write));
         let answer = self
             .nn
@@ -383,7 +383,7 @@ impl ClientProtocol for ClientService {
         r: pb::SetPermissionRequestProto,
     ) -> Result<pb::SetPermissionResponseProto, RemoteException> {
         let permission = (r.permission.perm & 0o7777) as u16;
-        let subject = self.subject(caller);
+        let subject = self.subject(caller).await;
         self.nn
             .mutate(
                 // Idempotent (Hadoop's @Idempotent): not kept in the retry cache.
@@ -405,7 +405,7 @@ impl ClientProtocol for ClientService {
         _: &CallIds,
         r: pb::SetOwnerRequestProto,
     ) -> Result<pb::SetOwnerResponseProto, RemoteException> {
-        let subject = self.subject(caller);
+        let subject = self.subject(caller).await;
         self.nn
             .mutate(
                 // Idempotent (Hadoop's @Idempotent): not kept in the retry cache.
@@ -479,7 +479,7 @@ impl ClientProtocol for ClientService {
         r: pb::RenameRequestProto,
     ) -> Result<pb::RenameResponseProto, RemoteException> {
         let mtime = super::server::now_millis();
-        let subject = self.subject(caller);
+        let subject = self.subject(caller).await;
         let answer = self
             .nn
             .mutate(
@@ -513,7 +513,7 @@ impl ClientProtocol for ClientService {
     ) -> Result<pb::Rename2ResponseProto, RemoteException> {
         let mtime = super::server::now_millis();
         let to_trash = r.move_to_trash.unwrap_or(false);
-        let subject = self.subject(caller);
+        let subject = self.subject(caller).await;
         self.nn
             .mutate(
                 call_id(ids),
@@ -541,7 +541,7 @@ impl ClientProtocol for ClientService {
         r: pb::DeleteRequestProto,
     ) -> Result<pb::DeleteResponseProto, RemoteException> {
         let mtime = super::server::now_millis();
-        let subject = self.subject(caller);
+        let subject = self.subject(caller).await;
         let check = want(|w| {
             w.parent = Some(Access::Write);
             w.sub = Some(Access::All);
@@ -574,7 +574,7 @@ impl ClientProtocol for ClientService {
         let attrs = self
             .nn
             .attributes(&user_of(&caller.user), (r.masked.perm & 0o7777) as u16);
-        let subject = self.subject(caller);
+        let subject = self.subject(caller).await;
         // A directory that exists only needs traversing to.
         let check = want(|w| {
             w.ancestor = Some(Access::Write);
@@ -605,7 +605,7 @@ impl ClientProtocol for ClientService {
     ) -> Result<pb::GetListingResponseProto, RemoteException> {
         let start_after = String::from_utf8_lossy(&r.start_after).into_owned();
         let limit = self.nn.conf().ls_limit;
-        let subject = self.subject(caller);
+        let subject = self.subject(caller).await;
         let check = want(|w| {
             w.access = Some(Access::ReadExecute);
             w.access_if_dir = true;
@@ -691,6 +691,7 @@ impl ClientProtocol for ClientService {
         _: pb::GetDatanodeReportRequestProto,
     ) -> Result<pb::GetDatanodeReportResponseProto, RemoteException> {
         self.subject(caller)
+            .await
             .check_superuser()
             .map_err(NnError::from)?;
         Ok(pb::GetDatanodeReportResponseProto { di: Vec::new() })
@@ -719,6 +720,7 @@ impl ClientProtocol for ClientService {
         use pb::SafeModeActionProto as Action;
         if r.action != Action::SafemodeGet as i32 {
             self.subject(caller)
+                .await
                 .check_superuser()
                 .map_err(NnError::from)?;
         }
@@ -835,7 +837,7 @@ impl ClientProtocol for ClientService {
         _: &CallIds,
         r: pb::SetTimesRequestProto,
     ) -> Result<pb::SetTimesResponseProto, RemoteException> {
-        let subject = self.subject(caller);
+        let subject = self.subject(caller).await;
         let write = want(|w| w.access = Some(Access::Write));
         self.nn
             .mutate(
