@@ -160,6 +160,24 @@ fn listing_of(nns: &NameNodes) -> Vec<(String, String, String, String)> {
         .collect()
 }
 
+/// nn1 is killed and nn2 made active; what the real FsShell then lists.
+async fn nn2_takes_over(nns: &mut NameNodes) -> Vec<(String, String, String, String)> {
+    nns.kill9(0);
+    nns.transition(1, true, RequestSource::User).await.unwrap();
+    listing_of(nns)
+}
+
+/// The line of `path` in a listing.
+fn entry<'a>(
+    listed: &'a [(String, String, String, String)],
+    path: &str,
+) -> &'a (String, String, String, String) {
+    listed
+        .iter()
+        .find(|l| l.3 == path)
+        .unwrap_or_else(|| panic!("{path} not in {listed:?}"))
+}
+
 fn permission_request(
     src: &str,
     perm: u32,
@@ -340,15 +358,8 @@ async fn a_real_namenode_bootstraps_from_ours_loads_our_image_and_takes_over() {
             .find(|t| *t > txid)
     });
     // It takes over.
-    nns.kill9(0);
-    nns.transition(1, true, RequestSource::User).await.unwrap();
-    let listed = listing_of(&nns);
-    let find = |path: &str| {
-        listed
-            .iter()
-            .find(|l| l.3 == path)
-            .unwrap_or_else(|| panic!("{path} not in {listed:?}"))
-    };
+    let listed = nn2_takes_over(&mut nns).await;
+    let find = |path: &str| entry(&listed, path);
     assert_eq!(find("/a/b/f").1, "alice");
     assert_eq!(find("/a/b/f").2, "staff");
     assert_eq!(find("/c").0, "drwxrwxrwt");
@@ -434,15 +445,8 @@ async fn our_namenode_bootstraps_from_a_real_one_loads_its_image_and_takes_over(
         .as_ref()
         .unwrap()
         .wait_for_line(&format!("Loaded image for txid {txid} from"), DEADLINE);
-    nns.kill9(0);
-    nns.transition(1, true, RequestSource::User).await.unwrap();
-    let listed = listing_of(&nns);
-    let find = |path: &str| {
-        listed
-            .iter()
-            .find(|l| l.3 == path)
-            .unwrap_or_else(|| panic!("{path} not in {listed:?}"))
-    };
+    let listed = nn2_takes_over(&mut nns).await;
+    let find = |path: &str| entry(&listed, path);
     assert_eq!(
         (
             find("/user/alice").1.as_str(),

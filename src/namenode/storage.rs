@@ -926,7 +926,12 @@ mod tests {
             .with_ansi(false)
             .with_max_level(tracing::Level::INFO)
             .finish();
-        let out = tracing::subscriber::with_default(subscriber, f);
+        // Interest is cached per callsite across threads: a callsite first hit by another test,
+        // with no subscriber of its own, would otherwise stay silent here.
+        let out = tracing::subscriber::with_default(subscriber, || {
+            tracing::callsite::rebuild_interest_cache();
+            f()
+        });
         let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
         (out, text)
     }

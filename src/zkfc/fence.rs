@@ -407,7 +407,12 @@ mod tests {
             .without_time()
             .with_max_level(tracing::Level::INFO)
             .finish();
-        let out = tracing::subscriber::with_default(subscriber, f);
+        // Interest is cached per callsite across threads: a callsite first hit by another test,
+        // with no subscriber of its own, would otherwise stay silent here.
+        let out = tracing::subscriber::with_default(subscriber, || {
+            tracing::callsite::rebuild_interest_cache();
+            f()
+        });
         let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
         (out, text.lines().map(|l| l.trim().to_string()).collect())
     }
