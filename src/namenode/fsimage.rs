@@ -763,7 +763,7 @@ impl ImageReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::namenode::namespace::{Namespace, Writer};
+    use crate::namenode::namespace::{Namespace, Writer, test_attrs as attrs};
     use crate::namenode::ops::{Attributes, EditOp};
 
     /// `hdfs dfsadmin -saveNamespace` of a real Hadoop 3.3.6 NameNode after
@@ -771,15 +771,6 @@ mod tests {
     /// /a/üñí`, `-chmod 1777 /tmp`, `-chown alice:staff /user/alice`, `-chmod 640
     /// /user/alice/data/f1`, `-setrep 3 /a/b/c/empty`, `-chown bob:staff /a/b/c/empty`.
     const HADOOP_IMAGE: &[u8] = include_bytes!("../../tests/data/hadoop-3.3.6-fsimage.bin");
-
-    fn attrs(mtime: u64) -> Attributes {
-        Attributes {
-            permission: 0o755,
-            owner: "hdfs".into(),
-            group: "supergroup".into(),
-            mtime,
-        }
-    }
 
     fn namespace() -> Namespace {
         let mut ns = Namespace::new(&attrs(1));

@@ -1249,18 +1249,21 @@ impl Namespace {
     }
 }
 
+/// The attributes most tests create with: hdfs:supergroup, 0755, at `mtime`.
+#[cfg(test)]
+pub(crate) fn test_attrs(mtime: u64) -> Attributes {
+    Attributes {
+        permission: 0o755,
+        owner: "hdfs".into(),
+        group: "supergroup".into(),
+        mtime,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn attrs(mtime: u64) -> Attributes {
-        Attributes {
-            permission: 0o755,
-            owner: "hdfs".into(),
-            group: "supergroup".into(),
-            mtime,
-        }
-    }
+    use test_attrs as attrs;
 
     fn writer() -> Writer<'static> {
         Writer {

@@ -959,9 +959,9 @@ impl NameNode {
         let retain = self.conf.checkpoints_retained;
         let bytes = tokio::task::spawn_blocking(move || {
             let mut storage = nn.storage.lock().unwrap_or_else(|p| p.into_inner());
-            storage.save_image(&image, retain)?;
+            let bytes = storage.save_image(&image, retain)?;
             storage.write_seen_txid(image.txid)?;
-            storage.image_bytes(image.txid)
+            Ok::<_, StorageError>(bytes)
         })
         .await??;
         {

@@ -258,9 +258,13 @@ impl NameNodeStorage {
 
     /// Writes `fsimage_<txid>` durably to every directory, then keeps only the newest `retain`
     /// images (at least one).
-    pub fn save_image(&mut self, image: &FsImage, retain: usize) -> Result<(), StorageError> {
+    /// Returns the bytes written (what a checkpoint uploads), so that they need not be read
+    /// back.
+    pub fn save_image(&mut self, image: &FsImage, retain: usize) -> Result<Vec<u8>, StorageError> {
         let identity = self.identity_for(image, &image_file_name(image.txid))?;
-        self.store_image(&identity, image.txid, &fsimage::encode(image), retain)
+        let bytes = fsimage::encode(image);
+        self.store_image(&identity, image.txid, &bytes, retain)?;
+        Ok(bytes)
     }
 
     /// The stored bytes of `fsimage_<txid>` (for transfer to the other NameNode).
@@ -793,7 +797,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
-    use crate::namenode::namespace::{Namespace, Writer};
+    use crate::namenode::namespace::{Namespace, Writer, test_attrs as attrs};
     use crate::namenode::ops::{Attributes, EditOp};
 
     fn identity() -> NamespaceIdentity {
@@ -803,15 +807,6 @@ mod tests {
             block_pool_id: "BP-1068911744-10.0.0.1-1721815136000".into(),
             layout_version: -66,
             ctime: 0,
-        }
-    }
-
-    fn attrs(mtime: u64) -> Attributes {
-        Attributes {
-            permission: 0o755,
-            owner: "hdfs".into(),
-            group: "supergroup".into(),
-            mtime,
         }
     }
 
