@@ -129,8 +129,9 @@ pub fn free_port(host: &str) -> Result<u16, String> {
     let floor = ephemeral_floor();
     let locks = std::env::temp_dir().join("hdfs-ha-ports");
     if floor > LOWEST + 1_000 && std::fs::create_dir_all(&locks).is_ok() {
+        let mut rng = crate::seeded::SeededRng::from_entropy();
         for _ in 0..1_000 {
-            let port = rand::random_range(LOWEST..floor);
+            let port = rng.between(u64::from(LOWEST), u64::from(floor) - 1) as u16;
             let Ok(lock) = std::fs::File::create(locks.join(port.to_string())) else {
                 continue;
             };

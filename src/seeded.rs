@@ -55,6 +55,15 @@ impl SeededRng {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
+    /// `N` random bytes (a client id).
+    pub fn bytes<const N: usize>(&mut self) -> [u8; N] {
+        let mut out = [0u8; N];
+        for chunk in out.chunks_mut(8) {
+            chunk.copy_from_slice(&self.next_u64().to_le_bytes()[..chunk.len()]);
+        }
+        out
+    }
+
     /// True with probability `p`.
     pub fn chance(&mut self, p: f64) -> bool {
         self.unit() < p
@@ -120,5 +129,9 @@ mod tests {
         assert_eq!(r.below(0), 0);
         assert!(!r.chance(0.0));
         assert!(r.chance(1.0));
+        let id: [u8; 12] = SeededRng::new(7).bytes();
+        assert_eq!(id, SeededRng::new(7).bytes::<12>());
+        assert_eq!(id[..8], SeededRng::new(7).next_u64().to_le_bytes());
+        assert_ne!(id[8..], [0; 4]);
     }
 }

@@ -13,7 +13,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use rand::{Rng, SeedableRng};
+use crate::seeded::SeededRng;
 use tokio_util::sync::CancellationToken;
 
 use super::client_port::{Registry, ServerConf, deliver};
@@ -351,7 +351,7 @@ const SNAPSHOT_CHUNK: usize = 2000;
 /// The core's side of snapshots: when the next is due, and the walk of one in progress.
 pub(super) struct Snapshots {
     snap_count: u64,
-    rng: rand::rngs::StdRng,
+    rng: SeededRng,
     /// Txns after the last snapshot at which the next one starts.
     next: u64,
     walk: Option<store::TreeWalk>,
@@ -362,11 +362,11 @@ impl Snapshots {
     pub(super) fn new(snap_count: u64, tx: Sender<SnapMsg>) -> Snapshots {
         // Roll points are random in (snapCount/2, snapCount], as in ZooKeeper, so that the
         // servers of an ensemble do not all snapshot at once; the seed is logged for replays.
-        let seed = rand::rng().random::<u64>();
+        let seed = SeededRng::from_entropy().next_u64();
         tracing::info!("snapshot roll point seed {seed}");
         let mut s = Snapshots {
             snap_count,
-            rng: rand::rngs::StdRng::seed_from_u64(seed),
+            rng: SeededRng::new(seed),
             next: 0,
             walk: None,
             tx,
@@ -379,7 +379,7 @@ impl Snapshots {
         let half = (self.snap_count / 2).max(1);
         half + self
             .rng
-            .random_range(1..=self.snap_count.saturating_sub(half).max(1))
+            .between(1, self.snap_count.saturating_sub(half).max(1))
     }
 
     pub(super) fn walking(&self) -> bool {

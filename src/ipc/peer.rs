@@ -84,7 +84,7 @@ impl Peer {
             protocol,
             protocol_version: 1,
             user: current_user(),
-            client_id: rand::random(),
+            client_id: crate::seeded::SeededRng::from_entropy().bytes(),
             max_response_length: DEFAULT_MAX_RESPONSE_LENGTH,
         };
         let mut attempt = 0;

@@ -71,8 +71,7 @@ impl IpcChannel {
         ns: Option<NamespaceInfo>,
         connect_timeout: Duration,
     ) -> IpcChannel {
-        let mut client_id = [0u8; 16];
-        rand::RngCore::fill_bytes(&mut rand::rng(), &mut client_id);
+        let client_id: [u8; 16] = crate::seeded::SeededRng::from_entropy().bytes();
         IpcChannel(Arc::new(Inner {
             rpc: HostPort::new(host, port),
             jid: jid.to_string(),

@@ -99,7 +99,7 @@ pub(super) fn load_files<R: Replica>(
                     payload,
                     used,
                 } => {
-                    let corrupt = |reason: String| StoreError::Corrupt {
+                    let corrupt = |reason: ReplayError| StoreError::Corrupt {
                         path: path.clone(),
                         reason: format!("{reason} at offset {pos}"),
                     };
@@ -180,12 +180,15 @@ pub(super) fn replay_one<R: Replica>(
     last_zxid: &mut i64,
     zxid: i64,
     payload: &[u8],
-) -> Result<bool, String> {
+) -> Result<bool, ReplayError> {
     if zxid <= *last_zxid {
         return Ok(false);
     }
     if !zab::follows(*last_zxid, zxid) {
-        return Err(format!("zxid gap: 0x{zxid:x} after 0x{:x}", *last_zxid));
+        return Err(ReplayError::Gap {
+            zxid,
+            after: *last_zxid,
+        });
     }
     db.apply(zxid, payload)?;
     *last_zxid = zxid;

@@ -13,6 +13,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
+use crate::coord::txn::TxnError;
 use crate::coord::zab::{Entry, StoreOp};
 
 /// The two numbers a quorum member persists beside its snapshots.
@@ -41,7 +42,20 @@ pub trait Replica: Sized {
     /// an older snapshot.
     fn from_image(zxid: i64, image: &[u8]) -> Result<Self, SnapshotError>;
     /// Applies one logged txn (its bytes as logged); an error is corruption.
-    fn apply(&mut self, zxid: i64, payload: &[u8]) -> Result<(), String>;
+    fn apply(&mut self, zxid: i64, payload: &[u8]) -> Result<(), ReplayError>;
+}
+
+/// A logged txn that cannot be replayed onto the database: the log is corrupt.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplayError {
+    #[error(transparent)]
+    Txn(#[from] TxnError),
+
+    #[error("record 0x{record:x} holds txn 0x{holds:x}")]
+    Misnumbered { record: i64, holds: i64 },
+
+    #[error("zxid gap: 0x{zxid:x} after 0x{after:x}")]
+    Gap { zxid: i64, after: i64 },
 }
 
 /// What a store holds, as of its last durable txn (or of a limit).
@@ -143,10 +157,13 @@ impl Replica for Database {
         })
     }
 
-    fn apply(&mut self, zxid: i64, payload: &[u8]) -> Result<(), String> {
-        let rec = TxnRecord::decode(payload).map_err(|e| e.to_string())?;
+    fn apply(&mut self, zxid: i64, payload: &[u8]) -> Result<(), ReplayError> {
+        let rec = TxnRecord::decode(payload)?;
         if rec.zxid != zxid {
-            return Err(format!("record 0x{zxid:x} holds txn 0x{:x}", rec.zxid));
+            return Err(ReplayError::Misnumbered {
+                record: zxid,
+                holds: rec.zxid,
+            });
         }
         let mut changes = Vec::new();
         self.tree

@@ -85,7 +85,7 @@ impl Script {
             if line.is_empty() {
                 continue;
             }
-            let error = |what: String| ScriptError {
+            let error = |Unparsed(what)| ScriptError {
                 line: i + 1,
                 text: line.to_string(),
                 what,
@@ -150,20 +150,24 @@ impl Script {
     }
 }
 
-fn parse_ensemble(words: &[&str]) -> Result<Ensemble, String> {
+/// Why a line of an action list does not parse.
+#[derive(Debug)]
+struct Unparsed(String);
+
+fn parse_ensemble(words: &[&str]) -> Result<Ensemble, Unparsed> {
     let usage = "expected `ensemble voters=N observers=N window=N election-queue=N|unbounded`";
     let ["ensemble", voters, observers, window, queue] = words else {
-        return Err(usage.to_string());
+        return Err(Unparsed(usage.to_string()));
     };
-    let field = |word: &str, key: &str| -> Result<String, String> {
+    let field = |word: &str, key: &str| -> Result<String, Unparsed> {
         word.strip_prefix(key)
             .and_then(|rest| rest.strip_prefix('='))
             .map(str::to_string)
-            .ok_or_else(|| format!("expected `{key}=`, {usage}"))
+            .ok_or_else(|| Unparsed(format!("expected `{key}=`, {usage}")))
     };
     let voters: usize = number(&field(voters, "voters")?, "voters")?;
     if voters == 0 {
-        return Err("an ensemble needs a voter".to_string());
+        return Err(Unparsed("an ensemble needs a voter".to_string()));
     }
     let observers = number(&field(observers, "observers")?, "observers")?;
     let window = number(&field(window, "window")?, "window")?;
@@ -179,7 +183,7 @@ fn parse_ensemble(words: &[&str]) -> Result<Ensemble, String> {
     })
 }
 
-fn parse_action(words: &[&str]) -> Result<SimAction, String> {
+fn parse_action(words: &[&str]) -> Result<SimAction, Unparsed> {
     Ok(match words {
         ["deliver", link] => {
             let (from, to) = parse_link(link)?;
@@ -226,27 +230,27 @@ fn parse_action(words: &[&str]) -> Result<SimAction, String> {
         ["heal"] => SimAction::Heal,
         ["check"] => SimAction::Check,
         _ => {
-            return Err(
+            return Err(Unparsed(
                 "expected one of `deliver A->B`, `elect A->B`, `lose A->B`, \
                         `persist ID all`, `persist ID first N`, `tick MS`, `propose`, \
                         `sync ID`, `crash ID kept N`, `boot ID`, `break LEARNER->LEADER`, \
                         `isolate ID for MS`, `heal`, `check`"
                     .to_string(),
-            );
+            ));
         }
     })
 }
 
-fn parse_link(word: &str) -> Result<(Sid, Sid), String> {
+fn parse_link(word: &str) -> Result<(Sid, Sid), Unparsed> {
     let (from, to) = word
         .split_once("->")
-        .ok_or_else(|| format!("expected FROM->TO, not {word:?}"))?;
+        .ok_or_else(|| Unparsed(format!("expected FROM->TO, not {word:?}")))?;
     Ok((number(from, "server id")?, number(to, "server id")?))
 }
 
-fn number<T: std::str::FromStr>(word: &str, what: &str) -> Result<T, String> {
+fn number<T: std::str::FromStr>(word: &str, what: &str) -> Result<T, Unparsed> {
     word.parse()
-        .map_err(|_| format!("expected a {what}, not {word:?}"))
+        .map_err(|_| Unparsed(format!("expected a {what}, not {word:?}")))
 }
 
 #[test]

@@ -39,7 +39,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::coord::store::{
-    EpochFile, Loaded, MemStore, Replica, SnapshotError, StoreError, ZabStore,
+    EpochFile, Loaded, MemStore, ReplayError, Replica, SnapshotError, StoreError, ZabStore,
 };
 use crate::seeded::{self, SeededRng};
 use bytes::Bytes;
@@ -70,7 +70,7 @@ impl Replica for SimState {
             .ok_or(SnapshotError::TooShort)
     }
 
-    fn apply(&mut self, zxid: Zxid, payload: &[u8]) -> Result<(), String> {
+    fn apply(&mut self, zxid: Zxid, payload: &[u8]) -> Result<(), ReplayError> {
         self.0.push(Entry {
             zxid,
             data: Bytes::copy_from_slice(payload),
@@ -312,7 +312,7 @@ impl Sim {
     /// Carries out `action`, or says why it cannot be (nothing is changed then). Draws no
     /// random number: the same actions from the same start give the same run.
     pub(super) fn apply(&mut self, action: &SimAction) -> Result<(), NotApplicable> {
-        self.check_applicable(action).map_err(NotApplicable)?;
+        self.check_applicable(action)?;
         self.actions.push(action.clone());
         match *action {
             SimAction::Deliver { from, to } => {
@@ -357,12 +357,12 @@ impl Sim {
         Ok(())
     }
 
-    fn check_applicable(&self, action: &SimAction) -> Result<(), String> {
+    fn check_applicable(&self, action: &SimAction) -> Result<(), NotApplicable> {
         let known = |id: Sid| {
             if self.servers.contains_key(&id) {
                 Ok(())
             } else {
-                Err(format!("there is no server {id}"))
+                Err(NotApplicable(format!("there is no server {id}")))
             }
         };
         let up = |id: Sid| {
@@ -370,18 +370,22 @@ impl Sim {
             if self.alive(id) {
                 Ok(())
             } else {
-                Err(format!("server {id} is down"))
+                Err(NotApplicable(format!("server {id} is down")))
             }
         };
         match *action {
             SimAction::Deliver { from, to } => {
                 if self.queues.get(&(from, to)).is_none_or(|q| q.is_empty()) {
-                    return Err(format!("no peer message is queued from {from} to {to}"));
+                    return Err(NotApplicable(format!(
+                        "no peer message is queued from {from} to {to}"
+                    )));
                 }
             }
             SimAction::Elect { from, to } | SimAction::Lose { from, to } => {
                 if self.election.get(&(from, to)).is_none_or(|q| q.is_empty()) {
-                    return Err(format!("no notification is queued from {from} to {to}"));
+                    return Err(NotApplicable(format!(
+                        "no notification is queued from {from} to {to}"
+                    )));
                 }
             }
             SimAction::Persist { id, writes } => {
@@ -392,14 +396,14 @@ impl Sim {
                     Writes::First(n) => (1..=in_flight).contains(&n),
                 };
                 if !enough {
-                    return Err(format!(
+                    return Err(NotApplicable(format!(
                         "server {id} has {in_flight} store ops in flight, not {writes:?}"
-                    ));
+                    )));
                 }
             }
             SimAction::Propose => {
                 if self.leader().is_none() {
-                    return Err("no leader is established".to_string());
+                    return Err(NotApplicable("no leader is established".to_string()));
                 }
             }
             SimAction::Sync { id } => {
@@ -409,27 +413,29 @@ impl Sim {
                     .as_ref()
                     .is_none_or(|p| p.serving().is_none())
                 {
-                    return Err(format!("server {id} does not serve"));
+                    return Err(NotApplicable(format!("server {id} does not serve")));
                 }
             }
             SimAction::Crash { id, kept } => {
                 up(id)?;
                 let in_flight = self.servers[&id].in_flight.len();
                 if kept > in_flight {
-                    return Err(format!(
+                    return Err(NotApplicable(format!(
                         "server {id} has {in_flight} store ops in flight, not {kept}"
-                    ));
+                    )));
                 }
             }
             SimAction::Boot { id } => {
                 known(id)?;
                 if self.alive(id) {
-                    return Err(format!("server {id} is up"));
+                    return Err(NotApplicable(format!("server {id} is up")));
                 }
             }
             SimAction::Break { learner, leader } => {
                 if !self.conns.contains(&(learner, leader)) {
-                    return Err(format!("no connection from {learner} to {leader}"));
+                    return Err(NotApplicable(format!(
+                        "no connection from {learner} to {leader}"
+                    )));
                 }
             }
             SimAction::Isolate { id, .. } => known(id)?,
