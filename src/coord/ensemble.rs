@@ -5,7 +5,9 @@
 //! Threads and tasks: one core thread owns the processor and the peer; the durability
 //! pipeline (`durability`, shared with the standalone server) owns the store: its syncer
 //! performs the peer's store ops in order, fsyncs, and reports them persisted, and its
-//! snapshot thread writes the fuzzy snapshots the core walks; tokio tasks ([`net`]) own the
+//! snapshot thread writes the fuzzy snapshots the core walks; a leader builds the SNAP for a
+//! learner the same way, a chunk per turn (`learner_snaps`), queued on the learner's
+//! connection ahead of the txns that follow it; tokio tasks ([`net`]) own the
 //! sockets — the client port (shared with the standalone server), one election
 //! link per other server, and one quorum-port connection per learner (on a leader) or to the
 //! leader (on a learner). Every frame on the election and quorum ports is a 4-byte
@@ -36,13 +38,13 @@ use super::four_letter::{self, EnsembleInfo, QuorumFigures, ServerInfo, Telemetr
 use super::processor::{Input as CoreInput, Now, Processor, QuorumRole};
 use super::store::{self, Database, EpochFile, FileStore, StoreError, ZabStore};
 use super::txn::TxnRecord;
-use super::zab::{
-    self, Action, Input, PeerMsg, ServerState, Serving, Sid, StoreOp, ZabConfig, ZabPeer,
-};
+use super::zab::{self, Action, Input, ServerState, Serving, Sid, StoreOp, ZabConfig, ZabPeer};
 use crate::conf::{ConfError, LearnerType, ZooCfg};
 
+mod learner_snaps;
 mod net;
 
+use learner_snaps::LearnerSnaps;
 use net::Net;
 
 /// Where one server of the ensemble listens.
@@ -254,6 +256,7 @@ pub async fn run(
             p: booted.processor,
             peer: booted.peer,
             pipeline,
+            learner_snaps: LearnerSnaps::default(),
             pending: PendingOps::new(),
             reported_seq: 0,
             zab: quorum.zab.clone(),
@@ -396,6 +399,8 @@ struct QuorumCore {
     peer: ZabPeer,
     /// The syncer (which owns the store) and the snapshots.
     pipeline: Pipeline,
+    /// Leader: the SNAPs being built for learners.
+    learner_snaps: LearnerSnaps,
     /// The peer's store ops not yet handed to the syncer.
     pending: PendingOps,
     /// The last store op reported persisted to the peer.
@@ -418,7 +423,7 @@ impl QuorumCore {
         self.drive()?;
         loop {
             // While a snapshot is being walked, never block: walk between batches.
-            let first = if self.pipeline.snapshots.walking() {
+            let first = if self.pipeline.snapshots.walking() || self.learner_snaps.building() {
                 match rx.try_recv() {
                     Ok(m) => Some(m),
                     Err(mpsc::error::TryRecvError::Empty) => None,
@@ -451,6 +456,7 @@ impl QuorumCore {
             let roll = self.pipeline.snapshots.maybe_begin(&mut self.p);
             self.flush(roll)?;
             self.pipeline.snapshots.step(&self.p);
+            self.learner_snaps.step(self.p.tree());
             if stop {
                 return Ok(());
             }
@@ -591,18 +597,10 @@ impl QuorumCore {
                                 self.p.last_zxid()
                             )));
                         }
-                        let data = store::serialize_snapshot(
-                            self.p.tree(),
-                            &self.p.sessions().all(),
-                            zxid,
-                        );
-                        self.net.send(
-                            to,
-                            &PeerMsg::Snap {
-                                zxid,
-                                data: Bytes::from(data),
-                            },
-                        );
+                        if let Some(out) = self.net.send_later(to) {
+                            let sessions = self.p.sessions().all();
+                            self.learner_snaps.begin(to, zxid, &sessions, out);
+                        }
                     }
                     Action::Elect { to, note } => self.net.elect(to, &note),
                     Action::ConnectLeader { leader } => self.net.connect_leader(leader),
@@ -643,6 +641,7 @@ impl QuorumCore {
                         let now = self.now();
                         let (tree, sessions) = r.db.into_parts();
                         self.pipeline.snapshots.abandon();
+                        self.learner_snaps.abandon();
                         self.p.reset_state(tree, &sessions, r.last_zxid, now);
                     }
                     Action::Serving(serving) => {
@@ -743,6 +742,7 @@ impl QuorumCore {
             }
         }
         self.pipeline.snapshots.abandon();
+        self.learner_snaps.abandon();
         let (zab, core, start) = (self.zab.clone(), self.p.config().clone(), self.start);
         let booted = durability::on_syncer(&self.pipeline.sync_tx, move |store| {
             // Everything the old peer logged is synced; the new one logs into a new file.

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::{HANDSHAKE_TIMEOUT, MAX_ELECTION_FRAME, PeerAddrs, QuorumConf};
@@ -24,8 +24,15 @@ use crate::coord::zab::{self, Input, PeerMsg, Sid, wire};
 /// An open quorum-port connection.
 struct PeerLink {
     id: u64,
-    tx: mpsc::UnboundedSender<Vec<u8>>,
+    tx: mpsc::UnboundedSender<Outbound>,
     closed: CancellationToken,
+}
+
+/// What a connection sends next: a frame, or one that is still being made (a SNAP being
+/// built between batches) and that everything queued after it waits for.
+pub(super) enum Outbound {
+    Frame(Vec<u8>),
+    Later(oneshot::Receiver<Vec<u8>>),
 }
 
 /// The sockets to the other servers.
@@ -70,12 +77,26 @@ pub(super) async fn read_frame<R: AsyncRead + Unpin>(
     Ok(buf)
 }
 
-async fn write_frames<W: AsyncWrite + Unpin>(
+/// Writes what is queued in order, flushing whenever the queue runs dry; a frame that was
+/// never made (its maker gave up) ends the connection, as nothing after it may go out.
+pub(super) async fn write_frames<W: AsyncWrite + Unpin>(
     w: W,
-    rx: &mut mpsc::UnboundedReceiver<Vec<u8>>,
+    rx: &mut mpsc::UnboundedReceiver<Outbound>,
 ) -> std::io::Result<()> {
     let mut w = BufWriter::with_capacity(64 * 1024, w);
-    while let Some(frame) = rx.recv().await {
+    while let Some(next) = rx.recv().await {
+        let frame = match next {
+            Outbound::Frame(frame) => frame,
+            Outbound::Later(made) => {
+                w.flush().await?;
+                made.await.map_err(|_| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::Interrupted,
+                        "a frame queued on the connection was given up",
+                    )
+                })?
+            }
+        };
         w.write_all(&frame).await?;
         if rx.is_empty() {
             w.flush().await?;
@@ -139,8 +160,20 @@ impl Net {
     pub(super) fn send(&self, to: Sid, msg: &PeerMsg) {
         let links = self.links.lock().expect("links lock");
         if let Some(link) = links.get(&to) {
-            let _ = link.tx.send(frame_of(|out| wire::encode_peer(msg, out)));
+            let _ = link
+                .tx
+                .send(Outbound::Frame(frame_of(|out| wire::encode_peer(msg, out))));
         }
+    }
+
+    /// Queues a frame still to be made on the connection with `to` (everything sent after
+    /// it waits for it); where to put it once made, or `None` without a connection.
+    pub(super) fn send_later(&self, to: Sid) -> Option<oneshot::Sender<Vec<u8>>> {
+        let links = self.links.lock().expect("links lock");
+        let link = links.get(&to)?;
+        let (tx, rx) = oneshot::channel();
+        link.tx.send(Outbound::Later(rx)).ok()?;
+        Some(tx)
     }
 
     pub(super) fn elect(&self, to: Sid, note: &zab::Notification) {
@@ -167,7 +200,7 @@ impl Net {
     }
 
     /// Registers a new connection with `peer` (replacing any); its id and outbound queue.
-    fn register(&self, peer: Sid) -> (u64, mpsc::UnboundedReceiver<Vec<u8>>, CancellationToken) {
+    fn register(&self, peer: Sid) -> (u64, mpsc::UnboundedReceiver<Outbound>, CancellationToken) {
         let id = self.next_link.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::unbounded_channel();
         let closed = self.token.child_token();
@@ -262,7 +295,7 @@ async fn peer_connection(
     peer: Sid,
     id: u64,
     stream: TcpStream,
-    mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
+    mut rx: mpsc::UnboundedReceiver<Outbound>,
     closed: CancellationToken,
 ) {
     let (mut reader, writer) = stream.into_split();
@@ -508,5 +541,42 @@ async fn election_link(
                 _ = tokio::time::sleep(Duration::from_millis(250)) => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn frames_queued_behind_one_being_made_wait_for_it_and_a_given_up_one_ends_the_link() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (made_tx, made_rx) = oneshot::channel();
+        tx.send(Outbound::Frame(b"a".to_vec())).unwrap();
+        tx.send(Outbound::Later(made_rx)).unwrap();
+        tx.send(Outbound::Frame(b"c".to_vec())).unwrap();
+        drop(tx);
+        let (w, mut r) = tokio::io::duplex(1024);
+        let writer = tokio::spawn(async move { write_frames(w, &mut rx).await });
+        let mut got = [0u8; 1];
+        r.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"a", "flushed before waiting");
+        made_tx.send(b"b".to_vec()).unwrap();
+        let mut rest = Vec::new();
+        r.read_to_end(&mut rest).await.unwrap();
+        assert_eq!(rest, b"bc");
+        writer.await.unwrap().unwrap();
+
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (made_tx, made_rx) = oneshot::channel::<Vec<u8>>();
+        tx.send(Outbound::Later(made_rx)).unwrap();
+        tx.send(Outbound::Frame(b"c".to_vec())).unwrap();
+        drop(made_tx);
+        let (w, mut r) = tokio::io::duplex(1024);
+        let err = write_frames(w, &mut rx).await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::Interrupted);
+        let mut rest = Vec::new();
+        r.read_to_end(&mut rest).await.unwrap();
+        assert!(rest.is_empty(), "nothing after a given-up frame goes out");
     }
 }

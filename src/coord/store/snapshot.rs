@@ -131,12 +131,40 @@ impl SnapshotWriter {
 
 /// The whole tree as one snapshot image (startup, tests).
 pub fn serialize_snapshot(tree: &DataTree, sessions: &[(i64, i32)], zxid: i64) -> Vec<u8> {
-    let mut out = snapshot_head(sessions, zxid);
-    TreeWalk::new().next_chunk(tree, usize::MAX, &mut out);
-    out.push(0);
-    let crc = crc32c::crc32c(&out);
-    out.extend_from_slice(&crc.to_be_bytes());
-    out
+    let mut image = ImageBuilder::new(sessions, zxid);
+    image.step(tree, usize::MAX);
+    image.finish()
+}
+
+/// A snapshot image built in memory in steps between batches of requests, as a fuzzy
+/// snapshot is written to disk: a leader's SNAP for a learner, which replays the txns after
+/// `zxid` over it.
+pub struct ImageBuilder {
+    out: Vec<u8>,
+    walk: TreeWalk,
+}
+
+impl ImageBuilder {
+    /// An image of the tree as of `zxid`, with the sessions open then.
+    pub fn new(sessions: &[(i64, i32)], zxid: i64) -> ImageBuilder {
+        ImageBuilder {
+            out: snapshot_head(sessions, zxid),
+            walk: TreeWalk::new(),
+        }
+    }
+
+    /// Adds up to `max_nodes` more nodes; true when every node is in.
+    pub fn step(&mut self, tree: &DataTree, max_nodes: usize) -> bool {
+        self.walk.next_chunk(tree, max_nodes, &mut self.out)
+    }
+
+    /// Ends the node list and adds the checksum.
+    pub fn finish(mut self) -> Vec<u8> {
+        self.out.push(0);
+        let crc = crc32c::crc32c(&self.out);
+        self.out.extend_from_slice(&crc.to_be_bytes());
+        self.out
+    }
 }
 
 /// A loaded snapshot.

@@ -192,64 +192,80 @@ fn fuzzy_snapshots_plus_replay_equal_the_live_tree() {
         }
         // Start a fuzzy snapshot; keep changing the tree between chunks.
         log.roll().unwrap();
+        let snap_zxid = zxid;
         let mut writer = SnapshotWriter::create(&cfg, zxid, &[]).unwrap();
         let mut walk = TreeWalk::new();
+        // A leader's SNAP for a learner, built in steps of its own over the same changes.
+        let mut image = ImageBuilder::new(&[], zxid);
+        let mut image_done = false;
         loop {
             let mut chunk = Vec::new();
             let done = walk.next_chunk(&tree, 3, &mut chunk);
             writer.append(&chunk).unwrap();
+            image_done = image_done || image.step(&tree, 2);
             for _ in 0..rand(6) {
                 let (r, pick) = (rand(1000), rand(1000));
                 step(&mut tree, &mut log, &mut zxid, r, pick);
             }
-            if done {
+            if done && image_done {
                 break;
             }
         }
         log.sync().unwrap();
         writer.finish().unwrap();
+        let image = image.finish();
         for _ in 0..20 {
             let (r, pick) = (rand(1000), rand(1000));
             step(&mut tree, &mut log, &mut zxid, r, pick);
         }
         log.sync().unwrap();
-        let r = FileStore::new(cfg).load::<Database>(None, 0).unwrap();
-        assert_eq!(r.last_zxid, zxid, "seed {seed}");
-        let r = r.db;
-        let mut live = Vec::new();
-        tree.walk(|n| {
-            live.push((
-                n.path().to_string(),
-                n.data().map(<[u8]>::to_vec),
-                n.client_stat(),
-            ))
-        });
-        let mut back = Vec::new();
-        r.tree.walk(|n| {
-            back.push((
-                n.path().to_string(),
-                n.data().map(<[u8]>::to_vec),
-                n.client_stat(),
-            ))
-        });
-        live.sort_by(|a, b| a.0.cmp(&b.0));
-        back.sort_by(|a, b| a.0.cmp(&b.0));
-        let differing: Vec<String> = live
-            .iter()
-            .filter(|l| !back.contains(l))
-            .map(|l| format!("live {l:?}"))
-            .chain(
-                back.iter()
-                    .filter(|b| !live.contains(b))
-                    .map(|b| format!("recovered {b:?}")),
-            )
-            .collect();
-        assert!(
-            differing.is_empty(),
-            "seed {seed}:\n{}",
-            differing.join("\n")
-        );
+        // A learner installs the SNAP, then logs the txns after it (here: the same files).
+        let learner = tempfile::tempdir().unwrap();
+        let learner_cfg = config(learner.path());
+        let mut learner_store = FileStore::new(learner_cfg.clone());
+        learner_store.install_snapshot(snap_zxid, &image).unwrap();
+        fs::create_dir_all(&learner_cfg.log_dir).unwrap();
+        for entry in fs::read_dir(&cfg.log_dir).unwrap() {
+            let path = entry.unwrap().path();
+            fs::copy(&path, learner_cfg.log_dir.join(path.file_name().unwrap())).unwrap();
+        }
+        for (what, mut store) in [
+            ("recovered", FileStore::new(cfg)),
+            ("learner", learner_store),
+        ] {
+            let r = store.load::<Database>(None, 0).unwrap();
+            assert_eq!(r.last_zxid, zxid, "seed {seed}, {what}");
+            assert_same_nodes(&tree, &r.db.tree, &format!("seed {seed}, {what}"));
+        }
     }
+}
+
+/// Every node of `live` and `back` the same: path, data and stat.
+fn assert_same_nodes(live: &DataTree, back: &DataTree, what: &str) {
+    let nodes = |tree: &DataTree| {
+        let mut out = Vec::new();
+        tree.walk(|n| {
+            out.push((
+                n.path().to_string(),
+                n.data().map(<[u8]>::to_vec),
+                n.client_stat(),
+            ))
+        });
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    };
+    let (live, back) = (nodes(live), nodes(back));
+    let differing: Vec<String> = live
+        .iter()
+        .filter(|l| !back.contains(l))
+        .map(|l| format!("live {l:?}"))
+        .chain(
+            back.iter()
+                .filter(|b| !live.contains(b))
+                .map(|b| format!("{what} {b:?}")),
+        )
+        .collect();
+    assert!(differing.is_empty(), "{what}:\n{}", differing.join("\n"));
 }
 
 #[test]
