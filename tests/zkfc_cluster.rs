@@ -6,8 +6,8 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::cluster::{DEADLINE, mkdirs_request};
@@ -21,23 +21,53 @@ fn client(cluster: &HaCluster) -> DfsClient {
     DfsClient::new(&conf, "hdfs://ns1").unwrap()
 }
 
-/// Writes `/load/<n>` until stopped; returns the acknowledged paths.
-fn write_load(
-    client: Arc<DfsClient>,
+/// Writes `/load/<n>` one after another until stopped, keeping the acknowledged paths.
+struct WriteLoad {
+    acked: Arc<Mutex<Vec<String>>>,
     stop: Arc<AtomicBool>,
-) -> tokio::task::JoinHandle<Vec<String>> {
-    tokio::spawn(async move {
-        let mut acked = Vec::new();
-        let mut n = 0;
-        while !stop.load(Ordering::Acquire) {
-            let path = format!("/load/f{n}");
-            n += 1;
-            if client.mkdirs(&path, 0o755, true).await.is_ok() {
-                acked.push(path);
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl WriteLoad {
+    fn start(client: Arc<DfsClient>) -> WriteLoad {
+        let acked = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn({
+            let (acked, stop) = (acked.clone(), stop.clone());
+            async move {
+                let mut n = 0;
+                while !stop.load(Ordering::Acquire) {
+                    let path = format!("/load/f{n}");
+                    n += 1;
+                    if client.mkdirs(&path, 0o755, true).await.is_ok() {
+                        acked.lock().unwrap().push(path);
+                    }
+                }
             }
+        });
+        WriteLoad { acked, stop, task }
+    }
+
+    /// Waits until `n` more writes than now are acknowledged (by whichever NameNode is
+    /// active then).
+    async fn wait_for_more(&self, n: usize) {
+        let want = self.acked.lock().unwrap().len() + n;
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        while self.acked.lock().unwrap().len() < want {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "fewer than {n} writes acknowledged in {DEADLINE:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        acked
-    })
+    }
+
+    /// Stops the writer; the acknowledged paths.
+    async fn finish(self) -> Vec<String> {
+        self.stop.store(true, Ordering::Release);
+        self.task.await.unwrap();
+        Arc::try_unwrap(self.acked).unwrap().into_inner().unwrap()
+    }
 }
 
 async fn assert_all_present(client: &DfsClient, acked: &[String]) {
@@ -63,14 +93,12 @@ async fn kill_9_of_the_active_namenode_fails_over_with_every_acknowledged_write(
         assert_eq!(crumb.as_deref(), Some(name.as_str()));
 
         let client = Arc::new(client(&cluster));
-        let stop = Arc::new(AtomicBool::new(false));
-        let load = write_load(client.clone(), stop.clone());
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        let load = WriteLoad::start(client.clone());
+        load.wait_for_more(20).await;
         cluster.nns.kill9(active);
         cluster.wait_state(standby, "active").await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        stop.store(true, Ordering::Release);
-        let acked = load.await.unwrap();
+        load.wait_for_more(20).await;
+        let acked = load.finish().await;
         assert_all_present(&client, &acked).await;
         // The new active holds the lock and the breadcrumb; the old one was fenced.
         let name = format!("nn{}", standby + 1);
@@ -308,9 +336,8 @@ async fn haadmin_failover_back_and_forth_fences_nobody_and_loses_no_write() {
         let first = cluster.wait_one_active().await;
         let second = 1 - first;
         let client = Arc::new(client(&cluster));
-        let stop = Arc::new(AtomicBool::new(false));
-        let load = write_load(client.clone(), stop.clone());
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        let load = WriteLoad::start(client.clone());
+        load.wait_for_more(20).await;
         for (from, to) in [(first, second), (second, first), (first, second)] {
             let from_id = format!("nn{}", from + 1);
             let to_id = format!("nn{}", to + 1);
@@ -333,10 +360,9 @@ async fn haadmin_failover_back_and_forth_fences_nobody_and_loses_no_write() {
             cluster.wait_state(from, "standby").await;
             let state = cluster.hdfs(&["haadmin", "-getServiceState", &to_id], "");
             assert_eq!(String::from_utf8_lossy(&state.stdout), "active\n");
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            load.wait_for_more(10).await;
         }
-        stop.store(true, Ordering::Release);
-        let acked = load.await.unwrap();
+        let acked = load.finish().await;
         assert_all_present(&client, &acked).await;
         for i in 0..2 {
             assert!(
