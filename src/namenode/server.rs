@@ -136,6 +136,12 @@ pub enum NameNodeError {
     Gap { expected: u64, got: u64 },
     #[error("Error replaying edit log at txid {txid}: {source}")]
     UndecodableEdit { txid: u64, source: OpError },
+    /// Hadoop's `openForWrite` safety check: a new writer never starts a segment over
+    /// txids that can be read.
+    #[error(
+        "Cannot start writing at txid {next} when there is a stream available for read: the recovered segment ends at txid {recovered}"
+    )]
+    StreamAvailable { next: u64, recovered: u64 },
     #[error("Error replaying edit log at txid {txid}: {source}")]
     Replay { txid: u64, source: NamespaceError },
     /// The blocking task that saves a checkpoint panicked or was cancelled.
@@ -658,15 +664,23 @@ impl NameNode {
         tracing::info!(
             "Catching up to latest edits from old active before taking over writer role in edits logs (recovered segment ends at {recovered:?})"
         );
+        // From the segments, not the JournalNodes' caches: a Hadoop JournalNode that the
+        // recovery synchronized holds the recovered txns on disk but answers an RPC read
+        // beyond what it cached with nothing, which would end the catch-up early.
         loop {
             let from = self.last_applied_txid() + 1;
-            let records = qjm.read_edits(from, TAIL_BATCH, false).await?;
+            let records = qjm.read_segments(from, TAIL_BATCH).await?;
             if records.is_empty() {
                 break;
             }
             self.apply_records(&records)?;
         }
         let next = self.last_applied_txid() + 1;
+        if let Some(recovered) = recovered
+            && next <= recovered
+        {
+            return Err(NameNodeError::StreamAvailable { next, recovered });
+        }
         tracing::info!("Will take over writing edit logs at txnid {next}");
         let writer = self.open_segment(&qjm, next).await?;
         {

@@ -4,7 +4,7 @@
 //! (the JournalNode never received it) or after (the reply was lost).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::channel::{ChannelResult, JournalChannel, WriterInfo};
@@ -58,6 +58,7 @@ pub struct LocalChannel {
     cluster: LocalCluster,
     calls: AtomicU64,
     plan: Mutex<Option<FaultPlan>>,
+    hadoop_cache: AtomicBool,
 }
 
 impl LocalChannel {
@@ -70,6 +71,7 @@ impl LocalChannel {
             cluster: cluster.clone(),
             calls: AtomicU64::new(0),
             plan: Mutex::new(None),
+            hadoop_cache: AtomicBool::new(false),
         }
     }
 
@@ -83,6 +85,12 @@ impl LocalChannel {
 
     pub fn set_fault_plan(&self, plan: Option<FaultPlan>) {
         *self.plan.lock().unwrap_or_else(|p| p.into_inner()) = plan;
+    }
+
+    /// Answers an RPC read past the end of the journal's cache as Hadoop's
+    /// `JournaledEditsCache` does — no edits — instead of with a cache miss.
+    pub fn answer_like_hadoops_cache(&self, on: bool) {
+        self.hadoop_cache.store(on, Ordering::SeqCst);
     }
 
     /// Requests sent through this channel so far.
@@ -207,9 +215,14 @@ impl JournalChannel for LocalChannel {
         since_txid: u64,
         max_txns: u32,
     ) -> ChannelResult<(u32, Vec<u8>)> {
+        let hadoop_cache = self.hadoop_cache.load(Ordering::SeqCst);
         self.run("getJournaledEdits", |j, _| {
-            j.get_journaled_edits(since_txid, max_txns as usize)
-                .map(|(n, bytes)| (n as u32, bytes))
+            match j.get_journaled_edits(since_txid, max_txns as usize) {
+                Err(JournalError::CacheMiss {
+                    oldest, requested, ..
+                }) if hadoop_cache && oldest > 0 && requested > oldest => Ok((0, Vec::new())),
+                other => other.map(|(n, bytes)| (n as u32, bytes)),
+            }
         })
     }
 

@@ -507,6 +507,18 @@ impl<C: JournalChannel> QuorumJournalManager<C> {
             .await
     }
 
+    /// Reads edits from `since_txid` on from the segments on the JournalNodes, never from
+    /// their caches: a new writer's catch-up after recovery. A Hadoop JournalNode that
+    /// recovery synchronized holds the recovered txns in its segment but not in its cache,
+    /// and answers an RPC read beyond the cache with no edits rather than a miss.
+    pub async fn read_segments(
+        &self,
+        since_txid: u64,
+        max_txns: usize,
+    ) -> Result<Vec<EditRecord>, QjmError> {
+        self.read_via_segments(since_txid, max_txns, true).await
+    }
+
     async fn read_via_rpc(
         &self,
         since_txid: u64,

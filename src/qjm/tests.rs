@@ -665,6 +665,31 @@ async fn a_cache_miss_falls_back_to_segments() {
 }
 
 #[tokio::test]
+async fn a_new_writer_reads_the_txns_recovery_synchronized_from_the_segments() {
+    // The old writer's txns 4-5 reached JN0 only; the new writer's recovery takes JN0's
+    // longer copy and synchronizes JN1 and JN2 to it. Their caches hold 1-3 only.
+    let cluster = Cluster::formatted(true).await;
+    let (old, _) = recovered_writer(&cluster).await;
+    let writer = old.start_log_segment(1, LV).await.unwrap();
+    write_txns(&writer, 1, 3).await.unwrap();
+    fail_writes(&old, 1);
+    fail_writes(&old, 2);
+    assert!(writer.write(&[&payload(4), &payload(5)]).await.is_err());
+    let new = cluster.qjm();
+    assert_eq!(new.recover_unfinalized_segments().await.unwrap(), Some(5));
+    for i in 1..3 {
+        assert_eq!(cluster.segment_end(i, 1), Some(5));
+        new.loggers()[i].channel().answer_like_hadoops_cache(true);
+    }
+    down(&new, 0);
+    // Hadoop's JournalNodes answer the RPC read past their cache with nothing...
+    assert!(new.read_edits(4, 100, true).await.unwrap().is_empty());
+    // ...while their segments hold the recovered txns, which the new writer must apply
+    // before it starts segment 6.
+    assert_eq!(txids(&new.read_segments(4, 100).await.unwrap()), vec![4, 5]);
+}
+
+#[tokio::test]
 async fn a_gap_in_the_edits_is_reported_with_hadoops_text() {
     let cluster = Cluster::formatted(false).await;
     let (qjm, _) = recovered_writer(&cluster).await;
