@@ -29,7 +29,7 @@ use std::collections::{HashMap, HashSet};
 use prost::Message;
 
 use super::conf::LAYOUT_VERSION;
-use super::namespace::{FileStatus, Ids, ImageEntry, ROOT_INODE_ID};
+use super::namespace::{FileStatus, Ids, ImageEntry, ROOT_INODE_ID, hadoop_name_order};
 use super::ops::Block;
 use crate::proto::hadoop_client::{BlockProto, BlockTypeProto};
 use crate::proto::hadoop_fsimage as pb;
@@ -339,12 +339,6 @@ fn inode(entry: &ImageEntry, strings: &mut StringTables) -> INode {
     }
 }
 
-/// How Hadoop orders the children of a directory: names as signed bytes
-/// (`DFSUtilClient.compareBytes`), so `ü` (0xC3…) sorts before `b`.
-fn hadoop_name_order(a: &str, b: &str) -> std::cmp::Ordering {
-    a.bytes().map(|b| b as i8).cmp(b.bytes().map(|b| b as i8))
-}
-
 /// The parent of a full path (`None` for the root or a path that is not absolute).
 pub(super) fn parent_path(path: &str) -> Option<&str> {
     match path.rfind('/')? {
@@ -581,7 +575,7 @@ impl ImageReader {
         };
         let mut entries = Vec::with_capacity(self.inodes.len());
         let mut placed = HashSet::new();
-        // Depth first from the root: parents before children, siblings in name order.
+        // Depth first from the root: parents before children, siblings in Hadoop's order.
         let mut stack = vec![(ROOT_INODE_ID, "/".to_string())];
         while let Some((id, path)) = stack.pop() {
             if !placed.insert(id) {
@@ -617,7 +611,7 @@ impl ImageReader {
                 }
                 named.push((name, child));
             }
-            named.sort();
+            named.sort_by(|x, y| hadoop_name_order(&x.0, &y.0));
             if let Some(w) = named.windows(2).find(|w| w[0].0 == w[1].0) {
                 return Err(FsImageError::Inconsistent(format!(
                     "{path} holds {} twice",
@@ -842,10 +836,10 @@ mod tests {
             [
                 "/",
                 "/a",
+                "/a/üñí",
                 "/a/b",
                 "/a/b/c",
                 "/a/b/c/empty",
-                "/a/üñí",
                 "/tmp",
                 "/tmp/x",
                 "/user",
@@ -945,8 +939,8 @@ mod tests {
             ids,
             [
                 (0x2000_0001, "hdfs"),
-                (0x2000_0002, "alice"),
-                (0x2000_0003, "bob"),
+                (0x2000_0002, "bob"),
+                (0x2000_0003, "alice"),
                 (0x4000_0001, "supergroup"),
                 (0x4000_0002, "staff")
             ]

@@ -51,11 +51,56 @@ impl Meta {
     }
 }
 
+/// A directory's children, in Hadoop's order.
+type Children = BTreeMap<ChildName, INode>;
+
+/// A child's name, ordered as Hadoop orders a directory's children (`INode.compareTo`): as
+/// signed bytes, so `ü` (0xC3…) comes before `b` in a listing and in `startAfter` paging.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ChildName(String);
+
+impl ChildName {
+    fn of(name: &str) -> ChildName {
+        ChildName(name.to_string())
+    }
+}
+
+impl Ord for ChildName {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        hadoop_name_order(&self.0, &other.0)
+    }
+}
+
+/// How Hadoop orders the children of a directory: names as signed bytes
+/// (`DFSUtilClient.compareBytes`).
+pub(super) fn hadoop_name_order(a: &str, b: &str) -> std::cmp::Ordering {
+    a.bytes().map(|b| b as i8).cmp(b.bytes().map(|b| b as i8))
+}
+
+impl PartialOrd for ChildName {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl std::ops::Deref for ChildName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ChildName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum INode {
     Dir {
         meta: Meta,
-        children: BTreeMap<String, INode>,
+        children: Children,
     },
     File {
         meta: Meta,
@@ -314,7 +359,7 @@ impl Namespace {
                     atime: 0,
                     ..Meta::from_attrs(ROOT_INODE_ID, root_attrs)
                 },
-                children: BTreeMap::new(),
+                children: Children::new(),
             },
             ids: Ids::default(),
             limits: Limits::default(),
@@ -370,7 +415,7 @@ impl Namespace {
         let mut node = &self.root;
         for part in parts {
             match node {
-                INode::Dir { children, .. } => node = children.get(*part)?,
+                INode::Dir { children, .. } => node = children.get(&ChildName::of(part))?,
                 INode::File { .. } => return None,
             }
         }
@@ -381,7 +426,7 @@ impl Namespace {
         let mut node = &mut self.root;
         for part in parts {
             match node {
-                INode::Dir { children, .. } => node = children.get_mut(*part)?,
+                INode::Dir { children, .. } => node = children.get_mut(&ChildName::of(part))?,
                 INode::File { .. } => return None,
             }
         }
@@ -393,7 +438,7 @@ impl Namespace {
         let mut node = &self.root;
         for (i, part) in parts.iter().enumerate() {
             match node {
-                INode::Dir { children, .. } => match children.get(*part) {
+                INode::Dir { children, .. } => match children.get(&ChildName::of(part)) {
                     Some(child) => node = child,
                     None => return None,
                 },
@@ -435,7 +480,10 @@ impl Namespace {
         Ok(self.lookup(&parts).map(|node| match node {
             INode::Dir { children, .. } => {
                 let mut after = children
-                    .range::<str, _>((Bound::Excluded(start_after), Bound::Unbounded))
+                    .range((
+                        Bound::Excluded(ChildName::of(start_after)),
+                        Bound::Unbounded,
+                    ))
                     .map(|(name, n)| n.status(name));
                 let entries: Vec<FileStatus> = after.by_ref().take(limit).collect();
                 Listing {
@@ -903,7 +951,7 @@ impl Namespace {
                 let INode::Dir { meta, children } = parent else {
                     return Err(diverged("parent is a file"));
                 };
-                if let Some(existing) = children.get(*name) {
+                if let Some(existing) = children.get(&ChildName::of(name)) {
                     return if existing.is_dir() {
                         Ok(())
                     } else {
@@ -911,14 +959,14 @@ impl Namespace {
                     };
                 }
                 children.insert(
-                    name.to_string(),
+                    ChildName::of(name),
                     INode::Dir {
                         // Hadoop keeps no access time for a directory: it reports 0.
                         meta: Meta {
                             atime: 0,
                             ..Meta::from_attrs(*inode_id, attrs)
                         },
-                        children: BTreeMap::new(),
+                        children: Children::new(),
                     },
                 );
                 meta.mtime = attrs.mtime;
@@ -943,11 +991,14 @@ impl Namespace {
                 let INode::Dir { meta, children } = parent else {
                     return Err(diverged("parent is a file"));
                 };
-                if children.get(*name).is_some_and(INode::is_dir) {
+                if children
+                    .get(&ChildName::of(name))
+                    .is_some_and(INode::is_dir)
+                {
                     return Err(diverged("a directory is in the way"));
                 }
                 children.insert(
-                    name.to_string(),
+                    ChildName::of(name),
                     INode::File {
                         meta: Meta::from_attrs(*inode_id, attrs),
                         blocks: Vec::new(),
@@ -1003,7 +1054,7 @@ impl Namespace {
                     return Err(diverged("no parent"));
                 };
                 children
-                    .remove(*name)
+                    .remove(&ChildName::of(name))
                     .ok_or_else(|| diverged("no such path"))?;
                 meta.mtime = *mtime;
                 Ok(())
@@ -1104,19 +1155,19 @@ impl Namespace {
             let Some(INode::Dir { children, .. }) = self.lookup_mut(dst_parent) else {
                 return Err(diverged("no destination parent"));
             };
-            children.remove(*dst_name);
+            children.remove(&ChildName::of(dst_name));
         }
         let Some(INode::Dir { meta, children }) = self.lookup_mut(src_parent) else {
             return Err(diverged("no source parent"));
         };
         let node = children
-            .remove(*src_name)
+            .remove(&ChildName::of(src_name))
             .ok_or_else(|| diverged("no source"))?;
         meta.mtime = mtime;
         let Some(INode::Dir { meta, children }) = self.lookup_mut(dst_parent) else {
             return Err(diverged("no destination parent"));
         };
-        children.insert(dst_name.to_string(), node);
+        children.insert(ChildName::of(dst_name), node);
         meta.mtime = mtime;
         Ok(())
     }
@@ -1169,7 +1220,7 @@ impl Namespace {
             let INode::Dir { children, .. } = node else {
                 break;
             };
-            let Some(child) = children.get(*part) else {
+            let Some(child) = children.get(&ChildName::of(part)) else {
                 break;
             };
             out.push((format!("/{}", parts[..=i].join("/")), child.status(part)));
@@ -1197,7 +1248,7 @@ impl Namespace {
         let mut ns = Namespace {
             root: INode::Dir {
                 meta: meta_of(&root.status),
-                children: BTreeMap::new(),
+                children: Children::new(),
             },
             ids,
             limits: Limits::default(),
@@ -1215,7 +1266,7 @@ impl Namespace {
             let node = if s.is_dir {
                 INode::Dir {
                     meta,
-                    children: BTreeMap::new(),
+                    children: Children::new(),
                 }
             } else {
                 if file_length(&entry.blocks) != s.length {
@@ -1233,7 +1284,7 @@ impl Namespace {
                     block_size: s.block_size,
                 }
             };
-            if children.insert(name.to_string(), node).is_some() {
+            if children.insert(ChildName::of(name), node).is_some() {
                 return Err(bad(format!("{} appears twice", entry.path)));
             }
         }
@@ -1295,6 +1346,40 @@ mod tests {
             .unwrap();
         run(&mut ns, ops);
         ns
+    }
+
+    #[test]
+    fn children_list_and_page_in_hadoops_signed_byte_order() {
+        let mut ns = Namespace::new(&attrs(0));
+        for name in ["b", "üñí", "B", "a", "ab"] {
+            let ops = ns
+                .plan_mkdirs(&format!("/d/{name}"), &attrs(1), true)
+                .unwrap();
+            run(&mut ns, ops);
+        }
+        let names = |entries: &[FileStatus]| -> Vec<String> {
+            entries.iter().map(|e| e.name.clone()).collect()
+        };
+        // 0xC3 is negative as a signed byte: ü comes first, as Hadoop lists it.
+        let all = ns.list("/d").unwrap().unwrap();
+        assert_eq!(names(&all), ["üñí", "B", "a", "ab", "b"]);
+        let page = ns.list_after("/d", "", 2).unwrap().unwrap();
+        assert_eq!(
+            (names(&page.entries), page.remaining),
+            (vec!["üñí".into(), "B".into()], 3)
+        );
+        let page = ns.list_after("/d", "B", 2).unwrap().unwrap();
+        assert_eq!(
+            (names(&page.entries), page.remaining),
+            (vec!["a".into(), "ab".into()], 1)
+        );
+        let page = ns.list_after("/d", "üñí", 10).unwrap().unwrap();
+        assert_eq!(names(&page.entries), ["B", "a", "ab", "b"]);
+        let order: Vec<String> = ns.entries().into_iter().map(|e| e.path).collect();
+        assert_eq!(
+            order,
+            ["/", "/d", "/d/üñí", "/d/B", "/d/a", "/d/ab", "/d/b"]
+        );
     }
 
     #[test]
