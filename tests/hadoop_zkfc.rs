@@ -17,7 +17,7 @@ use std::time::Duration;
 use common::cluster::{JournalNodes, NN_IDS, NameNodes, format_and_start};
 use common::hadoop::{format_and_start_real, java, real_pair_props, start_daemon, start_real_nn};
 use common::zkfc::{auto_failover_props, start_zkfc, zkfc_ports};
-use common::zookeeper::{ZkServer, ZkServerKind};
+use common::zookeeper::{ZKFC_SETTINGS, ZkServer, ZkServerKind};
 use hdfs_ha::conf::Configuration;
 use hdfs_ha::local_cluster::percentile;
 use hdfs_ha::zkfc::health::ServiceState;
@@ -66,7 +66,7 @@ fn wait_active(nns: &NameNodes, i: usize) {
 
 #[test]
 fn real_zkfcs_elect_and_fail_over_our_namenodes() {
-    let zk = ZkServer::start(ZkServerKind::Ours, 100);
+    let zk = ZkServer::start(ZkServerKind::Ours, ZKFC_SETTINGS);
     let jns = JournalNodes::start(true);
     let props = auto_failover_props(&zk, zkfc_ports());
     let refs: Vec<(&str, &str)> = props
@@ -170,7 +170,7 @@ struct RealPair {
 
 impl RealPair {
     fn start(hadoop_zkfcs: bool) -> RealPair {
-        let zk = ZkServer::start(ZkServerKind::Ours, 100);
+        let zk = ZkServer::start(ZkServerKind::Ours, ZKFC_SETTINGS);
         let jns = JournalNodes::start(true);
         let data = tempfile::tempdir().unwrap();
         let mut props = auto_failover_props(&zk, zkfc_ports());

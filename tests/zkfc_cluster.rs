@@ -260,7 +260,7 @@ async fn zookeeper_down_changes_no_ha_state_and_its_return_makes_no_transition()
             other,
             &["Successfully transitioned", "to standby"],
         );
-        cluster.zk.stop();
+        cluster.zk.kill9();
         for i in 0..2 {
             cluster
                 .zkfc(i)
@@ -271,7 +271,7 @@ async fn zookeeper_down_changes_no_ha_state_and_its_return_makes_no_transition()
         assert!(client.mkdirs("/while/zk/down", 0o755, true).await.unwrap());
         assert_eq!(cluster.state(active).await.as_deref(), Some("active"));
         assert_eq!(cluster.state(other).await.as_deref(), Some("standby"));
-        cluster.zk.restart();
+        cluster.zk.launch();
         for i in 0..2 {
             common::wait_until("the session back", DEADLINE, || {
                 (cluster

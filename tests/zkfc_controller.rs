@@ -185,14 +185,14 @@ async fn zookeeper_failure_changes_no_state() {
             .zkfc(1)
             .wait_for_line("should become standby", DEADLINE);
         let before = (cluster.nns[0].get(), cluster.nns[1].get());
-        cluster.zk.stop();
+        cluster.zk.kill9();
         for i in 0..2 {
             cluster
                 .zkfc(i)
                 .wait_for_line("Session disconnected. Entering neutral mode...", DEADLINE);
         }
         stays_active(&cluster, 0, Duration::from_secs(1));
-        cluster.zk.restart();
+        cluster.zk.launch();
         for i in 0..2 {
             common::wait_until("the session back", DEADLINE, || {
                 (cluster

@@ -237,7 +237,7 @@ async fn format_sets_acls_from_auth_and_acl_settings() {
         // Reading ACLs needs rights too (ZooKeeper 3.8): look as the ZKFCs' identity.
         let authed = zookeeper_client::Client::connector()
             .with_auth("digest", b"zkfcs:secret")
-            .connect(&cluster.zk.connect_string())
+            .connect(&cluster.zk.addr())
             .await
             .unwrap();
         let (acl, _) = authed.get_acl("/hadoop-ha/ns1").await.unwrap();

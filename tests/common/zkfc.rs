@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use super::cluster::{DEADLINE, JournalNodes, NN_IDS, NameNodes, format_and_start, free_port};
-use super::zookeeper::{ZkServer, ZkServerKind};
+use super::zookeeper::{ZKFC_SETTINGS, ZkServer, ZkServerKind};
 use super::{Daemon, binary};
 
 /// The ZKFC port of each NameNode host.
@@ -19,7 +19,7 @@ pub fn zkfc_ports() -> [u16; 2] {
 pub fn auto_failover_props(zk: &ZkServer, ports: [u16; 2]) -> Vec<(String, String)> {
     vec![
         ("dfs.ha.automatic-failover.enabled".into(), "true".into()),
-        ("ha.zookeeper.quorum".into(), zk.connect_string()),
+        ("ha.zookeeper.quorum".into(), zk.addr()),
         ("ha.zookeeper.session-timeout.ms".into(), "4000".into()),
         ("ha.health-monitor.check-interval.ms".into(), "500".into()),
         (
@@ -66,7 +66,7 @@ impl HaCluster {
     /// formatted, both ZKFCs started; returns once one NameNode is active. `extra`
     /// overrides properties.
     pub async fn start(kind: ZkServerKind, extra: &[(&str, &str)]) -> HaCluster {
-        let zk = ZkServer::start(kind, 100);
+        let zk = ZkServer::start(kind, ZKFC_SETTINGS);
         let jns = JournalNodes::start(true);
         let zkfc_ports = zkfc_ports();
         let mut props = auto_failover_props(&zk, zkfc_ports);
@@ -209,7 +209,7 @@ where
 
 /// A ZooKeeper client for looking at znodes.
 pub async fn zk_client(zk: &ZkServer) -> zookeeper_client::Client {
-    zookeeper_client::Client::connect(&zk.connect_string())
+    zookeeper_client::Client::connect(&zk.addr())
         .await
         .expect("connect to ZooKeeper")
 }
@@ -299,7 +299,7 @@ pub struct DummyCluster {
 impl DummyCluster {
     /// `n` stand-ins on 127.0.0.1..n, serving; the configuration written; no ZKFC yet.
     pub fn new(kind: ZkServerKind, n: usize, extra: &[(&str, &str)]) -> DummyCluster {
-        let zk = ZkServer::start(kind, 100);
+        let zk = ZkServer::start(kind, ZKFC_SETTINGS);
         let mut nns = Vec::new();
         let mut zkfc_ports = Vec::new();
         for i in 0..n {
@@ -315,7 +315,7 @@ impl DummyCluster {
             ("dfs.nameservices".into(), "ns1".into()),
             ("dfs.ha.namenodes.ns1".into(), ids.join(",")),
             ("dfs.ha.automatic-failover.enabled".into(), "true".into()),
-            ("ha.zookeeper.quorum".into(), zk.connect_string()),
+            ("ha.zookeeper.quorum".into(), zk.addr()),
             ("ha.zookeeper.session-timeout.ms".into(), "3000".into()),
             ("ha.health-monitor.check-interval.ms".into(), "200".into()),
             (

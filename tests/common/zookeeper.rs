@@ -1,7 +1,9 @@
-//! A ZooKeeper server for tests, on an ephemeral port of 127.0.0.1, killed when dropped. The
-//! server kind is a parameter: Apache ZooKeeper 3.8 (Debian's `zookeeper`) and our own
-//! ZooKeeper-compatible server (`zkserver`); every ZKFC test runs against
-//! [`ZkServerKind::all`].
+//! The one way tests start a ZooKeeper server: Apache ZooKeeper 3.8 (Debian's `zookeeper`)
+//! or our own `zkserver`, standalone or as a member of an ensemble. It writes zoo.cfg,
+//! picks free loopback ports (and picks again when a port is taken before the server binds
+//! it), waits with a deadline until `srvr` names the server's mode, restarts it on the same
+//! ports and data, keeps its log in a file, and kills it on drop — after printing the log's
+//! tail when the test is failing — so that no test leaves a server behind.
 
 #![allow(dead_code)]
 
@@ -12,6 +14,16 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::cluster::free_port;
+use super::{STARTUP_DEADLINE, binary};
+
+/// Short timing for tests of our server: tickTime 200 ms, sessions of 400 ms to 20 s.
+pub const TEST_TIMING: &str = "tickTime=200\nminSessionTimeout=400\nmaxSessionTimeout=20000\n";
+
+/// The ZKFC tests' server: tickTime 100 ms, sessions up to a minute, every four-letter word.
+pub const ZKFC_SETTINGS: &str = "tickTime=100\ninitLimit=10\nsyncLimit=5\nadmin.enableServer=false\nmaxSessionTimeout=60000\n4lw.commands.whitelist=*\n";
+
+/// How many times a server is started on newly picked ports when its ports were taken.
+const PORT_ATTEMPTS: usize = 5;
 
 /// Which server implementation a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,168 +41,336 @@ impl ZkServerKind {
     }
 }
 
-/// A running (or stopped) single ZooKeeper server.
-pub struct ZkServer {
-    pub kind: ZkServerKind,
-    pub port: u16,
-    /// Our server's Prometheus port (it would take 7000 otherwise).
-    metrics_port: u16,
-    dir: tempfile::TempDir,
-    process: Option<Child>,
+/// Sends a four-letter word and returns the whole answer ("" if the server is not up).
+pub fn four_letter(addr: &str, word: &str) -> String {
+    let Ok(mut s) = TcpStream::connect(addr) else {
+        return String::new();
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+    if s.write_all(word.as_bytes()).is_err() {
+        return String::new();
+    }
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
 }
 
-const START_DEADLINE: Duration = Duration::from_secs(60);
+/// Why a started server is not serving.
+enum NotServing {
+    /// It exited because a port of its zoo.cfg was taken.
+    PortTaken,
+    /// It exited for another reason.
+    Exited(std::process::ExitStatus),
+}
+
+/// One ZooKeeper server process (running or not) with its own directory: `zoo.cfg`, `data/`
+/// and `server.log`.
+pub struct ZkServer {
+    pub kind: ZkServerKind,
+    /// The loopback address it listens on (127.0.0.N for the Nth member of an ensemble).
+    pub host: String,
+    /// The client port; 0 until it is first started.
+    pub port: u16,
+    /// Our server's Prometheus port (it would take 7000 otherwise).
+    pub metrics_port: u16,
+    pub dir: PathBuf,
+    /// The zoo.cfg lines after `dataDir`, `clientPort` and the metrics lines.
+    settings: String,
+    child: Option<Child>,
+    /// Where the current run's output starts in the log.
+    run_start: usize,
+    _temp: tempfile::TempDir,
+}
 
 impl ZkServer {
-    /// Starts a server with `tickTime` (ms); sessions may last up to a minute.
-    pub fn start(kind: ZkServerKind, tick_ms: u64) -> ZkServer {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("data")).unwrap();
-        let mut server = ZkServer {
-            kind,
-            port: 0,
-            metrics_port: 0,
-            dir,
-            process: None,
-        };
-        // A port found free may be taken before the server binds it: try another.
-        for attempt in 0..5 {
-            server.port = free_port("127.0.0.1");
-            server.metrics_port = free_port("127.0.0.1");
-            server.write_config(tick_ms);
-            if server.launch() {
-                return server;
-            }
-            eprintln!(
-                "ZooKeeper did not start on port {} (attempt {attempt}); log:\n{}",
-                server.port,
-                server.log()
+    /// Our server on 127.0.0.1 with [`TEST_TIMING`] and `extra` zoo.cfg lines, serving.
+    pub fn ours(extra: &str) -> ZkServer {
+        Self::start(ZkServerKind::Ours, &format!("{TEST_TIMING}{extra}"))
+    }
+
+    /// A server of `kind` on 127.0.0.1 with these zoo.cfg `settings`, serving.
+    pub fn start(kind: ZkServerKind, settings: &str) -> ZkServer {
+        let mut server = Self::prepare(kind, "127.0.0.1", settings);
+        server.launch();
+        server
+    }
+
+    /// A server not started yet (so that a test can arrange its data directory first).
+    pub fn prepare(kind: ZkServerKind, host: &str, settings: &str) -> ZkServer {
+        if kind == ZkServerKind::Apache {
+            const JAR: &str = "/usr/share/java/zookeeper.jar";
+            assert!(
+                std::path::Path::new(JAR).exists(),
+                "{JAR} is missing: install Debian's zookeeper package (dev/test.sh does)"
             );
         }
-        panic!("cannot start a {kind:?} ZooKeeper server");
-    }
-
-    fn config_path(&self) -> PathBuf {
-        self.dir.path().join("zoo.cfg")
-    }
-
-    fn log_path(&self) -> PathBuf {
-        self.dir.path().join("server.log")
-    }
-
-    fn write_config(&self, tick_ms: u64) {
-        let mut cfg = format!(
-            "tickTime={tick_ms}\ninitLimit=10\nsyncLimit=5\ndataDir={}\nclientPort={}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\nmaxSessionTimeout=60000\n4lw.commands.whitelist=*\n",
-            self.dir.path().join("data").display(),
-            self.port
-        );
-        if self.kind == ZkServerKind::Ours {
-            cfg.push_str(&format!(
-                "metricsProvider.httpPort={}\nmetricsProvider.httpHost=127.0.0.1\n",
-                self.metrics_port
-            ));
-        }
-        std::fs::write(self.config_path(), cfg).unwrap();
-    }
-
-    /// Starts the process and waits until it serves; false if it died first.
-    fn launch(&mut self) -> bool {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log_path())
-            .unwrap();
-        let child = match self.kind {
-            ZkServerKind::Apache => Command::new("java")
-                .args([
-                    "-Xmx256m",
-                    "-XX:+UseSerialGC",
-                    "-XX:TieredStopAtLevel=1",
-                    "-Dzookeeper.admin.enableServer=false",
-                    "-cp",
-                    "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar",
-                    "org.apache.zookeeper.server.quorum.QuorumPeerMain",
-                ])
-                .arg(self.config_path())
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .expect("java (Debian package zookeeper / default-jre-headless)"),
-            ZkServerKind::Ours => Command::new(super::binary("zkserver"))
-                .arg(self.config_path())
-                .env("HADOOP_ROOT_LOGGER", "INFO,console")
-                .env_remove("RUST_LOG")
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .expect("the zkserver binary"),
+        let temp = tempfile::tempdir().expect("tempdir");
+        let server = ZkServer {
+            kind,
+            host: host.to_string(),
+            port: 0,
+            metrics_port: 0,
+            dir: temp.path().to_path_buf(),
+            settings: settings.to_string(),
+            child: None,
+            run_start: 0,
+            _temp: temp,
         };
-        self.process = Some(child);
-        let deadline = Instant::now() + START_DEADLINE;
-        while Instant::now() < deadline {
-            if let Some(Ok(Some(_))) = self.process.as_mut().map(|c| c.try_wait()) {
-                self.process = None;
-                return false;
-            }
-            // Not `ruok`: Apache ZooKeeper answers `imok` as soon as its port is open, while
-            // it still closes client connections until its database is loaded; `srvr` names
-            // the server's mode only once it serves.
-            if self
-                .four_letter("srvr")
-                .is_some_and(|srvr| srvr.contains("\nMode: "))
-            {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!(
-            "ZooKeeper did not serve within {START_DEADLINE:?}:\n{}",
-            self.log()
-        );
+        std::fs::create_dir_all(server.data_dir()).expect("data dir");
+        server
     }
 
-    /// Sends a four-letter word; the answer, if any.
-    pub fn four_letter(&self, word: &str) -> Option<String> {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
-        stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-        stream.write_all(word.as_bytes()).ok()?;
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).ok()?;
-        Some(answer.trim().to_string())
+    /// `host:port` of the client port.
+    pub fn addr(&self) -> String {
+        format!("{}:{}", self.host, self.port)
     }
 
+    pub fn cfg_path(&self) -> PathBuf {
+        self.dir.join("zoo.cfg")
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join("server.log")
+    }
+
+    /// Everything the server (and its earlier runs) wrote to stdout and stderr.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
 
-    /// `127.0.0.1:<port>`.
-    pub fn connect_string(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+    /// Waits for `needle` in the log after its first `since` bytes (a length of
+    /// [`ZkServer::log`] taken earlier); returns the line.
+    pub fn wait_for_log(&self, needle: &str, since: usize, deadline: Duration) -> String {
+        super::wait_until(
+            &format!("{needle:?} in the log of {}", self.addr()),
+            deadline,
+            || {
+                let log = self.log();
+                log.get(since..)?
+                    .lines()
+                    .find(|l| l.contains(needle))
+                    .map(str::to_string)
+            },
+        )
     }
 
-    /// kill -9 (the data stays: sessions and znodes come back with a restart).
-    pub fn stop(&mut self) {
-        if let Some(mut child) = self.process.take() {
+    /// `Mode:` of `srvr` (standalone, leader, follower, observer); `None` while the server
+    /// is down or not serving.
+    pub fn mode(&self) -> Option<String> {
+        four_letter(&self.addr(), "srvr")
+            .lines()
+            .find_map(|l| l.strip_prefix("Mode: "))
+            .map(str::to_string)
+    }
+
+    /// Starts the server (or restarts it on the same ports and data) and waits until it
+    /// serves. A first start whose port was taken is retried on other ports.
+    pub fn launch(&mut self) {
+        let fresh = self.port == 0;
+        for _attempt in 0..PORT_ATTEMPTS {
+            if self.port == 0 {
+                self.pick_ports();
+            }
+            self.spawn();
+            match self.wait_serving() {
+                Ok(()) => return,
+                Err(NotServing::PortTaken) if fresh => self.port = 0,
+                Err(NotServing::PortTaken) => {
+                    panic!("{} is taken:\n{}", self.addr(), self.log())
+                }
+                Err(NotServing::Exited(status)) => panic!(
+                    "{:?} ZooKeeper on {} exited with {status}:\n{}",
+                    self.kind,
+                    self.addr(),
+                    self.log()
+                ),
+            }
+        }
+        panic!(
+            "{:?} ZooKeeper found its ports taken {PORT_ATTEMPTS} times:\n{}",
+            self.kind,
+            self.log()
+        );
+    }
+
+    fn pick_ports(&mut self) {
+        self.port = free_port(&self.host);
+        self.metrics_port = free_port(&self.host);
+    }
+
+    fn write_cfg(&self) {
+        let mut cfg = format!(
+            "dataDir={}\nclientPort={}\nclientPortAddress={}\n",
+            self.data_dir().display(),
+            self.port,
+            self.host
+        );
+        if self.kind == ZkServerKind::Ours {
+            cfg.push_str(&format!(
+                "metricsProvider.httpPort={}\nmetricsProvider.httpHost={}\n",
+                self.metrics_port, self.host
+            ));
+        }
+        cfg.push_str(&self.settings);
+        cfg.push('\n');
+        std::fs::write(self.cfg_path(), cfg).expect("write zoo.cfg");
+    }
+
+    /// Writes zoo.cfg and starts the process, without waiting for it.
+    fn spawn(&mut self) {
+        assert!(self.child.is_none(), "{} is already running", self.addr());
+        self.write_cfg();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .expect("log file");
+        self.run_start = log.metadata().map_or(0, |m| m.len() as usize);
+        let mut cmd = match self.kind {
+            ZkServerKind::Apache => {
+                let mut cmd = Command::new("java");
+                cmd.args([
+                    "-Xmx256m",
+                    "-XX:+UseSerialGC",
+                    "-XX:TieredStopAtLevel=1",
+                    "-Dzookeeper.admin.enableServer=false",
+                    "-Dzookeeper.root.logger=INFO,CONSOLE",
+                    "-cp",
+                    // Debian's jar logs nothing without an SLF4J binding: log4j 1.2 with
+                    // /etc/zookeeper/conf/log4j.properties (the log shows why it exited).
+                    "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar:\
+                     /usr/share/java/slf4j-log4j12.jar:/usr/share/java/log4j-1.2.jar",
+                    "org.apache.zookeeper.server.quorum.QuorumPeerMain",
+                ]);
+                cmd
+            }
+            ZkServerKind::Ours => {
+                let mut cmd = Command::new(binary("zkserver"));
+                cmd.env("HADOOP_ROOT_LOGGER", "INFO,console")
+                    .env_remove("RUST_LOG");
+                cmd
+            }
+        };
+        let child = cmd
+            .arg(self.cfg_path())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {:?} ZooKeeper: {e}", self.kind));
+        self.child = Some(child);
+    }
+
+    /// Waits until `srvr` names a mode, or the process exits.
+    fn wait_serving(&mut self) -> Result<(), NotServing> {
+        let start = Instant::now();
+        loop {
+            // Not `ruok`: Apache ZooKeeper answers `imok` as soon as its port is open, while
+            // it still closes client connections until its database is loaded; `srvr` names
+            // the server's mode only once it serves.
+            if self.mode().is_some() {
+                return Ok(());
+            }
+            if let Some(exited) = self.exited() {
+                return Err(exited);
+            }
+            assert!(
+                start.elapsed() < STARTUP_DEADLINE,
+                "{:?} ZooKeeper on {} did not serve within {STARTUP_DEADLINE:?}:\n{}",
+                self.kind,
+                self.addr(),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Whether (and why) the process has exited; reaps it.
+    fn exited(&mut self) -> Option<NotServing> {
+        let status = self.child.as_mut()?.try_wait().ok()??;
+        self.child = None;
+        let run = self
+            .log()
+            .get(self.run_start..)
+            .unwrap_or_default()
+            .to_string();
+        Some(if run.contains("Address already in use") {
+            NotServing::PortTaken
+        } else {
+            NotServing::Exited(status)
+        })
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`, ...) to the running server.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.pid().expect("the server is running");
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -{signal} {pid}");
+    }
+
+    /// kill -9 (the data stays: sessions and znodes come back with [`ZkServer::launch`]).
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SIGKILL ends a stopped (SIGSTOP) process too.
             let _ = child.kill();
             let _ = child.wait();
         }
     }
 
-    /// Starts it again on the same port and data.
-    pub fn restart(&mut self) {
-        self.stop();
-        assert!(self.launch(), "ZooKeeper did not restart:\n{}", self.log());
+    /// SIGTERM, then wait for the exit status.
+    pub fn terminate(&mut self) -> Option<i32> {
+        self.pid()?;
+        self.signal("TERM");
+        self.wait_exit(Duration::from_secs(20))
     }
 
-    pub fn is_running(&self) -> bool {
-        self.process.is_some()
+    /// Waits for the server to exit by itself; its exit code.
+    pub fn wait_exit(&mut self, deadline: Duration) -> Option<i32> {
+        let mut child = self.child.take()?;
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.code();
+            }
+            if start.elapsed() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "{:?} ZooKeeper did not exit within {deadline:?}:\n{}",
+                    self.kind,
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
 impl Drop for ZkServer {
     fn drop(&mut self) {
-        self.stop();
+        if std::thread::panicking() {
+            let log = self.log();
+            let lines: Vec<&str> = log.lines().collect();
+            eprintln!(
+                "---- {:?} ZooKeeper on {} (last 40 lines of its log)",
+                self.kind,
+                self.addr()
+            );
+            for line in &lines[lines.len().saturating_sub(40)..] {
+                eprintln!("{line}");
+            }
+        }
+        self.kill9();
     }
 }
