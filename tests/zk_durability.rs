@@ -1,8 +1,7 @@
 //! Durability of the real `zkserver`: restarts, kill -9 under a write load (every
 //! acknowledged write survives), a torn log tail, snapshots and autopurge.
 
-#[path = "zk/harness.rs"]
-mod harness;
+mod common;
 #[path = "zk/raw.rs"]
 mod raw;
 
@@ -10,7 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use harness::{ZkServer, wait_for};
+use common::wait_until;
+use common::zookeeper::{TEST_TIMING, ZkServer, ZkServerKind};
 use hdfs_ha::coord::jute::{Request, Response};
 use hdfs_ha::seeded::{self, SeededRng};
 use raw::{Raw, create, get_data, set_data};
@@ -30,7 +30,7 @@ fn files(dir: &std::path::Path, prefix: &str) -> Vec<String> {
 
 #[test]
 fn restart_keeps_data_stats_and_live_sessions() {
-    let mut server = ZkServer::start("");
+    let mut server = ZkServer::ours("");
     let addr = server.addr();
     let mut c = Raw::new_session(&addr, 20_000);
     assert_eq!(c.call(&create("/keep", b"one", 0)).0, 0);
@@ -75,7 +75,7 @@ fn restart_keeps_data_stats_and_live_sessions() {
 #[test]
 fn kill_9_under_a_write_load_loses_no_acknowledged_write() {
     // Small snapshots and preallocation so rolls and snapshots happen under the load.
-    let mut server = ZkServer::start("snapCount=50\npreAllocSize=16\n");
+    let mut server = ZkServer::ours("snapCount=50\npreAllocSize=16\n");
     let addr = server.addr();
     let mut setup = Raw::new_session(&addr, 20_000);
     assert_eq!(setup.call(&create("/load", b"", 0)).0, 0);
@@ -101,7 +101,7 @@ fn kill_9_under_a_write_load_loses_no_acknowledged_write() {
             })
         })
         .collect();
-    wait_for("1000 acknowledged writes", Duration::from_secs(60), || {
+    wait_until("1000 acknowledged writes", Duration::from_secs(60), || {
         (acked.lock().unwrap().len() >= 1000).then_some(())
     });
     server.kill9();
@@ -137,7 +137,7 @@ fn kill_9_under_a_write_load_loses_no_acknowledged_write() {
 
 #[test]
 fn a_torn_log_tail_is_truncated_at_restart() {
-    let mut server = ZkServer::start("");
+    let mut server = ZkServer::ours("");
     let mut c = Raw::new_session(&server.addr(), 20_000);
     for i in 0..10 {
         assert_eq!(c.call(&create(&format!("/t{i}"), b"x", 0)).0, 0);
@@ -173,19 +173,19 @@ fn a_torn_log_tail_is_truncated_at_restart() {
 #[test]
 fn autopurge_keeps_the_newest_snapshots() {
     let mut server =
-        ZkServer::start("snapCount=10\nautopurge.purgeInterval=1\nautopurge.snapRetainCount=3\n");
+        ZkServer::ours("snapCount=10\nautopurge.purgeInterval=1\nautopurge.snapRetainCount=3\n");
     let mut c = Raw::new_session(&server.addr(), 20_000);
     for i in 0..150 {
         assert_eq!(c.call(&create(&format!("/p{i}"), b"", 0)).0, 0);
     }
     let dir = server.data_dir().join("version-2");
-    wait_for("snapshots under load", Duration::from_secs(20), || {
+    wait_until("snapshots under load", Duration::from_secs(20), || {
         (files(&dir, "snapshot.").len() > 5).then_some(())
     });
     // The purge runs at startup and then every purgeInterval hours.
     server.kill9();
     server.launch();
-    let snaps = wait_for("purge at startup", Duration::from_secs(20), || {
+    let snaps = wait_until("purge at startup", Duration::from_secs(20), || {
         let s = files(&dir, "snapshot.");
         (s.len() <= 4).then_some(s)
     });
@@ -221,7 +221,11 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 /// error, and every write it acknowledged is in the log it leaves.
 #[test]
 fn a_full_disk_stops_the_server_without_losing_an_acknowledged_write() {
-    let mut server = ZkServer::prepare("preAllocSize=64\nsnapCount=1000000\n", true);
+    let mut server = ZkServer::prepare(
+        ZkServerKind::Ours,
+        "127.0.0.1",
+        &format!("{TEST_TIMING}preAllocSize=64\nsnapCount=1000000\n"),
+    );
     let data = server.data_dir();
     let mounted = std::process::Command::new("mount")
         .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
@@ -279,7 +283,7 @@ fn repeated_kill_9_rounds_keep_every_acknowledged_write() {
     seeded::announce(seed);
     let mut rng = SeededRng::new(seed);
     let mut rand = move |n: u64| rng.below(n);
-    let mut server = ZkServer::start("snapCount=40\npreAllocSize=8\n");
+    let mut server = ZkServer::ours("snapCount=40\npreAllocSize=8\n");
     let mut setup = Raw::new_session(&server.addr(), 20_000);
     for w in 0..3 {
         assert_eq!(setup.call(&create(&format!("/counter{w}"), b"0", 0)).0, 0);
@@ -325,7 +329,7 @@ fn repeated_kill_9_rounds_keep_every_acknowledged_write() {
         // Kill at a seeded moment once some writes went through.
         let target = 50 + rand(300) as usize;
         let before = created.lock().unwrap().len();
-        wait_for("writes before the kill", Duration::from_secs(60), || {
+        wait_until("writes before the kill", Duration::from_secs(60), || {
             (created.lock().unwrap().len() >= before + target).then_some(())
         });
         server.kill9();

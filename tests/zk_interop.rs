@@ -2,8 +2,7 @@
 //! (Debian's `zookeeper` package) and Python's kazoo with its recipes. dev/test.sh installs
 //! both; without them these tests fail and say what is missing.
 
-#[path = "zk/harness.rs"]
-mod harness;
+mod common;
 #[path = "zk/raw.rs"]
 mod raw;
 
@@ -11,7 +10,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use harness::{ZkServer, repo, run_with_timeout};
+use common::zookeeper::{ZkServer, ZkServerKind, four_letter};
+use common::{repo, run_with_timeout, wait_until};
 
 const ZKCLI: &str = "/usr/share/zookeeper/bin/zkCli.sh";
 
@@ -25,7 +25,7 @@ fn kazoo_crud_sessions_watches_acls_and_recipes() {
         probe.success(),
         "Python's kazoo is not installed (dev/test.sh installs it: pip install kazoo)"
     );
-    let server = ZkServer::start("4lw.commands.whitelist=srvr,envi,ruok\n");
+    let server = ZkServer::ours("4lw.commands.whitelist=srvr,envi,ruok\n");
     let script = repo().join("tests/zk/kazoo_suite.py");
     let (code, stdout, stderr) = run_with_timeout(
         Command::new("python3").arg(&script).arg(server.addr()),
@@ -47,7 +47,7 @@ fn apache_zkcli_sh_drives_zkserver() {
         Path::new(ZKCLI).exists(),
         "{ZKCLI} is missing: install Debian's zookeeper package (dev/test.sh does)"
     );
-    let server = ZkServer::start("");
+    let server = ZkServer::ours("");
     let script = "create /zc hello\n\
                   create -s /zc/s- x\n\
                   create -e /zc/e y\n\
@@ -124,7 +124,7 @@ fn zkcli_sh_keeps_its_session_and_watch_across_a_server_restart() {
         Path::new(ZKCLI).exists(),
         "{ZKCLI} is missing: install Debian's zookeeper package (dev/test.sh does)"
     );
-    let mut server = ZkServer::start("4lw.commands.whitelist=srvr,wchs\n");
+    let mut server = ZkServer::ours("4lw.commands.whitelist=srvr,wchs\n");
     let addr = server.addr();
     let mut cli = Command::new(ZKCLI)
         .args(["-server", &addr])
@@ -172,16 +172,15 @@ fn zkcli_sh_keeps_its_session_and_watch_across_a_server_restart() {
     expect("Created /watched");
     writeln!(stdin, "get -w /watched").unwrap();
     expect("v1");
-    let watching =
-        || harness::four_letter(&addr, "wchs").starts_with("1 connections watching 1 paths");
-    harness::wait_for("the watch on the server", Duration::from_secs(30), || {
+    let watching = || four_letter(&addr, "wchs").starts_with("1 connections watching 1 paths");
+    wait_until("the watch on the server", Duration::from_secs(30), || {
         watching().then_some(())
     });
 
     server.kill9();
     server.launch();
     // The client reconnects with its session and re-registers the watch (SetWatches).
-    harness::wait_for(
+    wait_until(
         "the watch re-armed after the restart",
         Duration::from_secs(60),
         || watching().then_some(()),
@@ -192,80 +191,12 @@ fn zkcli_sh_keeps_its_session_and_watch_across_a_server_restart() {
     writeln!(stdin, "quit").unwrap();
 }
 
-/// Apache ZooKeeper 3.8 (Debian's package) on a loopback port, killed on drop.
-struct ApacheZk {
-    child: std::process::Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl ApacheZk {
-    fn start(extra: &str) -> ApacheZk {
-        const JAR: &str = "/usr/share/java/zookeeper.jar";
-        assert!(
-            Path::new(JAR).exists(),
-            "{JAR} is missing: install Debian's zookeeper package (dev/test.sh does)"
-        );
-        // A port picked free may be taken before Java binds it: then try another.
-        for _attempt in 0..3 {
-            let dir = tempfile::tempdir().unwrap();
-            let port = harness::free_port();
-            let cfg = dir.path().join("zoo.cfg");
-            std::fs::write(
-                &cfg,
-                format!(
-                    "tickTime=2000\ndataDir={}/data\nclientPort={port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n{extra}\n",
-                    dir.path().display()
-                ),
-            )
-            .unwrap();
-            let log = std::fs::File::create(dir.path().join("zk.log")).unwrap();
-            let child = Command::new("java")
-                .args([
-                    "-Dzookeeper.root.logger=WARN,CONSOLE",
-                    "-cp",
-                    &format!("/etc/zookeeper/conf:{JAR}"),
-                    "org.apache.zookeeper.server.quorum.QuorumPeerMain",
-                ])
-                .arg(&cfg)
-                .stdout(std::process::Stdio::null())
-                .stderr(log)
-                .spawn()
-                .expect("java");
-            let mut zk = ApacheZk {
-                child,
-                port,
-                _dir: dir,
-            };
-            let addr = zk.addr();
-            let deadline = std::time::Instant::now() + Duration::from_secs(60);
-            loop {
-                if harness::four_letter(&addr, "srvr").contains("Mode: standalone") {
-                    return zk;
-                }
-                if let Ok(Some(_)) = zk.child.try_wait() {
-                    break;
-                }
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "Apache ZooKeeper did not start"
-                );
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        panic!("Apache ZooKeeper exited three times on start");
-    }
-
-    fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for ApacheZk {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Apache ZooKeeper 3.8 (Debian's package) with ZooKeeper's default timing.
+fn apache(extra: &str) -> ZkServer {
+    ZkServer::start(
+        ZkServerKind::Apache,
+        &format!("tickTime=2000\nadmin.enableServer=false\n{extra}\n"),
+    )
 }
 
 /// Masks what legitimately differs between two servers (ports, session ids, times,
@@ -392,7 +323,7 @@ fn settle_packet_counts(addr: &str, at_least: usize) -> usize {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let mut polls = 0;
     loop {
-        let stat = harness::four_letter(addr, "stat");
+        let stat = four_letter(addr, "stat");
         polls += 1;
         let settled = count(&stat, "Received:").is_some()
             && count(&stat, "Received:") == count(&stat, "Sent:")
@@ -409,16 +340,16 @@ fn settle_packet_counts(addr: &str, at_least: usize) -> usize {
 #[test]
 fn four_letter_words_match_apache_zookeeper_side_by_side() {
     let words = "4lw.commands.whitelist=*";
-    let apache = ApacheZk::start(words);
-    let ours = harness::ZkServer::start_with(
+    let apache = apache(words);
+    let ours = ZkServer::start(
+        ZkServerKind::Ours,
         &format!("tickTime=2000\nadmin.enableServer=false\n{words}\n"),
-        false,
     );
     let mut outputs = Vec::new();
     let mut polls = 1;
     for addr in [apache.addr(), ours.addr()] {
         // Counters from zero (waiting for the servers polled them with srvr).
-        assert_eq!(harness::four_letter(&addr, "srst"), "Server stats reset.\n");
+        assert_eq!(four_letter(&addr, "srst"), "Server stats reset.\n");
         // One session with an ephemeral node, a data watch and a child watch.
         let mut c = raw::Raw::new_session(&addr, 10_000);
         assert_eq!(c.call(&raw::create("/e", b"x", 1)).0, 0);
@@ -435,9 +366,9 @@ fn four_letter_words_match_apache_zookeeper_side_by_side() {
             "ruok", "isro", "srvr", "stat", "cons", "wchs", "wchc", "wchp", "dump", "conf", "gtmk",
             "crst", "srst", "srvr",
         ] {
-            got.push((word, normalize(&harness::four_letter(&addr, word))));
+            got.push((word, normalize(&four_letter(&addr, word))));
         }
-        let envi = harness::four_letter(&addr, "envi");
+        let envi = four_letter(&addr, "envi");
         let keys: Vec<&str> = envi.lines().map(|l| l.split('=').next().unwrap()).collect();
         got.push(("envi keys", keys.join(",")));
         outputs.push(got);
@@ -462,8 +393,8 @@ fn requests_are_answered_like_apache_zookeeper() {
     };
     use std::io::Write;
 
-    let apache = ApacheZk::start("");
-    let ours = harness::ZkServer::start_with("tickTime=2000\n", false);
+    let apache = apache("");
+    let ours = ZkServer::start(ZkServerKind::Ours, "tickTime=2000\n");
     let open = || hdfs_ha::coord::tree::open_acl_unsafe();
     let create = |path: &str, flags: i32| Request::Create {
         op: jute::op::CREATE,
@@ -757,8 +688,8 @@ fn mask_numbers(text: &str, keys: &[&str]) -> String {
 fn watch_events_match_apache_zookeeper() {
     use hdfs_ha::coord::jute::Request;
 
-    let apache = ApacheZk::start("");
-    let ours = harness::ZkServer::start_with("tickTime=2000\n", false);
+    let apache = apache("");
+    let ours = ZkServer::start(ZkServerKind::Ours, "tickTime=2000\n");
     let mut transcripts = Vec::new();
     for addr in [apache.addr(), ours.addr()] {
         let mut writer = raw::Raw::new_session(&addr, 10_000);
@@ -859,8 +790,11 @@ fn acls_are_enforced_like_apache_zookeeper() {
 
     let super_digest =
         "DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=";
-    let apache = ApacheZk::start(super_digest);
-    let ours = harness::ZkServer::start_with(&format!("tickTime=2000\n{super_digest}\n"), false);
+    let apache = apache(super_digest);
+    let ours = ZkServer::start(
+        ZkServerKind::Ours,
+        &format!("tickTime=2000\n{super_digest}\n"),
+    );
     let auth = |who: &str| {
         Request::Auth(AuthPacket {
             auth_type: 0,

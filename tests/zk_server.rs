@@ -1,8 +1,7 @@
 //! The real `zkserver` binary on loopback, driven by the `zookeeper-client` crate (a client
 //! we did not write) and by a bare protocol client that sees every frame.
 
-#[path = "zk/harness.rs"]
-mod harness;
+mod common;
 #[path = "zk/raw.rs"]
 mod raw;
 
@@ -10,7 +9,8 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 
-use harness::{ZkServer, four_letter};
+use common::wait_until;
+use common::zookeeper::{ZkServer, four_letter};
 use hdfs_ha::coord::jute::{self, AuthPacket, Request, Response, SetWatches2};
 use raw::{Frame, Raw, closed_by_server, create, get_data, set_data};
 use zookeeper_client as zk;
@@ -25,7 +25,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 #[test]
 fn zookeeper_client_crate_crud_sequential_ephemeral_multi_and_watches() {
-    let server = ZkServer::start("");
+    let server = ZkServer::ours("");
     let rt = runtime();
     rt.block_on(async {
         let client = zk::Client::connector()
@@ -143,7 +143,7 @@ fn zookeeper_client_crate_crud_sequential_ephemeral_multi_and_watches() {
 
 #[test]
 fn a_watch_event_arrives_before_the_reply_that_observes_the_change() {
-    let server = ZkServer::start("");
+    let server = ZkServer::ours("");
     let addr = server.addr();
     let mut a = Raw::new_session(&addr, 10_000);
     let mut b = Raw::new_session(&addr, 10_000);
@@ -194,7 +194,7 @@ fn a_watch_event_arrives_before_the_reply_that_observes_the_change() {
 
 #[test]
 fn sessions_reconnect_with_password_expire_and_rearm_watches() {
-    let server = ZkServer::start("");
+    let server = ZkServer::ours("");
     let addr = server.addr();
     let mut owner = Raw::new_session(&addr, 2000);
     assert_eq!(owner.timeout, 2000);
@@ -265,7 +265,7 @@ fn sessions_reconnect_with_password_expire_and_rearm_watches() {
 
 #[test]
 fn bad_input_closes_only_that_connection() {
-    let server = ZkServer::start("jute.maxbuffer=4096\n");
+    let server = ZkServer::ours("jute.maxbuffer=4096\n");
     let addr = server.addr();
     let mut healthy = Raw::new_session(&addr, 10_000);
     assert_eq!(healthy.call(&create("/ok", b"", 0)).0, 0);
@@ -345,7 +345,7 @@ fn bad_input_closes_only_that_connection() {
 
 #[test]
 fn four_letter_words_honour_the_whitelist_and_zookeepers_formats() {
-    let server = ZkServer::start(
+    let server = ZkServer::ours(
         "4lw.commands.whitelist=ruok, stat, cons, wchs, envi, conf, dirs, mntr, isro\n",
     );
     let addr = server.addr();
@@ -426,7 +426,7 @@ fn http_get(port: u16, path: &str) -> String {
 
 #[test]
 fn the_super_user_and_ip_acls() {
-    let server = ZkServer::start(
+    let server = ZkServer::ours(
         "DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=\n",
     );
     let addr = server.addr();
@@ -480,7 +480,7 @@ fn the_super_user_and_ip_acls() {
 
 #[test]
 fn zookeeper_client_crate_ttl_containers_multiread_and_watch_removal() {
-    let server = ZkServer::start("extendedTypesEnabled=true\nznode.container.checkIntervalMs=50\n");
+    let server = ZkServer::ours("extendedTypesEnabled=true\nznode.container.checkIntervalMs=50\n");
     let rt = runtime();
     rt.block_on(async {
         let client = zk::Client::connect(&server.addr()).await.expect("connect");
@@ -536,7 +536,7 @@ fn zookeeper_client_crate_ttl_containers_multiread_and_watch_removal() {
 
 #[test]
 fn connections_per_client_ip_are_capped_by_max_client_cnxns() {
-    let server = ZkServer::start("maxClientCnxns=3\n");
+    let server = ZkServer::ours("maxClientCnxns=3\n");
     let addr = server.addr();
     let mut sessions: Vec<Raw> = (0..3).map(|_| Raw::new_session(&addr, 10_000)).collect();
     // The fourth connection from 127.0.0.1 is closed before anything is read.
@@ -550,7 +550,7 @@ fn connections_per_client_ip_are_capped_by_max_client_cnxns() {
     // The others are unaffected; once one goes, a new one is let in.
     assert_eq!(sessions[0].call(&get_data("/", false)).0, 0);
     drop(sessions.pop());
-    harness::wait_for("a free connection slot", Duration::from_secs(20), || {
+    wait_until("a free connection slot", Duration::from_secs(20), || {
         try_handshake(&addr)
     });
 }
@@ -575,7 +575,7 @@ fn try_handshake(addr: &str) -> Option<()> {
 #[test]
 fn a_client_that_stops_reading_is_cut_off_and_others_go_on() {
     // jute.maxbuffer 4096 puts the cap on queued replies at 64 x 4096 bytes.
-    let server = ZkServer::start("jute.maxbuffer=4096\n");
+    let server = ZkServer::ours("jute.maxbuffer=4096\n");
     let addr = server.addr();
     let mut healthy = Raw::new_session(&addr, 10_000);
     assert_eq!(healthy.call(&create("/big", &[7u8; 4000], 0)).0, 0);
@@ -596,7 +596,7 @@ fn a_client_that_stops_reading_is_cut_off_and_others_go_on() {
         .set_write_timeout(Some(Duration::from_secs(20)))
         .unwrap();
     let _ = slow.stream.write_all(&request);
-    harness::wait_for(
+    wait_until(
         "the slow client to be cut off",
         Duration::from_secs(30),
         || {

@@ -1,18 +1,19 @@
 //! The operator's tools around the coordination server: `zkserver`'s command line and exit
 //! codes, `sbin/zkServer.sh start|status|stop`, and the `zkcli` shell.
 
-#[path = "zk/harness.rs"]
-mod harness;
+mod common;
 
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use harness::{ZkServer, four_letter, free_port, repo, run_with_timeout};
+use common::cluster::free_port;
+use common::zookeeper::{ZkServer, four_letter};
+use common::{binary, repo, run_with_timeout};
 
 fn zkserver(args: &[&str]) -> (Option<i32>, String, String) {
     run_with_timeout(
-        Command::new(env!("CARGO_BIN_EXE_zkserver"))
+        Command::new(binary("zkserver"))
             .args(args)
             .env("RUST_LOG", "info"),
         Duration::from_secs(30),
@@ -45,7 +46,7 @@ fn zkserver_exit_codes_and_messages_follow_quorum_peer_main() {
         format!(
             "dataDir={}/sub\nclientPort={}\nclientPortAddress=127.0.0.1\n",
             blocker.display(),
-            free_port()
+            free_port("127.0.0.1")
         ),
     )
     .unwrap();
@@ -71,7 +72,7 @@ impl Drop for PidGuard {
 #[test]
 fn zkserver_sh_start_status_stop() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = free_port("127.0.0.1");
     let data = dir.path().join("data");
     let cfg = dir.path().join("zoo.cfg");
     std::fs::write(
@@ -79,7 +80,7 @@ fn zkserver_sh_start_status_stop() {
         format!(
             "tickTime=200\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\nmetricsProvider.httpPort={}\n",
             data.display(),
-            free_port()
+            free_port("127.0.0.1")
         ),
     )
     .unwrap();
@@ -91,7 +92,7 @@ fn zkserver_sh_start_status_stop() {
                 .arg(&script)
                 .arg(cmd)
                 .arg(&cfg)
-                .env("ZKSERVER", env!("CARGO_BIN_EXE_zkserver"))
+                .env("ZKSERVER", binary("zkserver"))
                 .env("ZOO_LOG_DIR", dir.path().join("logs")),
             Duration::from_secs(60),
         )
@@ -142,7 +143,7 @@ fn zkserver_sh_start_status_stop() {
 
 #[test]
 fn zkcli_one_shot_and_scripted() {
-    let server = ZkServer::start("");
+    let server = ZkServer::ours("");
     let addr = server.addr();
     let zkcli = |args: &[&str]| {
         run_with_timeout(
@@ -198,7 +199,7 @@ fn zkcli_reports_a_watch_while_waiting_for_input() {
     use std::process::Stdio;
     use std::sync::mpsc;
 
-    let server = ZkServer::start("");
+    let server = ZkServer::ours("");
     let addr = server.addr();
     let mut cli = Command::new(env!("CARGO_BIN_EXE_zkcli"))
         .args(["-server", &addr])
