@@ -10,178 +10,11 @@ mod raw;
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Daemon, binary};
-use hdfs_ha::local_cluster::free_port;
+use common::zookeeper::{ELECTION_DEADLINE, Ensemble};
 use zookeeper_client as zk;
-
-/// Deadline for an election or a rejoin (tickTime 200 ms, initLimit 10: a few seconds).
-const ELECTION_DEADLINE: Duration = Duration::from_secs(30);
-
-struct Member {
-    id: u64,
-    host: String,
-    client_port: u16,
-    /// The quorum and election ports of its server line.
-    peer_ports: (u16, u16),
-    cfg: PathBuf,
-    daemon: Option<Daemon>,
-}
-
-impl Member {
-    fn client_address(&self) -> String {
-        format!("{}:{}", self.host, self.client_port)
-    }
-
-    fn start(&mut self) {
-        self.daemon = Some(Daemon::start(
-            &format!("zk{}", self.id),
-            &binary("zkserver"),
-            &[self.cfg.display().to_string()],
-            &[],
-        ));
-    }
-
-    /// `Mode:` of `srvr`, or `None` when the server is down or not serving.
-    fn mode(&self) -> Option<String> {
-        let mut s = TcpStream::connect(self.client_address()).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-        s.write_all(b"srvr").ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).ok()?;
-        out.lines()
-            .find_map(|l| l.strip_prefix("Mode: "))
-            .map(str::to_string)
-    }
-}
-
-/// The ensemble; its servers are killed when it goes out of scope, and their logs are
-/// printed when a test fails.
-struct Ensemble {
-    members: Vec<Member>,
-    _dir: tempfile::TempDir,
-}
-
-impl Ensemble {
-    /// `voters` participants then `observers` observers, server N on 127.0.0.N, with
-    /// `extra` zoo.cfg lines.
-    fn new(voters: u64, observers: u64, extra: &str) -> Ensemble {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let n = voters + observers;
-        let hosts: Vec<String> = (1..=n).map(|i| format!("127.0.0.{i}")).collect();
-        let port = |host: &str| free_port(host).expect("free port");
-        let peer_ports: Vec<(u16, u16)> = hosts.iter().map(|h| (port(h), port(h))).collect();
-        let lines: Vec<String> = hosts
-            .iter()
-            .zip(&peer_ports)
-            .enumerate()
-            .map(|(i, (h, (q, e)))| {
-                let kind = if i as u64 >= voters { ":observer" } else { "" };
-                format!("server.{}={h}:{q}:{e}{kind}", i + 1)
-            })
-            .collect();
-        let members = hosts
-            .iter()
-            .enumerate()
-            .map(|(i, host)| {
-                let id = i as u64 + 1;
-                let data = dir.path().join(format!("zk{id}"));
-                std::fs::create_dir_all(&data).unwrap();
-                std::fs::write(data.join("myid"), format!("{id}\n")).unwrap();
-                let client_port = port(host);
-                let cfg = data.join("zoo.cfg");
-                let peer_type = if id > voters {
-                    "peerType=observer\n"
-                } else {
-                    ""
-                };
-                std::fs::write(
-                    &cfg,
-                    format!(
-                        "tickTime=200\ninitLimit=10\nsyncLimit=5\ndataDir={}\n\
-                         clientPort={client_port}\nclientPortAddress={host}\n\
-                         maxSessionTimeout=20000\nmetricsProvider.httpPort=0\n\
-                         admin.enableServer=false\n4lw.commands.whitelist=*\n{peer_type}{extra}{}\n",
-                        data.display(),
-                        lines.join("\n")
-                    ),
-                )
-                .unwrap();
-                Member {
-                    id,
-                    host: host.clone(),
-                    client_port,
-                    peer_ports: peer_ports[i],
-                    cfg,
-                    daemon: None,
-                }
-            })
-            .collect();
-        Ensemble { members, _dir: dir }
-    }
-
-    /// Waits until exactly one of `up` leads and the rest follow; returns the leader's index.
-    fn start_all(&mut self) {
-        for m in &mut self.members {
-            m.start();
-        }
-    }
-
-    /// Each member's client `host:port`, in member order.
-    fn client_addresses(&self) -> Vec<String> {
-        self.members.iter().map(Member::client_address).collect()
-    }
-
-    fn wait_for_leader(&self, up: &[usize]) -> usize {
-        let start = Instant::now();
-        loop {
-            let modes: Vec<Option<String>> = up.iter().map(|i| self.members[*i].mode()).collect();
-            let leaders: Vec<usize> = up
-                .iter()
-                .zip(&modes)
-                .filter(|(_, m)| m.as_deref() == Some("leader"))
-                .map(|(i, _)| *i)
-                .collect();
-            let followers = modes
-                .iter()
-                .filter(|m| m.as_deref() == Some("follower"))
-                .count();
-            if leaders.len() == 1 && followers == up.len() - 1 {
-                return leaders[0];
-            }
-            assert!(
-                start.elapsed() < ELECTION_DEADLINE,
-                "no settled ensemble among {up:?} after {ELECTION_DEADLINE:?}: modes {modes:?}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Ensemble {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            for m in &self.members {
-                if let Some(d) = &m.daemon {
-                    let lines = d.log_lines();
-                    let tail = lines.len().saturating_sub(40);
-                    eprintln!("---- zk{} log (last 40 lines)", m.id);
-                    for l in &lines[tail..] {
-                        eprintln!("{l}");
-                    }
-                }
-            }
-        }
-        for m in &mut self.members {
-            if let Some(mut d) = m.daemon.take() {
-                d.kill9();
-            }
-        }
-    }
-}
 
 /// Garbage on a peer port: a length over every limit, a frame that is no record, bytes cut
 /// short, an election hello claiming an unknown id. Each connection must just be dropped.
@@ -272,15 +105,15 @@ async fn assert_children(address: &str, path: &str, want: &BTreeSet<String>) {
 
 #[test]
 fn three_servers_elect_replicate_survive_a_killed_leader_and_take_it_back() {
-    let mut ensemble = Ensemble::new(3, 0, "snapCount=40\n");
-    ensemble.start_all();
+    let mut ensemble = Ensemble::start(3, 0, "snapCount=40\n");
     let all = [0, 1, 2];
     let leader = ensemble.wait_for_leader(&all);
     // Hostile bytes on the peer ports of the leader and a follower change nothing.
     for i in [leader, (leader + 1) % 3] {
-        let m = &ensemble.members[i];
-        send_hostile_bytes(&m.host, m.peer_ports.0);
-        send_hostile_bytes(&m.host, m.peer_ports.1);
+        let host = &ensemble.members[i].host;
+        let (quorum, election) = ensemble.peer_ports[i];
+        send_hostile_bytes(host, quorum);
+        send_hostile_bytes(host, election);
     }
     assert_eq!(ensemble.wait_for_leader(&all), leader);
     let follower = (leader + 1) % 3;
@@ -329,11 +162,7 @@ fn three_servers_elect_replicate_survive_a_killed_leader_and_take_it_back() {
     };
     let wait_acks = |n: usize| wait_for_acks(&acked, n);
     wait_acks(20);
-    ensemble.members[leader]
-        .daemon
-        .as_mut()
-        .expect("leader running")
-        .kill9();
+    ensemble.members[leader].kill9();
     let new_leader = ensemble.wait_for_leader(&[follower, other]);
     // The writer goes on in the new epoch.
     let before = acked.lock().unwrap().len();
@@ -352,7 +181,7 @@ fn three_servers_elect_replicate_survive_a_killed_leader_and_take_it_back() {
     });
 
     // The old leader restarts, rejoins as a follower, and catches up on everything.
-    ensemble.members[leader].start();
+    ensemble.members[leader].launch();
     let settled = ensemble.wait_for_leader(&all);
     assert_eq!(settled, new_leader, "a rejoining server does not take over");
     rt.block_on(async {
@@ -363,25 +192,16 @@ fn three_servers_elect_replicate_survive_a_killed_leader_and_take_it_back() {
 
 #[test]
 fn a_follower_past_the_diff_window_gets_a_snapshot_and_an_observer_serves() {
-    let mut ensemble = Ensemble::new(3, 1, "commitLogCount=20\n");
-    ensemble.start_all();
+    let mut ensemble = Ensemble::start(3, 1, "commitLogCount=20\n");
     let voters = [0, 1, 2];
     let observer = 3;
     let leader = ensemble.wait_for_leader(&voters);
-    let start = Instant::now();
-    while ensemble.members[observer].mode().as_deref() != Some("observer") {
-        assert!(
-            start.elapsed() < ELECTION_DEADLINE,
-            "the observer never serves"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    assert_eq!(
+        ensemble.members[observer].mode().as_deref(),
+        Some("observer")
+    );
     let behind = (leader + 1) % 3;
-    ensemble.members[behind]
-        .daemon
-        .as_mut()
-        .expect("running")
-        .kill9();
+    ensemble.members[behind].kill9();
     let addresses = ensemble.client_addresses();
     let persistent = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
     let rt = runtime();
@@ -408,33 +228,21 @@ fn a_follower_past_the_diff_window_gets_a_snapshot_and_an_observer_serves() {
         assert_children(&addresses[observer], "/snap", &names).await;
     });
     // The lagging follower comes back: the leader syncs it with its state, not a diff.
-    let skip = ensemble.members[leader]
-        .daemon
-        .as_ref()
-        .map(|d| d.log_lines().len())
-        .unwrap_or(0);
-    ensemble.members[behind].start();
+    let skip = ensemble.members[leader].log().len();
+    ensemble.members[behind].launch();
     assert_eq!(ensemble.wait_for_leader(&voters), leader);
-    let behind_id = ensemble.members[behind].id;
-    ensemble.members[leader]
-        .daemon
-        .as_ref()
-        .expect("leader running")
-        .wait_for_line_after(
-            &format!("Synchronizing with learner {behind_id}: SNAP"),
-            skip,
-            ELECTION_DEADLINE,
-        );
+    let behind_id = behind + 1;
+    ensemble.members[leader].wait_for_log(
+        &format!("Synchronizing with learner {behind_id}: SNAP"),
+        skip,
+        ELECTION_DEADLINE,
+    );
     rt.block_on(async {
         assert_children(&addresses[behind], "/snap", &names).await;
     });
     // And after a restart it recovers from the snapshot it installed.
-    ensemble.members[behind]
-        .daemon
-        .as_mut()
-        .expect("running")
-        .kill9();
-    ensemble.members[behind].start();
+    ensemble.members[behind].kill9();
+    ensemble.members[behind].launch();
     assert_eq!(ensemble.wait_for_leader(&voters), leader);
     rt.block_on(async {
         assert_children(&addresses[behind], "/snap", &names).await;
@@ -443,8 +251,7 @@ fn a_follower_past_the_diff_window_gets_a_snapshot_and_an_observer_serves() {
 
 #[test]
 fn a_session_on_a_follower_lives_while_it_pings_and_its_ephemeral_goes_when_it_expires() {
-    let mut ensemble = Ensemble::new(3, 0, "");
-    ensemble.start_all();
+    let ensemble = Ensemble::start(3, 0, "");
     let all = [0, 1, 2];
     let leader = ensemble.wait_for_leader(&all);
     let follower = (leader + 1) % 3;
@@ -487,8 +294,7 @@ fn a_session_on_a_follower_lives_while_it_pings_and_its_ephemeral_goes_when_it_e
 
 #[test]
 fn acknowledged_writes_survive_three_leader_kills_in_a_row() {
-    let mut ensemble = Ensemble::new(3, 0, "snapCount=30\n");
-    ensemble.start_all();
+    let mut ensemble = Ensemble::start(3, 0, "snapCount=30\n");
     let all = [0, 1, 2];
     let mut leader = ensemble.wait_for_leader(&all);
     let addresses = ensemble.client_addresses();
@@ -545,16 +351,12 @@ fn acknowledged_writes_survive_three_leader_kills_in_a_row() {
     for round in 0..3 {
         let so_far = acked.lock().unwrap().len();
         wait_acks(so_far + 30);
-        ensemble.members[leader]
-            .daemon
-            .as_mut()
-            .expect("leader running")
-            .kill9();
+        ensemble.members[leader].kill9();
         let survivors: Vec<usize> = all.iter().copied().filter(|i| *i != leader).collect();
         let next = ensemble.wait_for_leader(&survivors);
         let so_far = acked.lock().unwrap().len();
         wait_acks(so_far + 10);
-        ensemble.members[leader].start();
+        ensemble.members[leader].launch();
         assert_eq!(ensemble.wait_for_leader(&all), next, "round {round}");
         leader = next;
     }
@@ -572,26 +374,20 @@ fn acknowledged_writes_survive_three_leader_kills_in_a_row() {
     });
     // Every server snapshotted while serving (snapCount=30), not only at zxid 0; the
     // restarts above loaded those snapshots and the logs after them.
-    for m in &ensemble.members {
-        let cfg = std::fs::read_to_string(&m.cfg).expect("zoo.cfg");
-        let data_dir = cfg
-            .lines()
-            .find_map(|l| l.strip_prefix("dataDir="))
-            .expect("dataDir");
-        let served: Vec<String> = std::fs::read_dir(PathBuf::from(data_dir).join("version-2"))
+    for (i, m) in ensemble.members.iter().enumerate() {
+        let served: Vec<String> = std::fs::read_dir(m.data_dir().join("version-2"))
             .expect("version-2")
             .flatten()
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .filter(|n| n.starts_with("snapshot.") && n != "snapshot.0")
             .collect();
-        assert!(!served.is_empty(), "server.{} took no snapshot", m.id);
+        assert!(!served.is_empty(), "server.{} took no snapshot", i + 1);
     }
 }
 
 #[test]
 fn a_paused_leader_is_replaced_and_on_waking_follows_without_acknowledging_alone() {
-    let mut ensemble = Ensemble::new(3, 0, "");
-    ensemble.start_all();
+    let ensemble = Ensemble::start(3, 0, "");
     let all = [0, 1, 2];
     let old = ensemble.wait_for_leader(&all);
     let addresses = ensemble.client_addresses();
@@ -605,11 +401,7 @@ fn a_paused_leader_is_replaced_and_on_waking_follows_without_acknowledging_alone
         c
     });
     // SIGSTOP: the followers hear nothing for syncLimit ticks and elect a new leader.
-    ensemble.members[old]
-        .daemon
-        .as_ref()
-        .expect("running")
-        .signal("STOP");
+    ensemble.members[old].signal("STOP");
     let others: Vec<usize> = all.iter().copied().filter(|i| *i != old).collect();
     let new = ensemble.wait_for_leader(&others);
     rt.block_on(async {
@@ -621,11 +413,7 @@ fn a_paused_leader_is_replaced_and_on_waking_follows_without_acknowledging_alone
     // The old leader wakes up with a client that still talks to it: a write there cannot be
     // acknowledged by the old leader alone. It either fails or, retried through the new
     // epoch, is ordered after "after" — never "acknowledged and lost".
-    ensemble.members[old]
-        .daemon
-        .as_ref()
-        .expect("running")
-        .signal("CONT");
+    ensemble.members[old].signal("CONT");
     let stale = rt.block_on(async {
         tokio::time::timeout(
             Duration::from_secs(5),

@@ -1,5 +1,5 @@
 //! The one way tests start a ZooKeeper server: Apache ZooKeeper 3.8 (Debian's `zookeeper`)
-//! or our own `zkserver`, standalone or as a member of an ensemble. It writes zoo.cfg,
+//! or our own `zkserver`, standalone or as a member of an [`Ensemble`]. It writes zoo.cfg,
 //! picks free loopback ports (and picks again when a port is taken before the server binds
 //! it), waits with a deadline until `srvr` names the server's mode, restarts it on the same
 //! ports and data, keeps its log in a file, and kills it on drop — after printing the log's
@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 
 use super::cluster::free_port;
 use super::{STARTUP_DEADLINE, binary};
+
+/// Deadline for an election or a rejoin (tickTime 200 ms, initLimit 10: a few seconds).
+pub const ELECTION_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Short timing for tests of our server: tickTime 200 ms, sessions of 400 ms to 20 s.
 pub const TEST_TIMING: &str = "tickTime=200\nminSessionTimeout=400\nmaxSessionTimeout=20000\n";
@@ -372,5 +375,146 @@ impl Drop for ZkServer {
             }
         }
         self.kill9();
+    }
+}
+
+/// Servers of one quorum, server N on 127.0.0.N: voters, then observers. All are killed
+/// when it goes out of scope.
+pub struct Ensemble {
+    pub members: Vec<ZkServer>,
+    /// The quorum and election ports of each member's `server.N` line.
+    pub peer_ports: Vec<(u16, u16)>,
+}
+
+impl Ensemble {
+    /// `voters` participants then `observers` observers of our server, with `extra` zoo.cfg
+    /// lines, started and serving: one leader, the other voters following, the observers
+    /// observing. When a port was taken, every port is picked again.
+    pub fn start(voters: u64, observers: u64, extra: &str) -> Ensemble {
+        let n = voters + observers;
+        let members = (1..=n)
+            .map(|id| {
+                let member = ZkServer::prepare(ZkServerKind::Ours, &format!("127.0.0.{id}"), "");
+                std::fs::write(member.data_dir().join("myid"), format!("{id}\n")).unwrap();
+                member
+            })
+            .collect();
+        let mut ensemble = Ensemble {
+            members,
+            peer_ports: Vec::new(),
+        };
+        for _attempt in 0..PORT_ATTEMPTS {
+            ensemble.configure(voters, extra);
+            for m in &mut ensemble.members {
+                m.spawn();
+            }
+            if ensemble.wait_started(voters) {
+                return ensemble;
+            }
+            for m in &mut ensemble.members {
+                m.kill9();
+            }
+        }
+        panic!("the ensemble found its ports taken {PORT_ATTEMPTS} times");
+    }
+
+    /// Picks every member's ports and writes its settings.
+    fn configure(&mut self, voters: u64, extra: &str) {
+        self.peer_ports = self
+            .members
+            .iter()
+            .map(|m| (free_port(&m.host), free_port(&m.host)))
+            .collect();
+        let lines: Vec<String> = self
+            .members
+            .iter()
+            .zip(&self.peer_ports)
+            .enumerate()
+            .map(|(i, (m, (quorum, election)))| {
+                let kind = if i as u64 >= voters { ":observer" } else { "" };
+                format!("server.{}={}:{quorum}:{election}{kind}", i + 1, m.host)
+            })
+            .collect();
+        for (i, m) in self.members.iter_mut().enumerate() {
+            let peer_type = if i as u64 >= voters {
+                "peerType=observer\n"
+            } else {
+                ""
+            };
+            m.settings = format!(
+                "tickTime=200\ninitLimit=10\nsyncLimit=5\nmaxSessionTimeout=20000\n\
+                 admin.enableServer=false\n4lw.commands.whitelist=*\n{peer_type}{extra}{}\n",
+                lines.join("\n")
+            );
+            m.pick_ports();
+        }
+    }
+
+    /// Waits until every member serves in its role (false: a member found a port taken).
+    fn wait_started(&mut self, voters: u64) -> bool {
+        let voters: Vec<usize> = (0..voters as usize).collect();
+        let start = Instant::now();
+        loop {
+            let observing = self.members[voters.len()..]
+                .iter()
+                .all(|m| m.mode().as_deref() == Some("observer"));
+            if observing && self.leader_among(&voters).is_ok() {
+                return true;
+            }
+            for m in &mut self.members {
+                match m.exited() {
+                    None => {}
+                    Some(NotServing::PortTaken) => return false,
+                    Some(NotServing::Exited(status)) => {
+                        panic!("{} exited with {status}:\n{}", m.addr(), m.log())
+                    }
+                }
+            }
+            assert!(
+                start.elapsed() < STARTUP_DEADLINE,
+                "the ensemble did not serve within {STARTUP_DEADLINE:?}: modes {:?}",
+                self.members.iter().map(ZkServer::mode).collect::<Vec<_>>()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The member that leads `up` while the rest of `up` follow; else their modes.
+    fn leader_among(&self, up: &[usize]) -> Result<usize, Vec<Option<String>>> {
+        let modes: Vec<Option<String>> = up.iter().map(|i| self.members[*i].mode()).collect();
+        let leaders: Vec<usize> = up
+            .iter()
+            .zip(&modes)
+            .filter(|(_, m)| m.as_deref() == Some("leader"))
+            .map(|(i, _)| *i)
+            .collect();
+        let followers = modes
+            .iter()
+            .filter(|m| m.as_deref() == Some("follower"))
+            .count();
+        match leaders[..] {
+            [leader] if followers == up.len() - 1 => Ok(leader),
+            _ => Err(modes),
+        }
+    }
+
+    /// Each member's client `host:port`, in member order.
+    pub fn client_addresses(&self) -> Vec<String> {
+        self.members.iter().map(ZkServer::addr).collect()
+    }
+
+    /// Waits until exactly one of `up` leads and the rest follow; returns the leader's index.
+    pub fn wait_for_leader(&self, up: &[usize]) -> usize {
+        let start = Instant::now();
+        loop {
+            match self.leader_among(up) {
+                Ok(leader) => return leader,
+                Err(modes) => assert!(
+                    start.elapsed() < ELECTION_DEADLINE,
+                    "no settled ensemble among {up:?} after {ELECTION_DEADLINE:?}: modes {modes:?}"
+                ),
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
