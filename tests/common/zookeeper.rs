@@ -270,26 +270,14 @@ impl ZkServer {
 
     /// Waits until `srvr` names a mode, or the process exits.
     fn wait_serving(&mut self) -> Result<(), NotServing> {
-        let start = Instant::now();
-        loop {
-            // Not `ruok`: Apache ZooKeeper answers `imok` as soon as its port is open, while
-            // it still closes client connections until its database is loaded; `srvr` names
-            // the server's mode only once it serves.
-            if self.mode().is_some() {
-                return Ok(());
-            }
-            if let Some(exited) = self.exited() {
-                return Err(exited);
-            }
-            assert!(
-                start.elapsed() < STARTUP_DEADLINE,
-                "{:?} ZooKeeper on {} did not serve within {STARTUP_DEADLINE:?}:\n{}",
-                self.kind,
-                self.addr(),
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let what = format!("{:?} ZooKeeper on {} to serve", self.kind, self.addr());
+        // Not `ruok`: Apache ZooKeeper answers `imok` as soon as its port is open, while it
+        // still closes client connections until its database is loaded; `srvr` names the
+        // server's mode only once it serves.
+        super::wait_until(&what, STARTUP_DEADLINE, || match self.mode() {
+            Some(_) => Some(Ok(())),
+            None => self.exited().map(Err),
+        })
     }
 
     /// Whether (and why) the process has exited; reaps it.
@@ -340,23 +328,13 @@ impl ZkServer {
 
     /// Waits for the server to exit by itself; its exit code.
     pub fn wait_exit(&mut self, deadline: Duration) -> Option<i32> {
-        let mut child = self.child.take()?;
-        let start = Instant::now();
-        loop {
-            if let Ok(Some(status)) = child.try_wait() {
-                return status.code();
-            }
-            if start.elapsed() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "{:?} ZooKeeper did not exit within {deadline:?}:\n{}",
-                    self.kind,
-                    self.log()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.child.as_ref()?;
+        let what = format!("{:?} ZooKeeper on {} to exit", self.kind, self.addr());
+        let status = super::wait_until(&what, deadline, || {
+            self.child.as_mut()?.try_wait().ok().flatten()
+        });
+        self.child = None;
+        status.code()
     }
 }
 
@@ -453,30 +431,24 @@ impl Ensemble {
     /// Waits until every member serves in its role (false: a member found a port taken).
     fn wait_started(&mut self, voters: u64) -> bool {
         let voters: Vec<usize> = (0..voters as usize).collect();
-        let start = Instant::now();
-        loop {
+        super::wait_until("the ensemble to serve", STARTUP_DEADLINE, || {
             let observing = self.members[voters.len()..]
                 .iter()
                 .all(|m| m.mode().as_deref() == Some("observer"));
             if observing && self.leader_among(&voters).is_ok() {
-                return true;
+                return Some(true);
             }
             for m in &mut self.members {
                 match m.exited() {
                     None => {}
-                    Some(NotServing::PortTaken) => return false,
+                    Some(NotServing::PortTaken) => return Some(false),
                     Some(NotServing::Exited(status)) => {
                         panic!("{} exited with {status}:\n{}", m.addr(), m.log())
                     }
                 }
             }
-            assert!(
-                start.elapsed() < STARTUP_DEADLINE,
-                "the ensemble did not serve within {STARTUP_DEADLINE:?}: modes {:?}",
-                self.members.iter().map(ZkServer::mode).collect::<Vec<_>>()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+            None
+        })
     }
 
     /// The member that leads `up` while the rest of `up` follow; else their modes.
