@@ -10,6 +10,7 @@ mod raw;
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -206,28 +207,49 @@ fn a_follower_past_the_diff_window_gets_a_snapshot_and_an_observer_serves() {
     let persistent = zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all());
     let rt = runtime();
     // Writes through the observer (forwarded, committed by the two voters left), far more
-    // than the leader keeps for a DIFF.
-    let names: BTreeSet<String> = (0..100).map(|i| format!("n-{i:03}")).collect();
+    // than the leader keeps for a DIFF, and more znodes than the leader puts in its SNAP at
+    // one turn of its core loop.
+    let mut names: BTreeSet<String> = (0..5000).map(|i| format!("n-{i:04}")).collect();
     rt.block_on(async {
         let c = client(&addresses[observer]).await;
         c.create("/snap", b"", &persistent)
             .await
             .expect("create /snap");
-        let writes: Vec<_> = names
-            .iter()
-            .map(|n| {
+        let names: Vec<&String> = names.iter().collect();
+        for batch in names.chunks(250) {
+            let writes = batch.iter().map(|n| {
                 let c = c.clone();
                 let path = format!("/snap/{n}");
                 let persistent = persistent.clone();
                 async move { c.create(&path, b"", &persistent).await.map(|_| ()) }
-            })
-            .collect();
-        for r in futures_util::future::join_all(writes).await {
-            r.expect("acknowledged");
+            });
+            for r in futures_util::future::join_all(writes).await {
+                r.expect("acknowledged");
+            }
         }
-        assert_children(&addresses[observer], "/snap", &names).await;
     });
-    // The lagging follower comes back: the leader syncs it with its state, not a diff.
+    // The lagging follower comes back while writes go on: the leader syncs it with its
+    // state, not a diff, built between the batches of those writes.
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = rt.spawn({
+        let (address, stop, persistent) = (
+            addresses[observer].clone(),
+            stop.clone(),
+            persistent.clone(),
+        );
+        async move {
+            let c = client(&address).await;
+            let mut acked = Vec::new();
+            while !stop.load(Ordering::Acquire) {
+                let name = format!("late-{}", acked.len());
+                c.create(&format!("/snap/{name}"), b"", &persistent)
+                    .await
+                    .expect("acknowledged");
+                acked.push(name);
+            }
+            acked
+        }
+    });
     let skip = ensemble.members[leader].log().len();
     ensemble.members[behind].launch();
     assert_eq!(ensemble.wait_for_leader(&voters), leader);
@@ -237,7 +259,10 @@ fn a_follower_past_the_diff_window_gets_a_snapshot_and_an_observer_serves() {
         skip,
         ELECTION_DEADLINE,
     );
+    stop.store(true, Ordering::Release);
+    names.extend(rt.block_on(writer).expect("writer"));
     rt.block_on(async {
+        assert_children(&addresses[observer], "/snap", &names).await;
         assert_children(&addresses[behind], "/snap", &names).await;
     });
     // And after a restart it recovers from the snapshot it installed.
