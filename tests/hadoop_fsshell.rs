@@ -12,6 +12,7 @@ use hdfs_ha::zkfc::rpc::RequestSource;
 
 use common::hadoop::FSSHELL as FS_SHELL;
 const DFS_ADMIN: &str = "org.apache.hadoop.hdfs.tools.DFSAdmin";
+const STORAGE_POLICY_ADMIN: &str = "org.apache.hadoop.hdfs.tools.StoragePolicyAdmin";
 
 /// What one real tool printed.
 struct Run {
@@ -295,7 +296,7 @@ fn whoami() -> String {
 }
 
 /// The commands of [`same_outputs_as_a_real_namenode_pair`], run in order; `!` marks a
-/// DFSAdmin command.
+/// DFSAdmin command and `policies` a StoragePolicyAdmin one (`hdfs storagepolicies`).
 const SESSION: &[&[&str]] = &[
     &["-mkdir", "-p", "/data/logs/2026", "/data/tmp"],
     &["-mkdir", "/data"],
@@ -329,6 +330,9 @@ const SESSION: &[&[&str]] = &[
     &["-rm", "/nope"],
     &["-rm", "-r", "-skipTrash", "/data/tmp"],
     &["!", "-safemode", "get"],
+    &["policies", "-listPolicies"],
+    &["policies", "-getStoragePolicy", "-path", "/data/renamed"],
+    &["policies", "-getStoragePolicy", "-path", "/nope"],
     &["-ls", "-R", "/"],
 ];
 
@@ -352,6 +356,7 @@ fn transcript(nns: &NameNodes, commands: &[&[&str]]) -> Vec<String> {
         .map(|command| {
             let (class, args) = match command.split_first() {
                 Some((&"!", rest)) => (DFS_ADMIN, rest),
+                Some((&"policies", rest)) => (STORAGE_POLICY_ADMIN, rest),
                 _ => (FS_SHELL, *command),
             };
             let out = run(nns, class, args);
@@ -371,16 +376,18 @@ fn transcript(nns: &NameNodes, commands: &[&[&str]]) -> Vec<String> {
 fn regex_lite_port() -> impl Fn(&str) -> String {
     |text: &str| {
         let mut out = String::with_capacity(text.len());
-        let mut chars = text.char_indices().peekable();
-        while let Some((_, c)) = chars.next() {
-            out.push(c);
-            if c == ':' && chars.peek().is_some_and(|(_, d)| d.is_ascii_digit()) {
-                while chars.peek().is_some_and(|(_, d)| d.is_ascii_digit()) {
-                    chars.next();
-                }
+        let mut rest = text;
+        while let Some(at) = rest.find(':') {
+            out.push_str(&rest[..=at]);
+            rest = &rest[at + 1..];
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            // Ports are ephemeral (4-5 digits); `HOT:7` is a storage policy's id.
+            if digits >= 4 {
                 out.push_str("<port>");
+                rest = &rest[digits..];
             }
         }
+        out.push_str(rest);
         out
     }
 }

@@ -189,6 +189,10 @@ client_protocol! {
     /// Every file is closed: its lease needs no recovery.
     recover_lease => "recoverLease"(RecoverLeaseRequestProto) -> RecoverLeaseResponseProto;
     get_fs_stats => "getFsStats"(GetFsStatusRequestProto) -> GetFsStatsResponseProto;
+    /// Hadoop's default block storage policies (none can be set here).
+    get_storage_policies => "getStoragePolicies"(GetStoragePoliciesRequestProto) -> GetStoragePoliciesResponseProto;
+    /// A path's effective policy: the default, HOT, as no policy is ever set.
+    get_storage_policy => "getStoragePolicy"(GetStoragePolicyRequestProto) -> GetStoragePolicyResponseProto;
     get_datanode_report => "getDatanodeReport"(GetDatanodeReportRequestProto) -> GetDatanodeReportResponseProto;
     get_preferred_block_size => "getPreferredBlockSize"(GetPreferredBlockSizeRequestProto) -> GetPreferredBlockSizeResponseProto;
     set_safe_mode => "setSafeMode"(SetSafeModeRequestProto) -> SetSafeModeResponseProto;

@@ -17,6 +17,7 @@ use crate::host::{current_user, host_name};
 use crate::ipc::RemoteException;
 use crate::ipc::server::{CallIds, Caller};
 use crate::proto::hadoop_client as pb;
+use crate::proto::hadoop_client::StorageTypeProto as StorageType;
 
 /// The single conversion of NameNode errors to the exceptions IPC answers carry.
 impl From<NnError> for RemoteException {
@@ -222,6 +223,62 @@ impl ClientService {
     }
 }
 
+/// The policy every path has here, HOT (`HdfsConstants.HOT_STORAGE_POLICY_ID`): no policy
+/// is ever set.
+const DEFAULT_STORAGE_POLICY: u32 = 7;
+
+/// Hadoop's default block storage policies (`BlockStoragePolicySuite.createDefaultSuite`) in
+/// id order, as `getStoragePolicies` lists them: id, name, storage types, creation
+/// fallbacks, replication fallbacks.
+const STORAGE_POLICIES: [Policy; 7] = {
+    use StorageType::{Archive, Disk, Provided, RamDisk, Ssd};
+    [
+        (
+            1,
+            "PROVIDED",
+            &[Provided, Disk],
+            &[Provided, Disk],
+            &[Provided, Disk],
+        ),
+        (2, "COLD", &[Archive], &[], &[]),
+        (
+            5,
+            "WARM",
+            &[Disk, Archive],
+            &[Disk, Archive],
+            &[Disk, Archive],
+        ),
+        (7, "HOT", &[Disk], &[], &[Archive]),
+        (10, "ONE_SSD", &[Ssd, Disk], &[Ssd, Disk], &[Ssd, Disk]),
+        (12, "ALL_SSD", &[Ssd], &[Disk], &[Disk]),
+        (15, "LAZY_PERSIST", &[RamDisk, Disk], &[Disk], &[Disk]),
+    ]
+};
+
+/// A storage policy: id, name, storage types, creation and replication fallbacks.
+type Policy = (
+    u32,
+    &'static str,
+    &'static [StorageType],
+    &'static [StorageType],
+    &'static [StorageType],
+);
+
+/// A policy as `PBHelperClient.convert` sends it: an empty fallback list is left out.
+fn policy_proto(&(id, name, types, creation, replication): &Policy) -> pb::BlockStoragePolicyProto {
+    let list = |types: &[StorageType]| pb::StorageTypesProto {
+        storage_types: types.iter().map(|&t| t as i32).collect(),
+    };
+    let optional = |types: &[StorageType]| (!types.is_empty()).then(|| list(types));
+    pb::BlockStoragePolicyProto {
+        policy_id: id,
+        name: name.to_string(),
+        creation_policy: list(types),
+        creation_fallback_policy: optional(creation),
+        replication_fallback_policy: optional(replication),
+    }
+}
+
 /// A rename's checks (`FSDirRenameOp`): WRITE on the source's parent (and its sticky bit),
 /// WRITE on the destination's closest existing ancestor.
 fn check_rename(
@@ -271,8 +328,7 @@ impl ClientProtocol for ClientService {
                 trash_interval: Some(d.trash_interval),
                 checksum_type: Some(pb::ChecksumTypeProto::ChecksumCrc32c as i32),
                 key_provider_uri: Some(String::new()),
-                // The default storage policy, HOT (`HdfsConstants.HOT_STORAGE_POLICY_ID`).
-                policy_id: Some(7),
+                policy_id: Some(DEFAULT_STORAGE_POLICY),
             },
         })
     }
@@ -666,6 +722,41 @@ impl ClientProtocol for ClientService {
             )),
             None => Err(no_such_file(&r.src).into()),
         }
+    }
+
+    async fn get_storage_policies(
+        &self,
+        _: &Caller,
+        _: &CallIds,
+        _: pb::GetStoragePoliciesRequestProto,
+    ) -> Result<pb::GetStoragePoliciesResponseProto, RemoteException> {
+        self.nn.check(Category::Read)?;
+        Ok(pb::GetStoragePoliciesResponseProto {
+            policies: STORAGE_POLICIES.iter().map(policy_proto).collect(),
+        })
+    }
+
+    async fn get_storage_policy(
+        &self,
+        caller: &Caller,
+        _: &CallIds,
+        r: pb::GetStoragePolicyRequestProto,
+    ) -> Result<pb::GetStoragePolicyResponseProto, RemoteException> {
+        let read = want(|w| w.access = Some(Access::Read));
+        if self.checked_status(caller, &r.path, read).await?.is_none() {
+            return Err(NnError::new(
+                "FileNotFoundException",
+                format!("File/Directory does not exist: {}", r.path),
+            )
+            .into());
+        }
+        let hot = STORAGE_POLICIES
+            .iter()
+            .find(|p| p.0 == DEFAULT_STORAGE_POLICY)
+            .expect("HOT is a default policy");
+        Ok(pb::GetStoragePolicyResponseProto {
+            storage_policy: policy_proto(hot),
+        })
     }
 
     async fn get_fs_stats(
