@@ -6,15 +6,17 @@
 //! a retried create once, giving up after `dfs.client.failover.max.attempts`, and the texts
 //! and exit codes of the real `hdfs dfs` binary.
 
+mod common;
+
 use std::collections::HashMap;
-use std::io::Read;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use common::run_with_timeout;
 use hdfs_ha::conf::Configuration;
 use hdfs_ha::ipc::RemoteException;
 use hdfs_ha::ipc::server::{CallIds, Caller, ServerConf, serve_connection};
@@ -716,47 +718,21 @@ async fn hdfs_dfs(conf: &Path, log_level: &str, args: &[&str]) -> Outcome {
     let log_level = log_level.to_string();
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     tokio::task::spawn_blocking(move || {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hdfs"))
-            .arg("dfs")
-            .args(&args)
-            .env("HADOOP_CONF_DIR", &conf)
-            .env("HADOOP_USER_NAME", "alice")
-            .env("HADOOP_ROOT_LOGGER", format!("{log_level},console"))
-            .env_remove("RUST_LOG")
-            .env_remove("HADOOP_HOME")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run hdfs");
-        let mut out = child.stdout.take().unwrap();
-        let mut err = child.stderr.take().unwrap();
-        let out_reader = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = out.read_to_string(&mut s);
-            s
-        });
-        let err_reader = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = err.read_to_string(&mut s);
-            s
-        });
-        let started = Instant::now();
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            if started.elapsed() > DEADLINE {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("hdfs dfs {args:?} did not exit within {DEADLINE:?}");
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
+        let (code, stdout, stderr) = run_with_timeout(
+            Command::new(env!("CARGO_BIN_EXE_hdfs"))
+                .arg("dfs")
+                .args(&args)
+                .env("HADOOP_CONF_DIR", &conf)
+                .env("HADOOP_USER_NAME", "alice")
+                .env("HADOOP_ROOT_LOGGER", format!("{log_level},console"))
+                .env_remove("RUST_LOG")
+                .env_remove("HADOOP_HOME"),
+            DEADLINE,
+        );
         Outcome {
-            code: status.code(),
-            stdout: out_reader.join().unwrap(),
-            stderr: err_reader.join().unwrap(),
+            code,
+            stdout,
+            stderr,
         }
     })
     .await
