@@ -298,6 +298,9 @@ impl NameNodes {
         status.state.to_string()
     }
 
+    /// Asks NameNode `i` to become active or standby. A real NameNode whose RPC server is up
+    /// before its startup ends answers `RetriableException` ("NameNode still not started"):
+    /// that is asked again, as the exception says, until the startup deadline.
     pub async fn transition(
         &self,
         i: usize,
@@ -305,10 +308,21 @@ impl NameNodes {
         source: RequestSource,
     ) -> Result<(), CallError> {
         let client = self.ha(i).await;
-        if active {
-            client.transition_to_active(source).await
-        } else {
-            client.transition_to_standby(source).await
+        let deadline = tokio::time::Instant::now() + STARTUP_DEADLINE;
+        loop {
+            let result = if active {
+                client.transition_to_active(source).await
+            } else {
+                client.transition_to_standby(source).await
+            };
+            match result {
+                Err(CallError::Remote { class, .. })
+                    if class == "RetriableException" && tokio::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                other => return other,
+            }
         }
     }
 
