@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::zookeeper::{ZkServer, ZkServerKind, four_letter};
+use common::zookeeper::{Ensemble, ZkServer, ZkServerKind, four_letter};
 use common::{repo, run_with_timeout, wait_until};
 
 const ZKCLI: &str = "/usr/share/zookeeper/bin/zkCli.sh";
@@ -25,20 +25,42 @@ fn kazoo_crud_sessions_watches_acls_and_recipes() {
         probe.success(),
         "Python's kazoo is not installed (dev/test.sh installs it: pip install kazoo)"
     );
-    let server = ZkServer::ours("4lw.commands.whitelist=srvr,envi,ruok\n");
+    // The same suite against Apache ZooKeeper first (it proves the suite's expectations are
+    // ZooKeeper's, not ours), then our server, then a 3-server ensemble of ours (kazoo picks
+    // any member; writes are forwarded to the leader).
+    let words = "4lw.commands.whitelist=srvr,envi,ruok\n";
     let script = repo().join("tests/zk/kazoo_suite.py");
-    let (code, stdout, stderr) = run_with_timeout(
-        Command::new("python3").arg(&script).arg(server.addr()),
-        Duration::from_secs(280),
+    let run = |what: &str, hosts: &str, logs: &dyn Fn() -> String| {
+        let (code, stdout, stderr) = run_with_timeout(
+            Command::new("python3").arg(&script).arg(hosts),
+            Duration::from_secs(280),
+        );
+        println!("{what}:\n{stdout}");
+        assert_eq!(
+            code,
+            Some(0),
+            "kazoo suite failed against {what}:\n{stdout}\n{stderr}\nserver log:\n{}",
+            logs()
+        );
+        assert!(stdout.contains("17 passed, 0 failed"), "{what}: {stdout}");
+    };
+    for server in [apache(words), ZkServer::ours(words)] {
+        let what = format!("{:?} ZooKeeper", server.kind);
+        run(&what, &server.addr(), &|| server.log());
+    }
+    let ensemble = Ensemble::start(3, 0, words);
+    run(
+        "a 3-server zkserver ensemble",
+        &ensemble.client_addresses().join(","),
+        &|| {
+            ensemble
+                .members
+                .iter()
+                .map(|m| m.log())
+                .collect::<Vec<_>>()
+                .join("\n")
+        },
     );
-    println!("{stdout}");
-    assert_eq!(
-        code,
-        Some(0),
-        "kazoo suite failed:\n{stdout}\n{stderr}\nserver log:\n{}",
-        server.log()
-    );
-    assert!(stdout.contains("16 passed, 0 failed"), "{stdout}");
 }
 
 #[test]
@@ -578,7 +600,7 @@ fn requests_are_answered_like_apache_zookeeper() {
         Request::Auth(AuthPacket {
             auth_type: 0,
             scheme: "digest".into(),
-            auth: b"u:p".to_vec(),
+            auth: Some(b"u:p".to_vec()),
         }),
         Request::WhoAmI,
     ];
@@ -781,27 +803,44 @@ fn watch_events_match_apache_zookeeper() {
     );
 }
 
-/// Differential test of ACL enforcement with digest auth, ip ACLs and the super user.
+/// Differential test of ACL enforcement with digest auth, ip ACLs and the super user, under
+/// Apache's default rules, with `skipACL=yes`, and with the digest provider disabled.
 /// (Not compared: exists on a node the caller may not READ, which 3.8.0 answers and 3.8.4+
 /// refuses; zkserver follows 3.8.4.)
 #[test]
 fn acls_are_enforced_like_apache_zookeeper() {
-    use hdfs_ha::coord::jute::{Acl, AuthPacket, Id, Request, Response};
-
     let super_digest =
         "DigestAuthenticationProvider.superDigest=super:D/InIHSb7yEEbrWz8b9l71RjZJU=";
-    let apache = apache(super_digest);
-    let ours = ZkServer::start(
-        ZkServerKind::Ours,
-        &format!("tickTime=2000\n{super_digest}\n"),
-    );
-    let auth = |who: &str| {
+    let mut diffs = Vec::new();
+    for rules in [
+        super_digest.to_string(),
+        format!("{super_digest}\nskipACL=yes"),
+        format!("{super_digest}\nDigestAuthenticationProvider.enabled=false"),
+    ] {
+        diffs.extend(
+            acl_transcript_diffs(&rules)
+                .into_iter()
+                .map(|d| format!("[{}]\n{d}", rules.replace('\n', " "))),
+        );
+    }
+    assert!(diffs.is_empty(), "{}", diffs.join("\n\n"));
+}
+
+/// The ACL script run against Apache ZooKeeper and zkserver with `rules` in zoo.cfg: the
+/// lines that differ.
+fn acl_transcript_diffs(rules: &str) -> Vec<String> {
+    use hdfs_ha::coord::jute::{Acl, AuthPacket, Id, Request, Response};
+
+    let apache = apache(rules);
+    let ours = ZkServer::start(ZkServerKind::Ours, &format!("tickTime=2000\n{rules}\n"));
+    let auth_with = |scheme: &str, who: &str| {
         Request::Auth(AuthPacket {
             auth_type: 0,
-            scheme: "digest".into(),
-            auth: who.as_bytes().to_vec(),
+            scheme: scheme.into(),
+            auth: Some(who.as_bytes().to_vec()),
         })
     };
+    let auth = |who: &str| auth_with("digest", who);
     let acl = |perms: i32, scheme: &str, id: &str| Acl {
         perms,
         id: Id {
@@ -891,10 +930,58 @@ fn acls_are_enforced_like_apache_zookeeper() {
                     path: "/acl".into(),
                 },
             ),
+            (2, Request::WhoAmI),
             (1, create_with("/bad", vec![acl(31, "digest", "nocolon")])),
             (1, create_with("/bad", vec![acl(31, "ip", "300.1.1.1")])),
             (1, create_with("/bad", vec![acl(31, "nosuch", "x")])),
             (1, create_with("/bad", vec![])),
+            // Validation as Apache's providers do it: Java's split and Integer.parseInt.
+            (1, create_with("/bad", vec![acl(31, "digest", "a::")])),
+            (1, create_with("/bad", vec![acl(31, "digest", "a:b:c")])),
+            (1, create_with("/bad", vec![acl(31, "ip", "127.0.0.1/")])),
+            (1, create_with("/bad", vec![acl(31, "ip", "127.0.0.1/33")])),
+            (1, create_with("/bad", vec![acl(31, "ip", "::1")])),
+            (1, create_with("/bad", vec![acl(31, "ip", "1.2.3")])),
+            (1, create_with("/bad", vec![acl(31, "world", "Anyone")])),
+            (1, create_with("/bad", vec![acl(31, "x509", "CN=bob")])),
+            (1, create_with("/bad", vec![acl(31, "super", "")])),
+            (
+                1,
+                create_with("/odd-digest", vec![acl(31, "digest", "a:b:")]),
+            ),
+            (
+                1,
+                create_with("/odd-digest2", vec![acl(31, "digest", ":b")]),
+            ),
+            (
+                1,
+                create_with("/odd-ip", vec![acl(1, "ip", "127.000.0.+1")]),
+            ),
+            (1, raw::get_data("/odd-ip", false)),
+            (1, create_with("/any-ip", vec![acl(1, "ip", "10.0.0.0/-0")])),
+            (1, raw::get_data("/any-ip", false)),
+            // `auth` expands to the digest ids only (never ip), after duplicates are removed:
+            // an entry that repeats an expanded one stays.
+            (
+                0,
+                create_with(
+                    "/dup",
+                    vec![
+                        acl(31, "auth", ""),
+                        acl(31, "digest", &alice_digest),
+                        acl(31, "auth", ""),
+                    ],
+                ),
+            ),
+            (
+                0,
+                Request::GetAcl {
+                    path: "/dup".into(),
+                },
+            ),
+            (1, auth_with("ip", "")),
+            (1, create_with("/ip-auth", vec![acl(31, "auth", "")])),
+            (1, Request::WhoAmI),
         ];
         let mut lines = Vec::new();
         for (who, req) in &steps {
@@ -903,13 +990,364 @@ fn acls_are_enforced_like_apache_zookeeper() {
                 1 => &mut bob,
                 _ => &mut admin,
             };
-            let (err, resp) = client.call(req);
+            let Some((err, resp)) = client.call_or_closed(req) else {
+                lines.push(format!("{who} {req:?} -> closed"));
+                *client = raw::Raw::new_session(&addr, 10_000);
+                continue;
+            };
             let body = match resp {
                 Some(Response::GetAcl(g)) => format!("{:?}", g.acl),
                 Some(Response::GetData(g)) => format!("{:?}", g.data),
+                Some(Response::WhoAmI(w)) => format!("{:?}", w.client_info),
                 _ => String::new(),
             };
             lines.push(format!("{who} {req:?} -> {err} {body}"));
+            if err == -115 {
+                *client = raw::Raw::new_session(&addr, 10_000);
+            }
+        }
+        transcripts.push(lines);
+    }
+    transcripts[0]
+        .iter()
+        .zip(&transcripts[1])
+        .filter(|(a, b)| a != b)
+        .map(|(a, b)| format!("Apache:   {a}\nzkserver: {b}"))
+        .collect()
+}
+
+/// Hand-built request bodies, as clients we did not write send them: null strings where kazoo
+/// writes an empty string as null (its `CREATOR_ALL_ACL` is `auth` with a null id), a null
+/// path, null data, truncated bodies, trailing bytes, an unknown op. Apache ZooKeeper 3.8 and
+/// zkserver must answer each with the same error code and keep (or close) the connection
+/// alike. Each case runs on a fresh session, some after a digest `addauth`.
+#[test]
+fn odd_request_bytes_are_answered_like_apache_zookeeper() {
+    use hdfs_ha::coord::jute::{self, AuthPacket, Jute, ReplyHeader, Request, RequestHeader, op};
+    use std::io::Write;
+
+    /// One field of a hand-built body.
+    #[derive(Clone, Copy)]
+    enum F<'a> {
+        S(&'a str),
+        Null,
+        I(i32),
+        B(&'a [u8]),
+        Bool(bool),
+        /// Bytes as they are, for truncated bodies.
+        Raw(&'a [u8]),
+    }
+    use F::*;
+    fn body(fields: &[F<'_>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for f in fields {
+            match *f {
+                S(s) => s.to_string().write(&mut out),
+                Null => (-1i32).write(&mut out),
+                I(i) => i.write(&mut out),
+                B(b) => b.to_vec().write(&mut out),
+                Bool(b) => b.write(&mut out),
+                Raw(r) => out.extend_from_slice(r),
+            }
+        }
+        out
+    }
+    let cat = |parts: &[&[F<'static>]]| body(&parts.concat());
+    const OPEN: &[F<'static>] = &[I(1), I(31), S("world"), S("anyone")];
+    // (what, addauth digest alice:pw first, op, body)
+    let cases: Vec<(&str, bool, i32, Vec<u8>)> = vec![
+        (
+            "create, null path",
+            false,
+            op::CREATE,
+            cat(&[&[Null, B(b"x")], OPEN, &[I(0)]]),
+        ),
+        (
+            "create, empty path",
+            false,
+            op::CREATE,
+            cat(&[&[S(""), B(b"x")], OPEN, &[I(0)]]),
+        ),
+        (
+            "create, null data",
+            false,
+            op::CREATE,
+            cat(&[&[S("/nulldata"), Null], OPEN, &[I(0)]]),
+        ),
+        (
+            "create, null acl vector",
+            false,
+            op::CREATE,
+            body(&[S("/nullacl"), B(b"x"), Null, I(0)]),
+        ),
+        (
+            "create, auth acl with a null id, no auth (kazoo's CREATOR_ALL_ACL)",
+            false,
+            op::CREATE,
+            body(&[S("/creator"), B(b"x"), I(1), I(31), S("auth"), Null, I(0)]),
+        ),
+        (
+            "create, auth acl with a null id, after addauth (kazoo's CREATOR_ALL_ACL)",
+            true,
+            op::CREATE,
+            body(&[S("/creator"), B(b"x"), I(1), I(31), S("auth"), Null, I(0)]),
+        ),
+        (
+            "create, world acl with a null id",
+            false,
+            op::CREATE,
+            body(&[
+                S("/worldnull"),
+                B(b"x"),
+                I(1),
+                I(31),
+                S("world"),
+                Null,
+                I(0),
+            ]),
+        ),
+        (
+            "create, acl with a null scheme",
+            false,
+            op::CREATE,
+            body(&[
+                S("/schemenull"),
+                B(b"x"),
+                I(1),
+                I(31),
+                Null,
+                S("anyone"),
+                I(0),
+            ]),
+        ),
+        (
+            "create2, digest acl with a null id",
+            false,
+            op::CREATE2,
+            body(&[
+                S("/digestnull"),
+                B(b"x"),
+                I(1),
+                I(31),
+                S("digest"),
+                Null,
+                I(0),
+            ]),
+        ),
+        (
+            "create, truncated after the path",
+            false,
+            op::CREATE,
+            body(&[S("/short")]),
+        ),
+        (
+            "create, trailing bytes",
+            false,
+            op::CREATE,
+            cat(&[&[S("/trailing"), B(b"x")], OPEN, &[I(0), I(7), I(8)]]),
+        ),
+        (
+            "getData, null path",
+            false,
+            op::GET_DATA,
+            body(&[Null, Bool(false)]),
+        ),
+        (
+            "getData, empty path",
+            false,
+            op::GET_DATA,
+            body(&[S(""), Bool(false)]),
+        ),
+        (
+            "getData, truncated",
+            false,
+            op::GET_DATA,
+            body(&[Raw(&[0, 0])]),
+        ),
+        (
+            "getData, no watch flag",
+            false,
+            op::GET_DATA,
+            body(&[S("/")]),
+        ),
+        (
+            "getData, trailing bytes",
+            false,
+            op::GET_DATA,
+            body(&[S("/"), Bool(false), I(1)]),
+        ),
+        (
+            "exists, null path",
+            false,
+            op::EXISTS,
+            body(&[Null, Bool(false)]),
+        ),
+        (
+            "getChildren2, null path",
+            false,
+            op::GET_CHILDREN2,
+            body(&[Null, Bool(false)]),
+        ),
+        ("getACL, null path", false, op::GET_ACL, body(&[Null])),
+        (
+            "setData, null path",
+            false,
+            op::SET_DATA,
+            body(&[Null, B(b"y"), I(-1)]),
+        ),
+        (
+            "setData, null data",
+            false,
+            op::SET_DATA,
+            body(&[S("/"), Null, I(-1)]),
+        ),
+        ("delete, null path", false, op::DELETE, body(&[Null, I(-1)])),
+        (
+            "setACL, null path",
+            false,
+            op::SET_ACL,
+            cat(&[&[Null], OPEN, &[I(-1)]]),
+        ),
+        ("sync, null path", false, op::SYNC, body(&[Null])),
+        ("check, null path", false, op::CHECK, body(&[Null, I(-1)])),
+        (
+            "multi, create with a null path",
+            false,
+            op::MULTI,
+            cat(&[
+                &[I(op::CREATE), Bool(false), I(-1), Null, B(b"x")],
+                OPEN,
+                &[I(0), I(-1), Bool(true), I(-1)],
+            ]),
+        ),
+        (
+            "getEphemerals, null prefix",
+            false,
+            op::GET_EPHEMERALS,
+            body(&[Null]),
+        ),
+        (
+            "getAllChildrenNumber, null path",
+            false,
+            op::GET_ALL_CHILDREN_NUMBER,
+            body(&[Null]),
+        ),
+        (
+            "addWatch, null path",
+            false,
+            op::ADD_WATCH,
+            body(&[Null, I(0)]),
+        ),
+        (
+            "checkWatches, null path",
+            false,
+            op::CHECK_WATCHES,
+            body(&[Null, I(3)]),
+        ),
+        (
+            "removeWatches, null path",
+            false,
+            op::REMOVE_WATCHES,
+            body(&[Null, I(3)]),
+        ),
+        (
+            "setData, empty path",
+            false,
+            op::SET_DATA,
+            body(&[S(""), B(b"y"), I(-1)]),
+        ),
+        (
+            "getEphemerals, blank prefix",
+            false,
+            op::GET_EPHEMERALS,
+            body(&[S(" ")]),
+        ),
+        (
+            "setWatches, a null path in the list",
+            false,
+            op::SET_WATCHES,
+            body(&[I(0), I(0), I(1), Null, I(0), I(0)]),
+        ),
+        (
+            "reconfig, null strings",
+            false,
+            op::RECONFIG,
+            body(&[Null, Null, Null, I(-1), I(-1)]),
+        ),
+        (
+            "auth, null scheme",
+            false,
+            op::AUTH,
+            body(&[I(0), Null, B(b"alice:pw")]),
+        ),
+        (
+            "auth, null credentials",
+            false,
+            op::AUTH,
+            body(&[I(0), S("digest"), Null]),
+        ),
+        (
+            "auth, no colon",
+            false,
+            op::AUTH,
+            body(&[I(0), S("digest"), B(b"alice")]),
+        ),
+        (
+            "auth, unknown scheme",
+            false,
+            op::AUTH,
+            body(&[I(0), S("kerberos"), B(b"x")]),
+        ),
+        ("unknown op 99", false, 99, body(&[S("/")])),
+    ];
+
+    let apache = apache("");
+    let ours = ZkServer::start(ZkServerKind::Ours, "tickTime=2000\n");
+    let mut transcripts = Vec::new();
+    for addr in [apache.addr(), ours.addr()] {
+        let mut lines = Vec::new();
+        for (what, auth, op, body) in &cases {
+            let mut c = raw::Raw::new_session(&addr, 10_000);
+            if *auth {
+                let (err, _) = c.call(&Request::Auth(AuthPacket {
+                    auth_type: 0,
+                    scheme: "digest".into(),
+                    auth: Some(b"alice:pw".to_vec()),
+                }));
+                assert_eq!(err, 0, "addauth on {addr}");
+            }
+            let frame = jute::frame(|o| {
+                RequestHeader { xid: 7, op: *op }.write(o);
+                o.extend_from_slice(body);
+            });
+            c.stream.write_all(&frame).unwrap();
+            let answer = |c: &mut raw::Raw| match raw::read_frame(&mut c.stream) {
+                Ok(reply) => {
+                    let mut r = jute::Reader::new(&reply, usize::MAX);
+                    let h = ReplyHeader::read(&mut r).expect("reply header");
+                    format!("xid={} err={}", h.xid, h.err)
+                }
+                Err(_) => "closed".to_string(),
+            };
+            let reply = answer(&mut c);
+            // Is the connection still served?
+            let probe = if reply == "closed" {
+                String::new()
+            } else {
+                let exists = jute::frame(|o| {
+                    RequestHeader {
+                        xid: 8,
+                        op: op::EXISTS,
+                    }
+                    .write(o);
+                    body_of_exists_root(o);
+                });
+                match c.stream.write_all(&exists) {
+                    Ok(()) => answer(&mut c),
+                    Err(_) => "closed".to_string(),
+                }
+            };
+            lines.push(format!("{what}: {reply}; then {probe}"));
         }
         transcripts.push(lines);
     }
@@ -919,5 +1357,11 @@ fn acls_are_enforced_like_apache_zookeeper() {
         .filter(|(a, b)| a != b)
         .map(|(a, b)| format!("Apache:   {a}\nzkserver: {b}"))
         .collect();
+    println!("Apache ZooKeeper:\n{}", transcripts[0].join("\n"));
     assert!(diffs.is_empty(), "{}", diffs.join("\n\n"));
+
+    fn body_of_exists_root(o: &mut Vec<u8>) {
+        "/".to_string().write(o);
+        false.write(o);
+    }
 }

@@ -106,6 +106,12 @@ impl ServerConf {
                 super_digest: cfg.super_digest().map(str::to_string),
                 extended_types: cfg.extended_types_enabled(),
                 reconfig_enabled: false,
+                acl_rules: super::tree::AclRules {
+                    skip_acl: cfg.system_property("skipACL") == Some("yes"),
+                    digest_disabled: cfg
+                        .system_property("DigestAuthenticationProvider.enabled")
+                        .is_some_and(|v| !v.eq_ignore_ascii_case("true")),
+                },
                 container_check_interval_ms: container_check,
             },
             store,

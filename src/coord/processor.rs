@@ -48,6 +48,7 @@ pub struct CoreConfig {
     /// `extendedTypesEnabled`: TTL nodes.
     pub extended_types: bool,
     pub reconfig_enabled: bool,
+    pub acl_rules: tree::AclRules,
     /// How often containers and TTL nodes are checked (`znode.container.checkIntervalMs`).
     pub container_check_interval_ms: i64,
 }
@@ -63,6 +64,7 @@ impl Default for CoreConfig {
             super_digest: None,
             extended_types: false,
             reconfig_enabled: false,
+            acl_rules: tree::AclRules::default(),
             container_check_interval_ms: 60_000,
         }
     }
@@ -474,6 +476,7 @@ impl Processor {
                                 id: addr.ip().to_string(),
                             }],
                             is_super: false,
+                            rules: tree::AclRules::default(),
                         },
                         handshaken: false,
                     },
@@ -559,7 +562,10 @@ impl Processor {
         }
         let req = match Request::decode(header.op, body, self.config.max_buffer) {
             Ok(req) => req,
-            Err(JuteError::UnknownOp(_)) => {
+            Err(JuteError::UnknownOp(op)) => {
+                // Apache's UnimplementedRequestProcessor answers, then closes the session's
+                // connection.
+                tracing::warn!("Received packet at server of unknown type {op}");
                 let zxid = self.last_zxid;
                 self.reply(
                     conn,
@@ -569,6 +575,7 @@ impl Processor {
                     &Response::Empty,
                     now,
                 );
+                self.close(conn);
                 return;
             }
             Err(err) => {
@@ -594,11 +601,15 @@ impl Processor {
         }
     }
 
+    /// The connection's ids, judged by this server's ACL rules.
     fn auth(&self, conn: ConnId) -> AuthInfo {
-        self.conns
+        let mut auth = self
+            .conns
             .get(&conn)
             .map(|c| c.auth.clone())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        auth.rules = self.config.acl_rules;
+        auth
     }
 
     fn tick(&mut self, now: Now) {

@@ -16,13 +16,14 @@ import uuid
 from kazoo.client import KazooClient
 from kazoo.exceptions import (
     BadVersionError,
+    InvalidACLError,
     NoAuthError,
     NodeExistsError,
     NoNodeError,
     NotEmptyError,
     RolledBackError,
 )
-from kazoo.security import make_digest_acl
+from kazoo.security import CREATOR_ALL_ACL, OPEN_ACL_UNSAFE, make_digest_acl
 
 HOSTS = sys.argv[1]
 WAIT = 20  # seconds any single condition may take
@@ -209,6 +210,46 @@ def test_digest_acls(zk, root):
     finally:
         owner.stop()
         owner.close()
+
+
+def test_creator_acl(zk, root):
+    # kazoo writes CREATOR_ALL_ACL's empty id ("auth", "") as a null string.
+    try:
+        zk.create(root + "/nobody", b"s", acl=CREATOR_ALL_ACL)
+        check(False, "CREATOR_ALL_ACL without credentials")
+    except InvalidACLError:
+        pass
+    owner = client(auth_data=[("digest", "alice:secret")])
+    other = client(auth_data=[("digest", "bob:secret")])
+    try:
+        path = root + "/mine/deep/node"
+        owner.create(path, b"s", acl=CREATOR_ALL_ACL, makepath=True)
+        data, _ = owner.get(path)
+        check(data == b"s", "creator reads")
+        acls, _ = owner.get_acls(path)
+        check(
+            [(a.perms, a.id.scheme, a.id.id) for a in acls]
+            == [(31, "digest", make_digest_acl("alice", "secret").id.id)],
+            repr(acls),
+        )
+        for who in (zk, other):
+            try:
+                who.get(path)
+                check(False, "a read without the creator's identity")
+            except NoAuthError:
+                pass
+        try:
+            other.set(path, b"x")
+            check(False, "a write without the creator's identity")
+        except NoAuthError:
+            pass
+        owner.set_acls(path, OPEN_ACL_UNSAFE)
+        data, _ = other.get(path)
+        check(data == b"s", "readable once the ACL is open")
+    finally:
+        for c in (owner, other):
+            c.stop()
+            c.close()
 
 
 def test_lock(zk, root):

@@ -168,6 +168,26 @@ pub fn set_data(path: &str, data: &[u8]) -> Request {
 }
 
 impl Raw {
+    /// Like [`Raw::call`], but `None` when the server closed the connection instead of
+    /// answering (as after failed credentials).
+    pub fn call_or_closed(&mut self, req: &Request) -> Option<(i32, Option<Response>)> {
+        let mut body = Vec::new();
+        let op = req.encode(&mut body);
+        let xid = self.send(req);
+        let reply = read_frame(&mut self.stream).ok()?;
+        let mut r = jute::Reader::new(&reply, usize::MAX);
+        let header = ReplyHeader::read(&mut r).expect("reply header");
+        assert_eq!(header.xid, xid, "replies in order");
+        let resp = (header.err == 0).then(|| {
+            Response::decode(op, &reply[r.position()..], usize::MAX).expect("decode response")
+        });
+        if header.err == -115 {
+            // AuthFailed: the server closes the connection right after.
+            assert!(closed_by_server(&mut self.stream), "open after AuthFailed");
+        }
+        Some((header.err, resp))
+    }
+
     /// Like [`Raw::call`] but an I/O failure (the server died) is an `Err`, not a panic.
     pub fn try_call(&mut self, req: &Request) -> std::io::Result<i32> {
         let xid = self.next_xid;

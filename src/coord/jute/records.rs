@@ -4,10 +4,36 @@
 
 use super::codec::{Jute, JuteError, Reader, VectorElement, record};
 
-record!(
-    /// An identity: `world:anyone`, `digest:user:hash`, `ip:10.0.0.0/8`, `auth:`.
-    Id { scheme: String, id: String }
-);
+/// An identity: `world:anyone`, `digest:user:hash`, `ip:10.0.0.0/8`, `auth:`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
+pub struct Id {
+    pub scheme: String,
+    pub id: String,
+}
+
+/// Reads nulls as Apache's ACL checks treat them: a null scheme is no scheme (InvalidACL), a
+/// null `auth` id or one of an unknown scheme is never looked at (kazoo writes
+/// `CREATOR_ALL_ACL`'s empty id as null), and a null `world`, `digest` or `ip` id is
+/// [`JuteError::Null`] (Apache's checks throw NullPointerException: MarshallingError).
+impl Jute for Id {
+    const MIN_SIZE: usize = 8;
+    fn write(&self, out: &mut Vec<u8>) {
+        self.scheme.write(out);
+        self.id.write(out);
+    }
+    fn read(r: &mut Reader<'_>) -> Result<Self, JuteError> {
+        let scheme = r.ustring()?.unwrap_or_default();
+        let id = match r.ustring()? {
+            Some(id) => id,
+            None if matches!(scheme.as_str(), "world" | "digest" | "ip") => {
+                return Err(JuteError::Null);
+            }
+            None => String::new(),
+        };
+        Ok(Id { scheme, id })
+    }
+}
+impl VectorElement for Id {}
 record!(
     /// One ACL entry: permission bits (rwcda = 1, 2, 4, 8, 16) granted to an identity.
     Acl { perms: i32, id: Id }
@@ -98,7 +124,11 @@ record!(
     /// checkWatches and removeWatches share this layout; type 1 children, 2 data, 3 any.
     WatchTypeRequest { path: String, watcher_type: i32 }
 );
-record!(AuthPacket { auth_type: i32, scheme: String, auth: Vec<u8> });
+record!(
+    /// addauth; the credentials are null-able (a null `digest` credential fails, as the
+    /// NullPointerException it is in Apache's provider).
+    AuthPacket { auth_type: i32, scheme: String, auth: Option<Vec<u8>> }
+);
 record!(ClientInfo {
     auth_scheme: String,
     user: String

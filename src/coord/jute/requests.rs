@@ -140,25 +140,21 @@ impl Request {
                     watch: p.watch,
                 }
             }
-            SET_DATA => {
-                let s = SetDataRequest::read(r)?;
-                Request::SetData {
-                    path: s.path,
-                    data: s.data,
-                    version: s.version,
-                }
-            }
+            // Apache validates these paths before anything else: null fails as "" does,
+            // with BadArguments.
+            SET_DATA => Request::SetData {
+                path: path_or_empty(r)?,
+                data: Jute::read(r)?,
+                version: r.i32()?,
+            },
             GET_ACL => Request::GetAcl {
                 path: PathRequest::read(r)?.path,
             },
-            SET_ACL => {
-                let s = SetAclRequest::read(r)?;
-                Request::SetAcl {
-                    path: s.path,
-                    acl: s.acl,
-                    version: s.version,
-                }
-            }
+            SET_ACL => Request::SetAcl {
+                path: path_or_empty(r)?,
+                acl: Jute::read(r)?,
+                version: r.i32()?,
+            },
             GET_CHILDREN | GET_CHILDREN2 => {
                 let p = PathWatchRequest::read(r)?;
                 Request::GetChildren {
@@ -167,17 +163,16 @@ impl Request {
                     with_stat: op_code == GET_CHILDREN2,
                 }
             }
+            // Apache answers a sync, an addWatch and a getEphemerals of a null path (all
+            // ephemerals) without looking at it.
             SYNC => Request::Sync {
-                path: PathRequest::read(r)?.path,
+                path: path_or_empty(r)?,
             },
             PING => Request::Ping,
-            CHECK => {
-                let c = CheckVersionRequest::read(r)?;
-                Request::Check {
-                    path: c.path,
-                    version: c.version,
-                }
-            }
+            CHECK => Request::Check {
+                path: path_or_empty(r)?,
+                version: r.i32()?,
+            },
             MULTI | MULTI_READ => {
                 let read_only = op_code == MULTI_READ;
                 let mut ops = Vec::new();
@@ -211,9 +206,23 @@ impl Request {
                     Request::Multi(ops)
                 }
             }
-            RECONFIG => Request::Reconfig(ReconfigRequest::read(r)?),
+            // Null is how clients (kazoo) leave a reconfig string out.
+            RECONFIG => Request::Reconfig(ReconfigRequest {
+                joining_servers: path_or_empty(r)?,
+                leaving_servers: path_or_empty(r)?,
+                new_members: path_or_empty(r)?,
+                cur_config_id: r.i64()?,
+            }),
             CHECK_WATCHES | REMOVE_WATCHES => {
-                let w = WatchTypeRequest::read(r)?;
+                // Apache's removeWatches of a null path finds no watcher; checkWatches throws.
+                let w = if op_code == REMOVE_WATCHES {
+                    WatchTypeRequest {
+                        path: path_or_empty(r)?,
+                        watcher_type: r.i32()?,
+                    }
+                } else {
+                    WatchTypeRequest::read(r)?
+                };
                 if op_code == CHECK_WATCHES {
                     Request::CheckWatches {
                         path: w.path,
@@ -233,7 +242,12 @@ impl Request {
                     path: decode_string(bytes)?,
                 }
             }
-            AUTH => Request::Auth(AuthPacket::read(r)?),
+            // A null scheme names no provider: AuthFailed, as in Apache.
+            AUTH => Request::Auth(AuthPacket {
+                auth_type: r.i32()?,
+                scheme: path_or_empty(r)?,
+                auth: Jute::read(r)?,
+            }),
             SET_WATCHES => {
                 let s = SetWatches::read(r)?;
                 Request::SetWatches(SetWatches2 {
@@ -248,18 +262,15 @@ impl Request {
             SET_WATCHES2 => Request::SetWatches(SetWatches2::read(r)?),
             SASL => Request::Sasl(SaslRequest::read(r)?),
             GET_EPHEMERALS => Request::GetEphemerals {
-                prefix: PathRequest::read(r)?.path,
+                prefix: path_or_empty(r)?,
             },
             GET_ALL_CHILDREN_NUMBER => Request::GetAllChildrenNumber {
                 path: PathRequest::read(r)?.path,
             },
-            ADD_WATCH => {
-                let a = AddWatchRequest::read(r)?;
-                Request::AddWatch {
-                    path: a.path,
-                    mode: a.mode,
-                }
-            }
+            ADD_WATCH => Request::AddWatch {
+                path: path_or_empty(r)?,
+                mode: r.i32()?,
+            },
             WHO_AM_I => Request::WhoAmI,
             CLOSE_SESSION => Request::CloseSession,
             other => return Err(JuteError::UnknownOp(other)),
@@ -453,6 +464,12 @@ impl Request {
                 | Request::CloseSession
         )
     }
+}
+
+/// A string where Apache treats null as empty (or never looks at it); elsewhere a null path is
+/// [`JuteError::Null`], answered with MarshallingError as Apache's NullPointerException is.
+fn path_or_empty(r: &mut Reader<'_>) -> Result<String, JuteError> {
+    Ok(r.ustring()?.unwrap_or_default())
 }
 
 fn path_watch(out: &mut Vec<u8>, path: &str, watch: bool) {

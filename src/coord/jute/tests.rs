@@ -160,7 +160,7 @@ fn every_record_round_trips() {
     roundtrip(AuthPacket {
         auth_type: 0,
         scheme: "digest".into(),
-        auth: b"u:p".to_vec(),
+        auth: Some(b"u:p".to_vec()),
     });
     roundtrip(WhoAmIResponse {
         client_info: vec![ClientInfo {
@@ -344,7 +344,7 @@ fn every_request_round_trips() {
         Request::Auth(AuthPacket {
             auth_type: 0,
             scheme: "digest".into(),
-            auth: b"u:p".to_vec(),
+            auth: Some(b"u:p".to_vec()),
         }),
         Request::SetWatches(SetWatches2 {
             relative_zxid: 1,
@@ -520,6 +520,42 @@ fn malformed_bodies_are_errors() {
         Request::decode(op::EXISTS, &body, MAX),
         Err(JuteError::Null)
     );
+    // ... where Apache validates the path first, null is the empty path (BadArguments).
+    let mut body = Vec::new();
+    (-1i32).write(&mut body);
+    (-1i32).write(&mut body);
+    (-1i32).write(&mut body);
+    assert_eq!(
+        Request::decode(op::SET_DATA, &body, MAX),
+        Ok(Request::SetData {
+            path: String::new(),
+            data: None,
+            version: -1
+        })
+    );
+    // ACL ids: a null scheme or a null `auth` id is empty; a null id a provider would read is
+    // Null (MarshallingError).
+    let id = |scheme: Option<&str>| {
+        let mut b = Vec::new();
+        match scheme {
+            Some(s) => s.to_string().write(&mut b),
+            None => (-1i32).write(&mut b),
+        }
+        (-1i32).write(&mut b);
+        Id::from_bytes(&b, MAX)
+    };
+    assert_eq!(
+        id(Some("auth")),
+        Ok(Id {
+            scheme: "auth".into(),
+            id: String::new()
+        })
+    );
+    assert_eq!(id(Some("nosuch")).map(|i| i.id), Ok(String::new()));
+    assert_eq!(id(None), Ok(Id::default()));
+    for scheme in ["world", "digest", "ip"] {
+        assert_eq!(id(Some(scheme)), Err(JuteError::Null), "{scheme}");
+    }
     // A length above jute.maxbuffer even though the bytes could be there.
     let mut body = Vec::new();
     20i32.write(&mut body);

@@ -84,6 +84,8 @@ impl Forwarded {
                 auth: AuthInfo {
                     ids: f.auth,
                     is_super: f.is_super,
+                    // The leader judges by its own rules (`lead` sets them).
+                    rules: Default::default(),
                 },
             },
         })
@@ -432,8 +434,11 @@ impl Processor {
                 session,
                 cxid,
                 req,
-                auth,
-            }) => self.lead_write(session, cxid, &req, &auth, now),
+                mut auth,
+            }) => {
+                auth.rules = self.config.acl_rules;
+                self.lead_write(session, cxid, &req, &auth, now)
+            }
             Err(e) => tracing::warn!("dropping a malformed forwarded request: {e}"),
         }
     }

@@ -93,19 +93,28 @@ impl Processor {
             }
             Request::Auth(packet) => {
                 let ok = match packet.scheme.as_str() {
-                    "digest" => {
-                        let clear = String::from_utf8_lossy(&packet.auth).to_string();
+                    "digest" if !self.config.acl_rules.digest_disabled => {
+                        // Null credentials fail (Apache's provider throws on them).
+                        let Some(clear) = packet.auth.as_deref() else {
+                            self.auth_failed(conn, xid, now);
+                            return;
+                        };
+                        let clear = String::from_utf8_lossy(clear).to_string();
                         let id = tree::digest_id(&clear);
                         let is_super = self.config.super_digest.as_deref() == Some(id.as_str());
                         if let Some(c) = self.conns.get_mut(&conn) {
-                            c.auth.is_super |= is_super;
-                            let id = Id {
+                            if is_super {
+                                // As Apache's provider does: `super:` first, then the digest.
+                                c.auth.is_super = true;
+                                c.auth.add(Id {
+                                    scheme: "super".into(),
+                                    id: String::new(),
+                                });
+                            }
+                            c.auth.add(Id {
                                 scheme: "digest".into(),
                                 id,
-                            };
-                            if !c.auth.ids.contains(&id) {
-                                c.auth.ids.push(id);
-                            }
+                            });
                         }
                         true
                     }
@@ -115,9 +124,7 @@ impl Processor {
                 if ok {
                     self.reply(conn, xid, 0, Code::Ok, &Response::Empty, now);
                 } else {
-                    self.stats.auth_failed += 1;
-                    self.reply(conn, xid, 0, Code::AuthFailed, &Response::Empty, now);
-                    self.close(conn);
+                    self.auth_failed(conn, xid, now);
                 }
                 return;
             }
@@ -131,7 +138,8 @@ impl Processor {
                     .tree
                     .ephemerals_of(session)
                     .into_iter()
-                    .filter(|p| p.starts_with(&prefix))
+                    // Apache lists them all for a blank prefix or "/".
+                    .filter(|p| matches!(prefix.trim(), "" | "/") || p.starts_with(&prefix))
                     .collect();
                 paths.sort();
                 Ok(Response::Paths(paths))
@@ -172,6 +180,13 @@ impl Processor {
             Ok(body) => self.reply(conn, xid, zxid, Code::Ok, &body, now),
             Err(code) => self.reply(conn, xid, zxid, code, &Response::Empty, now),
         }
+    }
+
+    /// Apache's answer to failed credentials: AuthFailed, then the connection is closed.
+    fn auth_failed(&mut self, conn: ConnId, xid: i32, now: Now) {
+        self.stats.auth_failed += 1;
+        self.reply(conn, xid, 0, Code::AuthFailed, &Response::Empty, now);
+        self.close(conn);
     }
 
     pub(super) fn get_data(

@@ -13,25 +13,61 @@ pub fn digest_id(user_password: &str) -> String {
     )
 }
 
-/// Whether `auth` holds `perm` on a node with `acl` (`PrepRequestProcessor.checkACL`).
+impl AuthInfo {
+    /// Adds an id as Apache's connection keeps them: a set, iterated in its
+    /// `ConcurrentHashMap`'s order (hash bucket, then insertion; exact up to 11 ids). whoami
+    /// lists the ids, and `auth` expands to them, in this order.
+    pub fn add(&mut self, id: Id) {
+        if self.ids.contains(&id) {
+            return;
+        }
+        self.ids.push(id);
+        let mut buckets = 16;
+        while self.ids.len() >= buckets * 3 / 4 {
+            buckets *= 2;
+        }
+        self.ids.sort_by_key(|i| java_bucket(i, buckets));
+    }
+}
+
+/// The bucket of a jute `Id` in a Java `ConcurrentHashMap` of `buckets` slots: the record's
+/// generated `hashCode` (17, then 37·h + each field's `String.hashCode`), spread as
+/// `ConcurrentHashMap.spread` does.
+fn java_bucket(id: &Id, buckets: usize) -> usize {
+    let string_hash = |s: &str| {
+        s.encode_utf16()
+            .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+    };
+    let h = 37i32
+        .wrapping_mul(37i32.wrapping_mul(17).wrapping_add(string_hash(&id.scheme)))
+        .wrapping_add(string_hash(&id.id));
+    let spread = (h ^ ((h as u32) >> 16) as i32) & 0x7fff_ffff;
+    spread as usize & (buckets - 1)
+}
+
+/// Whether `auth` holds `perm` on a node with `acl` (`ZooKeeperServer.checkACL`): only the
+/// providers Apache registers by default judge ids (`ip`, and `digest` unless disabled); an
+/// entry of any other scheme grants nothing.
 pub fn check_acl(acl: &[Acl], perm: i32, auth: &AuthInfo) -> Result<(), Code> {
-    if auth.is_super || acl.is_empty() {
+    if auth.rules.skip_acl || acl.is_empty() || auth.is_super {
         return Ok(());
     }
     for entry in acl {
         if entry.perms & perm == 0 {
             continue;
         }
-        let granted = match entry.id.scheme.as_str() {
-            "world" => entry.id.id == "anyone",
-            "digest" | "x509" | "sasl" => auth
-                .ids
+        let scheme = entry.id.scheme.as_str();
+        if scheme == "world" && entry.id.id == "anyone" {
+            return Ok(());
+        }
+        let held = |matches: &dyn Fn(&str) -> bool| {
+            auth.ids
                 .iter()
-                .any(|i| i.scheme == entry.id.scheme && i.id == entry.id.id),
-            "ip" => auth
-                .ids
-                .iter()
-                .any(|i| i.scheme == "ip" && ip_matches(&entry.id.id, &i.id)),
+                .any(|i| i.scheme == scheme && matches(&i.id))
+        };
+        let granted = match scheme {
+            "digest" if !auth.rules.digest_disabled => held(&|id| id == entry.id.id),
+            "ip" => held(&|id| ip_matches(&entry.id.id, id)),
             _ => false,
         };
         if granted {
@@ -41,90 +77,100 @@ pub fn check_acl(acl: &[Acl], perm: i32, auth: &AuthInfo) -> Result<(), Code> {
     Err(Code::NoAuth)
 }
 
-/// `ip:addr[/bits]` against a client address.
-fn ip_matches(pattern: &str, client: &str) -> bool {
-    let (addr, bits) = match pattern.split_once('/') {
-        Some((a, b)) => (a, b.parse::<u32>().ok()),
-        None => (pattern, None),
-    };
-    let (Ok(want), Ok(have)) = (
-        addr.parse::<std::net::IpAddr>(),
-        client.parse::<std::net::IpAddr>(),
-    ) else {
-        return false;
-    };
-    let (want, have, width) = match (want, have) {
-        (std::net::IpAddr::V4(w), std::net::IpAddr::V4(h)) => {
-            (u128::from(u32::from(w)), u128::from(u32::from(h)), 32)
-        }
-        (std::net::IpAddr::V6(w), std::net::IpAddr::V6(h)) => (u128::from(w), u128::from(h), 128),
-        _ => return false,
-    };
-    let bits = bits.unwrap_or(width).min(width);
-    if bits == 0 {
-        return true;
-    }
-    let shift = width - bits;
-    (want >> shift) == (have >> shift)
-}
-
-fn valid_ip_pattern(id: &str) -> bool {
-    let (addr, bits) = match id.split_once('/') {
+/// An `ip` ACL expression (`addr[/bits]`, IPv4 only in ZooKeeper 3.8) as address and mask
+/// width; `None` where Apache's `IPAuthenticationProvider.isValid` says no.
+fn ip_pattern(expr: &str) -> Option<(u32, u32)> {
+    let (addr, bits) = match expr.split_once('/') {
         Some((a, b)) => (a, Some(b)),
-        None => (id, None),
+        None => (expr, None),
     };
-    let Ok(ip) = addr.parse::<std::net::IpAddr>() else {
-        return false;
+    let addr = ipv4(addr)?;
+    let bits = match bits {
+        Some(b) => java_parse_int(b).filter(|b| (0..=32).contains(b))? as u32,
+        None => 32,
     };
-    let width = if ip.is_ipv4() { 32 } else { 128 };
-    bits.is_none_or(|b| b.parse::<u32>().is_ok_and(|b| b <= width))
+    Some((addr, bits))
 }
 
-/// ZooKeeper's ACL fixup on create/setACL: validates each entry, expands `auth` into the
-/// connection's authenticated ids, removes duplicates.
+/// A dotted quad as Apache reads one: exactly four parts, each an `Integer.parseInt` in 0..=255
+/// (so `010` and `+1` are accepted, as they are there).
+fn ipv4(addr: &str) -> Option<u32> {
+    let mut out = 0u32;
+    let mut parts = 0;
+    for part in addr.split('.') {
+        let v = java_parse_int(part).filter(|v| (0..=255).contains(v))?;
+        out = (out << 8) | v as u32;
+        parts += 1;
+    }
+    (parts == 4).then_some(out)
+}
+
+/// Java's `Integer.parseInt`: an optional sign, then ASCII digits.
+fn java_parse_int(s: &str) -> Option<i64> {
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse::<i32>().ok().map(i64::from)
+}
+
+/// `ip:addr[/bits]` against a client address (`IPAuthenticationProvider.matches`).
+fn ip_matches(pattern: &str, client: &str) -> bool {
+    let (Some((want, bits)), Some(have)) = (ip_pattern(pattern), ipv4(client)) else {
+        return false;
+    };
+    let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+    want & mask == have & mask
+}
+
+/// Java's `String.split(":")` count: trailing empty parts are dropped.
+fn java_split_count(s: &str, sep: char) -> usize {
+    let parts: Vec<&str> = s.split(sep).collect();
+    let kept = parts
+        .iter()
+        .rposition(|p| !p.is_empty())
+        .map_or(0, |i| i + 1);
+    // Java returns [""] for an empty string: one part.
+    if s.is_empty() { 1 } else { kept }
+}
+
+/// ZooKeeper's ACL fixup on create/setACL (`PrepRequestProcessor.fixupACL`): duplicates are
+/// removed first, then each entry is validated by its provider and `auth` is expanded into
+/// the connection's authenticated ids (which may repeat an entry, as in Apache).
 pub fn fixup_acl(acl: &[Acl], auth: &AuthInfo) -> Result<Vec<Acl>, Code> {
-    if acl.is_empty() {
+    let mut unique: Vec<&Acl> = Vec::new();
+    for entry in acl {
+        if !unique.contains(&entry) {
+            unique.push(entry);
+        }
+    }
+    if unique.is_empty() {
         return Err(Code::InvalidAcl);
     }
-    let mut out: Vec<Acl> = Vec::new();
-    let mut push = |a: Acl| {
-        if !out.contains(&a) {
-            out.push(a);
-        }
-    };
-    for entry in acl {
+    let digest = !auth.rules.digest_disabled;
+    let mut out = Vec::new();
+    for entry in unique {
         match entry.id.scheme.as_str() {
-            "world" => {
-                if entry.id.id != "anyone" {
-                    return Err(Code::InvalidAcl);
-                }
-                push(entry.clone());
-            }
+            "world" if entry.id.id == "anyone" => out.push(entry.clone()),
             "auth" => {
-                let mut any = false;
-                for id in auth.ids.iter().filter(|i| i.scheme != "ip") {
-                    any = true;
-                    push(Acl {
-                        perms: entry.perms,
-                        id: id.clone(),
-                    });
-                }
-                if !any {
+                // Only authenticated providers' ids count: digest, never ip.
+                let ids: Vec<&Id> = auth
+                    .ids
+                    .iter()
+                    .filter(|i| digest && i.scheme == "digest")
+                    .collect();
+                if ids.is_empty() {
                     return Err(Code::InvalidAcl);
                 }
+                out.extend(ids.into_iter().map(|id| Acl {
+                    perms: entry.perms,
+                    id: id.clone(),
+                }));
             }
-            "digest" => {
-                if entry.id.id.split(':').count() != 2 {
-                    return Err(Code::InvalidAcl);
-                }
-                push(entry.clone());
+            "digest" if digest && java_split_count(&entry.id.id, ':') == 2 => {
+                out.push(entry.clone())
             }
-            "ip" => {
-                if !valid_ip_pattern(&entry.id.id) {
-                    return Err(Code::InvalidAcl);
-                }
-                push(entry.clone());
-            }
+            "ip" if ip_pattern(&entry.id.id).is_some() => out.push(entry.clone()),
             _ => return Err(Code::InvalidAcl),
         }
     }

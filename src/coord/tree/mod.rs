@@ -279,6 +279,18 @@ pub struct AuthInfo {
     pub ids: Vec<Id>,
     /// Authenticated as the superDigest user.
     pub is_super: bool,
+    /// The server's rules the ids are judged by (not the connection's: set where it asks).
+    pub rules: AclRules,
+}
+
+/// How a server judges ACLs, from its settings (the same names as Apache's system properties).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AclRules {
+    /// `zookeeper.skipACL=yes`: no permission is ever checked (ACLs are still validated).
+    pub skip_acl: bool,
+    /// `zookeeper.DigestAuthenticationProvider.enabled=false`: no `digest` provider, so
+    /// digest credentials fail and digest ACLs are invalid.
+    pub digest_disabled: bool,
 }
 
 /// Where a resumable walk is: for each parent on the current path, its children's slots.

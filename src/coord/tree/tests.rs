@@ -226,6 +226,7 @@ fn acls_check_world_digest_ip_and_super() {
             id: "127.0.0.1".into(),
         }],
         is_super: false,
+        rules: AclRules::default(),
     };
     assert_eq!(check_acl(&open_acl_unsafe(), perms::WRITE, &anyone), Ok(()));
     assert_eq!(
@@ -259,6 +260,7 @@ fn acls_check_world_digest_ip_and_super() {
     let superuser = AuthInfo {
         ids: vec![],
         is_super: true,
+        rules: AclRules::default(),
     };
     assert_eq!(check_acl(&user_acl, perms::ADMIN, &superuser), Ok(()));
     let ip_acl = |id: &str| {
@@ -292,6 +294,7 @@ fn acl_fixup_validates_and_expands_auth() {
             id: "127.0.0.1".into(),
         }],
         is_super: false,
+        rules: AclRules::default(),
     };
     let acl = |scheme: &str, id: &str| {
         vec![Acl {
@@ -331,5 +334,129 @@ fn acl_fixup_validates_and_expands_auth() {
     assert_eq!(
         mask_digests(&acl("digest", "u:hash"))[0].id.id,
         "u:x".to_string()
+    );
+}
+
+/// The edges where Apache's providers decide: Java's `split` and `Integer.parseInt`, IPv4
+/// only, `/-0` masks, `skipACL`, a disabled digest provider, and the order of a
+/// connection's ids (what whoami lists, observed on Apache 3.8.0).
+#[test]
+fn acl_rules_follow_apaches_providers() {
+    let ip = |id: &str| Id {
+        scheme: "ip".into(),
+        id: id.into(),
+    };
+    let one = |scheme: &str, id: &str, perms: i32| {
+        vec![Acl {
+            perms,
+            id: Id {
+                scheme: scheme.into(),
+                id: id.into(),
+            },
+        }]
+    };
+    let mut bob = AuthInfo {
+        ids: vec![ip("127.0.0.1")],
+        ..AuthInfo::default()
+    };
+    for (expr, valid) in [
+        ("127.000.0.+1", true),
+        ("10.0.0.0/-0", true),
+        ("127.0.0.1/", false),
+        ("127.0.0.1/33", false),
+        ("::1", false),
+        ("1.2.3", false),
+        ("1.2.3.4.5", false),
+        ("1.2.3.256", false),
+    ] {
+        assert_eq!(
+            fixup_acl(&one("ip", expr, perms::ALL), &bob).is_ok(),
+            valid,
+            "ip:{expr}"
+        );
+    }
+    assert_eq!(
+        check_acl(&one("ip", "127.000.0.+1", perms::READ), perms::READ, &bob),
+        Ok(())
+    );
+    assert_eq!(
+        check_acl(&one("ip", "10.0.0.0/-0", perms::READ), perms::READ, &bob),
+        Ok(())
+    );
+    assert_eq!(
+        check_acl(&one("ip", "10.0.0.0/8", perms::READ), perms::READ, &bob),
+        Err(Code::NoAuth)
+    );
+    for (id, valid) in [
+        ("a:b:", true),
+        (":b", true),
+        ("a::", false),
+        ("a:b:c", false),
+    ] {
+        assert_eq!(
+            fixup_acl(&one("digest", id, perms::ALL), &bob).is_ok(),
+            valid,
+            "digest:{id}"
+        );
+    }
+    // Schemes without a provider by default grant nothing, even when stored.
+    assert_eq!(
+        check_acl(&one("x509", "CN=bob", perms::ALL), perms::READ, &bob),
+        Err(Code::NoAuth)
+    );
+
+    bob.add(Id {
+        scheme: "digest".into(),
+        id: digest_id("bob:pw"),
+    });
+    let order: Vec<&str> = bob.ids.iter().map(|i| i.scheme.as_str()).collect();
+    assert_eq!(order, ["digest", "ip"]);
+    let mut admin = AuthInfo {
+        ids: vec![ip("127.0.0.1")],
+        ..AuthInfo::default()
+    };
+    for id in [
+        Id {
+            scheme: "super".into(),
+            id: String::new(),
+        },
+        Id {
+            scheme: "digest".into(),
+            id: digest_id("super:test"),
+        },
+    ] {
+        admin.add(id.clone());
+        admin.add(id);
+    }
+    let order: Vec<&str> = admin.ids.iter().map(|i| i.scheme.as_str()).collect();
+    assert_eq!(order, ["super", "ip", "digest"]);
+
+    // `auth` expands to digest ids only, after the input's duplicates are removed.
+    let mut acl = one("auth", "", perms::ALL);
+    acl.extend(one("digest", &digest_id("bob:pw"), perms::ALL));
+    acl.extend(one("auth", "", perms::ALL));
+    let fixed = fixup_acl(&acl, &bob).unwrap();
+    assert_eq!(fixed.len(), 2);
+    assert!(fixed.iter().all(|a| a.id.scheme == "digest"));
+
+    let private = one("digest", &digest_id("alice:pw"), perms::ALL);
+    assert_eq!(check_acl(&private, perms::READ, &bob), Err(Code::NoAuth));
+    bob.rules.skip_acl = true;
+    assert_eq!(check_acl(&private, perms::READ, &bob), Ok(()));
+    assert_eq!(
+        fixup_acl(&one("digest", "nocolon", perms::ALL), &bob),
+        Err(Code::InvalidAcl),
+        "skipACL still validates"
+    );
+    bob.rules = AclRules {
+        skip_acl: false,
+        digest_disabled: true,
+    };
+    let own = one("digest", &digest_id("bob:pw"), perms::ALL);
+    assert_eq!(check_acl(&own, perms::READ, &bob), Err(Code::NoAuth));
+    assert_eq!(fixup_acl(&own, &bob), Err(Code::InvalidAcl));
+    assert_eq!(
+        fixup_acl(&one("auth", "", perms::ALL), &bob),
+        Err(Code::InvalidAcl)
     );
 }

@@ -267,10 +267,30 @@ fn bad_requests_get_zookeepers_codes() {
         h.now,
     );
     assert_eq!(h.p.take_output().actions, [Action::Close { conn: 9 }]);
+    // An op code the server does not know is answered, then the connection is closed (Apache's
+    // UnimplementedRequestProcessor); the session lives on.
+    for op_code in [10, 999] {
+        h.connect(1);
+        h.p.step(
+            Input::Request {
+                conn: 1,
+                header: RequestHeader {
+                    xid: 50,
+                    op: op_code,
+                },
+                body: vec![],
+            },
+            h.now,
+        );
+        let out = h.p.take_output();
+        let sent = h.decode(out.actions);
+        assert!(
+            matches!(sent.as_slice(), [(1, Sent::Reply { err, .. }), (1, Sent::Closed)] if *err == Code::Unimplemented as i32),
+            "op {op_code}: {sent:?}"
+        );
+    }
     h.connect(1);
     for (op_code, body, want) in [
-        (10, vec![], Code::Unimplemented),
-        (999, vec![], Code::Unimplemented),
         (op::GET_DATA, vec![0, 0], Code::MarshallingError),
         (op::CREATE, vec![0xff; 9], Code::MarshallingError),
         (op::SASL, vec![0, 0, 0, 0], Code::Unimplemented),

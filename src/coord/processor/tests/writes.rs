@@ -239,7 +239,7 @@ fn digest_acls_and_the_super_user() {
         Request::Auth(AuthPacket {
             auth_type: 0,
             scheme: "digest".into(),
-            auth: who.as_bytes().to_vec(),
+            auth: Some(who.as_bytes().to_vec()),
         })
     };
     assert_eq!(h.call(1, &auth("alice:secret")).0, 0);
@@ -291,7 +291,7 @@ fn digest_acls_and_the_super_user() {
     }
     assert_eq!(h.call(2, &auth("super:test")).0, 0);
     assert_eq!(h.call(2, &get_data("/private", false)).0, 0);
-    // whoAmI lists the ip identity and the digest user.
+    // whoAmI lists the ip identity and the digest user, in the order Apache's set keeps them.
     match h.call(1, &Request::WhoAmI) {
         (0, Some(Response::WhoAmI(w))) => {
             let schemes: Vec<_> = w
@@ -299,7 +299,7 @@ fn digest_acls_and_the_super_user() {
                 .iter()
                 .map(|c| c.auth_scheme.as_str())
                 .collect();
-            assert_eq!(schemes, ["ip", "digest"]);
+            assert_eq!(schemes, ["digest", "ip"]);
         }
         other => panic!("{other:?}"),
     }
@@ -309,7 +309,7 @@ fn digest_acls_and_the_super_user() {
         &Request::Auth(AuthPacket {
             auth_type: 0,
             scheme: "kerberos".into(),
-            auth: vec![],
+            auth: Some(vec![]),
         }),
     );
     assert!(matches!(sent[0], (1, Sent::Reply { err: -115, .. })));
