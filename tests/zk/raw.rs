@@ -130,15 +130,18 @@ impl Raw {
         let op = req.encode(&mut body);
         let xid = self.send(req);
         match self.recv() {
-            Frame::Reply { header, body } => {
-                assert_eq!(header.xid, xid, "replies in order");
-                let resp = (header.err == 0)
-                    .then(|| Response::decode(op, &body, usize::MAX).expect("decode response"));
-                (header.err, resp)
-            }
+            Frame::Reply { header, body } => reply_to(op, xid, &header, &body),
             Frame::Event(e) => panic!("unexpected event {e:?} waiting for {req:?}"),
         }
     }
+}
+
+/// The (err, decoded body) of the reply to request `xid` of `op`.
+fn reply_to(op: i32, xid: i32, header: &ReplyHeader, body: &[u8]) -> (i32, Option<Response>) {
+    assert_eq!(header.xid, xid, "replies in order");
+    let resp =
+        (header.err == 0).then(|| Response::decode(op, body, usize::MAX).expect("decode response"));
+    (header.err, resp)
 }
 
 pub fn create(path: &str, data: &[u8], flags: i32) -> Request {
@@ -177,15 +180,12 @@ impl Raw {
         let reply = read_frame(&mut self.stream).ok()?;
         let mut r = jute::Reader::new(&reply, usize::MAX);
         let header = ReplyHeader::read(&mut r).expect("reply header");
-        assert_eq!(header.xid, xid, "replies in order");
-        let resp = (header.err == 0).then(|| {
-            Response::decode(op, &reply[r.position()..], usize::MAX).expect("decode response")
-        });
+        let answer = reply_to(op, xid, &header, &reply[r.position()..]);
         if header.err == -115 {
             // AuthFailed: the server closes the connection right after.
             assert!(closed_by_server(&mut self.stream), "open after AuthFailed");
         }
-        Some((header.err, resp))
+        Some(answer)
     }
 
     /// Like [`Raw::call`] but an I/O failure (the server died) is an `Err`, not a panic.

@@ -143,7 +143,7 @@ impl Request {
             // Apache validates these paths before anything else: null fails as "" does,
             // with BadArguments.
             SET_DATA => Request::SetData {
-                path: path_or_empty(r)?,
+                path: string_or_empty(r)?,
                 data: Jute::read(r)?,
                 version: r.i32()?,
             },
@@ -151,7 +151,7 @@ impl Request {
                 path: PathRequest::read(r)?.path,
             },
             SET_ACL => Request::SetAcl {
-                path: path_or_empty(r)?,
+                path: string_or_empty(r)?,
                 acl: Jute::read(r)?,
                 version: r.i32()?,
             },
@@ -166,11 +166,11 @@ impl Request {
             // Apache answers a sync, an addWatch and a getEphemerals of a null path (all
             // ephemerals) without looking at it.
             SYNC => Request::Sync {
-                path: path_or_empty(r)?,
+                path: string_or_empty(r)?,
             },
             PING => Request::Ping,
             CHECK => Request::Check {
-                path: path_or_empty(r)?,
+                path: string_or_empty(r)?,
                 version: r.i32()?,
             },
             MULTI | MULTI_READ => {
@@ -208,16 +208,16 @@ impl Request {
             }
             // Null is how clients (kazoo) leave a reconfig string out.
             RECONFIG => Request::Reconfig(ReconfigRequest {
-                joining_servers: path_or_empty(r)?,
-                leaving_servers: path_or_empty(r)?,
-                new_members: path_or_empty(r)?,
+                joining_servers: string_or_empty(r)?,
+                leaving_servers: string_or_empty(r)?,
+                new_members: string_or_empty(r)?,
                 cur_config_id: r.i64()?,
             }),
             CHECK_WATCHES | REMOVE_WATCHES => {
                 // Apache's removeWatches of a null path finds no watcher; checkWatches throws.
                 let w = if op_code == REMOVE_WATCHES {
                     WatchTypeRequest {
-                        path: path_or_empty(r)?,
+                        path: string_or_empty(r)?,
                         watcher_type: r.i32()?,
                     }
                 } else {
@@ -245,7 +245,7 @@ impl Request {
             // A null scheme names no provider: AuthFailed, as in Apache.
             AUTH => Request::Auth(AuthPacket {
                 auth_type: r.i32()?,
-                scheme: path_or_empty(r)?,
+                scheme: string_or_empty(r)?,
                 auth: Jute::read(r)?,
             }),
             SET_WATCHES => {
@@ -262,13 +262,13 @@ impl Request {
             SET_WATCHES2 => Request::SetWatches(SetWatches2::read(r)?),
             SASL => Request::Sasl(SaslRequest::read(r)?),
             GET_EPHEMERALS => Request::GetEphemerals {
-                prefix: path_or_empty(r)?,
+                prefix: string_or_empty(r)?,
             },
             GET_ALL_CHILDREN_NUMBER => Request::GetAllChildrenNumber {
                 path: PathRequest::read(r)?.path,
             },
             ADD_WATCH => Request::AddWatch {
-                path: path_or_empty(r)?,
+                path: string_or_empty(r)?,
                 mode: r.i32()?,
             },
             WHO_AM_I => Request::WhoAmI,
@@ -466,9 +466,10 @@ impl Request {
     }
 }
 
-/// A string where Apache treats null as empty (or never looks at it); elsewhere a null path is
-/// [`JuteError::Null`], answered with MarshallingError as Apache's NullPointerException is.
-fn path_or_empty(r: &mut Reader<'_>) -> Result<String, JuteError> {
+/// A string (a path, a reconfig list, an auth scheme) where Apache treats null as empty or
+/// never looks at it; elsewhere a null string is [`JuteError::Null`], answered with
+/// MarshallingError as Apache's NullPointerException is.
+fn string_or_empty(r: &mut Reader<'_>) -> Result<String, JuteError> {
     Ok(r.ustring()?.unwrap_or_default())
 }
 

@@ -148,13 +148,15 @@ impl Harness {
         *xid += 1;
         let mut body = Vec::new();
         let op_code = req.encode(&mut body);
+        self.send_raw(conn, this, op_code, body)
+    }
+
+    /// Sends a request of any op code and body bytes; returns what the core sent.
+    fn send_raw(&mut self, conn: ConnId, xid: i32, op: i32, body: Vec<u8>) -> Vec<(ConnId, Sent)> {
         self.p.step(
             Input::Request {
                 conn,
-                header: RequestHeader {
-                    xid: this,
-                    op: op_code,
-                },
+                header: RequestHeader { xid, op },
                 body,
             },
             self.now,
@@ -271,19 +273,7 @@ fn bad_requests_get_zookeepers_codes() {
     // UnimplementedRequestProcessor); the session lives on.
     for op_code in [10, 999] {
         h.connect(1);
-        h.p.step(
-            Input::Request {
-                conn: 1,
-                header: RequestHeader {
-                    xid: 50,
-                    op: op_code,
-                },
-                body: vec![],
-            },
-            h.now,
-        );
-        let out = h.p.take_output();
-        let sent = h.decode(out.actions);
+        let sent = h.send_raw(1, 50, op_code, vec![]);
         assert!(
             matches!(sent.as_slice(), [(1, Sent::Reply { err, .. }), (1, Sent::Closed)] if *err == Code::Unimplemented as i32),
             "op {op_code}: {sent:?}"
@@ -304,19 +294,7 @@ fn bad_requests_get_zookeepers_codes() {
             Code::ReconfigDisabled,
         ),
     ] {
-        h.p.step(
-            Input::Request {
-                conn: 1,
-                header: RequestHeader {
-                    xid: 50,
-                    op: op_code,
-                },
-                body,
-            },
-            h.now,
-        );
-        let out = h.p.take_output();
-        let sent = h.decode(out.actions);
+        let sent = h.send_raw(1, 50, op_code, body);
         assert!(
             matches!(sent.as_slice(), [(1, Sent::Reply { err, .. })] if *err == want as i32),
             "op {op_code}: {sent:?}"
